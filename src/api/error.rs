@@ -1,0 +1,104 @@
+//! The one error shape of every route: `{"error": {"code", "message", "details"}}` (CONTRACT §3).
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+/// An error answered to a client. Internal causes are logged, never sent.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// 400 `invalid_payload`: the body could not be read.
+    #[error("{0}")]
+    InvalidPayload(String),
+    /// 400 `validation_failed`: a parameter is wrong; details name each one.
+    #[error("{message}")]
+    Validation {
+        message: String,
+        details: Vec<Value>,
+    },
+    /// 401 `unauthorized`.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// 403 `forbidden`.
+    #[error("{0}")]
+    Forbidden(String),
+    /// 404 `not_found`.
+    #[error("{0}")]
+    NotFound(String),
+    /// 405, with code `not_found` (the route exists for other methods).
+    #[error("{0}")]
+    MethodNotAllowed(String),
+    /// 409 `conflict`.
+    #[error("{0}")]
+    Conflict(String),
+    /// 413 `payload_too_large`.
+    #[error("{0}")]
+    PayloadTooLarge(String),
+    /// 415 `unsupported_media_type`.
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    /// 500 `internal`: the cause is logged with the request, the client sees a generic message.
+    #[error("internal error")]
+    Internal(#[source] anyhow::Error),
+    /// 503 `internal`: storage is unavailable; retry later.
+    #[error("{0}")]
+    Unavailable(String),
+}
+
+impl ApiError {
+    /// A validation error on one parameter.
+    pub fn invalid_param(param: &str, message: impl Into<String>) -> Self {
+        let message = message.into();
+        ApiError::Validation {
+            message: format!("{param}: {message}"),
+            details: vec![json!({"field": param, "message": message})],
+        }
+    }
+
+    fn parts(&self) -> (StatusCode, &'static str) {
+        match self {
+            ApiError::InvalidPayload(_) => (StatusCode::BAD_REQUEST, "invalid_payload"),
+            ApiError::Validation { .. } => (StatusCode::BAD_REQUEST, "validation_failed"),
+            ApiError::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
+            ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+            ApiError::MethodNotAllowed(_) => (StatusCode::METHOD_NOT_ALLOWED, "not_found"),
+            ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
+            ApiError::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
+            ApiError::UnsupportedMediaType(_) => {
+                (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
+            }
+            ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+            ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "internal"),
+        }
+    }
+}
+
+impl From<crate::storage::StoreError> for ApiError {
+    fn from(e: crate::storage::StoreError) -> Self {
+        match e {
+            crate::storage::StoreError::Conflict(what) => ApiError::Conflict(format!("{what}")),
+            other => ApiError::Internal(other.into()),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, code) = self.parts();
+        let (message, details) = match &self {
+            ApiError::Internal(cause) => {
+                tracing::error!(message = "Request failed.", error.cause_chain = ?cause, error.message = %cause);
+                (
+                    "hookarr hit an internal error; it is logged. Retry later.".to_owned(),
+                    Vec::new(),
+                )
+            }
+            ApiError::Validation { message, details } => (message.clone(), details.clone()),
+            other => (other.to_string(), Vec::new()),
+        };
+        let body = json!({"error": {"code": code, "message": message, "details": details}});
+        (status, Json(body)).into_response()
+    }
+}

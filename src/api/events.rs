@@ -1,0 +1,178 @@
+//! `GET /api/events`, `GET /api/events/{id}` and `GET /api/rejected`.
+
+use super::auth::{Admin, Caller};
+use super::{ApiError, AppState};
+use crate::event::EventId;
+use crate::storage::{EventQuery, Page};
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use base64::Engine;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+/// The list response of CONTRACT §7.
+#[derive(Debug, Serialize)]
+pub struct ListResponse<T> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<String>,
+}
+
+impl<T> From<Page<T>> for ListResponse<T> {
+    fn from(page: Page<T>) -> Self {
+        Self {
+            items: page.items,
+            next_cursor: page.next.map(|k| encode_cursor(&k)),
+        }
+    }
+}
+
+/// Query string of `GET /api/events`.
+#[derive(Debug, Deserialize)]
+pub struct EventParams {
+    /// Comma-separated globs: `library.*,health.*`.
+    event: Option<String>,
+    source: Option<String>,
+    since: Option<String>,
+    until: Option<String>,
+    q: Option<String>,
+    limit: Option<String>,
+    cursor: Option<String>,
+}
+
+/// Newest-first events, filtered.
+pub async fn list_events(
+    State(state): State<AppState>,
+    _caller: Caller,
+    params: Result<Query<EventParams>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<ListResponse<crate::event::Event>>, ApiError> {
+    let Query(p) = params.map_err(|e| ApiError::invalid_param("query", e.body_text()))?;
+    let before = p
+        .cursor
+        .as_deref()
+        .map(|c| {
+            decode_cursor(c)
+                .and_then(|id| EventId::parse(&id))
+                .ok_or_else(|| bad_cursor())
+        })
+        .transpose()?;
+    let query = EventQuery {
+        events: p
+            .event
+            .iter()
+            .flat_map(|e| e.split(','))
+            .map(str::trim)
+            .filter(|e| !e.is_empty())
+            .map(str::to_owned)
+            .collect(),
+        source: p.source.filter(|s| !s.is_empty()),
+        since: parse_time("since", p.since.as_deref())?,
+        until: parse_time("until", p.until.as_deref())?,
+        q: p.q.filter(|q| !q.is_empty()),
+        before,
+        limit: parse_limit(p.limit.as_deref())?,
+    };
+    Ok(Json(state.store.list_events(&query).await?.into()))
+}
+
+/// Query string of `GET /api/events/{id}`.
+#[derive(Debug, Deserialize)]
+pub struct GetParams {
+    raw: Option<String>,
+}
+
+/// One event; with `?raw=true` also the body and headers the app sent.
+pub async fn get_event(
+    State(state): State<AppState>,
+    _caller: Caller,
+    Path(id): Path<String>,
+    Query(params): Query<GetParams>,
+) -> Result<Json<Value>, ApiError> {
+    let not_found = || ApiError::NotFound(format!("no event has the id `{id}`"));
+    let event_id = EventId::parse(&id).ok_or_else(not_found)?;
+    let event = state
+        .store
+        .get_event(&event_id)
+        .await?
+        .ok_or_else(not_found)?;
+    let mut body = serde_json::to_value(&event).map_err(|e| ApiError::Internal(e.into()))?;
+    if matches!(params.raw.as_deref(), Some("true" | "1")) {
+        let raw = state.store.get_raw(&event_id).await?;
+        body["raw"] = match raw {
+            Some(raw) => {
+                let (text, encoding) = match String::from_utf8(raw.body.clone()) {
+                    Ok(s) => (s, "utf8"),
+                    Err(_) => (
+                        base64::engine::general_purpose::STANDARD.encode(&raw.body),
+                        "base64",
+                    ),
+                };
+                json!({"content_type": raw.content_type, "headers": raw.headers, "body": text, "encoding": encoding})
+            }
+            None => Value::Null,
+        };
+    }
+    Ok(Json(body))
+}
+
+/// Query string of `GET /api/rejected`.
+#[derive(Debug, Deserialize)]
+pub struct PageParams {
+    limit: Option<String>,
+    cursor: Option<String>,
+}
+
+/// Bodies that authenticated but could not be parsed, newest first.
+pub async fn list_rejected(
+    State(state): State<AppState>,
+    _admin: Admin,
+    Query(p): Query<PageParams>,
+) -> Result<Json<ListResponse<crate::storage::RejectedRow>>, ApiError> {
+    let before = p
+        .cursor
+        .as_deref()
+        .map(|c| decode_cursor(c).ok_or_else(bad_cursor))
+        .transpose()?;
+    let limit = parse_limit(p.limit.as_deref())?;
+    Ok(Json(state.store.list_rejected(before, limit).await?.into()))
+}
+
+fn bad_cursor() -> ApiError {
+    ApiError::invalid_param("cursor", "not a cursor from a previous page's next_cursor")
+}
+
+fn parse_limit(limit: Option<&str>) -> Result<u32, ApiError> {
+    match limit {
+        None | Some("") => Ok(50),
+        Some(l) => match l.parse::<u32>() {
+            Ok(n) if (1..=500).contains(&n) => Ok(n),
+            _ => Err(ApiError::invalid_param(
+                "limit",
+                "must be a whole number from 1 to 500",
+            )),
+        },
+    }
+}
+
+fn parse_time(name: &str, value: Option<&str>) -> Result<Option<DateTime<Utc>>, ApiError> {
+    match value.filter(|v| !v.is_empty()) {
+        None => Ok(None),
+        Some(v) => DateTime::parse_from_rfc3339(v)
+            .map(|t| Some(t.with_timezone(&Utc)))
+            .map_err(|_| {
+                ApiError::invalid_param(name, "must be an RFC 3339 time, like 2026-11-25T18:00:00Z")
+            }),
+    }
+}
+
+/// Cursors are opaque to clients: base64url of the last item's key.
+fn encode_cursor(key: &str) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(key)
+}
+
+fn decode_cursor(cursor: &str) -> Option<String> {
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(cursor)
+        .ok()?;
+    String::from_utf8(bytes).ok()
+}

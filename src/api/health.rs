@@ -1,0 +1,36 @@
+//! `GET /healthz` (the process is up) and `GET /readyz` (database reachable, migrations current).
+
+use super::AppState;
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde_json::{Value, json};
+
+/// Always 200 while the process serves HTTP.
+pub async fn healthz() -> Json<Value> {
+    Json(json!({"status": "ok"}))
+}
+
+/// 200 when the store answers and every migration is applied, else 503 naming what is wrong.
+pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
+    let backend = state.store.backend();
+    match state.store.ready().await {
+        Ok(true) => (
+            StatusCode::OK,
+            Json(json!({"status": "ready", "database": backend, "migrations": "current"})),
+        ),
+        Ok(false) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(
+                json!({"status": "not_ready", "database": backend, "migrations": "pending; run `hookarr migrate`"}),
+            ),
+        ),
+        Err(error) => {
+            tracing::warn!(message = "Readiness check failed.", %error);
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(json!({"status": "not_ready", "database": format!("{backend} unreachable")})),
+            )
+        }
+    }
+}

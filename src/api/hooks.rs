@@ -1,0 +1,134 @@
+//! `POST|PUT /hooks/{source}`: the webhook target of every app (CONTRACT §3).
+
+use super::{ApiError, AppState};
+use crate::receive::{InboundRequest, ReceiveError, receive};
+use crate::sources::Credentials;
+use crate::storage::RawRequest;
+use axum::Json;
+use axum::body::Body;
+use axum::extract::{ConnectInfo, Path, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use base64::Engine;
+use serde_json::{Value, json};
+use std::net::SocketAddr;
+
+/// Headers worth keeping beside the raw body (never `Authorization` or `X-Hookarr-Token`).
+const KEPT_HEADERS: [&str; 8] = [
+    "user-agent",
+    "content-type",
+    "content-length",
+    "idempotency-key",
+    "x-forwarded-for",
+    "x-real-ip",
+    "forwarded",
+    "x-request-id",
+];
+
+/// Authenticates, reads and stores one webhook; 202 once the event is committed.
+pub async fn receive_hook(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let received_at = chrono::Utc::now();
+    let source = state.sources.get(&name).ok_or_else(|| {
+        ApiError::NotFound(format!(
+            "no source is named `{name}`; GET /api/sources lists them"
+        ))
+    })?;
+    if !source.ip_allowed(peer.ip()) {
+        return Err(ApiError::Forbidden(format!(
+            "{} is not in the allow_ips of source `{name}`",
+            peer.ip().to_canonical()
+        )));
+    }
+    if !source.authenticates(&credentials(query.as_deref(), &headers)) {
+        return Err(ApiError::Unauthorized(format!(
+            "missing or wrong token for source `{name}`; use the Connect URL hookarr printed (…?token=…), \
+             an X-Hookarr-Token header, or Basic auth"
+        )));
+    }
+    let content_type = header_str(&headers, header::CONTENT_TYPE);
+    if !source.app.accepts_content_type(content_type.as_deref()) {
+        return Err(ApiError::UnsupportedMediaType(format!(
+            "a {} source cannot read `{}` bodies; send JSON (application/json)",
+            source.app,
+            content_type.unwrap_or_default()
+        )));
+    }
+    let limit = state.cfg.server.max_body_bytes;
+    let body = axum::body::to_bytes(body, limit).await.map_err(|_| {
+        ApiError::PayloadTooLarge(format!(
+            "the body is over server.max_body_bytes ({limit} bytes)"
+        ))
+    })?;
+    let request = InboundRequest {
+        user_agent: header_str(&headers, header::USER_AGENT),
+        idempotency_key: header_str(&headers, "idempotency-key").filter(|k| !k.is_empty()),
+        raw: RawRequest {
+            content_type,
+            headers: KEPT_HEADERS
+                .iter()
+                .filter_map(|h| header_str(&headers, *h).map(|v| ((*h).to_owned(), v)))
+                .collect(),
+            body: body.to_vec(),
+        },
+        received_at,
+    };
+    match receive(
+        state.store.as_ref(),
+        &source,
+        state.cfg.server.dedupe_window_secs,
+        request,
+    )
+    .await
+    {
+        Ok(r) => {
+            let status = if r.duplicate {
+                StatusCode::OK
+            } else {
+                StatusCode::ACCEPTED
+            };
+            Ok((
+                status,
+                Json(json!({"accepted": true, "events": r.events, "duplicate": r.duplicate})),
+            ))
+        }
+        Err(ReceiveError::Unparseable(error)) => Err(ApiError::InvalidPayload(format!(
+            "{error} (the body was kept: GET /api/rejected)"
+        ))),
+        Err(ReceiveError::Store(error)) => Err(ApiError::Internal(error.into())),
+    }
+}
+
+fn header_str(headers: &HeaderMap, name: impl header::AsHeaderName) -> Option<String> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
+
+/// Every place a token may come in: `?token=`, `X-Hookarr-Token`, Basic.
+fn credentials(query: Option<&str>, headers: &HeaderMap) -> Credentials {
+    let query_token = query.and_then(|q| {
+        url::form_urlencoded::parse(q.as_bytes())
+            .find(|(k, _)| k == "token")
+            .map(|(_, v)| v.into_owned())
+    });
+    let basic = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.as_bytes().strip_prefix(b"Basic ").map(<[u8]>::trim_ascii))
+        .and_then(|b64| base64::engine::general_purpose::STANDARD.decode(b64).ok())
+        .and_then(|decoded| {
+            let colon = decoded.iter().position(|&b| b == b':')?;
+            Some((decoded[..colon].to_vec(), decoded[colon + 1..].to_vec()))
+        });
+    Credentials {
+        query_token,
+        header_token: header_str(headers, "x-hookarr-token"),
+        basic,
+    }
+}

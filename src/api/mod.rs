@@ -1,0 +1,76 @@
+//! HTTP: the inbound webhook route, the read API, health checks. axum only: handlers extract, call one
+//! domain function and map its result; the logic lives in `receive`, `storage` and `inbound`.
+
+mod auth;
+mod error;
+mod events;
+mod health;
+mod hooks;
+
+pub use error::ApiError;
+
+use crate::config::Config;
+use crate::sources::Sources;
+use crate::storage::{Store, UserRow};
+use axum::Router;
+use axum::extract::{MatchedPath, Request};
+use axum::routing::{get, post};
+use std::sync::Arc;
+use tower_http::trace::TraceLayer;
+
+/// What every handler can reach; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub cfg: Arc<Config>,
+    pub store: Arc<dyn Store>,
+    pub sources: Arc<Sources>,
+    /// `admin.api_key` from the config, accepted as the admin's key.
+    pub admin_key: Option<String>,
+    /// The user a request with the config admin key acts as.
+    pub config_admin: UserRow,
+}
+
+/// The whole HTTP surface.
+pub fn router(state: AppState) -> Router {
+    let api = Router::new()
+        .route("/events", get(events::list_events))
+        .route("/events/{id}", get(events::get_event))
+        .route("/rejected", get(events::list_rejected));
+    Router::new()
+        .route(
+            "/hooks/{source}",
+            post(hooks::receive_hook).put(hooks::receive_hook),
+        )
+        .nest("/api/v1", api.clone())
+        .nest("/api", api)
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
+            // The matched route, never the URI: `?token=` must not reach the logs.
+            let route = req
+                .extensions()
+                .get::<MatchedPath>()
+                .map(MatchedPath::as_str)
+                .unwrap_or("unmatched");
+            tracing::info_span!("request", method = %req.method(), route)
+        }))
+        .with_state(state)
+}
+
+async fn not_found(req: Request) -> ApiError {
+    ApiError::NotFound(format!(
+        "no route for {} {}",
+        req.method(),
+        req.uri().path()
+    ))
+}
+
+async fn method_not_allowed(req: Request) -> ApiError {
+    ApiError::MethodNotAllowed(format!(
+        "{} does not accept {}",
+        req.uri().path(),
+        req.method()
+    ))
+}

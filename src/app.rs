@@ -1,0 +1,208 @@
+//! Start-up and the run loop: open the store, bootstrap sources and the admin key, serve HTTP and run
+//! housekeeping until a shutdown signal.
+
+use crate::api::{self, AppState};
+use crate::config::Config;
+use crate::secrets::new_api_key;
+use crate::sources::Sources;
+use crate::storage::{self, Role, Store, StoreError, UserRow};
+use anyhow::Context as _;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+/// How often old events and stale dedupe keys are purged.
+const HOUSEKEEPING_EVERY: Duration = Duration::from_secs(3600);
+
+/// What start-up did that the operator must see once.
+#[derive(Debug)]
+pub struct Bootstrap {
+    /// The admin key, when it was created now (shown once, never again).
+    pub new_admin_key: Option<String>,
+    /// Built-in sources created now.
+    pub new_sources: Vec<String>,
+    /// `(source, app, paste-ready Connect URL)` for every source.
+    pub connect_urls: Vec<(String, String, String)>,
+    /// Where the API and admin page are.
+    pub public_url: String,
+}
+
+/// A built, bound, not yet running hookarr.
+pub struct App {
+    listener: TcpListener,
+    state: AppState,
+    bootstrap: Bootstrap,
+}
+
+impl App {
+    /// Opens the store (migrating it), bootstraps sources and the admin user, and binds the listener
+    /// (`listener` is for tests, which bind port 0 themselves).
+    pub async fn build(cfg: Config, listener: Option<TcpListener>) -> anyhow::Result<App> {
+        let store = storage::connect(cfg.storage.url.expose())
+            .await
+            .context("Failed to open the database at storage.url")?;
+        let listener = match listener {
+            Some(l) => l,
+            None => TcpListener::bind(&cfg.server.listen)
+                .await
+                .with_context(|| {
+                    format!("Failed to listen on {} (server.listen)", cfg.server.listen)
+                })?,
+        };
+        let addr = listener
+            .local_addr()
+            .context("Failed to read the bound address")?;
+        let (sources, new_sources) = Sources::bootstrap(&cfg, store.as_ref())
+            .await
+            .context("Failed to set up sources")?;
+        let admin_key = cfg
+            .admin
+            .api_key
+            .as_ref()
+            .map(|k| k.expose().to_owned())
+            .filter(|k| !k.is_empty());
+        let new_admin_key = match admin_key {
+            Some(_) => None,
+            None => ensure_admin(store.as_ref())
+                .await
+                .context("Failed to create the admin user")?,
+        };
+        let public_url = public_url(&cfg, addr);
+        let connect_urls = sources
+            .iter()
+            .map(|s| {
+                let url = match &s.token {
+                    Some(t) => format!(
+                        "{public_url}/hooks/{}?token={}",
+                        s.name,
+                        url::form_urlencoded::byte_serialize(t.as_bytes()).collect::<String>()
+                    ),
+                    None => format!("{public_url}/hooks/{} (Basic auth)", s.name),
+                };
+                (s.name.clone(), s.app.as_str().to_owned(), url)
+            })
+            .collect();
+        let state = AppState {
+            cfg: Arc::new(cfg),
+            store,
+            sources: Arc::new(sources),
+            admin_key,
+            config_admin: UserRow {
+                id: "usr_config_admin".into(),
+                name: "admin".into(),
+                role: Role::Admin,
+                created_at: chrono::Utc::now(),
+            },
+        };
+        Ok(App {
+            listener,
+            state,
+            bootstrap: Bootstrap {
+                new_admin_key,
+                new_sources,
+                connect_urls,
+                public_url,
+            },
+        })
+    }
+
+    /// The bound address.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .expect("a bound listener has an address")
+    }
+
+    /// What start-up did, for the banner.
+    pub fn bootstrap(&self) -> &Bootstrap {
+        &self.bootstrap
+    }
+
+    /// The store, for tests and sub-commands.
+    pub fn store(&self) -> Arc<dyn Store> {
+        self.state.store.clone()
+    }
+
+    /// Serves until `shutdown` is cancelled, then finishes in-flight requests and returns.
+    pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
+        let housekeeping = tokio::spawn(housekeeping(self.state.clone(), shutdown.clone()));
+        let router = api::router(self.state);
+        axum::serve(
+            self.listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown.clone().cancelled_owned())
+        .await
+        .context("HTTP server failed")?;
+        shutdown.cancel();
+        let _ = housekeeping.await;
+        Ok(())
+    }
+}
+
+/// Creates the `admin` user and its first key unless an admin exists; returns the key when created.
+async fn ensure_admin(store: &dyn Store) -> Result<Option<String>, StoreError> {
+    if store
+        .list_users()
+        .await?
+        .iter()
+        .any(|u| u.role == Role::Admin)
+    {
+        return Ok(None);
+    }
+    let user = match store.create_user("admin", Role::Admin).await {
+        Ok(user) => user,
+        // Another process sharing the database created it first.
+        Err(StoreError::Conflict(_)) => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let key = new_api_key();
+    store
+        .insert_api_key(&user.id, &key.hash, &key.prefix)
+        .await?;
+    Ok(Some(key.key))
+}
+
+/// `server.public_url`, else `http://<host>:<port>` with the machine's name for a wildcard listen address.
+fn public_url(cfg: &Config, addr: SocketAddr) -> String {
+    if let Some(url) = &cfg.server.public_url {
+        return url.trim_end_matches('/').to_owned();
+    }
+    let host = if addr.ip().is_unspecified() {
+        std::fs::read_to_string("/etc/hostname")
+            .ok()
+            .map(|h| h.trim().to_owned())
+            .filter(|h| !h.is_empty())
+            .unwrap_or_else(|| "localhost".into())
+    } else if addr.is_ipv6() {
+        format!("[{}]", addr.ip())
+    } else {
+        addr.ip().to_string()
+    };
+    format!("http://{host}:{}", addr.port())
+}
+
+/// Hourly: purge events past `storage.retention_days` and dedupe keys past the window.
+async fn housekeeping(state: AppState, shutdown: CancellationToken) {
+    let mut tick = tokio::time::interval(HOUSEKEEPING_EVERY);
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        let now = chrono::Utc::now();
+        let events_before =
+            now - chrono::Duration::days(i64::from(state.cfg.storage.retention_days));
+        let dedupe_before = now
+            - chrono::Duration::seconds(
+                i64::try_from(state.cfg.server.dedupe_window_secs).unwrap_or(i64::MAX / 1000),
+            );
+        match state.store.purge(events_before, dedupe_before).await {
+            Ok(0) => {}
+            Ok(purged) => tracing::info!(message = "Purged old events.", purged),
+            Err(error) => tracing::warn!(message = "Purge failed; will retry next hour.", %error),
+        }
+    }
+}

@@ -1,0 +1,202 @@
+//! The command line (CONTRACT §1): `serve`, `migrate`, `check-config`, `keys create`, `users list`.
+
+use crate::app::{App, Bootstrap};
+use crate::config::{self, Loaded};
+use crate::secrets::new_api_key;
+use crate::storage::{self, Role, StoreError};
+use crate::telemetry::{self, LogFormat};
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use tokio_util::sync::CancellationToken;
+
+/// hookarr: webhooks from Radarr, Sonarr, Lidarr, Plex, Jellyfin and Emby, delivered where you want them.
+#[derive(Debug, Parser)]
+#[command(version, about)]
+pub struct Cli {
+    /// The config file (YAML). Default: config/hookarr.yaml if it exists, else built-in defaults.
+    #[arg(long, global = true, env = "HOOKARR_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Log line format.
+    #[arg(long, global = true, value_enum, default_value = "human")]
+    pub log_format: LogFormat,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The sub-commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run hookarr: receive webhooks and serve the API.
+    Serve,
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Validate the configuration: exit 0, or print every problem with its path and exit 2.
+    CheckConfig,
+    /// Manage API keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// Manage users.
+    #[command(subcommand)]
+    Users(UsersCommand),
+}
+
+/// `hookarr keys …`.
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Create an API key for a user (creating the user if needed) and print it once.
+    Create {
+        /// The user's name.
+        #[arg(long)]
+        user: String,
+        /// Give a newly created user the admin role.
+        #[arg(long)]
+        admin: bool,
+    },
+}
+
+/// `hookarr users …`.
+#[derive(Debug, Subcommand)]
+pub enum UsersCommand {
+    /// List users and their roles.
+    List,
+}
+
+/// Runs the parsed command; the exit code follows CONTRACT §1 (2 for configuration problems).
+pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    telemetry::init(cli.log_format);
+    let loaded = match config::load(cli.config.as_deref()) {
+        Ok(loaded) => loaded,
+        Err(problems) => {
+            eprintln!(
+                "hookarr: the configuration has {} problem(s):",
+                problems.0.len()
+            );
+            for p in &problems.0 {
+                eprintln!("  - {p}");
+            }
+            return Ok(ExitCode::from(2));
+        }
+    };
+    for warning in &loaded.warnings {
+        tracing::warn!(message = "Configuration warning.", warning = %warning);
+    }
+    match cli.command {
+        Command::CheckConfig => {
+            let from = loaded
+                .path
+                .as_ref()
+                .map_or("built-in defaults".into(), |p| p.display().to_string());
+            println!("configuration OK ({from})");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Migrate => {
+            storage::connect(loaded.config.storage.url.expose())
+                .await
+                .context("Failed to migrate the database")?;
+            println!("migrations applied");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Serve => serve(loaded).await,
+        Command::Keys(KeysCommand::Create { user, admin }) => {
+            create_key(loaded, &user, admin).await
+        }
+        Command::Users(UsersCommand::List) => {
+            let store = storage::connect(loaded.config.storage.url.expose())
+                .await
+                .context("Failed to open the database")?;
+            for u in store.list_users().await? {
+                println!("{}\t{}\t{}", u.name, u.role.as_str(), u.id);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+async fn serve(loaded: Loaded) -> anyhow::Result<ExitCode> {
+    let app = App::build(loaded.config, None).await?;
+    print_banner(app.bootstrap());
+    tracing::info!(message = "hookarr is listening.", address = %app.local_addr());
+    let shutdown = CancellationToken::new();
+    tokio::spawn(stop_on_signal(shutdown.clone()));
+    app.run_until_stopped(shutdown).await?;
+    tracing::info!(message = "hookarr stopped.");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Printed to stdout, not the log: the admin key (first start only) and the Connect URLs carry secrets.
+fn print_banner(b: &Bootstrap) {
+    if let Some(key) = &b.new_admin_key {
+        println!("admin key: {key}");
+        println!(
+            "  (shown once: keep it; create more with `hookarr keys create --user NAME --admin`)"
+        );
+        println!("admin page: {}/admin", b.public_url);
+    }
+    println!("Connect URLs (paste into each app's webhook settings):");
+    for (name, app, url) in &b.connect_urls {
+        let new = if b.new_sources.contains(name) {
+            " (new)"
+        } else {
+            ""
+        };
+        println!("  {name:<10} {app:<9} {url}{new}");
+    }
+    println!(
+        "API: {}/api/events (Authorization: Bearer <admin key>)",
+        b.public_url
+    );
+}
+
+async fn create_key(loaded: Loaded, name: &str, admin: bool) -> anyhow::Result<ExitCode> {
+    let store = storage::connect(loaded.config.storage.url.expose())
+        .await
+        .context("Failed to open the database")?;
+    let role = if admin { Role::Admin } else { Role::User };
+    let user = match store.find_user(name).await? {
+        Some(user) => user,
+        None => match store.create_user(name, role).await {
+            Ok(user) => user,
+            Err(StoreError::Conflict(_)) => {
+                store.find_user(name).await?.context("user vanished")?
+            }
+            Err(e) => return Err(e.into()),
+        },
+    };
+    let key = new_api_key();
+    store
+        .insert_api_key(&user.id, &key.hash, &key.prefix)
+        .await?;
+    println!("{}", key.key);
+    eprintln!(
+        "API key for `{}` ({}); shown once.",
+        user.name,
+        user.role.as_str()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Cancels `shutdown` on SIGINT or SIGTERM.
+async fn stop_on_signal(shutdown: CancellationToken) {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = terminate => {}
+    }
+    tracing::info!(message = "Shutting down: finishing in-flight requests.");
+    shutdown.cancel();
+}

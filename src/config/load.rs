@@ -1,0 +1,261 @@
+//! Loading: read the file, interpolate `${VAR}`, parse YAML, apply `HOOKARR_<SECTION>__<KEY>` overrides,
+//! deserialize each section on its own (so one bad section does not hide the problems of the others), then
+//! run the semantic checks of [`super::validate`].
+
+use super::types::{Config, Destination, SourceConfig};
+use super::validate::{Problem, validate};
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// The default config path, used when it exists and no other is given.
+pub const DEFAULT_PATH: &str = "config/hookarr.yaml";
+
+/// Sections whose scalar keys `HOOKARR_<SECTION>__<KEY>` may override.
+const SCALAR_SECTIONS: [&str; 5] = ["server", "storage", "admin", "delivery", "api"];
+const SECTIONS: [&str; 7] = [
+    "server",
+    "storage",
+    "admin",
+    "sources",
+    "destinations",
+    "delivery",
+    "api",
+];
+
+/// A valid configuration and what was noticed while loading it.
+#[derive(Debug)]
+pub struct Loaded {
+    pub config: Config,
+    /// The file it came from; `None` when running on defaults.
+    pub path: Option<PathBuf>,
+    /// Things that work but look wrong (a Discord URL on an unusual host, an unknown `HOOKARR_` variable).
+    pub warnings: Vec<String>,
+}
+
+/// Every problem found, each with its path and the fix.
+#[derive(Debug)]
+pub struct ConfigProblems(pub Vec<Problem>);
+
+impl fmt::Display for ConfigProblems {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, p) in self.0.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{p}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConfigProblems {}
+
+/// Loads the configuration from `path`, else `config/hookarr.yaml` if present, else the defaults, with the
+/// process environment for interpolation and overrides.
+pub fn load(path: Option<&Path>) -> Result<Loaded, ConfigProblems> {
+    let path = match path {
+        Some(p) => Some(p.to_path_buf()),
+        None => Some(PathBuf::from(DEFAULT_PATH)).filter(|p| p.exists()),
+    };
+    let text = match &path {
+        Some(p) => std::fs::read_to_string(p).map_err(|e| {
+            ConfigProblems(vec![Problem::new(
+                p.display().to_string(),
+                format!("cannot read the config file: {e}; check the path given with --config or HOOKARR_CONFIG"),
+            )])
+        })?,
+        None => String::new(),
+    };
+    let vars: Vec<(String, String)> = std::env::vars().collect();
+    let (config, warnings) = load_from_str(&text, |name| std::env::var(name).ok(), &vars)?;
+    Ok(Loaded {
+        config,
+        path,
+        warnings,
+    })
+}
+
+/// Loads from config text, with `lookup` for `${VAR}` and `vars` scanned for `HOOKARR_*` overrides.
+pub fn load_from_str(
+    text: &str,
+    lookup: impl Fn(&str) -> Option<String>,
+    vars: &[(String, String)],
+) -> Result<(Config, Vec<String>), ConfigProblems> {
+    let text = super::interpolate(text, lookup).map_err(|errs| {
+        ConfigProblems(
+            errs.into_iter()
+                .map(|e| Problem::new("(interpolation)", e))
+                .collect(),
+        )
+    })?;
+    let root: Value = if text.trim().is_empty() {
+        Value::Object(Map::new())
+    } else {
+        serde_norway::from_str(&text).map_err(|e| {
+            let at = e
+                .location()
+                .map(|l| format!("line {}, column {}", l.line(), l.column()));
+            ConfigProblems(vec![Problem::new(
+                at.unwrap_or_else(|| "(yaml)".into()),
+                format!("not valid YAML: {e}"),
+            )])
+        })?
+    };
+    let mut root = match root {
+        Value::Object(map) => map,
+        Value::Null => Map::new(),
+        other => {
+            return Err(ConfigProblems(vec![Problem::new(
+                "(root)",
+                format!(
+                    "the config must be a mapping of sections (server:, storage:, …), not {other}"
+                ),
+            )]));
+        }
+    };
+    let mut problems = Vec::new();
+    let mut warnings = Vec::new();
+    apply_env_overrides(&mut root, vars, &mut problems, &mut warnings);
+
+    for key in root.keys() {
+        if !SECTIONS.contains(&key.as_str()) {
+            problems.push(Problem::new(
+                key.clone(),
+                format!("unknown section; the sections are {}", SECTIONS.join(", ")),
+            ));
+        }
+    }
+    let mut section = |name: &str| root.remove(name).filter(|v| !v.is_null());
+    let mut config = Config::default();
+    if let Some(v) = section("server") {
+        config.server = deserialize_at("server", v, &mut problems).unwrap_or_default();
+    }
+    if let Some(v) = section("storage") {
+        config.storage = deserialize_at("storage", v, &mut problems).unwrap_or_default();
+    }
+    if let Some(v) = section("admin") {
+        config.admin = deserialize_at("admin", v, &mut problems).unwrap_or_default();
+    }
+    if let Some(v) = section("delivery") {
+        config.delivery = deserialize_at("delivery", v, &mut problems).unwrap_or_default();
+    }
+    if let Some(v) = section("api") {
+        config.api = deserialize_at("api", v, &mut problems).unwrap_or_default();
+    }
+    if let Some(v) = section("sources") {
+        config.sources = deserialize_list::<SourceConfig>("sources", v, &mut problems);
+    }
+    if let Some(v) = section("destinations") {
+        config.destinations = deserialize_list::<Destination>("destinations", v, &mut problems);
+    }
+    let (semantic, more_warnings) = validate(&config);
+    problems.extend(semantic);
+    warnings.extend(more_warnings);
+    if problems.is_empty() {
+        Ok((config, warnings))
+    } else {
+        Err(ConfigProblems(problems))
+    }
+}
+
+fn deserialize_at<T: DeserializeOwned>(
+    path: &str,
+    v: Value,
+    problems: &mut Vec<Problem>,
+) -> Option<T> {
+    serde_path_to_error::deserialize(v)
+        .map_err(|e| {
+            let inner = e.path().to_string();
+            let full = if inner == "." {
+                path.to_owned()
+            } else {
+                format!("{path}.{inner}")
+            };
+            problems.push(Problem::new(
+                full,
+                explain_serde(&e.into_inner().to_string()),
+            ));
+        })
+        .ok()
+}
+
+/// Each list entry on its own, so every bad entry is reported and the good ones are still checked.
+fn deserialize_list<T: DeserializeOwned>(
+    path: &str,
+    v: Value,
+    problems: &mut Vec<Problem>,
+) -> Vec<T> {
+    let Value::Array(items) = v else {
+        problems.push(Problem::new(
+            path,
+            format!("must be a list (each entry starting with `- `), not {v}"),
+        ));
+        return Vec::new();
+    };
+    items
+        .into_iter()
+        .enumerate()
+        .filter_map(|(i, item)| deserialize_at(&format!("{path}[{i}]"), item, problems))
+        .collect()
+}
+
+/// serde's wording, with the fix spelled out where it is not obvious.
+fn explain_serde(message: &str) -> String {
+    if message.starts_with("unknown field") {
+        format!("{message}; remove it or fix its spelling (see config/hookarr.example.yaml)")
+    } else if message.starts_with("missing field") {
+        format!("{message}; add it")
+    } else {
+        message.to_owned()
+    }
+}
+
+/// `HOOKARR_SERVER__LISTEN=…` sets `server.listen`. Values are read as YAML scalars (`32`, `true`, text).
+fn apply_env_overrides(
+    root: &mut Map<String, Value>,
+    vars: &[(String, String)],
+    problems: &mut Vec<Problem>,
+    warnings: &mut Vec<String>,
+) {
+    for (name, value) in vars {
+        let Some(rest) = name.strip_prefix("HOOKARR_") else {
+            continue;
+        };
+        let Some((section, key)) = rest.split_once("__") else {
+            if !matches!(rest, "CONFIG" | "ADMIN_KEY") {
+                warnings.push(format!(
+                    "environment variable {name} is not a hookarr setting; overrides look like HOOKARR_SERVER__LISTEN"
+                ));
+            }
+            continue;
+        };
+        let (section, key) = (section.to_ascii_lowercase(), key.to_ascii_lowercase());
+        if !SCALAR_SECTIONS.contains(&section.as_str()) {
+            problems.push(Problem::new(
+                name.clone(),
+                format!(
+                    "`{section}` cannot be set from the environment; the sections that can are {}",
+                    SCALAR_SECTIONS.join(", ")
+                ),
+            ));
+            continue;
+        }
+        let parsed: Value =
+            serde_norway::from_str(value).unwrap_or_else(|_| Value::String(value.clone()));
+        let parsed = match parsed {
+            Value::Array(_) | Value::Object(_) => Value::String(value.clone()),
+            scalar => scalar,
+        };
+        let entry = root
+            .entry(section)
+            .or_insert_with(|| Value::Object(Map::new()));
+        if entry.is_null() {
+            *entry = Value::Object(Map::new());
+        }
+        if let Value::Object(map) = entry {
+            map.insert(key, parsed);
+        }
+    }
+}

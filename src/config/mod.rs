@@ -1,0 +1,14 @@
+//! Configuration (CONTRACT §2): typed structs with their defaults, loaded from YAML with `${VAR}`
+//! interpolation and `HOOKARR_<SECTION>__<KEY>` overrides, then validated with every problem reported at once.
+
+mod filter;
+mod interpolate;
+mod load;
+mod types;
+mod validate;
+
+pub use filter::{Condition, FilterOp};
+pub use interpolate::interpolate;
+pub use load::{ConfigProblems, Loaded, load, load_from_str};
+pub use types::*;
+pub use validate::{Problem, is_private_host, parse_cidr, validate};

@@ -1,0 +1,333 @@
+//! The typed configuration. Every key is documented here and in `config/hookarr.example.yaml`.
+
+use super::filter::Condition;
+use crate::inbound::App;
+use serde::{Deserialize, Deserializer};
+use std::collections::BTreeMap;
+use std::fmt;
+use std::time::Duration;
+
+/// The whole configuration file.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub server: Server,
+    pub storage: Storage,
+    pub admin: Admin,
+    /// Sources in addition to the six built-ins (which can be overridden by name).
+    pub sources: Vec<SourceConfig>,
+    pub destinations: Vec<Destination>,
+    pub delivery: Delivery,
+    pub api: Api,
+}
+
+/// `server`: the HTTP listener and inbound behaviour.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Server {
+    /// Address to listen on.
+    pub listen: String,
+    /// Used in printed Connect URLs and links; default `http://<listen>` (with the host name for 0.0.0.0).
+    pub public_url: Option<String>,
+    /// Bodies above this get a 413.
+    pub max_body_bytes: usize,
+    /// The same source + body (or `Idempotency-Key`) within this many seconds is one event.
+    pub dedupe_window_secs: u64,
+}
+
+impl Default for Server {
+    fn default() -> Self {
+        Self {
+            listen: "0.0.0.0:9494".into(),
+            public_url: None,
+            max_body_bytes: 1_048_576,
+            dedupe_window_secs: 60,
+        }
+    }
+}
+
+/// `storage`: where events live.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Storage {
+    /// `sqlite://path` (created) or `postgres://user@host/db`.
+    pub url: Secret,
+    /// Events, deliveries, attempts and dead letters older than this are purged.
+    pub retention_days: u32,
+}
+
+impl Default for Storage {
+    fn default() -> Self {
+        Self {
+            url: Secret("sqlite://data/hookarr.db".into()),
+            retention_days: 30,
+        }
+    }
+}
+
+/// `admin`: the admin API key.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Admin {
+    /// A fixed admin key; when empty, one is generated on first start and printed once.
+    pub api_key: Option<Secret>,
+}
+
+/// One entry of `sources`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourceConfig {
+    /// Used in the URL: `/hooks/<name>`.
+    pub name: String,
+    /// Which app sends to it; decides how bodies are parsed.
+    pub app: App,
+    /// The shared secret, as `?token=`, `X-Hookarr-Token` or the Basic password.
+    #[serde(default)]
+    pub token: Option<Secret>,
+    /// A Basic user/password pair, for apps configured with a user name and password.
+    #[serde(default)]
+    pub basic: Option<BasicAuth>,
+    /// CIDR allow-list; requests from other addresses get 403.
+    #[serde(default)]
+    pub allow_ips: Vec<String>,
+}
+
+/// `sources[].basic`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BasicAuth {
+    pub username: String,
+    pub password: Secret,
+}
+
+/// The outbound target kinds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DestinationType {
+    Discord,
+    Slack,
+    HomeAssistant,
+    Webhook,
+}
+
+impl DestinationType {
+    /// The config name of the type.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DestinationType::Discord => "discord",
+            DestinationType::Slack => "slack",
+            DestinationType::HomeAssistant => "home_assistant",
+            DestinationType::Webhook => "webhook",
+        }
+    }
+}
+
+/// `destinations[].signing`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Signing {
+    #[default]
+    Standard,
+    HubSha256,
+    None,
+}
+
+/// One entry of `destinations`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Destination {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub kind: DestinationType,
+    pub url: Secret,
+    /// Event-name globs; default `["*"]`. `test` always passes.
+    #[serde(default = "all_events")]
+    pub events: Vec<String>,
+    /// Source names; default all.
+    #[serde(default)]
+    pub sources: Option<Vec<String>>,
+    /// Dotted paths into the event, each with a condition; all must hold.
+    #[serde(default)]
+    pub filter: BTreeMap<String, Condition>,
+    /// A template name under `templates/` (`discord/my-movies`).
+    #[serde(default)]
+    pub template: Option<String>,
+    #[serde(default)]
+    pub rate_limit: Option<RateLimit>,
+    #[serde(default)]
+    pub retry: Option<Retry>,
+    /// Undelivered events older than this are dropped (default 10m for `playback.*`).
+    #[serde(default, deserialize_with = "opt_duration")]
+    pub expire_after: Option<Duration>,
+    /// Group season packs and albums arriving within this window into one message.
+    #[serde(default, deserialize_with = "opt_duration")]
+    pub group_window: Option<Duration>,
+    #[serde(default)]
+    pub quiet_hours: Option<QuietHours>,
+    /// Extra request headers (webhook and home_assistant only).
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    /// `whsec_<base64>` signing secret (webhook only); generated if omitted.
+    #[serde(default)]
+    pub secret: Option<Secret>,
+    /// webhook only.
+    #[serde(default)]
+    pub signing: Option<Signing>,
+    /// Bearer token for Home Assistant `/api/events/<type>` URLs.
+    #[serde(default)]
+    pub token: Option<Secret>,
+    /// Allow `http://` to a public host.
+    #[serde(default)]
+    pub allow_insecure: bool,
+    /// Discord: edit the grab message on import instead of posting again.
+    #[serde(default = "yes")]
+    pub edit_messages: bool,
+}
+
+fn all_events() -> Vec<String> {
+    vec!["*".into()]
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// `destinations[].rate_limit`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimit {
+    pub per_second: f64,
+    #[serde(default = "one")]
+    pub burst: u32,
+}
+
+fn one() -> u32 {
+    1
+}
+
+/// `destinations[].retry`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Retry {
+    #[serde(default = "default_attempts")]
+    pub max_attempts: u32,
+    #[serde(default = "default_schedule", deserialize_with = "durations")]
+    pub schedule: Vec<Duration>,
+}
+
+fn default_attempts() -> u32 {
+    8
+}
+
+/// The default retry schedule of CONTRACT §5.
+pub fn default_schedule() -> Vec<Duration> {
+    [0, 10, 60, 300, 1800, 7200, 21600]
+        .into_iter()
+        .map(Duration::from_secs)
+        .collect()
+}
+
+/// `destinations[].quiet_hours`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QuietHours {
+    pub from: String,
+    pub to: String,
+    #[serde(default = "utc")]
+    pub tz: String,
+}
+
+fn utc() -> String {
+    "UTC".into()
+}
+
+/// `delivery`: the sending side.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Delivery {
+    /// Concurrent sends per process.
+    pub workers: u32,
+    /// Per attempt, connect + response.
+    pub timeout_secs: u64,
+    /// Response bytes kept in the attempt log.
+    pub max_response_bytes: usize,
+}
+
+impl Default for Delivery {
+    fn default() -> Self {
+        Self {
+            workers: 32,
+            timeout_secs: 30,
+            max_response_bytes: 65_536,
+        }
+    }
+}
+
+/// `api`: the registration API.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Api {
+    pub max_webhooks_per_user: u32,
+    /// May API-registered webhooks point at loopback/private/link-local addresses?
+    pub allow_private_targets: bool,
+}
+
+impl Default for Api {
+    fn default() -> Self {
+        Self {
+            max_webhooks_per_user: 5,
+            allow_private_targets: false,
+        }
+    }
+}
+
+/// A secret string: never printed by `Debug`.
+#[derive(Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(pub String);
+
+impl Secret {
+    /// The secret itself; call only where it is used.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+/// A duration as `30s`, `10m`, `2h` (or a number of seconds).
+pub fn parse_duration(v: &serde_json::Value) -> Result<Duration, String> {
+    match v {
+        serde_json::Value::Number(n) => n
+            .as_u64()
+            .map(Duration::from_secs)
+            .ok_or_else(|| format!("`{n}` is not a whole number of seconds")),
+        serde_json::Value::String(s) => humantime::parse_duration(s.trim())
+            .map_err(|_| format!("`{s}` is not a duration; write e.g. `30s`, `10m` or `2h`")),
+        other => Err(format!(
+            "`{other}` is not a duration; write e.g. `30s`, `10m` or `2h`"
+        )),
+    }
+}
+
+fn opt_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+    let v = serde_json::Value::deserialize(d)?;
+    if v.is_null() {
+        return Ok(None);
+    }
+    parse_duration(&v)
+        .map(Some)
+        .map_err(serde::de::Error::custom)
+}
+
+fn durations<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Duration>, D::Error> {
+    Vec::<serde_json::Value>::deserialize(d)?
+        .iter()
+        .map(parse_duration)
+        .collect::<Result<_, _>>()
+        .map_err(serde::de::Error::custom)
+}

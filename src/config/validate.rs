@@ -1,0 +1,436 @@
+//! Semantic checks of a deserialized [`Config`]: every problem with its path and the fix, and warnings for
+//! what works but looks wrong. `hookarr check-config` and `serve` run the same code.
+
+use super::types::{Config, Destination, DestinationType, SourceConfig};
+use crate::event::{EventKind, glob_matches};
+use crate::inbound::App;
+use std::collections::HashSet;
+use std::fmt;
+use std::net::{IpAddr, SocketAddr};
+use url::{Host, Url};
+
+/// One problem: where it is and what to do about it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Problem {
+    /// `destinations[2].url`, `server.listen`.
+    pub path: String,
+    pub message: String,
+}
+
+impl Problem {
+    pub fn new(path: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            path: path.into(),
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.path, self.message)
+    }
+}
+
+/// Returns every problem and every warning of `cfg`.
+pub fn validate(cfg: &Config) -> (Vec<Problem>, Vec<String>) {
+    let mut v = Validator::default();
+    v.server(cfg);
+    v.storage(cfg);
+    if let Some(key) = &cfg.admin.api_key
+        && !key.expose().is_empty()
+        && key.expose().len() < 16
+    {
+        v.problem("admin.api_key", "too short to be safe; use at least 16 random characters, or leave it empty to have one generated");
+    }
+    let mut source_names: HashSet<String> = App::BUILT_IN
+        .iter()
+        .map(|a| a.as_str().to_owned())
+        .collect();
+    let mut seen = HashSet::new();
+    for (i, s) in cfg.sources.iter().enumerate() {
+        v.source(&format!("sources[{i}]"), s, &mut seen);
+        source_names.insert(s.name.clone());
+    }
+    let mut seen = HashSet::new();
+    for (i, d) in cfg.destinations.iter().enumerate() {
+        v.destination(&format!("destinations[{i}]"), d, &source_names, &mut seen);
+    }
+    let d = &cfg.delivery;
+    if !(1..=1024).contains(&d.workers) {
+        v.problem("delivery.workers", "must be between 1 and 1024");
+    }
+    if !(1..=600).contains(&d.timeout_secs) {
+        v.problem("delivery.timeout_secs", "must be between 1 and 600 seconds");
+    }
+    if d.max_response_bytes > 16 << 20 {
+        v.problem(
+            "delivery.max_response_bytes",
+            "must be at most 16777216 (16 MiB)",
+        );
+    }
+    (v.problems, v.warnings)
+}
+
+#[derive(Default)]
+struct Validator {
+    problems: Vec<Problem>,
+    warnings: Vec<String>,
+}
+
+impl Validator {
+    fn problem(&mut self, path: impl Into<String>, message: impl Into<String>) {
+        self.problems.push(Problem::new(path, message));
+    }
+
+    fn server(&mut self, cfg: &Config) {
+        if cfg.server.listen.parse::<SocketAddr>().is_err() {
+            self.problem(
+                "server.listen",
+                "must be an address and port, like 0.0.0.0:9494 or [::]:9494",
+            );
+        }
+        if let Some(url) = &cfg.server.public_url {
+            match Url::parse(url) {
+                Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => {}
+                _ => self.problem(
+                    "server.public_url",
+                    "must be an http(s) URL, like https://hooks.example.org",
+                ),
+            }
+        }
+        if !(1024..=256 << 20).contains(&cfg.server.max_body_bytes) {
+            self.problem(
+                "server.max_body_bytes",
+                "must be between 1024 and 268435456 (256 MiB)",
+            );
+        }
+    }
+
+    fn storage(&mut self, cfg: &Config) {
+        let url = cfg.storage.url.expose();
+        if !(url.starts_with("sqlite:")
+            || url.starts_with("postgres://")
+            || url.starts_with("postgresql://"))
+        {
+            self.problem(
+                "storage.url",
+                "must start with sqlite:// (a file, e.g. sqlite://data/hookarr.db) or postgres:// (e.g. postgres://hookarr@db/hookarr)",
+            );
+        }
+        if cfg.storage.retention_days == 0 {
+            self.problem("storage.retention_days", "must be at least 1");
+        }
+    }
+
+    fn source(&mut self, path: &str, s: &SourceConfig, seen: &mut HashSet<String>) {
+        if !valid_name(&s.name) {
+            self.problem(
+                format!("{path}.name"),
+                "use 1–63 lower-case letters, digits, - or _, starting with a letter or digit",
+            );
+        }
+        if !seen.insert(s.name.clone()) {
+            self.problem(
+                format!("{path}.name"),
+                format!(
+                    "`{}` is used by another source; names must be unique",
+                    s.name
+                ),
+            );
+        }
+        let built_in = App::BUILT_IN.iter().any(|a| a.as_str() == s.name);
+        if s.token.is_none() && s.basic.is_none() && !built_in {
+            self.problem(path, "needs `token:` or `basic: {username, password}` so that only your app can post to it");
+        }
+        if let Some(t) = &s.token
+            && t.expose().len() < 8
+        {
+            self.problem(
+                format!("{path}.token"),
+                "too short to be secret; use at least 8 random characters",
+            );
+        }
+        if let Some(b) = &s.basic
+            && b.password.expose().is_empty()
+        {
+            self.problem(format!("{path}.basic.password"), "must not be empty");
+        }
+        for (j, cidr) in s.allow_ips.iter().enumerate() {
+            if parse_cidr(cidr).is_none() {
+                self.problem(
+                    format!("{path}.allow_ips[{j}]"),
+                    format!("`{cidr}` is not an IP address or CIDR range like 192.168.1.0/24"),
+                );
+            }
+        }
+    }
+
+    fn destination(
+        &mut self,
+        path: &str,
+        d: &Destination,
+        sources: &HashSet<String>,
+        seen: &mut HashSet<String>,
+    ) {
+        if !valid_name(&d.name) {
+            self.problem(
+                format!("{path}.name"),
+                "use 1–63 lower-case letters, digits, - or _, starting with a letter or digit",
+            );
+        }
+        if !seen.insert(d.name.clone()) {
+            self.problem(
+                format!("{path}.name"),
+                format!(
+                    "`{}` is used by another destination; names must be unique",
+                    d.name
+                ),
+            );
+        }
+        self.target_url(path, d);
+        for (j, glob) in d.events.iter().enumerate() {
+            if !EventKind::ALL
+                .iter()
+                .any(|k| glob_matches(glob, k.as_str()))
+            {
+                self.problem(format!("{path}.events[{j}]"), format!("`{glob}` matches no event; events look like library.new, health.*, download.grabbed"));
+            }
+        }
+        for (j, name) in d.sources.iter().flatten().enumerate() {
+            if !sources.contains(name) {
+                self.problem(
+                    format!("{path}.sources[{j}]"),
+                    format!("no source is named `{name}`; add it under sources: or fix the name"),
+                );
+            }
+        }
+        for key in d.filter.keys() {
+            if !(key.starts_with("data.")
+                || key.starts_with("source.")
+                || matches!(key.as_str(), "event" | "summary"))
+            {
+                self.problem(
+                    format!("{path}.filter.{key}"),
+                    "paths start with data., source., or are event/summary (e.g. data.media.year)",
+                );
+            }
+        }
+        if let Some(t) = &d.template
+            && (t.is_empty() || t.contains("..") || t.starts_with('/'))
+        {
+            self.problem(
+                format!("{path}.template"),
+                "name a template under templates/, like discord/my-movies",
+            );
+        }
+        if let Some(r) = &d.rate_limit {
+            if !(r.per_second > 0.0 && r.per_second.is_finite()) {
+                self.problem(
+                    format!("{path}.rate_limit.per_second"),
+                    "must be a positive number",
+                );
+            }
+            if r.burst == 0 {
+                self.problem(format!("{path}.rate_limit.burst"), "must be at least 1");
+            }
+        }
+        if let Some(r) = &d.retry {
+            if !(1..=100).contains(&r.max_attempts) {
+                self.problem(
+                    format!("{path}.retry.max_attempts"),
+                    "must be between 1 and 100",
+                );
+            }
+            if r.schedule.is_empty() {
+                self.problem(
+                    format!("{path}.retry.schedule"),
+                    "needs at least one delay, e.g. [0s, 10s, 1m]",
+                );
+            }
+        }
+        if let Some(q) = &d.quiet_hours {
+            for (key, value) in [("from", &q.from), ("to", &q.to)] {
+                if chrono::NaiveTime::parse_from_str(value, "%H:%M").is_err() {
+                    self.problem(
+                        format!("{path}.quiet_hours.{key}"),
+                        format!("`{value}` is not a time; write HH:MM, like 23:00"),
+                    );
+                }
+            }
+            if q.tz.parse::<chrono_tz::Tz>().is_err() {
+                self.problem(
+                    format!("{path}.quiet_hours.tz"),
+                    format!(
+                        "`{}` is not a time zone; use an IANA name like Europe/Berlin",
+                        q.tz
+                    ),
+                );
+            }
+        }
+        let is = |k: DestinationType| d.kind == k;
+        if !d.headers.is_empty()
+            && !is(DestinationType::Webhook)
+            && !is(DestinationType::HomeAssistant)
+        {
+            self.problem(
+                format!("{path}.headers"),
+                "only webhook and home_assistant destinations send extra headers; remove it",
+            );
+        }
+        if d.secret.is_some() && !is(DestinationType::Webhook) {
+            self.problem(
+                format!("{path}.secret"),
+                "only webhook destinations are signed; remove it",
+            );
+        }
+        if let Some(secret) = &d.secret
+            && is(DestinationType::Webhook)
+            && !valid_whsec(secret.expose())
+        {
+            self.problem(format!("{path}.secret"), "must be whsec_ followed by base64 of at least 24 random bytes; or omit it to have one generated");
+        }
+        if d.signing.is_some() && !is(DestinationType::Webhook) {
+            self.problem(
+                format!("{path}.signing"),
+                "only webhook destinations are signed; remove it",
+            );
+        }
+        if d.token.is_some() && !is(DestinationType::HomeAssistant) {
+            self.problem(
+                format!("{path}.token"),
+                "only home_assistant destinations take a token; remove it",
+            );
+        }
+    }
+
+    fn target_url(&mut self, path: &str, d: &Destination) {
+        let at = format!("{path}.url");
+        let url = match Url::parse(d.url.expose()) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => u,
+            _ => {
+                let example = match d.kind {
+                    DestinationType::Discord => "https://discord.com/api/webhooks/<id>/<token>",
+                    DestinationType::Slack => "https://hooks.slack.com/services/T…/B…/…",
+                    DestinationType::HomeAssistant => {
+                        "http://homeassistant.local:8123/api/webhook/<id>"
+                    }
+                    DestinationType::Webhook => "https://example.org/hooks/hookarr",
+                };
+                return self.problem(at, format!("must be an http(s) URL, like {example}"));
+            }
+        };
+        let host = url.host().expect("checked above");
+        if url.scheme() == "http" && !d.allow_insecure && !is_private_host(&host) {
+            self.problem(&at, "plain http:// is only allowed to loopback, private or .local hosts; use https://, or set allow_insecure: true");
+        }
+        let host_str = url.host_str().unwrap_or("");
+        let segments: Vec<&str> = url
+            .path_segments()
+            .map(|s| s.filter(|p| !p.is_empty()).collect())
+            .unwrap_or_default();
+        match d.kind {
+            DestinationType::Discord => {
+                let rest = match segments.as_slice() {
+                    ["api", v, rest @ ..]
+                        if v.starts_with('v') && v[1..].parse::<u32>().is_ok() =>
+                    {
+                        rest
+                    }
+                    ["api", rest @ ..] => rest,
+                    _ => &[][..],
+                };
+                if !matches!(rest, ["webhooks", id, token] if id.parse::<u64>().is_ok() && !token.is_empty())
+                {
+                    self.problem(&at, "a Discord webhook URL looks like https://discord.com/api/webhooks/<id>/<token>");
+                }
+                let known = [
+                    "discord.com",
+                    "discordapp.com",
+                    "ptb.discord.com",
+                    "canary.discord.com",
+                    "ptb.discordapp.com",
+                    "canary.discordapp.com",
+                ];
+                if !known.contains(&host_str) {
+                    self.warnings.push(format!("{at}: `{host_str}` is not a Discord host; fine for a proxy or test receiver"));
+                }
+            }
+            DestinationType::Slack => {
+                if host_str != "hooks.slack.com" {
+                    self.warnings.push(format!("{at}: `{host_str}` is not hooks.slack.com; fine for a proxy or test receiver"));
+                }
+            }
+            DestinationType::HomeAssistant => {
+                let (webhook, events) = (
+                    segments
+                        .windows(3)
+                        .any(|w| w[0] == "api" && w[1] == "webhook"),
+                    segments
+                        .windows(3)
+                        .any(|w| w[0] == "api" && w[1] == "events"),
+                );
+                if !webhook && !events {
+                    self.problem(&at, "a Home Assistant URL ends in /api/webhook/<id> or /api/events/<event_type>");
+                }
+                if events && d.token.is_none() {
+                    self.problem(
+                        format!("{path}.token"),
+                        "/api/events/ needs a long-lived access token: add token: ${HA_TOKEN}",
+                    );
+                }
+                if webhook && d.token.is_some() {
+                    self.warnings.push(format!(
+                        "{path}.token: /api/webhook/ URLs take no token; it is ignored"
+                    ));
+                }
+            }
+            DestinationType::Webhook => {}
+        }
+    }
+}
+
+/// Source and destination names appear in URLs and metrics labels.
+fn valid_name(name: &str) -> bool {
+    let bytes = name.as_bytes();
+    !bytes.is_empty()
+        && bytes.len() <= 63
+        && bytes[0].is_ascii_alphanumeric()
+        && bytes
+            .iter()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-' || *b == b'_')
+}
+
+/// `192.168.1.0/24`, `10.0.0.5` (a single address), `fd00::/8`.
+pub fn parse_cidr(s: &str) -> Option<ipnet::IpNet> {
+    s.parse::<ipnet::IpNet>()
+        .ok()
+        .or_else(|| s.parse::<IpAddr>().ok().map(ipnet::IpNet::from))
+}
+
+fn valid_whsec(s: &str) -> bool {
+    use base64::Engine;
+    s.strip_prefix("whsec_")
+        .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b).ok())
+        .is_some_and(|key| key.len() >= 24)
+}
+
+/// Loopback, private, link-local, `.local`/`.lan`/`.home.arpa` and single-label names (Docker, LAN hosts).
+pub fn is_private_host(host: &Host<&str>) -> bool {
+    match host {
+        Host::Ipv4(ip) => ip.is_loopback() || ip.is_private() || ip.is_link_local(),
+        Host::Ipv6(ip) => {
+            ip.is_loopback()
+                || (ip.segments()[0] & 0xfe00) == 0xfc00
+                || (ip.segments()[0] & 0xffc0) == 0xfe80
+        }
+        Host::Domain(d) => {
+            let d = d.trim_end_matches('.').to_ascii_lowercase();
+            d == "localhost"
+                || !d.contains('.')
+                || [".local", ".lan", ".home.arpa", ".localhost", ".internal"]
+                    .iter()
+                    .any(|s| d.ends_with(s))
+        }
+    }
+}

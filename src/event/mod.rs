@@ -1,0 +1,305 @@
+//! The normalized event of CONTRACT §4: what every inbound payload becomes and what every later stage
+//! (storage, routing, templates, the API) sees. Pure data: no axum, sqlx or reqwest in here.
+
+mod ids;
+mod kind;
+mod summary;
+
+pub use ids::{EventId, new_prefixed_id};
+pub use kind::EventKind;
+pub use summary::summarize;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// One normalized event: the envelope of CONTRACT §4.2.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    /// `evt_<ulid>`: sortable by creation time.
+    pub id: EventId,
+    /// The normalized event name (`library.new`, `health.issue`, …).
+    pub event: EventKind,
+    /// When hookarr received the payload, in UTC.
+    #[serde(with = "millis_rfc3339")]
+    pub timestamp: DateTime<Utc>,
+    /// Which source sent it and what the app called it.
+    pub source: SourceInfo,
+    /// One human line, e.g. `Dune: Part Two (2024) imported — Bluray-2160p`.
+    pub summary: String,
+    /// The normalized sections that apply to this event.
+    pub data: EventData,
+}
+
+/// Where an event came from (`source` in the envelope).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SourceInfo {
+    /// The hookarr source name (`radarr`, `radarr-4k`).
+    pub name: String,
+    /// The app kind (`radarr`, `sonarr`, …).
+    pub app: String,
+    /// The app's own event name, verbatim (`Download`, `media.play`).
+    pub event: String,
+    /// The Arr `instanceName`, else the app name from the User-Agent.
+    pub instance: Option<String>,
+    /// The media server's own name (Plex/Jellyfin/Emby).
+    pub server: Option<String>,
+    /// The app's version, from the User-Agent or payload.
+    pub version: Option<String>,
+    /// The app's own URL (`applicationUrl`).
+    pub url: Option<String>,
+}
+
+/// The sections of an event. A section that does not apply is absent, never `{}`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct EventData {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub media: Option<Media>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub release: Option<Release>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<FileInfo>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deleted: Option<Deleted>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub download: Option<Download>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub playback: Option<Playback>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<User>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health: Option<Health>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub update: Option<Update>,
+}
+
+/// What kind of library item an event is about.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MediaType {
+    Movie,
+    Episode,
+    Series,
+    Season,
+    Artist,
+    Album,
+    Track,
+    #[default]
+    Other,
+}
+
+/// The library item (`data.media`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Media {
+    #[serde(rename = "type")]
+    pub kind: MediaType,
+    /// Movie title; the **series** title for episodes and seasons; album title for albums.
+    pub title: Option<String>,
+    pub year: Option<i32>,
+    pub overview: Option<String>,
+    /// Title-level ids (movie, series, artist/album), never an episode's.
+    pub ids: MediaIds,
+    pub series: Option<String>,
+    pub season: Option<i32>,
+    pub episodes: Vec<Episode>,
+    pub artist: Option<String>,
+    pub album: Option<String>,
+    pub tracks: Vec<Track>,
+    pub genres: Vec<String>,
+    pub tags: Vec<String>,
+    pub poster_url: Option<String>,
+    /// 0–10, on `library.rated`.
+    pub rating: Option<f64>,
+}
+
+/// External ids of the title. Unknown ids are `null` (Arr's `0` becomes `null`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct MediaIds {
+    pub tmdb: Option<i64>,
+    pub imdb: Option<String>,
+    pub tvdb: Option<i64>,
+    pub tvmaze: Option<i64>,
+    pub mal: Option<i64>,
+    pub anilist: Option<i64>,
+    pub musicbrainz_artist: Option<String>,
+    pub musicbrainz_album: Option<String>,
+}
+
+/// One episode of `media.episodes`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Episode {
+    pub season: Option<i32>,
+    pub episode: Option<i32>,
+    pub title: Option<String>,
+    pub air_date: Option<String>,
+    pub ids: EpisodeIds,
+}
+
+/// Ids of one episode.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct EpisodeIds {
+    pub tvdb: Option<i64>,
+    pub imdb: Option<String>,
+    pub tmdb: Option<i64>,
+}
+
+/// One track of `media.tracks`. Track numbers are strings (`"A1"` exists).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Track {
+    pub number: Option<String>,
+    pub title: Option<String>,
+}
+
+/// The release that was grabbed or imported (`data.release`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Release {
+    pub title: Option<String>,
+    pub quality: Option<String>,
+    pub quality_version: Option<i32>,
+    pub size_bytes: Option<i64>,
+    pub indexer: Option<String>,
+    pub group: Option<String>,
+    pub custom_formats: Vec<String>,
+    pub custom_format_score: Option<i64>,
+    pub languages: Vec<String>,
+    pub flags: Vec<String>,
+}
+
+/// The file on disk (`data.file`). For a multi-file import, the folder and the total size.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct FileInfo {
+    pub path: Option<String>,
+    pub relative_path: Option<String>,
+    pub size_bytes: Option<i64>,
+    pub quality: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub media_info: Option<MediaInfo>,
+}
+
+/// Technical details of a file, as the app reports them.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct MediaInfo {
+    pub video_codec: Option<String>,
+    pub video_dynamic_range: Option<String>,
+    pub width: Option<i64>,
+    pub height: Option<i64>,
+    pub audio_codec: Option<String>,
+    pub audio_channels: Option<f64>,
+    pub audio_languages: Vec<String>,
+    pub subtitles: Vec<String>,
+}
+
+/// What was deleted (`data.deleted`): on `library.deleted`, and the replaced files of `library.upgraded`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Deleted {
+    /// `item` (the movie/series/artist/album) or `file`.
+    pub scope: String,
+    /// `upgrade`, `manual`, `missingFromDisk`, … as the app sends it.
+    pub reason: Option<String>,
+    pub files: Vec<FileInfo>,
+    /// For item deletes: whether the app deleted the files from disk too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub files_deleted: Option<bool>,
+}
+
+/// The download client's view (`data.download`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Download {
+    pub client: Option<String>,
+    pub client_type: Option<String>,
+    pub id: Option<String>,
+    pub status: Option<String>,
+    pub messages: Vec<String>,
+}
+
+/// A playback session (`data.playback`); the viewer is in `data.user`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Playback {
+    pub device: Option<String>,
+    pub client: Option<String>,
+    pub session_id: Option<String>,
+    pub position_ms: Option<i64>,
+    pub duration_ms: Option<i64>,
+    pub progress: Option<f64>,
+    pub completed: Option<bool>,
+    pub local: Option<bool>,
+}
+
+/// The person acting (`data.user`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct User {
+    pub name: Option<String>,
+    pub id: Option<String>,
+    pub remote_address: Option<String>,
+}
+
+/// A health check (`data.health`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Health {
+    pub level: Option<String>,
+    pub check: Option<String>,
+    pub message: Option<String>,
+    pub wiki_url: Option<String>,
+}
+
+/// An application update (`data.update`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Update {
+    pub previous_version: Option<String>,
+    pub new_version: Option<String>,
+    pub message: Option<String>,
+}
+
+/// Timestamps as RFC 3339 with milliseconds and `Z`, as the contract shows.
+pub mod millis_rfc3339 {
+    use chrono::{DateTime, SecondsFormat, Utc};
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&t.to_rfc3339_opts(SecondsFormat::Millis, true))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<DateTime<Utc>, D::Error> {
+        let s = String::deserialize(d)?;
+        DateTime::parse_from_rfc3339(&s)
+            .map(|t| t.with_timezone(&Utc))
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+/// Whether an event name matches a glob (`*` matches any run of characters, including dots):
+/// `library.*`, `*.failed`, `*`.
+pub fn glob_matches(pattern: &str, name: &str) -> bool {
+    let mut parts = pattern.split('*');
+    let first = parts.next().unwrap_or("");
+    let Some(mut rest) = name.strip_prefix(first) else {
+        return false;
+    };
+    let parts: Vec<&str> = parts.collect();
+    let Some((last, middle)) = parts.split_last() else {
+        return rest.is_empty();
+    };
+    for part in middle {
+        match rest.find(part) {
+            Some(i) => rest = &rest[i + part.len()..],
+            None => return false,
+        }
+    }
+    rest.len() >= last.len() && rest.ends_with(last)
+}
+
+#[cfg(test)]
+mod glob_tests {
+    use super::glob_matches;
+
+    #[test]
+    fn globs_match_like_shells() {
+        assert!(glob_matches("*", "library.new"));
+        assert!(glob_matches("library.*", "library.new"));
+        assert!(!glob_matches("library.*", "health.issue"));
+        assert!(glob_matches("*.failed", "download.failed"));
+        assert!(glob_matches("download.grabbed", "download.grabbed"));
+        assert!(!glob_matches("download.grabbed", "download.grabbed2"));
+        assert!(glob_matches("l*y.*w", "library.new"));
+        assert!(!glob_matches("a*a", "a"));
+    }
+}

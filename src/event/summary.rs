@@ -1,0 +1,142 @@
+//! The one-line `summary` of an event, used as the plain-text fallback by every target.
+
+use super::{EventData, EventKind, Media, MediaType, SourceInfo};
+
+/// A short human line describing the event, e.g. `Dune: Part Two (2024) imported — Bluray-2160p`.
+pub fn summarize(kind: EventKind, source: &SourceInfo, data: &EventData) -> String {
+    let what = data.media.as_ref().map(media_label);
+    let what = what.as_deref().unwrap_or("Unknown item");
+    let quality = data
+        .release
+        .as_ref()
+        .and_then(|r| r.quality.as_deref())
+        .or_else(|| data.file.as_ref().and_then(|f| f.quality.as_deref()));
+    let with_quality = |verb: &str| match quality {
+        Some(q) => format!("{what} {verb} — {q}"),
+        None => format!("{what} {verb}"),
+    };
+    let app = source.instance.as_deref().unwrap_or(&source.app);
+    let health_message = || {
+        data.health
+            .as_ref()
+            .and_then(|h| h.message.clone())
+            .unwrap_or_default()
+    };
+    let release_title = || {
+        data.release
+            .as_ref()
+            .and_then(|r| r.title.clone())
+            .unwrap_or_else(|| what.to_owned())
+    };
+    match kind {
+        EventKind::Test => format!("Test notification from {app}"),
+        EventKind::DownloadGrabbed => {
+            let indexer = data.release.as_ref().and_then(|r| r.indexer.as_deref());
+            match indexer {
+                Some(i) => format!("{} from {i}", with_quality("grabbed")),
+                None => with_quality("grabbed"),
+            }
+        }
+        EventKind::DownloadFailed => format!("Download failed: {}", release_title()),
+        EventKind::ImportFailed => format!("Import failed: {}", release_title()),
+        EventKind::ImportBlocked => format!("Manual interaction required: {}", release_title()),
+        EventKind::LibraryNew => with_quality("imported"),
+        EventKind::LibraryUpgraded => with_quality("upgraded"),
+        EventKind::LibraryUpdated => format!("{what} updated"),
+        EventKind::LibraryDeleted => match data.deleted.as_ref().map(|d| d.scope.as_str()) {
+            Some("file") => match data.deleted.as_ref().and_then(|d| d.reason.as_deref()) {
+                Some(reason) => format!("{what} file deleted ({reason})"),
+                None => format!("{what} file deleted"),
+            },
+            _ => format!("{what} deleted"),
+        },
+        EventKind::LibraryMonitored => format!("{what} added"),
+        EventKind::LibraryRated => format!("{what} rated"),
+        EventKind::LibraryWatched => format!("{what} marked watched"),
+        EventKind::LibraryUnwatched => format!("{what} marked unwatched"),
+        EventKind::HealthIssue => {
+            let level = data
+                .health
+                .as_ref()
+                .and_then(|h| h.level.as_deref())
+                .unwrap_or("issue");
+            format!("{app} health {level}: {}", health_message())
+        }
+        EventKind::HealthRestored => format!("{app} health restored: {}", health_message()),
+        EventKind::AppUpdated => {
+            let u = data.update.as_ref();
+            match (
+                u.and_then(|u| u.message.clone()),
+                u.and_then(|u| u.new_version.clone()),
+            ) {
+                (Some(m), _) => m,
+                (None, Some(v)) => format!("{app} updated to {v}"),
+                (None, None) => format!("{app} updated"),
+            }
+        }
+        EventKind::PlaybackStart => format!("{what} started playing"),
+        EventKind::PlaybackPause => format!("{what} paused"),
+        EventKind::PlaybackResume => format!("{what} resumed"),
+        EventKind::PlaybackStop => format!("{what} stopped"),
+        EventKind::PlaybackScrobble => format!("{what} watched"),
+        EventKind::PlaybackProgress => format!("{what} playing"),
+        EventKind::UserCreated => format!("User {} created", user_name(data)),
+        EventKind::UserAuthenticated => format!("{} signed in", user_name(data)),
+        EventKind::UserAuthenticationFailed => format!("Failed sign-in for {}", user_name(data)),
+        EventKind::SessionCreated => format!("New session for {}", user_name(data)),
+        EventKind::Other => format!("{app}: {}", source.event),
+        EventKind::DeliveryDead => "A delivery ran out of attempts".to_owned(),
+        EventKind::DestinationDisabled => "A destination was disabled".to_owned(),
+    }
+}
+
+fn user_name(data: &EventData) -> &str {
+    data.user
+        .as_ref()
+        .and_then(|u| u.name.as_deref())
+        .unwrap_or("unknown user")
+}
+
+/// `Title (Year)`, `Series S02E01–E03`, `Artist — Album (Year)`.
+fn media_label(m: &Media) -> String {
+    let title = m.title.as_deref().unwrap_or("Unknown");
+    let with_year = |t: &str| match m.year {
+        Some(y) => format!("{t} ({y})"),
+        None => t.to_owned(),
+    };
+    match m.kind {
+        MediaType::Episode | MediaType::Season => {
+            let series = m.series.as_deref().unwrap_or(title);
+            match episode_span(m) {
+                Some(span) => format!("{series} {span}"),
+                None => series.to_owned(),
+            }
+        }
+        MediaType::Album => match m.artist.as_deref() {
+            Some(artist) => format!("{artist} — {}", with_year(title)),
+            None => with_year(title),
+        },
+        MediaType::Track => match m.artist.as_deref() {
+            Some(artist) => format!("{artist} — {title}"),
+            None => title.to_owned(),
+        },
+        _ => with_year(title),
+    }
+}
+
+/// `S02E01`, `S02E01–E03` for a run in one season, `S02 (5 episodes)` otherwise.
+fn episode_span(m: &Media) -> Option<String> {
+    let eps = &m.episodes;
+    let first = eps.first()?;
+    let season = first.season?;
+    let same_season = eps.iter().all(|e| e.season == Some(season));
+    let numbers: Option<Vec<i32>> = eps.iter().map(|e| e.episode).collect();
+    match (same_season, numbers) {
+        (true, Some(n)) if n.len() == 1 => Some(format!("S{season:02}E{:02}", n[0])),
+        (true, Some(n)) if n.windows(2).all(|w| w[1] == w[0] + 1) => {
+            Some(format!("S{season:02}E{:02}–E{:02}", n[0], n[n.len() - 1]))
+        }
+        (true, _) => Some(format!("S{season:02} ({} episodes)", eps.len())),
+        (false, _) => Some(format!("{} episodes", eps.len())),
+    }
+}

@@ -1,0 +1,26 @@
+//! hookarr: a webhook hub for the home media stack.
+//!
+//! Crate map (dependencies point one way: `api` → `inbound` → `storage` → `event`):
+
+/// HTTP routes (axum).
+pub mod api;
+/// Start-up and the run loop.
+pub mod app;
+/// The command line.
+pub mod cli;
+/// Configuration: typed structs, loading, interpolation, validation.
+pub mod config;
+/// The normalized event model (CONTRACT §4). Depends on nothing else of ours.
+pub mod event;
+/// App payloads → normalized events. Pure functions.
+pub mod inbound;
+/// Receiving one webhook: parse, then store durably.
+pub mod receive;
+/// Generated secrets and constant-time checks.
+pub mod secrets;
+/// Inbound sources: built-in and configured, held in memory.
+pub mod sources;
+/// Durable storage: the `Store` trait, SQLite and PostgreSQL.
+pub mod storage;
+/// Logging set-up.
+pub mod telemetry;

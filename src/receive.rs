@@ -1,0 +1,93 @@
+//! Receiving one webhook: parse it as its source's app would send it, then store the event, its raw body and
+//! its outbox marker in one transaction, or keep the body in the rejected log when it cannot be parsed.
+//! Called by the HTTP handler after authentication; knows nothing of HTTP itself.
+
+use crate::event::{EventId, EventKind, new_prefixed_id};
+use crate::inbound::{self, InboundError, ParseContext};
+use crate::sources::Source;
+use crate::storage::{DedupeKey, Ingest, IngestOutcome, RawRequest, Rejected, Store, StoreError};
+use chrono::{DateTime, Utc};
+use sha2::{Digest, Sha256};
+
+/// An authenticated request's parts.
+#[derive(Debug, Clone)]
+pub struct InboundRequest {
+    pub user_agent: Option<String>,
+    pub idempotency_key: Option<String>,
+    pub raw: RawRequest,
+    pub received_at: DateTime<Utc>,
+}
+
+/// What was done with a request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Received {
+    pub events: Vec<EventId>,
+    /// A repeat within the dedupe window: nothing new was stored.
+    pub duplicate: bool,
+}
+
+/// Why a request was not stored as an event.
+#[derive(Debug, thiserror::Error)]
+pub enum ReceiveError {
+    /// The body could not be parsed; it was kept in the rejected log.
+    #[error(transparent)]
+    Unparseable(InboundError),
+    /// Storage failed; nothing was stored, the sender should retry.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Parses and stores one request. Returns only once the event is committed.
+pub async fn receive(
+    store: &dyn Store,
+    source: &Source,
+    dedupe_window_secs: u64,
+    request: InboundRequest,
+) -> Result<Received, ReceiveError> {
+    let ctx = ParseContext {
+        source: &source.name,
+        app: source.app,
+        user_agent: request.user_agent.as_deref(),
+        received_at: request.received_at,
+    };
+    let event = match inbound::parse(&ctx, &request.raw.body) {
+        Ok(event) => event,
+        Err(error) => {
+            store
+                .insert_rejected(Rejected {
+                    id: new_prefixed_id("rej"),
+                    source: source.name.clone(),
+                    received_at: request.received_at,
+                    reason: error.to_string(),
+                    raw: request.raw,
+                })
+                .await?;
+            return Err(ReceiveError::Unparseable(error));
+        }
+    };
+    // The Test button must always get through, so `test` is never de-duplicated.
+    let dedupe = (dedupe_window_secs > 0 && event.event != EventKind::Test).then(|| DedupeKey {
+        key: match &request.idempotency_key {
+            Some(k) => format!("idem:{k}"),
+            None => format!("body:{}", hex::encode(Sha256::digest(&request.raw.body))),
+        },
+        window_ms: i64::try_from(dedupe_window_secs.saturating_mul(1000)).unwrap_or(i64::MAX),
+    });
+    let outcome = store
+        .ingest(Ingest {
+            event,
+            raw: request.raw,
+            dedupe,
+        })
+        .await?;
+    Ok(match outcome {
+        IngestOutcome::Stored(events) => Received {
+            events,
+            duplicate: false,
+        },
+        IngestOutcome::Duplicate(events) => Received {
+            events,
+            duplicate: true,
+        },
+    })
+}

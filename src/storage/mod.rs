@@ -1,0 +1,261 @@
+//! Durable storage behind one trait, [`Store`], with two implementations: SQLite (the embedded default, one
+//! file) and PostgreSQL (shared by several processes). Knows events, not HTTP.
+//!
+//! Both back-ends run the same SQL (sqlx's SQLite driver understands `$1` placeholders), generated from one
+//! macro in [`sql`], so their behaviour cannot drift apart; they differ in how writes are committed.
+
+mod postgres;
+mod sql;
+mod sqlite;
+
+pub use postgres::PgStore;
+pub use sqlite::SqliteStore;
+
+use crate::event::{Event, EventId};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use std::sync::Arc;
+
+/// Why a store call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A unique value (user name, …) already exists.
+    #[error("{0} already exists")]
+    Conflict(String),
+    /// A stored JSON document could not be read back.
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+    /// The database refused or failed.
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+    /// Migrations could not be applied.
+    #[error(transparent)]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// The SQLite writer task is gone (the process is shutting down).
+    #[error("the storage writer has stopped")]
+    WriterStopped,
+}
+
+/// The request as the app sent it.
+#[derive(Debug, Clone, Default)]
+pub struct RawRequest {
+    pub content_type: Option<String>,
+    /// The headers that matter (`User-Agent`, `Content-Type`, `Idempotency-Key`…), never auth headers.
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+/// A de-duplication key: the same key from the same source within the window is the same delivery.
+#[derive(Debug, Clone)]
+pub struct DedupeKey {
+    /// `idem:<Idempotency-Key>` or `body:<sha256>`.
+    pub key: String,
+    pub window_ms: i64,
+}
+
+/// One parsed inbound request to store: the event, its raw body and its outbox marker, atomically.
+#[derive(Debug, Clone)]
+pub struct Ingest {
+    pub event: Event,
+    pub raw: RawRequest,
+    pub dedupe: Option<DedupeKey>,
+}
+
+/// What [`Store::ingest`] did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum IngestOutcome {
+    /// Newly stored (committed) with these ids.
+    Stored(Vec<EventId>),
+    /// A repeat within the dedupe window: nothing stored; these are the first request's ids.
+    Duplicate(Vec<EventId>),
+}
+
+/// A body that authenticated but could not be parsed.
+#[derive(Debug, Clone)]
+pub struct Rejected {
+    pub id: String,
+    pub source: String,
+    pub received_at: DateTime<Utc>,
+    pub reason: String,
+    pub raw: RawRequest,
+}
+
+/// A stored rejected body, as the API lists it.
+#[derive(Debug, Clone, Serialize)]
+pub struct RejectedRow {
+    pub id: String,
+    pub source: String,
+    #[serde(with = "crate::event::millis_rfc3339")]
+    pub received_at: DateTime<Utc>,
+    pub reason: String,
+    pub content_type: Option<String>,
+    /// The body as text (lossy for non-UTF-8 bytes).
+    pub body: String,
+}
+
+/// Filters of `GET /api/events`.
+#[derive(Debug, Clone, Default)]
+pub struct EventQuery {
+    /// Event-name globs; any may match.
+    pub events: Vec<String>,
+    pub source: Option<String>,
+    pub since: Option<DateTime<Utc>>,
+    pub until: Option<DateTime<Utc>>,
+    /// Text that the summary contains.
+    pub q: Option<String>,
+    /// Return events older than this id (the previous page's last).
+    pub before: Option<EventId>,
+    pub limit: u32,
+}
+
+/// One page of a newest-first list.
+#[derive(Debug, Clone)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    /// The last item's key when more remain.
+    pub next: Option<String>,
+}
+
+/// The raw request stored beside an event.
+#[derive(Debug, Clone, Serialize)]
+pub struct StoredRaw {
+    pub content_type: Option<String>,
+    pub headers: serde_json::Map<String, serde_json::Value>,
+    #[serde(skip)]
+    pub body: Vec<u8>,
+}
+
+/// A built-in source's row.
+#[derive(Debug, Clone)]
+pub struct SourceRow {
+    pub name: String,
+    pub app: String,
+    pub token: String,
+}
+
+/// A user's role (CONTRACT §7).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Admin,
+    User,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::User => "user",
+        }
+    }
+
+    fn parse(s: &str) -> Role {
+        if s == "admin" {
+            Role::Admin
+        } else {
+            Role::User
+        }
+    }
+}
+
+/// A user.
+#[derive(Debug, Clone, Serialize)]
+pub struct UserRow {
+    pub id: String,
+    pub name: String,
+    pub role: Role,
+    #[serde(with = "crate::event::millis_rfc3339")]
+    pub created_at: DateTime<Utc>,
+}
+
+/// Everything hookarr keeps. Implemented by [`SqliteStore`] and [`PgStore`].
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// `sqlite` or `postgres`.
+    fn backend(&self) -> &'static str;
+    /// Applies pending migrations.
+    async fn migrate(&self) -> Result<(), StoreError>;
+    /// Reachable, and every migration this binary knows is applied.
+    async fn ready(&self) -> Result<bool, StoreError>;
+
+    /// Stores an event, its raw body and its outbox marker in one transaction, unless the dedupe key was seen
+    /// within its window. Returns only after the commit.
+    async fn ingest(&self, ingest: Ingest) -> Result<IngestOutcome, StoreError>;
+    /// Keeps a body that could not be parsed.
+    async fn insert_rejected(&self, rejected: Rejected) -> Result<(), StoreError>;
+    async fn list_rejected(
+        &self,
+        before: Option<String>,
+        limit: u32,
+    ) -> Result<Page<RejectedRow>, StoreError>;
+
+    async fn list_events(&self, query: &EventQuery) -> Result<Page<Event>, StoreError>;
+    async fn get_event(&self, id: &EventId) -> Result<Option<Event>, StoreError>;
+    async fn get_raw(&self, id: &EventId) -> Result<Option<StoredRaw>, StoreError>;
+    /// Events not yet routed, oldest first.
+    async fn outbox(&self, limit: u32) -> Result<Vec<EventId>, StoreError>;
+
+    /// Built-in sources with their generated tokens.
+    async fn list_sources(&self) -> Result<Vec<SourceRow>, StoreError>;
+    /// Creates a built-in source unless one of that name exists; returns whether it was created.
+    async fn insert_source(&self, row: &SourceRow) -> Result<bool, StoreError>;
+
+    async fn create_user(&self, name: &str, role: Role) -> Result<UserRow, StoreError>;
+    async fn find_user(&self, name: &str) -> Result<Option<UserRow>, StoreError>;
+    async fn list_users(&self) -> Result<Vec<UserRow>, StoreError>;
+    /// Stores the hash of a new key for a user; returns the key's id.
+    async fn insert_api_key(
+        &self,
+        user_id: &str,
+        key_hash: &str,
+        prefix: &str,
+    ) -> Result<String, StoreError>;
+    /// The user owning the key with this hash.
+    async fn find_key_owner(&self, key_hash: &str) -> Result<Option<UserRow>, StoreError>;
+
+    /// Deletes events received before `cutoff` (and their raw bodies, outbox rows) and stale dedupe keys, in
+    /// batches; returns how many events went.
+    async fn purge(
+        &self,
+        events_before: DateTime<Utc>,
+        dedupe_before: DateTime<Utc>,
+    ) -> Result<u64, StoreError>;
+}
+
+/// Opens the store named by a `storage.url`, creating the SQLite file and its folder, and migrates it.
+pub async fn connect(url: &str) -> Result<Arc<dyn Store>, StoreError> {
+    let store: Arc<dyn Store> =
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Arc::new(PgStore::connect(url).await?)
+        } else {
+            Arc::new(SqliteStore::connect(url).await?)
+        };
+    store.migrate().await?;
+    Ok(store)
+}
+
+/// Unix milliseconds of a time.
+pub(crate) fn millis(t: DateTime<Utc>) -> i64 {
+    t.timestamp_millis()
+}
+
+pub(crate) fn from_millis(ms: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(ms).unwrap_or_default()
+}
+
+/// `*` → `%`, with `%`, `_` and `\` escaped, for `LIKE … ESCAPE '\'`.
+pub(crate) fn glob_to_like(glob: &str) -> String {
+    let mut out = String::with_capacity(glob.len());
+    for c in glob.chars() {
+        match c {
+            '*' => out.push('%'),
+            '%' | '_' | '\\' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}

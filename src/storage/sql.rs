@@ -1,0 +1,392 @@
+//! The SQL both back-ends share, as a macro instantiated once per database type. sqlx's SQLite driver reads
+//! `$1` placeholders like PostgreSQL, and the schema uses only types both have (TEXT, BIGINT/INTEGER,
+//! BLOB/BYTEA), so one text serves both; what differs (how a write transaction is committed) stays in
+//! `sqlite.rs` and `postgres.rs`.
+
+/// A value bound to a dynamically built query.
+pub(super) enum Bind {
+    Text(String),
+    Int(i64),
+}
+
+/// The `WHERE … ORDER BY … LIMIT` of an event listing, with its binds.
+pub(super) fn event_list_sql(q: &super::EventQuery) -> (String, Vec<Bind>) {
+    let mut sql = String::from("SELECT envelope FROM events WHERE 1 = 1");
+    let mut binds = Vec::new();
+    let next = |binds: &mut Vec<Bind>, b: Bind| {
+        binds.push(b);
+        format!("${}", binds.len())
+    };
+    if !q.events.is_empty() {
+        let clauses: Vec<String> = q
+            .events
+            .iter()
+            .map(|g| {
+                format!(
+                    "event LIKE {} ESCAPE '\\'",
+                    next(&mut binds, Bind::Text(super::glob_to_like(g)))
+                )
+            })
+            .collect();
+        sql.push_str(&format!(" AND ({})", clauses.join(" OR ")));
+    }
+    if let Some(source) = &q.source {
+        sql.push_str(&format!(
+            " AND source = {}",
+            next(&mut binds, Bind::Text(source.clone()))
+        ));
+    }
+    if let Some(since) = q.since {
+        sql.push_str(&format!(
+            " AND received_at >= {}",
+            next(&mut binds, Bind::Int(super::millis(since)))
+        ));
+    }
+    if let Some(until) = q.until {
+        sql.push_str(&format!(
+            " AND received_at < {}",
+            next(&mut binds, Bind::Int(super::millis(until)))
+        ));
+    }
+    if let Some(text) = &q.q {
+        let pattern = format!("%{}%", super::glob_to_like(&text.to_lowercase()));
+        sql.push_str(&format!(
+            " AND LOWER(summary) LIKE {} ESCAPE '\\'",
+            next(&mut binds, Bind::Text(pattern))
+        ));
+    }
+    if let Some(before) = &q.before {
+        sql.push_str(&format!(
+            " AND id < {}",
+            next(&mut binds, Bind::Text(before.to_string()))
+        ));
+    }
+    let limit = next(&mut binds, Bind::Int(i64::from(q.limit) + 1));
+    sql.push_str(&format!(" ORDER BY id DESC LIMIT {limit}"));
+    (sql, binds)
+}
+
+/// Generates, for one database type: `ingest_in` (the statements of one ingest, on a connection inside a
+/// transaction the caller owns) and the `Store` methods that are plain queries on `self.pool`. The caller
+/// passes the methods that differ (`backend`, `migrate`, `ingest`) as `$extra`.
+macro_rules! shared_queries {
+    ($store:ty, $db:ty, $migrator:expr, { $($extra:tt)* }) => {
+        use $crate::storage::sql::{Bind, event_list_sql};
+        use $crate::storage::{
+            from_millis, millis, EventQuery, Ingest, IngestOutcome, Page, Rejected, RejectedRow, Role, SourceRow,
+            Store, StoreError, StoredRaw, UserRow,
+        };
+        use $crate::event::{Event, EventId, new_prefixed_id};
+        use sqlx::Row as _;
+
+        /// The statements of one ingest, inside the caller's transaction.
+        async fn ingest_in(
+            conn: &mut <$db as sqlx::Database>::Connection,
+            ingest: &Ingest,
+        ) -> Result<IngestOutcome, StoreError> {
+            let event = &ingest.event;
+            let now = millis(event.timestamp);
+            if let Some(dedupe) = &ingest.dedupe {
+                // Claim the key unless a claim younger than the window holds it. On PostgreSQL a concurrent
+                // claimer waits for ours to commit, then sees it; on SQLite writes are serialized.
+                let claimed = sqlx::query(
+                    "INSERT INTO dedupe_keys (source, key, event_ids, created_at) VALUES ($1, $2, $3, $4) \
+                     ON CONFLICT (source, key) DO UPDATE SET event_ids = excluded.event_ids, \
+                     created_at = excluded.created_at WHERE dedupe_keys.created_at < $5 RETURNING created_at",
+                )
+                .bind(&event.source.name)
+                .bind(&dedupe.key)
+                .bind(event.id.as_str())
+                .bind(now)
+                .bind(now - dedupe.window_ms)
+                .fetch_optional(&mut *conn)
+                .await?;
+                if claimed.is_none() {
+                    let ids: String = sqlx::query_scalar("SELECT event_ids FROM dedupe_keys WHERE source = $1 AND key = $2")
+                        .bind(&event.source.name)
+                        .bind(&dedupe.key)
+                        .fetch_one(&mut *conn)
+                        .await?;
+                    return Ok(IngestOutcome::Duplicate(ids.split(',').filter_map(EventId::parse).collect()));
+                }
+            }
+            let envelope = serde_json::to_string(event).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            sqlx::query(
+                "INSERT INTO events (id, event, source, received_at, summary, envelope) VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(event.id.as_str())
+            .bind(event.event.as_str())
+            .bind(&event.source.name)
+            .bind(now)
+            .bind(&event.summary)
+            .bind(&envelope)
+            .execute(&mut *conn)
+            .await?;
+            let headers = headers_json(&ingest.raw.headers);
+            sqlx::query("INSERT INTO event_raw (event_id, content_type, headers, body) VALUES ($1, $2, $3, $4)")
+                .bind(event.id.as_str())
+                .bind(ingest.raw.content_type.as_deref())
+                .bind(&headers)
+                .bind(ingest.raw.body.as_slice())
+                .execute(&mut *conn)
+                .await?;
+            sqlx::query("INSERT INTO outbox (event_id, created_at) VALUES ($1, $2)")
+                .bind(event.id.as_str())
+                .bind(now)
+                .execute(&mut *conn)
+                .await?;
+            Ok(IngestOutcome::Stored(vec![event.id.clone()]))
+        }
+
+        fn headers_json(headers: &[(String, String)]) -> String {
+            let map: serde_json::Map<String, serde_json::Value> =
+                headers.iter().map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone()))).collect();
+            serde_json::Value::Object(map).to_string()
+        }
+
+        fn parse_envelope(json: &str) -> Result<Event, StoreError> {
+            serde_json::from_str(json).map_err(|e| StoreError::Corrupt(format!("event envelope: {e}")))
+        }
+
+        fn user_from_row(row: &<$db as sqlx::Database>::Row) -> Result<UserRow, StoreError> {
+            Ok(UserRow {
+                id: row.try_get("id")?,
+                name: row.try_get("name")?,
+                role: Role::parse(row.try_get::<&str, _>("role")?),
+                created_at: from_millis(row.try_get("created_at")?),
+            })
+        }
+
+        fn unique_violation(e: sqlx::Error, what: String) -> StoreError {
+            match &e {
+                sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict(what),
+                _ => StoreError::Db(e),
+            }
+        }
+
+        #[async_trait::async_trait]
+        impl Store for $store {
+            $($extra)*
+
+            async fn ready(&self) -> Result<bool, StoreError> {
+                let applied: Option<i64> =
+                    sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations WHERE success = TRUE")
+                        .fetch_one(&self.pool)
+                        .await?;
+                let known = $migrator.iter().map(|m| m.version).max();
+                Ok(applied == known)
+            }
+
+            async fn insert_rejected(&self, r: Rejected) -> Result<(), StoreError> {
+                sqlx::query(
+                    "INSERT INTO rejected (id, source, received_at, reason, content_type, headers, body) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                )
+                .bind(&r.id)
+                .bind(&r.source)
+                .bind(millis(r.received_at))
+                .bind(&r.reason)
+                .bind(r.raw.content_type.as_deref())
+                .bind(headers_json(&r.raw.headers))
+                .bind(r.raw.body.as_slice())
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            async fn list_rejected(&self, before: Option<String>, limit: u32) -> Result<Page<RejectedRow>, StoreError> {
+                let rows = sqlx::query(
+                    "SELECT id, source, received_at, reason, content_type, body FROM rejected \
+                     WHERE id < $1 ORDER BY id DESC LIMIT $2",
+                )
+                .bind(before.unwrap_or_else(|| "~".into()))
+                .bind(i64::from(limit) + 1)
+                .fetch_all(&self.pool)
+                .await?;
+                let mut items = rows
+                    .iter()
+                    .map(|row| {
+                        Ok(RejectedRow {
+                            id: row.try_get("id")?,
+                            source: row.try_get("source")?,
+                            received_at: from_millis(row.try_get("received_at")?),
+                            reason: row.try_get("reason")?,
+                            content_type: row.try_get("content_type")?,
+                            body: String::from_utf8_lossy(row.try_get::<&[u8], _>("body")?).into_owned(),
+                        })
+                    })
+                    .collect::<Result<Vec<_>, StoreError>>()?;
+                let next = (items.len() > limit as usize).then(|| {
+                    items.truncate(limit as usize);
+                    items.last().map(|r| r.id.clone())
+                });
+                Ok(Page { items, next: next.flatten() })
+            }
+
+            async fn list_events(&self, q: &EventQuery) -> Result<Page<Event>, StoreError> {
+                let (sql, binds) = event_list_sql(q);
+                let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+                for b in binds {
+                    query = match b {
+                        Bind::Text(s) => query.bind(s),
+                        Bind::Int(i) => query.bind(i),
+                    };
+                }
+                let rows = query.fetch_all(&self.pool).await?;
+                let mut items = rows
+                    .iter()
+                    .map(|row| parse_envelope(row.try_get("envelope")?))
+                    .collect::<Result<Vec<_>, _>>()?;
+                let next = (items.len() > q.limit as usize).then(|| {
+                    items.truncate(q.limit as usize);
+                    items.last().map(|e| e.id.to_string())
+                });
+                Ok(Page { items, next: next.flatten() })
+            }
+
+            async fn get_event(&self, id: &EventId) -> Result<Option<Event>, StoreError> {
+                let envelope: Option<String> = sqlx::query_scalar("SELECT envelope FROM events WHERE id = $1")
+                    .bind(id.as_str())
+                    .fetch_optional(&self.pool)
+                    .await?;
+                envelope.as_deref().map(parse_envelope).transpose()
+            }
+
+            async fn get_raw(&self, id: &EventId) -> Result<Option<StoredRaw>, StoreError> {
+                let row = sqlx::query("SELECT content_type, headers, body FROM event_raw WHERE event_id = $1")
+                    .bind(id.as_str())
+                    .fetch_optional(&self.pool)
+                    .await?;
+                let Some(row) = row else { return Ok(None) };
+                let headers: &str = row.try_get("headers")?;
+                Ok(Some(StoredRaw {
+                    content_type: row.try_get("content_type")?,
+                    headers: serde_json::from_str(headers).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                    body: row.try_get("body")?,
+                }))
+            }
+
+            async fn outbox(&self, limit: u32) -> Result<Vec<EventId>, StoreError> {
+                let ids: Vec<String> = sqlx::query_scalar("SELECT event_id FROM outbox ORDER BY event_id LIMIT $1")
+                    .bind(i64::from(limit))
+                    .fetch_all(&self.pool)
+                    .await?;
+                Ok(ids.iter().filter_map(|id| EventId::parse(id)).collect())
+            }
+
+            async fn list_sources(&self) -> Result<Vec<SourceRow>, StoreError> {
+                let rows = sqlx::query("SELECT name, app, token FROM sources ORDER BY created_at, name")
+                    .fetch_all(&self.pool)
+                    .await?;
+                rows.iter()
+                    .map(|row| {
+                        Ok(SourceRow { name: row.try_get("name")?, app: row.try_get("app")?, token: row.try_get("token")? })
+                    })
+                    .collect()
+            }
+
+            async fn insert_source(&self, s: &SourceRow) -> Result<bool, StoreError> {
+                let done = sqlx::query(
+                    "INSERT INTO sources (name, app, token, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (name) DO NOTHING",
+                )
+                .bind(&s.name)
+                .bind(&s.app)
+                .bind(&s.token)
+                .bind(millis(chrono::Utc::now()))
+                .execute(&self.pool)
+                .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn create_user(&self, name: &str, role: Role) -> Result<UserRow, StoreError> {
+                let user = UserRow {
+                    id: new_prefixed_id("usr"),
+                    name: name.to_owned(),
+                    role,
+                    created_at: chrono::Utc::now(),
+                };
+                sqlx::query("INSERT INTO users (id, name, role, created_at) VALUES ($1, $2, $3, $4)")
+                    .bind(&user.id)
+                    .bind(&user.name)
+                    .bind(role.as_str())
+                    .bind(millis(user.created_at))
+                    .execute(&self.pool)
+                    .await
+                    .map_err(|e| unique_violation(e, format!("a user named `{name}`")))?;
+                Ok(user)
+            }
+
+            async fn find_user(&self, name: &str) -> Result<Option<UserRow>, StoreError> {
+                let row = sqlx::query("SELECT id, name, role, created_at FROM users WHERE name = $1")
+                    .bind(name)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                row.as_ref().map(user_from_row).transpose()
+            }
+
+            async fn list_users(&self) -> Result<Vec<UserRow>, StoreError> {
+                let rows = sqlx::query("SELECT id, name, role, created_at FROM users ORDER BY created_at, name")
+                    .fetch_all(&self.pool)
+                    .await?;
+                rows.iter().map(user_from_row).collect()
+            }
+
+            async fn insert_api_key(&self, user_id: &str, key_hash: &str, prefix: &str) -> Result<String, StoreError> {
+                let id = new_prefixed_id("key");
+                sqlx::query("INSERT INTO api_keys (id, user_id, key_hash, prefix, created_at) VALUES ($1, $2, $3, $4, $5)")
+                    .bind(&id)
+                    .bind(user_id)
+                    .bind(key_hash)
+                    .bind(prefix)
+                    .bind(millis(chrono::Utc::now()))
+                    .execute(&self.pool)
+                    .await
+                    .map_err(|e| unique_violation(e, "that API key".to_owned()))?;
+                Ok(id)
+            }
+
+            async fn find_key_owner(&self, key_hash: &str) -> Result<Option<UserRow>, StoreError> {
+                let row = sqlx::query(
+                    "SELECT u.id, u.name, u.role, u.created_at FROM api_keys k JOIN users u ON u.id = k.user_id \
+                     WHERE k.key_hash = $1",
+                )
+                .bind(key_hash)
+                .fetch_optional(&self.pool)
+                .await?;
+                row.as_ref().map(user_from_row).transpose()
+            }
+
+            async fn purge(
+                &self,
+                events_before: chrono::DateTime<chrono::Utc>,
+                dedupe_before: chrono::DateTime<chrono::Utc>,
+            ) -> Result<u64, StoreError> {
+                let mut total = 0;
+                loop {
+                    // Small batches keep each write short, so ingest never waits long behind a purge.
+                    let done = sqlx::query(
+                        "DELETE FROM events WHERE id IN (SELECT id FROM events WHERE received_at < $1 LIMIT 500)",
+                    )
+                    .bind(millis(events_before))
+                    .execute(&self.pool)
+                    .await?;
+                    total += done.rows_affected();
+                    if done.rows_affected() == 0 {
+                        break;
+                    }
+                }
+                sqlx::query("DELETE FROM rejected WHERE received_at < $1")
+                    .bind(millis(events_before))
+                    .execute(&self.pool)
+                    .await?;
+                sqlx::query("DELETE FROM dedupe_keys WHERE created_at < $1")
+                    .bind(millis(dedupe_before))
+                    .execute(&self.pool)
+                    .await?;
+                Ok(total)
+            }
+        }
+    };
+}
+
+pub(super) use shared_queries;
