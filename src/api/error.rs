@@ -78,7 +78,9 @@ impl ApiError {
 impl From<crate::storage::StoreError> for ApiError {
     fn from(e: crate::storage::StoreError) -> Self {
         match e {
-            crate::storage::StoreError::Conflict(what) => ApiError::Conflict(format!("{what}")),
+            crate::storage::StoreError::Conflict(what) => {
+                ApiError::Conflict(format!("{what} already exists"))
+            }
             other => ApiError::Internal(other.into()),
         }
     }

@@ -53,7 +53,7 @@ pub async fn list_events(
         .map(|c| {
             decode_cursor(c)
                 .and_then(|id| EventId::parse(&id))
-                .ok_or_else(|| bad_cursor())
+                .ok_or_else(bad_cursor)
         })
         .transpose()?;
     let query = EventQuery {

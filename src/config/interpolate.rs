@@ -2,13 +2,34 @@
 //! does it: interpolation happens before YAML parsing, and every problem is collected, not just the first.
 
 /// Replaces variables in `input` using `lookup`. Returns the text, or every problem found.
+/// Whole-line YAML comments are left alone, so documentation may mention `${VAR}`.
 pub fn interpolate(
     input: &str,
     lookup: impl Fn(&str) -> Option<String>,
 ) -> Result<String, Vec<String>> {
     let mut out = String::with_capacity(input.len());
     let mut errors = Vec::new();
-    let mut rest = input;
+    for line in input.split_inclusive('\n') {
+        if line.trim_start().starts_with('#') {
+            out.push_str(line);
+        } else {
+            interpolate_line(line, &lookup, &mut out, &mut errors);
+        }
+    }
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(errors)
+    }
+}
+
+fn interpolate_line(
+    line: &str,
+    lookup: &impl Fn(&str) -> Option<String>,
+    out: &mut String,
+    errors: &mut Vec<String>,
+) {
+    let mut rest = line;
     while let Some(pos) = rest.find('$') {
         out.push_str(&rest[..pos]);
         let after = &rest[pos + 1..];
@@ -33,7 +54,7 @@ pub fn interpolate(
         };
         let expr = &body[..end];
         rest = &body[end + 1..];
-        match expand(expr, &lookup) {
+        match expand(expr, lookup) {
             Ok(value) if value.contains('\n') => errors.push(format!(
                 "`${{{expr}}}` expands to a value with a newline, which is not allowed"
             )),
@@ -42,11 +63,6 @@ pub fn interpolate(
         }
     }
     out.push_str(rest);
-    if errors.is_empty() {
-        Ok(out)
-    } else {
-        Err(errors)
-    }
 }
 
 fn expand(expr: &str, lookup: &impl Fn(&str) -> Option<String>) -> Result<String, String> {
@@ -112,6 +128,14 @@ mod tests {
         assert_eq!(
             interpolate("cost $$5 and $HOME", env).unwrap(),
             "cost $5 and $HOME"
+        );
+    }
+
+    #[test]
+    fn leaves_comment_lines_alone() {
+        assert_eq!(
+            interpolate("# ${UNSET} docs\nkey: ${SET}\n", env).unwrap(),
+            "# ${UNSET} docs\nkey: value\n"
         );
     }
 

@@ -160,25 +160,64 @@ pub fn load_from_str(
     }
 }
 
+/// Deserializes one section, reporting every field-level error: after each error the offending key is
+/// removed and the rest tried again (its default stands in), so one typo does not hide the next.
 fn deserialize_at<T: DeserializeOwned>(
     path: &str,
-    v: Value,
+    mut v: Value,
     problems: &mut Vec<Problem>,
 ) -> Option<T> {
-    serde_path_to_error::deserialize(v)
-        .map_err(|e| {
-            let inner = e.path().to_string();
-            let full = if inner == "." {
-                path.to_owned()
-            } else {
-                format!("{path}.{inner}")
-            };
-            problems.push(Problem::new(
-                full,
-                explain_serde(&e.into_inner().to_string()),
-            ));
-        })
-        .ok()
+    for _ in 0..50 {
+        let error = match serde_path_to_error::deserialize(v.clone()) {
+            Ok(t) => return Some(t),
+            Err(e) => e,
+        };
+        let inner = error.path().to_string();
+        let full = if inner == "." {
+            path.to_owned()
+        } else {
+            format!("{path}.{inner}")
+        };
+        let segments: Vec<_> = error.path().iter().cloned().collect();
+        problems.push(Problem::new(
+            full,
+            explain_serde(&error.into_inner().to_string()),
+        ));
+        if !remove_at(&mut v, &segments) {
+            return None;
+        }
+    }
+    None
+}
+
+/// Removes the value at `path`; false when there is nothing to remove (the error is about the whole value).
+fn remove_at(v: &mut Value, path: &[serde_path_to_error::Segment]) -> bool {
+    use serde_path_to_error::Segment;
+    let Some((last, parents)) = path.split_last() else {
+        return false;
+    };
+    let mut node = v;
+    for segment in parents {
+        node = match (segment, node) {
+            (Segment::Map { key }, Value::Object(map)) => match map.get_mut(key) {
+                Some(child) => child,
+                None => return false,
+            },
+            (Segment::Seq { index }, Value::Array(items)) => match items.get_mut(*index) {
+                Some(child) => child,
+                None => return false,
+            },
+            _ => return false,
+        };
+    }
+    match (last, node) {
+        (Segment::Map { key }, Value::Object(map)) => map.remove(key).is_some(),
+        (Segment::Seq { index }, Value::Array(items)) if *index < items.len() => {
+            items.remove(*index);
+            true
+        }
+        _ => false,
+    }
 }
 
 /// Each list entry on its own, so every bad entry is reported and the good ones are still checked.

@@ -2,10 +2,20 @@
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
+use std::sync::Mutex;
 
-/// A new id with the given prefix: `<prefix>_<ULID>`. ULIDs sort by creation time.
+/// One generator per process, so ids made in the same millisecond still sort in creation order.
+static GENERATOR: Mutex<ulid::Generator> = Mutex::new(ulid::Generator::new());
+
+/// A new id with the given prefix: `<prefix>_<ULID>`. ULIDs sort by creation time (monotonic within this
+/// process; across processes, to the millisecond).
 pub fn new_prefixed_id(prefix: &str) -> String {
-    format!("{prefix}_{}", ulid::Ulid::new())
+    let ulid = GENERATOR
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .generate()
+        .unwrap_or_else(|_| ulid::Ulid::new());
+    format!("{prefix}_{ulid}")
 }
 
 /// The id of a stored event, `evt_<ulid>`.

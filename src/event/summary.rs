@@ -39,10 +39,17 @@ pub fn summarize(kind: EventKind, source: &SourceInfo, data: &EventData) -> Stri
         }
         EventKind::DownloadFailed => format!("Download failed: {}", release_title()),
         EventKind::ImportFailed => format!("Import failed: {}", release_title()),
-        EventKind::ImportBlocked => format!("Manual interaction required: {}", release_title()),
+        EventKind::ImportBlocked => match &data.media {
+            Some(_) => format!("{what} needs a manual import"),
+            None => format!("Manual import needed: {}", release_title()),
+        },
         EventKind::LibraryNew => with_quality("imported"),
         EventKind::LibraryUpgraded => with_quality("upgraded"),
-        EventKind::LibraryUpdated => format!("{what} updated"),
+        EventKind::LibraryUpdated => match source.event.to_ascii_lowercase().as_str() {
+            "rename" => format!("{what} files renamed"),
+            "retag" => format!("{what} files retagged"),
+            _ => format!("{what} updated"),
+        },
         EventKind::LibraryDeleted => match data.deleted.as_ref().map(|d| d.scope.as_str()) {
             Some("file") => match data.deleted.as_ref().and_then(|d| d.reason.as_deref()) {
                 Some(reason) => format!("{what} file deleted ({reason})"),

@@ -144,6 +144,13 @@ fn parse_json_object<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, I
     let Some(first) = trimmed.first() else {
         return Err(InboundError::Empty);
     };
+    // serde skips unknown fields without checking their UTF-8; the whole body must be text.
+    if let Err(e) = std::str::from_utf8(trimmed) {
+        return Err(InboundError::NotJson(format!(
+            "it is not UTF-8 text (invalid byte at {})",
+            e.valid_up_to()
+        )));
+    }
     if *first != b'{' {
         // Say what it is when it is JSON at all; else report the JSON error.
         return Err(match serde_json::from_slice::<serde_json::Value>(trimmed) {

@@ -1,1 +1,9 @@
+//! hookarr's one integration-test binary (one link, not twenty): modules by area.
 
+mod binary;
+mod config;
+mod edge_cases;
+mod fixtures;
+mod helpers;
+mod router;
+mod store;

@@ -117,7 +117,21 @@ fn normalize(kind: EventKind, mut p: Payload) -> EventData {
         new_version: p.new_version.take(),
         message: p.message.take(),
     });
-    let release = release_of(&mut p, files.first());
+    let has_release = matches!(
+        kind,
+        EventKind::Test
+            | EventKind::DownloadGrabbed
+            | EventKind::DownloadFailed
+            | EventKind::ImportFailed
+            | EventKind::ImportBlocked
+            | EventKind::LibraryNew
+            | EventKind::LibraryUpgraded
+    );
+    let release = if has_release {
+        release_of(&mut p, files.first())
+    } else {
+        None
+    };
     let download = download_of(&mut p);
     EventData {
         media: media::media_of(&mut p),

@@ -1,0 +1,267 @@
+//! The real `hookarr` binary: first and second start, `check-config` exit codes, and SIGKILL right after the
+//! 202s losing nothing.
+
+use crate::helpers::{ADMIN_KEY, Backend, fixture, fresh_storage};
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+const BIN: &str = env!("CARGO_BIN_EXE_hookarr");
+
+/// A running binary and what it printed up to its `API:` line.
+struct Running {
+    child: Child,
+    banner: Vec<String>,
+    base: String,
+}
+
+fn start(config: &Path, cwd: &Path) -> Running {
+    let mut child = Command::new(BIN)
+        .args(["serve", "--config"])
+        .arg(config)
+        .current_dir(cwd)
+        .env_remove("HOOKARR_CONFIG")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("the binary starts");
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut banner = Vec::new();
+    let base = loop {
+        let line = lines
+            .next()
+            .expect("the banner ends with the API line")
+            .unwrap();
+        banner.push(line.clone());
+        if let Some(rest) = line.strip_prefix("API: ") {
+            break rest.split("/api/").next().unwrap().to_owned();
+        }
+    };
+    // Keep draining stdout so the child never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    Running {
+        child,
+        banner,
+        base,
+    }
+}
+
+fn write_config(dir: &Path, storage_url: &str, admin_key: Option<&str>) -> std::path::PathBuf {
+    let mut text = format!("server:\n  listen: 127.0.0.1:0\nstorage:\n  url: {storage_url}\n");
+    if let Some(key) = admin_key {
+        text.push_str(&format!("admin:\n  api_key: {key}\n"));
+    }
+    let path = dir.join("hookarr.yaml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn token_of(banner: &[String], source: &str) -> String {
+    banner
+        .iter()
+        .find_map(|l| l.split_once(&format!("/hooks/{source}?token=")))
+        .map(|(_, t)| t.split_whitespace().next().unwrap().to_owned())
+        .unwrap_or_else(|| panic!("no Connect URL for {source} in {banner:?}"))
+}
+
+#[test]
+fn first_start_prints_the_key_once_and_every_start_the_urls() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(
+        dir.path(),
+        &format!("sqlite://{}/data/hookarr.db", dir.path().display()),
+        None,
+    );
+    let mut first = start(&config, dir.path());
+    first.child.kill().unwrap();
+    first.child.wait().unwrap();
+    let key_lines: Vec<_> = first
+        .banner
+        .iter()
+        .filter(|l| l.starts_with("admin key: hk_"))
+        .collect();
+    assert_eq!(key_lines.len(), 1, "{:?}", first.banner);
+    assert!(
+        first
+            .banner
+            .iter()
+            .any(|l| l.starts_with("admin page: http://127.0.0.1:"))
+    );
+    for app in ["radarr", "sonarr", "lidarr", "plex", "jellyfin", "emby"] {
+        assert!(!token_of(&first.banner, app).is_empty());
+    }
+    let mut second = start(&config, dir.path());
+    second.child.kill().unwrap();
+    second.child.wait().unwrap();
+    assert!(
+        !second.banner.iter().any(|l| l.contains("hk_")),
+        "the key is shown once: {:?}",
+        second.banner
+    );
+    assert_eq!(
+        token_of(&second.banner, "radarr"),
+        token_of(&first.banner, "radarr"),
+        "tokens are kept"
+    );
+    assert!(
+        dir.path().join("data/hookarr.db").exists(),
+        "the SQLite file and its folder are created"
+    );
+}
+
+#[test]
+fn check_config_exits_0_or_2_with_every_problem() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = write_config(dir.path(), "sqlite://x.db", None);
+    let out = Command::new(BIN)
+        .args(["check-config", "--config"])
+        .arg(&good)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let bad = dir.path().join("bad.yaml");
+    std::fs::write(
+        &bad,
+        "server:\n  listen: nope\n  bogus: 1\nstorage:\n  url: ftp://x\n",
+    )
+    .unwrap();
+    let out = Command::new(BIN)
+        .args(["check-config", "--config"])
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    for expected in ["server.listen", "server.bogus", "storage.url"] {
+        assert!(
+            stderr.contains(expected),
+            "{expected} missing from: {stderr}"
+        );
+    }
+    let out = Command::new(BIN)
+        .args(["check-config", "--config", "/nonexistent/hookarr.yaml"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
+
+/// Posts every Arr fixture concurrently, kills the process with SIGKILL as soon as the last 202 arrives,
+/// restarts it on the same database and finds every accepted event, raw body and outbox marker.
+async fn nothing_accepted_is_lost_on_sigkill(backend: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let (url, _db_dir) = fresh_storage(backend).await;
+    let config = write_config(dir.path(), &url, Some(ADMIN_KEY));
+    let mut running = start(&config, dir.path());
+    let client = reqwest::Client::new();
+    let mut bodies = Vec::new();
+    for app in ["radarr", "sonarr", "lidarr"] {
+        for entry in
+            std::fs::read_dir(crate::helpers::fixtures_dir().join("inbound").join(app)).unwrap()
+        {
+            let path = entry.unwrap().path();
+            let name = path.file_stem().unwrap().to_string_lossy().into_owned();
+            for copy in 0..4 {
+                // Distinct bodies (so dedupe keeps them apart) that still parse as the app's payload.
+                let mut body: serde_json::Value =
+                    serde_json::from_slice(&fixture(app, &name)).unwrap();
+                body["hookarrCopy"] = copy.into();
+                bodies.push((app, serde_json::to_vec(&body).unwrap()));
+            }
+        }
+    }
+    let tokens: std::collections::HashMap<&str, String> = ["radarr", "sonarr", "lidarr"]
+        .into_iter()
+        .map(|a| (a, token_of(&running.banner, a)))
+        .collect();
+    let sends = bodies.iter().map(|(app, body)| {
+        client
+            .post(format!(
+                "{}/hooks/{app}?token={}",
+                running.base, tokens[app]
+            ))
+            .header("content-type", "application/json")
+            .body(body.clone())
+            .send()
+    });
+    let mut accepted = Vec::new();
+    for resp in futures_join(sends).await {
+        let resp = resp.unwrap();
+        assert_eq!(resp.status(), 202);
+        let v: serde_json::Value = resp.json().await.unwrap();
+        accepted.push(v["events"][0].as_str().unwrap().to_owned());
+    }
+    running.child.kill().unwrap(); // SIGKILL: no shutdown, no flush.
+    running.child.wait().unwrap();
+
+    let mut again = start(&config, dir.path());
+    let mut found = std::collections::HashSet::new();
+    let mut path = "/api/events?limit=500".to_owned();
+    loop {
+        let page: serde_json::Value = client
+            .get(format!("{}{path}", again.base))
+            .bearer_auth(ADMIN_KEY)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        found.extend(
+            page["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e["id"].as_str().unwrap().to_owned()),
+        );
+        match page["next_cursor"].as_str() {
+            Some(c) => path = format!("/api/events?limit=500&cursor={c}"),
+            None => break,
+        }
+    }
+    again.child.kill().unwrap();
+    again.child.wait().unwrap();
+    assert_eq!(accepted.len(), bodies.len());
+    let missing: Vec<_> = accepted.iter().filter(|id| !found.contains(*id)).collect();
+    assert!(
+        missing.is_empty(),
+        "{} of {} accepted events lost: {missing:?}",
+        missing.len(),
+        accepted.len()
+    );
+    let store = hookarr::storage::connect(&url).await.unwrap();
+    assert_eq!(
+        store.outbox(10_000).await.unwrap().len(),
+        accepted.len(),
+        "every event still awaits routing"
+    );
+}
+
+/// Runs all futures concurrently and returns their outputs in order.
+async fn futures_join<F>(futures: impl Iterator<Item = F>) -> Vec<F::Output>
+where
+    F: std::future::Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let handles: Vec<_> = futures.map(tokio::spawn).collect();
+    let mut out = Vec::with_capacity(handles.len());
+    for h in handles {
+        out.push(h.await.unwrap());
+    }
+    out
+}
+
+#[tokio::test]
+async fn sqlite_loses_nothing_on_sigkill() {
+    nothing_accepted_is_lost_on_sigkill(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn postgres_loses_nothing_on_sigkill() {
+    nothing_accepted_is_lost_on_sigkill(Backend::Postgres).await;
+}

@@ -1,0 +1,134 @@
+//! Every Arr fixture of `../shared/fixtures/inbound/{radarr,sonarr,lidarr}` parses, and its normalized event
+//! matches a reviewed snapshot (id and time redacted).
+
+use crate::helpers::fixtures_dir;
+use chrono::TimeZone;
+use hookarr::event::{Event, EventKind};
+use hookarr::inbound::{App, ParseContext, parse};
+
+pub fn parse_as(app: App, ua: &str, body: &[u8]) -> Result<Event, hookarr::inbound::InboundError> {
+    let ctx = ParseContext {
+        source: app.as_str(),
+        app,
+        user_agent: Some(ua),
+        received_at: chrono::Utc
+            .with_ymd_and_hms(2026, 11, 25, 18, 0, 0)
+            .unwrap(),
+    };
+    parse(&ctx, body)
+}
+
+fn user_agent(app: App) -> &'static str {
+    match app {
+        App::Sonarr => "Sonarr/4.0.17.2952 (alpine 3.21.3)",
+        App::Lidarr => "Lidarr/2.14.5.4836 (debian 12)",
+        _ => "Radarr/6.0.3.10276 (ubuntu 24.04)",
+    }
+}
+
+#[test]
+fn every_arr_fixture_matches_its_snapshot() {
+    let mut seen = 0;
+    for app in [App::Radarr, App::Sonarr, App::Lidarr] {
+        let dir = fixtures_dir().join("inbound").join(app.as_str());
+        let mut files: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        files.sort();
+        for path in files {
+            let name = path.file_stem().unwrap().to_string_lossy().into_owned();
+            let event = parse_as(app, user_agent(app), &std::fs::read(&path).unwrap())
+                .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            assert_ne!(
+                event.event,
+                EventKind::Other,
+                "{} should map to a known event",
+                path.display()
+            );
+            insta::assert_json_snapshot!(format!("{}__{name}", app.as_str()), event, {
+                ".id" => "[id]",
+                ".timestamp" => "[timestamp]",
+            });
+            seen += 1;
+        }
+    }
+    assert!(seen >= 30, "expected every Arr fixture, saw {seen}");
+}
+
+#[test]
+fn fixtures_map_to_the_contract_event_names() {
+    let cases = [
+        (App::Radarr, "test", "test"),
+        (App::Radarr, "grab", "download.grabbed"),
+        (App::Radarr, "download", "library.new"),
+        (App::Radarr, "download-upgrade", "library.upgraded"),
+        (App::Radarr, "rename", "library.updated"),
+        (App::Radarr, "movie-delete", "library.deleted"),
+        (App::Radarr, "movie-file-delete", "library.deleted"),
+        (App::Radarr, "movie-added", "library.monitored"),
+        (App::Radarr, "health", "health.issue"),
+        (App::Radarr, "health-restored", "health.restored"),
+        (App::Radarr, "application-update", "app.updated"),
+        (App::Radarr, "manual-interaction-required", "import.blocked"),
+        (App::Sonarr, "import-complete", "library.new"),
+        (App::Sonarr, "series-add", "library.monitored"),
+        (App::Sonarr, "episode-file-delete", "library.deleted"),
+        (App::Lidarr, "download-failure", "download.failed"),
+        (App::Lidarr, "import-failure", "import.failed"),
+        (App::Lidarr, "artist-add", "library.monitored"),
+        (App::Lidarr, "album-delete", "library.deleted"),
+    ];
+    for (app, file, expected) in cases {
+        let event = parse_as(
+            app,
+            user_agent(app),
+            &crate::helpers::fixture(app.as_str(), file),
+        )
+        .unwrap();
+        assert_eq!(event.event.as_str(), expected, "{app}/{file}");
+    }
+}
+
+#[test]
+fn an_upgrade_carries_the_replaced_files() {
+    let event = parse_as(
+        App::Radarr,
+        "Radarr/6.0",
+        &crate::helpers::fixture("radarr", "download-upgrade"),
+    )
+    .unwrap();
+    let deleted = event.data.deleted.expect("upgrade has deleted files");
+    assert_eq!(deleted.scope, "file");
+    assert_eq!(deleted.reason.as_deref(), Some("upgrade"));
+    assert_eq!(deleted.files.len(), 1);
+    assert_eq!(deleted.files[0].quality.as_deref(), Some("WEBDL-1080p"));
+    assert_eq!(
+        event.data.release.unwrap().quality.as_deref(),
+        Some("Bluray-1080p")
+    );
+}
+
+#[test]
+fn sonarr_import_complete_sums_its_files() {
+    let event = parse_as(
+        App::Sonarr,
+        "Sonarr/4.0",
+        &crate::helpers::fixture("sonarr", "import-complete"),
+    )
+    .unwrap();
+    let media = event.data.media.unwrap();
+    assert_eq!(media.episodes.len(), 3);
+    assert_eq!(media.season, Some(2));
+    assert_eq!(media.title.as_deref(), Some("Severance"));
+    let file = event.data.file.unwrap();
+    assert_eq!(
+        file.size_bytes,
+        Some(9_876_543_210 + 9_753_086_421 + 9_629_629_632)
+    );
+    assert_eq!(
+        file.path.as_deref(),
+        Some("/data/media/tv/Severance/Season 02")
+    );
+    assert_eq!(event.summary, "Severance S02E01–E03 imported — WEBDL-2160p");
+}

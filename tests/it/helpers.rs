@@ -1,0 +1,204 @@
+//! The test harness: a real hookarr on 127.0.0.1:0 over a fresh SQLite file or a fresh PostgreSQL database,
+//! driven over real loopback HTTP.
+
+use hookarr::app::App;
+use hookarr::config::{Config, Secret};
+use hookarr::storage::Store;
+use reqwest::StatusCode;
+use serde_json::Value;
+use sqlx::Connection as _;
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+/// The fixed admin key of test apps.
+pub const ADMIN_KEY: &str = "hk_test_admin_key_0123456789";
+
+/// Which database a test runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// `../shared/fixtures`, beside the repository.
+pub fn fixtures_dir() -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures");
+    assert!(
+        dir.is_dir(),
+        "fixtures not found at {}; the shared/ folder must sit beside the repository",
+        dir.display()
+    );
+    dir
+}
+
+/// One fixture's bytes: `fixture("radarr", "download")`.
+pub fn fixture(app: &str, name: &str) -> Vec<u8> {
+    let path = fixtures_dir()
+        .join("inbound")
+        .join(app)
+        .join(format!("{name}.json"));
+    std::fs::read(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
+}
+
+/// The PostgreSQL server tests use: `HOOKARR_TEST_PG`, else the local one with trust auth.
+pub fn pg_admin_url() -> String {
+    std::env::var("HOOKARR_TEST_PG")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+/// A fresh, empty PostgreSQL database; returns its URL.
+pub async fn fresh_pg_database() -> String {
+    let admin = pg_admin_url();
+    let name = format!(
+        "hookarr_test_{}",
+        ulid::Ulid::new().to_string().to_lowercase()
+    );
+    let mut conn = sqlx::PgConnection::connect(&admin)
+        .await
+        .unwrap_or_else(|e| panic!("PostgreSQL must be reachable at {admin} for the tests: {e}"));
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let (base, _) = admin.rsplit_once('/').expect("a database URL has a path");
+    format!("{base}/{name}")
+}
+
+/// A storage URL on a fresh database of the backend, and the temp dir that holds SQLite files.
+pub async fn fresh_storage(backend: Backend) -> (String, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let url = match backend {
+        Backend::Sqlite => format!("sqlite://{}/nested/hookarr.db", dir.path().display()),
+        Backend::Postgres => fresh_pg_database().await,
+    };
+    (url, dir)
+}
+
+/// A running hookarr.
+pub struct TestApp {
+    pub base: String,
+    pub store: Arc<dyn Store>,
+    /// Source name → token, from the printed Connect URLs.
+    pub tokens: HashMap<String, String>,
+    pub client: reqwest::Client,
+    shutdown: CancellationToken,
+    server: Option<tokio::task::JoinHandle<()>>,
+    _dir: tempfile::TempDir,
+}
+
+impl TestApp {
+    pub async fn spawn(backend: Backend) -> Self {
+        Self::spawn_with(backend, |_| {}).await
+    }
+
+    /// Spawns with the test defaults changed by `tweak`.
+    pub async fn spawn_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> Self {
+        let (url, dir) = fresh_storage(backend).await;
+        let mut cfg = Config::default();
+        cfg.storage.url = Secret(url);
+        cfg.admin.api_key = Some(Secret(ADMIN_KEY.into()));
+        tweak(&mut cfg);
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let app = App::build(cfg, Some(listener)).await.expect("app builds");
+        let base = format!("http://{}", app.local_addr());
+        let tokens = app
+            .bootstrap()
+            .connect_urls
+            .iter()
+            .filter_map(|(name, _, url)| {
+                Some((name.clone(), url.split_once("?token=")?.1.to_owned()))
+            })
+            .collect();
+        let store = app.store();
+        let shutdown = CancellationToken::new();
+        let stop = shutdown.clone();
+        let server =
+            tokio::spawn(async move { app.run_until_stopped(stop).await.expect("server runs") });
+        TestApp {
+            base,
+            store,
+            tokens,
+            client: reqwest::Client::new(),
+            shutdown,
+            server: Some(server),
+            _dir: dir,
+        }
+    }
+
+    pub fn token(&self, source: &str) -> &str {
+        self.tokens
+            .get(source)
+            .unwrap_or_else(|| panic!("no token for {source}"))
+    }
+
+    /// POSTs a JSON body to `/hooks/{source}?token=…` as the app would.
+    pub async fn post_hook(&self, source: &str, body: &[u8]) -> (StatusCode, Value) {
+        let ua = match source {
+            "sonarr" => "Sonarr/4.0.17.2952 (alpine 3.21.3)",
+            "lidarr" => "Lidarr/2.14.5.4836 (debian 12)",
+            _ => "Radarr/6.0.3.10276 (ubuntu 24.04)",
+        };
+        let req = self
+            .client
+            .post(format!(
+                "{}/hooks/{source}?token={}",
+                self.base,
+                self.token(source)
+            ))
+            .header("content-type", "application/json")
+            .header("user-agent", ua)
+            .body(body.to_vec());
+        json_of(req.send().await.unwrap()).await
+    }
+
+    /// GET an API path with the admin key.
+    pub async fn api_get(&self, path: &str) -> (StatusCode, Value) {
+        let req = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(ADMIN_KEY);
+        json_of(req.send().await.unwrap()).await
+    }
+
+    /// Stops the server gracefully and waits for it.
+    pub async fn stop(mut self) {
+        self.shutdown.cancel();
+        if let Some(server) = self.server.take() {
+            server.await.unwrap();
+        }
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+/// Status and JSON body (or `null` for an empty body).
+pub async fn json_of(resp: reqwest::Response) -> (StatusCode, Value) {
+    let status = resp.status();
+    let bytes = resp.bytes().await.unwrap();
+    let body = if bytes.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&bytes)
+            .unwrap_or_else(|e| panic!("non-JSON body ({e}): {}", String::from_utf8_lossy(&bytes)))
+    };
+    (status, body)
+}
+
+/// Asserts the contract's error shape and code.
+pub fn assert_error(body: &Value, code: &str) {
+    assert_eq!(body["error"]["code"], code, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty()),
+        "{body}"
+    );
+    assert!(body["error"]["details"].is_array(), "{body}");
+}

@@ -1,0 +1,396 @@
+//! The `Store` contract, run unchanged against SQLite and the real PostgreSQL.
+
+use crate::helpers::{Backend, fresh_storage};
+use chrono::{Duration, TimeZone, Utc};
+use hookarr::event::{Event, EventData, EventId, EventKind, SourceInfo};
+use hookarr::storage::{
+    self, DedupeKey, EventQuery, Ingest, IngestOutcome, RawRequest, Rejected, Role, SourceRow,
+    Store, StoreError,
+};
+use std::sync::Arc;
+
+async fn open(backend: Backend) -> (Arc<dyn Store>, tempfile::TempDir) {
+    let (url, dir) = fresh_storage(backend).await;
+    (
+        storage::connect(&url)
+            .await
+            .expect("store opens and migrates"),
+        dir,
+    )
+}
+
+fn event(kind: EventKind, source: &str, at: chrono::DateTime<Utc>) -> Event {
+    Event {
+        id: EventId::new(),
+        event: kind,
+        timestamp: at,
+        source: SourceInfo {
+            name: source.into(),
+            app: "radarr".into(),
+            event: "Grab".into(),
+            ..Default::default()
+        },
+        summary: format!("{kind} from {source}"),
+        data: EventData::default(),
+    }
+}
+
+fn ingest(e: Event, body: &[u8], dedupe: Option<(&str, i64)>) -> Ingest {
+    Ingest {
+        event: e,
+        raw: RawRequest {
+            content_type: Some("application/json".into()),
+            headers: vec![("user-agent".into(), "Radarr/6".into())],
+            body: body.to_vec(),
+        },
+        dedupe: dedupe.map(|(key, window_ms)| DedupeKey {
+            key: key.into(),
+            window_ms,
+        }),
+    }
+}
+
+fn t0() -> chrono::DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 25, 18, 0, 0).unwrap()
+}
+
+async fn ingest_commits_event_raw_and_outbox_together(backend: Backend) {
+    let (store, _dir) = open(backend).await;
+    assert!(store.ready().await.unwrap());
+    let e = event(EventKind::LibraryNew, "radarr", t0());
+    let body = b"{\"eventType\":\"Download\",\"bytes\":\"\xc3\xa9\"}";
+    let outcome = store.ingest(ingest(e.clone(), body, None)).await.unwrap();
+    assert_eq!(outcome, IngestOutcome::Stored(vec![e.id.clone()]));
+    assert_eq!(
+        store.get_event(&e.id).await.unwrap(),
+        Some(e.clone()),
+        "the envelope round-trips"
+    );
+    let raw = store.get_raw(&e.id).await.unwrap().unwrap();
+    assert_eq!(raw.body, body.to_vec());
+    assert_eq!(raw.headers["user-agent"], "Radarr/6");
+    assert_eq!(store.outbox(10).await.unwrap(), vec![e.id.clone()]);
+    assert_eq!(store.get_event(&EventId::new()).await.unwrap(), None);
+}
+
+async fn dedupe_holds_within_the_window_only(backend: Backend) {
+    let (store, _dir) = open(backend).await;
+    let first = event(EventKind::DownloadGrabbed, "radarr", t0());
+    let window = 60_000;
+    let stored = store
+        .ingest(ingest(first.clone(), b"{}", Some(("body:abc", window))))
+        .await
+        .unwrap();
+    assert_eq!(stored, IngestOutcome::Stored(vec![first.id.clone()]));
+    let repeat = event(
+        EventKind::DownloadGrabbed,
+        "radarr",
+        t0() + Duration::seconds(30),
+    );
+    let dup = store
+        .ingest(ingest(repeat.clone(), b"{}", Some(("body:abc", window))))
+        .await
+        .unwrap();
+    assert_eq!(dup, IngestOutcome::Duplicate(vec![first.id.clone()]));
+    assert_eq!(
+        store.get_event(&repeat.id).await.unwrap(),
+        None,
+        "a duplicate stores nothing"
+    );
+    let other_source = event(
+        EventKind::DownloadGrabbed,
+        "sonarr",
+        t0() + Duration::seconds(30),
+    );
+    let r = store
+        .ingest(ingest(
+            other_source.clone(),
+            b"{}",
+            Some(("body:abc", window)),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(
+        r,
+        IngestOutcome::Stored(vec![other_source.id.clone()]),
+        "keys are per source"
+    );
+    let later = event(
+        EventKind::DownloadGrabbed,
+        "radarr",
+        t0() + Duration::seconds(61),
+    );
+    let r = store
+        .ingest(ingest(later.clone(), b"{}", Some(("body:abc", window))))
+        .await
+        .unwrap();
+    assert_eq!(
+        r,
+        IngestOutcome::Stored(vec![later.id.clone()]),
+        "after the window it is new again"
+    );
+}
+
+async fn concurrent_repeats_store_exactly_one(backend: Backend) {
+    let (store, _dir) = open(backend).await;
+    let tasks: Vec<_> = (0..16)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let e = event(EventKind::LibraryNew, "radarr", Utc::now());
+                store
+                    .ingest(ingest(e, b"{}", Some(("idem:same", 60_000))))
+                    .await
+                    .unwrap()
+            })
+        })
+        .collect();
+    let mut stored = Vec::new();
+    let mut duplicates = Vec::new();
+    for t in tasks {
+        match t.await.unwrap() {
+            IngestOutcome::Stored(ids) => stored.push(ids),
+            IngestOutcome::Duplicate(ids) => duplicates.push(ids),
+        }
+    }
+    assert_eq!(
+        stored.len(),
+        1,
+        "exactly one of 16 concurrent repeats is stored"
+    );
+    assert!(
+        duplicates.iter().all(|d| *d == stored[0]),
+        "every duplicate points at it"
+    );
+    let page = store
+        .list_events(&EventQuery {
+            limit: 50,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(page.items.len(), 1);
+}
+
+async fn listing_filters_and_pages(backend: Backend) {
+    let (store, _dir) = open(backend).await;
+    let kinds = [
+        EventKind::DownloadGrabbed,
+        EventKind::LibraryNew,
+        EventKind::UserAuthenticationFailed,
+        EventKind::HealthIssue,
+    ];
+    let mut ids = Vec::new();
+    for (i, kind) in kinds.iter().enumerate() {
+        let e = event(
+            *kind,
+            if i % 2 == 0 { "radarr" } else { "sonarr" },
+            t0() + Duration::minutes(i as i64),
+        );
+        ids.push(e.id.clone());
+        store.ingest(ingest(e, b"{}", None)).await.unwrap();
+    }
+    let list = |q: EventQuery| {
+        let store = store.clone();
+        async move {
+            store
+                .list_events(&q)
+                .await
+                .unwrap()
+                .items
+                .into_iter()
+                .map(|e| e.id)
+                .collect::<Vec<_>>()
+        }
+    };
+    let q = |f: fn(&mut EventQuery)| {
+        let mut q = EventQuery {
+            limit: 50,
+            ..Default::default()
+        };
+        f(&mut q);
+        q
+    };
+    assert_eq!(
+        list(q(|_| {})).await,
+        ids.iter().rev().cloned().collect::<Vec<_>>()
+    );
+    assert_eq!(
+        list(q(|q| q.events = vec!["library.*".into()])).await,
+        vec![ids[1].clone()]
+    );
+    assert_eq!(
+        list(q(|q| q.events = vec!["user.authentication_failed".into()])).await,
+        vec![ids[2].clone()],
+        "`_` in names is literal, not a LIKE wildcard"
+    );
+    assert_eq!(
+        list(q(|q| q.events = vec!["user.authentication?failed".into()])).await,
+        vec![]
+    );
+    assert_eq!(
+        list(q(|q| q.source = Some("sonarr".into()))).await,
+        vec![ids[3].clone(), ids[1].clone()]
+    );
+    assert_eq!(
+        list(q(|q| {
+            q.since = Some(t0() + Duration::minutes(1));
+            q.until = Some(t0() + Duration::minutes(3));
+        }))
+        .await,
+        vec![ids[2].clone(), ids[1].clone()]
+    );
+    assert_eq!(
+        list(q(|q| q.q = Some("HEALTH.ISSUE".into()))).await,
+        vec![ids[3].clone()],
+        "text search ignores case"
+    );
+    let first = store
+        .list_events(&EventQuery {
+            limit: 3,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(first.items.len(), 3);
+    let cursor = EventId::parse(&first.next.expect("more remain")).unwrap();
+    let rest = store
+        .list_events(&EventQuery {
+            limit: 3,
+            before: Some(cursor),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        rest.items.iter().map(|e| e.id.clone()).collect::<Vec<_>>(),
+        vec![ids[0].clone()]
+    );
+    assert_eq!(rest.next, None);
+}
+
+async fn users_keys_and_sources(backend: Backend) {
+    let (store, _dir) = open(backend).await;
+    let admin = store.create_user("admin", Role::Admin).await.unwrap();
+    assert!(matches!(
+        store.create_user("admin", Role::User).await,
+        Err(StoreError::Conflict(_))
+    ));
+    store
+        .insert_api_key(&admin.id, "hash-1", "hk_abc")
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .find_key_owner("hash-1")
+            .await
+            .unwrap()
+            .map(|u| u.name),
+        Some("admin".into())
+    );
+    assert!(store.find_key_owner("hash-2").await.unwrap().is_none());
+    assert_eq!(
+        store.find_user("admin").await.unwrap().map(|u| u.role),
+        Some(Role::Admin)
+    );
+    assert_eq!(store.list_users().await.unwrap().len(), 1);
+
+    let row = SourceRow {
+        name: "radarr".into(),
+        app: "radarr".into(),
+        token: "t1".into(),
+    };
+    assert!(store.insert_source(&row).await.unwrap());
+    let again = SourceRow {
+        token: "t2".into(),
+        ..row.clone()
+    };
+    assert!(
+        !store.insert_source(&again).await.unwrap(),
+        "an existing source keeps its token"
+    );
+    assert_eq!(store.list_sources().await.unwrap()[0].token, "t1");
+}
+
+async fn rejected_bodies_are_kept_and_old_data_purged(backend: Backend) {
+    let (store, _dir) = open(backend).await;
+    for (at, body) in [
+        (t0() - Duration::days(40), b"{old".to_vec()),
+        (t0(), b"{oops".to_vec()),
+    ] {
+        store
+            .insert_rejected(Rejected {
+                id: hookarr::event::new_prefixed_id("rej"),
+                source: "radarr".into(),
+                received_at: at,
+                reason: "the body is not valid JSON".into(),
+                raw: RawRequest {
+                    content_type: None,
+                    headers: vec![],
+                    body,
+                },
+            })
+            .await
+            .unwrap();
+    }
+    let page = store.list_rejected(None, 10).await.unwrap();
+    assert_eq!(
+        (page.items.len(), page.items[0].body.as_str()),
+        (2, "{oops"),
+        "newest first"
+    );
+
+    let old = event(EventKind::LibraryNew, "radarr", t0() - Duration::days(40));
+    let new = event(EventKind::LibraryNew, "radarr", t0());
+    store
+        .ingest(ingest(old.clone(), b"old", Some(("k-old", 1000))))
+        .await
+        .unwrap();
+    store
+        .ingest(ingest(new.clone(), b"new", None))
+        .await
+        .unwrap();
+    let purged = store
+        .purge(t0() - Duration::days(30), t0() - Duration::minutes(1))
+        .await
+        .unwrap();
+    assert_eq!(purged, 1);
+    assert_eq!(store.get_event(&old.id).await.unwrap(), None);
+    assert!(
+        store.get_raw(&old.id).await.unwrap().is_none(),
+        "raw bodies go with their event"
+    );
+    assert_eq!(
+        store.outbox(10).await.unwrap(),
+        vec![new.id.clone()],
+        "outbox rows go with their event"
+    );
+    assert!(store.get_event(&new.id).await.unwrap().is_some());
+    let left = store.list_rejected(None, 10).await.unwrap().items;
+    assert_eq!(
+        left.iter().map(|r| r.body.as_str()).collect::<Vec<_>>(),
+        ["{oops"],
+        "old rejected bodies are purged too"
+    );
+}
+
+/// Runs each contract test on both back-ends.
+macro_rules! store_tests {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test] async fn $name() { super::$name(crate::helpers::Backend::Sqlite).await })*
+        }
+        mod postgres {
+            $(#[tokio::test] async fn $name() { super::$name(crate::helpers::Backend::Postgres).await })*
+        }
+    };
+}
+
+store_tests!(
+    ingest_commits_event_raw_and_outbox_together,
+    dedupe_holds_within_the_window_only,
+    concurrent_repeats_store_exactly_one,
+    listing_filters_and_pages,
+    users_keys_and_sources,
+    rejected_bodies_are_kept_and_old_data_purged,
+);
