@@ -19,6 +19,9 @@ use tokio_util::sync::CancellationToken;
 
 const CONCURRENCY: usize = 32;
 
+/// Unique across runs, so no request repeats an earlier one's `Idempotency-Key`.
+static REQUEST_NUMBER: AtomicU64 = AtomicU64::new(0);
+
 struct Run {
     requests: u64,
     errors: u64,
@@ -74,19 +77,18 @@ async fn load(payloads: Arc<Vec<(String, Vec<u8>)>>, secs: u64) -> Run {
         .pool_max_idle_per_host(CONCURRENCY)
         .build()
         .unwrap();
-    let counter = Arc::new(AtomicU64::new(0));
     let deadline = Instant::now() + Duration::from_secs(secs);
     let start = Instant::now();
     let workers: Vec<_> = (0..CONCURRENCY)
         .map(|w| {
-            let (client, payloads, counter) = (client.clone(), payloads.clone(), counter.clone());
+            let (client, payloads) = (client.clone(), payloads.clone());
             tokio::spawn(async move {
                 let (mut lat, mut errors) = (Vec::with_capacity(1 << 16), 0u64);
                 let mut i = w;
                 while Instant::now() < deadline {
                     let (url, body) = &payloads[i % payloads.len()];
                     i += 1;
-                    let n = counter.fetch_add(1, Ordering::Relaxed);
+                    let n = REQUEST_NUMBER.fetch_add(1, Ordering::Relaxed);
                     let t = Instant::now();
                     let resp = client
                         .post(url)
@@ -101,7 +103,22 @@ async fn load(payloads: Arc<Vec<(String, Vec<u8>)>>, secs: u64) -> Run {
                             let _ = r.bytes().await;
                             lat.push(t.elapsed().as_micros() as u64);
                         }
-                        _ => errors += 1,
+                        Ok(r) => {
+                            if errors == 0 {
+                                eprintln!(
+                                    "unexpected {}: {}",
+                                    r.status(),
+                                    r.text().await.unwrap_or_default()
+                                );
+                            }
+                            errors += 1;
+                        }
+                        Err(e) => {
+                            if errors == 0 {
+                                eprintln!("request failed: {e}");
+                            }
+                            errors += 1;
+                        }
                     }
                 }
                 (lat, errors)

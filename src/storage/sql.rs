@@ -66,8 +66,7 @@ pub(super) fn event_list_sql(q: &super::EventQuery) -> (String, Vec<Bind>) {
     (sql, binds)
 }
 
-/// Generates, for one database type: `ingest_in` (the statements of one ingest, on a connection inside a
-/// transaction the caller owns) and the `Store` methods that are plain queries on `self.pool`. The caller
+/// Generates, for one database type, the `Store` methods that are plain queries on `self.pool`. The caller
 /// passes the methods that differ (`backend`, `migrate`, `ingest`) as `$extra`.
 macro_rules! shared_queries {
     ($store:ty, $db:ty, $migrator:expr, { $($extra:tt)* }) => {
@@ -78,65 +77,6 @@ macro_rules! shared_queries {
         };
         use $crate::event::{Event, EventId, new_prefixed_id};
         use sqlx::Row as _;
-
-        /// The statements of one ingest, inside the caller's transaction.
-        async fn ingest_in(
-            conn: &mut <$db as sqlx::Database>::Connection,
-            ingest: &Ingest,
-        ) -> Result<IngestOutcome, StoreError> {
-            let event = &ingest.event;
-            let now = millis(event.timestamp);
-            if let Some(dedupe) = &ingest.dedupe {
-                // Claim the key unless a claim younger than the window holds it. On PostgreSQL a concurrent
-                // claimer waits for ours to commit, then sees it; on SQLite writes are serialized.
-                let claimed = sqlx::query(
-                    "INSERT INTO dedupe_keys (source, key, event_ids, created_at) VALUES ($1, $2, $3, $4) \
-                     ON CONFLICT (source, key) DO UPDATE SET event_ids = excluded.event_ids, \
-                     created_at = excluded.created_at WHERE dedupe_keys.created_at < $5 RETURNING created_at",
-                )
-                .bind(&event.source.name)
-                .bind(&dedupe.key)
-                .bind(event.id.as_str())
-                .bind(now)
-                .bind(now - dedupe.window_ms)
-                .fetch_optional(&mut *conn)
-                .await?;
-                if claimed.is_none() {
-                    let ids: String = sqlx::query_scalar("SELECT event_ids FROM dedupe_keys WHERE source = $1 AND key = $2")
-                        .bind(&event.source.name)
-                        .bind(&dedupe.key)
-                        .fetch_one(&mut *conn)
-                        .await?;
-                    return Ok(IngestOutcome::Duplicate(ids.split(',').filter_map(EventId::parse).collect()));
-                }
-            }
-            let envelope = serde_json::to_string(event).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-            sqlx::query(
-                "INSERT INTO events (id, event, source, received_at, summary, envelope) VALUES ($1, $2, $3, $4, $5, $6)",
-            )
-            .bind(event.id.as_str())
-            .bind(event.event.as_str())
-            .bind(&event.source.name)
-            .bind(now)
-            .bind(&event.summary)
-            .bind(&envelope)
-            .execute(&mut *conn)
-            .await?;
-            let headers = headers_json(&ingest.raw.headers);
-            sqlx::query("INSERT INTO event_raw (event_id, content_type, headers, body) VALUES ($1, $2, $3, $4)")
-                .bind(event.id.as_str())
-                .bind(ingest.raw.content_type.as_deref())
-                .bind(&headers)
-                .bind(ingest.raw.body.as_slice())
-                .execute(&mut *conn)
-                .await?;
-            sqlx::query("INSERT INTO outbox (event_id, created_at) VALUES ($1, $2)")
-                .bind(event.id.as_str())
-                .bind(now)
-                .execute(&mut *conn)
-                .await?;
-            Ok(IngestOutcome::Stored(vec![event.id.clone()]))
-        }
 
         fn headers_json(headers: &[(String, String)]) -> String {
             let map: serde_json::Map<String, serde_json::Value> =

@@ -265,3 +265,55 @@ async fn sqlite_loses_nothing_on_sigkill() {
 async fn postgres_loses_nothing_on_sigkill() {
     nothing_accepted_is_lost_on_sigkill(Backend::Postgres).await;
 }
+
+#[test]
+fn sigterm_stops_gracefully_with_exit_0() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), "sqlite://data/hookarr.db", Some(ADMIN_KEY));
+    let mut running = start(&config, dir.path());
+    let status = Command::new("kill")
+        .args(["-TERM", &running.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let exit = running.child.wait().unwrap();
+    assert_eq!(exit.code(), Some(0), "SIGTERM is a clean stop");
+}
+
+#[test]
+fn keys_users_and_migrate_commands_work_on_the_same_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), "sqlite://data/hookarr.db", None);
+    let run = |args: &[&str]| {
+        let out = Command::new(BIN)
+            .args(args)
+            .arg("--config")
+            .arg(&config)
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    assert!(run(&["migrate"]).contains("migrations applied"));
+    let key = run(&["keys", "create", "--user", "sarah"]);
+    assert!(
+        key.trim().starts_with("hk_") && key.trim().len() > 40,
+        "{key}"
+    );
+    let admin_key = run(&["keys", "create", "--user", "ops", "--admin"]);
+    assert_ne!(key, admin_key);
+    let users = run(&["users", "list"]);
+    assert!(
+        users.lines().any(|l| l.starts_with("sarah\tuser\t")),
+        "{users}"
+    );
+    assert!(
+        users.lines().any(|l| l.starts_with("ops\tadmin\t")),
+        "{users}"
+    );
+}
