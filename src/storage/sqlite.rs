@@ -33,7 +33,8 @@ impl SqliteStore {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(10));
+            .busy_timeout(Duration::from_secs(10))
+            .pragma("cache_size", "-65536");
         let file = options.get_filename();
         if let Some(dir) = file
             .parent()
@@ -48,7 +49,18 @@ impl SqliteStore {
             .await?;
         let conn = SqliteConnection::connect_with(&options).await?;
         let (tx, rx) = mpsc::channel(4 * MAX_BATCH);
-        tokio::spawn(write_loop(conn, rx));
+        // The writer gets a thread and runtime of its own: its many short awaits on SQLite then never queue
+        // behind HTTP tasks on the shared workers, which would stretch every batch.
+        std::thread::Builder::new()
+            .name("hookarr-sqlite-writer".into())
+            .spawn(move || {
+                tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .expect("a current-thread runtime builds")
+                    .block_on(write_loop(conn, rx))
+            })
+            .map_err(|e| super::StoreError::Db(sqlx::Error::Io(e)))?;
         Ok(Self { pool, writer: tx })
     }
 }
@@ -95,14 +107,14 @@ enum Plan {
     Stored,
 }
 
-/// One transaction for the whole batch, with one multi-row statement per table: claim the dedupe keys, then
-/// insert the events, their raw bodies and their outbox rows.
+/// One transaction for the whole batch in two round trips to SQLite's worker thread (each costs two thread
+/// wake-ups, which dominate under load): `BEGIN` + the dedupe claims, then every insert + `COMMIT`. sqlx
+/// binds `$N` by number across the statements of one query, so each round trip is one multi-statement query.
 async fn commit_batch(
     conn: &mut SqliteConnection,
     batch: &[Job],
 ) -> Result<Vec<super::IngestOutcome>, sqlx::Error> {
     use super::IngestOutcome;
-    sqlx::query("BEGIN IMMEDIATE").execute(&mut *conn).await?;
     let mut plans = Vec::with_capacity(batch.len());
     let mut first_of_key = std::collections::HashMap::new();
     for (i, job) in batch.iter().enumerate() {
@@ -119,28 +131,22 @@ async fn commit_batch(
             None => Plan::Store,
         });
     }
-    let claimed = claim_keys(conn, batch, &plans).await?;
+    let claimed = begin_and_claim(conn, batch, &plans).await?;
     for (i, job) in batch.iter().enumerate() {
         if job.ingest.dedupe.is_some() && matches!(plans[i], Plan::Store) && !claimed.contains(&i) {
             plans[i] = Plan::Stored;
         }
     }
-    let to_store: Vec<&Job> = batch
-        .iter()
-        .zip(&plans)
-        .filter(|(_, p)| matches!(p, Plan::Store))
-        .map(|(j, _)| j)
-        .collect();
-    for chunk in to_store.chunks(ROWS_PER_STATEMENT) {
-        insert_rows(conn, chunk).await?;
-    }
     let mut outcomes = Vec::with_capacity(batch.len());
     for (i, job) in batch.iter().enumerate() {
         outcomes.push(match plans[i] {
             Plan::Store => IngestOutcome::Stored(vec![job.ingest.event.id.clone()]),
-            Plan::SameAs(first) => {
-                IngestOutcome::Duplicate(vec![batch[first].ingest.event.id.clone()])
-            }
+            // The first job with this key was resolved earlier in this loop: stored now, or itself a repeat.
+            Plan::SameAs(first) => match &outcomes[first] {
+                IngestOutcome::Stored(ids) | IngestOutcome::Duplicate(ids) => {
+                    IngestOutcome::Duplicate(ids.clone())
+                }
+            },
             Plan::Stored => {
                 let dedupe = job
                     .ingest
@@ -162,128 +168,175 @@ async fn commit_batch(
             }
         });
     }
-    sqlx::query("COMMIT").execute(&mut *conn).await?;
+    let to_store: Vec<&Job> = batch
+        .iter()
+        .zip(&plans)
+        .filter(|(_, p)| matches!(p, Plan::Store))
+        .map(|(j, _)| j)
+        .collect();
+    insert_and_commit(conn, &to_store).await?;
     Ok(outcomes)
 }
 
-/// Rows per multi-row INSERT (6 binds each, far below SQLite's 32766-variable limit).
+/// Rows per multi-row INSERT (at most 6 binds each: far below SQLite's 32766-variable limit).
 const ROWS_PER_STATEMENT: usize = 128;
 
-/// Claims the dedupe keys of the jobs planned for storing; returns the indexes whose claim succeeded (no
-/// claim younger than the window held the key). Keys in one statement share a window (in practice there is
-/// one, `server.dedupe_window_secs`), and the batch itself holds each key once (see `commit_batch`).
-async fn claim_keys(
+/// A multi-statement query under construction, its `$N` numbered across all statements.
+#[derive(Default)]
+struct Script<'a> {
+    sql: String,
+    args: Vec<Arg<'a>>,
+}
+
+enum Arg<'a> {
+    Text(&'a str),
+    MaybeText(Option<&'a str>),
+    Owned(String),
+    Int(i64),
+    Blob(&'a [u8]),
+}
+
+impl<'a> Script<'a> {
+    /// Appends `VALUES (…), (…)`-style tuples, one per row, each of the row's args.
+    fn values(&mut self, rows: impl Iterator<Item = Vec<Arg<'a>>>) {
+        for (n, row) in rows.enumerate() {
+            if n > 0 {
+                self.sql.push_str(", ");
+            }
+            self.sql.push('(');
+            for (c, arg) in row.into_iter().enumerate() {
+                if c > 0 {
+                    self.sql.push_str(", ");
+                }
+                self.args.push(arg);
+                self.sql.push_str(&format!("${}", self.args.len()));
+            }
+            self.sql.push(')');
+        }
+    }
+
+    fn query(self) -> sqlx::query::Query<'a, sqlx::Sqlite, sqlx::sqlite::SqliteArguments> {
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(self.sql));
+        for arg in self.args {
+            q = match arg {
+                Arg::Text(t) => q.bind(t),
+                Arg::MaybeText(t) => q.bind(t),
+                Arg::Owned(t) => q.bind(t),
+                Arg::Int(i) => q.bind(i),
+                Arg::Blob(b) => q.bind(b),
+            };
+        }
+        q
+    }
+}
+
+/// `BEGIN IMMEDIATE` and the claim of every dedupe key planned for storing, in one round trip. Returns the
+/// indexes whose claim succeeded (no claim younger than its window held the key). The batch holds each key
+/// once (see `commit_batch`); the window rides along per row.
+async fn begin_and_claim(
     conn: &mut SqliteConnection,
     batch: &[Job],
     plans: &[Plan],
 ) -> Result<std::collections::HashSet<usize>, sqlx::Error> {
-    let mut by_window: std::collections::BTreeMap<i64, Vec<usize>> =
-        std::collections::BTreeMap::new();
-    for (i, job) in batch.iter().enumerate() {
-        if let (Some(d), Plan::Store) = (&job.ingest.dedupe, &plans[i]) {
-            by_window.entry(d.window_ms).or_default().push(i);
-        }
+    let keyed: Vec<usize> = (0..batch.len())
+        .filter(|&i| batch[i].ingest.dedupe.is_some() && matches!(plans[i], Plan::Store))
+        .collect();
+    let mut script = Script {
+        sql: "BEGIN IMMEDIATE;".into(),
+        args: Vec::new(),
+    };
+    for chunk in keyed.chunks(ROWS_PER_STATEMENT) {
+        // The 5th column (the row's cutoff) is read through a CTE, since DO UPDATE sees only the table's columns.
+        script
+            .sql
+            .push_str(" WITH claim (source, key, event_ids, created_at, cutoff) AS (VALUES ");
+        script.values(chunk.iter().map(|&i| {
+            let e = &batch[i].ingest.event;
+            let d = batch[i]
+                .ingest
+                .dedupe
+                .as_ref()
+                .expect("filtered to keyed jobs");
+            let now = super::millis(e.timestamp);
+            vec![
+                Arg::Text(&e.source.name),
+                Arg::Text(&d.key),
+                Arg::Text(e.id.as_str()),
+                Arg::Int(now),
+                Arg::Int(now - d.window_ms),
+            ]
+        }));
+        script.sql.push_str(
+            ") INSERT INTO dedupe_keys (source, key, event_ids, created_at) \
+             SELECT source, key, event_ids, created_at FROM claim WHERE true \
+             ON CONFLICT (source, key) DO UPDATE SET event_ids = excluded.event_ids, created_at = excluded.created_at \
+             WHERE dedupe_keys.created_at < (SELECT cutoff FROM claim \
+               WHERE claim.source = excluded.source AND claim.key = excluded.key) \
+             RETURNING source, key;",
+        );
     }
-    let mut claimed = std::collections::HashSet::new();
-    for (window, keyed) in by_window {
-        for chunk in keyed.chunks(ROWS_PER_STATEMENT) {
-            let sql = format!(
-                "INSERT INTO dedupe_keys (source, key, event_ids, created_at) VALUES {} \
-                 ON CONFLICT (source, key) DO UPDATE SET event_ids = excluded.event_ids, \
-                 created_at = excluded.created_at WHERE dedupe_keys.created_at < excluded.created_at - ${} \
-                 RETURNING source, key",
-                placeholders(chunk.len(), 4),
-                chunk.len() * 4 + 1
-            );
-            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-            for &i in chunk {
-                let e = &batch[i].ingest.event;
-                let key = &batch[i]
-                    .ingest
-                    .dedupe
-                    .as_ref()
-                    .expect("grouped by its key's window")
-                    .key;
-                query = query
-                    .bind(&e.source.name)
-                    .bind(key)
-                    .bind(e.id.as_str())
-                    .bind(super::millis(e.timestamp));
-            }
-            let rows = query.bind(window).fetch_all(&mut *conn).await?;
-            let won: std::collections::HashSet<(String, String)> = rows
-                .iter()
-                .map(|r| (r.get::<String, _>(0), r.get::<String, _>(1)))
-                .collect();
-            for &i in chunk {
-                let job = &batch[i].ingest;
-                let key = (
-                    job.event.source.name.clone(),
-                    job.dedupe.as_ref().expect("keyed").key.clone(),
-                );
-                if won.contains(&key) {
-                    claimed.insert(i);
-                }
-            }
-        }
-    }
-    Ok(claimed)
-}
-
-/// `($1, $2), ($3, $4), …`: `rows` tuples of `cols` placeholders.
-fn placeholders(rows: usize, cols: usize) -> String {
-    (0..rows)
-        .map(|n| {
-            let cells: Vec<String> = (1..=cols).map(|c| format!("${}", n * cols + c)).collect();
-            format!("({})", cells.join(", "))
+    let rows = script.query().fetch_all(&mut *conn).await?;
+    let won: std::collections::HashSet<(String, String)> = rows
+        .iter()
+        .map(|r| (r.get::<String, _>(0), r.get::<String, _>(1)))
+        .collect();
+    Ok(keyed
+        .into_iter()
+        .filter(|&i| {
+            let job = &batch[i].ingest;
+            won.contains(&(
+                job.event.source.name.clone(),
+                job.dedupe.as_ref().expect("keyed").key.clone(),
+            ))
         })
-        .collect::<Vec<_>>()
-        .join(", ")
+        .collect())
 }
 
-/// One multi-row INSERT per table for the jobs to store.
-async fn insert_rows(conn: &mut SqliteConnection, jobs: &[&Job]) -> Result<(), sqlx::Error> {
-    let placeholders = |cols| placeholders(jobs.len(), cols);
-    let sql = format!(
-        "INSERT INTO events (id, event, source, received_at, summary, envelope) VALUES {}",
-        placeholders(6)
-    );
-    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-    for j in jobs {
-        let e = &j.ingest.event;
-        q = q
-            .bind(e.id.as_str())
-            .bind(e.event.as_str())
-            .bind(&e.source.name)
-            .bind(super::millis(e.timestamp))
-            .bind(&e.summary)
-            .bind(&j.envelope);
+/// Every insert of the batch and the `COMMIT`, in one round trip; rolls back on failure.
+async fn insert_and_commit(conn: &mut SqliteConnection, jobs: &[&Job]) -> Result<(), sqlx::Error> {
+    let mut script = Script::default();
+    for chunk in jobs.chunks(ROWS_PER_STATEMENT) {
+        script.sql.push_str(
+            "INSERT INTO events (id, event, source, received_at, summary, envelope) VALUES ",
+        );
+        script.values(chunk.iter().map(|j| {
+            let e = &j.ingest.event;
+            vec![
+                Arg::Text(e.id.as_str()),
+                Arg::Text(e.event.as_str()),
+                Arg::Text(&e.source.name),
+                Arg::Int(super::millis(e.timestamp)),
+                Arg::Text(&e.summary),
+                Arg::Text(&j.envelope),
+            ]
+        }));
+        script
+            .sql
+            .push_str("; INSERT INTO event_raw (event_id, content_type, headers, body) VALUES ");
+        script.values(chunk.iter().map(|j| {
+            vec![
+                Arg::Text(j.ingest.event.id.as_str()),
+                Arg::MaybeText(j.ingest.raw.content_type.as_deref()),
+                Arg::Owned(headers_json(&j.ingest.raw.headers)),
+                Arg::Blob(&j.ingest.raw.body),
+            ]
+        }));
+        script
+            .sql
+            .push_str("; INSERT INTO outbox (event_id, created_at) VALUES ");
+        script.values(chunk.iter().map(|j| {
+            vec![
+                Arg::Text(j.ingest.event.id.as_str()),
+                Arg::Int(super::millis(j.ingest.event.timestamp)),
+            ]
+        }));
+        script.sql.push_str("; ");
     }
-    q.execute(&mut *conn).await?;
-    let sql = format!(
-        "INSERT INTO event_raw (event_id, content_type, headers, body) VALUES {}",
-        placeholders(4)
-    );
-    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-    for j in jobs {
-        q = q
-            .bind(j.ingest.event.id.as_str())
-            .bind(j.ingest.raw.content_type.as_deref())
-            .bind(headers_json(&j.ingest.raw.headers))
-            .bind(j.ingest.raw.body.as_slice());
+    script.sql.push_str("COMMIT;");
+    if let Err(e) = script.query().execute(&mut *conn).await {
+        let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
+        return Err(e);
     }
-    q.execute(&mut *conn).await?;
-    let sql = format!(
-        "INSERT INTO outbox (event_id, created_at) VALUES {}",
-        placeholders(2)
-    );
-    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-    for j in jobs {
-        q = q
-            .bind(j.ingest.event.id.as_str())
-            .bind(super::millis(j.ingest.event.timestamp));
-    }
-    q.execute(&mut *conn).await?;
     Ok(())
 }
 

@@ -133,21 +133,23 @@ async fn dedupe_holds_within_the_window_only(backend: Backend) {
 
 async fn concurrent_repeats_store_exactly_one(backend: Backend) {
     let (store, _dir) = open(backend).await;
-    let tasks: Vec<_> = (0..16)
-        .map(|_| {
-            let store = store.clone();
-            tokio::spawn(async move {
-                let e = event(EventKind::LibraryNew, "radarr", Utc::now());
-                store
-                    .ingest(ingest(e, b"{}", Some(("idem:same", 60_000))))
-                    .await
-                    .unwrap()
+    let burst = || {
+        (0..16)
+            .map(|_| {
+                let store = store.clone();
+                tokio::spawn(async move {
+                    let e = event(EventKind::LibraryNew, "radarr", Utc::now());
+                    store
+                        .ingest(ingest(e, b"{}", Some(("idem:same", 60_000))))
+                        .await
+                        .unwrap()
+                })
             })
-        })
-        .collect();
+            .collect::<Vec<_>>()
+    };
     let mut stored = Vec::new();
     let mut duplicates = Vec::new();
-    for t in tasks {
+    for t in burst() {
         match t.await.unwrap() {
             IngestOutcome::Stored(ids) => stored.push(ids),
             IngestOutcome::Duplicate(ids) => duplicates.push(ids),
@@ -158,9 +160,17 @@ async fn concurrent_repeats_store_exactly_one(backend: Backend) {
         1,
         "exactly one of 16 concurrent repeats is stored"
     );
+    // A second burst: repeats of a key stored earlier, several of them in one batch.
+    for t in burst() {
+        match t.await.unwrap() {
+            IngestOutcome::Stored(ids) => panic!("a repeat was stored again: {ids:?}"),
+            IngestOutcome::Duplicate(ids) => duplicates.push(ids),
+        }
+    }
+    assert_eq!(duplicates.len(), 31);
     assert!(
         duplicates.iter().all(|d| *d == stored[0]),
-        "every duplicate points at it"
+        "every duplicate points at the stored event: {duplicates:?}"
     );
     let page = store
         .list_events(&EventQuery {
