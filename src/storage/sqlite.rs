@@ -99,83 +99,177 @@ async fn write_loop(mut conn: SqliteConnection, mut rx: mpsc::Receiver<Job>) {
 
 /// What happens to one job of a batch.
 enum Plan {
-    /// Store it (its dedupe key, if any, is claimed).
-    Store,
-    /// A repeat of an earlier job in this batch.
+    /// Claim its dedupe key (if any) and store it if the claim holds.
+    Claim,
+    /// A repeat of an earlier job in this batch: the same outcome, as a duplicate.
     SameAs(usize),
-    /// A repeat of a stored event; the ids are read from `dedupe_keys`.
-    Stored,
 }
 
-/// One transaction for the whole batch in two round trips to SQLite's worker thread (each costs two thread
-/// wake-ups, which dominate under load): `BEGIN` + the dedupe claims, then every insert + `COMMIT`. sqlx
-/// binds `$N` by number across the statements of one query, so each round trip is one multi-statement query.
+/// One transaction for the whole batch in one round trip to SQLite's worker thread (a round trip costs two
+/// thread wake-ups, which dominate under load). sqlx binds `$N` by number across the statements of one
+/// query, so the batch is one multi-statement script: claim the dedupe keys, read back who holds each key,
+/// insert the events whose claim held (and their raw bodies and outbox rows), commit.
 async fn commit_batch(
     conn: &mut SqliteConnection,
     batch: &[Job],
 ) -> Result<Vec<super::IngestOutcome>, sqlx::Error> {
     use super::IngestOutcome;
+    use std::collections::hash_map::Entry;
+    // A key repeated inside the batch is claimed by its first job only; the others follow it.
     let mut plans = Vec::with_capacity(batch.len());
     let mut first_of_key = std::collections::HashMap::new();
     for (i, job) in batch.iter().enumerate() {
         plans.push(match &job.ingest.dedupe {
-            Some(d) => match first_of_key
-                .entry((job.ingest.event.source.name.as_str(), d.key.as_str()))
-            {
-                std::collections::hash_map::Entry::Occupied(first) => Plan::SameAs(*first.get()),
-                std::collections::hash_map::Entry::Vacant(slot) => {
-                    slot.insert(i);
-                    Plan::Store
+            Some(d) => {
+                match first_of_key.entry((job.ingest.event.source.name.as_str(), d.key.as_str())) {
+                    Entry::Occupied(first) => Plan::SameAs(*first.get()),
+                    Entry::Vacant(slot) => {
+                        slot.insert(i);
+                        Plan::Claim
+                    }
                 }
-            },
-            None => Plan::Store,
+            }
+            None => Plan::Claim,
         });
     }
-    let claimed = begin_and_claim(conn, batch, &plans).await?;
-    for (i, job) in batch.iter().enumerate() {
-        if job.ingest.dedupe.is_some() && matches!(plans[i], Plan::Store) && !claimed.contains(&i) {
-            plans[i] = Plan::Stored;
-        }
-    }
-    let mut outcomes = Vec::with_capacity(batch.len());
-    for (i, job) in batch.iter().enumerate() {
-        outcomes.push(match plans[i] {
-            Plan::Store => IngestOutcome::Stored(vec![job.ingest.event.id.clone()]),
-            // The first job with this key was resolved earlier in this loop: stored now, or itself a repeat.
-            Plan::SameAs(first) => match &outcomes[first] {
+    let firsts: Vec<&Job> = batch
+        .iter()
+        .zip(&plans)
+        .filter(|(_, p)| matches!(p, Plan::Claim))
+        .map(|(j, _)| j)
+        .collect();
+    let rows = batch_script(&firsts).query().fetch_all(&mut *conn).await?;
+    let holders: std::collections::HashMap<(String, String), String> = rows
+        .iter()
+        .map(|r| {
+            (
+                (r.get::<String, _>(0), r.get::<String, _>(1)),
+                r.get::<String, _>(2),
+            )
+        })
+        .collect();
+    let mut outcomes: Vec<IngestOutcome> = Vec::with_capacity(batch.len());
+    for (job, plan) in batch.iter().zip(&plans) {
+        let id = &job.ingest.event.id;
+        let outcome = match (plan, &job.ingest.dedupe) {
+            (Plan::SameAs(first), _) => match &outcomes[*first] {
                 IngestOutcome::Stored(ids) | IngestOutcome::Duplicate(ids) => {
                     IngestOutcome::Duplicate(ids.clone())
                 }
             },
-            Plan::Stored => {
-                let dedupe = job
-                    .ingest
-                    .dedupe
-                    .as_ref()
-                    .expect("only jobs with a key are planned as repeats");
-                let ids: String = sqlx::query_scalar(
-                    "SELECT event_ids FROM dedupe_keys WHERE source = $1 AND key = $2",
-                )
-                .bind(&job.ingest.event.source.name)
-                .bind(&dedupe.key)
-                .fetch_one(&mut *conn)
-                .await?;
-                IngestOutcome::Duplicate(
-                    ids.split(',')
-                        .filter_map(crate::event::EventId::parse)
-                        .collect(),
-                )
+            (Plan::Claim, None) => IngestOutcome::Stored(vec![id.clone()]),
+            (Plan::Claim, Some(d)) => {
+                let holder = holders.get(&(job.ingest.event.source.name.clone(), d.key.clone()));
+                match holder {
+                    Some(ids) if ids != id.as_str() => IngestOutcome::Duplicate(
+                        ids.split(',')
+                            .filter_map(crate::event::EventId::parse)
+                            .collect(),
+                    ),
+                    _ => IngestOutcome::Stored(vec![id.clone()]),
+                }
             }
-        });
+        };
+        outcomes.push(outcome);
     }
-    let to_store: Vec<&Job> = batch
-        .iter()
-        .zip(&plans)
-        .filter(|(_, p)| matches!(p, Plan::Store))
-        .map(|(j, _)| j)
-        .collect();
-    insert_and_commit(conn, &to_store).await?;
     Ok(outcomes)
+}
+
+/// The script of one batch, from `BEGIN IMMEDIATE` to `COMMIT`; its only rows are `(source, key, event_ids)`
+/// of every dedupe key the batch claimed or found held.
+fn batch_script<'a>(jobs: &[&'a Job]) -> Script<'a> {
+    let mut script = Script {
+        sql: "BEGIN IMMEDIATE; ".into(),
+        args: Vec::new(),
+    };
+    let keyed: Vec<&Job> = jobs
+        .iter()
+        .copied()
+        .filter(|j| j.ingest.dedupe.is_some())
+        .collect();
+    let key_of = |j: &'a Job| j.ingest.dedupe.as_ref().map(|d| d.key.as_str());
+    for chunk in keyed.chunks(ROWS_PER_STATEMENT) {
+        // The cutoff rides in a CTE column: DO UPDATE sees only the table's columns and `excluded`.
+        script
+            .sql
+            .push_str("WITH claim (source, key, event_ids, created_at, cutoff) AS (VALUES ");
+        script.values(chunk.iter().map(|j| {
+            let e = &j.ingest.event;
+            let now = super::millis(e.timestamp);
+            let window = j.ingest.dedupe.as_ref().map_or(0, |d| d.window_ms);
+            vec![
+                Arg::Text(&e.source.name),
+                Arg::MaybeText(key_of(j)),
+                Arg::Text(e.id.as_str()),
+                Arg::Int(now),
+                Arg::Int(now - window),
+            ]
+        }));
+        script.sql.push_str(
+            ") INSERT INTO dedupe_keys (source, key, event_ids, created_at) \
+             SELECT source, key, event_ids, created_at FROM claim WHERE true \
+             ON CONFLICT (source, key) DO UPDATE SET event_ids = excluded.event_ids, created_at = excluded.created_at \
+             WHERE dedupe_keys.created_at < (SELECT cutoff FROM claim \
+               WHERE claim.source = excluded.source AND claim.key = excluded.key); \
+             SELECT source, key, event_ids FROM dedupe_keys WHERE (source, key) IN (VALUES ",
+        );
+        script.values(chunk.iter().map(|j| {
+            vec![
+                Arg::Text(&j.ingest.event.source.name),
+                Arg::MaybeText(key_of(j)),
+            ]
+        }));
+        script.sql.push_str("); ");
+    }
+    for chunk in jobs.chunks(ROWS_PER_STATEMENT) {
+        // An event is stored when it has no key, or when its claim holds the key now.
+        script.sql.push_str(
+            "WITH v (id, event, source, received_at, summary, envelope, dkey) AS (VALUES ",
+        );
+        script.values(chunk.iter().map(|j| {
+            let e = &j.ingest.event;
+            vec![
+                Arg::Text(e.id.as_str()),
+                Arg::Text(e.event.as_str()),
+                Arg::Text(&e.source.name),
+                Arg::Int(super::millis(e.timestamp)),
+                Arg::Text(&e.summary),
+                Arg::Text(&j.envelope),
+                Arg::MaybeText(key_of(j)),
+            ]
+        }));
+        script.sql.push_str(
+            ") INSERT INTO events (id, event, source, received_at, summary, envelope) \
+             SELECT id, event, source, received_at, summary, envelope FROM v WHERE v.dkey IS NULL OR EXISTS \
+             (SELECT 1 FROM dedupe_keys d WHERE d.source = v.source AND d.key = v.dkey AND d.event_ids = v.id); \
+             WITH r (event_id, content_type, headers, body) AS (VALUES ",
+        );
+        script.values(chunk.iter().map(|j| {
+            vec![
+                Arg::Text(j.ingest.event.id.as_str()),
+                Arg::MaybeText(j.ingest.raw.content_type.as_deref()),
+                Arg::Owned(headers_json(&j.ingest.raw.headers)),
+                Arg::Blob(&j.ingest.raw.body),
+            ]
+        }));
+        script.sql.push_str(
+            ") INSERT INTO event_raw (event_id, content_type, headers, body) \
+             SELECT * FROM r WHERE EXISTS (SELECT 1 FROM events WHERE events.id = r.event_id); \
+             WITH o (event_id, created_at) AS (VALUES ",
+        );
+        script.values(chunk.iter().map(|j| {
+            vec![
+                Arg::Text(j.ingest.event.id.as_str()),
+                Arg::Int(super::millis(j.ingest.event.timestamp)),
+            ]
+        }));
+        script.sql.push_str(
+            ") INSERT INTO outbox (event_id, created_at) \
+             SELECT * FROM o WHERE EXISTS (SELECT 1 FROM events WHERE events.id = o.event_id); ",
+        );
+    }
+    script.sql.push_str("COMMIT;");
+    script
 }
 
 /// Rows per multi-row INSERT (at most 6 binds each: far below SQLite's 32766-variable limit).
@@ -228,116 +322,6 @@ impl<'a> Script<'a> {
         }
         q
     }
-}
-
-/// `BEGIN IMMEDIATE` and the claim of every dedupe key planned for storing, in one round trip. Returns the
-/// indexes whose claim succeeded (no claim younger than its window held the key). The batch holds each key
-/// once (see `commit_batch`); the window rides along per row.
-async fn begin_and_claim(
-    conn: &mut SqliteConnection,
-    batch: &[Job],
-    plans: &[Plan],
-) -> Result<std::collections::HashSet<usize>, sqlx::Error> {
-    let keyed: Vec<usize> = (0..batch.len())
-        .filter(|&i| batch[i].ingest.dedupe.is_some() && matches!(plans[i], Plan::Store))
-        .collect();
-    let mut script = Script {
-        sql: "BEGIN IMMEDIATE;".into(),
-        args: Vec::new(),
-    };
-    for chunk in keyed.chunks(ROWS_PER_STATEMENT) {
-        // The 5th column (the row's cutoff) is read through a CTE, since DO UPDATE sees only the table's columns.
-        script
-            .sql
-            .push_str(" WITH claim (source, key, event_ids, created_at, cutoff) AS (VALUES ");
-        script.values(chunk.iter().map(|&i| {
-            let e = &batch[i].ingest.event;
-            let d = batch[i]
-                .ingest
-                .dedupe
-                .as_ref()
-                .expect("filtered to keyed jobs");
-            let now = super::millis(e.timestamp);
-            vec![
-                Arg::Text(&e.source.name),
-                Arg::Text(&d.key),
-                Arg::Text(e.id.as_str()),
-                Arg::Int(now),
-                Arg::Int(now - d.window_ms),
-            ]
-        }));
-        script.sql.push_str(
-            ") INSERT INTO dedupe_keys (source, key, event_ids, created_at) \
-             SELECT source, key, event_ids, created_at FROM claim WHERE true \
-             ON CONFLICT (source, key) DO UPDATE SET event_ids = excluded.event_ids, created_at = excluded.created_at \
-             WHERE dedupe_keys.created_at < (SELECT cutoff FROM claim \
-               WHERE claim.source = excluded.source AND claim.key = excluded.key) \
-             RETURNING source, key;",
-        );
-    }
-    let rows = script.query().fetch_all(&mut *conn).await?;
-    let won: std::collections::HashSet<(String, String)> = rows
-        .iter()
-        .map(|r| (r.get::<String, _>(0), r.get::<String, _>(1)))
-        .collect();
-    Ok(keyed
-        .into_iter()
-        .filter(|&i| {
-            let job = &batch[i].ingest;
-            won.contains(&(
-                job.event.source.name.clone(),
-                job.dedupe.as_ref().expect("keyed").key.clone(),
-            ))
-        })
-        .collect())
-}
-
-/// Every insert of the batch and the `COMMIT`, in one round trip; rolls back on failure.
-async fn insert_and_commit(conn: &mut SqliteConnection, jobs: &[&Job]) -> Result<(), sqlx::Error> {
-    let mut script = Script::default();
-    for chunk in jobs.chunks(ROWS_PER_STATEMENT) {
-        script.sql.push_str(
-            "INSERT INTO events (id, event, source, received_at, summary, envelope) VALUES ",
-        );
-        script.values(chunk.iter().map(|j| {
-            let e = &j.ingest.event;
-            vec![
-                Arg::Text(e.id.as_str()),
-                Arg::Text(e.event.as_str()),
-                Arg::Text(&e.source.name),
-                Arg::Int(super::millis(e.timestamp)),
-                Arg::Text(&e.summary),
-                Arg::Text(&j.envelope),
-            ]
-        }));
-        script
-            .sql
-            .push_str("; INSERT INTO event_raw (event_id, content_type, headers, body) VALUES ");
-        script.values(chunk.iter().map(|j| {
-            vec![
-                Arg::Text(j.ingest.event.id.as_str()),
-                Arg::MaybeText(j.ingest.raw.content_type.as_deref()),
-                Arg::Owned(headers_json(&j.ingest.raw.headers)),
-                Arg::Blob(&j.ingest.raw.body),
-            ]
-        }));
-        script
-            .sql
-            .push_str("; INSERT INTO outbox (event_id, created_at) VALUES ");
-        script.values(chunk.iter().map(|j| {
-            vec![
-                Arg::Text(j.ingest.event.id.as_str()),
-                Arg::Int(super::millis(j.ingest.event.timestamp)),
-            ]
-        }));
-        script.sql.push_str("; ");
-    }
-    script.sql.push_str("COMMIT;");
-    if let Err(e) = script.query().execute(&mut *conn).await {
-        let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
-        return Err(e);
-    }
-    Ok(())
 }
 
 super::sql::shared_queries!(SqliteStore, sqlx::Sqlite, MIGRATOR, {
