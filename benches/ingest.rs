@@ -170,7 +170,7 @@ async fn bench() {
         .unwrap_or(20);
     let postgres = std::env::args().any(|a| a == "--postgres");
     let dir = tempfile::tempdir().unwrap();
-    let storage = if postgres {
+    let (storage, pg_db) = if postgres {
         let admin = std::env::var("HOOKARR_TEST_PG")
             .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
         let name = format!(
@@ -238,6 +238,21 @@ async fn bench() {
     );
     shutdown.cancel();
     server.await.unwrap();
+    drop(store);
+    if postgres {
+        let admin = std::env::var("HOOKARR_TEST_PG")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+        let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&admin)
+            .await
+            .unwrap();
+        let name = pg_db.expect("a PostgreSQL run made a database");
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+        )))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    }
 }
 
 fn main() {
