@@ -184,9 +184,15 @@ async fn bench() {
             .execute(&mut conn)
             .await
             .unwrap();
-        format!("{}/{name}", admin.rsplit_once('/').unwrap().0)
+        (
+            format!("{}/{name}", admin.rsplit_once('/').unwrap().0),
+            Some(name),
+        )
     } else {
-        format!("sqlite://{}/hookarr.db", dir.path().display())
+        (
+            format!("sqlite://{}/hookarr.db", dir.path().display()),
+            None,
+        )
     };
     let mut cfg = Config::default();
     cfg.storage.url = Secret(storage);
