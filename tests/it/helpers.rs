@@ -163,6 +163,13 @@ impl TestApp {
         json_of(req.send().await.unwrap()).await
     }
 
+    /// The ids of the events a list path returns (first page), asserting a 200.
+    pub async fn event_ids(&self, path: &str) -> Vec<String> {
+        let (status, page) = self.api_get(path).await;
+        assert_eq!(status, StatusCode::OK, "{path}: {page}");
+        ids_of(&page)
+    }
+
     /// Stops the server gracefully and waits for it.
     pub async fn stop(mut self) {
         self.shutdown.cancel();
@@ -176,6 +183,17 @@ impl Drop for TestApp {
     fn drop(&mut self) {
         self.shutdown.cancel();
     }
+}
+
+/// The `id`s of a list response's items.
+pub fn ids_of(page: &Value) -> Vec<String> {
+    let items = page["items"]
+        .as_array()
+        .unwrap_or_else(|| panic!("not a list response: {page}"));
+    items
+        .iter()
+        .map(|e| e["id"].as_str().expect("items have ids").to_owned())
+        .collect()
 }
 
 /// Status and JSON body (or `null` for an empty body).

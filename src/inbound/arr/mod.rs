@@ -271,7 +271,10 @@ fn release_of(p: &mut Payload, file: Option<&MediaFile>) -> Option<Release> {
             .or_else(|| file.and_then(|f| f.release_group.clone())),
         custom_formats,
         custom_format_score: cfi.custom_format_score.or(r.custom_format_score),
-        languages: r.languages,
+        languages: match (r.languages.is_empty(), file) {
+            (true, Some(f)) => f.languages.clone(),
+            _ => r.languages,
+        },
         flags: r.indexer_flags,
     };
     (release != Release::default()).then_some(release)

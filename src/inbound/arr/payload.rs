@@ -234,6 +234,8 @@ pub struct MediaFile {
     pub scene_name: Option<String>,
     #[serde(default, deserialize_with = "lenient::positive_i64")]
     pub size: Option<i64>,
+    #[serde(default, deserialize_with = "lenient::string_list")]
+    pub languages: Vec<String>,
     pub media_info: Option<MediaInfo>,
 }
 
