@@ -154,6 +154,18 @@ impl TestApp {
         json_of(req.send().await.unwrap()).await
     }
 
+    /// GET a path with no credentials.
+    pub async fn get_plain(&self, path: &str) -> (StatusCode, Value) {
+        json_of(
+            self.client
+                .get(format!("{}{path}", self.base))
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await
+    }
+
     /// GET an API path with the admin key.
     pub async fn api_get(&self, path: &str) -> (StatusCode, Value) {
         let req = self

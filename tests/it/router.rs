@@ -362,43 +362,15 @@ async fn the_api_needs_a_key_and_admin_routes_an_admin() {
 #[tokio::test]
 async fn unknown_routes_and_methods_answer_json_and_health_checks_pass() {
     let app = TestApp::spawn(Backend::Sqlite).await;
-    let (s, b) = json_of(
-        app.client
-            .get(format!("{}/nope", app.base))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (s, b) = app.get_plain("/nope").await;
     assert_eq!(s, StatusCode::NOT_FOUND);
     assert_error(&b, "not_found");
-    let (s, b) = json_of(
-        app.client
-            .get(format!("{}/hooks/radarr", app.base))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (s, b) = app.get_plain("/hooks/radarr").await;
     assert_eq!(s, StatusCode::METHOD_NOT_ALLOWED);
     assert!(b["error"]["message"].as_str().unwrap().contains("GET"));
-    let (s, b) = json_of(
-        app.client
-            .get(format!("{}/healthz", app.base))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (s, b) = app.get_plain("/healthz").await;
     assert_eq!((s, b), (StatusCode::OK, json!({"status": "ok"})));
-    let (s, b) = json_of(
-        app.client
-            .get(format!("{}/readyz", app.base))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (s, b) = app.get_plain("/readyz").await;
     assert_eq!(s, StatusCode::OK, "{b}");
     assert_eq!(b["migrations"], "current");
     app.stop().await;
@@ -423,14 +395,7 @@ async fn postgres_serves_the_same_inbound_route() {
             .len(),
         3
     );
-    let (s, b) = json_of(
-        app.client
-            .get(format!("{}/readyz", app.base))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (s, b) = app.get_plain("/readyz").await;
     assert_eq!((s, &b["database"]), (StatusCode::OK, &json!("postgres")));
     app.stop().await;
 }
