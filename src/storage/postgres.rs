@@ -7,6 +7,27 @@ use std::time::Duration;
 
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations/postgres");
 
+/// One ingest as one statement (one round trip, atomic without an explicit transaction): claim the dedupe
+/// key unless a claim younger than the window holds it, then insert the event, its raw body and its outbox
+/// row only if the claim held (or there is no key). Returns 1 when stored, 0 for a repeat.
+const INGEST: &str = "\
+WITH claim AS (
+    INSERT INTO dedupe_keys (source, key, event_ids, created_at)
+    SELECT $3, $7, $1, $4 WHERE $7::text IS NOT NULL
+    ON CONFLICT (source, key) DO UPDATE SET event_ids = excluded.event_ids, created_at = excluded.created_at
+        WHERE dedupe_keys.created_at < $8
+    RETURNING 1
+), ev AS (
+    INSERT INTO events (id, event, source, received_at, summary, envelope)
+    SELECT $1, $2, $3, $4, $5, $6 WHERE $7::text IS NULL OR EXISTS (SELECT 1 FROM claim)
+    RETURNING id
+), raw AS (
+    INSERT INTO event_raw (event_id, content_type, headers, body) SELECT id, $9, $10, $11 FROM ev
+), outbox_row AS (
+    INSERT INTO outbox (event_id, created_at) SELECT id, $4 FROM ev
+)
+SELECT COUNT(*) FROM ev";
+
 /// PostgreSQL-backed [`super::Store`].
 pub struct PgStore {
     pool: PgPool,
@@ -35,74 +56,39 @@ super::sql::shared_queries!(PgStore, sqlx::Postgres, MIGRATOR, {
     }
 
     async fn ingest(&self, ingest: Ingest) -> Result<IngestOutcome, StoreError> {
-        let mut tx = self.pool.begin().await?;
-        let outcome = ingest_in(&mut tx, &ingest).await?;
-        tx.commit().await?;
-        Ok(outcome)
+        let event = &ingest.event;
+        let envelope =
+            serde_json::to_string(event).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let now = millis(event.timestamp);
+        let key = ingest.dedupe.as_ref().map(|d| d.key.as_str());
+        let cutoff = ingest.dedupe.as_ref().map_or(now, |d| now - d.window_ms);
+        let stored: i64 = sqlx::query_scalar(INGEST)
+            .bind(event.id.as_str())
+            .bind(event.event.as_str())
+            .bind(&event.source.name)
+            .bind(now)
+            .bind(&event.summary)
+            .bind(&envelope)
+            .bind(key)
+            .bind(cutoff)
+            .bind(ingest.raw.content_type.as_deref())
+            .bind(headers_json(&ingest.raw.headers))
+            .bind(ingest.raw.body.as_slice())
+            .fetch_one(&self.pool)
+            .await?;
+        if stored == 1 {
+            return Ok(IngestOutcome::Stored(vec![event.id.clone()]));
+        }
+        // The key is held by a claim younger than the window; the holder has committed (ON CONFLICT waited for
+        // it), so this new statement sees it.
+        let ids: String =
+            sqlx::query_scalar("SELECT event_ids FROM dedupe_keys WHERE source = $1 AND key = $2")
+                .bind(&event.source.name)
+                .bind(key)
+                .fetch_one(&self.pool)
+                .await?;
+        Ok(IngestOutcome::Duplicate(
+            ids.split(',').filter_map(EventId::parse).collect(),
+        ))
     }
 });
-
-/// The statements of one ingest, inside the caller's transaction.
-async fn ingest_in(
-    conn: &mut sqlx::PgConnection,
-    ingest: &Ingest,
-) -> Result<IngestOutcome, StoreError> {
-    let event = &ingest.event;
-    let now = millis(event.timestamp);
-    if let Some(dedupe) = &ingest.dedupe {
-        // Claim the key unless a claim younger than the window holds it. On PostgreSQL a concurrent
-        // claimer waits for ours to commit, then sees it; on SQLite writes are serialized.
-        let claimed = sqlx::query(
-            "INSERT INTO dedupe_keys (source, key, event_ids, created_at) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (source, key) DO UPDATE SET event_ids = excluded.event_ids, \
-             created_at = excluded.created_at WHERE dedupe_keys.created_at < $5 RETURNING created_at",
-        )
-        .bind(&event.source.name)
-        .bind(&dedupe.key)
-        .bind(event.id.as_str())
-        .bind(now)
-        .bind(now - dedupe.window_ms)
-        .fetch_optional(&mut *conn)
-        .await?;
-        if claimed.is_none() {
-            let ids: String = sqlx::query_scalar(
-                "SELECT event_ids FROM dedupe_keys WHERE source = $1 AND key = $2",
-            )
-            .bind(&event.source.name)
-            .bind(&dedupe.key)
-            .fetch_one(&mut *conn)
-            .await?;
-            return Ok(IngestOutcome::Duplicate(
-                ids.split(',').filter_map(EventId::parse).collect(),
-            ));
-        }
-    }
-    let envelope = serde_json::to_string(event).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    sqlx::query(
-        "INSERT INTO events (id, event, source, received_at, summary, envelope) VALUES ($1, $2, $3, $4, $5, $6)",
-    )
-    .bind(event.id.as_str())
-    .bind(event.event.as_str())
-    .bind(&event.source.name)
-    .bind(now)
-    .bind(&event.summary)
-    .bind(&envelope)
-    .execute(&mut *conn)
-    .await?;
-    let headers = headers_json(&ingest.raw.headers);
-    sqlx::query(
-        "INSERT INTO event_raw (event_id, content_type, headers, body) VALUES ($1, $2, $3, $4)",
-    )
-    .bind(event.id.as_str())
-    .bind(ingest.raw.content_type.as_deref())
-    .bind(&headers)
-    .bind(ingest.raw.body.as_slice())
-    .execute(&mut *conn)
-    .await?;
-    sqlx::query("INSERT INTO outbox (event_id, created_at) VALUES ($1, $2)")
-        .bind(event.id.as_str())
-        .bind(now)
-        .execute(&mut *conn)
-        .await?;
-    Ok(IngestOutcome::Stored(vec![event.id.clone()]))
-}
