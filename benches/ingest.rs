@@ -142,6 +142,79 @@ async fn load(payloads: Arc<Vec<(String, Vec<u8>)>>, secs: u64) -> Run {
     run
 }
 
+/// The store alone, no HTTP: `CONCURRENCY` tasks calling `Store::ingest` with the fixtures' parsed events
+/// (each a new id and key), to tell the storage cost from the HTTP cost.
+async fn store_only(store: Arc<dyn hookarr::storage::Store>, secs: u64) -> Run {
+    use hookarr::inbound::{App as SourceApp, ParseContext};
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/inbound");
+    let mut parsed = Vec::new();
+    for app in [SourceApp::Radarr, SourceApp::Sonarr, SourceApp::Lidarr] {
+        for f in std::fs::read_dir(dir.join(app.as_str())).unwrap() {
+            let body = std::fs::read(f.unwrap().path()).unwrap();
+            let ctx = ParseContext {
+                source: app.as_str(),
+                app,
+                user_agent: None,
+                received_at: chrono::Utc::now(),
+            };
+            parsed.push((hookarr::inbound::parse(&ctx, &body).unwrap(), body));
+        }
+    }
+    let parsed = Arc::new(parsed);
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    let start = Instant::now();
+    let workers: Vec<_> = (0..CONCURRENCY)
+        .map(|w| {
+            let (store, parsed) = (store.clone(), parsed.clone());
+            tokio::spawn(async move {
+                let mut lat = Vec::with_capacity(1 << 16);
+                let mut i = w;
+                while Instant::now() < deadline {
+                    let (event, body) = &parsed[i % parsed.len()];
+                    i += 1;
+                    let mut event = event.clone();
+                    event.id = hookarr::event::EventId::new();
+                    event.timestamp = chrono::Utc::now();
+                    let n = REQUEST_NUMBER.fetch_add(1, Ordering::Relaxed);
+                    let ingest = hookarr::storage::Ingest {
+                        event,
+                        raw: hookarr::storage::RawRequest {
+                            content_type: Some("application/json".into()),
+                            headers: vec![(
+                                "user-agent".into(),
+                                "Radarr/6.0.3.10276 (ubuntu 24.04)".into(),
+                            )],
+                            body: body.clone(),
+                        },
+                        dedupe: Some(hookarr::storage::DedupeKey {
+                            key: format!("idem:store-{n}"),
+                            window_ms: 60_000,
+                        }),
+                    };
+                    let t = Instant::now();
+                    store.ingest(ingest).await.unwrap();
+                    lat.push(t.elapsed().as_micros() as u64);
+                }
+                lat
+            })
+        })
+        .collect();
+    let mut run = Run {
+        requests: 0,
+        errors: 0,
+        elapsed: Duration::ZERO,
+        latencies_us: Vec::new(),
+    };
+    for w in workers {
+        let lat = w.await.unwrap();
+        run.requests += lat.len() as u64;
+        run.latencies_us.extend(lat);
+    }
+    run.elapsed = start.elapsed();
+    run.latencies_us.sort_unstable();
+    run
+}
+
 /// The reference: axum reading the body and answering 202, storing nothing.
 async fn bare_handler(shutdown: CancellationToken) -> String {
     async fn accept(body: axum::body::Bytes) -> (StatusCode, axum::Json<serde_json::Value>) {
@@ -231,6 +304,9 @@ async fn bench() {
     let ingest = load(hookarr_payloads, secs).await;
     ingest.print(&format!("hookarr durable ingest ({})", store.backend()));
     println!("ratio ingest / bare: {:.2}", ingest.rps() / bare.rps());
+    store_only(store.clone(), secs)
+        .await
+        .print(&format!("store alone, no HTTP ({})", store.backend()));
     let stored = store
         .list_events(&hookarr::storage::EventQuery {
             limit: 1,
