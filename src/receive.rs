@@ -53,6 +53,7 @@ pub async fn receive(
     let event = match inbound::parse(&ctx, &request.raw.body) {
         Ok(event) => event,
         Err(error) => {
+            tracing::warn!(message = "Rejected an unparseable body; it is kept in the rejected log.", source = %source.name, app = %source.app, %error);
             store
                 .insert_rejected(Rejected {
                     id: new_prefixed_id("rej"),
