@@ -1,6 +1,6 @@
 //! The embedded default: one SQLite file in WAL mode. Reads use a small pool; ingest goes through one writer
-//! task that commits whatever requests are waiting in a single transaction (group commit, each request in
-//! its own savepoint), so durable ingest costs one fsync per batch instead of one per request.
+//! task that commits whatever requests are waiting as a single transaction (group commit), so durable ingest
+//! costs one fsync per batch instead of one per request.
 
 use sqlx::migrate::Migrator;
 use sqlx::sqlite::{
@@ -33,8 +33,7 @@ impl SqliteStore {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(10))
-            .pragma("cache_size", "-65536");
+            .busy_timeout(Duration::from_secs(10));
         let file = options.get_filename();
         if let Some(dir) = file
             .parent()
@@ -49,18 +48,7 @@ impl SqliteStore {
             .await?;
         let conn = SqliteConnection::connect_with(&options).await?;
         let (tx, rx) = mpsc::channel(4 * MAX_BATCH);
-        // The writer gets a thread and runtime of its own: its many short awaits on SQLite then never queue
-        // behind HTTP tasks on the shared workers, which would stretch every batch.
-        std::thread::Builder::new()
-            .name("hookarr-sqlite-writer".into())
-            .spawn(move || {
-                tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .expect("a current-thread runtime builds")
-                    .block_on(write_loop(conn, rx))
-            })
-            .map_err(|e| super::StoreError::Db(sqlx::Error::Io(e)))?;
+        tokio::spawn(write_loop(conn, rx));
         Ok(Self { pool, writer: tx })
     }
 }
