@@ -1,8 +1,10 @@
 //! Durable storage behind one trait, [`Store`], with two implementations: SQLite (the embedded default, one
 //! file) and PostgreSQL (shared by several processes). Knows events, not HTTP.
 //!
-//! Both back-ends run the same SQL (sqlx's SQLite driver understands `$1` placeholders), generated from one
-//! macro in [`sql`], so their behaviour cannot drift apart; they differ in how writes are committed.
+//! Both back-ends run the same SQL for reads and bookkeeping (sqlx's SQLite driver understands `$1`
+//! placeholders), generated from one macro in [`sql`], so their behaviour cannot drift apart. Ingest, the hot
+//! path, is written per back-end: SQLite group-commits batches from one writer, PostgreSQL runs one statement
+//! per request; the same contract tests hold both to the same outcomes.
 
 mod postgres;
 mod sql;

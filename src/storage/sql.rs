@@ -1,6 +1,6 @@
 //! The SQL both back-ends share, as a macro instantiated once per database type. sqlx's SQLite driver reads
 //! `$1` placeholders like PostgreSQL, and the schema uses only types both have (TEXT, BIGINT/INTEGER,
-//! BLOB/BYTEA), so one text serves both; what differs (how a write transaction is committed) stays in
+//! BLOB/BYTEA), so one text serves both; what differs (ingest, the hot write path) stays in
 //! `sqlite.rs` and `postgres.rs`.
 
 /// A value bound to a dynamically built query.
