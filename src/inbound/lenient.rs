@@ -93,7 +93,12 @@ fn value_to_i64(v: &Value) -> Option<i64> {
     match v {
         Value::Number(n) => n
             .as_i64()
-            .or_else(|| n.as_f64().filter(|f| f.fract() == 0.0).map(|f| f as i64)),
+            // A whole float within range (`5.0`) counts; `1e300` does not.
+            .or_else(|| {
+                n.as_f64()
+                    .filter(|f| f.fract() == 0.0 && f.abs() < 9.0e18)
+                    .map(|f| f as i64)
+            }),
         Value::String(s) => s.trim().parse().ok(),
         _ => None,
     }
@@ -138,6 +143,12 @@ mod tests {
         assert_eq!(t(r#"{"id": ""}"#).id, None);
         assert_eq!(t(r#"{"id": "42"}"#).id, Some(42));
         assert_eq!(t(r#"{"id": 4294967296}"#).id, Some(4_294_967_296));
+        assert_eq!(t(r#"{"id": 12.0}"#).id, Some(12));
+        assert_eq!(
+            t(r#"{"id": 1e300}"#).id,
+            None,
+            "out of range is unknown, not i64::MAX"
+        );
         assert_eq!(t(r#"{"s": ""}"#).s, None);
         assert_eq!(t(r#"{"s": 7}"#).s.as_deref(), Some("7"));
     }

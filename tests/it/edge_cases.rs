@@ -206,3 +206,90 @@ fn bodies_that_are_not_payloads_are_told_apart() {
         InboundError::NotJson(_)
     ));
 }
+
+/// Every leaf (and every object) of every Arr fixture replaced by values of other types: parsing must
+/// answer Ok or a typed error, never panic, and a changed leaf value must never cost the event its name.
+#[test]
+fn mutated_fixtures_never_panic() {
+    use serde_json::Value;
+    fn paths(v: &Value, at: &mut Vec<String>, out: &mut Vec<Vec<String>>) {
+        match v {
+            Value::Object(map) => {
+                for (k, child) in map {
+                    at.push(k.clone());
+                    out.push(at.clone());
+                    paths(child, at, out);
+                    at.pop();
+                }
+            }
+            Value::Array(items) => {
+                for (i, child) in items.iter().enumerate().take(2) {
+                    at.push(i.to_string());
+                    out.push(at.clone());
+                    paths(child, at, out);
+                    at.pop();
+                }
+            }
+            _ => {}
+        }
+    }
+    fn slot<'v>(v: &'v mut Value, path: &[String]) -> &'v mut Value {
+        path.iter().fold(v, |node, key| match node {
+            Value::Array(items) => &mut items[key.parse::<usize>().unwrap()],
+            other => &mut other[key.as_str()],
+        })
+    }
+    let replacements = [
+        json!(null),
+        json!(""),
+        json!(0),
+        json!(-1),
+        json!(1e300),
+        json!(true),
+        json!([]),
+        json!({}),
+        json!("x"),
+    ];
+    let mut parsed = 0;
+    for (app, ua) in [
+        (App::Radarr, "Radarr/6"),
+        (App::Sonarr, "Sonarr/4"),
+        (App::Lidarr, "Lidarr/2"),
+    ] {
+        let dir = crate::helpers::fixtures_dir()
+            .join("inbound")
+            .join(app.as_str());
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let original: Value =
+                serde_json::from_slice(&std::fs::read(entry.unwrap().path()).unwrap()).unwrap();
+            let expected = parse_as(app, ua, original.to_string().as_bytes())
+                .unwrap()
+                .event;
+            let mut all = Vec::new();
+            paths(&original, &mut Vec::new(), &mut all);
+            for path in all {
+                for replacement in &replacements {
+                    let mut body = original.clone();
+                    *slot(&mut body, &path) = replacement.clone();
+                    match parse_as(app, ua, body.to_string().as_bytes()) {
+                        Ok(event)
+                            if path != ["eventType"]
+                                && !(path.len() == 1 && path[0] == "isUpgrade")
+                                && !(path[0] == "episodeFiles" || path[0] == "fileCount") =>
+                        {
+                            assert_eq!(
+                                event.event, expected,
+                                "{path:?} = {replacement} changed the event name"
+                            );
+                        }
+                        Ok(_) => {}
+                        Err(InboundError::Shape(_) | InboundError::MissingField("eventType")) => {}
+                        Err(other) => panic!("{path:?} = {replacement}: unexpected {other:?}"),
+                    }
+                    parsed += 1;
+                }
+            }
+        }
+    }
+    assert!(parsed > 5_000, "only {parsed} mutations tried");
+}

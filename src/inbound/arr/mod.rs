@@ -183,7 +183,8 @@ fn summarize_files(files: &[MediaFile], destination: Option<String>) -> Option<F
             Some(FileInfo {
                 path: destination.or_else(|| common_folder(many)),
                 relative_path: None,
-                size_bytes: sizes.map(|s| s.iter().sum()),
+                size_bytes: sizes
+                    .and_then(|s| s.iter().try_fold(0i64, |sum, n| sum.checked_add(*n))),
                 quality,
                 media_info: many[0].media_info.as_ref().map(media_info),
             })
