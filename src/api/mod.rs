@@ -16,6 +16,7 @@ use axum::Router;
 use axum::extract::{MatchedPath, Request};
 use axum::routing::{get, post};
 use std::sync::Arc;
+use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
 
 /// What every handler can reach; cheap to clone.
@@ -47,6 +48,7 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(health::readyz))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(CatchPanicLayer::custom(panic_response))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
             // The matched route, never the URI: `?token=` must not reach the logs.
             let route = req
@@ -57,6 +59,12 @@ pub fn router(state: AppState) -> Router {
             tracing::info_span!("request", method = %req.method(), route)
         }))
         .with_state(state)
+}
+
+/// A bug must cost one request a 500 in the usual shape, never the connection or the process.
+fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    ApiError::Internal(anyhow::anyhow!("a request handler panicked")).into_response()
 }
 
 async fn not_found(req: Request) -> ApiError {
