@@ -182,6 +182,64 @@ async fn concurrent_repeats_store_exactly_one(backend: Backend) {
     assert_eq!(page.items.len(), 1);
 }
 
+async fn a_flood_is_stored_whole(backend: Backend) {
+    let (store, _dir) = open(backend).await;
+    // More at once than one SQLite statement takes (128 rows), so batches span several statements.
+    let tasks: Vec<_> = (0..300)
+        .map(|i| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let e = event(EventKind::LibraryNew, "radarr", Utc::now());
+                let key = format!("idem:{}", i / 2); // pairs share a key: one of each pair is a repeat
+                let dedupe = (i % 3 != 0).then_some((key.as_str(), 60_000));
+                (
+                    i,
+                    store
+                        .ingest(ingest(e, format!("body {i}").as_bytes(), dedupe))
+                        .await
+                        .unwrap(),
+                )
+            })
+        })
+        .collect();
+    let mut stored = 0;
+    for t in tasks {
+        if let (_, IngestOutcome::Stored(ids)) = t.await.unwrap() {
+            assert!(
+                store.get_raw(&ids[0]).await.unwrap().is_some(),
+                "stored events have their raw body"
+            );
+            stored += 1;
+        }
+    }
+    let mut all = 0;
+    let mut before = None;
+    loop {
+        let page = store
+            .list_events(&EventQuery {
+                limit: 500,
+                before,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        all += page.items.len();
+        match page.next {
+            Some(next) => before = EventId::parse(&next),
+            None => break,
+        }
+    }
+    assert_eq!(
+        all, stored,
+        "what was answered Stored is exactly what is stored"
+    );
+    assert_eq!(store.outbox(1000).await.unwrap().len(), stored);
+    assert!(
+        stored > 150 && stored < 300,
+        "repeats were recognised: {stored}"
+    );
+}
+
 async fn listing_filters_and_pages(backend: Backend) {
     let (store, _dir) = open(backend).await;
     let kinds = [
@@ -400,6 +458,7 @@ store_tests!(
     ingest_commits_event_raw_and_outbox_together,
     dedupe_holds_within_the_window_only,
     concurrent_repeats_store_exactly_one,
+    a_flood_is_stored_whole,
     listing_filters_and_pages,
     users_keys_and_sources,
     rejected_bodies_are_kept_and_old_data_purged,
