@@ -293,3 +293,30 @@ fn mutated_fixtures_never_panic() {
     }
     assert!(parsed > 5_000, "only {parsed} mutations tried");
 }
+
+#[test]
+fn whisparr_speaks_radarr_and_sonarr_shapes() {
+    let v2 = json!({"eventType": "Download", "isUpgrade": false, "instanceName": "Whisparr",
+        "movie": {"title": "A Scene", "releaseDate": "2023-04-01", "tmdbId": 0},
+        "movieFile": {"quality": "WEBDL-1080p", "size": 3_000_000_000_i64}});
+    let e = parse_as(
+        App::Whisparr,
+        "Whisparr/2.0.0.819 (debian 12)",
+        v2.to_string().as_bytes(),
+    )
+    .unwrap();
+    assert_eq!(
+        (e.event, e.source.app.as_str()),
+        (EventKind::LibraryNew, "whisparr")
+    );
+    let m = e.data.media.unwrap();
+    assert_eq!(
+        (m.kind, m.year, m.ids.tmdb),
+        (MediaType::Movie, Some(2023), None)
+    );
+    let v3 = json!({"eventType": "Grab", "series": {"title": "Site"}, "episodes": [{"seasonNumber": 2024, "episodeNumber": 12}],
+        "release": {"quality": "WEBDL-2160p", "releaseTitle": "Site.24.12.01"}});
+    let e = parse_as(App::Whisparr, "Whisparr/3.0", v3.to_string().as_bytes()).unwrap();
+    assert_eq!(e.event, EventKind::DownloadGrabbed);
+    assert_eq!(e.summary, "Site S2024E12 grabbed — WEBDL-2160p");
+}
