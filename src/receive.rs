@@ -69,7 +69,9 @@ pub async fn receive(
     // The Test button must always get through, so `test` is never de-duplicated.
     let dedupe = (dedupe_window_secs > 0 && event.event != EventKind::Test).then(|| DedupeKey {
         key: match &request.idempotency_key {
-            Some(k) => format!("idem:{k}"),
+            // Keys are the sender's choice; long ones are stored by their hash.
+            Some(k) if k.len() <= 128 => format!("idem:{k}"),
+            Some(k) => format!("idem-sha256:{}", hex::encode(Sha256::digest(k.as_bytes()))),
             None => format!("body:{}", hex::encode(Sha256::digest(&request.raw.body))),
         },
         window_ms: i64::try_from(dedupe_window_secs.saturating_mul(1000)).unwrap_or(i64::MAX),
