@@ -30,6 +30,28 @@ struct Run {
 }
 
 impl Run {
+    /// Waits for the workers' `(latencies, errors)` and sums them up.
+    async fn collect(
+        workers: Vec<tokio::task::JoinHandle<(Vec<u64>, u64)>>,
+        start: Instant,
+    ) -> Run {
+        let mut run = Run {
+            requests: 0,
+            errors: 0,
+            elapsed: Duration::ZERO,
+            latencies_us: Vec::new(),
+        };
+        for w in workers {
+            let (lat, errors) = w.await.expect("a load worker panicked");
+            run.requests += lat.len() as u64;
+            run.errors += errors;
+            run.latencies_us.extend(lat);
+        }
+        run.elapsed = start.elapsed();
+        run.latencies_us.sort_unstable();
+        run
+    }
+
     fn rps(&self) -> f64 {
         self.requests as f64 / self.elapsed.as_secs_f64()
     }
@@ -125,21 +147,7 @@ async fn load(payloads: Arc<Vec<(String, Vec<u8>)>>, secs: u64) -> Run {
             })
         })
         .collect();
-    let mut run = Run {
-        requests: 0,
-        errors: 0,
-        elapsed: Duration::ZERO,
-        latencies_us: Vec::new(),
-    };
-    for w in workers {
-        let (lat, errors) = w.await.unwrap();
-        run.requests += lat.len() as u64;
-        run.errors += errors;
-        run.latencies_us.extend(lat);
-    }
-    run.elapsed = start.elapsed();
-    run.latencies_us.sort_unstable();
-    run
+    Run::collect(workers, start).await
 }
 
 /// The store alone, no HTTP: `CONCURRENCY` tasks calling `Store::ingest` with the fixtures' parsed events
@@ -195,24 +203,11 @@ async fn store_only(store: Arc<dyn hookarr::storage::Store>, secs: u64) -> Run {
                     store.ingest(ingest).await.unwrap();
                     lat.push(t.elapsed().as_micros() as u64);
                 }
-                lat
+                (lat, 0)
             })
         })
         .collect();
-    let mut run = Run {
-        requests: 0,
-        errors: 0,
-        elapsed: Duration::ZERO,
-        latencies_us: Vec::new(),
-    };
-    for w in workers {
-        let lat = w.await.unwrap();
-        run.requests += lat.len() as u64;
-        run.latencies_us.extend(lat);
-    }
-    run.elapsed = start.elapsed();
-    run.latencies_us.sort_unstable();
-    run
+    Run::collect(workers, start).await
 }
 
 /// The reference: axum reading the body and answering 202, storing nothing.
