@@ -76,6 +76,7 @@ pub async fn receive(
         },
         window_ms: i64::try_from(dedupe_window_secs.saturating_mul(1000)).unwrap_or(i64::MAX),
     });
+    let (event_id, kind) = (event.id.clone(), event.event);
     let outcome = store
         .ingest(Ingest {
             event,
@@ -83,6 +84,14 @@ pub async fn receive(
             dedupe,
         })
         .await?;
+    match &outcome {
+        IngestOutcome::Stored(_) => {
+            tracing::debug!(message = "Stored event.", source = %source.name, event = %kind, id = %event_id)
+        }
+        IngestOutcome::Duplicate(first) => {
+            tracing::debug!(message = "Repeat within the dedupe window; nothing stored.", source = %source.name, first = ?first)
+        }
+    }
     Ok(match outcome {
         IngestOutcome::Stored(events) => Received {
             events,
