@@ -38,6 +38,7 @@ pub enum ReceiveError {
 }
 
 /// Parses and stores one request. Returns only once the event is committed.
+#[tracing::instrument(name = "receive", skip_all, fields(source = %source.name, app = %source.app))]
 pub async fn receive(
     store: &dyn Store,
     source: &Source,

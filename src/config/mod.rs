@@ -4,11 +4,13 @@
 mod filter;
 mod interpolate;
 mod load;
+mod targets;
 mod types;
 mod validate;
 
 pub use filter::{Condition, FilterOp};
 pub use interpolate::interpolate;
 pub use load::{ConfigProblems, Loaded, load, load_from_str};
+pub use targets::is_private_host;
 pub use types::*;
-pub use validate::{Problem, is_private_host, parse_cidr, validate};
+pub use validate::{Problem, parse_cidr, validate};

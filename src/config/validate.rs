@@ -1,13 +1,14 @@
 //! Semantic checks of a deserialized [`Config`]: every problem with its path and the fix, and warnings for
 //! what works but looks wrong. `hookarr check-config` and `serve` run the same code.
 
+use super::targets::valid_whsec;
 use super::types::{Config, Destination, DestinationType, SourceConfig};
 use crate::event::{EventKind, glob_matches};
 use crate::inbound::App;
 use std::collections::HashSet;
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
-use url::{Host, Url};
+use url::Url;
 
 /// One problem: where it is and what to do about it.
 #[derive(Debug, Clone, PartialEq)]
@@ -73,13 +74,13 @@ pub fn validate(cfg: &Config) -> (Vec<Problem>, Vec<String>) {
 }
 
 #[derive(Default)]
-struct Validator {
+pub(super) struct Validator {
     problems: Vec<Problem>,
-    warnings: Vec<String>,
+    pub(super) warnings: Vec<String>,
 }
 
 impl Validator {
-    fn problem(&mut self, path: impl Into<String>, message: impl Into<String>) {
+    pub(super) fn problem(&mut self, path: impl Into<String>, message: impl Into<String>) {
         self.problems.push(Problem::new(path, message));
     }
 
@@ -303,91 +304,6 @@ impl Validator {
             );
         }
     }
-
-    fn target_url(&mut self, path: &str, d: &Destination) {
-        let at = format!("{path}.url");
-        let url = match Url::parse(d.url.expose()) {
-            Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => u,
-            _ => {
-                let example = match d.kind {
-                    DestinationType::Discord => "https://discord.com/api/webhooks/<id>/<token>",
-                    DestinationType::Slack => "https://hooks.slack.com/services/T…/B…/…",
-                    DestinationType::HomeAssistant => {
-                        "http://homeassistant.local:8123/api/webhook/<id>"
-                    }
-                    DestinationType::Webhook => "https://example.org/hooks/hookarr",
-                };
-                return self.problem(at, format!("must be an http(s) URL, like {example}"));
-            }
-        };
-        let host = url.host().expect("checked above");
-        if url.scheme() == "http" && !d.allow_insecure && !is_private_host(&host) {
-            self.problem(&at, "plain http:// is only allowed to loopback, private or .local hosts; use https://, or set allow_insecure: true");
-        }
-        let host_str = url.host_str().unwrap_or("");
-        let segments: Vec<&str> = url
-            .path_segments()
-            .map(|s| s.filter(|p| !p.is_empty()).collect())
-            .unwrap_or_default();
-        match d.kind {
-            DestinationType::Discord => {
-                let rest = match segments.as_slice() {
-                    ["api", v, rest @ ..]
-                        if v.starts_with('v') && v[1..].parse::<u32>().is_ok() =>
-                    {
-                        rest
-                    }
-                    ["api", rest @ ..] => rest,
-                    _ => &[][..],
-                };
-                if !matches!(rest, ["webhooks", id, token] if id.parse::<u64>().is_ok() && !token.is_empty())
-                {
-                    self.problem(&at, "a Discord webhook URL looks like https://discord.com/api/webhooks/<id>/<token>");
-                }
-                let known = [
-                    "discord.com",
-                    "discordapp.com",
-                    "ptb.discord.com",
-                    "canary.discord.com",
-                    "ptb.discordapp.com",
-                    "canary.discordapp.com",
-                ];
-                if !known.contains(&host_str) {
-                    self.warnings.push(format!("{at}: `{host_str}` is not a Discord host; fine for a proxy or test receiver"));
-                }
-            }
-            DestinationType::Slack => {
-                if host_str != "hooks.slack.com" {
-                    self.warnings.push(format!("{at}: `{host_str}` is not hooks.slack.com; fine for a proxy or test receiver"));
-                }
-            }
-            DestinationType::HomeAssistant => {
-                let (webhook, events) = (
-                    segments
-                        .windows(3)
-                        .any(|w| w[0] == "api" && w[1] == "webhook"),
-                    segments
-                        .windows(3)
-                        .any(|w| w[0] == "api" && w[1] == "events"),
-                );
-                if !webhook && !events {
-                    self.problem(&at, "a Home Assistant URL ends in /api/webhook/<id> or /api/events/<event_type>");
-                }
-                if events && d.token.is_none() {
-                    self.problem(
-                        format!("{path}.token"),
-                        "/api/events/ needs a long-lived access token: add token: ${HA_TOKEN}",
-                    );
-                }
-                if webhook && d.token.is_some() {
-                    self.warnings.push(format!(
-                        "{path}.token: /api/webhook/ URLs take no token; it is ignored"
-                    ));
-                }
-            }
-            DestinationType::Webhook => {}
-        }
-    }
 }
 
 /// Source and destination names appear in URLs and metrics labels.
@@ -406,31 +322,4 @@ pub fn parse_cidr(s: &str) -> Option<ipnet::IpNet> {
     s.parse::<ipnet::IpNet>()
         .ok()
         .or_else(|| s.parse::<IpAddr>().ok().map(ipnet::IpNet::from))
-}
-
-fn valid_whsec(s: &str) -> bool {
-    use base64::Engine;
-    s.strip_prefix("whsec_")
-        .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b).ok())
-        .is_some_and(|key| key.len() >= 24)
-}
-
-/// Loopback, private, link-local, `.local`/`.lan`/`.home.arpa` and single-label names (Docker, LAN hosts).
-pub fn is_private_host(host: &Host<&str>) -> bool {
-    match host {
-        Host::Ipv4(ip) => ip.is_loopback() || ip.is_private() || ip.is_link_local(),
-        Host::Ipv6(ip) => {
-            ip.is_loopback()
-                || (ip.segments()[0] & 0xfe00) == 0xfc00
-                || (ip.segments()[0] & 0xffc0) == 0xfe80
-        }
-        Host::Domain(d) => {
-            let d = d.trim_end_matches('.').to_ascii_lowercase();
-            d == "localhost"
-                || !d.contains('.')
-                || [".local", ".lan", ".home.arpa", ".localhost", ".internal"]
-                    .iter()
-                    .any(|s| d.ends_with(s))
-        }
-    }
 }
