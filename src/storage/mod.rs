@@ -37,6 +37,9 @@ pub enum StoreError {
     /// The SQLite writer task is gone (the process is shutting down).
     #[error("the storage writer has stopped")]
     WriterStopped,
+    /// The group-commit batch this write belonged to failed as a whole; nothing of it was stored.
+    #[error("the write batch failed: {0}")]
+    BatchFailed(String),
 }
 
 /// The request as the app sent it.
@@ -235,6 +238,49 @@ pub async fn connect(url: &str) -> Result<Arc<dyn Store>, StoreError> {
         };
     store.migrate().await?;
     Ok(store)
+}
+
+/// The stored form of an event: its envelope as JSON.
+pub(crate) fn envelope_json(event: &Event) -> String {
+    serde_json::to_string(event).expect("an Event serializes: plain structs with string keys")
+}
+
+/// An event read back from its stored envelope.
+pub(crate) fn parse_envelope(json: &str) -> Result<Event, StoreError> {
+    serde_json::from_str(json).map_err(|e| StoreError::Corrupt(format!("event envelope: {e}")))
+}
+
+/// The stored form of the kept request headers: a JSON object.
+pub(crate) fn headers_json(headers: &[(String, String)]) -> String {
+    let map: serde_json::Map<String, serde_json::Value> = headers
+        .iter()
+        .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
+        .collect();
+    serde_json::Value::Object(map).to_string()
+}
+
+/// `dedupe_keys.event_ids` (comma-separated) as ids.
+pub(crate) fn parse_event_ids(ids: &str) -> Vec<EventId> {
+    ids.split(',').filter_map(EventId::parse).collect()
+}
+
+impl<T> Page<T> {
+    /// A page from a query that fetched `limit + 1` rows: the extra row only says that more remain, and the
+    /// page's last item's `key` is where the next page starts.
+    pub(crate) fn from_overfetch(
+        mut items: Vec<T>,
+        limit: u32,
+        key: impl Fn(&T) -> String,
+    ) -> Self {
+        let limit = limit as usize;
+        let next = if items.len() > limit {
+            items.truncate(limit);
+            items.last().map(key)
+        } else {
+            None
+        };
+        Page { items, next }
+    }
 }
 
 /// Unix milliseconds of a time.

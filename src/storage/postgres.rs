@@ -1,5 +1,5 @@
-//! PostgreSQL: for several hookarr processes sharing one database. Each ingest is its own transaction;
-//! PostgreSQL's row locks make the dedupe claim safe across processes.
+//! PostgreSQL: for several hookarr processes sharing one database. Each ingest is one statement, so one
+//! transaction; PostgreSQL's row locks make the dedupe claim safe across processes.
 
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgPool, PgPoolOptions};
@@ -57,8 +57,7 @@ super::sql::shared_queries!(PgStore, sqlx::Postgres, MIGRATOR, {
 
     async fn ingest(&self, ingest: Ingest) -> Result<IngestOutcome, StoreError> {
         let event = &ingest.event;
-        let envelope =
-            serde_json::to_string(event).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let envelope = super::envelope_json(event);
         let now = millis(event.timestamp);
         let key = ingest.dedupe.as_ref().map(|d| d.key.as_str());
         let cutoff = ingest.dedupe.as_ref().map_or(now, |d| now - d.window_ms);
@@ -87,8 +86,6 @@ super::sql::shared_queries!(PgStore, sqlx::Postgres, MIGRATOR, {
                 .bind(key)
                 .fetch_one(&self.pool)
                 .await?;
-        Ok(IngestOutcome::Duplicate(
-            ids.split(',').filter_map(EventId::parse).collect(),
-        ))
+        Ok(IngestOutcome::Duplicate(super::parse_event_ids(&ids)))
     }
 });

@@ -72,21 +72,11 @@ macro_rules! shared_queries {
     ($store:ty, $db:ty, $migrator:expr, { $($extra:tt)* }) => {
         use $crate::storage::sql::{Bind, event_list_sql};
         use $crate::storage::{
-            from_millis, millis, EventQuery, Ingest, IngestOutcome, Page, Rejected, RejectedRow, Role, SourceRow,
-            Store, StoreError, StoredRaw, UserRow,
+            from_millis, headers_json, millis, parse_envelope, EventQuery, Ingest, IngestOutcome,
+            Page, Rejected, RejectedRow, Role, SourceRow, Store, StoreError, StoredRaw, UserRow,
         };
         use $crate::event::{Event, EventId, new_prefixed_id};
         use sqlx::Row as _;
-
-        fn headers_json(headers: &[(String, String)]) -> String {
-            let map: serde_json::Map<String, serde_json::Value> =
-                headers.iter().map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone()))).collect();
-            serde_json::Value::Object(map).to_string()
-        }
-
-        fn parse_envelope(json: &str) -> Result<Event, StoreError> {
-            serde_json::from_str(json).map_err(|e| StoreError::Corrupt(format!("event envelope: {e}")))
-        }
 
         fn user_from_row(row: &<$db as sqlx::Database>::Row) -> Result<UserRow, StoreError> {
             Ok(UserRow {
@@ -143,7 +133,7 @@ macro_rules! shared_queries {
                 .bind(i64::from(limit) + 1)
                 .fetch_all(&self.pool)
                 .await?;
-                let mut items = rows
+                let items = rows
                     .iter()
                     .map(|row| {
                         Ok(RejectedRow {
@@ -156,11 +146,7 @@ macro_rules! shared_queries {
                         })
                     })
                     .collect::<Result<Vec<_>, StoreError>>()?;
-                let next = (items.len() > limit as usize).then(|| {
-                    items.truncate(limit as usize);
-                    items.last().map(|r| r.id.clone())
-                });
-                Ok(Page { items, next: next.flatten() })
+                Ok(Page::from_overfetch(items, limit, |r| r.id.clone()))
             }
 
             async fn list_events(&self, q: &EventQuery) -> Result<Page<Event>, StoreError> {
@@ -173,15 +159,11 @@ macro_rules! shared_queries {
                     };
                 }
                 let rows = query.fetch_all(&self.pool).await?;
-                let mut items = rows
+                let items = rows
                     .iter()
                     .map(|row| parse_envelope(row.try_get("envelope")?))
                     .collect::<Result<Vec<_>, _>>()?;
-                let next = (items.len() > q.limit as usize).then(|| {
-                    items.truncate(q.limit as usize);
-                    items.last().map(|e| e.id.to_string())
-                });
-                Ok(Page { items, next: next.flatten() })
+                Ok(Page::from_overfetch(items, q.limit, |e| e.id.to_string()))
             }
 
             async fn get_event(&self, id: &EventId) -> Result<Option<Event>, StoreError> {

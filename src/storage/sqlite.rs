@@ -76,9 +76,7 @@ async fn write_loop(mut conn: SqliteConnection, mut rx: mpsc::Receiver<Job>) {
         for (i, job) in batch.drain(..).enumerate() {
             let outcome = match &result {
                 Ok(outcomes) => Ok(outcomes[i].clone()),
-                Err(error) => Err(super::StoreError::Db(sqlx::Error::Protocol(format!(
-                    "batch commit failed: {error}"
-                )))),
+                Err(error) => Err(super::StoreError::BatchFailed(error.to_string())),
             };
             let _ = job.reply.send(outcome);
         }
@@ -149,11 +147,9 @@ async fn commit_batch(
             (Plan::Claim, Some(d)) => {
                 let holder = holders.get(&(job.ingest.event.source.name.clone(), d.key.clone()));
                 match holder {
-                    Some(ids) if ids != id.as_str() => IngestOutcome::Duplicate(
-                        ids.split(',')
-                            .filter_map(crate::event::EventId::parse)
-                            .collect(),
-                    ),
+                    Some(ids) if ids != id.as_str() => {
+                        IngestOutcome::Duplicate(super::parse_event_ids(ids))
+                    }
                     _ => IngestOutcome::Stored(vec![id.clone()]),
                 }
             }
@@ -260,7 +256,7 @@ fn batch_script<'a>(jobs: &[&'a Job]) -> Script<'a> {
     script
 }
 
-/// Rows per multi-row INSERT (at most 6 binds each: far below SQLite's 32766-variable limit).
+/// Rows per multi-row statement (at most 7 binds each: far below SQLite's 32766-variable limit).
 const ROWS_PER_STATEMENT: usize = 128;
 
 /// A multi-statement query under construction, its `$N` numbered across all statements.
@@ -324,8 +320,7 @@ super::sql::shared_queries!(SqliteStore, sqlx::Sqlite, MIGRATOR, {
 
     async fn ingest(&self, ingest: Ingest) -> Result<IngestOutcome, StoreError> {
         // Serialized here, on the caller's task, so the single writer only writes.
-        let envelope =
-            serde_json::to_string(&ingest.event).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let envelope = super::envelope_json(&ingest.event);
         let (reply, answer) = tokio::sync::oneshot::channel();
         self.writer
             .send(Job {
