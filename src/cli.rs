@@ -3,12 +3,13 @@
 use crate::app::{App, Bootstrap};
 use crate::config::{self, Loaded};
 use crate::secrets::new_api_key;
-use crate::storage::{self, Role, StoreError};
+use crate::storage::{self, Role, Store, StoreError};
 use crate::telemetry::{self, LogFormat};
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
 /// hookarr: webhooks from Radarr, Sonarr, Lidarr, Plex, Jellyfin and Emby, delivered where you want them.
@@ -92,9 +93,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Migrate => {
-            storage::connect(loaded.config.storage.url.expose())
-                .await
-                .context("Failed to migrate the database")?;
+            open_store(&loaded).await?;
             println!("migrations applied");
             Ok(ExitCode::SUCCESS)
         }
@@ -103,15 +102,20 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             create_key(loaded, &user, admin).await
         }
         Command::Users(UsersCommand::List) => {
-            let store = storage::connect(loaded.config.storage.url.expose())
-                .await
-                .context("Failed to open the database")?;
+            let store = open_store(&loaded).await?;
             for u in store.list_users().await? {
                 println!("{}\t{}\t{}", u.name, u.role.as_str(), u.id);
             }
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// Opens (and migrates) the configured store for a one-shot command.
+async fn open_store(loaded: &Loaded) -> anyhow::Result<Arc<dyn Store>> {
+    storage::connect(loaded.config.storage.url.expose())
+        .await
+        .context("Failed to open and migrate the database at storage.url")
 }
 
 async fn serve(loaded: Loaded) -> anyhow::Result<ExitCode> {
@@ -150,9 +154,7 @@ fn print_banner(b: &Bootstrap) {
 }
 
 async fn create_key(loaded: Loaded, name: &str, admin: bool) -> anyhow::Result<ExitCode> {
-    let store = storage::connect(loaded.config.storage.url.expose())
-        .await
-        .context("Failed to open the database")?;
+    let store = open_store(&loaded).await?;
     let role = if admin { Role::Admin } else { Role::User };
     let user = match store.find_user(name).await? {
         Some(user) => user,

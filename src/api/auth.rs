@@ -11,9 +11,9 @@ use axum::http::request::Parts;
 #[derive(Debug, Clone)]
 pub struct Caller(pub UserRow);
 
-/// An authenticated caller with the admin role.
-#[derive(Debug, Clone)]
-pub struct Admin(#[allow(dead_code)] pub UserRow);
+/// Proof that the caller has the admin role.
+#[derive(Debug, Clone, Copy)]
+pub struct Admin;
 
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
@@ -48,7 +48,7 @@ impl FromRequestParts<AppState> for Admin {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let Caller(user) = Caller::from_request_parts(parts, state).await?;
         if user.role == Role::Admin {
-            Ok(Admin(user))
+            Ok(Admin)
         } else {
             Err(ApiError::Forbidden(
                 "this route needs an admin API key".into(),

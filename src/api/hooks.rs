@@ -36,7 +36,7 @@ pub async fn receive_hook(
     let received_at = chrono::Utc::now();
     let source = state.sources.get(&name).ok_or_else(|| {
         ApiError::NotFound(format!(
-            "no source is named `{name}`; GET /api/sources lists them"
+            "no source is named `{name}`; use a Connect URL that hookarr prints at start"
         ))
     })?;
     if !source.ip_allowed(peer.ip()) {
