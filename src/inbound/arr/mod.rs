@@ -83,7 +83,7 @@ fn normalize(kind: EventKind, mut p: Payload) -> EventData {
             DeletedFiles::Files(replaced) => Some(Deleted {
                 scope: "file".into(),
                 reason: Some("upgrade".into()),
-                files: replaced.into_iter().map(file_info).collect(),
+                files: replaced.iter().map(file_info).collect(),
                 files_deleted: None,
             }),
             _ => None,
@@ -173,7 +173,7 @@ fn files_of(p: &mut Payload) -> Vec<MediaFile> {
 fn summarize_files(files: &[MediaFile], destination: Option<String>) -> Option<FileInfo> {
     match files {
         [] => None,
-        [one] => Some(file_info_ref(one)),
+        [one] => Some(file_info(one)),
         many => {
             let quality = many[0]
                 .quality
@@ -204,11 +204,7 @@ fn common_folder(files: &[MediaFile]) -> Option<String> {
     (!folder.is_empty()).then(|| folder.to_owned())
 }
 
-fn file_info(f: MediaFile) -> FileInfo {
-    file_info_ref(&f)
-}
-
-fn file_info_ref(f: &MediaFile) -> FileInfo {
+fn file_info(f: &MediaFile) -> FileInfo {
     FileInfo {
         path: f.path.clone(),
         relative_path: f.relative_path.clone(),
