@@ -1,7 +1,7 @@
 //! Every Arr fixture of `../shared/fixtures/inbound/{radarr,sonarr,lidarr}` parses, and its normalized event
 //! matches a reviewed snapshot (id and time redacted).
 
-use crate::helpers::fixtures_dir;
+use crate::helpers::{fixtures_dir, user_agent};
 use chrono::TimeZone;
 use hookarr::event::{Event, EventKind};
 use hookarr::inbound::{App, ParseContext, parse};
@@ -18,12 +18,10 @@ pub fn parse_as(app: App, ua: &str, body: &[u8]) -> Result<Event, hookarr::inbou
     parse(&ctx, body)
 }
 
-fn user_agent(app: App) -> &'static str {
-    match app {
-        App::Sonarr => "Sonarr/4.0.17.2952 (alpine 3.21.3)",
-        App::Lidarr => "Lidarr/2.14.5.4836 (debian 12)",
-        _ => "Radarr/6.0.3.10276 (ubuntu 24.04)",
-    }
+/// A fixture parsed as its app sends it.
+fn parse_fixture(app: App, name: &str) -> Event {
+    let body = crate::helpers::fixture(app.as_str(), name);
+    parse_as(app, user_agent(app.as_str()), &body).unwrap_or_else(|e| panic!("{app}/{name}: {e}"))
 }
 
 #[test]
@@ -38,8 +36,12 @@ fn every_arr_fixture_matches_its_snapshot() {
         files.sort();
         for path in files {
             let name = path.file_stem().unwrap().to_string_lossy().into_owned();
-            let event = parse_as(app, user_agent(app), &std::fs::read(&path).unwrap())
-                .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            let event = parse_as(
+                app,
+                user_agent(app.as_str()),
+                &std::fs::read(&path).unwrap(),
+            )
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
             assert_ne!(
                 event.event,
                 EventKind::Other,
@@ -80,24 +82,14 @@ fn fixtures_map_to_the_contract_event_names() {
         (App::Lidarr, "album-delete", "library.deleted"),
     ];
     for (app, file, expected) in cases {
-        let event = parse_as(
-            app,
-            user_agent(app),
-            &crate::helpers::fixture(app.as_str(), file),
-        )
-        .unwrap();
+        let event = parse_fixture(app, file);
         assert_eq!(event.event.as_str(), expected, "{app}/{file}");
     }
 }
 
 #[test]
 fn an_upgrade_carries_the_replaced_files() {
-    let event = parse_as(
-        App::Radarr,
-        "Radarr/6.0",
-        &crate::helpers::fixture("radarr", "download-upgrade"),
-    )
-    .unwrap();
+    let event = parse_fixture(App::Radarr, "download-upgrade");
     let deleted = event.data.deleted.expect("upgrade has deleted files");
     assert_eq!(deleted.scope, "file");
     assert_eq!(deleted.reason.as_deref(), Some("upgrade"));
@@ -111,12 +103,7 @@ fn an_upgrade_carries_the_replaced_files() {
 
 #[test]
 fn sonarr_import_complete_sums_its_files() {
-    let event = parse_as(
-        App::Sonarr,
-        "Sonarr/4.0",
-        &crate::helpers::fixture("sonarr", "import-complete"),
-    )
-    .unwrap();
+    let event = parse_fixture(App::Sonarr, "import-complete");
     let media = event.data.media.unwrap();
     assert_eq!(media.episodes.len(), 3);
     assert_eq!(media.season, Some(2));

@@ -43,6 +43,15 @@ pub fn fixture(app: &str, name: &str) -> Vec<u8> {
     std::fs::read(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
 }
 
+/// The User-Agent an Arr app of that name sends (research §1.1).
+pub fn user_agent(app: &str) -> &'static str {
+    match app {
+        "sonarr" => "Sonarr/4.0.17.2952 (alpine 3.21.3)",
+        "lidarr" => "Lidarr/2.14.5.4836 (debian 12)",
+        _ => "Radarr/6.0.3.10276 (ubuntu 24.04)",
+    }
+}
+
 /// The PostgreSQL server tests use: `HOOKARR_TEST_PG`, else the local one with trust auth.
 pub fn pg_admin_url() -> String {
     std::env::var("HOOKARR_TEST_PG")
@@ -136,11 +145,7 @@ impl TestApp {
 
     /// POSTs a JSON body to `/hooks/{source}?token=…` as the app would.
     pub async fn post_hook(&self, source: &str, body: &[u8]) -> (StatusCode, Value) {
-        let ua = match source {
-            "sonarr" => "Sonarr/4.0.17.2952 (alpine 3.21.3)",
-            "lidarr" => "Lidarr/2.14.5.4836 (debian 12)",
-            _ => "Radarr/6.0.3.10276 (ubuntu 24.04)",
-        };
+        let ua = user_agent(source);
         let req = self
             .client
             .post(format!(
