@@ -84,7 +84,19 @@ impl App {
                 (s.name.clone(), s.app.as_str().to_owned(), url)
             })
             .collect();
+        let templates = crate::outbound::templates_for(&cfg).map_err(|problems| {
+            let list: Vec<String> = problems.iter().map(|p| format!("  - {p}")).collect();
+            anyhow::anyhow!(
+                "the templates have {} problem(s):\n{}",
+                problems.len(),
+                list.join("\n")
+            )
+        })?;
+        let engine = crate::delivery::Engine::new(&cfg, store.clone(), Arc::new(templates))
+            .await
+            .context("Failed to start the delivery engine")?;
         let state = AppState {
+            engine,
             cfg: Arc::new(cfg),
             store,
             sources: Arc::new(sources),
@@ -120,6 +132,11 @@ impl App {
         &self.bootstrap
     }
 
+    /// The delivery engine, for tests and sub-commands.
+    pub fn engine(&self) -> Arc<crate::delivery::Engine> {
+        self.state.engine.clone()
+    }
+
     /// The store, for tests and sub-commands.
     pub fn store(&self) -> Arc<dyn Store> {
         self.state.store.clone()
@@ -128,6 +145,7 @@ impl App {
     /// Serves until `shutdown` is cancelled, then finishes in-flight requests and returns.
     pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
         let housekeeping = tokio::spawn(housekeeping(self.state.clone(), shutdown.clone()));
+        let delivery = tokio::spawn(self.state.engine.clone().run(shutdown.clone()));
         let router = api::router(self.state);
         axum::serve(
             self.listener,
@@ -138,6 +156,7 @@ impl App {
         .context("HTTP server failed")?;
         shutdown.cancel();
         let _ = housekeeping.await;
+        let _ = delivery.await;
         Ok(())
     }
 }

@@ -1,4 +1,5 @@
-//! The command line (CONTRACT §1): `serve`, `migrate`, `check-config`, `keys create`, `users list`.
+//! The command line (CONTRACT §1): `serve`, `migrate`, `check-config`, `render`, `send-test`, `keys create`,
+//! `users list`.
 
 use crate::app::{App, Bootstrap};
 use crate::config::{self, Loaded};
@@ -35,6 +36,27 @@ pub enum Command {
     Migrate,
     /// Validate the configuration: exit 0, or print every problem with its path and exit 2.
     CheckConfig,
+    /// Print the request hookarr would send to a destination for an app payload or a stored event; sends nothing.
+    Render {
+        /// The destination (its `name` in the config).
+        #[arg(long)]
+        destination: String,
+        /// Parse the payload as this source would.
+        #[arg(long, requires = "payload", conflicts_with = "event_id")]
+        source: Option<String>,
+        /// The app payload file (JSON).
+        #[arg(long, requires = "source")]
+        payload: Option<PathBuf>,
+        /// A stored event instead of a payload.
+        #[arg(long, required_unless_present = "source")]
+        event_id: Option<String>,
+    },
+    /// Deliver a `test` event to a destination now and print the target's reply.
+    SendTest {
+        /// The destination (its `name` in the config).
+        #[arg(long)]
+        destination: String,
+    },
     /// Manage API keys.
     #[command(subcommand)]
     Keys(KeysCommand),
@@ -89,6 +111,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 .path
                 .as_ref()
                 .map_or("built-in defaults".into(), |p| p.display().to_string());
+            if let Err(problems) = crate::outbound::templates_for(&loaded.config) {
+                eprintln!("hookarr: the templates have {} problem(s):", problems.len());
+                for p in &problems {
+                    eprintln!("  - {p}");
+                }
+                return Ok(ExitCode::from(2));
+            }
             println!("configuration OK ({from})");
             Ok(ExitCode::SUCCESS)
         }
@@ -98,6 +127,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Serve => serve(loaded).await,
+        Command::Render {
+            destination,
+            source,
+            payload,
+            event_id,
+        } => render(loaded, &destination, source.zip(payload), event_id).await,
+        Command::SendTest { destination } => send_test(loaded, &destination).await,
         Command::Keys(KeysCommand::Create { user, admin }) => {
             create_key(loaded, &user, admin).await
         }
@@ -107,6 +143,150 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 println!("{}\t{}\t{}", u.name, u.role.as_str(), u.id);
             }
             Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// The templates of a config, or every problem printed.
+fn templates_or_print(loaded: &Loaded) -> Option<crate::outbound::Templates> {
+    match crate::outbound::templates_for(&loaded.config) {
+        Ok(t) => Some(t),
+        Err(problems) => {
+            eprintln!("hookarr: the templates have {} problem(s):", problems.len());
+            for p in &problems {
+                eprintln!("  - {p}");
+            }
+            None
+        }
+    }
+}
+
+async fn render(
+    loaded: Loaded,
+    destination: &str,
+    payload: Option<(String, PathBuf)>,
+    event_id: Option<String>,
+) -> anyhow::Result<ExitCode> {
+    use crate::outbound;
+    let Some(templates) = templates_or_print(&loaded) else {
+        return Ok(ExitCode::from(2));
+    };
+    let store = open_store(&loaded).await?;
+    let targets = crate::delivery::targets(&loaded.config, store.as_ref()).await?;
+    let Some(target) = targets.into_iter().find(|t| t.name == destination) else {
+        eprintln!("hookarr: no destination named `{destination}` in the config");
+        return Ok(ExitCode::from(2));
+    };
+    let event = match (payload, event_id) {
+        (Some((source, file)), _) => {
+            let (sources, _) =
+                crate::sources::Sources::bootstrap(&loaded.config, store.as_ref()).await?;
+            let Some(source) = sources.get(&source) else {
+                eprintln!("hookarr: no source named `{source}`");
+                return Ok(ExitCode::from(2));
+            };
+            let body =
+                std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            match crate::receive::parse_preview(&source, &body) {
+                Ok(e) => e,
+                Err(e) => {
+                    eprintln!(
+                        "hookarr: {} does not parse as a {} payload: {e}",
+                        file.display(),
+                        source.app.as_str()
+                    );
+                    return Ok(ExitCode::from(1));
+                }
+            }
+        }
+        (None, Some(id)) => {
+            let found = match crate::event::EventId::parse(&id) {
+                Some(eid) => store.get_event(&eid).await?,
+                None => None,
+            };
+            let Some(e) = found else {
+                eprintln!("hookarr: no stored event has the id `{id}`");
+                return Ok(ExitCode::from(1));
+            };
+            e
+        }
+        (None, None) => unreachable!("clap requires --source/--payload or --event-id"),
+    };
+    let rendered = outbound::render_payload(&templates, &target, &event).and_then(|p| {
+        outbound::build_request(
+            &target,
+            &event,
+            "dlv_render",
+            &p,
+            chrono::Utc::now().timestamp(),
+        )
+    });
+    match rendered {
+        Ok(req) => {
+            println!("POST {}", outbound::redact_url(&req.url));
+            for (k, v) in &req.headers {
+                let shown = if k == "authorization" {
+                    "Bearer ***"
+                } else {
+                    v
+                };
+                println!("{k}: {shown}");
+            }
+            println!();
+            let body: serde_json::Value = serde_json::from_slice(&req.body)?;
+            println!("{}", serde_json::to_string_pretty(&body)?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            eprintln!("hookarr: {e}");
+            Ok(ExitCode::from(1))
+        }
+    }
+}
+
+async fn send_test(loaded: Loaded, destination: &str) -> anyhow::Result<ExitCode> {
+    let Some(templates) = templates_or_print(&loaded) else {
+        return Ok(ExitCode::from(2));
+    };
+    let store = open_store(&loaded).await?;
+    let engine = crate::delivery::Engine::new(&loaded.config, store, Arc::new(templates)).await?;
+    if engine.target(destination).is_none() {
+        eprintln!("hookarr: no destination named `{destination}` in the config");
+        return Ok(ExitCode::from(2));
+    }
+    match engine
+        .send_now(destination, &crate::delivery::test_event())
+        .await
+    {
+        Ok(sent) => {
+            match sent.status {
+                Some(status) => println!(
+                    "{destination}: HTTP {status} in {} ms",
+                    sent.duration.as_millis()
+                ),
+                None => println!(
+                    "{destination}: no answer after {} ms",
+                    sent.duration.as_millis()
+                ),
+            }
+            if let Some(error) = &sent.error {
+                println!("error: {error}");
+            }
+            if !sent.body.is_empty() {
+                println!(
+                    "{}",
+                    crate::outbound::templates::truncate_chars(&sent.body, 2000)
+                );
+            }
+            Ok(if sent.status.is_some_and(|s| (200..300).contains(&s)) {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
+        }
+        Err(e) => {
+            eprintln!("hookarr: {e}");
+            Ok(ExitCode::from(1))
         }
     }
 }

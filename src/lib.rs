@@ -10,10 +10,14 @@ pub mod app;
 pub mod cli;
 /// Configuration: typed structs, loading, interpolation, validation.
 pub mod config;
+/// Delivery: routing, the queue, sending, retries, rate limits.
+pub mod delivery;
 /// The normalized event model (CONTRACT §4). Depends on nothing else of ours.
 pub mod event;
 /// App payloads → normalized events. Pure functions.
 pub mod inbound;
+/// What hookarr sends: templates, target limits, signing.
+pub mod outbound;
 /// Receiving one webhook: parse, then store durably.
 pub mod receive;
 /// Generated secrets and constant-time checks.

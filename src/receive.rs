@@ -104,3 +104,14 @@ pub async fn receive(
         },
     })
 }
+
+/// Parses a body as `source` would, storing nothing (template previews, `hookarr render`).
+pub fn parse_preview(source: &Source, body: &[u8]) -> Result<crate::event::Event, String> {
+    let ctx = ParseContext {
+        source: &source.name,
+        app: source.app,
+        user_agent: None,
+        received_at: Utc::now(),
+    };
+    inbound::parse(&ctx, body).map_err(|e| e.to_string())
+}

@@ -96,6 +96,16 @@ pub async fn get_event(
         .await?
         .ok_or_else(not_found)?;
     let mut body = serde_json::to_value(&event).map_err(|e| ApiError::Internal(e.into()))?;
+    let deliveries = state
+        .store
+        .list_deliveries(&crate::storage::DeliveryQuery {
+            event_id: Some(event_id.to_string()),
+            limit: 500,
+            ..Default::default()
+        })
+        .await?;
+    body["deliveries"] =
+        serde_json::to_value(deliveries.items).map_err(|e| ApiError::Internal(e.into()))?;
     if matches!(params.raw.as_deref(), Some("true" | "1")) {
         let raw = state.store.get_raw(&event_id).await?;
         body["raw"] = match raw {
@@ -137,11 +147,11 @@ pub async fn list_rejected(
     Ok(Json(state.store.list_rejected(before, limit).await?.into()))
 }
 
-fn bad_cursor() -> ApiError {
+pub(super) fn bad_cursor() -> ApiError {
     ApiError::invalid_param("cursor", "not a cursor from a previous page's next_cursor")
 }
 
-fn parse_limit(limit: Option<&str>) -> Result<u32, ApiError> {
+pub(super) fn parse_limit(limit: Option<&str>) -> Result<u32, ApiError> {
     match limit {
         None | Some("") => Ok(50),
         Some(l) => match l.parse::<u32>() {
@@ -154,7 +164,10 @@ fn parse_limit(limit: Option<&str>) -> Result<u32, ApiError> {
     }
 }
 
-fn parse_time(name: &str, value: Option<&str>) -> Result<Option<DateTime<Utc>>, ApiError> {
+pub(super) fn parse_time(
+    name: &str,
+    value: Option<&str>,
+) -> Result<Option<DateTime<Utc>>, ApiError> {
     match value.filter(|v| !v.is_empty()) {
         None => Ok(None),
         Some(v) => DateTime::parse_from_rfc3339(v)
@@ -170,7 +183,7 @@ fn encode_cursor(key: &str) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(key)
 }
 
-fn decode_cursor(cursor: &str) -> Option<String> {
+pub(super) fn decode_cursor(cursor: &str) -> Option<String> {
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(cursor)
         .ok()?;

@@ -87,6 +87,9 @@ pub async fn receive_hook(
     .await
     {
         Ok(r) => {
+            if !r.duplicate {
+                state.engine.notify_ingest();
+            }
             let status = if r.duplicate {
                 StatusCode::OK
             } else {

@@ -2,6 +2,7 @@
 //! domain function and map its result; the logic lives in `receive`, `storage` and `inbound`.
 
 mod auth;
+mod deliveries;
 mod error;
 mod events;
 mod health;
@@ -29,6 +30,8 @@ pub struct AppState {
     pub admin_key: Option<String>,
     /// The user a request with the config admin key acts as.
     pub config_admin: UserRow,
+    /// The delivery engine (routing wake-ups, destination state, templates).
+    pub engine: Arc<crate::delivery::Engine>,
 }
 
 /// The whole HTTP surface.
@@ -36,7 +39,21 @@ pub fn router(state: AppState) -> Router {
     let api = Router::new()
         .route("/events", get(events::list_events))
         .route("/events/{id}", get(events::get_event))
-        .route("/rejected", get(events::list_rejected));
+        .route("/rejected", get(events::list_rejected))
+        .route("/events/{id}/replay", post(deliveries::replay))
+        .route("/deliveries", get(deliveries::list))
+        .route("/deliveries/retry", post(deliveries::retry_bulk))
+        .route("/deliveries/{id}", get(deliveries::get))
+        .route("/deliveries/{id}/retry", post(deliveries::retry_one))
+        .route("/destinations", get(deliveries::list_destinations))
+        .route("/destinations/{name}", get(deliveries::get_destination))
+        .route("/destinations/{name}/enable", post(deliveries::enable))
+        .route("/destinations/{name}/disable", post(deliveries::disable))
+        .route(
+            "/destinations/{name}/test",
+            post(deliveries::test_destination),
+        )
+        .route("/templates/preview", post(deliveries::preview));
     Router::new()
         .route(
             "/hooks/{source}",

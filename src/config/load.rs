@@ -69,7 +69,13 @@ pub fn load(path: Option<&Path>) -> Result<Loaded, ConfigProblems> {
         None => String::new(),
     };
     let vars: Vec<(String, String)> = std::env::vars().collect();
-    let (config, warnings) = load_from_str(&text, |name| std::env::var(name).ok(), &vars)?;
+    let (mut config, warnings) = load_from_str(&text, |name| std::env::var(name).ok(), &vars)?;
+    config.templates_dir = path
+        .as_deref()
+        .and_then(Path::parent)
+        .map(|dir| dir.join("templates"))
+        .filter(|d| d.is_dir())
+        .or_else(|| Some(PathBuf::from("templates")).filter(|d| d.is_dir()));
     Ok(Loaded {
         config,
         path,

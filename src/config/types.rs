@@ -19,6 +19,10 @@ pub struct Config {
     pub destinations: Vec<Destination>,
     pub delivery: Delivery,
     pub api: Api,
+    /// Where template overrides are read from (set by `load`: `templates/` beside the config file, else
+    /// `./templates`); not a config key.
+    #[serde(skip)]
+    pub templates_dir: Option<std::path::PathBuf>,
 }
 
 /// `server`: the HTTP listener and inbound behaviour.
@@ -213,6 +217,15 @@ pub struct Retry {
     pub max_attempts: u32,
     #[serde(default = "default_schedule", deserialize_with = "durations")]
     pub schedule: Vec<Duration>,
+}
+
+impl Default for Retry {
+    fn default() -> Self {
+        Retry {
+            max_attempts: default_attempts(),
+            schedule: default_schedule(),
+        }
+    }
 }
 
 fn default_attempts() -> u32 {

@@ -266,6 +266,19 @@ pub mod millis_rfc3339 {
     }
 }
 
+/// `Option<DateTime>` as RFC 3339 with milliseconds, or `null` (serialize only).
+pub mod opt_millis_rfc3339 {
+    use chrono::{DateTime, Utc};
+    use serde::Serializer;
+
+    pub fn serialize<S: Serializer>(t: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::Error> {
+        match t {
+            Some(t) => super::millis_rfc3339::serialize(t, s),
+            None => s.serialize_none(),
+        }
+    }
+}
+
 /// Whether an event name matches a glob (`*` matches any run of characters, including dots):
 /// `library.*`, `*.failed`, `*`.
 pub fn glob_matches(pattern: &str, name: &str) -> bool {

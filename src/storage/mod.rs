@@ -6,9 +6,16 @@
 //! path, is written per back-end: SQLite group-commits batches from one writer, PostgreSQL runs one statement
 //! per request; the same contract tests hold both to the same outcomes.
 
+mod deliveries;
 mod postgres;
+mod queue_sql;
 mod sql;
 mod sqlite;
+
+pub use deliveries::{
+    AttemptRow, Claimed, DeliveryQuery, DeliveryRow, DeliveryStatus, DestinationState, Finish,
+    NewDelivery, RetryFilter, StatusCount,
+};
 
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
@@ -176,7 +183,7 @@ pub struct UserRow {
 
 /// Everything hookarr keeps. Implemented by [`SqliteStore`] and [`PgStore`].
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: Queue + Send + Sync + 'static {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
     /// Applies pending migrations.
@@ -226,6 +233,58 @@ pub trait Store: Send + Sync + 'static {
         events_before: DateTime<Utc>,
         dedupe_before: DateTime<Utc>,
     ) -> Result<u64, StoreError>;
+}
+
+/// The delivery queue and its log (part of every [`Store`]).
+#[async_trait]
+pub trait Queue: Send + Sync + 'static {
+    /// Routes up to `limit` outbox events, oldest first: `route` names each event's deliveries, which are
+    /// inserted in the same transaction that deletes the outbox rows (several processes skip each other's rows
+    /// on PostgreSQL). Returns how many events were routed.
+    async fn route_outbox(
+        &self,
+        limit: u32,
+        route: &(dyn for<'e> Fn(&'e Event) -> Vec<NewDelivery> + Send + Sync),
+    ) -> Result<usize, StoreError>;
+    /// Inserts deliveries due at once (replay).
+    async fn insert_deliveries(&self, rows: &[NewDelivery]) -> Result<(), StoreError>;
+    /// Leases up to `limit` due pending deliveries to `owner` until `lease_until`, oldest due first.
+    async fn claim_due(
+        &self,
+        owner: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<Claimed>, StoreError>;
+    /// Writes back what workers did, in one transaction.
+    async fn finish(&self, batch: &[Finish]) -> Result<(), StoreError>;
+    async fn list_deliveries(&self, q: &DeliveryQuery) -> Result<Page<DeliveryRow>, StoreError>;
+    async fn get_delivery(&self, id: &str) -> Result<Option<DeliveryRow>, StoreError>;
+    async fn attempts(&self, delivery_id: &str) -> Result<Vec<AttemptRow>, StoreError>;
+    /// Makes finished deliveries due again now, with a fresh retry schedule: one by id, or by filter.
+    async fn retry_deliveries(
+        &self,
+        id: Option<&str>,
+        filter: Option<&RetryFilter>,
+        now: DateTime<Utc>,
+    ) -> Result<u64, StoreError>;
+    /// Delivery counts per destination and status.
+    async fn delivery_counts(&self) -> Result<Vec<StatusCount>, StoreError>;
+    async fn destination_states(&self) -> Result<Vec<DestinationState>, StoreError>;
+    /// Disables (with a reason) or re-enables a destination; re-enabling also lifts a pause.
+    async fn set_destination_disabled(
+        &self,
+        name: &str,
+        disabled: Option<(&str, DateTime<Utc>)>,
+    ) -> Result<(), StoreError>;
+    async fn set_destination_paused(
+        &self,
+        name: &str,
+        until: Option<DateTime<Utc>>,
+    ) -> Result<(), StoreError>;
+
+    /// The stored signing secret of a destination, storing `candidate` first if it has none.
+    async fn destination_secret(&self, name: &str, candidate: &str) -> Result<String, StoreError>;
 }
 
 /// Opens the store named by a `storage.url`, creating the SQLite file and its folder, and migrates it.

@@ -45,6 +45,14 @@ impl PgStore {
     }
 }
 
+impl PgStore {
+    async fn begin_write(
+        &self,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, super::StoreError> {
+        Ok(self.pool.begin().await?)
+    }
+}
+
 super::sql::shared_queries!(PgStore, sqlx::Postgres, MIGRATOR, {
     fn backend(&self) -> &'static str {
         "postgres"

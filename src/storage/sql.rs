@@ -94,6 +94,9 @@ macro_rules! shared_queries {
             }
         }
 
+        $crate::storage::queue_sql::queue_helpers!($store, $db);
+        $crate::storage::queue_sql::queue_queries!($store, $db);
+
         #[async_trait::async_trait]
         impl Store for $store {
             $($extra)*

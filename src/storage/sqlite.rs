@@ -53,6 +53,15 @@ impl SqliteStore {
     }
 }
 
+impl SqliteStore {
+    /// A write transaction that takes SQLite's write lock at once, so it never fails half-way on a lock upgrade.
+    async fn begin_write(
+        &self,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, super::StoreError> {
+        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+    }
+}
+
 fn create_dir(dir: &Path) -> Result<(), super::StoreError> {
     std::fs::create_dir_all(dir).map_err(|e| super::StoreError::Db(sqlx::Error::Io(e)))
 }

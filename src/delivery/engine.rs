@@ -1,0 +1,1045 @@
+//! The delivery engine: a router that turns outbox rows into deliveries, a claimer that leases due
+//! deliveries in batches, apalis workers that send them, and a finisher that writes results back in batches.
+//!
+//! The queue is hookarr's own `deliveries` table, fed to apalis through [`ClaimBackend`] (an apalis
+//! `Backend`): claiming is one indexed `UPDATE … RETURNING` over due pending rows, a lease is simply
+//! `next_attempt_at` pushed forward (a killed process's deliveries fall due again by themselves), and a retry
+//! is `next_attempt_at` set to its backoff — durable, and never a full-table scan.
+
+use super::policy::{self, Verdict};
+use super::route::Router;
+use crate::config::{Config, Destination, DestinationType};
+use crate::event::{Event, EventData, EventId, EventKind, Health, SourceInfo};
+use crate::outbound::{self, OutboundRequest, Target, Templates};
+use crate::storage::{AttemptRow, Claimed, DeliveryStatus, Finish, Ingest, RawRequest, Store};
+use apalis::prelude::*;
+use apalis_core::backend::BackendConfig;
+use chrono::{DateTime, Utc};
+use governor::{Quota, RateLimiter, clock::Clock as _};
+use std::collections::HashMap;
+use std::num::NonZeroU32;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, mpsc};
+use tokio_util::sync::CancellationToken;
+
+type Limiter = RateLimiter<
+    governor::state::NotKeyed,
+    governor::state::InMemoryState,
+    governor::clock::DefaultClock,
+>;
+
+/// How long a claimed delivery stays leased to this process.
+const LEASE: Duration = Duration::from_secs(120);
+/// How often idle loops look for work that no local wake-up announced (retries falling due, other processes).
+const POLL: Duration = Duration::from_millis(500);
+/// A rate-limit wait shorter than this is slept in the worker; a longer one puts the delivery back.
+const SHORT_WAIT: Duration = Duration::from_millis(250);
+
+/// One destination at run time.
+struct Dest {
+    target: Target,
+    schedule: Vec<Duration>,
+    max_attempts: u32,
+    limiter: Limiter,
+}
+
+/// In-memory view of destination state (the database holds the truth; it is re-read periodically).
+#[derive(Default)]
+struct Runtime {
+    disabled: HashMap<String, String>,
+    paused: HashMap<String, DateTime<Utc>>,
+    discord_paused: Option<DateTime<Utc>>,
+}
+
+/// Everything a delivery worker needs.
+pub struct Engine {
+    store: Arc<dyn Store>,
+    templates: Arc<Templates>,
+    router: Router,
+    dests: HashMap<String, Dest>,
+    client: reqwest::Client,
+    workers: usize,
+    max_response_bytes: usize,
+    owner: String,
+    runtime: Mutex<Runtime>,
+    wake_router: Notify,
+    wake_claimer: Notify,
+    finish_tx: mpsc::UnboundedSender<Finish>,
+    finish_rx: Mutex<Option<mpsc::UnboundedReceiver<Finish>>>,
+    /// Deliveries handed to workers and not yet written back (for drain helpers and shutdown).
+    in_flight: std::sync::atomic::AtomicUsize,
+}
+
+/// One claimed delivery on its way through an apalis worker; the permit is its worker slot.
+pub struct Job {
+    claimed: Claimed,
+    _permit: OwnedSemaphorePermit,
+}
+
+/// The default rate of a destination type (CONTRACT §5): `(period per token, burst)`.
+fn default_rate(kind: DestinationType) -> (Duration, u32) {
+    match kind {
+        DestinationType::Discord => (Duration::from_millis(400), 5),
+        DestinationType::Slack => (Duration::from_secs(1), 3),
+        DestinationType::HomeAssistant => (Duration::from_millis(50), 20),
+        DestinationType::Webhook => (Duration::from_millis(20), 50),
+    }
+}
+
+fn limiter(d: &Destination) -> Limiter {
+    let (period, burst) = match &d.rate_limit {
+        Some(r) => (
+            Duration::from_secs_f64(1.0 / r.per_second.max(1e-6)),
+            r.burst.max(1),
+        ),
+        None => default_rate(d.kind),
+    };
+    let quota = Quota::with_period(period.max(Duration::from_nanos(1)))
+        .expect("a positive period")
+        .allow_burst(NonZeroU32::new(burst).expect("burst ≥ 1"));
+    RateLimiter::direct(quota)
+}
+
+/// The shared HTTP client: rustls, no redirects, `hookarr/<version>`, the configured timeout.
+pub fn http_client(timeout: Duration, workers: usize) -> reqwest::Client {
+    reqwest::Client::builder()
+        .user_agent(concat!("hookarr/", env!("CARGO_PKG_VERSION")))
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(timeout)
+        .connect_timeout(timeout.min(Duration::from_secs(10)))
+        .pool_max_idle_per_host(workers)
+        .build()
+        .expect("the TLS back-end initializes")
+}
+
+/// Resolves the config's destinations into send targets (generating and storing a webhook secret where the
+/// config names none).
+pub async fn targets(cfg: &Config, store: &dyn Store) -> anyhow::Result<Vec<Target>> {
+    let mut out = Vec::new();
+    for d in &cfg.destinations {
+        let generated = if d.kind == DestinationType::Webhook
+            && d.secret.is_none()
+            && d.signing.unwrap_or_default() != crate::config::Signing::None
+        {
+            Some(
+                store
+                    .destination_secret(&d.name, &outbound::signing::new_whsec())
+                    .await?,
+            )
+        } else {
+            None
+        };
+        out.push(Target::from_config(d, generated));
+    }
+    Ok(out)
+}
+
+impl Engine {
+    pub async fn new(
+        cfg: &Config,
+        store: Arc<dyn Store>,
+        templates: Arc<Templates>,
+    ) -> anyhow::Result<Arc<Engine>> {
+        let targets = targets(cfg, store.as_ref()).await?;
+        let workers = cfg.delivery.workers.max(1) as usize;
+        let dests = cfg
+            .destinations
+            .iter()
+            .zip(targets)
+            .map(|(d, target)| {
+                let retry = d.retry.clone().unwrap_or_default();
+                (
+                    d.name.clone(),
+                    Dest {
+                        target,
+                        schedule: retry.schedule,
+                        max_attempts: retry.max_attempts.max(1),
+                        limiter: limiter(d),
+                    },
+                )
+            })
+            .collect();
+        let (finish_tx, finish_rx) = mpsc::unbounded_channel();
+        let engine = Arc::new(Engine {
+            store,
+            templates,
+            router: Router {
+                rules: cfg
+                    .destinations
+                    .iter()
+                    .map(super::route::Rule::new)
+                    .collect(),
+            },
+            dests,
+            client: http_client(
+                Duration::from_secs(cfg.delivery.timeout_secs.max(1)),
+                workers,
+            ),
+            workers,
+            max_response_bytes: cfg.delivery.max_response_bytes,
+            owner: crate::event::new_prefixed_id("wrk"),
+            runtime: Mutex::new(Runtime::default()),
+            wake_router: Notify::new(),
+            wake_claimer: Notify::new(),
+            finish_tx,
+            finish_rx: Mutex::new(Some(finish_rx)),
+            in_flight: Default::default(),
+        });
+        engine.refresh_state().await?;
+        Ok(engine)
+    }
+
+    /// Called after an ingest commits: route it now rather than at the next poll.
+    pub fn notify_ingest(&self) {
+        self.wake_router.notify_one();
+    }
+
+    pub fn destination_names(&self) -> impl Iterator<Item = &str> {
+        self.router.rules.iter().map(|r| r.destination.as_str())
+    }
+
+    pub fn target(&self, name: &str) -> Option<&Target> {
+        self.dests.get(name).map(|d| &d.target)
+    }
+
+    pub fn templates(&self) -> &Templates {
+        &self.templates
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    pub fn router(&self) -> &Router {
+        &self.router
+    }
+
+    /// Re-reads disabled and paused destinations from the store.
+    pub async fn refresh_state(&self) -> anyhow::Result<()> {
+        let states = self.store.destination_states().await?;
+        let mut rt = self.runtime.lock().expect("runtime lock");
+        rt.disabled = states
+            .iter()
+            .filter(|s| s.disabled_at.is_some())
+            .map(|s| {
+                (
+                    s.name.clone(),
+                    s.disabled_reason.clone().unwrap_or_default(),
+                )
+            })
+            .collect();
+        rt.paused = states
+            .iter()
+            .filter_map(|s| Some((s.name.clone(), s.paused_until?)))
+            .collect();
+        Ok(())
+    }
+
+    pub fn is_enabled(&self, name: &str) -> bool {
+        !self
+            .runtime
+            .lock()
+            .expect("runtime lock")
+            .disabled
+            .contains_key(name)
+    }
+
+    /// Disables or re-enables a destination (API and automatic disabling); re-enabling makes its waiting
+    /// deliveries due at once.
+    pub async fn set_enabled(&self, name: &str, enabled: bool, reason: &str) -> anyhow::Result<()> {
+        let now = Utc::now();
+        self.store
+            .set_destination_disabled(name, (!enabled).then_some((reason, now)))
+            .await?;
+        {
+            let mut rt = self.runtime.lock().expect("runtime lock");
+            if enabled {
+                rt.disabled.remove(name);
+                rt.paused.remove(name);
+            } else {
+                rt.disabled.insert(name.to_owned(), reason.to_owned());
+            }
+        }
+        if enabled {
+            self.wake_claimer.notify_one();
+        }
+        Ok(())
+    }
+
+    /// Deliveries handed to workers and not yet written back.
+    pub fn in_flight(&self) -> usize {
+        self.in_flight.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Runs router, claimer, apalis workers and finisher until `shutdown`; then lets in-flight sends finish
+    /// and writes their results, so nothing is left leased.
+    pub async fn run(self: Arc<Self>, shutdown: CancellationToken) {
+        let finish_rx = self
+            .finish_rx
+            .lock()
+            .expect("finish lock")
+            .take()
+            .expect("run once");
+        let finisher = tokio::spawn(self.clone().finish_loop(finish_rx));
+        let router = tokio::spawn(self.clone().route_loop(shutdown.clone()));
+        let (job_tx, job_rx) = mpsc::channel(self.workers);
+        let claimer = tokio::spawn(self.clone().claim_loop(job_tx, shutdown.clone()));
+        let worker = WorkerBuilder::new(format!("hookarr-delivery-{}", self.owner))
+            .backend(ClaimBackend { rx: job_rx })
+            .data(self.clone())
+            .build(deliver);
+        // The worker ends when the claimer closes the channel and every started job has finished.
+        if let Err(error) = worker.run().await {
+            tracing::error!(message = "Delivery worker stopped.", %error);
+        }
+        let _ = claimer.await;
+        let _ = router.await;
+        // Workers are done, so every result is queued ahead of the marker; the finisher writes them and stops.
+        self.finish_tx_close();
+        let _ = finisher.await;
+    }
+
+    fn finish_tx_close(&self) {
+        // The unbounded sender lives in `self`; the finisher stops once it has drained and sees no more work.
+        let _ = self.finish_tx.send(Finish::stop_marker());
+    }
+
+    async fn route_loop(self: Arc<Self>, shutdown: CancellationToken) {
+        let mut last_refresh = Instant::now();
+        loop {
+            let enabled = |name: &str| self.is_enabled(name);
+            let route = |e: &Event| self.router.route(e, &enabled);
+            match self.store.route_outbox(500, &route).await {
+                Ok(0) => {}
+                Ok(_) => {
+                    self.wake_claimer.notify_one();
+                    continue;
+                }
+                Err(error) => tracing::warn!(message = "Routing failed; retrying.", %error),
+            }
+            if last_refresh.elapsed() > Duration::from_secs(5) {
+                last_refresh = Instant::now();
+                if let Err(error) = self.refresh_state().await {
+                    tracing::warn!(message = "Reading destination state failed.", %error);
+                }
+            }
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                _ = self.wake_router.notified() => {}
+                _ = tokio::time::sleep(POLL) => {}
+            }
+        }
+    }
+
+    async fn claim_loop(self: Arc<Self>, jobs: mpsc::Sender<Job>, shutdown: CancellationToken) {
+        let slots = Arc::new(Semaphore::new(self.workers));
+        loop {
+            let first = tokio::select! {
+                _ = shutdown.cancelled() => return,
+                p = slots.clone().acquire_owned() => p.expect("never closed"),
+            };
+            let mut permits = vec![first];
+            while let Ok(p) = slots.clone().try_acquire_owned() {
+                permits.push(p);
+            }
+            let now = Utc::now();
+            let lease = now + chrono::Duration::from_std(LEASE).expect("small");
+            let claimed = match self
+                .store
+                .claim_due(&self.owner, now, lease, permits.len() as u32)
+                .await
+            {
+                Ok(c) => c,
+                Err(error) => {
+                    tracing::warn!(message = "Claiming deliveries failed; retrying.", %error);
+                    Vec::new()
+                }
+            };
+            let full = claimed.len() == permits.len();
+            for c in claimed {
+                let permit = permits.pop().expect("one permit per claimed row");
+                self.in_flight
+                    .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                if jobs
+                    .send(Job {
+                        claimed: c,
+                        _permit: permit,
+                    })
+                    .await
+                    .is_err()
+                {
+                    return;
+                }
+            }
+            drop(permits);
+            if !full {
+                tokio::select! {
+                    _ = shutdown.cancelled() => return,
+                    _ = self.wake_claimer.notified() => {}
+                    _ = tokio::time::sleep(POLL) => {}
+                }
+            }
+        }
+    }
+
+    async fn finish_loop(self: Arc<Self>, mut rx: mpsc::UnboundedReceiver<Finish>) {
+        let mut batch = Vec::with_capacity(256);
+        loop {
+            if rx.recv_many(&mut batch, 256).await == 0 {
+                return;
+            }
+            let stop = batch.iter().any(Finish::is_stop_marker);
+            batch.retain(|f| !f.is_stop_marker());
+            let n = batch.len();
+            // A failed write is retried: the results are not lost while the process lives (and if it dies,
+            // the leases expire and the deliveries are sent again).
+            while let Err(error) = self.store.finish(&batch).await {
+                tracing::error!(message = "Writing delivery results failed; retrying.", %error, results = n);
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+            batch.clear();
+            self.in_flight
+                .fetch_sub(n, std::sync::atomic::Ordering::SeqCst);
+            if stop {
+                return;
+            }
+        }
+    }
+
+    fn pause_until(
+        &self,
+        name: &str,
+        kind: DestinationType,
+        now: DateTime<Utc>,
+    ) -> Option<DateTime<Utc>> {
+        let rt = self.runtime.lock().expect("runtime lock");
+        let own = rt.paused.get(name).copied().filter(|t| *t > now);
+        let global = (kind == DestinationType::Discord)
+            .then_some(rt.discord_paused)
+            .flatten()
+            .filter(|t| *t > now);
+        own.max(global)
+    }
+
+    async fn pause(
+        &self,
+        name: &str,
+        kind: DestinationType,
+        until: DateTime<Utc>,
+        global: bool,
+        persist: bool,
+    ) {
+        {
+            let mut rt = self.runtime.lock().expect("runtime lock");
+            if global && kind == DestinationType::Discord {
+                rt.discord_paused = Some(until);
+            }
+            rt.paused.insert(name.to_owned(), until);
+        }
+        if persist && let Err(error) = self.store.set_destination_paused(name, Some(until)).await {
+            tracing::warn!(message = "Saving a pause failed.", destination = name, %error);
+        }
+        tracing::info!(message = "Destination paused by its rate limit.", destination = name, until = %until, global);
+    }
+
+    fn finish(&self, f: Finish) {
+        // The finisher lives as long as the engine runs; a send fails only after shutdown finished.
+        let _ = self.finish_tx.send(f);
+    }
+
+    /// Emits a `hookarr.*` event (delivery dead, destination disabled) through the normal ingest path.
+    async fn emit(&self, kind: EventKind, check: &str, message: String, about: &Event) {
+        if about.event.as_str().starts_with("hookarr.") {
+            return; // never an alert about an alert
+        }
+        let event = Event {
+            id: EventId::new(),
+            event: kind,
+            timestamp: Utc::now(),
+            source: SourceInfo {
+                name: "hookarr".into(),
+                app: "hookarr".into(),
+                event: check.into(),
+                version: Some(env!("CARGO_PKG_VERSION").into()),
+                ..Default::default()
+            },
+            summary: message.clone(),
+            data: EventData {
+                health: Some(Health {
+                    level: Some("error".into()),
+                    check: Some(check.into()),
+                    message: Some(message),
+                    wiki_url: None,
+                }),
+                ..Default::default()
+            },
+        };
+        let raw = RawRequest {
+            content_type: Some("application/json".into()),
+            headers: Vec::new(),
+            body: serde_json::to_vec(&serde_json::json!({"about_event": about.id.as_str()}))
+                .unwrap_or_default(),
+        };
+        match self
+            .store
+            .ingest(Ingest {
+                event,
+                raw,
+                dedupe: None,
+            })
+            .await
+        {
+            Ok(_) => self.wake_router.notify_one(),
+            Err(error) => tracing::error!(message = "Emitting an alert event failed.", %error),
+        }
+    }
+
+    /// One attempt at one claimed delivery, start to finish.
+    async fn attempt(&self, c: Claimed) {
+        let now = Utc::now();
+        let mut finish = Finish {
+            id: c.id.clone(),
+            destination: c.destination.clone(),
+            status: DeliveryStatus::Pending,
+            attempts: c.attempts,
+            next_attempt_at: None,
+            last_status: None,
+            last_error: None,
+            logged: Vec::new(),
+            at: now,
+        };
+        let Some(dest) = self.dests.get(&c.destination) else {
+            finish.status = DeliveryStatus::Failed;
+            finish.last_error = Some(format!(
+                "destination `{}` is no longer configured",
+                c.destination
+            ));
+            finish.logged.push(note(
+                c.attempts + 1,
+                now,
+                "failed",
+                finish.last_error.clone(),
+            ));
+            finish.attempts += 1;
+            return self.finish(finish);
+        };
+        if c.expires_at.is_some_and(|t| t <= now) {
+            finish.status = DeliveryStatus::Expired;
+            finish.last_error = Some("expired before it could be delivered (expire_after)".into());
+            finish.logged.push(note(
+                c.attempts + 1,
+                now,
+                "expired",
+                finish.last_error.clone(),
+            ));
+            finish.attempts += 1;
+            return self.finish(finish);
+        }
+        if let Some(reason) = self
+            .runtime
+            .lock()
+            .expect("runtime lock")
+            .disabled
+            .get(&c.destination)
+            .cloned()
+        {
+            // Held, not dropped: re-enabling the destination makes it due again.
+            finish.next_attempt_at = Some(now + chrono::Duration::minutes(5));
+            finish.last_error = Some(format!("destination disabled: {reason}"));
+            return self.finish(finish);
+        }
+        if let Some(until) = self.pause_until(&c.destination, dest.target.kind, now) {
+            finish.next_attempt_at = Some(until);
+            return self.finish(finish);
+        }
+        if let Err(not_until) = dest.limiter.check() {
+            let wait = not_until.wait_time_from(governor::clock::DefaultClock::default().now());
+            if wait > SHORT_WAIT {
+                finish.next_attempt_at =
+                    Some(now + chrono::Duration::from_std(wait).unwrap_or_default());
+                return self.finish(finish);
+            }
+            tokio::time::sleep(wait).await;
+        }
+        let payload = match outbound::render_payload(&self.templates, &dest.target, &c.event) {
+            Ok(p) => p,
+            Err(e) => {
+                finish.status = DeliveryStatus::Failed;
+                finish.attempts += 1;
+                finish.last_error = Some(e.to_string());
+                finish.logged.push(note(
+                    finish.attempts,
+                    Utc::now(),
+                    "render_failed",
+                    Some(e.to_string()),
+                ));
+                return self.finish(finish);
+            }
+        };
+        let mut sent = self.send_payload(dest, &c, &payload).await;
+        finish.attempts += 1;
+        let mut record = sent.record(finish.attempts);
+        // A chat target that rejects the rich message gets the plain summary once (CONTRACT §5 fallback).
+        if sent.status == Some(400)
+            && let Some(plain) = outbound::fallback_payload(dest.target.kind, &c.event)
+        {
+            record.outcome = "rejected_rich".into();
+            finish.logged.push(record);
+            sent = self.send_payload(dest, &c, &plain).await;
+            finish.attempts += 1;
+            record = sent.record(finish.attempts);
+        }
+        finish.last_status = sent.status;
+        finish.at = Utc::now();
+        let verdict = sent.verdict(dest.target.kind, finish.at);
+        self.after_headers(&c.destination, dest.target.kind, &sent, finish.at)
+            .await;
+        match verdict {
+            Verdict::Success => {
+                record.outcome = "succeeded".into();
+                finish.status = DeliveryStatus::Succeeded;
+            }
+            Verdict::Retry { after } => {
+                let jitter = rand::random::<f64>() * 2.0 - 1.0;
+                match policy::next_delay(&dest.schedule, dest.max_attempts, finish.attempts, jitter)
+                {
+                    Some(delay) => {
+                        record.outcome = "retry".into();
+                        let delay = after.unwrap_or(delay);
+                        finish.next_attempt_at =
+                            Some(finish.at + chrono::Duration::from_std(delay).unwrap_or_default());
+                    }
+                    None => {
+                        record.outcome = "dead".into();
+                        finish.status = DeliveryStatus::Dead;
+                    }
+                }
+            }
+            Verdict::RateLimited { after, global } => {
+                record.outcome = "rate_limited".into();
+                let until = finish.at + chrono::Duration::from_std(after).unwrap_or_default();
+                self.pause(&c.destination, dest.target.kind, until, global, true)
+                    .await;
+                // A 429 is not the target failing: it may take twice the schedule's attempts before giving up.
+                if finish.attempts >= dest.max_attempts.saturating_mul(2) {
+                    record.outcome = "dead".into();
+                    finish.status = DeliveryStatus::Dead;
+                } else {
+                    finish.next_attempt_at = Some(until);
+                }
+            }
+            Verdict::Fail => {
+                record.outcome = "failed".into();
+                finish.status = DeliveryStatus::Failed;
+            }
+            Verdict::Disable { reason } => {
+                record.outcome = "disabled".into();
+                finish.status = DeliveryStatus::Failed;
+                if self.is_enabled(&c.destination) {
+                    if let Err(error) = self.set_enabled(&c.destination, false, &reason).await {
+                        tracing::error!(message = "Disabling a destination failed.", %error);
+                    }
+                    tracing::warn!(message = "Destination disabled.", destination = %c.destination, %reason);
+                    let msg = format!("Destination {} was disabled: {reason}", c.destination);
+                    self.emit(
+                        EventKind::DestinationDisabled,
+                        "destination_disabled",
+                        msg,
+                        &c.event,
+                    )
+                    .await;
+                }
+            }
+        }
+        finish.last_error = record.error.clone().or_else(|| {
+            (finish.status != DeliveryStatus::Succeeded).then(|| {
+                format!(
+                    "HTTP {}",
+                    sent.status.map(|s| s.to_string()).unwrap_or_default()
+                )
+            })
+        });
+        if finish.status == DeliveryStatus::Succeeded {
+            finish.last_error = None;
+        }
+        let dead = finish.status == DeliveryStatus::Dead;
+        finish.logged.push(record);
+        tracing::debug!(message = "Delivery attempt.", delivery = %c.id, destination = %c.destination, status = ?sent.status, outcome = finish.status.as_str());
+        if dead {
+            let msg = format!(
+                "Delivery {} of {} to {} is dead after {} attempts: {}",
+                c.id,
+                c.event.event.as_str(),
+                c.destination,
+                finish.attempts,
+                finish.last_error.clone().unwrap_or_default()
+            );
+            self.emit(EventKind::DeliveryDead, "delivery_dead", msg, &c.event)
+                .await;
+        }
+        self.finish(finish);
+    }
+
+    /// Discord's proactive limit headers: when a bucket is spent, wait for its reset.
+    async fn after_headers(
+        &self,
+        name: &str,
+        kind: DestinationType,
+        sent: &Sent,
+        now: DateTime<Utc>,
+    ) {
+        if kind != DestinationType::Discord || sent.status == Some(429) {
+            return;
+        }
+        let header = |n: &str| sent.headers.get(n).and_then(|v| v.as_str());
+        if header("x-ratelimit-remaining") == Some("0")
+            && let Some(after) =
+                header("x-ratelimit-reset-after").and_then(|v| v.parse::<f64>().ok())
+            && after.is_finite()
+            && after > 0.0
+        {
+            let until = now + chrono::Duration::milliseconds((after.min(3600.0) * 1000.0) as i64);
+            self.pause(name, kind, until, false, false).await;
+        }
+    }
+
+    /// Renders and sends `event` to a destination now, outside the queue (`send-test`, the API's test
+    /// button). Nothing is stored.
+    pub async fn send_now(
+        &self,
+        name: &str,
+        event: &Event,
+    ) -> Result<Sent, outbound::RenderFailure> {
+        let dest = self.dests.get(name).ok_or_else(|| {
+            outbound::RenderFailure::Shape(format!("no destination named `{name}`"))
+        })?;
+        let payload = outbound::render_payload(&self.templates, &dest.target, event)?;
+        let started = Utc::now();
+        let request = outbound::build_request(
+            &dest.target,
+            event,
+            &crate::event::new_prefixed_id("dlv"),
+            &payload,
+            started.timestamp(),
+        )?;
+        Ok(send(
+            &self.client,
+            request,
+            self.max_response_bytes,
+            started,
+            Instant::now(),
+        )
+        .await)
+    }
+
+    async fn send_payload(&self, dest: &Dest, c: &Claimed, payload: &serde_json::Value) -> Sent {
+        let started = Utc::now();
+        let clock = Instant::now();
+        let request = match outbound::build_request(
+            &dest.target,
+            &c.event,
+            &c.id,
+            payload,
+            started.timestamp(),
+        ) {
+            Ok(r) => r,
+            Err(e) => return Sent::error(started, clock, e.to_string()),
+        };
+        send(
+            &self.client,
+            request,
+            self.max_response_bytes,
+            started,
+            clock,
+        )
+        .await
+    }
+}
+
+/// The `test` event hookarr sends itself (`send-test`, test buttons).
+pub fn test_event() -> Event {
+    Event {
+        id: EventId::new(),
+        event: EventKind::Test,
+        timestamp: Utc::now(),
+        source: SourceInfo {
+            name: "hookarr".into(),
+            app: "hookarr".into(),
+            event: "Test".into(),
+            version: Some(env!("CARGO_PKG_VERSION").into()),
+            ..Default::default()
+        },
+        summary: "Test message from hookarr: this destination works.".into(),
+        data: EventData::default(),
+    }
+}
+
+impl Finish {
+    /// Tells the finisher that the workers have stopped.
+    fn stop_marker() -> Finish {
+        Finish {
+            id: String::new(),
+            destination: String::new(),
+            status: DeliveryStatus::Pending,
+            attempts: 0,
+            next_attempt_at: None,
+            last_status: None,
+            last_error: None,
+            logged: Vec::new(),
+            at: DateTime::<Utc>::MIN_UTC,
+        }
+    }
+
+    fn is_stop_marker(&self) -> bool {
+        self.id.is_empty()
+    }
+}
+
+fn note(attempt: u32, at: DateTime<Utc>, outcome: &str, error: Option<String>) -> AttemptRow {
+    AttemptRow {
+        attempt,
+        started_at: at,
+        duration_ms: 0,
+        outcome: outcome.into(),
+        status_code: None,
+        response_headers: Default::default(),
+        response_body: None,
+        error,
+    }
+}
+
+/// What one HTTP exchange gave.
+#[derive(Debug, Clone)]
+pub struct Sent {
+    pub started: DateTime<Utc>,
+    pub duration: Duration,
+    pub status: Option<u16>,
+    pub headers: serde_json::Map<String, serde_json::Value>,
+    pub body: String,
+    pub error: Option<String>,
+}
+
+/// The response headers kept in the attempt log.
+const KEPT_HEADERS: &[&str] = &[
+    "content-type",
+    "retry-after",
+    "location",
+    "x-ratelimit-limit",
+    "x-ratelimit-remaining",
+    "x-ratelimit-reset",
+    "x-ratelimit-reset-after",
+    "x-ratelimit-bucket",
+    "x-ratelimit-global",
+    "x-ratelimit-scope",
+];
+
+impl Sent {
+    fn error(started: DateTime<Utc>, clock: Instant, error: String) -> Sent {
+        Sent {
+            started,
+            duration: clock.elapsed(),
+            status: None,
+            headers: Default::default(),
+            body: String::new(),
+            error: Some(error),
+        }
+    }
+
+    fn record(&self, attempt: u32) -> AttemptRow {
+        AttemptRow {
+            attempt,
+            started_at: self.started,
+            duration_ms: self.duration.as_millis() as u64,
+            outcome: String::new(),
+            status_code: self.status,
+            response_headers: self.headers.clone(),
+            response_body: (!self.body.is_empty()).then(|| self.body.clone()),
+            error: self.error.clone(),
+        }
+    }
+
+    /// The verdict: a transport error is retried; otherwise the answer is classified.
+    pub fn verdict(&self, kind: DestinationType, now: DateTime<Utc>) -> Verdict {
+        let Some(status) = self.status else {
+            return Verdict::Retry { after: None };
+        };
+        let header = |n: &str| self.headers.get(n).and_then(|v| v.as_str());
+        let after = policy::retry_after(
+            header("retry-after"),
+            header("x-ratelimit-reset-after"),
+            &self.body,
+            now,
+        );
+        // Only a 429 or 503 may set the wait; other answers follow the schedule.
+        let after = matches!(status, 429 | 503).then_some(after).flatten();
+        policy::classify(kind, status, &self.body, after)
+    }
+}
+
+/// Sends one request and reads at most `max_body` bytes of the answer.
+pub async fn send(
+    client: &reqwest::Client,
+    request: OutboundRequest,
+    max_body: usize,
+    started: DateTime<Utc>,
+    clock: Instant,
+) -> Sent {
+    let mut builder = client.post(&request.url).body(request.body);
+    for (k, v) in &request.headers {
+        builder = builder.header(k, v);
+    }
+    let mut response = match builder.send().await {
+        Ok(r) => r,
+        Err(e) => return Sent::error(started, clock, describe(&e)),
+    };
+    let status = response.status().as_u16();
+    let headers = response
+        .headers()
+        .iter()
+        .filter(|(k, _)| KEPT_HEADERS.contains(&k.as_str()))
+        .map(|(k, v)| {
+            (
+                k.as_str().to_owned(),
+                serde_json::Value::String(String::from_utf8_lossy(v.as_bytes()).into_owned()),
+            )
+        })
+        .collect();
+    let mut body = Vec::new();
+    let mut error = None;
+    loop {
+        match response.chunk().await {
+            Ok(Some(chunk)) => {
+                let room = max_body.saturating_sub(body.len());
+                body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+                if body.len() >= max_body {
+                    break;
+                }
+            }
+            Ok(None) => break,
+            // The status arrived; a broken body does not change what it said.
+            Err(e) => {
+                error = Some(format!("reading the response failed: {}", describe(&e)));
+                break;
+            }
+        }
+    }
+    Sent {
+        started,
+        duration: clock.elapsed(),
+        status: Some(status),
+        headers,
+        body: String::from_utf8_lossy(&body).into_owned(),
+        error,
+    }
+}
+
+/// A transport error without the URL (which may hold a secret).
+fn describe(e: &reqwest::Error) -> String {
+    let kind = if e.is_timeout() {
+        "timed out"
+    } else if e.is_connect() {
+        "connection failed"
+    } else if e.is_body() || e.is_decode() {
+        "bad response body"
+    } else if e.is_request() {
+        "request failed"
+    } else {
+        "HTTP error"
+    };
+    let mut source = std::error::Error::source(e);
+    let mut detail = String::new();
+    while let Some(s) = source {
+        detail = s.to_string();
+        source = s.source();
+    }
+    if detail.is_empty() {
+        kind.to_owned()
+    } else {
+        format!("{kind}: {detail}")
+    }
+}
+
+/// The apalis job handler: one attempt at one delivery.
+///
+/// A panic (a bug) must not take the worker down or leave the delivery leased for minutes: it is caught, and
+/// the delivery is put back to be tried again in a minute with the reason logged.
+async fn deliver(job: Job, engine: Data<Arc<Engine>>) -> Result<(), std::convert::Infallible> {
+    use futures_util::FutureExt as _;
+    let (id, destination, attempts) = (
+        job.claimed.id.clone(),
+        job.claimed.destination.clone(),
+        job.claimed.attempts,
+    );
+    let run = std::panic::AssertUnwindSafe(engine.attempt(job.claimed)).catch_unwind();
+    if run.await.is_err() {
+        tracing::error!(message = "A delivery attempt panicked; it will be retried.", delivery = %id);
+        let now = Utc::now();
+        engine.finish(Finish {
+            id,
+            destination,
+            status: DeliveryStatus::Pending,
+            attempts,
+            next_attempt_at: Some(now + chrono::Duration::minutes(1)),
+            last_status: None,
+            last_error: Some("internal error during the attempt".into()),
+            logged: Vec::new(),
+            at: now,
+        });
+    }
+    Ok(())
+}
+
+/// An apalis [`Backend`] over the claimer's channel: the claimer leases due rows from `deliveries` in
+/// batches; this hands them to apalis one at a time, and ends when the claimer stops.
+pub struct ClaimBackend {
+    rx: mpsc::Receiver<Job>,
+}
+
+impl Backend for ClaimBackend {
+    type Task = Task<Job>;
+    type Error = std::io::Error;
+
+    fn poll_ready(
+        &mut self,
+        _: &mut Context<'_>,
+        _: &WorkerContext,
+    ) -> Poll<Result<(), Self::Error>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_next(
+        &mut self,
+        cx: &mut Context<'_>,
+        _: &WorkerContext,
+    ) -> Poll<Option<Result<Self::Task, Self::Error>>> {
+        self.rx
+            .poll_recv(cx)
+            .map(|job| job.map(|j| Ok(Task::new(j))))
+    }
+
+    fn poll_close(
+        &mut self,
+        _: &mut Context<'_>,
+        _: &WorkerContext,
+    ) -> Poll<Result<(), Self::Error>> {
+        Poll::Ready(Ok(()))
+    }
+}
+
+impl BackendConfig for ClaimBackend {
+    type Args = Job;
+    type Id = RandomId;
+    type Kind = apalis_core::backend::finalize::Ephemeral;
+    type Config = ();
+    type Layer = Identity;
+
+    fn config(&self) -> &Self::Config {
+        &()
+    }
+
+    fn middleware(&mut self, _: &mut WorkerContext) -> Self::Layer {
+        Identity::new()
+    }
+}

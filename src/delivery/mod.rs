@@ -1,0 +1,7 @@
+//! Delivery (CONTRACT §5): routing events to destinations, the queue, sending, retries, rate limits.
+
+pub mod engine;
+pub mod policy;
+pub mod route;
+
+pub use engine::{Engine, Sent, http_client, send, targets, test_event};

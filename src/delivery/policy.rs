@@ -1,0 +1,248 @@
+//! What an answer means and when to try again (CONTRACT §5). Pure functions, so the maths is tested
+//! directly, without clocks or servers.
+
+use crate::config::DestinationType;
+use chrono::{DateTime, Utc};
+use std::time::Duration;
+
+/// What to do after one attempt.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Verdict {
+    /// 2xx (Slack: body `ok`).
+    Success,
+    /// Transient: try again on the schedule (`after` overrides the schedule when the target said so).
+    Retry { after: Option<Duration> },
+    /// 429: pause the destination (all Discord destinations when `global`) until `after` has passed; the
+    /// attempt is not counted against the schedule.
+    RateLimited { after: Duration, global: bool },
+    /// Permanent: no retry.
+    Fail,
+    /// Permanent and the destination is gone: disable it.
+    Disable { reason: String },
+}
+
+/// Classifies one HTTP answer. `retry_after` is the parsed `Retry-After` (or Discord's body `retry_after`).
+pub fn classify(
+    kind: DestinationType,
+    status: u16,
+    body: &str,
+    retry_after: Option<Duration>,
+) -> Verdict {
+    let success = (200..300).contains(&status);
+    if success {
+        // Slack answers `200 ok`; anything else in a 2xx body is still accepted (proxies, test receivers).
+        return Verdict::Success;
+    }
+    match (kind, status) {
+        (_, 429) => Verdict::RateLimited {
+            after: retry_after.unwrap_or(Duration::from_secs(1)),
+            global: kind == DestinationType::Discord && discord_global(body),
+        },
+        (DestinationType::Discord, 401 | 404) => Verdict::Disable {
+            reason: format!(
+                "Discord answered {status}: the webhook was deleted or its token is wrong"
+            ),
+        },
+        (DestinationType::Slack, 404 | 410) => Verdict::Disable {
+            reason: format!(
+                "Slack answered {status} `{}`: the webhook or channel is gone",
+                first_line(body)
+            ),
+        },
+        (_, 410) => Verdict::Disable {
+            reason: "the target answered 410 Gone".into(),
+        },
+        (_, 408 | 425) => Verdict::Retry { after: retry_after },
+        (_, 501) => Verdict::Fail,
+        (_, 500..=599) => Verdict::Retry { after: retry_after },
+        _ => Verdict::Fail,
+    }
+}
+
+fn first_line(s: &str) -> &str {
+    s.lines().next().unwrap_or("").trim()
+}
+
+fn discord_global(body: &str) -> bool {
+    serde_json::from_str::<serde_json::Value>(body)
+        .ok()
+        .and_then(|v| v.get("global").and_then(serde_json::Value::as_bool))
+        .unwrap_or(false)
+}
+
+/// The wait a 429 or 503 asks for: Discord's body `retry_after` (float seconds) first, then `Retry-After`
+/// (seconds, or an HTTP date), then `X-RateLimit-Reset-After`.
+pub fn retry_after(
+    header: Option<&str>,
+    reset_after: Option<&str>,
+    body: &str,
+    now: DateTime<Utc>,
+) -> Option<Duration> {
+    let from_body = serde_json::from_str::<serde_json::Value>(body)
+        .ok()
+        .and_then(|v| v.get("retry_after").and_then(serde_json::Value::as_f64))
+        .filter(|s| s.is_finite() && *s >= 0.0);
+    if let Some(secs) = from_body {
+        return Some(Duration::from_secs_f64(secs.min(86_400.0)));
+    }
+    if let Some(h) = header.map(str::trim) {
+        if let Ok(secs) = h.parse::<f64>()
+            && secs.is_finite()
+            && secs >= 0.0
+        {
+            return Some(Duration::from_secs_f64(secs.min(86_400.0)));
+        }
+        if let Ok(at) = DateTime::parse_from_rfc2822(h) {
+            let wait = at.with_timezone(&Utc) - now;
+            return Some(wait.to_std().unwrap_or(Duration::ZERO));
+        }
+    }
+    reset_after
+        .and_then(|r| r.trim().parse::<f64>().ok())
+        .filter(|s| s.is_finite() && *s >= 0.0)
+        .map(|s| Duration::from_secs_f64(s.min(86_400.0)))
+}
+
+/// The delay before attempt number `attempts + 1`, after `attempts` failed ones: the schedule's entry (its
+/// last entry repeats), scaled by `jitter` ∈ [-1, 1] times 20 %. `None` once `max_attempts` are spent.
+pub fn next_delay(
+    schedule: &[Duration],
+    max_attempts: u32,
+    attempts: u32,
+    jitter: f64,
+) -> Option<Duration> {
+    if attempts >= max_attempts {
+        return None;
+    }
+    let base = schedule
+        .get(attempts as usize)
+        .or(schedule.last())
+        .copied()
+        .unwrap_or(Duration::ZERO);
+    Some(base.mul_f64(1.0 + 0.2 * jitter.clamp(-1.0, 1.0)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use DestinationType::*;
+
+    #[test]
+    fn answers_are_classified_as_the_contract_says() {
+        assert_eq!(classify(Webhook, 204, "", None), Verdict::Success);
+        assert_eq!(classify(Slack, 200, "ok", None), Verdict::Success);
+        for s in [408, 425, 500, 502, 503, 504, 599] {
+            assert!(
+                matches!(classify(Webhook, s, "", None), Verdict::Retry { .. }),
+                "{s}"
+            );
+        }
+        for s in [400, 401, 403, 404, 405, 413, 422, 501, 302, 301] {
+            assert_eq!(classify(Webhook, s, "", None), Verdict::Fail, "{s}");
+        }
+        assert!(matches!(
+            classify(Discord, 401, "", None),
+            Verdict::Disable { .. }
+        ));
+        assert!(matches!(
+            classify(Discord, 404, "", None),
+            Verdict::Disable { .. }
+        ));
+        assert_eq!(classify(Discord, 403, "", None), Verdict::Fail);
+        assert!(matches!(
+            classify(Slack, 404, "no_service", None),
+            Verdict::Disable { .. }
+        ));
+        assert!(matches!(
+            classify(Slack, 410, "channel_is_archived", None),
+            Verdict::Disable { .. }
+        ));
+        assert!(matches!(
+            classify(HomeAssistant, 410, "", None),
+            Verdict::Disable { .. }
+        ));
+        assert_eq!(classify(Slack, 400, "invalid_blocks", None), Verdict::Fail);
+        assert_eq!(
+            classify(
+                Discord,
+                429,
+                r#"{"retry_after": 1.5, "global": true}"#,
+                Some(Duration::from_millis(1500))
+            ),
+            Verdict::RateLimited {
+                after: Duration::from_millis(1500),
+                global: true
+            }
+        );
+        assert_eq!(
+            classify(Slack, 429, r#"{"global": true}"#, None),
+            Verdict::RateLimited {
+                after: Duration::from_secs(1),
+                global: false
+            }
+        );
+    }
+
+    #[test]
+    fn retry_after_reads_every_form() {
+        let now = DateTime::parse_from_rfc3339("2015-10-21T07:28:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        assert_eq!(
+            retry_after(Some("120"), None, "", now),
+            Some(Duration::from_secs(120))
+        );
+        assert_eq!(
+            retry_after(Some("Wed, 21 Oct 2015 07:28:30 GMT"), None, "", now),
+            Some(Duration::from_secs(30))
+        );
+        assert_eq!(
+            retry_after(Some("Wed, 21 Oct 2015 07:27:00 GMT"), None, "", now),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(
+            retry_after(
+                Some("65"),
+                None,
+                r#"{"retry_after": 64.57, "global": false}"#,
+                now
+            ),
+            Some(Duration::from_secs_f64(64.57))
+        );
+        assert_eq!(
+            retry_after(None, Some("0.25"), "", now),
+            Some(Duration::from_millis(250))
+        );
+        assert_eq!(retry_after(Some("soon"), None, "<html>", now), None);
+        assert_eq!(retry_after(Some("-5"), None, "", now), None);
+    }
+
+    #[test]
+    fn backoff_follows_the_schedule_with_bounded_jitter() {
+        let schedule = crate::config::default_schedule();
+        assert_eq!(next_delay(&schedule, 8, 0, 1.0), Some(Duration::ZERO));
+        assert_eq!(
+            next_delay(&schedule, 8, 1, 0.0),
+            Some(Duration::from_secs(10))
+        );
+        assert_eq!(
+            next_delay(&schedule, 8, 1, 1.0),
+            Some(Duration::from_secs(12))
+        );
+        assert_eq!(
+            next_delay(&schedule, 8, 1, -1.0),
+            Some(Duration::from_secs(8))
+        );
+        assert_eq!(
+            next_delay(&schedule, 8, 2, 5.0),
+            Some(Duration::from_secs(72))
+        );
+        // Past its end the schedule's last delay repeats, until the attempts are spent.
+        assert_eq!(
+            next_delay(&schedule, 8, 7, 0.0),
+            Some(Duration::from_secs(6 * 3600))
+        );
+        assert_eq!(next_delay(&schedule, 8, 8, 0.0), None);
+        assert_eq!(next_delay(&[], 3, 1, 0.0), Some(Duration::ZERO));
+    }
+}

@@ -1,0 +1,263 @@
+//! Routing (CONTRACT §5): which destinations want an event — `events` globs, `sources`, and `filter`
+//! conditions on dotted paths into the envelope.
+
+use crate::config::{Condition, Destination, FilterOp};
+use crate::event::{Event, EventKind, glob_matches, new_prefixed_id};
+use crate::storage::NewDelivery;
+use regex::Regex;
+use serde_json::Value;
+use std::time::Duration;
+
+/// One destination's routing rule, compiled.
+#[derive(Debug, Clone)]
+pub struct Rule {
+    pub destination: String,
+    events: Vec<String>,
+    sources: Option<Vec<String>>,
+    filter: Vec<(String, Vec<Op>)>,
+    expire_after: Option<Duration>,
+}
+
+#[derive(Debug, Clone)]
+enum Op {
+    Plain(FilterOp),
+    Matches(Regex),
+}
+
+impl Rule {
+    pub fn new(d: &Destination) -> Rule {
+        let filter = d
+            .filter
+            .iter()
+            .map(|(path, Condition(ops))| {
+                let ops = ops
+                    .iter()
+                    .map(|op| match op {
+                        // Validated at load: the pattern compiles.
+                        FilterOp::Matches(re) => Regex::new(re)
+                            .map(Op::Matches)
+                            .unwrap_or_else(|_| Op::Plain(op.clone())),
+                        other => Op::Plain(other.clone()),
+                    })
+                    .collect();
+                (path.clone(), ops)
+            })
+            .collect();
+        Rule {
+            destination: d.name.clone(),
+            events: d.events.clone(),
+            sources: d.sources.clone(),
+            filter,
+            expire_after: d.expire_after,
+        }
+    }
+
+    /// Whether this destination wants the event (`envelope` is the event as JSON, for the filter).
+    pub fn wants(&self, event: &Event, envelope: &Value) -> bool {
+        let name = event.event.as_str();
+        // `test` always passes the event and filter checks (a Test button must reach every destination).
+        if event.event == EventKind::Test {
+            return true;
+        }
+        if !self.events.iter().any(|g| glob_matches(g, name)) {
+            return false;
+        }
+        if let Some(sources) = &self.sources
+            && !sources.iter().any(|s| s == &event.source.name)
+        {
+            return false;
+        }
+        self.filter.iter().all(|(path, ops)| {
+            let value = lookup(envelope, path);
+            ops.iter().all(|op| holds(op, value))
+        })
+    }
+
+    /// When an undelivered delivery of this event stops being worth sending.
+    pub fn expiry(&self, event: &Event) -> Option<Duration> {
+        self.expire_after.or_else(|| {
+            event
+                .event
+                .as_str()
+                .starts_with("playback.")
+                .then(|| Duration::from_secs(600))
+        })
+    }
+}
+
+/// The value at a dotted path (`data.media.year`); array elements by index (`data.media.episodes.0.season`).
+pub fn lookup<'a>(root: &'a Value, path: &str) -> Option<&'a Value> {
+    let mut cur = root;
+    for part in path.split('.') {
+        cur = match cur {
+            Value::Object(map) => map.get(part)?,
+            Value::Array(items) => items.get(part.parse::<usize>().ok()?)?,
+            _ => return None,
+        };
+    }
+    (!cur.is_null()).then_some(cur)
+}
+
+fn equals(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => x.as_f64() == y.as_f64(),
+        // Filters are written in YAML, so `"2024"` and `2024` should agree; strings compare case-sensitively.
+        (Value::String(s), Value::Number(n)) | (Value::Number(n), Value::String(s)) => {
+            s.parse::<f64>().ok() == n.as_f64()
+        }
+        // A list field holds when any element equals (`data.media.genres: Drama`).
+        (Value::Array(items), plain) if !plain.is_array() => items.iter().any(|i| equals(i, plain)),
+        _ => a == b,
+    }
+}
+
+fn number(v: Option<&Value>) -> Option<f64> {
+    match v? {
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) => s.parse().ok(),
+        _ => None,
+    }
+}
+
+fn holds(op: &Op, value: Option<&Value>) -> bool {
+    match op {
+        Op::Matches(re) => match value {
+            Some(Value::String(s)) => re.is_match(s),
+            Some(Value::Array(items)) => items
+                .iter()
+                .any(|i| i.as_str().is_some_and(|s| re.is_match(s))),
+            Some(other) => re.is_match(&other.to_string()),
+            None => false,
+        },
+        Op::Plain(op) => match op {
+            FilterOp::Equals(want) => value.is_some_and(|v| equals(v, want)),
+            FilterOp::In(list) => value.is_some_and(|v| list.iter().any(|w| equals(v, w))),
+            FilterOp::Not(unwanted) => !value.is_some_and(|v| equals(v, unwanted)),
+            FilterOp::Gt(n) => number(value).is_some_and(|v| v > *n),
+            FilterOp::Ge(n) => number(value).is_some_and(|v| v >= *n),
+            FilterOp::Lt(n) => number(value).is_some_and(|v| v < *n),
+            FilterOp::Le(n) => number(value).is_some_and(|v| v <= *n),
+            FilterOp::Exists(want) => value.is_some() == *want,
+            FilterOp::Matches(_) => false,
+        },
+    }
+}
+
+/// Every rule, applied to events.
+#[derive(Debug, Clone, Default)]
+pub struct Router {
+    pub rules: Vec<Rule>,
+}
+
+impl Router {
+    /// The deliveries of an event: one per wanting destination among `enabled`.
+    pub fn route(&self, event: &Event, enabled: &dyn Fn(&str) -> bool) -> Vec<NewDelivery> {
+        let envelope = serde_json::to_value(event).expect("an Event serializes");
+        let now = chrono::Utc::now();
+        self.rules
+            .iter()
+            .filter(|r| enabled(&r.destination) && r.wants(event, &envelope))
+            .map(|r| NewDelivery {
+                id: new_prefixed_id("dlv"),
+                event_id: event.id.clone(),
+                event: event.event.as_str().to_owned(),
+                destination: r.destination.clone(),
+                created_at: now,
+                expires_at: r
+                    .expiry(event)
+                    .and_then(|d| chrono::Duration::from_std(d).ok())
+                    .map(|d| event.timestamp + d),
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn rule(yaml: &str) -> Rule {
+        let d: Destination = serde_norway::from_str(yaml).unwrap();
+        Rule::new(&d)
+    }
+
+    fn event(kind: &str, source: &str, data: Value) -> (Event, Value) {
+        let envelope = json!({
+            "id": "evt_01JD0000000000000000000000", "event": kind, "timestamp": "2026-11-25T18:00:00.000Z",
+            "source": {"name": source, "app": "radarr", "event": "Download"},
+            "summary": "s", "data": data,
+        });
+        // The rule reads name and source from the event, and filter paths from the envelope JSON.
+        let mut bare = envelope.clone();
+        bare["data"] = json!({});
+        (serde_json::from_value(bare).unwrap(), envelope)
+    }
+
+    const BASE: &str = "name: d\ntype: webhook\nurl: https://example.org/h\n";
+
+    #[test]
+    fn globs_and_sources_select() {
+        let r = rule(&format!(
+            "{BASE}events: [\"library.*\", health.issue]\nsources: [radarr-4k]\n"
+        ));
+        let (e, v) = event("library.new", "radarr-4k", json!({}));
+        assert!(r.wants(&e, &v));
+        let (e, v) = event("library.new", "radarr", json!({}));
+        assert!(!r.wants(&e, &v));
+        let (e, v) = event("download.grabbed", "radarr-4k", json!({}));
+        assert!(!r.wants(&e, &v));
+        let (e, v) = event("test", "radarr", json!({}));
+        assert!(r.wants(&e, &v), "test always passes");
+    }
+
+    #[test]
+    fn every_filter_operator_holds_or_not() {
+        let data = json!({"media": {"type": "movie", "title": "Dune", "year": 2024, "genres": ["Drama", "Sci-Fi"], "ids": {}},
+                          "release": {"quality": "Bluray-2160p"}, "user": {"name": "kenji"}});
+        let (e, v) = event("library.new", "radarr", data);
+        let cases = [
+            ("data.release.quality: Bluray-2160p", true),
+            ("data.release.quality: Bluray-1080p", false),
+            (
+                "data.release.quality: {in: [Remux-2160p, Bluray-2160p]}",
+                true,
+            ),
+            ("data.release.quality: {in: [WEBDL-1080p]}", false),
+            ("data.user.name: {not: kids}", true),
+            ("data.user.name: {not: kenji}", false),
+            ("data.playback.user: {not: kids}", true),
+            ("source.name: {matches: \"^rad\"}", true),
+            ("source.name: {matches: \"^son\"}", false),
+            ("data.media.year: {\">=\": 2000}", true),
+            ("data.media.year: {\">\": 2024}", false),
+            ("data.media.year: {\"<\": 2025, \"<=\": 2024}", true),
+            ("data.media.year: {\"<\": 2024}", false),
+            ("data.media.year: \"2024\"", true),
+            ("data.media.genres: Drama", true),
+            ("data.media.genres: {matches: \"^Sci\"}", true),
+            ("data.health: {exists: false}", true),
+            ("data.media: {exists: true}", true),
+            ("data.media.overview: {exists: true}", false),
+            (
+                "data.media.year: {\">=\": 2000}\n  data.media.type: episode",
+                false,
+            ),
+        ];
+        for (filter, want) in cases {
+            let r = rule(&format!("{BASE}filter:\n  {filter}\n"));
+            assert_eq!(r.wants(&e, &v), want, "{filter}");
+        }
+    }
+
+    #[test]
+    fn playback_expires_after_ten_minutes_by_default() {
+        let r = rule(BASE);
+        let (e, _) = event("playback.start", "plex", json!({}));
+        assert_eq!(r.expiry(&e), Some(Duration::from_secs(600)));
+        let (e, _) = event("library.new", "radarr", json!({}));
+        assert_eq!(r.expiry(&e), None);
+        let r = rule(&format!("{BASE}expire_after: 1h\n"));
+        assert_eq!(r.expiry(&e), Some(Duration::from_secs(3600)));
+    }
+}

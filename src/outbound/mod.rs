@@ -1,0 +1,292 @@
+//! What hookarr sends: a destination plus an event becomes one HTTP request (CONTRACT §6). Pure: rendering,
+//! limits and signing; the sending itself is in `delivery`.
+
+pub mod limits;
+pub mod signing;
+pub mod templates;
+
+use crate::config::{Destination, DestinationType, Signing};
+use crate::event::Event;
+use serde_json::Value;
+use std::collections::BTreeMap;
+pub use templates::{TemplateProblem, Templates};
+
+/// A destination as the sender needs it: the config entry with its secrets resolved.
+#[derive(Clone)]
+pub struct Target {
+    pub name: String,
+    pub kind: DestinationType,
+    /// The full URL, secret parts included: never log it (see [`redact_url`]).
+    pub url: String,
+    pub template: Option<String>,
+    pub headers: BTreeMap<String, String>,
+    pub signing: Signing,
+    /// Signing secrets, newest first (several during a rotation).
+    pub secrets: Vec<String>,
+    /// Home Assistant `/api/events/` Bearer token.
+    pub token: Option<String>,
+}
+
+impl std::fmt::Debug for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Target")
+            .field("name", &self.name)
+            .field("kind", &self.kind)
+            .field("url", &redact_url(&self.url))
+            .finish_non_exhaustive()
+    }
+}
+
+impl Target {
+    /// The target of a config destination; `generated_secret` signs when the config names none.
+    pub fn from_config(d: &Destination, generated_secret: Option<String>) -> Target {
+        let secrets = match (&d.secret, generated_secret) {
+            (Some(s), _) => vec![s.expose().to_owned()],
+            (None, Some(g)) => vec![g],
+            (None, None) => Vec::new(),
+        };
+        Target {
+            name: d.name.clone(),
+            kind: d.kind,
+            url: d.url.expose().to_owned(),
+            template: d.template.clone(),
+            headers: d.headers.clone(),
+            signing: d.signing.unwrap_or_default(),
+            secrets,
+            token: d.token.as_ref().map(|t| t.expose().to_owned()),
+        }
+    }
+}
+
+/// One HTTP request, ready to send.
+#[derive(Debug, Clone)]
+pub struct OutboundRequest {
+    pub url: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+/// The templates a config uses: embedded defaults plus its override folder; every destination's own
+/// `template` must exist. Every problem is reported.
+pub fn templates_for(cfg: &crate::config::Config) -> Result<Templates, Vec<TemplateProblem>> {
+    let templates = Templates::load(cfg.templates_dir.as_deref())?;
+    let missing: Vec<TemplateProblem> = cfg
+        .destinations
+        .iter()
+        .enumerate()
+        .filter_map(|(i, d)| {
+            let name = d.template.as_deref()?;
+            (!templates.has(name)).then(|| TemplateProblem {
+                file: format!("destinations[{i}].template"),
+                line: None,
+                message: format!(
+                    "no template `{name}`: create {}/{name}.hbs",
+                    cfg.templates_dir
+                        .as_deref()
+                        .unwrap_or(std::path::Path::new("templates"))
+                        .display()
+                ),
+            })
+        })
+        .collect();
+    if missing.is_empty() {
+        Ok(templates)
+    } else {
+        Err(missing)
+    }
+}
+
+/// A payload that could not be made: the delivery fails with this reason.
+#[derive(Debug, Clone, thiserror::Error, PartialEq)]
+pub enum RenderFailure {
+    #[error("template `{template}` failed to render: {message}")]
+    Template { template: String, message: String },
+    #[error("template `{template}` rendered invalid JSON: {message}")]
+    InvalidJson { template: String, message: String },
+    #[error("{0}")]
+    Shape(String),
+    #[error("cannot sign: {0}")]
+    Signing(String),
+}
+
+/// The JSON payload of `event` for `target`: its template rendered, parsed and held to the target's limits.
+pub fn render_payload(
+    templates: &Templates,
+    target: &Target,
+    event: &Event,
+) -> Result<Value, RenderFailure> {
+    let name = templates.resolve(
+        target.kind,
+        target.template.as_deref(),
+        event.event.as_str(),
+    );
+    let context = serde_json::to_value(event).expect("an Event serializes");
+    let text = templates
+        .render(&name, &context)
+        .map_err(|e| RenderFailure::Template {
+            template: name.clone(),
+            message: e.to_string(),
+        })?;
+    let mut payload: Value =
+        serde_json::from_str(&text).map_err(|e| RenderFailure::InvalidJson {
+            template: name.clone(),
+            message: e.to_string(),
+        })?;
+    match target.kind {
+        DestinationType::Discord => limits::discord(&mut payload),
+        DestinationType::Slack => limits::slack(&mut payload),
+        DestinationType::HomeAssistant if !payload.is_object() => {
+            return Err(RenderFailure::Shape(format!(
+                "template `{name}` must render a JSON object for Home Assistant"
+            )));
+        }
+        _ => {}
+    }
+    Ok(payload)
+}
+
+/// The plain-text message a chat target gets when it rejected the rich one (CONTRACT §5 fallback).
+pub fn fallback_payload(kind: DestinationType, event: &Event) -> Option<Value> {
+    match kind {
+        DestinationType::Discord => Some(serde_json::json!({
+            "content": templates::truncate_chars(&event.summary, 2000),
+            "allowed_mentions": {"parse": []},
+        })),
+        DestinationType::Slack => Some(serde_json::json!({
+            "text": templates::truncate_chars(&event.summary, 4000),
+        })),
+        _ => None,
+    }
+}
+
+/// The request for a payload: the target's URL form, headers and signature. `now` is this attempt's time
+/// (unix seconds), signed into `webhook-timestamp`.
+pub fn build_request(
+    target: &Target,
+    event: &Event,
+    delivery_id: &str,
+    payload: &Value,
+    now: i64,
+) -> Result<OutboundRequest, RenderFailure> {
+    let body = serde_json::to_vec(payload).expect("a JSON value serializes");
+    let mut headers = vec![
+        ("content-type".to_owned(), "application/json".to_owned()),
+        (
+            "x-hookarr-event".to_owned(),
+            event.event.as_str().to_owned(),
+        ),
+        ("x-hookarr-delivery".to_owned(), delivery_id.to_owned()),
+    ];
+    let mut url = target.url.clone();
+    match target.kind {
+        DestinationType::Discord => url = with_query(&url, "wait", "true"),
+        DestinationType::Slack => {}
+        DestinationType::HomeAssistant => {
+            if let Some(token) = &target.token
+                && url.contains("/api/events/")
+            {
+                headers.push(("authorization".to_owned(), format!("Bearer {token}")));
+            }
+        }
+        DestinationType::Webhook => match target.signing {
+            Signing::Standard => {
+                let sig = signing::standard_header(&target.secrets, delivery_id, now, &body)
+                    .map_err(|e| RenderFailure::Signing(e.to_string()))?;
+                if sig.is_empty() {
+                    return Err(RenderFailure::Signing("no signing secret".into()));
+                }
+                headers.push(("webhook-id".to_owned(), delivery_id.to_owned()));
+                headers.push(("webhook-timestamp".to_owned(), now.to_string()));
+                headers.push(("webhook-signature".to_owned(), sig));
+            }
+            Signing::HubSha256 => {
+                let secret = target
+                    .secrets
+                    .first()
+                    .ok_or_else(|| RenderFailure::Signing("no signing secret".into()))?;
+                headers.push((
+                    "x-hub-signature-256".to_owned(),
+                    signing::hub_signature(secret, &body),
+                ));
+                headers.push(("x-hookarr-timestamp".to_owned(), now.to_string()));
+            }
+            Signing::None => {}
+        },
+    }
+    if matches!(
+        target.kind,
+        DestinationType::Webhook | DestinationType::HomeAssistant
+    ) {
+        for (k, v) in &target.headers {
+            headers.push((k.to_ascii_lowercase(), v.clone()));
+        }
+    }
+    Ok(OutboundRequest { url, headers, body })
+}
+
+fn with_query(url: &str, key: &str, value: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) => {
+            let others: Vec<(String, String)> = u
+                .query_pairs()
+                .filter(|(k, _)| k != key)
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect();
+            {
+                let mut q = u.query_pairs_mut();
+                q.clear();
+                for (k, v) in &others {
+                    q.append_pair(k, v);
+                }
+                q.append_pair(key, value);
+            }
+            u.to_string()
+        }
+        Err(_) => url.to_owned(),
+    }
+}
+
+/// A URL safe to log: scheme, host and port only — Discord, Slack and Home Assistant keep their secret in the
+/// path, webhooks may keep one in the query.
+pub fn redact_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(u) => match u.port() {
+            Some(p) => format!("{}://{}:{p}/…", u.scheme(), u.host_str().unwrap_or("")),
+            None => format!("{}://{}/…", u.scheme(), u.host_str().unwrap_or("")),
+        },
+        Err(_) => "<invalid url>".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_are_redacted_after_the_host() {
+        assert_eq!(
+            redact_url("https://discord.com/api/webhooks/1/secret"),
+            "https://discord.com/…"
+        );
+        assert_eq!(
+            redact_url("http://127.0.0.1:8123/api/webhook/abc?x=1"),
+            "http://127.0.0.1:8123/…"
+        );
+    }
+
+    #[test]
+    fn discord_gets_wait_true_once() {
+        assert_eq!(
+            with_query("https://d.com/api/webhooks/1/t", "wait", "true"),
+            "https://d.com/api/webhooks/1/t?wait=true"
+        );
+        assert_eq!(
+            with_query(
+                "https://d.com/api/webhooks/1/t?thread_id=5&wait=false",
+                "wait",
+                "true"
+            ),
+            "https://d.com/api/webhooks/1/t?thread_id=5&wait=true"
+        );
+    }
+}

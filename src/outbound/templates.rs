@@ -1,0 +1,460 @@
+//! Handlebars templates (CONTRACT §6): embedded defaults, overridden file by file from a `templates/`
+//! folder, compiled once at start. Output is JSON, so values are escaped as JSON string content, never HTML.
+
+use crate::config::DestinationType;
+use handlebars::{
+    Context, Handlebars, Helper, HelperDef, HelperResult, JsonRender, Output, RenderContext,
+    RenderError, RenderErrorReason, ScopedJson, handlebars_helper,
+};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+
+/// The defaults built into the binary: `(name, text)`, name = `<type>/<file stem>`.
+const EMBEDDED: &[(&str, &str)] = &[
+    (
+        "discord/default",
+        include_str!("../../templates/discord/default.hbs"),
+    ),
+    (
+        "slack/default",
+        include_str!("../../templates/slack/default.hbs"),
+    ),
+    (
+        "home_assistant/default",
+        include_str!("../../templates/home_assistant/default.hbs"),
+    ),
+    (
+        "webhook/default",
+        include_str!("../../templates/webhook/default.hbs"),
+    ),
+];
+
+/// A template that does not compile, or a destination's template that does not exist.
+#[derive(Debug, Clone, thiserror::Error, PartialEq)]
+#[error("{file}{}: {message}", line.map(|l| format!(":{l}")).unwrap_or_default())]
+pub struct TemplateProblem {
+    pub file: String,
+    pub line: Option<usize>,
+    pub message: String,
+}
+
+/// Every compiled template.
+pub struct Templates {
+    /// Templates whose output is JSON for Discord, Home Assistant and webhooks.
+    json: Handlebars<'static>,
+    /// Slack's: the same, plus Slack's own escaping of `&`, `<`, `>` in values.
+    slack: Handlebars<'static>,
+    /// Where overrides were read from (for messages).
+    pub dir: Option<PathBuf>,
+}
+
+impl std::fmt::Debug for Templates {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Templates").field("dir", &self.dir).finish()
+    }
+}
+
+/// The file stem of an event's template: `.` → `_` (`library_new`).
+pub fn file_stem(event: &str) -> String {
+    event.replace('.', "_")
+}
+
+impl Templates {
+    /// The embedded defaults plus every `<type>/<name>.hbs` under `dir`; every problem is reported.
+    pub fn load(dir: Option<&Path>) -> Result<Templates, Vec<TemplateProblem>> {
+        let mut t = Templates {
+            json: new_registry(json_escape),
+            slack: new_registry(slack_escape),
+            dir: None,
+        };
+        let mut problems = Vec::new();
+        for (name, text) in EMBEDDED {
+            if let Err(e) = t.registry_mut(name).register_template_string(name, *text) {
+                problems.push(problem(&format!("(embedded) templates/{name}.hbs"), &e));
+            }
+        }
+        if let Some(dir) = dir.filter(|d| d.is_dir()) {
+            for (name, path) in template_files(dir) {
+                let display = path.display().to_string();
+                match std::fs::read_to_string(&path) {
+                    Ok(text) => {
+                        if let Err(e) = t.registry_mut(&name).register_template_string(&name, text)
+                        {
+                            problems.push(problem(&display, &e));
+                        }
+                    }
+                    Err(e) => problems.push(TemplateProblem {
+                        file: display,
+                        line: None,
+                        message: format!("cannot read: {e}"),
+                    }),
+                }
+            }
+        }
+        if problems.is_empty() {
+            t.dir = dir.map(Path::to_path_buf);
+            Ok(t)
+        } else {
+            Err(problems)
+        }
+    }
+
+    /// Compiles one extra template text (a preview) into a copy of the registry under `name`.
+    pub fn with_extra(&self, name: &str, text: &str) -> Result<Templates, TemplateProblem> {
+        let mut t = Templates {
+            json: self.json.clone(),
+            slack: self.slack.clone(),
+            dir: self.dir.clone(),
+        };
+        t.registry_mut(name)
+            .register_template_string(name, text)
+            .map_err(|e| problem(name, &e))?;
+        Ok(t)
+    }
+
+    fn registry(&self, name: &str) -> &Handlebars<'static> {
+        if name.starts_with("slack/") {
+            &self.slack
+        } else {
+            &self.json
+        }
+    }
+
+    fn registry_mut(&mut self, name: &str) -> &mut Handlebars<'static> {
+        if name.starts_with("slack/") {
+            &mut self.slack
+        } else {
+            &mut self.json
+        }
+    }
+
+    pub fn has(&self, name: &str) -> bool {
+        self.registry(name).has_template(name)
+    }
+
+    /// The template for an event on a destination type: the destination's own, else
+    /// `<type>/<event>`, else `<type>/default`.
+    pub fn resolve(&self, kind: DestinationType, own: Option<&str>, event: &str) -> String {
+        if let Some(own) = own.filter(|n| self.has(n)) {
+            return own.to_owned();
+        }
+        let specific = format!("{}/{}", kind.as_str(), file_stem(event));
+        if self.has(&specific) {
+            specific
+        } else {
+            format!("{}/default", kind.as_str())
+        }
+    }
+
+    /// Renders a template with `data` as its context.
+    pub fn render(&self, name: &str, data: &Value) -> Result<String, RenderError> {
+        self.registry(name).render(name, data)
+    }
+}
+
+fn template_files(dir: &Path) -> Vec<(String, PathBuf)> {
+    let mut out = Vec::new();
+    let Ok(types) = std::fs::read_dir(dir) else {
+        return out;
+    };
+    for ty in types.flatten() {
+        let ty_path = ty.path();
+        if !ty_path.is_dir() {
+            continue;
+        }
+        let ty_name = ty.file_name().to_string_lossy().into_owned();
+        let Ok(files) = std::fs::read_dir(&ty_path) else {
+            continue;
+        };
+        for f in files.flatten() {
+            let path = f.path();
+            if path.extension().is_some_and(|e| e == "hbs")
+                && let Some(stem) = path.file_stem()
+            {
+                out.push((format!("{ty_name}/{}", stem.to_string_lossy()), path));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+fn problem(file: &str, e: &handlebars::TemplateError) -> TemplateProblem {
+    TemplateProblem {
+        file: file.to_owned(),
+        line: e.pos().map(|(line, _)| line),
+        message: e.reason().to_string(),
+    }
+}
+
+/// JSON string escaping: what goes between the quotes of a JSON string.
+pub fn json_escape(s: &str) -> String {
+    let quoted = serde_json::to_string(s).expect("a string serializes");
+    quoted[1..quoted.len() - 1].to_owned()
+}
+
+/// Slack's escaping (`&`, `<`, `>` as entities) inside JSON string escaping.
+pub fn slack_escape(s: &str) -> String {
+    json_escape(
+        &s.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;"),
+    )
+}
+
+fn new_registry(escape: fn(&str) -> String) -> Handlebars<'static> {
+    let mut r = Handlebars::new();
+    r.register_escape_fn(escape);
+    r.set_prevent_indent(true);
+    r.register_helper("json", Box::new(JsonHelper));
+    r.register_helper("truncate", Box::new(truncate));
+    r.register_helper("default", Box::new(default));
+    r.register_helper("join", Box::new(join));
+    r.register_helper("bytes", Box::new(bytes));
+    r.register_helper("duration", Box::new(duration));
+    r.register_helper("upper", Box::new(upper));
+    r.register_helper("lower", Box::new(lower));
+    r.register_helper("color", Box::new(color));
+    r.register_helper("emoji", Box::new(emoji));
+    r.register_helper("gt", Box::new(gt));
+    r.register_helper("lt", Box::new(lt));
+    r.register_helper("starts_with", Box::new(starts_with));
+    r.register_helper("pad", Box::new(pad));
+    // eq, ne, and, or, not are built in.
+    r
+}
+
+/// `{{json value}}`: the value as JSON, written unescaped (it is already valid JSON).
+struct JsonHelper;
+
+impl HelperDef for JsonHelper {
+    fn call<'reg: 'rc, 'rc>(
+        &self,
+        h: &Helper<'rc>,
+        _: &'reg Handlebars<'reg>,
+        _: &'rc Context,
+        _: &mut RenderContext<'reg, 'rc>,
+        out: &mut dyn Output,
+    ) -> HelperResult {
+        let value = h.param(0).map(|p| p.value().clone()).unwrap_or(Value::Null);
+        out.write(&serde_json::to_string(&value).map_err(RenderErrorReason::SerdeError)?)?;
+        Ok(())
+    }
+
+    fn call_inner<'reg: 'rc, 'rc>(
+        &self,
+        h: &Helper<'rc>,
+        _: &'reg Handlebars<'reg>,
+        _: &'rc Context,
+        _: &mut RenderContext<'reg, 'rc>,
+    ) -> Result<ScopedJson<'rc>, RenderError> {
+        let value = h.param(0).map(|p| p.value().clone()).unwrap_or(Value::Null);
+        Ok(ScopedJson::Derived(Value::String(value.to_string())))
+    }
+}
+
+fn text(v: &Value) -> String {
+    match v {
+        Value::Null => String::new(),
+        other => other.render(),
+    }
+}
+
+/// Cuts `s` to at most `n` characters, ending with `…` when cut.
+pub fn truncate_chars(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        return s.to_owned();
+    }
+    if n == 0 {
+        return String::new();
+    }
+    let mut out: String = s.chars().take(n - 1).collect();
+    out = out.trim_end().to_owned();
+    out.push('…');
+    out
+}
+
+handlebars_helper!(truncate: |s: Value, n: u64| truncate_chars(&text(&s), n as usize));
+handlebars_helper!(default: |a: Value, b: Value| match &a {
+    Value::Null => b.clone(),
+    Value::String(s) if s.is_empty() => b.clone(),
+    _ => a.clone(),
+});
+handlebars_helper!(join: |list: Value, sep: str| match list {
+    Value::Array(items) => items.iter().map(text).filter(|s| !s.is_empty()).collect::<Vec<_>>().join(sep),
+    other => text(&other),
+});
+handlebars_helper!(bytes: |n: Value| n.as_f64().map(human_bytes).unwrap_or_default());
+handlebars_helper!(duration: |ms: Value| ms.as_f64().map(human_duration).unwrap_or_default());
+handlebars_helper!(upper: |s: Value| text(&s).to_uppercase());
+handlebars_helper!(lower: |s: Value| text(&s).to_lowercase());
+handlebars_helper!(color: |event: str| event_color(event));
+handlebars_helper!(emoji: |event: str| event_emoji(event));
+handlebars_helper!(gt: |a: Value, b: Value| matches!((a.as_f64(), b.as_f64()), (Some(a), Some(b)) if a > b));
+handlebars_helper!(lt: |a: Value, b: Value| matches!((a.as_f64(), b.as_f64()), (Some(a), Some(b)) if a < b));
+handlebars_helper!(pad: |n: Value, width: u64| match n.as_u64() {
+    Some(n) => format!("{n:0width$}", width = width as usize),
+    None => text(&n),
+});
+handlebars_helper!(starts_with: |s: Value, prefix: str| text(&s).starts_with(prefix));
+
+/// `1.4 GB`-style sizes (decimal units, as the Arr apps show them).
+pub fn human_bytes(n: f64) -> String {
+    const UNITS: [&str; 6] = ["B", "KB", "MB", "GB", "TB", "PB"];
+    let mut v = n.max(0.0);
+    let mut unit = 0;
+    while v >= 1000.0 && unit < UNITS.len() - 1 {
+        v /= 1000.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{v:.0} B")
+    } else {
+        format!("{v:.1} {}", UNITS[unit])
+    }
+}
+
+/// `1h 02m`, `3m 05s`, `42s` from milliseconds.
+pub fn human_duration(ms: f64) -> String {
+    let secs = (ms.max(0.0) / 1000.0).round() as u64;
+    let (h, m, s) = (secs / 3600, secs % 3600 / 60, secs % 60);
+    if h > 0 {
+        format!("{h}h {m:02}m")
+    } else if m > 0 {
+        format!("{m}m {s:02}s")
+    } else {
+        format!("{s}s")
+    }
+}
+
+/// The Discord embed colour of an event (an integer, as Discord wants it).
+pub fn event_color(event: &str) -> u32 {
+    match event {
+        "library.new" => 0x2ECC71,
+        "library.upgraded" => 0x1ABC9C,
+        "download.grabbed" => 0x3498DB,
+        "download.failed"
+        | "import.failed"
+        | "health.issue"
+        | "hookarr.delivery_dead"
+        | "hookarr.destination_disabled"
+        | "user.authentication_failed" => 0xE74C3C,
+        "import.blocked" => 0xE67E22,
+        "library.deleted" => 0x95A5A6,
+        "health.restored" => 0x27AE60,
+        "app.updated" => 0x9B59B6,
+        "test" => 0x5865F2,
+        e if e.starts_with("playback.") => 0xF1C40F,
+        e if e.starts_with("library.") => 0x16A085,
+        e if e.starts_with("user.") || e.starts_with("session.") => 0x7F8C8D,
+        _ => 0x99AAB5,
+    }
+}
+
+/// A short symbol for an event's title.
+pub fn event_emoji(event: &str) -> &'static str {
+    match event {
+        "library.new" => "✅",
+        "library.upgraded" => "⬆️",
+        "download.grabbed" => "📥",
+        "download.failed" | "import.failed" => "❌",
+        "import.blocked" => "⚠️",
+        "library.deleted" => "🗑️",
+        "library.updated" => "✏️",
+        "library.monitored" => "👀",
+        "library.rated" => "⭐",
+        "library.watched" => "✔️",
+        "library.unwatched" => "↩️",
+        "health.issue" => "🩺",
+        "health.restored" => "💚",
+        "app.updated" => "🆕",
+        "playback.start" | "playback.resume" => "▶️",
+        "playback.pause" => "⏸️",
+        "playback.stop" => "⏹️",
+        "playback.scrobble" => "🎬",
+        "playback.progress" => "⏩",
+        "test" => "🧪",
+        "hookarr.delivery_dead" | "hookarr.destination_disabled" => "🚨",
+        e if e.starts_with("user.") || e.starts_with("session.") => "👤",
+        _ => "🔔",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn render(t: &str, data: Value) -> String {
+        let templates = Templates::load(None).unwrap().with_extra("t", t).unwrap();
+        templates.render("t", &data).unwrap()
+    }
+
+    #[test]
+    fn values_are_json_escaped_not_html_escaped() {
+        assert_eq!(
+            render(r#"{{a}}"#, json!({"a": "Tom & \"Jerry\" <3>\n"})),
+            r#"Tom & \"Jerry\" <3>\n"#
+        );
+    }
+
+    #[test]
+    fn helpers_do_what_the_contract_says() {
+        let d = json!({"s": "héllo wörld", "n": 1_500_000_000u64, "ms": 3_725_000, "l": ["a", null, "b"], "z": null});
+        assert_eq!(render("{{truncate s 5}}", d.clone()), "héll…");
+        assert_eq!(render("{{bytes n}}", d.clone()), "1.5 GB");
+        assert_eq!(render("{{duration ms}}", d.clone()), "1h 02m");
+        assert_eq!(render("{{join l \", \"}}", d.clone()), "a, b");
+        assert_eq!(render("{{default z \"none\"}}", d.clone()), "none");
+        assert_eq!(render("{{upper s}}", d.clone()), "HÉLLO WÖRLD");
+        assert_eq!(render("{{json l}}", d.clone()), r#"["a",null,"b"]"#);
+        assert_eq!(render("{{color \"library.new\"}}", d.clone()), "3066993");
+        assert_eq!(render("{{#if (gt n 5)}}big{{/if}}", d.clone()), "big");
+        assert_eq!(
+            render("{{#if (and (eq s \"héllo wörld\") (ne n 1))}}yes{{/if}}", d),
+            "yes"
+        );
+    }
+
+    #[test]
+    fn a_broken_template_is_reported_with_file_and_line() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("discord")).unwrap();
+        std::fs::write(
+            dir.path().join("discord/library_new.hbs"),
+            "{\n\"a\": {{#if x}}\n",
+        )
+        .unwrap();
+        let problems = Templates::load(Some(dir.path())).unwrap_err();
+        assert_eq!(problems.len(), 1);
+        assert!(
+            problems[0].file.ends_with("discord/library_new.hbs"),
+            "{problems:?}"
+        );
+        assert!(problems[0].line.is_some(), "{problems:?}");
+    }
+
+    #[test]
+    fn overrides_win_file_by_file() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("slack")).unwrap();
+        std::fs::write(
+            dir.path().join("slack/health_issue.hbs"),
+            r#"{"text": "{{summary}}"}"#,
+        )
+        .unwrap();
+        let t = Templates::load(Some(dir.path())).unwrap();
+        assert_eq!(
+            t.resolve(DestinationType::Slack, None, "health.issue"),
+            "slack/health_issue"
+        );
+        assert_eq!(
+            t.resolve(DestinationType::Slack, None, "library.new"),
+            "slack/default"
+        );
+        assert_eq!(
+            t.resolve(DestinationType::Slack, Some("slack/health_issue"), "test"),
+            "slack/health_issue"
+        );
+    }
+}

@@ -1,0 +1,167 @@
+//! The delivery side of the store: the queue (`deliveries`), its log (`attempts`) and each destination's
+//! run-time state. Types only; the SQL is in [`super::sql`].
+
+use crate::event::EventId;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+/// Where a delivery stands (CONTRACT §5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DeliveryStatus {
+    Pending,
+    Succeeded,
+    Failed,
+    Dead,
+    Expired,
+}
+
+impl DeliveryStatus {
+    pub const ALL: [DeliveryStatus; 5] = [
+        DeliveryStatus::Pending,
+        DeliveryStatus::Succeeded,
+        DeliveryStatus::Failed,
+        DeliveryStatus::Dead,
+        DeliveryStatus::Expired,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryStatus::Pending => "pending",
+            DeliveryStatus::Succeeded => "succeeded",
+            DeliveryStatus::Failed => "failed",
+            DeliveryStatus::Dead => "dead",
+            DeliveryStatus::Expired => "expired",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<DeliveryStatus> {
+        Self::ALL.into_iter().find(|st| st.as_str() == s)
+    }
+
+    /// Whether a manual retry may send it again.
+    pub fn is_retryable(self) -> bool {
+        matches!(
+            self,
+            DeliveryStatus::Failed | DeliveryStatus::Dead | DeliveryStatus::Expired
+        )
+    }
+}
+
+/// A delivery the router creates: due at once.
+#[derive(Debug, Clone)]
+pub struct NewDelivery {
+    pub id: String,
+    pub event_id: EventId,
+    pub event: String,
+    pub destination: String,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// A delivery a worker has claimed (leased), with its event.
+#[derive(Debug, Clone)]
+pub struct Claimed {
+    pub id: String,
+    pub destination: String,
+    /// Attempts made before this one.
+    pub attempts: u32,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub event: crate::event::Event,
+}
+
+/// One attempt as logged.
+#[derive(Debug, Clone, Serialize)]
+pub struct AttemptRow {
+    pub attempt: u32,
+    #[serde(with = "crate::event::millis_rfc3339")]
+    pub started_at: DateTime<Utc>,
+    pub duration_ms: u64,
+    /// `succeeded`, `retry`, `failed`, `rate_limited`, `expired`, `render_failed`, `fallback`…
+    pub outcome: String,
+    pub status_code: Option<u16>,
+    pub response_headers: serde_json::Map<String, serde_json::Value>,
+    pub response_body: Option<String>,
+    pub error: Option<String>,
+}
+
+/// What a worker writes back for one claimed delivery.
+#[derive(Debug, Clone)]
+pub struct Finish {
+    pub id: String,
+    pub destination: String,
+    pub status: DeliveryStatus,
+    /// Attempts made in all, this one included.
+    pub attempts: u32,
+    /// When a pending delivery is next due.
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    pub last_status: Option<u16>,
+    pub last_error: Option<String>,
+    /// The attempt to log (none when the delivery was only put back, e.g. for a rate limit).
+    pub logged: Vec<AttemptRow>,
+    pub at: DateTime<Utc>,
+}
+
+/// A delivery as the API shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct DeliveryRow {
+    pub id: String,
+    pub event_id: String,
+    pub event: String,
+    pub destination: String,
+    pub status: DeliveryStatus,
+    pub attempts: u32,
+    #[serde(with = "crate::event::opt_millis_rfc3339")]
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    #[serde(with = "crate::event::opt_millis_rfc3339")]
+    pub expires_at: Option<DateTime<Utc>>,
+    #[serde(with = "crate::event::millis_rfc3339")]
+    pub created_at: DateTime<Utc>,
+    #[serde(with = "crate::event::millis_rfc3339")]
+    pub updated_at: DateTime<Utc>,
+    pub last_status: Option<u16>,
+    pub last_error: Option<String>,
+}
+
+/// Filters of `GET /api/deliveries`.
+#[derive(Debug, Clone, Default)]
+pub struct DeliveryQuery {
+    pub status: Option<DeliveryStatus>,
+    pub destination: Option<String>,
+    pub event_id: Option<String>,
+    pub before: Option<String>,
+    pub limit: u32,
+}
+
+/// Which finished deliveries a bulk retry sends again.
+#[derive(Debug, Clone)]
+pub struct RetryFilter {
+    pub status: DeliveryStatus,
+    pub destination: Option<String>,
+    pub since: Option<DateTime<Utc>>,
+}
+
+/// A destination's run-time state.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct DestinationState {
+    pub name: String,
+    #[serde(with = "crate::event::opt_millis_rfc3339")]
+    pub disabled_at: Option<DateTime<Utc>>,
+    pub disabled_reason: Option<String>,
+    #[serde(with = "crate::event::opt_millis_rfc3339")]
+    pub paused_until: Option<DateTime<Utc>>,
+    #[serde(with = "crate::event::opt_millis_rfc3339")]
+    pub last_success_at: Option<DateTime<Utc>>,
+    #[serde(with = "crate::event::opt_millis_rfc3339")]
+    pub last_error_at: Option<DateTime<Utc>>,
+    pub last_error: Option<String>,
+}
+
+/// How many deliveries of a destination are in a state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusCount {
+    pub destination: String,
+    pub status: DeliveryStatus,
+    pub count: u64,
+}
