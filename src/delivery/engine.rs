@@ -1012,11 +1012,17 @@ impl Backend for ClaimBackend {
     fn poll_next(
         &mut self,
         cx: &mut Context<'_>,
-        _: &WorkerContext,
+        worker: &WorkerContext,
     ) -> Poll<Option<Result<Self::Task, Self::Error>>> {
-        self.rx
-            .poll_recv(cx)
-            .map(|job| job.map(|j| Ok(Task::new(j))))
+        self.rx.poll_recv(cx).map(|job| match job {
+            Some(j) => Some(Ok(Task::new(j))),
+            None => {
+                // The claimer has stopped and every claimed job was handed out: tell apalis to stop once the
+                // running jobs finish (its shutdown waits for this signal).
+                let _ = worker.stop();
+                None
+            }
+        })
     }
 
     fn poll_close(

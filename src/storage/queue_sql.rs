@@ -74,6 +74,13 @@ macro_rules! queue_queries {
             route: &(dyn for<'e> Fn(&'e Event) -> Vec<$crate::storage::NewDelivery> + Send + Sync),
         ) -> Result<usize, StoreError> {
             let lock = if self.backend() == "postgres" { " FOR UPDATE OF o SKIP LOCKED" } else { "" };
+            // Most polls find nothing: look without taking the write lock.
+            let any: Option<String> = sqlx::query_scalar("SELECT event_id FROM outbox LIMIT 1")
+                .fetch_optional(&self.pool)
+                .await?;
+            if any.is_none() {
+                return Ok(0);
+            }
             let mut tx = self.begin_write().await?;
             let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
                 "SELECT o.event_id, e.envelope FROM outbox o JOIN events e ON e.id = o.event_id \
@@ -83,6 +90,9 @@ macro_rules! queue_queries {
             .fetch_all(&mut *tx)
             .await?;
             if rows.is_empty() {
+                // End the transaction now: a dropped one would hold SQLite's write lock until its connection
+                // is next used.
+                tx.commit().await?;
                 return Ok(0);
             }
             let mut ids = Vec::with_capacity(rows.len());

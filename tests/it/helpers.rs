@@ -105,6 +105,12 @@ impl TestApp {
 
     /// Spawns with the test defaults changed by `tweak`.
     pub async fn spawn_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> Self {
+        if std::env::var_os("HOOKARR_TEST_LOG").is_some() {
+            let _ = tracing_subscriber::fmt()
+                .with_env_filter("hookarr=debug")
+                .with_test_writer()
+                .try_init();
+        }
         let (url, dir) = fresh_storage(backend).await;
         let mut cfg = Config::default();
         cfg.storage.url = Secret(url);
@@ -178,6 +184,32 @@ impl TestApp {
             .get(format!("{}{path}", self.base))
             .bearer_auth(ADMIN_KEY);
         json_of(req.send().await.unwrap()).await
+    }
+
+    /// POST a JSON body to an API path with the admin key.
+    pub async fn api_post(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        let req = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(ADMIN_KEY)
+            .json(&body);
+        json_of(req.send().await.unwrap()).await
+    }
+
+    /// Polls `path` (up to 30 s) until `done` holds for its body; returns that body.
+    pub async fn wait_api(&self, path: &str, done: impl Fn(&Value) -> bool) -> Value {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            let (status, body) = self.api_get(path).await;
+            if status == StatusCode::OK && done(&body) {
+                return body;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "timed out waiting on {path}: {body}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
     }
 
     /// The ids of the events a list path returns (first page), asserting a 200.

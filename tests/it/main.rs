@@ -2,8 +2,10 @@
 
 mod binary;
 mod config;
+mod delivery;
 mod edge_cases;
 mod fixtures;
 mod helpers;
+mod receiver;
 mod router;
 mod store;

@@ -1,0 +1,746 @@
+//! The delivery pipeline end to end: a real hookarr sends to real loopback receivers.
+
+use crate::helpers::{Backend, TestApp, fixture, fixtures_dir};
+use crate::receiver::{Receiver, Reply};
+use hmac::{Hmac, Mac};
+use hookarr::config::{Config, Destination};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use sha2::Sha256;
+
+const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+
+fn dest(yaml: &str) -> Destination {
+    serde_norway::from_str(yaml).unwrap_or_else(|e| panic!("{e}: {yaml}"))
+}
+
+async fn app_with(
+    backend: Backend,
+    dests: Vec<Destination>,
+    tweak: impl FnOnce(&mut Config),
+) -> TestApp {
+    TestApp::spawn_with(backend, |cfg| {
+        cfg.destinations = dests;
+        tweak(cfg);
+    })
+    .await
+}
+
+/// The one delivery of an event once it has left `pending`.
+async fn settled(app: &TestApp, event_id: &str) -> Vec<Value> {
+    let body = app
+        .wait_api(&format!("/api/deliveries?event={event_id}"), |b| {
+            let items = b["items"].as_array().unwrap();
+            !items.is_empty() && items.iter().all(|d| d["status"] != "pending")
+        })
+        .await;
+    body["items"].as_array().unwrap().clone()
+}
+
+async fn post_download(app: &TestApp) -> String {
+    let (status, body) = app
+        .post_hook("radarr", &fixture("radarr", "download"))
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    body["events"][0].as_str().unwrap().to_owned()
+}
+
+/// A Standard Webhooks verifier written from the spec, independent of hookarr's signer: HMAC-SHA256 with the
+/// base64-decoded secret over `{id}.{timestamp}.{body}`, any `v1,` entry may match, unknown versions ignored,
+/// timestamps within 5 minutes.
+fn verify_standard(secret: &str, id: &str, ts: &str, sigs: &str, body: &[u8], now: i64) -> bool {
+    use base64::Engine;
+    let Ok(ts_num) = ts.parse::<i64>() else {
+        return false;
+    };
+    if (now - ts_num).abs() > 300 {
+        return false;
+    }
+    let key = base64::engine::general_purpose::STANDARD
+        .decode(secret.trim_start_matches("whsec_"))
+        .unwrap();
+    let mut mac = Hmac::<Sha256>::new_from_slice(&key).unwrap();
+    mac.update(format!("{id}.{ts}.").as_bytes());
+    mac.update(body);
+    let expected = mac.finalize().into_bytes();
+    sigs.split(' ').any(|entry| {
+        let Some(sig) = entry.strip_prefix("v1,") else {
+            return false;
+        };
+        base64::engine::general_purpose::STANDARD
+            .decode(sig)
+            .is_ok_and(|s| s.len() == 32 && s[..] == expected[..])
+    })
+}
+
+#[test]
+fn the_independent_verifier_and_hookarrs_signer_agree_with_every_published_vector() {
+    let path = fixtures_dir().join("signing/standard-webhooks-vectors.json");
+    let vectors: Vec<Value> = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    assert!(vectors.len() >= 5);
+    for v in &vectors {
+        let (secret, id, ts) = (
+            v["secret"].as_str().unwrap(),
+            v["msg_id"].as_str().unwrap(),
+            v["timestamp"].as_i64().unwrap(),
+        );
+        let payload = v["payload"].as_str().unwrap().as_bytes();
+        let sig = v["signature"].as_str().unwrap();
+        assert!(
+            verify_standard(secret, id, &ts.to_string(), sig, payload, ts),
+            "verifier: {id}"
+        );
+        assert_eq!(
+            hookarr::outbound::signing::standard_signature(secret, id, ts, payload).unwrap(),
+            sig
+        );
+        // Negative cases of the reference suites.
+        let flip = if &sig[3..4] == "A" { "B" } else { "A" };
+        let tampered = format!("v1,{flip}{}", &sig[4..]);
+        assert!(!verify_standard(
+            secret,
+            id,
+            &ts.to_string(),
+            &tampered,
+            payload,
+            ts
+        ));
+        assert!(!verify_standard(
+            secret,
+            id,
+            &(ts + 1).to_string(),
+            sig,
+            payload,
+            ts + 1
+        ));
+        assert!(!verify_standard(
+            secret,
+            id,
+            &ts.to_string(),
+            sig,
+            payload,
+            ts + 301
+        ));
+        assert!(!verify_standard(
+            secret,
+            id,
+            &ts.to_string(),
+            "v1,",
+            payload,
+            ts
+        ));
+        assert!(!verify_standard(
+            secret,
+            id,
+            &ts.to_string(),
+            &sig.replace("v1,", "v2,"),
+            payload,
+            ts
+        ));
+        let decoy = format!("v1,Ceo5qEr07ixe2NLpvHk3FH9bwy/WavXrAFQ/9tdO6mc= {sig}");
+        assert!(verify_standard(
+            secret,
+            id,
+            &ts.to_string(),
+            &decoy,
+            payload,
+            ts
+        ));
+    }
+    let hub: Vec<Value> = serde_json::from_slice(
+        &std::fs::read(fixtures_dir().join("signing/hub-signature-256-vectors.json")).unwrap(),
+    )
+    .unwrap();
+    for v in hub {
+        let got = hookarr::outbound::signing::hub_signature(
+            v["secret"].as_str().unwrap(),
+            v["payload"].as_str().unwrap().as_bytes(),
+        );
+        assert_eq!(
+            got,
+            format!("sha256={}", v["hex_hmac_sha256"].as_str().unwrap())
+        );
+    }
+}
+
+async fn signed_webhook_delivery(backend: Backend) {
+    let rx = Receiver::start().await;
+    let d = dest(&format!(
+        "name: hook\ntype: webhook\nurl: {}\nsecret: {SECRET}\nheaders: {{X-Custom: yes}}\n",
+        rx.url("/in?k=1")
+    ));
+    let app = app_with(backend, vec![d], |_| {}).await;
+    let event_id = post_download(&app).await;
+    let got = rx.wait_for(1).await;
+    let req = &got[0];
+    let deliveries = settled(&app, &event_id).await;
+    assert_eq!(deliveries.len(), 1);
+    assert_eq!(deliveries[0]["status"], "succeeded");
+    let delivery_id = deliveries[0]["id"].as_str().unwrap();
+    assert_eq!(req.path, "/in");
+    assert_eq!(req.query, "k=1");
+    assert_eq!(
+        req.header("webhook-id"),
+        delivery_id,
+        "webhook-id is the delivery id"
+    );
+    assert_eq!(req.header("content-type"), "application/json");
+    assert_eq!(req.header("x-hookarr-event"), "library.new");
+    assert_eq!(req.header("x-custom"), "yes");
+    assert!(req.header("user-agent").starts_with("hookarr/"));
+    let now = chrono::Utc::now().timestamp();
+    assert!(verify_standard(
+        SECRET,
+        req.header("webhook-id"),
+        req.header("webhook-timestamp"),
+        req.header("webhook-signature"),
+        &req.body,
+        now
+    ));
+    assert!(!verify_standard(
+        "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD",
+        req.header("webhook-id"),
+        req.header("webhook-timestamp"),
+        req.header("webhook-signature"),
+        &req.body,
+        now
+    ));
+    // The body is the stored envelope.
+    let (_, stored) = app.api_get(&format!("/api/events/{event_id}")).await;
+    let body = req.json();
+    assert_eq!(body["id"], event_id);
+    assert_eq!(body["data"], stored["data"]);
+    assert_eq!(stored["deliveries"][0]["id"], delivery_id);
+    // The attempt log.
+    let (_, one) = app.api_get(&format!("/api/deliveries/{delivery_id}")).await;
+    assert_eq!(one["attempts"].as_array().unwrap().len(), 1);
+    assert_eq!(one["attempts"][0]["status_code"], 204);
+    assert_eq!(one["attempts"][0]["outcome"], "succeeded");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_webhook_delivery_is_signed_and_verifies_on_sqlite() {
+    signed_webhook_delivery(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn a_webhook_delivery_is_signed_and_verifies_on_postgres() {
+    signed_webhook_delivery(Backend::Postgres).await;
+}
+
+#[tokio::test]
+async fn hub_sha256_signing_uses_the_secret_text_and_the_exact_body() {
+    let rx = Receiver::start().await;
+    let d = dest(&format!(
+        "name: hub\ntype: webhook\nurl: {}\nsigning: hub_sha256\nsecret: {SECRET}\n",
+        rx.url("/gh")
+    ));
+    let app = app_with(Backend::Sqlite, vec![d], |_| {}).await;
+    post_download(&app).await;
+    let req = &rx.wait_for(1).await[0];
+    let mut mac = Hmac::<Sha256>::new_from_slice(SECRET.as_bytes()).unwrap();
+    mac.update(&req.body);
+    assert_eq!(
+        req.header("x-hub-signature-256"),
+        format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+    );
+    assert!(req.header("x-hookarr-timestamp").parse::<i64>().is_ok());
+    assert_eq!(req.header("webhook-signature"), "");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn every_target_type_gets_its_own_request_shape() {
+    let rx = Receiver::start().await;
+    let dests = vec![
+        dest(&format!(
+            "name: discord\ntype: discord\nurl: {}\n",
+            rx.url("/api/webhooks/123/tok")
+        )),
+        dest(&format!(
+            "name: slack\ntype: slack\nurl: {}\n",
+            rx.url("/services/T1/B1/x")
+        )),
+        dest(&format!(
+            "name: ha-hook\ntype: home_assistant\nurl: {}\n",
+            rx.url("/api/webhook/abc")
+        )),
+        dest(&format!(
+            "name: ha-event\ntype: home_assistant\nurl: {}\ntoken: hatoken\n",
+            rx.url("/api/events/arr_event")
+        )),
+    ];
+    let app = app_with(Backend::Sqlite, dests, |_| {}).await;
+    rx.set_default(Reply::status(200).body("ok"));
+    let (status, body) = app.post_hook("sonarr", &fixture("sonarr", "grab")).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    let got = rx.wait_for(4).await;
+    let by = |p: &str| {
+        got.iter()
+            .find(|g| g.path == p)
+            .unwrap_or_else(|| panic!("no request to {p}"))
+    };
+    let discord = by("/api/webhooks/123/tok");
+    assert_eq!(discord.query, "wait=true");
+    let d = discord.json();
+    assert_eq!(d["allowed_mentions"], json!({"parse": []}));
+    let embed = &d["embeds"][0];
+    assert!(
+        embed["title"]
+            .as_str()
+            .unwrap()
+            .contains(body_title(&app, &body).await.as_str())
+    );
+    assert_eq!(
+        embed["color"],
+        hookarr::outbound::templates::event_color("download.grabbed")
+    );
+    assert!(
+        embed["fields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["name"] == "Quality")
+    );
+    let slack = by("/services/T1/B1/x").json();
+    assert!(slack["text"].as_str().unwrap().len() > 3);
+    assert_eq!(slack["blocks"][0]["type"], "header");
+    let hook = by("/api/webhook/abc");
+    assert_eq!(hook.json()["event"], "download.grabbed");
+    assert_eq!(hook.header("authorization"), "");
+    assert_eq!(hook.header("content-type"), "application/json");
+    let ev = by("/api/events/arr_event");
+    assert_eq!(ev.header("authorization"), "Bearer hatoken");
+    assert!(ev.json().is_object());
+    for g in &got {
+        assert!(g.header("x-hookarr-delivery").starts_with("dlv_"));
+    }
+    app.stop().await;
+}
+
+async fn body_title(app: &TestApp, accepted: &Value) -> String {
+    let id = accepted["events"][0].as_str().unwrap();
+    let (_, e) = app.api_get(&format!("/api/events/{id}")).await;
+    e["data"]["media"]["title"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn transient_failures_are_retried_on_the_schedule_and_every_attempt_is_logged() {
+    let rx = Receiver::start().await;
+    rx.script([
+        Reply::status(500).body("boom"),
+        Reply::status(503).header("retry-after", "0"),
+    ]);
+    let d = dest(&format!(
+        "name: hook\ntype: webhook\nurl: {}\nsigning: none\nretry: {{max_attempts: 5, schedule: [0s, 0s, 0s]}}\n",
+        rx.url("/x")
+    ));
+    let app = app_with(Backend::Sqlite, vec![d], |_| {}).await;
+    let event_id = post_download(&app).await;
+    let deliveries = settled(&app, &event_id).await;
+    assert_eq!(deliveries[0]["status"], "succeeded");
+    let got = rx.got();
+    assert_eq!(got.len(), 3);
+    assert!(
+        got.iter()
+            .all(|g| g.header("x-hookarr-delivery") == deliveries[0]["id"]),
+        "same delivery id on every retry"
+    );
+    let (_, one) = app
+        .api_get(&format!(
+            "/api/deliveries/{}",
+            deliveries[0]["id"].as_str().unwrap()
+        ))
+        .await;
+    let attempts = one["attempts"].as_array().unwrap();
+    let outcomes: Vec<&str> = attempts
+        .iter()
+        .map(|a| a["outcome"].as_str().unwrap())
+        .collect();
+    assert_eq!(outcomes, ["retry", "retry", "succeeded"]);
+    assert_eq!(attempts[0]["status_code"], 500);
+    assert_eq!(attempts[0]["response_body"], "boom");
+    assert_eq!(attempts[1]["response_headers"]["retry-after"], "0");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_429_pauses_the_destination_until_retry_after() {
+    let rx = Receiver::start().await;
+    rx.script([Reply::status(429)
+        .header("retry-after", "1")
+        .body(r#"{"retry_after": 1.0, "global": false}"#)]);
+    let d = dest(&format!(
+        "name: discord\ntype: discord\nurl: {}\n",
+        rx.url("/api/webhooks/1/t")
+    ));
+    let app = app_with(Backend::Sqlite, vec![d], |_| {}).await;
+    rx.set_default(Reply::status(200).body("{}"));
+    let event_id = post_download(&app).await;
+    let deliveries = settled(&app, &event_id).await;
+    assert_eq!(deliveries[0]["status"], "succeeded");
+    let (_, one) = app
+        .api_get(&format!(
+            "/api/deliveries/{}",
+            deliveries[0]["id"].as_str().unwrap()
+        ))
+        .await;
+    let attempts = one["attempts"].as_array().unwrap();
+    assert_eq!(attempts[0]["outcome"], "rate_limited");
+    assert_eq!(attempts[1]["outcome"], "succeeded");
+    let t = |a: &Value| {
+        chrono::DateTime::parse_from_rfc3339(a["started_at"].as_str().unwrap()).unwrap()
+    };
+    assert!(
+        t(&attempts[1]) - t(&attempts[0]) >= chrono::Duration::milliseconds(990),
+        "the pause was honoured: {attempts:?}"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_gone_target_is_disabled_alerted_and_held_until_re_enabled() {
+    let rx = Receiver::start().await;
+    rx.script([Reply::status(410)]);
+    let d = dest(&format!(
+        "name: hook\ntype: webhook\nurl: {}\nsigning: none\n",
+        rx.url("/x")
+    ));
+    let app = app_with(Backend::Sqlite, vec![d], |_| {}).await;
+    let first = post_download(&app).await;
+    assert_eq!(settled(&app, &first).await[0]["status"], "failed");
+    let (_, dest) = app.api_get("/api/destinations/hook").await;
+    assert_eq!(dest["enabled"], false, "{dest}");
+    assert!(dest["disabled_reason"].as_str().unwrap().contains("410"));
+    let alerts = app
+        .wait_api("/api/events?event=hookarr.*", |b| {
+            !b["items"].as_array().unwrap().is_empty()
+        })
+        .await;
+    assert_eq!(alerts["items"][0]["event"], "hookarr.destination_disabled");
+    // While disabled, events are not routed to it (CONTRACT §5: enabled destinations only); a replay sends
+    // what it missed once it is back.
+    let (_, body) = app.post_hook("radarr", &fixture("radarr", "grab")).await;
+    let second = body["events"][0].as_str().unwrap().to_owned();
+    app.wait_api("/api/events?event=download.grabbed", |b| {
+        !b["items"].as_array().unwrap().is_empty()
+    })
+    .await;
+    let (status, enabled) = app
+        .api_post("/api/destinations/hook/enable", json!({}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{enabled}");
+    assert_eq!(enabled["enabled"], true);
+    let (status, _) = app
+        .api_post(&format!("/api/events/{second}/replay"), json!({}))
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    assert_eq!(settled(&app, &second).await[0]["status"], "succeeded");
+    assert_eq!(rx.got().len(), 2);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn exhausted_retries_dead_letter_then_manual_and_bulk_retry_deliver() {
+    let rx = Receiver::start().await;
+    rx.set_default(Reply::status(500));
+    let d = dest(&format!(
+        "name: hook\ntype: webhook\nurl: {}\nsigning: none\nretry: {{max_attempts: 2, schedule: [0s]}}\n",
+        rx.url("/x")
+    ));
+    let app = app_with(Backend::Sqlite, vec![d], |_| {}).await;
+    let first = post_download(&app).await;
+    let (_, body) = app.post_hook("radarr", &fixture("radarr", "grab")).await;
+    let second = body["events"][0].as_str().unwrap().to_owned();
+    let dead = settled(&app, &first).await;
+    assert_eq!(dead[0]["status"], "dead");
+    assert_eq!(dead[0]["attempts"], 2);
+    assert_eq!(settled(&app, &second).await[0]["status"], "dead");
+    let alerts = app
+        .wait_api("/api/events?event=hookarr.delivery_dead", |b| {
+            b["items"].as_array().unwrap().len() >= 2
+        })
+        .await;
+    assert!(
+        alerts["items"][0]["summary"]
+            .as_str()
+            .unwrap()
+            .contains("dead after 2 attempts")
+    );
+    let (_, listed) = app.api_get("/api/deliveries?status=dead").await;
+    assert_eq!(listed["items"].as_array().unwrap().len(), 2);
+    // Not retryable while it succeeded or is pending: a clear 409.
+    rx.set_default(Reply::status(204));
+    let id = dead[0]["id"].as_str().unwrap();
+    let (status, _) = app
+        .api_post(&format!("/api/deliveries/{id}/retry"), json!({}))
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    assert_eq!(settled(&app, &first).await[0]["status"], "succeeded");
+    let (status, body) = app
+        .api_post(&format!("/api/deliveries/{id}/retry"), json!({}))
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    let (status, body) = app
+        .api_post(
+            "/api/deliveries/retry",
+            json!({"status": "dead", "destination": "hook"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    assert_eq!(body["retried"], 1);
+    assert_eq!(settled(&app, &second).await[0]["status"], "succeeded");
+    let (status, body) = app
+        .api_post("/api/deliveries/retry", json!({"status": "bogus"}))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn expired_deliveries_are_not_sent_late() {
+    let rx = Receiver::start().await;
+    let d = dest(&format!(
+        "name: hook\ntype: webhook\nurl: {}\nsigning: none\nexpire_after: 1ms\n",
+        rx.url("/x")
+    ));
+    let app = app_with(Backend::Sqlite, vec![d], |_| {}).await;
+    let id = post_download(&app).await;
+    let d = settled(&app, &id).await;
+    assert_eq!(d[0]["status"], "expired");
+    let (_, one) = app
+        .api_get(&format!("/api/deliveries/{}", d[0]["id"].as_str().unwrap()))
+        .await;
+    assert_eq!(one["attempts"][0]["outcome"], "expired");
+    assert!(rx.got().is_empty());
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn routing_follows_globs_sources_and_filters() {
+    let rx = Receiver::start().await;
+    let dests = vec![
+        dest(&format!(
+            "name: all\ntype: webhook\nurl: {}\nsigning: none\n",
+            rx.url("/all")
+        )),
+        dest(&format!(
+            "name: 4k\ntype: webhook\nurl: {}\nsigning: none\nfilter:\n  data.release.quality: {{in: [Remux-2160p]}}\n",
+            rx.url("/4k")
+        )),
+        dest(&format!(
+            "name: health\ntype: webhook\nurl: {}\nsigning: none\nevents: [\"health.*\"]\n",
+            rx.url("/health")
+        )),
+        dest(&format!(
+            "name: sonarr-only\ntype: webhook\nurl: {}\nsigning: none\nsources: [sonarr]\n",
+            rx.url("/sonarr")
+        )),
+    ];
+    let app = app_with(Backend::Sqlite, dests, |_| {}).await;
+    let id = post_download(&app).await;
+    let d = settled(&app, &id).await;
+    let names: Vec<&str> = d
+        .iter()
+        .map(|d| d["destination"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["all"]);
+    let (_, body) = app.post_hook("radarr", &fixture("radarr", "health")).await;
+    let health = body["events"][0].as_str().unwrap().to_owned();
+    let mut names: Vec<String> = settled(&app, &health)
+        .await
+        .iter()
+        .map(|d| d["destination"].as_str().unwrap().to_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["all", "health"]);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_template_that_renders_invalid_json_fails_the_delivery_with_the_reason() {
+    let rx = Receiver::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("webhook")).unwrap();
+    std::fs::write(
+        dir.path().join("webhook/library_new.hbs"),
+        "{\"title\": {{data.media.title}} }",
+    )
+    .unwrap();
+    let d = dest(&format!(
+        "name: hook\ntype: webhook\nurl: {}\nsigning: none\n",
+        rx.url("/x")
+    ));
+    let templates = dir.path().to_path_buf();
+    let app = app_with(Backend::Sqlite, vec![d], |cfg| {
+        cfg.templates_dir = Some(templates)
+    })
+    .await;
+    let id = post_download(&app).await;
+    let d = settled(&app, &id).await;
+    assert_eq!(d[0]["status"], "failed");
+    assert!(
+        d[0]["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("invalid JSON"),
+        "{}",
+        d[0]
+    );
+    let (_, one) = app
+        .api_get(&format!("/api/deliveries/{}", d[0]["id"].as_str().unwrap()))
+        .await;
+    assert_eq!(one["attempts"][0]["outcome"], "render_failed");
+    assert!(rx.got().is_empty());
+    // Other events still use the embedded default.
+    let (_, body) = app.post_hook("radarr", &fixture("radarr", "grab")).await;
+    let grab = body["events"][0].as_str().unwrap().to_owned();
+    assert_eq!(settled(&app, &grab).await[0]["status"], "succeeded");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn redirects_are_not_followed_and_unreachable_targets_are_retried() {
+    let rx = Receiver::start().await;
+    rx.set_default(Reply::status(302).header("location", &rx.url("/elsewhere")));
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let dests = vec![
+        dest(&format!(
+            "name: redirect\ntype: webhook\nurl: {}\nsigning: none\n",
+            rx.url("/x")
+        )),
+        dest(&format!(
+            "name: down\ntype: webhook\nurl: http://127.0.0.1:{closed}/x\nsigning: none\nretry: {{max_attempts: 3, schedule: [0s, 1h]}}\n"
+        )),
+    ];
+    let app = app_with(Backend::Sqlite, dests, |_| {}).await;
+    let id = post_download(&app).await;
+    let d = app
+        .wait_api(&format!("/api/deliveries?event={id}"), |b| {
+            let items = b["items"].as_array().unwrap();
+            items.len() == 2
+                && items
+                    .iter()
+                    .all(|d| d["status"] != "pending" || d["attempts"].as_u64() >= Some(1))
+        })
+        .await;
+    let by = |n: &str| {
+        d["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["destination"] == n)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(by("redirect")["status"], "failed");
+    assert_eq!(by("redirect")["last_status"], 302);
+    assert_eq!(rx.got().len(), 1, "the redirect was not followed");
+    let down = by("down");
+    assert_eq!(down["status"], "pending");
+    assert!(
+        down["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("connection failed"),
+        "{down}"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn replay_preview_and_destination_listing_work() {
+    let rx = Receiver::start().await;
+    let d = dest(&format!(
+        "name: hook\ntype: webhook\nurl: {}\n",
+        rx.url("/x")
+    ));
+    let app = app_with(Backend::Sqlite, vec![d], |_| {}).await;
+    let id = post_download(&app).await;
+    settled(&app, &id).await;
+    let (status, body) = app
+        .api_post(
+            &format!("/api/events/{id}/replay"),
+            json!({"destinations": ["hook"]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    app.wait_api(
+        &format!("/api/deliveries?event={id}&status=succeeded"),
+        |b| b["items"].as_array().unwrap().len() == 2,
+    )
+    .await;
+    let (status, body) = app
+        .api_post(
+            &format!("/api/events/{id}/replay"),
+            json!({"destinations": ["nope"]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    let (_, list) = app.api_get("/api/destinations").await;
+    let hook = &list["items"][0];
+    assert_eq!(hook["name"], "hook");
+    assert_eq!(hook["deliveries"]["succeeded"], 2);
+    assert_eq!(hook["success_rate"], 1.0);
+    assert!(
+        hook["signing_secret"]
+            .as_str()
+            .unwrap()
+            .starts_with("whsec_"),
+        "a secret is generated when none is set"
+    );
+    assert!(
+        !hook["url"].as_str().unwrap().contains("/x"),
+        "the URL is redacted"
+    );
+    // Preview: a stored event, a fixture, a broken template; nothing is sent.
+    let before = rx.got().len();
+    let (status, p) = app
+        .api_post(
+            "/api/templates/preview",
+            json!({"type": "discord", "event_id": id}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(p["payload"]["embeds"][0]["title"].is_string(), "{p}");
+    let payload: Value = serde_json::from_slice(&fixture("sonarr", "grab")).unwrap();
+    let (_, p) = app
+        .api_post(
+            "/api/templates/preview",
+            json!({"type": "slack", "fixture": {"source": "sonarr", "payload": payload}}),
+        )
+        .await;
+    assert_eq!(p["event"], "download.grabbed");
+    assert_eq!(p["problems"], json!([]));
+    let (_, p) = app
+        .api_post(
+            "/api/templates/preview",
+            json!({"destination": "hook", "template": "{{#if}"}),
+        )
+        .await;
+    assert!(!p["problems"].as_array().unwrap().is_empty(), "{p}");
+    let (_, p) = app
+        .api_post(
+            "/api/templates/preview",
+            json!({"type": "webhook", "template": "{\"a\": {{summary}} }"}),
+        )
+        .await;
+    assert!(
+        p["problems"][0].as_str().unwrap().contains("invalid JSON"),
+        "{p}"
+    );
+    let (status, t) = app.api_post("/api/destinations/hook/test", json!({})).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(t["ok"], true, "{t}");
+    assert_eq!(rx.got().len(), before + 1, "only the test sent anything");
+    assert_eq!(rx.got().last().unwrap().json()["event"], "test");
+    let (status, _) = app.api_get("/api/destinations/nope").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = app.get_plain("/api/deliveries").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    app.stop().await;
+}
