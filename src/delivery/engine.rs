@@ -30,8 +30,6 @@ type Limiter = RateLimiter<
     governor::clock::DefaultClock,
 >;
 
-/// How long a claimed delivery stays leased to this process.
-const LEASE: Duration = Duration::from_secs(120);
 /// How often idle loops look for work that no local wake-up announced (retries falling due, other processes).
 const POLL: Duration = Duration::from_millis(500);
 /// A rate-limit wait shorter than this is slept in the worker; a longer one puts the delivery back.
@@ -62,6 +60,9 @@ pub struct Engine {
     client: reqwest::Client,
     workers: usize,
     max_response_bytes: usize,
+    /// How long a claimed delivery stays leased to this process: longer than an attempt can take (two sends
+    /// with the rich-message fallback), so a live worker never loses its lease.
+    lease: Duration,
     owner: String,
     runtime: Mutex<Runtime>,
     wake_router: Notify,
@@ -179,6 +180,7 @@ impl Engine {
             ),
             workers,
             max_response_bytes: cfg.delivery.max_response_bytes,
+            lease: Duration::from_secs(2 * cfg.delivery.timeout_secs.max(1) + 10),
             owner: crate::event::new_prefixed_id("wrk"),
             runtime: Mutex::new(Runtime::default()),
             wake_router: Notify::new(),
@@ -188,6 +190,15 @@ impl Engine {
             in_flight: Default::default(),
         });
         engine.refresh_state().await?;
+        if engine.store.backend() == "sqlite" {
+            let released = engine.store.release_leases(Utc::now()).await?;
+            if released > 0 {
+                tracing::info!(
+                    message = "Re-queued deliveries a stopped run had claimed.",
+                    released
+                );
+            }
+        }
         Ok(engine)
     }
 
@@ -345,7 +356,7 @@ impl Engine {
                 permits.push(p);
             }
             let now = Utc::now();
-            let lease = now + chrono::Duration::from_std(LEASE).expect("small");
+            let lease = now + chrono::Duration::from_std(self.lease).expect("small");
             let claimed = match self
                 .store
                 .claim_due(&self.owner, now, lease, permits.len() as u32)

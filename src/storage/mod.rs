@@ -256,6 +256,9 @@ pub trait Queue: Send + Sync + 'static {
         lease_until: DateTime<Utc>,
         limit: u32,
     ) -> Result<Vec<Claimed>, StoreError>;
+    /// Makes every leased pending delivery due now (a single-process SQLite start: no other process can hold
+    /// a lease, so the leases are a killed run's). Returns how many.
+    async fn release_leases(&self, now: DateTime<Utc>) -> Result<u64, StoreError>;
     /// Writes back what workers did, in one transaction.
     async fn finish(&self, batch: &[Finish]) -> Result<(), StoreError>;
     async fn list_deliveries(&self, q: &DeliveryQuery) -> Result<Page<DeliveryRow>, StoreError>;

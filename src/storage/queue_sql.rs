@@ -188,6 +188,17 @@ macro_rules! queue_queries {
             Ok(claimed)
         }
 
+        async fn release_leases(&self, now: chrono::DateTime<chrono::Utc>) -> Result<u64, StoreError> {
+            let done = sqlx::query(
+                "UPDATE deliveries SET next_attempt_at = $1, lease_owner = NULL \
+                 WHERE status = 'pending' AND lease_owner IS NOT NULL",
+            )
+            .bind(millis(now))
+            .execute(&self.pool)
+            .await?;
+            Ok(done.rows_affected())
+        }
+
         async fn finish(&self, batch: &[$crate::storage::Finish]) -> Result<(), StoreError> {
             if batch.is_empty() {
                 return Ok(());

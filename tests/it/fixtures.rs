@@ -119,3 +119,85 @@ fn sonarr_import_complete_sums_its_files() {
     );
     assert_eq!(event.summary, "Severance S02E01–E03 imported — WEBDL-2160p");
 }
+
+/// Every Arr fixture rendered for every target type by the embedded default templates: the payload is valid
+/// JSON in the target's shape, within its limits, and matches a reviewed snapshot.
+#[test]
+fn every_fixture_renders_for_every_target_type() {
+    use hookarr::config::{DestinationType, Signing};
+    use hookarr::outbound::{Target, Templates, render_payload};
+    let templates = Templates::load(None).unwrap();
+    let target = |kind: DestinationType| Target {
+        name: "snap".into(),
+        kind,
+        url: "https://example.invalid/x".into(),
+        template: None,
+        headers: Default::default(),
+        signing: Signing::None,
+        secrets: Vec::new(),
+        token: None,
+    };
+    let kinds = [
+        DestinationType::Discord,
+        DestinationType::Slack,
+        DestinationType::HomeAssistant,
+        DestinationType::Webhook,
+    ];
+    let mut rendered = 0;
+    for app in [App::Radarr, App::Sonarr, App::Lidarr] {
+        let dir = fixtures_dir().join("inbound").join(app.as_str());
+        let mut names: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| {
+                e.unwrap()
+                    .path()
+                    .file_stem()
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned()
+            })
+            .collect();
+        names.sort();
+        for name in names {
+            let mut event = parse_fixture(app, &name);
+            event.id = hookarr::event::EventId::parse("evt_01JD00000000000000000000AA").unwrap();
+            for kind in kinds {
+                let payload = render_payload(&templates, &target(kind), &event)
+                    .unwrap_or_else(|e| panic!("{app}/{name} as {}: {e}", kind.as_str()));
+                match kind {
+                    DestinationType::Discord => {
+                        let embed = &payload["embeds"][0];
+                        assert!(
+                            embed["title"]
+                                .as_str()
+                                .is_some_and(|t| !t.is_empty() && t.chars().count() <= 256)
+                        );
+                        for f in embed["fields"].as_array().unwrap() {
+                            assert!(
+                                !f["value"].as_str().unwrap().trim().is_empty(),
+                                "{app}/{name}: empty field {f}"
+                            );
+                        }
+                        assert_eq!(payload["allowed_mentions"]["parse"], serde_json::json!([]));
+                    }
+                    DestinationType::Slack => {
+                        assert!(payload["text"].as_str().is_some_and(|t| !t.is_empty()));
+                        assert_eq!(payload["blocks"][0]["type"], "header");
+                    }
+                    DestinationType::HomeAssistant => {
+                        assert_eq!(payload["event"], event.event.as_str())
+                    }
+                    DestinationType::Webhook => {
+                        assert_eq!(payload, serde_json::to_value(&event).unwrap())
+                    }
+                }
+                insta::assert_json_snapshot!(
+                    format!("render__{}__{}__{name}", kind.as_str(), app.as_str()),
+                    payload
+                );
+                rendered += 1;
+            }
+        }
+    }
+    assert!(rendered >= 120, "rendered {rendered}");
+}

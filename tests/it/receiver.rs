@@ -61,7 +61,6 @@ impl Reply {
         self
     }
 
-    #[allow(dead_code)]
     pub fn delay(mut self, d: Duration) -> Reply {
         self.delay = d;
         self
