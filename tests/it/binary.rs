@@ -371,3 +371,126 @@ fn keys_users_and_migrate_commands_work_on_the_same_database() {
         "{users}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn render_send_test_and_check_config_know_the_destinations_and_templates() {
+    let dir = tempfile::tempdir().unwrap();
+    let rx = crate::receiver::Receiver::start().await;
+    let extra = format!(
+        "destinations:\n  - name: chat\n    type: discord\n    url: {}\n  - name: mine\n    type: webhook\n    url: {}\n    template: webhook/mine\n",
+        rx.url("/api/webhooks/42/secret-token"),
+        rx.url("/mine")
+    );
+    let db = format!("sqlite://{}/data/hookarr.db", dir.path().display());
+    let config = write_config_with(dir.path(), &db, Some(ADMIN_KEY), &extra);
+    // The destination's own template is missing: check-config names it and exits 2.
+    let out = Command::new(BIN)
+        .args(["check-config", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("destinations[1].template"),
+        "{out:?}"
+    );
+    // A broken template is reported with its file and line.
+    std::fs::create_dir_all(dir.path().join("templates/webhook")).unwrap();
+    std::fs::write(
+        dir.path().join("templates/webhook/mine.hbs"),
+        "{\n\"a\": {{#if x}}\n",
+    )
+    .unwrap();
+    let out = Command::new(BIN)
+        .args(["check-config", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("templates/webhook/mine.hbs:"), "{err}");
+    std::fs::write(
+        dir.path().join("templates/webhook/mine.hbs"),
+        "{\"title\": \"{{data.media.title}}\"}",
+    )
+    .unwrap();
+    let out = Command::new(BIN)
+        .args(["check-config", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    // render: the exact request, URL redacted, nothing sent.
+    let payload = crate::helpers::fixtures_dir().join("inbound/radarr/download.json");
+    let out = Command::new(BIN)
+        .args([
+            "render",
+            "--destination",
+            "chat",
+            "--source",
+            "radarr",
+            "--payload",
+        ])
+        .arg(&payload)
+        .arg("--config")
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.starts_with(&format!("POST {}/…", rx.base)), "{text}");
+    assert!(
+        !text.contains("secret-token"),
+        "the URL's token is not printed"
+    );
+    assert!(
+        text.contains("\"embeds\"") && text.contains("Dune"),
+        "{text}"
+    );
+    let out = Command::new(BIN)
+        .args([
+            "render",
+            "--destination",
+            "mine",
+            "--source",
+            "radarr",
+            "--payload",
+        ])
+        .arg(&payload)
+        .arg("--config")
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("\"title\": \"Dune"),
+        "{out:?}"
+    );
+    assert!(rx.got().is_empty(), "render sends nothing");
+    // send-test: one request, the answer printed, exit 0 on 2xx and 1 otherwise.
+    let out = Command::new(BIN)
+        .args(["send-test", "--destination", "chat", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("HTTP 204"),
+        "{out:?}"
+    );
+    assert_eq!(rx.got().len(), 1);
+    assert_eq!(
+        rx.got()[0].json()["embeds"][0]["color"],
+        hookarr::outbound::templates::event_color("test")
+    );
+    rx.set_default(crate::receiver::Reply::status(404).body(r#"{"code": 10015}"#));
+    let out = Command::new(BIN)
+        .args(["send-test", "--destination", "chat", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("HTTP 404"),
+        "{out:?}"
+    );
+}

@@ -1,0 +1,325 @@
+//! Delivery benchmark: the real `hookarr` binary (release) on a SQLite file, sending to a local sink that
+//! answers 204.
+//!
+//! 1. the sink's own ceiling (this process posting to it at concurrency 32);
+//! 2. backlog drain: N events stored and routed first (20,000, then 200,000), then hookarr starts and drains
+//!    them — deliveries/s, and hookarr's peak RSS while draining;
+//! 3. end to end: a steady 200 events/s posted to /hooks/radarr, latency from POST to arrival at the sink
+//!    (p50/p99), and hookarr's RSS idle and under that load.
+//!
+//! `cargo bench --bench delivery` · `HOOKARR_BENCH_BACKLOGS=20000` (comma list) · `HOOKARR_BENCH_SECS=10`.
+
+use axum::body::Bytes;
+use hookarr::delivery::route::{Router, Rule};
+use hookarr::event::EventId;
+use hookarr::inbound::{App, ParseContext, parse};
+use hookarr::storage::{Ingest, RawRequest};
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// The sink: counts requests; in timing mode records each event id's arrival.
+#[derive(Default)]
+struct Sink {
+    count: AtomicU64,
+    timing: std::sync::atomic::AtomicBool,
+    arrivals: Mutex<HashMap<String, Instant>>,
+}
+
+async fn start_sink(sink: Arc<Sink>) -> String {
+    async fn handle(
+        axum::extract::State(sink): axum::extract::State<Arc<Sink>>,
+        body: Bytes,
+    ) -> axum::http::StatusCode {
+        let now = Instant::now();
+        sink.count.fetch_add(1, Ordering::Relaxed);
+        if sink.timing.load(Ordering::Relaxed) {
+            if let Ok(v) = serde_json::from_slice::<serde_json::Value>(&body) {
+                if let Some(id) = v["id"].as_str() {
+                    sink.arrivals.lock().unwrap().insert(id.to_owned(), now);
+                }
+            }
+        }
+        axum::http::StatusCode::NO_CONTENT
+    }
+    let app = axum::Router::new().fallback(handle).with_state(sink);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/sink", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    url
+}
+
+fn config(dir: &std::path::Path, db: &str, sink: &str) -> std::path::PathBuf {
+    let text = format!(
+        "server:\n  listen: 127.0.0.1:0\n  dedupe_window_secs: 0\nstorage:\n  url: sqlite://{db}\nadmin:\n  api_key: hk_bench_admin_key_0123456789\n\
+         delivery:\n  workers: 32\ndestinations:\n  - name: sink\n    type: webhook\n    url: {sink}\n    secret: whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\n    rate_limit: {{per_second: 1000000, burst: 100000}}\n"
+    );
+    let path = dir.join("hookarr.yaml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+struct Running {
+    child: Child,
+    base: String,
+    radarr_token: String,
+}
+
+fn start(config: &std::path::Path) -> Running {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hookarr"))
+        .args(["serve", "--config"])
+        .arg(config)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("the hookarr binary starts");
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut token = String::new();
+    let base = loop {
+        let line = lines.next().expect("banner").unwrap();
+        if let Some((_, t)) = line.split_once("/hooks/radarr?token=") {
+            token = t.split_whitespace().next().unwrap().to_owned();
+        }
+        if let Some(rest) = line.strip_prefix("API: ") {
+            break rest.split("/api/").next().unwrap().to_owned();
+        }
+    };
+    std::thread::spawn(move || for _ in lines {});
+    Running {
+        child,
+        base,
+        radarr_token: token,
+    }
+}
+
+fn rss_mb(pid: u32) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .map(|kb| kb / 1024.0)
+        .unwrap_or(0.0)
+}
+
+fn fixtures() -> Vec<(App, Vec<u8>)> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/inbound");
+    let mut out = Vec::new();
+    for app in [App::Radarr, App::Sonarr, App::Lidarr] {
+        for e in std::fs::read_dir(dir.join(app.as_str())).unwrap() {
+            out.push((app, std::fs::read(e.unwrap().path()).unwrap()));
+        }
+    }
+    out
+}
+
+async fn sink_ceiling(url: &str, secs: u64) -> f64 {
+    let client = reqwest::Client::new();
+    let n = Arc::new(AtomicU64::new(0));
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    let start = Instant::now();
+    let workers: Vec<_> = (0..32)
+        .map(|_| {
+            let (client, n, url) = (client.clone(), n.clone(), url.to_owned());
+            tokio::spawn(async move {
+                while Instant::now() < deadline {
+                    if client.post(&url).body(r#"{"id":"x"}"#).send().await.is_ok() {
+                        n.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            })
+        })
+        .collect();
+    for w in workers {
+        w.await.unwrap();
+    }
+    n.load(Ordering::Relaxed) as f64 / start.elapsed().as_secs_f64()
+}
+
+/// Stores and routes `n` events into a fresh database, as if hookarr had received them and then stopped.
+async fn fill_backlog(db_url: &str, n: usize, dest_yaml: &str) {
+    let store = hookarr::storage::connect(db_url).await.unwrap();
+    let fixtures = Arc::new(fixtures());
+    let rule = Rule::new(&serde_norway::from_str(dest_yaml).unwrap());
+    let router = Router { rules: vec![rule] };
+    let next = Arc::new(AtomicU64::new(0));
+    let tasks: Vec<_> = (0..64)
+        .map(|_| {
+            let (store, fixtures, next) = (store.clone(), fixtures.clone(), next.clone());
+            tokio::spawn(async move {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed) as usize;
+                    if i >= n {
+                        return;
+                    }
+                    let (app, body) = &fixtures[i % fixtures.len()];
+                    let ctx = ParseContext {
+                        source: app.as_str(),
+                        app: *app,
+                        user_agent: None,
+                        received_at: chrono::Utc::now(),
+                    };
+                    let mut event = parse(&ctx, body).unwrap();
+                    event.id = EventId::new();
+                    let raw = RawRequest {
+                        content_type: Some("application/json".into()),
+                        headers: Vec::new(),
+                        body: body.clone(),
+                    };
+                    store
+                        .ingest(Ingest {
+                            event,
+                            raw,
+                            dedupe: None,
+                        })
+                        .await
+                        .unwrap();
+                }
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap();
+    }
+    while store
+        .route_outbox(1000, &|e| router.route(e, &|_| true))
+        .await
+        .unwrap()
+        > 0
+    {}
+}
+
+async fn drain(n: usize, sink: &Arc<Sink>, sink_url: &str) -> (f64, f64) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("bench.db");
+    let db_url = format!("sqlite://{}", db.display());
+    let cfg = config(dir.path(), &db.display().to_string(), sink_url);
+    let dest_yaml = format!("name: sink\ntype: webhook\nurl: {sink_url}\n");
+    fill_backlog(&db_url, n, &dest_yaml).await;
+    let before = sink.count.load(Ordering::Relaxed);
+    let mut running = start(&cfg);
+    let start = Instant::now();
+    let mut peak = 0.0f64;
+    while sink.count.load(Ordering::Relaxed) - before < n as u64 {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        peak = peak.max(rss_mb(running.child.id()));
+        assert!(start.elapsed() < Duration::from_secs(1800), "drain stalled");
+    }
+    let rate = n as f64 / start.elapsed().as_secs_f64();
+    running.child.kill().unwrap();
+    running.child.wait().unwrap();
+    (rate, peak)
+}
+
+async fn end_to_end(sink: &Arc<Sink>, sink_url: &str, secs: u64) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("e2e.db");
+    let cfg = config(dir.path(), &db.display().to_string(), sink_url);
+    let mut running = start(&cfg);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let idle = rss_mb(running.child.id());
+    sink.timing.store(true, Ordering::Relaxed);
+    let body = fixtures()
+        .into_iter()
+        .find(|(a, _)| *a == App::Radarr)
+        .unwrap()
+        .1;
+    let url = format!(
+        "{}/hooks/radarr?token={}",
+        running.base, running.radarr_token
+    );
+    let client = reqwest::Client::new();
+    let sent: Arc<Mutex<Vec<(String, Instant)>>> = Arc::default();
+    let mut tick = tokio::time::interval(Duration::from_millis(5));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    let mut peak = 0.0f64;
+    let mut i = 0u64;
+    while Instant::now() < deadline {
+        tick.tick().await;
+        i += 1;
+        if i % 20 == 0 {
+            peak = peak.max(rss_mb(running.child.id()));
+        }
+        let (client, url, body, sent) = (client.clone(), url.clone(), body.clone(), sent.clone());
+        tokio::spawn(async move {
+            let t = Instant::now();
+            let resp = client
+                .post(&url)
+                .header("content-type", "application/json")
+                .body(body)
+                .send()
+                .await;
+            if let Ok(r) = resp {
+                if let Ok(v) = r.json::<serde_json::Value>().await {
+                    if let Some(id) = v["events"][0].as_str() {
+                        sent.lock().unwrap().push((id.to_owned(), t));
+                    }
+                }
+            }
+        });
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let arrivals = sink.arrivals.lock().unwrap().clone();
+    let mut lat: Vec<f64> = sent
+        .lock()
+        .unwrap()
+        .iter()
+        .filter_map(|(id, t)| {
+            arrivals
+                .get(id)
+                .map(|a| a.duration_since(*t).as_secs_f64() * 1000.0)
+        })
+        .collect();
+    lat.sort_by(f64::total_cmp);
+    let pct = |p: f64| {
+        lat.get(((lat.len() as f64 - 1.0) * p).round() as usize)
+            .copied()
+            .unwrap_or(f64::NAN)
+    };
+    println!(
+        "end to end at 200 events/s      p50 {:.2} ms   p99 {:.2} ms   ({} of {} posted events arrived)",
+        pct(0.5),
+        pct(0.99),
+        lat.len(),
+        sent.lock().unwrap().len()
+    );
+    println!("hookarr RSS                     idle {idle:.1} MB   under 200 events/s {peak:.1} MB");
+    running.child.kill().unwrap();
+    running.child.wait().unwrap();
+}
+
+fn main() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let secs: u64 = std::env::var("HOOKARR_BENCH_SECS")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(10);
+        let backlogs: Vec<usize> = std::env::var("HOOKARR_BENCH_BACKLOGS")
+            .unwrap_or_else(|_| "20000,200000".into())
+            .split(',')
+            .filter_map(|s| s.trim().parse().ok())
+            .collect();
+        let sink = Arc::new(Sink::default());
+        let sink_url = start_sink(sink.clone()).await;
+        println!(
+            "sink ceiling (this process → sink, 32 concurrent)  {:.0} req/s",
+            sink_ceiling(&sink_url, 5).await
+        );
+        for n in backlogs {
+            let (rate, peak) = drain(n, &sink, &sink_url).await;
+            println!(
+                "drain a backlog of {n:>7} events  {rate:>8.0} deliveries/s   peak RSS {peak:.1} MB"
+            );
+        }
+        end_to_end(&sink, &sink_url, secs).await;
+    });
+}
