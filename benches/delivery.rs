@@ -36,12 +36,11 @@ async fn start_sink(sink: Arc<Sink>) -> String {
     ) -> axum::http::StatusCode {
         let now = Instant::now();
         sink.count.fetch_add(1, Ordering::Relaxed);
-        if sink.timing.load(Ordering::Relaxed) {
-            if let Ok(v) = serde_json::from_slice::<serde_json::Value>(&body) {
-                if let Some(id) = v["id"].as_str() {
-                    sink.arrivals.lock().unwrap().insert(id.to_owned(), now);
-                }
-            }
+        if sink.timing.load(Ordering::Relaxed)
+            && let Ok(v) = serde_json::from_slice::<serde_json::Value>(&body)
+            && let Some(id) = v["id"].as_str()
+        {
+            sink.arrivals.lock().unwrap().insert(id.to_owned(), now);
         }
         axum::http::StatusCode::NO_CONTENT
     }
@@ -242,7 +241,7 @@ async fn end_to_end(sink: &Arc<Sink>, sink_url: &str, secs: u64) {
     while Instant::now() < deadline {
         tick.tick().await;
         i += 1;
-        if i % 20 == 0 {
+        if i.is_multiple_of(20) {
             peak = peak.max(rss_mb(running.child.id()));
         }
         let (client, url, body, sent) = (client.clone(), url.clone(), body.clone(), sent.clone());
@@ -254,12 +253,11 @@ async fn end_to_end(sink: &Arc<Sink>, sink_url: &str, secs: u64) {
                 .body(body)
                 .send()
                 .await;
-            if let Ok(r) = resp {
-                if let Ok(v) = r.json::<serde_json::Value>().await {
-                    if let Some(id) = v["events"][0].as_str() {
-                        sent.lock().unwrap().push((id.to_owned(), t));
-                    }
-                }
+            if let Ok(r) = resp
+                && let Ok(v) = r.json::<serde_json::Value>().await
+                && let Some(id) = v["events"][0].as_str()
+            {
+                sent.lock().unwrap().push((id.to_owned(), t));
             }
         });
     }
