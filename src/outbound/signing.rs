@@ -95,6 +95,30 @@ mod tests {
     }
 
     #[test]
+    fn during_a_rotation_both_secrets_sign() {
+        let (old, new) = (
+            "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+            "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD",
+        );
+        let body = b"{\"test\": 2432232314}";
+        let header = standard_header(
+            &[new.into(), old.into()],
+            "msg_p5jXN8AQM9LWM0D4loKWxJek",
+            1614265330,
+            body,
+        )
+        .unwrap();
+        let entries: Vec<&str> = header.split(' ').collect();
+        assert_eq!(entries.len(), 2);
+        assert_eq!(
+            entries[1], "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=",
+            "the published vector"
+        );
+        assert_ne!(entries[0], entries[1]);
+        assert!(entries[0].starts_with("v1,"));
+    }
+
+    #[test]
     fn generated_secrets_round_trip() {
         let s = new_whsec();
         assert!(s.starts_with("whsec_"));

@@ -744,3 +744,37 @@ async fn replay_preview_and_destination_listing_work() {
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_target_that_hangs_times_out_and_is_retried_later() {
+    let rx = Receiver::start().await;
+    rx.set_default(Reply::status(204).delay(std::time::Duration::from_secs(5)));
+    let d = dest(&format!(
+        "name: slow\ntype: webhook\nurl: {}\nsigning: none\n",
+        rx.url("/slow")
+    ));
+    let app = app_with(Backend::Sqlite, vec![d], |cfg| {
+        cfg.delivery.timeout_secs = 1
+    })
+    .await;
+    let id = post_download(&app).await;
+    let body = app
+        .wait_api(&format!("/api/deliveries?event={id}"), |b| {
+            b["items"][0]["attempts"].as_u64() == Some(1)
+        })
+        .await;
+    let d = &body["items"][0];
+    assert_eq!(d["status"], "pending", "a timeout is retried: {d}");
+    assert!(
+        d["last_error"].as_str().unwrap().contains("timed out"),
+        "{d}"
+    );
+    let (_, one) = app
+        .api_get(&format!("/api/deliveries/{}", d["id"].as_str().unwrap()))
+        .await;
+    let a = &one["attempts"][0];
+    assert_eq!(a["outcome"], "retry");
+    assert_eq!(a["status_code"], Value::Null);
+    assert!(a["duration_ms"].as_u64().unwrap() >= 900, "{a}");
+    app.stop().await;
+}
