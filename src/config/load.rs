@@ -269,7 +269,11 @@ fn apply_env_overrides(
             continue;
         };
         let Some((section, key)) = rest.split_once("__") else {
-            if !matches!(rest, "CONFIG" | "ADMIN_KEY") {
+            // HOOKARR_TEST_* and HOOKARR_BENCH_* belong to the test suite and benchmarks.
+            if !matches!(rest, "CONFIG" | "ADMIN_KEY")
+                && !rest.starts_with("TEST_")
+                && !rest.starts_with("BENCH_")
+            {
                 warnings.push(format!(
                     "environment variable {name} is not a hookarr setting; overrides look like HOOKARR_SERVER__LISTEN"
                 ));

@@ -346,15 +346,26 @@ impl Engine {
 
     async fn claim_loop(self: Arc<Self>, jobs: mpsc::Sender<Job>, shutdown: CancellationToken) {
         let slots = Arc::new(Semaphore::new(self.workers));
+        // With a backlog, claim only once half the workers are free: one claim (one write) then serves many
+        // deliveries. Without one, claim as soon as any worker is free, for latency.
+        let mut backlog = false;
         loop {
-            let first = tokio::select! {
-                _ = shutdown.cancelled() => return,
-                p = slots.clone().acquire_owned() => p.expect("never closed"),
+            let want = if backlog {
+                (self.workers / 2).max(1)
+            } else {
+                1
             };
-            let mut permits = vec![first];
+            let mut batch = tokio::select! {
+                _ = shutdown.cancelled() => return,
+                p = slots.clone().acquire_many_owned(want as u32) => p.expect("never closed"),
+            };
             while let Ok(p) = slots.clone().try_acquire_owned() {
-                permits.push(p);
+                batch.merge(p);
             }
+            let mut permits: Vec<OwnedSemaphorePermit> = (0..batch.num_permits())
+                .filter_map(|_| batch.split(1))
+                .collect();
+            drop(batch);
             let now = Utc::now();
             let lease = now + chrono::Duration::from_std(self.lease).expect("small");
             let claimed = match self
@@ -369,6 +380,7 @@ impl Engine {
                 }
             };
             let full = claimed.len() == permits.len();
+            backlog = full;
             for c in claimed {
                 let permit = permits.pop().expect("one permit per claimed row");
                 self.in_flight

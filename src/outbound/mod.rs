@@ -121,6 +121,10 @@ pub fn render_payload(
         event.event.as_str(),
     );
     let context = serde_json::to_value(event).expect("an Event serializes");
+    // The built-in webhook template is `{{json this}}`: the envelope itself, without a render and re-parse.
+    if name == "webhook/default" && templates.is_embedded(&name) {
+        return Ok(context);
+    }
     let text = templates
         .render(&name, &context)
         .map_err(|e| RenderFailure::Template {

@@ -46,6 +46,8 @@ pub struct Templates {
     slack: Handlebars<'static>,
     /// Where overrides were read from (for messages).
     pub dir: Option<PathBuf>,
+    /// Names registered from `dir` or a preview (not the embedded defaults).
+    overridden: std::collections::HashSet<String>,
 }
 
 impl std::fmt::Debug for Templates {
@@ -66,6 +68,7 @@ impl Templates {
             json: new_registry(json_escape),
             slack: new_registry(slack_escape),
             dir: None,
+            overridden: Default::default(),
         };
         let mut problems = Vec::new();
         for (name, text) in EMBEDDED {
@@ -82,6 +85,7 @@ impl Templates {
                         {
                             problems.push(problem(&display, &e));
                         }
+                        t.overridden.insert(name);
                     }
                     Err(e) => problems.push(TemplateProblem {
                         file: display,
@@ -105,11 +109,18 @@ impl Templates {
             json: self.json.clone(),
             slack: self.slack.clone(),
             dir: self.dir.clone(),
+            overridden: self.overridden.clone(),
         };
         t.registry_mut(name)
             .register_template_string(name, text)
             .map_err(|e| problem(name, &e))?;
+        t.overridden.insert(name.to_owned());
         Ok(t)
+    }
+
+    /// Whether `name` is the built-in text (not replaced from the templates folder or a preview).
+    pub fn is_embedded(&self, name: &str) -> bool {
+        !self.overridden.contains(name) && EMBEDDED.iter().any(|(n, _)| *n == name)
     }
 
     fn registry(&self, name: &str) -> &Handlebars<'static> {
