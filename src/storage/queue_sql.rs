@@ -137,10 +137,16 @@ macro_rules! queue_queries {
             lease_until: chrono::DateTime<chrono::Utc>,
             limit: u32,
         ) -> Result<Vec<$crate::storage::Claimed>, StoreError> {
-            let lock = if self.backend() == "postgres" { " FOR UPDATE SKIP LOCKED" } else { "" };
+            // SQLite's planner, without statistics, prefers the (status, id) index and sorts every pending row:
+            // the claim would cost as much as the backlog. Name the partial index of due rows.
+            let (index, lock) = if self.backend() == "postgres" {
+                ("", " FOR UPDATE SKIP LOCKED")
+            } else {
+                (" INDEXED BY deliveries_due", "")
+            };
             let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
                 "UPDATE deliveries SET next_attempt_at = $1, lease_owner = $2 WHERE id IN (\
-                   SELECT id FROM deliveries WHERE status = 'pending' AND next_attempt_at <= $3 \
+                   SELECT id FROM deliveries{index} WHERE status = 'pending' AND next_attempt_at <= $3 \
                    ORDER BY next_attempt_at, id LIMIT $4{lock}) \
                  RETURNING id, event_id, destination, attempts, created_at, expires_at"
             )))

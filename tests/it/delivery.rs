@@ -778,3 +778,62 @@ async fn a_target_that_hangs_times_out_and_is_retried_later() {
     assert!(a["duration_ms"].as_u64().unwrap() >= 900, "{a}");
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_processes_on_one_postgres_split_the_queue_and_send_each_delivery_once() {
+    let rx = Receiver::start().await;
+    let (url, dir) = crate::helpers::fresh_storage(Backend::Postgres).await;
+    let sink = format!(
+        "name: sink\ntype: webhook\nurl: {}\nsigning: none\nrate_limit: {{per_second: 100000, burst: 1000}}\n",
+        rx.url("/sink")
+    );
+    let (d1, d2) = (dest(&sink), dest(&sink));
+    let a = TestApp::spawn_at(url.clone(), dir, |cfg| cfg.destinations = vec![d1]).await;
+    let b = TestApp::spawn_at(url, tempfile::tempdir().unwrap(), |cfg| {
+        cfg.destinations = vec![d2]
+    })
+    .await;
+    assert_eq!(
+        a.token("radarr"),
+        b.token("radarr"),
+        "one database, one set of sources"
+    );
+    rx.set_default(Reply::status(204).delay(std::time::Duration::from_millis(5)));
+    let mut accepted = Vec::new();
+    for i in 0..120 {
+        let app = if i % 2 == 0 { &a } else { &b };
+        let mut body: Value = serde_json::from_slice(&fixture("radarr", "grab")).unwrap();
+        body["hookarrCopy"] = i.into();
+        let (status, r) = app
+            .post_hook("radarr", &serde_json::to_vec(&body).unwrap())
+            .await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{r}");
+        accepted.push(r["events"][0].as_str().unwrap().to_owned());
+    }
+    let got = rx.wait_for(accepted.len()).await;
+    // Let any double send show up before counting.
+    a.wait_api("/api/deliveries?status=pending", |b| {
+        b["items"].as_array().unwrap().is_empty()
+    })
+    .await;
+    let got_after = rx.got();
+    assert_eq!(got_after.len(), got.len().max(accepted.len()));
+    let mut delivery_ids: Vec<&str> = got_after
+        .iter()
+        .map(|g| g.header("x-hookarr-delivery"))
+        .collect();
+    delivery_ids.sort();
+    delivery_ids.dedup();
+    assert_eq!(
+        delivery_ids.len(),
+        accepted.len(),
+        "every delivery sent exactly once"
+    );
+    let events: std::collections::HashSet<String> = got_after
+        .iter()
+        .map(|g| g.json()["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(accepted.iter().all(|id| events.contains(id)));
+    a.stop().await;
+    b.stop().await;
+}

@@ -112,6 +112,15 @@ impl TestApp {
                 .try_init();
         }
         let (url, dir) = fresh_storage(backend).await;
+        Self::spawn_at(url, dir, tweak).await
+    }
+
+    /// Spawns on an existing storage URL (several processes sharing one PostgreSQL database).
+    pub async fn spawn_at(
+        url: String,
+        dir: tempfile::TempDir,
+        tweak: impl FnOnce(&mut Config),
+    ) -> Self {
         let mut cfg = Config::default();
         cfg.storage.url = Secret(url);
         cfg.admin.api_key = Some(Secret(ADMIN_KEY.into()));

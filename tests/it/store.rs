@@ -4,8 +4,8 @@ use crate::helpers::{Backend, fresh_storage};
 use chrono::{Duration, TimeZone, Utc};
 use hookarr::event::{Event, EventData, EventId, EventKind, SourceInfo};
 use hookarr::storage::{
-    self, DedupeKey, EventQuery, Ingest, IngestOutcome, RawRequest, Rejected, Role, SourceRow,
-    Store, StoreError,
+    self, AttemptRow, DedupeKey, DeliveryQuery, DeliveryStatus, EventQuery, Finish, Ingest,
+    IngestOutcome, NewDelivery, RawRequest, Rejected, Role, SourceRow, Store, StoreError,
 };
 use std::sync::Arc;
 
@@ -443,6 +443,212 @@ async fn rejected_bodies_are_kept_and_old_data_purged(backend: Backend) {
 }
 
 /// Runs each contract test on both back-ends.
+/// Routes `n` events, each to destination `d`, and returns the deliveries' ids in event order.
+async fn routed(store: &Arc<dyn Store>, n: usize) -> Vec<String> {
+    for i in 0..n {
+        let e = event(
+            EventKind::LibraryNew,
+            "radarr",
+            t0() + Duration::seconds(i as i64),
+        );
+        store.ingest(ingest(e, b"{}", None)).await.unwrap();
+    }
+    let route = |e: &Event| {
+        vec![NewDelivery {
+            id: hookarr::event::new_prefixed_id("dlv"),
+            event_id: e.id.clone(),
+            event: e.event.as_str().into(),
+            destination: "d".into(),
+            created_at: Utc::now(),
+            expires_at: None,
+        }]
+    };
+    assert_eq!(store.route_outbox(500, &route).await.unwrap(), n);
+    assert!(
+        store.outbox(10).await.unwrap().is_empty(),
+        "routing empties the outbox"
+    );
+    assert_eq!(store.route_outbox(500, &route).await.unwrap(), 0);
+    let page = store
+        .list_deliveries(&DeliveryQuery {
+            limit: 500,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let mut ids: Vec<String> = page.items.iter().map(|d| d.id.clone()).collect();
+    ids.reverse();
+    ids
+}
+
+fn finish(
+    id: &str,
+    status: DeliveryStatus,
+    attempts: u32,
+    next: Option<chrono::DateTime<Utc>>,
+) -> Finish {
+    Finish {
+        id: id.into(),
+        destination: "d".into(),
+        status,
+        attempts,
+        next_attempt_at: next,
+        last_status: Some(503),
+        last_error: (status != DeliveryStatus::Succeeded).then(|| "HTTP 503".into()),
+        logged: vec![AttemptRow {
+            attempt: attempts,
+            started_at: Utc::now(),
+            duration_ms: 3,
+            outcome: "retry".into(),
+            status_code: Some(503),
+            response_headers: serde_json::json!({"retry-after": "5"})
+                .as_object()
+                .unwrap()
+                .clone(),
+            response_body: Some("busy".into()),
+            error: None,
+        }],
+        at: Utc::now(),
+    }
+}
+
+async fn claims_lease_due_deliveries_oldest_first_and_leases_expire(backend: Backend) {
+    let (store, _dir) = open(backend).await;
+    let ids = routed(&store, 5).await;
+    let now = Utc::now();
+    let lease = now + Duration::seconds(60);
+    let first = store.claim_due("w1", now, lease, 2).await.unwrap();
+    let got: Vec<&str> = first.iter().map(|c| c.id.as_str()).collect();
+    assert_eq!(got, [ids[0].as_str(), ids[1].as_str()], "oldest first");
+    assert_eq!(
+        first[0].event.event,
+        EventKind::LibraryNew,
+        "the event comes with it"
+    );
+    let second = store.claim_due("w2", now, lease, 10).await.unwrap();
+    assert_eq!(second.len(), 3, "leased rows are not claimed twice");
+    assert!(
+        store
+            .claim_due("w3", now, lease, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // A worker that died never finishes: after its lease the rows are due again.
+    let after = store
+        .claim_due(
+            "w3",
+            lease + Duration::seconds(1),
+            lease + Duration::seconds(61),
+            10,
+        )
+        .await
+        .unwrap();
+    assert_eq!(after.len(), 5);
+    // Retry later, succeed, die: each is written back with its attempt.
+    let later = now + Duration::seconds(30);
+    store
+        .finish(&[
+            finish(&ids[0], DeliveryStatus::Pending, 1, Some(later)),
+            finish(&ids[1], DeliveryStatus::Succeeded, 1, None),
+            finish(&ids[2], DeliveryStatus::Dead, 8, None),
+        ])
+        .await
+        .unwrap();
+    let d0 = store.get_delivery(&ids[0]).await.unwrap().unwrap();
+    assert_eq!(
+        (d0.status, d0.attempts, d0.last_status),
+        (DeliveryStatus::Pending, 1, Some(503))
+    );
+    assert_eq!(
+        d0.next_attempt_at.map(|t| t.timestamp_millis()),
+        Some(later.timestamp_millis())
+    );
+    let attempts = store.attempts(&ids[0]).await.unwrap();
+    assert_eq!(attempts.len(), 1);
+    assert_eq!(attempts[0].response_headers["retry-after"], "5");
+    assert_eq!(attempts[0].response_body.as_deref(), Some("busy"));
+    assert!(
+        store
+            .claim_due("w4", now + Duration::seconds(29), later, 10)
+            .await
+            .unwrap()
+            .iter()
+            .all(|c| c.id != ids[0])
+    );
+    // Retry: only finished ones, with a fresh schedule.
+    assert_eq!(
+        store
+            .retry_deliveries(Some(&ids[1]), None, now)
+            .await
+            .unwrap(),
+        0,
+        "succeeded is not retried"
+    );
+    assert_eq!(
+        store
+            .retry_deliveries(Some(&ids[2]), None, now)
+            .await
+            .unwrap(),
+        1
+    );
+    let d2 = store.get_delivery(&ids[2]).await.unwrap().unwrap();
+    assert_eq!((d2.status, d2.attempts), (DeliveryStatus::Pending, 0));
+    let counts = store.delivery_counts().await.unwrap();
+    let count = |st: DeliveryStatus| {
+        counts
+            .iter()
+            .find(|c| c.status == st)
+            .map_or(0, |c| c.count)
+    };
+    assert_eq!(count(DeliveryStatus::Succeeded), 1);
+    assert_eq!(count(DeliveryStatus::Pending), 4);
+    let states = store.destination_states().await.unwrap();
+    assert!(states[0].last_success_at.is_some() && states[0].last_error.is_some());
+    // Purging the events takes their deliveries and attempts with them.
+    store
+        .purge(Utc::now() + Duration::days(1), Utc::now())
+        .await
+        .unwrap();
+    assert!(store.get_delivery(&ids[0]).await.unwrap().is_none());
+    assert!(store.attempts(&ids[0]).await.unwrap().is_empty());
+}
+
+async fn destination_state_and_secrets_persist(backend: Backend) {
+    let (store, _dir) = open(backend).await;
+    let s1 = store
+        .destination_secret("hook", "whsec_first")
+        .await
+        .unwrap();
+    let s2 = store
+        .destination_secret("hook", "whsec_second")
+        .await
+        .unwrap();
+    assert_eq!(
+        (s1.as_str(), s2.as_str()),
+        ("whsec_first", "whsec_first"),
+        "generated once, then kept"
+    );
+    let until = Utc::now() + Duration::seconds(30);
+    store
+        .set_destination_paused("hook", Some(until))
+        .await
+        .unwrap();
+    store
+        .set_destination_disabled("hook", Some(("gone", Utc::now())))
+        .await
+        .unwrap();
+    let st = store.destination_states().await.unwrap();
+    assert_eq!(st[0].disabled_reason.as_deref(), Some("gone"));
+    assert!(st[0].paused_until.is_some());
+    store.set_destination_disabled("hook", None).await.unwrap();
+    let st = store.destination_states().await.unwrap();
+    assert!(
+        st[0].disabled_at.is_none() && st[0].paused_until.is_none(),
+        "re-enabling lifts the pause"
+    );
+}
+
 macro_rules! store_tests {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -455,6 +661,8 @@ macro_rules! store_tests {
 }
 
 store_tests!(
+    claims_lease_due_deliveries_oldest_first_and_leases_expire,
+    destination_state_and_secrets_persist,
     ingest_commits_event_raw_and_outbox_together,
     dedupe_holds_within_the_window_only,
     concurrent_repeats_store_exactly_one,
