@@ -534,31 +534,12 @@ impl Engine {
             at: now,
         };
         let Some(dest) = self.dests.get(&c.destination) else {
-            finish.status = DeliveryStatus::Failed;
-            finish.last_error = Some(format!(
-                "destination `{}` is no longer configured",
-                c.destination
-            ));
-            finish.logged.push(note(
-                c.attempts + 1,
-                now,
-                "failed",
-                finish.last_error.clone(),
-            ));
-            finish.attempts += 1;
-            return self.finish(finish);
+            let reason = format!("destination `{}` is no longer configured", c.destination);
+            return self.end_unsent(finish, DeliveryStatus::Failed, "failed", reason);
         };
         if c.expires_at.is_some_and(|t| t <= now) {
-            finish.status = DeliveryStatus::Expired;
-            finish.last_error = Some("expired before it could be delivered (expire_after)".into());
-            finish.logged.push(note(
-                c.attempts + 1,
-                now,
-                "expired",
-                finish.last_error.clone(),
-            ));
-            finish.attempts += 1;
-            return self.finish(finish);
+            let reason = "expired before it could be delivered (expire_after)".to_owned();
+            return self.end_unsent(finish, DeliveryStatus::Expired, "expired", reason);
         }
         if let Some(reason) = self
             .runtime
@@ -589,16 +570,12 @@ impl Engine {
         let payload = match outbound::render_payload(&self.templates, &dest.target, &c.event) {
             Ok(p) => p,
             Err(e) => {
-                finish.status = DeliveryStatus::Failed;
-                finish.attempts += 1;
-                finish.last_error = Some(e.to_string());
-                finish.logged.push(note(
-                    finish.attempts,
-                    Utc::now(),
+                return self.end_unsent(
+                    finish,
+                    DeliveryStatus::Failed,
                     "render_failed",
-                    Some(e.to_string()),
-                ));
-                return self.finish(finish);
+                    e.to_string(),
+                );
             }
         };
         let mut sent = self.send_payload(dest, &c, &payload).await;
@@ -702,6 +679,26 @@ impl Engine {
             self.emit(EventKind::DeliveryDead, "delivery_dead", msg, &c.event)
                 .await;
         }
+        self.finish(finish);
+    }
+
+    /// Ends a delivery without sending it, the reason logged as its attempt.
+    fn end_unsent(
+        &self,
+        mut finish: Finish,
+        status: DeliveryStatus,
+        outcome: &str,
+        reason: String,
+    ) {
+        finish.status = status;
+        finish.attempts += 1;
+        finish.logged.push(note(
+            finish.attempts,
+            Utc::now(),
+            outcome,
+            Some(reason.clone()),
+        ));
+        finish.last_error = Some(reason);
         self.finish(finish);
     }
 

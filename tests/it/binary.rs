@@ -8,6 +8,16 @@ use std::process::{Child, Command, Stdio};
 
 const BIN: &str = env!("CARGO_BIN_EXE_hookarr");
 
+/// Runs a one-shot command of the binary with `--config`.
+fn hookarr_cmd(args: &[&str], config: &Path) -> std::process::Output {
+    Command::new(BIN)
+        .args(args)
+        .arg("--config")
+        .arg(config)
+        .output()
+        .unwrap()
+}
+
 /// A running binary and what it printed up to its `API:` line.
 struct Running {
     child: Child,
@@ -384,11 +394,7 @@ async fn render_send_test_and_check_config_know_the_destinations_and_templates()
     let db = format!("sqlite://{}/data/hookarr.db", dir.path().display());
     let config = write_config_with(dir.path(), &db, Some(ADMIN_KEY), &extra);
     // The destination's own template is missing: check-config names it and exits 2.
-    let out = Command::new(BIN)
-        .args(["check-config", "--config"])
-        .arg(&config)
-        .output()
-        .unwrap();
+    let out = hookarr_cmd(&["check-config"], &config);
     assert_eq!(out.status.code(), Some(2));
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("destinations[1].template"),
@@ -401,11 +407,7 @@ async fn render_send_test_and_check_config_know_the_destinations_and_templates()
         "{\n\"a\": {{#if x}}\n",
     )
     .unwrap();
-    let out = Command::new(BIN)
-        .args(["check-config", "--config"])
-        .arg(&config)
-        .output()
-        .unwrap();
+    let out = hookarr_cmd(&["check-config"], &config);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("templates/webhook/mine.hbs:"), "{err}");
@@ -414,28 +416,23 @@ async fn render_send_test_and_check_config_know_the_destinations_and_templates()
         "{\"title\": \"{{data.media.title}}\"}",
     )
     .unwrap();
-    let out = Command::new(BIN)
-        .args(["check-config", "--config"])
-        .arg(&config)
-        .output()
-        .unwrap();
+    let out = hookarr_cmd(&["check-config"], &config);
     assert_eq!(out.status.code(), Some(0), "{out:?}");
     // render: the exact request, URL redacted, nothing sent.
     let payload = crate::helpers::fixtures_dir().join("inbound/radarr/download.json");
-    let out = Command::new(BIN)
-        .args([
+    let payload = payload.to_str().unwrap();
+    let out = hookarr_cmd(
+        &[
             "render",
             "--destination",
             "chat",
             "--source",
             "radarr",
             "--payload",
-        ])
-        .arg(&payload)
-        .arg("--config")
-        .arg(&config)
-        .output()
-        .unwrap();
+            payload,
+        ],
+        &config,
+    );
     assert_eq!(out.status.code(), Some(0), "{out:?}");
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.starts_with(&format!("POST {}/…", rx.base)), "{text}");
@@ -447,31 +444,25 @@ async fn render_send_test_and_check_config_know_the_destinations_and_templates()
         text.contains("\"embeds\"") && text.contains("Dune"),
         "{text}"
     );
-    let out = Command::new(BIN)
-        .args([
+    let out = hookarr_cmd(
+        &[
             "render",
             "--destination",
             "mine",
             "--source",
             "radarr",
             "--payload",
-        ])
-        .arg(&payload)
-        .arg("--config")
-        .arg(&config)
-        .output()
-        .unwrap();
+            payload,
+        ],
+        &config,
+    );
     assert!(
         String::from_utf8_lossy(&out.stdout).contains("\"title\": \"Dune"),
         "{out:?}"
     );
     assert!(rx.got().is_empty(), "render sends nothing");
     // send-test: one request, the answer printed, exit 0 on 2xx and 1 otherwise.
-    let out = Command::new(BIN)
-        .args(["send-test", "--destination", "chat", "--config"])
-        .arg(&config)
-        .output()
-        .unwrap();
+    let out = hookarr_cmd(&["send-test", "--destination", "chat"], &config);
     assert_eq!(out.status.code(), Some(0), "{out:?}");
     assert!(
         String::from_utf8_lossy(&out.stdout).contains("HTTP 204"),
@@ -483,11 +474,7 @@ async fn render_send_test_and_check_config_know_the_destinations_and_templates()
         hookarr::outbound::templates::event_color("test")
     );
     rx.set_default(crate::receiver::Reply::status(404).body(r#"{"code": 10015}"#));
-    let out = Command::new(BIN)
-        .args(["send-test", "--destination", "chat", "--config"])
-        .arg(&config)
-        .output()
-        .unwrap();
+    let out = hookarr_cmd(&["send-test", "--destination", "chat"], &config);
     assert_eq!(out.status.code(), Some(1));
     assert!(
         String::from_utf8_lossy(&out.stdout).contains("HTTP 404"),

@@ -29,10 +29,10 @@ async fn an_accepted_event_is_stored_with_its_raw_body_before_the_202() {
     assert_eq!(resp["accepted"], true);
     assert_eq!(resp["duplicate"], false);
     let id = resp["events"][0].as_str().unwrap().to_owned();
-    // Committed before the reply: the store has it, and the outbox marker for routing.
+    // Committed before the reply: the store has it. (Its outbox marker is checked by the store tests; here the
+    // live router may already have turned it into deliveries.)
     let event_id = hookarr::event::EventId::parse(&id).unwrap();
     assert!(app.store.get_event(&event_id).await.unwrap().is_some());
-    assert_eq!(app.store.outbox(10).await.unwrap(), vec![event_id.clone()]);
     let (status, event) = app.api_get(&format!("/api/events/{id}?raw=true")).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(event["event"], "download.grabbed");
