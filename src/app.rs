@@ -145,7 +145,7 @@ impl App {
     /// Serves until `shutdown` is cancelled, then finishes in-flight requests and returns.
     pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
         let housekeeping = tokio::spawn(housekeeping(self.state.clone(), shutdown.clone()));
-        let delivery = tokio::spawn(self.state.engine.clone().run(shutdown.clone()));
+        let delivery = self.state.engine.start(shutdown.clone());
         let router = api::router(self.state);
         axum::serve(
             self.listener,

@@ -1,4 +1,5 @@
-//! `GET /healthz` (the process is up) and `GET /readyz` (database reachable, migrations current).
+//! `GET /healthz` (the process is up) and `GET /readyz` (database reachable, migrations current, delivery
+//! workers running).
 
 use super::AppState;
 use axum::Json;
@@ -11,13 +12,22 @@ pub async fn healthz() -> Json<Value> {
     Json(json!({"status": "ok"}))
 }
 
-/// 200 when the store answers and every migration is applied, else 503 naming what is wrong.
+/// 200 when the store answers, every migration is applied and the delivery workers run, else 503 naming what
+/// is wrong.
 pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
     let backend = state.store.backend();
+    if !state.engine.is_running() {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({"status": "not_ready", "database": backend, "workers": "stopped"})),
+        );
+    }
     match state.store.ready().await {
         Ok(true) => (
             StatusCode::OK,
-            Json(json!({"status": "ready", "database": backend, "migrations": "current"})),
+            Json(
+                json!({"status": "ready", "database": backend, "migrations": "current", "workers": "running"}),
+            ),
         ),
         Ok(false) => (
             StatusCode::SERVICE_UNAVAILABLE,

@@ -71,6 +71,7 @@ pub struct Engine {
     finish_rx: Mutex<Option<mpsc::UnboundedReceiver<Finish>>>,
     /// Deliveries handed to workers and not yet written back (for drain helpers and shutdown).
     in_flight: std::sync::atomic::AtomicUsize,
+    running: std::sync::atomic::AtomicBool,
 }
 
 /// One claimed delivery on its way through an apalis worker; the permit is its worker slot.
@@ -188,6 +189,7 @@ impl Engine {
             finish_tx,
             finish_rx: Mutex::new(Some(finish_rx)),
             in_flight: Default::default(),
+            running: Default::default(),
         });
         engine.refresh_state().await?;
         if engine.store.backend() == "sqlite" {
@@ -286,7 +288,21 @@ impl Engine {
 
     /// Runs router, claimer, apalis workers and finisher until `shutdown`; then lets in-flight sends finish
     /// and writes their results, so nothing is left leased.
-    pub async fn run(self: Arc<Self>, shutdown: CancellationToken) {
+    /// Starts the engine on the runtime; it runs until `shutdown` (see [`Engine::run`]).
+    pub fn start(self: &Arc<Self>, shutdown: CancellationToken) -> tokio::task::JoinHandle<()> {
+        self.running
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        tokio::spawn(self.clone().run(shutdown))
+    }
+
+    /// Whether the delivery workers run (for `/readyz`).
+    pub fn is_running(&self) -> bool {
+        self.running.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    async fn run(self: Arc<Self>, shutdown: CancellationToken) {
+        self.running
+            .store(true, std::sync::atomic::Ordering::SeqCst);
         let finish_rx = self
             .finish_rx
             .lock()
@@ -310,6 +326,8 @@ impl Engine {
         // Workers are done, so every result is queued ahead of the marker; the finisher writes them and stops.
         self.finish_tx_close();
         let _ = finisher.await;
+        self.running
+            .store(false, std::sync::atomic::Ordering::SeqCst);
     }
 
     fn finish_tx_close(&self) {

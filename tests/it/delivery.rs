@@ -845,3 +845,32 @@ async fn two_processes_on_one_postgres_split_the_queue_and_send_each_delivery_on
     a.stop().await;
     b.stop().await;
 }
+
+#[tokio::test]
+async fn shutdown_finishes_the_send_in_flight_and_records_it() {
+    let rx = Receiver::start().await;
+    rx.set_default(Reply::status(204).delay(std::time::Duration::from_millis(300)));
+    let d = dest(&format!(
+        "name: hook\ntype: webhook\nurl: {}\nsigning: none\n",
+        rx.url("/x")
+    ));
+    let app = app_with(Backend::Sqlite, vec![d], |_| {}).await;
+    let id = post_download(&app).await;
+    rx.wait_for(1).await; // the request is at the receiver, its answer 300 ms away
+    let store = app.store.clone();
+    app.stop().await;
+    let page = store
+        .list_deliveries(&hookarr::storage::DeliveryQuery {
+            event_id: Some(id),
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        page.items[0].status,
+        hookarr::storage::DeliveryStatus::Succeeded,
+        "finished, not left leased"
+    );
+    assert_eq!(store.attempts(&page.items[0].id).await.unwrap().len(), 1);
+}

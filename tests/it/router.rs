@@ -373,6 +373,7 @@ async fn unknown_routes_and_methods_answer_json_and_health_checks_pass() {
     let (s, b) = app.get_plain("/readyz").await;
     assert_eq!(s, StatusCode::OK, "{b}");
     assert_eq!(b["migrations"], "current");
+    assert_eq!(b["workers"], "running");
     app.stop().await;
 }
 
