@@ -55,17 +55,19 @@ impl Rule {
     /// Whether this destination wants the event (`envelope` is the event as JSON, for the filter).
     pub fn wants(&self, event: &Event, envelope: &Value) -> bool {
         let name = event.event.as_str();
-        // `test` always passes the event and filter checks (a Test button must reach every destination).
-        if event.event == EventKind::Test {
-            return true;
-        }
-        if !self.events.iter().any(|g| glob_matches(g, name)) {
+        // `test` passes the event globs and the filter (a test carries no media to filter on), so an app's Test
+        // button reaches every destination that takes that source.
+        let test = event.event == EventKind::Test;
+        if !test && !self.events.iter().any(|g| glob_matches(g, name)) {
             return false;
         }
         if let Some(sources) = &self.sources
             && !sources.iter().any(|s| s == &event.source.name)
         {
             return false;
+        }
+        if test {
+            return true;
         }
         self.filter.iter().all(|(path, ops)| {
             let value = lookup(envelope, path);
@@ -207,8 +209,17 @@ mod tests {
         assert!(!r.wants(&e, &v));
         let (e, v) = event("download.grabbed", "radarr-4k", json!({}));
         assert!(!r.wants(&e, &v));
+        let (e, v) = event("test", "radarr-4k", json!({}));
+        assert!(r.wants(&e, &v), "test passes the event globs");
         let (e, v) = event("test", "radarr", json!({}));
-        assert!(r.wants(&e, &v), "test always passes");
+        assert!(!r.wants(&e, &v), "but not the sources");
+        let filtered = rule(&format!(
+            "{BASE}filter:\n  data.release.quality: Bluray-2160p\n"
+        ));
+        assert!(
+            filtered.wants(&e, &v),
+            "nor the filter: a test has no media"
+        );
     }
 
     #[test]

@@ -563,6 +563,16 @@ async fn routing_follows_globs_sources_and_filters() {
         .collect();
     names.sort();
     assert_eq!(names, ["all", "health"]);
+    // Radarr's Test button reaches every destination that takes radarr, whatever its events and filter.
+    let (_, body) = app.post_hook("radarr", &fixture("radarr", "test")).await;
+    let test = body["events"][0].as_str().unwrap().to_owned();
+    let mut names: Vec<String> = settled(&app, &test)
+        .await
+        .iter()
+        .map(|d| d["destination"].as_str().unwrap().to_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["4k", "all", "health"]);
     app.stop().await;
 }
 
