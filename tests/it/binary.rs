@@ -26,14 +26,19 @@ struct Running {
 }
 
 fn start(config: &Path, cwd: &Path) -> Running {
+    start_logging(config, cwd, "warn", Stdio::inherit())
+}
+
+/// Starts `serve` with a log level and a destination for its log (stderr).
+fn start_logging(config: &Path, cwd: &Path, level: &str, log: Stdio) -> Running {
     let mut child = Command::new(BIN)
         .args(["serve", "--config"])
         .arg(config)
         .current_dir(cwd)
         .env_remove("HOOKARR_CONFIG")
-        .env("RUST_LOG", "warn")
+        .env("RUST_LOG", level)
         .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
+        .stderr(log)
         .spawn()
         .expect("the binary starts");
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
@@ -480,4 +485,57 @@ async fn render_send_test_and_check_config_know_the_destinations_and_templates()
         String::from_utf8_lossy(&out.stdout).contains("HTTP 404"),
         "{out:?}"
     );
+}
+
+/// At `debug`, through deliveries, retries, a disable and a dead letter, the log never shows a source token,
+/// a destination secret, or the secret part of a Discord, Slack or Home Assistant URL.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn secrets_never_reach_the_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let rx = crate::receiver::Receiver::start().await;
+    rx.script([
+        crate::receiver::Reply::status(500),
+        crate::receiver::Reply::status(429).header("retry-after", "0"),
+    ]);
+    let extra = format!(
+        "destinations:\n\
+         \x20 - {{name: chat, type: discord, url: \"{}\", retry: {{max_attempts: 2, schedule: [0s]}}}}\n\
+         \x20 - {{name: team, type: slack, url: \"{}\"}}\n\
+         \x20 - {{name: ha, type: home_assistant, url: \"{}\", token: ha-token-SECRET}}\n\
+         \x20 - {{name: gone, type: webhook, url: \"{}\", secret: whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw}}\n",
+        rx.url("/api/webhooks/42/discord-token-SECRET"),
+        rx.url("/services/T1/B1/slack-SECRET"),
+        rx.url("/api/events/ha-SECRET"),
+        rx.url("/gone?key=query-SECRET"),
+    );
+    let db = format!("sqlite://{}/data/hookarr.db", dir.path().display());
+    let config = write_config_with(dir.path(), &db, Some(ADMIN_KEY), &extra);
+    let log_path = dir.path().join("hookarr.log");
+    let log = std::fs::File::create(&log_path).unwrap();
+    let mut running = start_logging(&config, dir.path(), "debug", Stdio::from(log));
+    let token = token_of(&running.banner, "radarr");
+    let client = reqwest::Client::new();
+    for name in ["grab", "download", "health"] {
+        let resp = client
+            .post(format!("{}/hooks/radarr?token={token}", running.base))
+            .header("content-type", "application/json")
+            .body(fixture("radarr", name))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 202);
+    }
+    rx.set_default(crate::receiver::Reply::status(410));
+    rx.wait_for(12).await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    running.child.kill().unwrap();
+    running.child.wait().unwrap();
+    let text = std::fs::read_to_string(&log_path).unwrap();
+    assert!(
+        text.contains("Destination disabled"),
+        "the log has the delivery story at debug: {text}"
+    );
+    for secret in ["SECRET", token.as_str(), "whsec_", ADMIN_KEY] {
+        assert!(!text.contains(secret), "`{secret}` appears in the log");
+    }
 }

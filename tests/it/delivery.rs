@@ -884,3 +884,51 @@ async fn shutdown_finishes_the_send_in_flight_and_records_it() {
     );
     assert_eq!(store.attempts(&page.items[0].id).await.unwrap().len(), 1);
 }
+
+/// Targets that reset the connection or answer bytes that are not HTTP: the attempt fails with the reason,
+/// the delivery waits for its retry, nothing crashes.
+#[tokio::test]
+async fn resets_and_garbage_are_retried_with_the_reason() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let serve = |answer: &'static [u8]| async move {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            while let Ok((mut sock, _)) = listener.accept().await {
+                let mut buf = [0u8; 4096];
+                let _ = sock.read(&mut buf).await;
+                let _ = sock.write_all(answer).await;
+                // Dropped at once: a reset (or a close mid-answer).
+            }
+        });
+        port
+    };
+    let reset = serve(b"").await;
+    let garbage = serve(b"\x00\x01garbage that is not HTTP\r\n\r\n").await;
+    let retry = "retry: {max_attempts: 3, schedule: [0s, 1h]}";
+    let dests = vec![
+        dest(&format!(
+            "name: reset\ntype: webhook\nurl: http://127.0.0.1:{reset}/x\nsigning: none\n{retry}\n"
+        )),
+        dest(&format!(
+            "name: garbage\ntype: webhook\nurl: http://127.0.0.1:{garbage}/x\nsigning: none\n{retry}\n"
+        )),
+    ];
+    let app = app_with(Backend::Sqlite, dests, |_| {}).await;
+    let id = post_download(&app).await;
+    let body = app
+        .wait_api(&format!("/api/deliveries?event={id}"), |b| {
+            let items = b["items"].as_array().unwrap();
+            items.len() == 2 && items.iter().all(|d| d["attempts"] == 1)
+        })
+        .await;
+    for d in body["items"].as_array().unwrap() {
+        assert_eq!(d["status"], "pending", "{d}");
+        assert_eq!(d["last_status"], Value::Null);
+        assert!(!d["last_error"].as_str().unwrap().is_empty(), "{d}");
+        assert!(d["next_attempt_at"].is_string());
+    }
+    let (status, _) = app.get_plain("/healthz").await;
+    assert_eq!(status, StatusCode::OK);
+    app.stop().await;
+}
