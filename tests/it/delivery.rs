@@ -932,3 +932,103 @@ async fn resets_and_garbage_are_retried_with_the_reason() {
     assert_eq!(status, StatusCode::OK);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_chat_target_that_rejects_the_rich_message_gets_the_plain_summary() {
+    let rx = Receiver::start().await;
+    rx.script([Reply::status(400).body(r#"{"code": 50035, "message": "Invalid Form Body"}"#)]);
+    let d = dest(&format!(
+        "name: chat\ntype: discord\nurl: {}\n",
+        rx.url("/api/webhooks/1/t")
+    ));
+    let app = app_with(Backend::Sqlite, vec![d], |_| {}).await;
+    rx.set_default(Reply::status(200).body("{}"));
+    let id = post_download(&app).await;
+    let d = settled(&app, &id).await;
+    assert_eq!(d[0]["status"], "succeeded");
+    let got = rx.got();
+    assert_eq!(got.len(), 2);
+    assert!(got[0].json()["embeds"].is_array());
+    let plain = got[1].json();
+    assert!(plain.get("embeds").is_none());
+    let (_, event) = app.api_get(&format!("/api/events/{id}")).await;
+    assert_eq!(plain["content"], event["summary"]);
+    let (_, one) = app
+        .api_get(&format!("/api/deliveries/{}", d[0]["id"].as_str().unwrap()))
+        .await;
+    let outcomes: Vec<&str> = one["attempts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["outcome"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        outcomes,
+        ["rejected_rich", "succeeded"],
+        "both attempts are logged"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_global_discord_429_pauses_every_discord_destination() {
+    let rx = Receiver::start().await;
+    let dests = vec![
+        dest(&format!(
+            "name: one\ntype: discord\nurl: {}\nevents: [download.grabbed]\n",
+            rx.url("/api/webhooks/1/a")
+        )),
+        dest(&format!(
+            "name: two\ntype: discord\nurl: {}\nevents: [library.new]\n",
+            rx.url("/api/webhooks/2/b")
+        )),
+        dest(&format!(
+            "name: hook\ntype: webhook\nurl: {}\nsigning: none\nevents: [library.new]\n",
+            rx.url("/hook")
+        )),
+    ];
+    let app = app_with(Backend::Sqlite, dests, |_| {}).await;
+    rx.script([Reply::status(429)
+        .header("retry-after", "2")
+        .body(r#"{"retry_after": 2.0, "global": true}"#)]);
+    rx.set_default(Reply::status(200).body("{}"));
+    let (_, body) = app.post_hook("radarr", &fixture("radarr", "grab")).await;
+    let grab = body["events"][0].as_str().unwrap().to_owned();
+    let limited = app
+        .wait_api(&format!("/api/deliveries?event={grab}"), |b| {
+            b["items"][0]["attempts"] == 1
+        })
+        .await;
+    let (_, one) = app
+        .api_get(&format!(
+            "/api/deliveries/{}",
+            limited["items"][0]["id"].as_str().unwrap()
+        ))
+        .await;
+    let t = |a: &Value| {
+        chrono::DateTime::parse_from_rfc3339(a["started_at"].as_str().unwrap()).unwrap()
+    };
+    let limited_at = t(&one["attempts"][0]);
+    // Another Discord destination waits for the global reset; a webhook does not.
+    let new = post_download(&app).await;
+    let d = settled(&app, &new).await;
+    let attempt_of = |name: &str| {
+        let id = d.iter().find(|x| x["destination"] == name).unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let app = &app;
+        async move { app.api_get(&format!("/api/deliveries/{id}")).await.1["attempts"][0].clone() }
+    };
+    let two = attempt_of("two").await;
+    let hook = attempt_of("hook").await;
+    assert!(
+        t(&two) - limited_at >= chrono::Duration::milliseconds(1900),
+        "discord waited: {two}"
+    );
+    assert!(
+        t(&hook) - limited_at < chrono::Duration::milliseconds(1900),
+        "the webhook did not: {hook}"
+    );
+    app.stop().await;
+}
