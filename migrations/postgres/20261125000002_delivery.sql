@@ -11,6 +11,9 @@ CREATE TABLE deliveries (
     attempts        BIGINT NOT NULL DEFAULT 0,
     next_attempt_at BIGINT,
     lease_owner     TEXT,
+    -- Season packs and albums: deliveries with the same key (destination, source, event, series+season or
+    -- artist+album) still pending are sent as one message.
+    group_key       TEXT,
     expires_at      BIGINT,
     created_at      BIGINT NOT NULL,
     updated_at      BIGINT NOT NULL,
@@ -19,6 +22,7 @@ CREATE TABLE deliveries (
 );
 -- The queue's only hot index: due pending rows. Finished rows leave it, so its size is the backlog's.
 CREATE INDEX deliveries_due ON deliveries (next_attempt_at, id) WHERE status = 'pending';
+CREATE INDEX deliveries_group ON deliveries (destination, group_key) WHERE status = 'pending' AND group_key IS NOT NULL;
 CREATE INDEX deliveries_event ON deliveries (event_id);
 CREATE INDEX deliveries_destination ON deliveries (destination, id);
 CREATE INDEX deliveries_status ON deliveries (status, id);

@@ -169,7 +169,9 @@ pub async fn replay(
                 event: event.event.as_str().to_owned(),
                 destination: n.clone(),
                 created_at: chrono::Utc::now(),
+                due_at: chrono::Utc::now(),
                 expires_at: None,
+                group_key: None,
             })
             .collect(),
         None => state

@@ -77,6 +77,8 @@ pub struct Engine {
 /// One claimed delivery on its way through an apalis worker; the permit is its worker slot.
 pub struct Job {
     claimed: Claimed,
+    /// Deliveries of the same group claimed in the same batch: they go out in this job's message.
+    members: Vec<Claimed>,
     _permit: OwnedSemaphorePermit,
 }
 
@@ -399,18 +401,32 @@ impl Engine {
             };
             let full = claimed.len() == permits.len();
             backlog = full;
+            self.in_flight
+                .fetch_add(claimed.len(), std::sync::atomic::Ordering::SeqCst);
+            // Rows of one group claimed together travel as one job (one message).
+            let mut batch_jobs: Vec<Job> = Vec::with_capacity(claimed.len());
+            let mut groups: HashMap<(String, String), usize> = HashMap::new();
             for c in claimed {
+                if let Some(key) = &c.group_key {
+                    match groups.entry((c.destination.clone(), key.clone())) {
+                        std::collections::hash_map::Entry::Occupied(e) => {
+                            batch_jobs[*e.get()].members.push(c);
+                            continue;
+                        }
+                        std::collections::hash_map::Entry::Vacant(e) => {
+                            e.insert(batch_jobs.len());
+                        }
+                    }
+                }
                 let permit = permits.pop().expect("one permit per claimed row");
-                self.in_flight
-                    .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                if jobs
-                    .send(Job {
-                        claimed: c,
-                        _permit: permit,
-                    })
-                    .await
-                    .is_err()
-                {
+                batch_jobs.push(Job {
+                    claimed: c,
+                    members: Vec::new(),
+                    _permit: permit,
+                });
+            }
+            for job in batch_jobs {
+                if jobs.send(job).await.is_err() {
                     return;
                 }
             }
@@ -537,8 +553,9 @@ impl Engine {
         }
     }
 
-    /// One attempt at one claimed delivery, start to finish.
-    async fn attempt(&self, c: Claimed) {
+    /// One attempt at one claimed delivery (with the members of its group claimed in the same batch), start
+    /// to finish.
+    async fn attempt(&self, c: Claimed, mut members: Vec<Claimed>) {
         let now = Utc::now();
         let mut finish = Finish {
             id: c.id.clone(),
@@ -553,11 +570,11 @@ impl Engine {
         };
         let Some(dest) = self.dests.get(&c.destination) else {
             let reason = format!("destination `{}` is no longer configured", c.destination);
-            return self.end_unsent(finish, DeliveryStatus::Failed, "failed", reason);
+            return self.end_unsent(finish, &members, DeliveryStatus::Failed, "failed", reason);
         };
         if c.expires_at.is_some_and(|t| t <= now) {
             let reason = "expired before it could be delivered (expire_after)".to_owned();
-            return self.end_unsent(finish, DeliveryStatus::Expired, "expired", reason);
+            return self.end_unsent(finish, &members, DeliveryStatus::Expired, "expired", reason);
         }
         if let Some(reason) = self
             .runtime
@@ -570,38 +587,54 @@ impl Engine {
             // Held, not dropped: re-enabling the destination makes it due again.
             finish.next_attempt_at = Some(now + chrono::Duration::minutes(5));
             finish.last_error = Some(format!("destination disabled: {reason}"));
-            return self.finish(finish);
+            return self.settle(finish, &members, c.attempts);
         }
         if let Some(until) = self.pause_until(&c.destination, dest.target.kind, now) {
             finish.next_attempt_at = Some(until);
-            return self.finish(finish);
+            return self.settle(finish, &members, c.attempts);
         }
         if let Err(not_until) = dest.limiter.check() {
             let wait = not_until.wait_time_from(governor::clock::DefaultClock::default().now());
             if wait > SHORT_WAIT {
                 finish.next_attempt_at =
                     Some(now + chrono::Duration::from_std(wait).unwrap_or_default());
-                return self.finish(finish);
+                return self.settle(finish, &members, c.attempts);
             }
             tokio::time::sleep(wait).await;
         }
-        let payload = match outbound::render_payload(&self.templates, &dest.target, &c.event) {
-            Ok(p) => p,
-            Err(e) => {
-                return self.end_unsent(
-                    finish,
-                    DeliveryStatus::Failed,
-                    "render_failed",
-                    e.to_string(),
-                );
-            }
+        // A season pack: the other pending deliveries of the group go out in this one message.
+        if let Some(key) = c.group_key.as_deref() {
+            members.extend(self.claim_members(&c, key).await);
+        }
+        let member_events: Vec<Event> = members.iter().map(|m| m.event.clone()).collect();
+        let shown = super::group::merge(&c.event, &member_events);
+        let group: Vec<Event> = if members.is_empty() {
+            Vec::new()
+        } else {
+            std::iter::once(c.event.clone())
+                .chain(member_events)
+                .collect()
         };
+        let payload =
+            match outbound::render_group_payload(&self.templates, &dest.target, &shown, &group) {
+                Ok(p) => p,
+                Err(e) => {
+                    let reason = e.to_string();
+                    return self.end_unsent(
+                        finish,
+                        &members,
+                        DeliveryStatus::Failed,
+                        "render_failed",
+                        reason,
+                    );
+                }
+            };
         let mut sent = self.send_payload(dest, &c, &payload).await;
         finish.attempts += 1;
         let mut record = sent.record(finish.attempts);
         // A chat target that rejects the rich message gets the plain summary once (CONTRACT §5 fallback).
         if sent.status == Some(400)
-            && let Some(plain) = outbound::fallback_payload(dest.target.kind, &c.event)
+            && let Some(plain) = outbound::fallback_payload(dest.target.kind, &shown)
         {
             record.outcome = "rejected_rich".into();
             finish.logged.push(record);
@@ -697,17 +730,73 @@ impl Engine {
             self.emit(EventKind::DeliveryDead, "delivery_dead", msg, &c.event)
                 .await;
         }
+        self.settle(finish, &members, c.attempts);
+    }
+
+    /// Writes back a delivery's result, and the same for the members of its group.
+    fn settle(&self, finish: Finish, members: &[Claimed], attempts_before: u32) {
+        self.finish_members(members, &finish, attempts_before);
         self.finish(finish);
+    }
+
+    /// Leases the rest of a delivery's group; they are counted in flight like claimed ones.
+    async fn claim_members(&self, c: &Claimed, key: &str) -> Vec<Claimed> {
+        let now = Utc::now();
+        let lease = now + chrono::Duration::from_std(self.lease).expect("small");
+        match self
+            .store
+            .claim_group(&c.destination, key, &c.id, &self.owner, now, lease)
+            .await
+        {
+            Ok(members) => {
+                self.in_flight
+                    .fetch_add(members.len(), std::sync::atomic::Ordering::SeqCst);
+                members
+            }
+            Err(error) => {
+                // Not fatal: the others will go out as their own messages.
+                tracing::warn!(message = "Claiming a delivery group failed.", %error);
+                Vec::new()
+            }
+        }
+    }
+
+    /// Ends each group member as its group's message ended, its log naming the delivery that carried it.
+    fn finish_members(&self, members: &[Claimed], primary: &Finish, attempts_before: u32) {
+        let primary_id = &primary.id;
+        for m in members {
+            let mut f = primary.clone();
+            f.id = m.id.clone();
+            f.attempts = m.attempts + (primary.attempts - attempts_before);
+            f.logged = primary
+                .logged
+                .last()
+                .map(|a| {
+                    let mut a = a.clone();
+                    a.attempt = f.attempts;
+                    a.outcome = format!("grouped:{}", a.outcome);
+                    a.error = Some(format!(
+                        "sent in one message with {primary_id}{}",
+                        a.error.map(|e| format!(": {e}")).unwrap_or_default()
+                    ));
+                    a
+                })
+                .into_iter()
+                .collect();
+            self.finish(f);
+        }
     }
 
     /// Ends a delivery without sending it, the reason logged as its attempt.
     fn end_unsent(
         &self,
         mut finish: Finish,
+        members: &[Claimed],
         status: DeliveryStatus,
         outcome: &str,
         reason: String,
     ) {
+        let before = finish.attempts;
         finish.status = status;
         finish.attempts += 1;
         finish.logged.push(note(
@@ -717,7 +806,7 @@ impl Engine {
             Some(reason.clone()),
         ));
         finish.last_error = Some(reason);
-        self.finish(finish);
+        self.settle(finish, members, before);
     }
 
     /// Discord's proactive limit headers: when a bucket is spent, wait for its reset.
@@ -1010,7 +1099,7 @@ async fn deliver(job: Job, engine: Data<Arc<Engine>>) -> Result<(), std::convert
         job.claimed.destination.clone(),
         job.claimed.attempts,
     );
-    let run = std::panic::AssertUnwindSafe(engine.attempt(job.claimed)).catch_unwind();
+    let run = std::panic::AssertUnwindSafe(engine.attempt(job.claimed, job.members)).catch_unwind();
     if run.await.is_err() {
         tracing::error!(message = "A delivery attempt panicked; it will be retried.", delivery = %id);
         let now = Utc::now();

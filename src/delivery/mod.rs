@@ -1,6 +1,7 @@
 //! Delivery (CONTRACT §5): routing events to destinations, the queue, sending, retries, rate limits.
 
 pub mod engine;
+pub mod group;
 pub mod policy;
 pub mod route;
 

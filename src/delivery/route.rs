@@ -1,7 +1,7 @@
 //! Routing (CONTRACT §5): which destinations want an event — `events` globs, `sources`, and `filter`
 //! conditions on dotted paths into the envelope.
 
-use crate::config::{Condition, Destination, FilterOp};
+use crate::config::{Condition, Destination, DestinationType, FilterOp};
 use crate::event::{Event, EventKind, glob_matches, new_prefixed_id};
 use crate::storage::NewDelivery;
 use regex::Regex;
@@ -16,6 +16,8 @@ pub struct Rule {
     sources: Option<Vec<String>>,
     filter: Vec<(String, Vec<Op>)>,
     expire_after: Option<Duration>,
+    /// Grouping window (CONTRACT §5): Discord and Slack default to 30 s, other types to off.
+    pub group_window: Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -49,6 +51,10 @@ impl Rule {
             sources: d.sources.clone(),
             filter,
             expire_after: d.expire_after,
+            group_window: d.group_window.unwrap_or(match d.kind {
+                DestinationType::Discord | DestinationType::Slack => Duration::from_secs(30),
+                _ => Duration::ZERO,
+            }),
         }
     }
 
@@ -159,16 +165,29 @@ impl Router {
         self.rules
             .iter()
             .filter(|r| enabled(&r.destination) && r.wants(event, &envelope))
-            .map(|r| NewDelivery {
-                id: new_prefixed_id("dlv"),
-                event_id: event.id.clone(),
-                event: event.event.as_str().to_owned(),
-                destination: r.destination.clone(),
-                created_at: now,
-                expires_at: r
-                    .expiry(event)
-                    .and_then(|d| chrono::Duration::from_std(d).ok())
-                    .map(|d| event.timestamp + d),
+            .map(|r| {
+                // A groupable event waits out the window, so that the rest of its season can join it.
+                let group_key = (!r.group_window.is_zero())
+                    .then(|| super::group::group_key(event))
+                    .flatten();
+                let wait = if group_key.is_some() {
+                    r.group_window
+                } else {
+                    Duration::ZERO
+                };
+                NewDelivery {
+                    id: new_prefixed_id("dlv"),
+                    event_id: event.id.clone(),
+                    event: event.event.as_str().to_owned(),
+                    destination: r.destination.clone(),
+                    created_at: now,
+                    due_at: now + chrono::Duration::from_std(wait).unwrap_or_default(),
+                    expires_at: r
+                        .expiry(event)
+                        .and_then(|d| chrono::Duration::from_std(d).ok())
+                        .map(|d| event.timestamp + d),
+                    group_key,
+                }
             })
             .collect()
     }

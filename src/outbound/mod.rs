@@ -115,12 +115,39 @@ pub fn render_payload(
     target: &Target,
     event: &Event,
 ) -> Result<Value, RenderFailure> {
+    render_group_payload(templates, target, event, &[])
+}
+
+/// The payload of a group (CONTRACT §5): `shown` is the merged event; templates also see `events`, the
+/// envelope of every event of the group (none for a single event).
+pub fn render_group_payload(
+    templates: &Templates,
+    target: &Target,
+    shown: &Event,
+    group: &[Event],
+) -> Result<Value, RenderFailure> {
+    let mut context = serde_json::to_value(shown).expect("an Event serializes");
+    if !group.is_empty() {
+        let all: Vec<Value> = group
+            .iter()
+            .map(|e| serde_json::to_value(e).expect("an Event serializes"))
+            .collect();
+        context["events"] = Value::Array(all);
+    }
+    render_context(templates, target, shown, context)
+}
+
+fn render_context(
+    templates: &Templates,
+    target: &Target,
+    event: &Event,
+    context: Value,
+) -> Result<Value, RenderFailure> {
     let name = templates.resolve(
         target.kind,
         target.template.as_deref(),
         event.event.as_str(),
     );
-    let context = serde_json::to_value(event).expect("an Event serializes");
     // The built-in webhook template is `{{json this}}`: the envelope itself, without a render and re-parse.
     if name == "webhook/default" && templates.is_embedded(&name) {
         return Ok(context);

@@ -57,6 +57,10 @@ pub struct NewDelivery {
     pub destination: String,
     pub created_at: DateTime<Utc>,
     pub expires_at: Option<DateTime<Utc>>,
+    /// When it is first due: at once, or after the group window.
+    pub due_at: DateTime<Utc>,
+    /// Deliveries of one destination with the same key, still pending, are sent as one message.
+    pub group_key: Option<String>,
 }
 
 /// A delivery a worker has claimed (leased), with its event.
@@ -68,6 +72,7 @@ pub struct Claimed {
     pub attempts: u32,
     pub created_at: DateTime<Utc>,
     pub expires_at: Option<DateTime<Utc>>,
+    pub group_key: Option<String>,
     pub event: crate::event::Event,
 }
 

@@ -256,6 +256,16 @@ pub trait Queue: Send + Sync + 'static {
         lease_until: DateTime<Utc>,
         limit: u32,
     ) -> Result<Vec<Claimed>, StoreError>;
+    /// Leases the other pending deliveries of a group (same destination and key) not held by a live lease.
+    async fn claim_group(
+        &self,
+        destination: &str,
+        group_key: &str,
+        except: &str,
+        owner: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+    ) -> Result<Vec<Claimed>, StoreError>;
     /// Makes every leased pending delivery due now (a single-process SQLite start: no other process can hold
     /// a lease, so the leases are a killed run's). Returns how many.
     async fn release_leases(&self, now: DateTime<Utc>) -> Result<u64, StoreError>;

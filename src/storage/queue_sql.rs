@@ -148,7 +148,7 @@ macro_rules! queue_queries {
                 "UPDATE deliveries SET next_attempt_at = $1, lease_owner = $2 WHERE id IN (\
                    SELECT id FROM deliveries{index} WHERE status = 'pending' AND next_attempt_at <= $3 \
                    ORDER BY next_attempt_at, id LIMIT $4{lock}) \
-                 RETURNING id, event_id, destination, attempts, created_at, expires_at"
+                 RETURNING id, event_id, destination, attempts, created_at, expires_at, group_key"
             )))
             .bind(millis(lease_until))
             .bind(owner)
@@ -156,42 +156,34 @@ macro_rules! queue_queries {
             .bind(i64::from(limit))
             .fetch_all(&self.pool)
             .await?;
-            if rows.is_empty() {
-                return Ok(Vec::new());
-            }
-            let event_ids: Vec<String> =
-                rows.iter().map(|r| r.try_get("event_id")).collect::<Result<_, _>>()?;
-            let mut unique = event_ids.clone();
-            unique.sort();
-            unique.dedup();
-            let placeholders = $crate::storage::queue_sql::values_list(unique.len(), 0, &[""]);
-            let mut q = sqlx::query(sqlx::AssertSqlSafe(format!(
-                "SELECT id, envelope FROM events WHERE id IN ({})",
-                placeholders.replace(['(', ')'], "")
-            )));
-            for id in &unique {
-                q = q.bind(id);
-            }
-            let mut envelopes = std::collections::HashMap::new();
-            for row in q.fetch_all(&self.pool).await? {
-                let id: String = row.try_get("id")?;
-                envelopes.insert(id, parse_envelope(row.try_get("envelope")?)?);
-            }
-            let mut claimed = Vec::with_capacity(rows.len());
-            for (row, event_id) in rows.iter().zip(event_ids) {
-                // The event was purged between routing and now: nothing left to send.
-                let Some(event) = envelopes.get(&event_id) else { continue };
-                claimed.push($crate::storage::Claimed {
-                    id: row.try_get("id")?,
-                    destination: row.try_get("destination")?,
-                    attempts: row.try_get::<i64, _>("attempts")? as u32,
-                    created_at: from_millis(row.try_get("created_at")?),
-                    expires_at: row.try_get::<Option<i64>, _>("expires_at")?.map(from_millis),
-                    event: event.clone(),
-                });
-            }
-            claimed.sort_by(|a, b| a.id.cmp(&b.id));
-            Ok(claimed)
+            self.claimed_with_events(rows).await
+        }
+
+        async fn claim_group(
+            &self,
+            destination: &str,
+            group_key: &str,
+            except: &str,
+            owner: &str,
+            now: chrono::DateTime<chrono::Utc>,
+            lease_until: chrono::DateTime<chrono::Utc>,
+        ) -> Result<Vec<$crate::storage::Claimed>, StoreError> {
+            // Pending members not held by a live lease (fresh, waiting for the window, or put back for a retry).
+            let rows = sqlx::query(
+                "UPDATE deliveries SET next_attempt_at = $1, lease_owner = $2 \
+                 WHERE destination = $3 AND group_key = $4 AND status = 'pending' AND id <> $5 \
+                   AND (lease_owner IS NULL OR next_attempt_at <= $6) \
+                 RETURNING id, event_id, destination, attempts, created_at, expires_at, group_key",
+            )
+            .bind(millis(lease_until))
+            .bind(owner)
+            .bind(destination)
+            .bind(group_key)
+            .bind(except)
+            .bind(millis(now))
+            .fetch_all(&self.pool)
+            .await?;
+            self.claimed_with_events(rows).await
         }
 
         async fn release_leases(&self, now: chrono::DateTime<chrono::Utc>) -> Result<u64, StoreError> {
@@ -516,6 +508,52 @@ macro_rules! queue_queries {
 macro_rules! queue_helpers {
     ($store:ty, $db:ty) => {
         impl $store {
+            /// Claimed rows with their events loaded in one query, oldest first.
+            async fn claimed_with_events(
+                &self,
+                rows: Vec<<$db as sqlx::Database>::Row>,
+            ) -> Result<Vec<$crate::storage::Claimed>, $crate::storage::StoreError> {
+                use sqlx::Row as _;
+                use $crate::storage::from_millis;
+                if rows.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let event_ids: Vec<String> =
+                    rows.iter().map(|r| r.try_get("event_id")).collect::<Result<_, _>>()?;
+                let mut unique = event_ids.clone();
+                unique.sort();
+                unique.dedup();
+                let placeholders = $crate::storage::queue_sql::values_list(unique.len(), 0, &[""]);
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "SELECT id, envelope FROM events WHERE id IN ({})",
+                    placeholders.replace(['(', ')'], "")
+                )));
+                for id in &unique {
+                    q = q.bind(id);
+                }
+                let mut envelopes = std::collections::HashMap::new();
+                for row in q.fetch_all(&self.pool).await? {
+                    let id: String = row.try_get("id")?;
+                    envelopes.insert(id, $crate::storage::parse_envelope(row.try_get("envelope")?)?);
+                }
+                let mut claimed = Vec::with_capacity(rows.len());
+                for (row, event_id) in rows.iter().zip(event_ids) {
+                    // The event was purged between routing and now: nothing left to send.
+                    let Some(event) = envelopes.get(&event_id) else { continue };
+                    claimed.push($crate::storage::Claimed {
+                        id: row.try_get("id")?,
+                        destination: row.try_get("destination")?,
+                        attempts: row.try_get::<i64, _>("attempts")? as u32,
+                        created_at: from_millis(row.try_get("created_at")?),
+                        expires_at: row.try_get::<Option<i64>, _>("expires_at")?.map(from_millis),
+                    group_key: row.try_get("group_key")?,
+                        event: event.clone(),
+                    });
+                }
+                claimed.sort_by(|a, b| a.id.cmp(&b.id));
+                Ok(claimed)
+            }
+
             /// Inserts deliveries (due at once) inside a caller's transaction, in multi-row statements.
             async fn insert_delivery_rows(
                 tx: &mut sqlx::Transaction<'static, $db>,
@@ -523,10 +561,10 @@ macro_rules! queue_helpers {
             ) -> Result<(), $crate::storage::StoreError> {
                 use $crate::storage::millis;
                 for chunk in rows.chunks(100) {
-                    let values = $crate::storage::queue_sql::values_list(chunk.len(), 0, &[""; 9]);
+                    let values = $crate::storage::queue_sql::values_list(chunk.len(), 0, &[""; 10]);
                     let mut q = sqlx::query(sqlx::AssertSqlSafe(format!(
                         "INSERT INTO deliveries (id, event_id, event, destination, status, next_attempt_at, \
-                         expires_at, created_at, updated_at) VALUES {values}"
+                         expires_at, created_at, updated_at, group_key) VALUES {values}"
                     )));
                     for d in chunk {
                         let created = millis(d.created_at);
@@ -536,10 +574,11 @@ macro_rules! queue_helpers {
                             .bind(&d.event)
                             .bind(&d.destination)
                             .bind("pending")
-                            .bind(created)
+                            .bind(millis(d.due_at))
                             .bind(d.expires_at.map(millis))
                             .bind(created)
-                            .bind(created);
+                            .bind(created)
+                            .bind(d.group_key.as_deref());
                     }
                     q.execute(&mut **tx).await?;
                 }

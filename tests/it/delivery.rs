@@ -255,11 +255,11 @@ async fn every_target_type_gets_its_own_request_shape() {
     let rx = Receiver::start().await;
     let dests = vec![
         dest(&format!(
-            "name: discord\ntype: discord\nurl: {}\n",
+            "name: discord\ntype: discord\nurl: {}\ngroup_window: 0s\n",
             rx.url("/api/webhooks/123/tok")
         )),
         dest(&format!(
-            "name: slack\ntype: slack\nurl: {}\n",
+            "name: slack\ntype: slack\nurl: {}\ngroup_window: 0s\n",
             rx.url("/services/T1/B1/x")
         )),
         dest(&format!(
@@ -1029,6 +1029,89 @@ async fn a_global_discord_429_pauses_every_discord_destination() {
     assert!(
         t(&hook) - limited_at < chrono::Duration::milliseconds(1900),
         "the webhook did not: {hook}"
+    );
+    app.stop().await;
+}
+
+/// The season-pack problem: three imports of one season within the window are one Discord message listing the
+/// three episodes; another season, and a movie, are their own messages.
+#[tokio::test]
+async fn a_season_pack_within_the_group_window_is_one_message() {
+    let rx = Receiver::start().await;
+    let d = dest(&format!(
+        "name: chat\ntype: discord\nurl: {}\ngroup_window: 1s\n",
+        rx.url("/api/webhooks/1/t")
+    ));
+    let app = app_with(Backend::Sqlite, vec![d], |_| {}).await;
+    rx.set_default(Reply::status(200).body("{}"));
+    let mut ids = Vec::new();
+    for (season, episode) in [(2, 3), (2, 1), (2, 2), (3, 1)] {
+        let mut body: Value = serde_json::from_slice(&fixture("sonarr", "download")).unwrap();
+        body["episodes"][0]["seasonNumber"] = season.into();
+        body["episodes"][0]["episodeNumber"] = episode.into();
+        let (status, r) = app
+            .post_hook("sonarr", &serde_json::to_vec(&body).unwrap())
+            .await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{r}");
+        ids.push(r["events"][0].as_str().unwrap().to_owned());
+    }
+    let movie = post_download(&app).await;
+    assert_eq!(settled(&app, &movie).await[0]["status"], "succeeded");
+    for id in &ids {
+        assert_eq!(settled(&app, id).await[0]["status"], "succeeded");
+    }
+    let got = rx.got();
+    assert_eq!(
+        got.len(),
+        3,
+        "season 2 as one message, season 3 and the movie as their own"
+    );
+    let season2 = got
+        .iter()
+        .map(|g| g.json())
+        .find(|b| {
+            b["embeds"][0]["description"]
+                .as_str()
+                .unwrap_or("")
+                .contains("season 2")
+        })
+        .expect("a season 2 message");
+    let embed = &season2["embeds"][0];
+    assert!(
+        embed["description"]
+            .as_str()
+            .unwrap()
+            .starts_with("Severance season 2: 3 episodes imported"),
+        "{embed}"
+    );
+    let episodes = embed["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["name"] == "Episodes")
+        .unwrap();
+    let listed: Vec<&str> = episodes["value"]
+        .as_str()
+        .unwrap()
+        .lines()
+        .map(|l| &l[..6])
+        .collect();
+    assert_eq!(listed, ["S02E01", "S02E02", "S02E03"]);
+    // Each member's log names the delivery that carried it.
+    let (_, page) = app
+        .api_get(&format!("/api/deliveries?event={}", ids[1]))
+        .await;
+    let (_, one) = app
+        .api_get(&format!(
+            "/api/deliveries/{}",
+            page["items"][0]["id"].as_str().unwrap()
+        ))
+        .await;
+    let attempt = &one["attempts"][0];
+    assert_eq!(attempt["status_code"], 200);
+    assert!(
+        attempt["outcome"].as_str().unwrap().starts_with("grouped"),
+        "{attempt}"
     );
     app.stop().await;
 }

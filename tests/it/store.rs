@@ -460,7 +460,9 @@ async fn routed(store: &Arc<dyn Store>, n: usize) -> Vec<String> {
             event: e.event.as_str().into(),
             destination: "d".into(),
             created_at: Utc::now(),
+            due_at: Utc::now(),
             expires_at: None,
+            group_key: None,
         }]
     };
     assert_eq!(store.route_outbox(500, &route).await.unwrap(), n);
