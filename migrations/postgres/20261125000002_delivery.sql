@@ -53,3 +53,13 @@ CREATE TABLE destination_state (
     -- A webhook destination's generated signing secret (when the config gives none).
     secret          TEXT
 );
+
+-- The Discord message a grab posted, so that the import of the same download edits it (message lifecycle).
+CREATE TABLE discord_messages (
+    destination TEXT NOT NULL,
+    download_id TEXT NOT NULL,
+    message_id  TEXT NOT NULL,
+    created_at  BIGINT NOT NULL,
+    PRIMARY KEY (destination, download_id)
+);
+CREATE INDEX discord_messages_created_at ON discord_messages (created_at);

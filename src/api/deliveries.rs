@@ -353,6 +353,7 @@ pub async fn preview(
             signing: crate::config::Signing::Standard,
             secrets: vec![outbound::signing::new_whsec()],
             token: None,
+            edit_messages: false,
         },
         (None, None) => {
             return Err(ApiError::invalid_param(

@@ -278,6 +278,8 @@ impl Engine {
             }
         }
         if enabled {
+            // What was routed before the disable and held since goes out now.
+            self.store.make_due(name, now).await?;
             self.wake_claimer.notify_one();
         }
         Ok(())
@@ -629,16 +631,37 @@ impl Engine {
                     );
                 }
             };
-        let mut sent = self.send_payload(dest, &c, &payload).await;
+        // Message lifecycle: the import of a download edits the Discord message its grab posted.
+        let download_id = shown.data.download.as_ref().and_then(|d| d.id.clone());
+        let edit_of = match &download_id {
+            Some(download) if self.edits(dest, &shown, &[EventKind::LibraryNew, EventKind::LibraryUpgraded]) => {
+                self.store.message_for(&c.destination, download).await.unwrap_or_else(|error| {
+                    tracing::warn!(message = "Reading a Discord message id failed; posting instead.", %error);
+                    None
+                })
+            }
+            _ => None,
+        };
+        let mut sent = self
+            .send_payload(dest, &c, &payload, edit_of.as_deref())
+            .await;
         finish.attempts += 1;
         let mut record = sent.record(finish.attempts);
+        // The message to edit is gone (deleted in Discord): post a new one. Not a reason to disable.
+        if edit_of.is_some() && sent.status == Some(404) {
+            record.outcome = "edit_missing".into();
+            finish.logged.push(record);
+            sent = self.send_payload(dest, &c, &payload, None).await;
+            finish.attempts += 1;
+            record = sent.record(finish.attempts);
+        }
         // A chat target that rejects the rich message gets the plain summary once (CONTRACT §5 fallback).
         if sent.status == Some(400)
             && let Some(plain) = outbound::fallback_payload(dest.target.kind, &shown)
         {
             record.outcome = "rejected_rich".into();
             finish.logged.push(record);
-            sent = self.send_payload(dest, &c, &plain).await;
+            sent = self.send_payload(dest, &c, &plain, None).await;
             finish.attempts += 1;
             record = sent.record(finish.attempts);
         }
@@ -651,6 +674,19 @@ impl Engine {
             Verdict::Success => {
                 record.outcome = "succeeded".into();
                 finish.status = DeliveryStatus::Succeeded;
+                if let Some(download) = &download_id
+                    && edit_of.is_none()
+                    && self.edits(dest, &shown, &[EventKind::DownloadGrabbed])
+                    && let Some(message) = serde_json::from_str::<serde_json::Value>(&sent.body)
+                        .ok()
+                        .and_then(|v| v["id"].as_str().map(str::to_owned))
+                    && let Err(error) = self
+                        .store
+                        .remember_message(&c.destination, download, &message, finish.at)
+                        .await
+                {
+                    tracing::warn!(message = "Saving a Discord message id failed.", %error);
+                }
             }
             Verdict::Retry { after } => {
                 let jitter = rand::random::<f64>() * 2.0 - 1.0;
@@ -861,7 +897,21 @@ impl Engine {
         .await)
     }
 
-    async fn send_payload(&self, dest: &Dest, c: &Claimed, payload: &serde_json::Value) -> Sent {
+    /// Whether a Discord destination that edits messages takes part in the lifecycle for this event.
+    fn edits(&self, dest: &Dest, event: &Event, kinds: &[EventKind]) -> bool {
+        dest.target.kind == DestinationType::Discord
+            && dest.target.edit_messages
+            && kinds.contains(&event.event)
+    }
+
+    /// Sends a payload (as an edit of Discord message `edit_of` when given).
+    async fn send_payload(
+        &self,
+        dest: &Dest,
+        c: &Claimed,
+        payload: &serde_json::Value,
+        edit_of: Option<&str>,
+    ) -> Sent {
         let started = Utc::now();
         let clock = Instant::now();
         let request = match outbound::build_request(
@@ -873,6 +923,10 @@ impl Engine {
         ) {
             Ok(r) => r,
             Err(e) => return Sent::error(started, clock, e.to_string()),
+        };
+        let request = match edit_of {
+            Some(message) => outbound::as_discord_edit(request, message),
+            None => request,
         };
         send(
             &self.client,
@@ -1013,7 +1067,9 @@ pub async fn send(
     started: DateTime<Utc>,
     clock: Instant,
 ) -> Sent {
-    let mut builder = client.post(&request.url).body(request.body);
+    let mut builder = client
+        .request(request.method, &request.url)
+        .body(request.body);
     for (k, v) in &request.headers {
         builder = builder.header(k, v);
     }

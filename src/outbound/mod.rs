@@ -25,6 +25,8 @@ pub struct Target {
     pub secrets: Vec<String>,
     /// Home Assistant `/api/events/` Bearer token.
     pub token: Option<String>,
+    /// Discord: the import of a download edits the message its grab posted.
+    pub edit_messages: bool,
 }
 
 impl std::fmt::Debug for Target {
@@ -54,6 +56,7 @@ impl Target {
             signing: d.signing.unwrap_or_default(),
             secrets,
             token: d.token.as_ref().map(|t| t.expose().to_owned()),
+            edit_messages: d.edit_messages,
         }
     }
 }
@@ -61,6 +64,8 @@ impl Target {
 /// One HTTP request, ready to send.
 #[derive(Debug, Clone)]
 pub struct OutboundRequest {
+    /// `POST`, or `PATCH` for a Discord message edit.
+    pub method: reqwest::Method,
     pub url: String,
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
@@ -252,7 +257,33 @@ pub fn build_request(
             headers.push((k.to_ascii_lowercase(), v.clone()));
         }
     }
-    Ok(OutboundRequest { url, headers, body })
+    Ok(OutboundRequest {
+        method: reqwest::Method::POST,
+        url,
+        headers,
+        body,
+    })
+}
+
+/// Turns a Discord execute-webhook request into the edit of message `message_id`
+/// (`PATCH …/webhooks/<id>/<token>/messages/<message_id>`, keeping `thread_id`).
+pub fn as_discord_edit(mut request: OutboundRequest, message_id: &str) -> OutboundRequest {
+    if let Ok(mut u) = url::Url::parse(&request.url) {
+        let kept: Vec<(String, String)> = u
+            .query_pairs()
+            .filter(|(k, _)| k != "wait")
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        let path = format!("{}/messages/{message_id}", u.path().trim_end_matches('/'));
+        u.set_path(&path);
+        u.set_query(None);
+        if !kept.is_empty() {
+            u.query_pairs_mut().extend_pairs(kept);
+        }
+        request.url = u.to_string();
+    }
+    request.method = reqwest::Method::PATCH;
+    request
 }
 
 fn with_query(url: &str, key: &str, value: &str) -> String {
@@ -302,6 +333,22 @@ mod tests {
         assert_eq!(
             redact_url("http://127.0.0.1:8123/api/webhook/abc?x=1"),
             "http://127.0.0.1:8123/…"
+        );
+    }
+
+    #[test]
+    fn a_discord_edit_patches_the_message_and_keeps_the_thread() {
+        let req = OutboundRequest {
+            method: reqwest::Method::POST,
+            url: "https://discord.com/api/webhooks/1/tok?thread_id=9&wait=true".into(),
+            headers: Vec::new(),
+            body: Vec::new(),
+        };
+        let edit = as_discord_edit(req, "777");
+        assert_eq!(edit.method, reqwest::Method::PATCH);
+        assert_eq!(
+            edit.url,
+            "https://discord.com/api/webhooks/1/tok/messages/777?thread_id=9"
         );
     }
 

@@ -266,6 +266,22 @@ pub trait Queue: Send + Sync + 'static {
         now: DateTime<Utc>,
         lease_until: DateTime<Utc>,
     ) -> Result<Vec<Claimed>, StoreError>;
+    /// Remembers the Discord message a grab posted for a download.
+    async fn remember_message(
+        &self,
+        destination: &str,
+        download_id: &str,
+        message_id: &str,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+    /// The Discord message posted for a download, if any.
+    async fn message_for(
+        &self,
+        destination: &str,
+        download_id: &str,
+    ) -> Result<Option<String>, StoreError>;
+    /// Makes a destination's waiting deliveries (not leased by a live worker) due now: it was re-enabled.
+    async fn make_due(&self, destination: &str, now: DateTime<Utc>) -> Result<u64, StoreError>;
     /// Makes every leased pending delivery due now (a single-process SQLite start: no other process can hold
     /// a lease, so the leases are a killed run's). Returns how many.
     async fn release_leases(&self, now: DateTime<Utc>) -> Result<u64, StoreError>;

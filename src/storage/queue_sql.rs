@@ -186,6 +186,49 @@ macro_rules! queue_queries {
             self.claimed_with_events(rows).await
         }
 
+        async fn remember_message(
+            &self,
+            destination: &str,
+            download_id: &str,
+            message_id: &str,
+            at: chrono::DateTime<chrono::Utc>,
+        ) -> Result<(), StoreError> {
+            sqlx::query(
+                "INSERT INTO discord_messages (destination, download_id, message_id, created_at) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (destination, download_id) DO UPDATE SET message_id = excluded.message_id, \
+                 created_at = excluded.created_at",
+            )
+            .bind(destination)
+            .bind(download_id)
+            .bind(message_id)
+            .bind(millis(at))
+            .execute(&self.pool)
+            .await?;
+            Ok(())
+        }
+
+        async fn message_for(&self, destination: &str, download_id: &str) -> Result<Option<String>, StoreError> {
+            Ok(sqlx::query_scalar(
+                "SELECT message_id FROM discord_messages WHERE destination = $1 AND download_id = $2",
+            )
+            .bind(destination)
+            .bind(download_id)
+            .fetch_optional(&self.pool)
+            .await?)
+        }
+
+        async fn make_due(&self, destination: &str, now: chrono::DateTime<chrono::Utc>) -> Result<u64, StoreError> {
+            let done = sqlx::query(
+                "UPDATE deliveries SET next_attempt_at = $1 WHERE destination = $2 AND status = 'pending' \
+                 AND lease_owner IS NULL AND next_attempt_at > $1",
+            )
+            .bind(millis(now))
+            .bind(destination)
+            .execute(&self.pool)
+            .await?;
+            Ok(done.rows_affected())
+        }
+
         async fn release_leases(&self, now: chrono::DateTime<chrono::Utc>) -> Result<u64, StoreError> {
             let done = sqlx::query(
                 "UPDATE deliveries SET next_attempt_at = $1, lease_owner = NULL \

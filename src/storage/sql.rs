@@ -300,6 +300,10 @@ macro_rules! shared_queries {
                         break;
                     }
                 }
+                sqlx::query("DELETE FROM discord_messages WHERE created_at < $1")
+                    .bind(millis(events_before))
+                    .execute(&self.pool)
+                    .await?;
                 sqlx::query("DELETE FROM rejected WHERE received_at < $1")
                     .bind(millis(events_before))
                     .execute(&self.pool)

@@ -491,18 +491,20 @@ async fn render_send_test_and_check_config_know_the_destinations_and_templates()
 /// a destination secret, or the secret part of a Discord, Slack or Home Assistant URL.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn secrets_never_reach_the_log() {
+    use crate::receiver::Reply;
     let dir = tempfile::tempdir().unwrap();
     let rx = crate::receiver::Receiver::start().await;
     rx.script([
-        crate::receiver::Reply::status(500),
-        crate::receiver::Reply::status(429).header("retry-after", "0"),
+        Reply::status(500),
+        Reply::status(429).header("retry-after", "0"),
     ]);
+    let retry = "retry: {max_attempts: 3, schedule: [0s]}";
     let extra = format!(
         "destinations:\n\
-         \x20 - {{name: chat, type: discord, url: \"{}\", retry: {{max_attempts: 2, schedule: [0s]}}}}\n\
-         \x20 - {{name: team, type: slack, url: \"{}\"}}\n\
-         \x20 - {{name: ha, type: home_assistant, url: \"{}\", token: ha-token-SECRET}}\n\
-         \x20 - {{name: gone, type: webhook, url: \"{}\", secret: whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw}}\n",
+         \x20 - {{name: chat, type: discord, url: \"{}\", {retry}}}\n\
+         \x20 - {{name: team, type: slack, url: \"{}\", {retry}}}\n\
+         \x20 - {{name: ha, type: home_assistant, url: \"{}\", token: ha-token-SECRET, {retry}}}\n\
+         \x20 - {{name: gone, type: webhook, url: \"{}\", secret: whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw, {retry}}}\n",
         rx.url("/api/webhooks/42/discord-token-SECRET"),
         rx.url("/services/T1/B1/slack-SECRET"),
         rx.url("/api/events/ha-SECRET"),
@@ -515,19 +517,55 @@ async fn secrets_never_reach_the_log() {
     let mut running = start_logging(&config, dir.path(), "debug", Stdio::from(log));
     let token = token_of(&running.banner, "radarr");
     let client = reqwest::Client::new();
-    for name in ["grab", "download", "health"] {
-        let resp = client
+    let post = |name: &'static str| {
+        let req = client
             .post(format!("{}/hooks/radarr?token={token}", running.base))
             .header("content-type", "application/json")
-            .body(fixture("radarr", name))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(resp.status(), 202);
+            .body(fixture("radarr", name));
+        async move { assert_eq!(req.send().await.unwrap().status(), 202) }
+    };
+    // Until every delivery of `n` events to the four destinations has ended.
+    let settled = |n: usize| {
+        let url = format!("{}/api/deliveries?limit=500", running.base);
+        let client = client.clone();
+        async move {
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+            loop {
+                let page: serde_json::Value = client
+                    .get(&url)
+                    .bearer_auth(ADMIN_KEY)
+                    .send()
+                    .await
+                    .unwrap()
+                    .json()
+                    .await
+                    .unwrap();
+                // The app's events only: alerts about the disabled destinations wait for them to come back.
+                let items: Vec<&serde_json::Value> = page["items"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .filter(|d| !d["event"].as_str().unwrap().starts_with("hookarr."))
+                    .collect();
+                if items.len() >= n * 4 && items.iter().all(|d| d["status"] != "pending") {
+                    return;
+                }
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "deliveries did not settle: {page}"
+                );
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+        }
+    };
+    // Deliveries, a retry and a rate limit; then a 410 that disables every destination.
+    for name in ["grab", "download", "health"] {
+        post(name).await;
     }
-    rx.set_default(crate::receiver::Reply::status(410));
-    rx.wait_for(12).await;
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    settled(3).await;
+    rx.set_default(Reply::status(410));
+    post("rename").await;
+    settled(4).await;
     running.child.kill().unwrap();
     running.child.wait().unwrap();
     let text = std::fs::read_to_string(&log_path).unwrap();
@@ -535,6 +573,7 @@ async fn secrets_never_reach_the_log() {
         text.contains("Destination disabled"),
         "the log has the delivery story at debug: {text}"
     );
+    assert!(text.contains("Delivery attempt"), "{text}");
     for secret in ["SECRET", token.as_str(), "whsec_", ADMIN_KEY] {
         assert!(!text.contains(secret), "`{secret}` appears in the log");
     }

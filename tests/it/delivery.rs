@@ -1115,3 +1115,67 @@ async fn a_season_pack_within_the_group_window_is_one_message() {
     );
     app.stop().await;
 }
+
+/// Message lifecycle: the import of a download edits the Discord message its grab posted; when that message
+/// is gone, the import is posted instead (and the destination stays enabled).
+#[tokio::test]
+async fn an_import_edits_the_discord_message_of_its_grab() {
+    let rx = Receiver::start().await;
+    let d = dest(&format!(
+        "name: chat\ntype: discord\nurl: {}\n",
+        rx.url("/api/webhooks/1/t")
+    ));
+    let app = app_with(Backend::Sqlite, vec![d], |_| {}).await;
+    rx.script([Reply::status(200).body(r#"{"id": "1111", "channel_id": "5"}"#)]);
+    let (_, body) = app.post_hook("radarr", &fixture("radarr", "grab")).await;
+    let grab = body["events"][0].as_str().unwrap().to_owned();
+    assert_eq!(settled(&app, &grab).await[0]["status"], "succeeded");
+    rx.set_default(Reply::status(200).body(r#"{"id": "1111"}"#));
+    let import = post_download(&app).await;
+    assert_eq!(settled(&app, &import).await[0]["status"], "succeeded");
+    let got = rx.got();
+    assert_eq!(got.len(), 2);
+    assert_eq!(
+        (got[0].path.as_str(), got[0].query.as_str()),
+        ("/api/webhooks/1/t", "wait=true")
+    );
+    assert_eq!(
+        got[1].path, "/api/webhooks/1/t/messages/1111",
+        "the import edits the grab's message"
+    );
+    assert!(
+        got[1].json()["embeds"][0]["description"]
+            .as_str()
+            .unwrap()
+            .contains("imported")
+    );
+    // A second release of the same download id whose message was deleted: PATCH 404, then a new POST.
+    rx.script([Reply::status(404).body(r#"{"code": 10008, "message": "Unknown Message"}"#)]);
+    let (_, body) = app
+        .post_hook("radarr", &fixture("radarr", "download-upgrade"))
+        .await;
+    let upgrade = body["events"][0].as_str().unwrap().to_owned();
+    let d = settled(&app, &upgrade).await;
+    assert_eq!(d[0]["status"], "succeeded");
+    let got = rx.got();
+    let last_two: Vec<&str> = got[got.len() - 2..]
+        .iter()
+        .map(|g| g.path.as_str())
+        .collect();
+    // (The upgrade fixture carries the grab's download id.)
+    assert_eq!(
+        last_two,
+        ["/api/webhooks/1/t/messages/1111", "/api/webhooks/1/t"]
+    );
+    let (_, one) = app
+        .api_get(&format!("/api/deliveries/{}", d[0]["id"].as_str().unwrap()))
+        .await;
+    assert_eq!(one["attempts"][0]["outcome"], "edit_missing");
+    assert_eq!(one["attempts"][1]["outcome"], "succeeded");
+    let (_, dest) = app.api_get("/api/destinations/chat").await;
+    assert_eq!(
+        dest["enabled"], true,
+        "a missing message does not disable the webhook"
+    );
+    app.stop().await;
+}

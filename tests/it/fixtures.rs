@@ -136,6 +136,7 @@ fn every_fixture_renders_for_every_target_type() {
         signing: Signing::None,
         secrets: Vec::new(),
         token: None,
+        edit_messages: false,
     };
     let kinds = [
         DestinationType::Discord,
