@@ -8,6 +8,8 @@
 //!    (p50/p99), and hookarr's RSS idle and under that load.
 //!
 //! `cargo bench --bench delivery` · `HOOKARR_BENCH_BACKLOGS=20000` (comma list) · `HOOKARR_BENCH_SECS=10`.
+//! `cargo bench --bench delivery -- --postgres`: the drains on PostgreSQL (`HOOKARR_TEST_PG`, default the
+//! local server), by one process and by two processes sharing the database.
 
 use axum::body::Bytes;
 use hookarr::delivery::route::{Router, Rule};
@@ -52,8 +54,12 @@ async fn start_sink(sink: Arc<Sink>) -> String {
 }
 
 fn config(dir: &std::path::Path, db: &str, sink: &str) -> std::path::PathBuf {
+    config_url(dir, &format!("sqlite://{db}"), sink)
+}
+
+fn config_url(dir: &std::path::Path, storage: &str, sink: &str) -> std::path::PathBuf {
     let text = format!(
-        "server:\n  listen: 127.0.0.1:0\n  dedupe_window_secs: 0\nstorage:\n  url: sqlite://{db}\nadmin:\n  api_key: hk_bench_admin_key_0123456789\n\
+        "server:\n  listen: 127.0.0.1:0\n  dedupe_window_secs: 0\nstorage:\n  url: {storage}\nadmin:\n  api_key: hk_bench_admin_key_0123456789\n\
          delivery:\n  workers: 32\ndestinations:\n  - name: sink\n    type: webhook\n    url: {sink}\n    secret: whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\n    rate_limit: {{per_second: 1000000, burst: 100000}}\n"
     );
     let path = dir.join("hookarr.yaml");
@@ -192,25 +198,58 @@ async fn fill_backlog(db_url: &str, n: usize, dest_yaml: &str) {
     {}
 }
 
-async fn drain(n: usize, sink: &Arc<Sink>, sink_url: &str) -> (f64, f64) {
+/// A fresh PostgreSQL database for a run; returns its URL.
+async fn fresh_pg() -> String {
+    let admin = std::env::var("HOOKARR_TEST_PG")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+    let name = format!(
+        "hookarr_bench_{}",
+        ulid::Ulid::new().to_string().to_lowercase()
+    );
+    let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&admin)
+        .await
+        .expect("PostgreSQL reachable");
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    format!("{}/{name}", admin.rsplit_once('/').unwrap().0)
+}
+
+/// Drains a backlog of `n` with `processes` hookarr processes on one database (SQLite file, or PostgreSQL);
+/// returns deliveries/s and the peak RSS of one process.
+async fn drain(
+    n: usize,
+    sink: &Arc<Sink>,
+    sink_url: &str,
+    postgres: bool,
+    processes: usize,
+) -> (f64, f64) {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("bench.db");
-    let db_url = format!("sqlite://{}", db.display());
-    let cfg = config(dir.path(), &db.display().to_string(), sink_url);
+    let db_url = if postgres {
+        fresh_pg().await
+    } else {
+        format!("sqlite://{}", dir.path().join("bench.db").display())
+    };
+    let cfg = config_url(dir.path(), &db_url, sink_url);
     let dest_yaml = format!("name: sink\ntype: webhook\nurl: {sink_url}\n");
     fill_backlog(&db_url, n, &dest_yaml).await;
     let before = sink.count.load(Ordering::Relaxed);
-    let mut running = start(&cfg);
+    let mut running: Vec<Running> = (0..processes).map(|_| start(&cfg)).collect();
     let start = Instant::now();
     let mut peak = 0.0f64;
     while sink.count.load(Ordering::Relaxed) - before < n as u64 {
         tokio::time::sleep(Duration::from_millis(50)).await;
-        peak = peak.max(rss_mb(running.child.id()));
+        for r in &running {
+            peak = peak.max(rss_mb(r.child.id()));
+        }
         assert!(start.elapsed() < Duration::from_secs(1800), "drain stalled");
     }
     let rate = n as f64 / start.elapsed().as_secs_f64();
-    running.child.kill().unwrap();
-    running.child.wait().unwrap();
+    for r in &mut running {
+        r.child.kill().unwrap();
+        r.child.wait().unwrap();
+    }
     (rate, peak)
 }
 
@@ -312,8 +351,19 @@ fn main() {
             "sink ceiling (this process → sink, 32 concurrent)  {:.0} req/s",
             sink_ceiling(&sink_url, 5).await
         );
+        if std::env::args().any(|a| a == "--postgres") {
+            for n in backlogs {
+                for processes in [1, 2] {
+                    let (rate, peak) = drain(n, &sink, &sink_url, true, processes).await;
+                    println!(
+                        "PostgreSQL: drain {n:>7} events with {processes} process(es)  {rate:>8.0} deliveries/s   peak RSS {peak:.1} MB"
+                    );
+                }
+            }
+            return;
+        }
         for n in backlogs {
-            let (rate, peak) = drain(n, &sink, &sink_url).await;
+            let (rate, peak) = drain(n, &sink, &sink_url, false, 1).await;
             println!(
                 "drain a backlog of {n:>7} events  {rate:>8.0} deliveries/s   peak RSS {peak:.1} MB"
             );
