@@ -11,6 +11,8 @@
 //! `cargo bench --bench delivery -- --postgres`: the drains on PostgreSQL (`HOOKARR_TEST_PG`, default the
 //! local server), by one process and by two processes sharing the database.
 
+mod common;
+
 use axum::body::Bytes;
 use hookarr::delivery::route::{Router, Rule};
 use hookarr::event::EventId;
@@ -198,24 +200,6 @@ async fn fill_backlog(db_url: &str, n: usize, dest_yaml: &str) {
     {}
 }
 
-/// A fresh PostgreSQL database for a run; returns its URL.
-async fn fresh_pg() -> String {
-    let admin = std::env::var("HOOKARR_TEST_PG")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-    let name = format!(
-        "hookarr_bench_{}",
-        ulid::Ulid::new().to_string().to_lowercase()
-    );
-    let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&admin)
-        .await
-        .expect("PostgreSQL reachable");
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .execute(&mut conn)
-        .await
-        .unwrap();
-    format!("{}/{name}", admin.rsplit_once('/').unwrap().0)
-}
-
 /// Drains a backlog of `n` with `processes` hookarr processes on one database (SQLite file, or PostgreSQL);
 /// returns deliveries/s and the peak RSS of one process.
 async fn drain(
@@ -227,7 +211,7 @@ async fn drain(
 ) -> (f64, f64) {
     let dir = tempfile::tempdir().unwrap();
     let db_url = if postgres {
-        fresh_pg().await
+        common::fresh_pg().await.0
     } else {
         format!("sqlite://{}", dir.path().join("bench.db").display())
     };

@@ -6,6 +6,8 @@
 //! `HOOKARR_TEST_PG`, default postgres://postgres@127.0.0.1:5432/postgres) · `HOOKARR_BENCH_SECS=5` shortens it.
 //! Every request carries a unique `Idempotency-Key`, so each one is a new stored event (dedupe claim included).
 
+mod common;
+
 use axum::Router;
 use axum::http::StatusCode;
 use axum::routing::post;
@@ -239,23 +241,8 @@ async fn bench() {
     let postgres = std::env::args().any(|a| a == "--postgres");
     let dir = tempfile::tempdir().unwrap();
     let (storage, pg_db) = if postgres {
-        let admin = std::env::var("HOOKARR_TEST_PG")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-        let name = format!(
-            "hookarr_bench_{}",
-            ulid::Ulid::new().to_string().to_lowercase()
-        );
-        let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&admin)
-            .await
-            .expect("PostgreSQL reachable");
-        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-            .execute(&mut conn)
-            .await
-            .unwrap();
-        (
-            format!("{}/{name}", admin.rsplit_once('/').unwrap().0),
-            Some(name),
-        )
+        let (url, name) = common::fresh_pg().await;
+        (url, Some(name))
     } else {
         (
             format!("sqlite://{}/hookarr.db", dir.path().display()),
