@@ -609,7 +609,15 @@ impl Engine {
             members.extend(self.claim_members(&c, key).await);
         }
         let member_events: Vec<Event> = members.iter().map(|m| m.event.clone()).collect();
-        let shown = super::group::merge(&c.event, &member_events);
+        let digest = !members.is_empty()
+            && c.group_key
+                .as_deref()
+                .is_some_and(|k| k.starts_with(super::group::DIGEST_PREFIX));
+        let shown = if digest {
+            super::group::digest(&c.event, &member_events)
+        } else {
+            super::group::merge(&c.event, &member_events)
+        };
         let group: Vec<Event> = if members.is_empty() {
             Vec::new()
         } else {
@@ -617,24 +625,32 @@ impl Engine {
                 .chain(member_events)
                 .collect()
         };
-        let payload =
-            match outbound::render_group_payload(&self.templates, &dest.target, &shown, &group) {
-                Ok(p) => p,
-                Err(e) => {
-                    let reason = e.to_string();
-                    return self.end_unsent(
-                        finish,
-                        &members,
-                        DeliveryStatus::Failed,
-                        "render_failed",
-                        reason,
-                    );
-                }
-            };
+        let payload = match outbound::render_group_payload(
+            &self.templates,
+            &dest.target,
+            &shown,
+            &group,
+            digest,
+        ) {
+            Ok(p) => p,
+            Err(e) => {
+                let reason = e.to_string();
+                return self.end_unsent(
+                    finish,
+                    &members,
+                    DeliveryStatus::Failed,
+                    "render_failed",
+                    reason,
+                );
+            }
+        };
         // Message lifecycle: the import of a download edits the Discord message its grab posted.
         let download_id = shown.data.download.as_ref().and_then(|d| d.id.clone());
         let edit_of = match &download_id {
-            Some(download) if self.edits(dest, &shown, &[EventKind::LibraryNew, EventKind::LibraryUpgraded]) => {
+            Some(download)
+                if !digest
+                    && self.edits(dest, &shown, &[EventKind::LibraryNew, EventKind::LibraryUpgraded]) =>
+            {
                 self.store.message_for(&c.destination, download).await.unwrap_or_else(|error| {
                     tracing::warn!(message = "Reading a Discord message id failed; posting instead.", %error);
                     None
@@ -676,6 +692,7 @@ impl Engine {
                 finish.status = DeliveryStatus::Succeeded;
                 if let Some(download) = &download_id
                     && edit_of.is_none()
+                    && !digest
                     && self.edits(dest, &shown, &[EventKind::DownloadGrabbed])
                     && let Some(message) = serde_json::from_str::<serde_json::Value>(&sent.body)
                         .ok()

@@ -4,6 +4,17 @@
 
 use crate::event::{Event, EventKind, MediaType};
 
+/// The group key prefix of a quiet-hours digest (everything held in one window).
+pub const DIGEST_PREFIX: &str = "quiet:";
+
+/// The event a quiet-hours digest is shown as: the first event, its summary counting them all. Templates
+/// render a digest from `events` (with `digest: true`).
+pub fn digest(first: &Event, others: &[Event]) -> Event {
+    let mut shown = first.clone();
+    shown.summary = format!("{} events during quiet hours", others.len() + 1);
+    shown
+}
+
 /// The events that group.
 fn groups(kind: EventKind) -> bool {
     matches!(

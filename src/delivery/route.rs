@@ -18,6 +18,8 @@ pub struct Rule {
     expire_after: Option<Duration>,
     /// Grouping window (CONTRACT §5): Discord and Slack default to 30 s, other types to off.
     pub group_window: Duration,
+    /// Quiet hours: events arriving inside are held until the window ends, then sent as one digest.
+    pub quiet: Option<super::quiet::Window>,
 }
 
 #[derive(Debug, Clone)]
@@ -51,6 +53,7 @@ impl Rule {
             sources: d.sources.clone(),
             filter,
             expire_after: d.expire_after,
+            quiet: d.quiet_hours.as_ref().and_then(super::quiet::Window::new),
             group_window: d.group_window.unwrap_or(match d.kind {
                 DestinationType::Discord | DestinationType::Slack => Duration::from_secs(30),
                 _ => Duration::ZERO,
@@ -166,14 +169,23 @@ impl Router {
             .iter()
             .filter(|r| enabled(&r.destination) && r.wants(event, &envelope))
             .map(|r| {
-                // A groupable event waits out the window, so that the rest of its season can join it.
-                let group_key = (!r.group_window.is_zero())
-                    .then(|| super::group::group_key(event))
-                    .flatten();
-                let wait = if group_key.is_some() {
-                    r.group_window
-                } else {
-                    Duration::ZERO
+                // Quiet hours hold everything until the window ends (one digest group per window); otherwise a
+                // groupable event waits out the group window, so that the rest of its season can join it.
+                let quiet_until = r.quiet.as_ref().and_then(|w| w.ends_after(now));
+                let group_key = match quiet_until {
+                    Some(end) => Some(format!(
+                        "{}{}",
+                        super::group::DIGEST_PREFIX,
+                        end.timestamp()
+                    )),
+                    None => (!r.group_window.is_zero())
+                        .then(|| super::group::group_key(event))
+                        .flatten(),
+                };
+                let wait = match quiet_until {
+                    Some(end) => (end - now).to_std().unwrap_or_default(),
+                    None if group_key.is_some() => r.group_window,
+                    None => Duration::ZERO,
                 };
                 NewDelivery {
                     id: new_prefixed_id("dlv"),

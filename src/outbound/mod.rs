@@ -120,18 +120,23 @@ pub fn render_payload(
     target: &Target,
     event: &Event,
 ) -> Result<Value, RenderFailure> {
-    render_group_payload(templates, target, event, &[])
+    render_group_payload(templates, target, event, &[], false)
 }
 
 /// The payload of a group (CONTRACT §5): `shown` is the merged event; templates also see `events`, the
-/// envelope of every event of the group (none for a single event).
+/// envelope of every event of the group (none for a single event), and `digest: true` for a quiet-hours
+/// digest.
 pub fn render_group_payload(
     templates: &Templates,
     target: &Target,
     shown: &Event,
     group: &[Event],
+    digest: bool,
 ) -> Result<Value, RenderFailure> {
     let mut context = serde_json::to_value(shown).expect("an Event serializes");
+    if digest {
+        context["digest"] = Value::Bool(true);
+    }
     if !group.is_empty() {
         let all: Vec<Value> = group
             .iter()

@@ -1180,3 +1180,56 @@ async fn an_import_edits_the_discord_message_of_its_grab() {
     );
     app.stop().await;
 }
+
+/// Quiet hours: what arrives inside the window is held (not sent, not dropped) until it ends, then goes out
+/// as one digest. (The window's end is simulated by making the held deliveries due.)
+#[tokio::test]
+async fn quiet_hours_hold_everything_for_one_digest() {
+    let rx = Receiver::start().await;
+    let now = chrono::Utc::now();
+    let hhmm = |t: chrono::DateTime<chrono::Utc>| t.format("%H:%M").to_string();
+    let d = dest(&format!(
+        "name: chat\ntype: discord\nurl: {}\ngroup_window: 0s\nquiet_hours: {{from: \"{}\", to: \"{}\", tz: UTC}}\n",
+        rx.url("/api/webhooks/1/t"),
+        hhmm(now - chrono::Duration::hours(1)),
+        hhmm(now + chrono::Duration::hours(1)),
+    ));
+    let app = app_with(Backend::Sqlite, vec![d], |_| {}).await;
+    rx.set_default(Reply::status(200).body("{}"));
+    let first = post_download(&app).await;
+    app.post_hook("radarr", &fixture("radarr", "health")).await;
+    app.post_hook("sonarr", &fixture("sonarr", "grab")).await;
+    let held = app
+        .wait_api("/api/deliveries?destination=chat", |b| {
+            b["items"].as_array().unwrap().len() == 3
+        })
+        .await;
+    for d in held["items"].as_array().unwrap() {
+        assert_eq!(d["status"], "pending");
+        let due =
+            chrono::DateTime::parse_from_rfc3339(d["next_attempt_at"].as_str().unwrap()).unwrap();
+        assert!(
+            due > now + chrono::Duration::minutes(55),
+            "held until the window ends: {d}"
+        );
+    }
+    assert!(rx.got().is_empty(), "nothing is sent during quiet hours");
+    // The window ends.
+    app.store
+        .make_due("chat", chrono::Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(settled(&app, &first).await[0]["status"], "succeeded");
+    app.wait_api("/api/deliveries?destination=chat&status=succeeded", |b| {
+        b["items"].as_array().unwrap().len() == 3
+    })
+    .await;
+    let got = rx.got();
+    assert_eq!(got.len(), 1, "one digest");
+    let embed = &got[0].json()["embeds"][0];
+    assert_eq!(embed["title"], "🌙 3 events during quiet hours");
+    let lines: Vec<&str> = embed["description"].as_str().unwrap().lines().collect();
+    assert_eq!(lines.len(), 3, "{embed}");
+    assert!(lines.iter().any(|l| l.contains("health")), "{lines:?}");
+    app.stop().await;
+}
