@@ -299,11 +299,13 @@ async fn open_store(loaded: &Loaded) -> anyhow::Result<Arc<dyn Store>> {
 }
 
 async fn serve(loaded: Loaded) -> anyhow::Result<ExitCode> {
+    // Handlers first: a SIGTERM that arrives while hookarr starts (or right after its banner) still stops it
+    // cleanly instead of killing it.
+    let shutdown = CancellationToken::new();
+    tokio::spawn(stop_on_signal(Signals::install()?, shutdown.clone()));
     let app = App::build(loaded.config, None).await?;
     print_banner(app.bootstrap());
     tracing::info!(message = "hookarr is listening.", address = %app.local_addr());
-    let shutdown = CancellationToken::new();
-    tokio::spawn(stop_on_signal(shutdown.clone()));
     app.run_until_stopped(shutdown).await?;
     tracing::info!(message = "hookarr stopped.");
     Ok(ExitCode::SUCCESS)
@@ -360,24 +362,39 @@ async fn create_key(loaded: Loaded, name: &str, admin: bool) -> anyhow::Result<E
 }
 
 /// Cancels `shutdown` on SIGINT or SIGTERM.
-async fn stop_on_signal(shutdown: CancellationToken) {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// SIGINT and SIGTERM, registered with the OS when installed (not when first awaited).
+struct Signals {
     #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
+    interrupt: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn install() -> anyhow::Result<Signals> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Ok(Signals {
+                interrupt: signal(SignalKind::interrupt()).context("Failed to handle SIGINT")?,
+                terminate: signal(SignalKind::terminate()).context("Failed to handle SIGTERM")?,
+            })
         }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
+        #[cfg(not(unix))]
+        Ok(Signals {})
+    }
+}
+
+async fn stop_on_signal(mut signals: Signals, shutdown: CancellationToken) {
+    #[cfg(unix)]
     tokio::select! {
-        _ = ctrl_c => {}
-        _ = terminate => {}
+        _ = signals.interrupt.recv() => {}
+        _ = signals.terminate.recv() => {}
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = &mut signals;
+        let _ = tokio::signal::ctrl_c().await;
     }
     tracing::info!(message = "Shutting down: finishing in-flight requests.");
     shutdown.cancel();
