@@ -6,20 +6,20 @@
 //! `next_attempt_at` pushed forward (a killed process's deliveries fall due again by themselves), and a retry
 //! is `next_attempt_at` set to its backoff — durable, and never a full-table scan.
 
+use super::backend::ClaimBackend;
 use super::policy::{self, Verdict};
 use super::route::Router;
+use super::send::{Sent, send};
 use crate::config::{Config, Destination, DestinationType};
 use crate::event::{Event, EventData, EventId, EventKind, Health, SourceInfo};
-use crate::outbound::{self, OutboundRequest, Target, Templates};
+use crate::outbound::{self, Target, Templates};
 use crate::storage::{AttemptRow, Claimed, DeliveryStatus, Finish, Ingest, RawRequest, Store};
 use apalis::prelude::*;
-use apalis_core::backend::BackendConfig;
 use chrono::{DateTime, Utc};
 use governor::{Quota, RateLimiter, clock::Clock as _};
 use std::collections::HashMap;
 use std::num::NonZeroU32;
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, mpsc};
 use tokio_util::sync::CancellationToken;
@@ -1008,159 +1008,6 @@ fn note(attempt: u32, at: DateTime<Utc>, outcome: &str, error: Option<String>) -
     }
 }
 
-/// What one HTTP exchange gave.
-#[derive(Debug, Clone)]
-pub struct Sent {
-    pub started: DateTime<Utc>,
-    pub duration: Duration,
-    pub status: Option<u16>,
-    pub headers: serde_json::Map<String, serde_json::Value>,
-    pub body: String,
-    pub error: Option<String>,
-}
-
-/// The response headers kept in the attempt log.
-const KEPT_HEADERS: &[&str] = &[
-    "content-type",
-    "retry-after",
-    "location",
-    "x-ratelimit-limit",
-    "x-ratelimit-remaining",
-    "x-ratelimit-reset",
-    "x-ratelimit-reset-after",
-    "x-ratelimit-bucket",
-    "x-ratelimit-global",
-    "x-ratelimit-scope",
-];
-
-impl Sent {
-    fn error(started: DateTime<Utc>, clock: Instant, error: String) -> Sent {
-        Sent {
-            started,
-            duration: clock.elapsed(),
-            status: None,
-            headers: Default::default(),
-            body: String::new(),
-            error: Some(error),
-        }
-    }
-
-    fn record(&self, attempt: u32) -> AttemptRow {
-        AttemptRow {
-            attempt,
-            started_at: self.started,
-            duration_ms: self.duration.as_millis() as u64,
-            outcome: String::new(),
-            status_code: self.status,
-            response_headers: self.headers.clone(),
-            response_body: (!self.body.is_empty()).then(|| self.body.clone()),
-            error: self.error.clone(),
-        }
-    }
-
-    /// The verdict: a transport error is retried; otherwise the answer is classified.
-    pub fn verdict(&self, kind: DestinationType, now: DateTime<Utc>) -> Verdict {
-        let Some(status) = self.status else {
-            return Verdict::Retry { after: None };
-        };
-        let header = |n: &str| self.headers.get(n).and_then(|v| v.as_str());
-        let after = policy::retry_after(
-            header("retry-after"),
-            header("x-ratelimit-reset-after"),
-            &self.body,
-            now,
-        );
-        // Only a 429 or 503 may set the wait; other answers follow the schedule.
-        let after = matches!(status, 429 | 503).then_some(after).flatten();
-        policy::classify(kind, status, &self.body, after)
-    }
-}
-
-/// Sends one request and reads at most `max_body` bytes of the answer.
-pub async fn send(
-    client: &reqwest::Client,
-    request: OutboundRequest,
-    max_body: usize,
-    started: DateTime<Utc>,
-    clock: Instant,
-) -> Sent {
-    let mut builder = client
-        .request(request.method, &request.url)
-        .body(request.body);
-    for (k, v) in &request.headers {
-        builder = builder.header(k, v);
-    }
-    let mut response = match builder.send().await {
-        Ok(r) => r,
-        Err(e) => return Sent::error(started, clock, describe(&e)),
-    };
-    let status = response.status().as_u16();
-    let headers = response
-        .headers()
-        .iter()
-        .filter(|(k, _)| KEPT_HEADERS.contains(&k.as_str()))
-        .map(|(k, v)| {
-            (
-                k.as_str().to_owned(),
-                serde_json::Value::String(String::from_utf8_lossy(v.as_bytes()).into_owned()),
-            )
-        })
-        .collect();
-    let mut body = Vec::new();
-    let mut error = None;
-    loop {
-        match response.chunk().await {
-            Ok(Some(chunk)) => {
-                let room = max_body.saturating_sub(body.len());
-                body.extend_from_slice(&chunk[..chunk.len().min(room)]);
-                if body.len() >= max_body {
-                    break;
-                }
-            }
-            Ok(None) => break,
-            // The status arrived; a broken body does not change what it said.
-            Err(e) => {
-                error = Some(format!("reading the response failed: {}", describe(&e)));
-                break;
-            }
-        }
-    }
-    Sent {
-        started,
-        duration: clock.elapsed(),
-        status: Some(status),
-        headers,
-        body: String::from_utf8_lossy(&body).into_owned(),
-        error,
-    }
-}
-
-/// A transport error without the URL (which may hold a secret).
-fn describe(e: &reqwest::Error) -> String {
-    let kind = if e.is_timeout() {
-        "timed out"
-    } else if e.is_connect() {
-        "connection failed"
-    } else if e.is_body() || e.is_decode() {
-        "bad response body"
-    } else if e.is_request() {
-        "request failed"
-    } else {
-        "HTTP error"
-    };
-    let mut source = std::error::Error::source(e);
-    let mut detail = String::new();
-    while let Some(s) = source {
-        detail = s.to_string();
-        source = s.source();
-    }
-    if detail.is_empty() {
-        kind.to_owned()
-    } else {
-        format!("{kind}: {detail}")
-    }
-}
-
 /// The apalis job handler: one attempt at one delivery.
 ///
 /// A panic (a bug) must not take the worker down or leave the delivery leased for minutes: it is caught, and
@@ -1189,63 +1036,4 @@ async fn deliver(job: Job, engine: Data<Arc<Engine>>) -> Result<(), std::convert
         });
     }
     Ok(())
-}
-
-/// An apalis [`Backend`] over the claimer's channel: the claimer leases due rows from `deliveries` in
-/// batches; this hands them to apalis one at a time, and ends when the claimer stops.
-pub struct ClaimBackend {
-    rx: mpsc::Receiver<Job>,
-}
-
-impl Backend for ClaimBackend {
-    type Task = Task<Job>;
-    type Error = std::io::Error;
-
-    fn poll_ready(
-        &mut self,
-        _: &mut Context<'_>,
-        _: &WorkerContext,
-    ) -> Poll<Result<(), Self::Error>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn poll_next(
-        &mut self,
-        cx: &mut Context<'_>,
-        worker: &WorkerContext,
-    ) -> Poll<Option<Result<Self::Task, Self::Error>>> {
-        self.rx.poll_recv(cx).map(|job| match job {
-            Some(j) => Some(Ok(Task::new(j))),
-            None => {
-                // The claimer has stopped and every claimed job was handed out: tell apalis to stop once the
-                // running jobs finish (its shutdown waits for this signal).
-                let _ = worker.stop();
-                None
-            }
-        })
-    }
-
-    fn poll_close(
-        &mut self,
-        _: &mut Context<'_>,
-        _: &WorkerContext,
-    ) -> Poll<Result<(), Self::Error>> {
-        Poll::Ready(Ok(()))
-    }
-}
-
-impl BackendConfig for ClaimBackend {
-    type Args = Job;
-    type Id = RandomId;
-    type Kind = apalis_core::backend::finalize::Ephemeral;
-    type Config = ();
-    type Layer = Identity;
-
-    fn config(&self) -> &Self::Config {
-        &()
-    }
-
-    fn middleware(&mut self, _: &mut WorkerContext) -> Self::Layer {
-        Identity::new()
-    }
 }

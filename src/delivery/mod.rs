@@ -1,9 +1,12 @@
 //! Delivery (CONTRACT §5): routing events to destinations, the queue, sending, retries, rate limits.
 
+mod backend;
 pub mod engine;
 pub mod group;
 pub mod policy;
 pub mod quiet;
 pub mod route;
+mod send;
 
-pub use engine::{Engine, Sent, http_client, send, targets, test_event};
+pub use engine::{Engine, http_client, targets, test_event};
+pub use send::{Sent, send};

@@ -1,0 +1,162 @@
+//! One HTTP exchange with a target: send the request, keep what the attempt log needs of the answer, and
+//! say what it means.
+
+use super::policy::{self, Verdict};
+use crate::config::DestinationType;
+use crate::outbound::OutboundRequest;
+use crate::storage::AttemptRow;
+use chrono::{DateTime, Utc};
+use std::time::{Duration, Instant};
+
+/// What one HTTP exchange gave.
+#[derive(Debug, Clone)]
+pub struct Sent {
+    pub started: DateTime<Utc>,
+    pub duration: Duration,
+    pub status: Option<u16>,
+    pub headers: serde_json::Map<String, serde_json::Value>,
+    pub body: String,
+    pub error: Option<String>,
+}
+
+/// The response headers kept in the attempt log.
+const KEPT_HEADERS: &[&str] = &[
+    "content-type",
+    "retry-after",
+    "location",
+    "x-ratelimit-limit",
+    "x-ratelimit-remaining",
+    "x-ratelimit-reset",
+    "x-ratelimit-reset-after",
+    "x-ratelimit-bucket",
+    "x-ratelimit-global",
+    "x-ratelimit-scope",
+];
+
+impl Sent {
+    pub(super) fn error(started: DateTime<Utc>, clock: Instant, error: String) -> Sent {
+        Sent {
+            started,
+            duration: clock.elapsed(),
+            status: None,
+            headers: Default::default(),
+            body: String::new(),
+            error: Some(error),
+        }
+    }
+
+    pub(super) fn record(&self, attempt: u32) -> AttemptRow {
+        AttemptRow {
+            attempt,
+            started_at: self.started,
+            duration_ms: self.duration.as_millis() as u64,
+            outcome: String::new(),
+            status_code: self.status,
+            response_headers: self.headers.clone(),
+            response_body: (!self.body.is_empty()).then(|| self.body.clone()),
+            error: self.error.clone(),
+        }
+    }
+
+    /// The verdict: a transport error is retried; otherwise the answer is classified.
+    pub fn verdict(&self, kind: DestinationType, now: DateTime<Utc>) -> Verdict {
+        let Some(status) = self.status else {
+            return Verdict::Retry { after: None };
+        };
+        let header = |n: &str| self.headers.get(n).and_then(|v| v.as_str());
+        let after = policy::retry_after(
+            header("retry-after"),
+            header("x-ratelimit-reset-after"),
+            &self.body,
+            now,
+        );
+        // Only a 429 or 503 may set the wait; other answers follow the schedule.
+        let after = matches!(status, 429 | 503).then_some(after).flatten();
+        policy::classify(kind, status, &self.body, after)
+    }
+}
+
+/// Sends one request and reads at most `max_body` bytes of the answer.
+pub async fn send(
+    client: &reqwest::Client,
+    request: OutboundRequest,
+    max_body: usize,
+    started: DateTime<Utc>,
+    clock: Instant,
+) -> Sent {
+    let mut builder = client
+        .request(request.method, &request.url)
+        .body(request.body);
+    for (k, v) in &request.headers {
+        builder = builder.header(k, v);
+    }
+    let mut response = match builder.send().await {
+        Ok(r) => r,
+        Err(e) => return Sent::error(started, clock, describe(&e)),
+    };
+    let status = response.status().as_u16();
+    let headers = response
+        .headers()
+        .iter()
+        .filter(|(k, _)| KEPT_HEADERS.contains(&k.as_str()))
+        .map(|(k, v)| {
+            (
+                k.as_str().to_owned(),
+                serde_json::Value::String(String::from_utf8_lossy(v.as_bytes()).into_owned()),
+            )
+        })
+        .collect();
+    let mut body = Vec::new();
+    let mut error = None;
+    loop {
+        match response.chunk().await {
+            Ok(Some(chunk)) => {
+                let room = max_body.saturating_sub(body.len());
+                body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+                if body.len() >= max_body {
+                    break;
+                }
+            }
+            Ok(None) => break,
+            // The status arrived; a broken body does not change what it said.
+            Err(e) => {
+                error = Some(format!("reading the response failed: {}", describe(&e)));
+                break;
+            }
+        }
+    }
+    Sent {
+        started,
+        duration: clock.elapsed(),
+        status: Some(status),
+        headers,
+        body: String::from_utf8_lossy(&body).into_owned(),
+        error,
+    }
+}
+
+/// A transport error without the URL (which may hold a secret).
+fn describe(e: &reqwest::Error) -> String {
+    let kind = if e.is_timeout() {
+        "timed out"
+    } else if e.is_connect() {
+        "connection failed"
+    } else if e.is_body() || e.is_decode() {
+        "bad response body"
+    } else if e.is_request() {
+        "request failed"
+    } else {
+        "HTTP error"
+    };
+    let mut source = std::error::Error::source(e);
+    let mut detail = String::new();
+    while let Some(s) = source {
+        detail = s.to_string();
+        source = s.source();
+    }
+    if detail.is_empty() {
+        kind.to_owned()
+    } else {
+        format!("{kind}: {detail}")
+    }
+}
