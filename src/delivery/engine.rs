@@ -613,10 +613,13 @@ impl Engine {
             && c.group_key
                 .as_deref()
                 .is_some_and(|k| k.starts_with(super::group::DIGEST_PREFIX));
-        let shown = if digest {
-            super::group::digest(&c.event, &member_events)
+        // A single event is shown as it is (no copy); a group as its merged event or digest.
+        let shown: std::borrow::Cow<'_, Event> = if members.is_empty() {
+            std::borrow::Cow::Borrowed(&c.event)
+        } else if digest {
+            std::borrow::Cow::Owned(super::group::digest(&c.event, &member_events))
         } else {
-            super::group::merge(&c.event, &member_events)
+            std::borrow::Cow::Owned(super::group::merge(&c.event, &member_events))
         };
         let group: Vec<Event> = if members.is_empty() {
             Vec::new()

@@ -579,10 +579,17 @@ macro_rules! queue_helpers {
                     let id: String = row.try_get("id")?;
                     envelopes.insert(id, $crate::storage::parse_envelope(row.try_get("envelope")?)?);
                 }
+                let mut remaining: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+                for id in &event_ids {
+                    *remaining.entry(id.as_str()).or_default() += 1;
+                }
                 let mut claimed = Vec::with_capacity(rows.len());
-                for (row, event_id) in rows.iter().zip(event_ids) {
+                for (row, event_id) in rows.iter().zip(event_ids.iter()) {
                     // The event was purged between routing and now: nothing left to send.
-                    let Some(event) = envelopes.get(&event_id) else { continue };
+                    // Moved out on its last use: most events have one delivery per claim.
+                    let uses = remaining.get_mut(event_id.as_str()).map(|n| { *n -= 1; *n }).unwrap_or(0);
+                    let event = if uses == 0 { envelopes.remove(event_id) } else { envelopes.get(event_id).cloned() };
+                    let Some(event) = event else { continue };
                     claimed.push($crate::storage::Claimed {
                         id: row.try_get("id")?,
                         destination: row.try_get("destination")?,
@@ -590,7 +597,7 @@ macro_rules! queue_helpers {
                         created_at: from_millis(row.try_get("created_at")?),
                         expires_at: row.try_get::<Option<i64>, _>("expires_at")?.map(from_millis),
                     group_key: row.try_get("group_key")?,
-                        event: event.clone(),
+                        event,
                     });
                 }
                 claimed.sort_by(|a, b| a.id.cmp(&b.id));
