@@ -75,6 +75,13 @@ struct Running {
     radarr_token: String,
 }
 
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 fn start(config: &std::path::Path) -> Running {
     let mut child = Command::new(env!("CARGO_BIN_EXE_hookarr"))
         .args(["serve", "--config"])

@@ -25,6 +25,14 @@ struct Running {
     base: String,
 }
 
+/// A test that fails half-way must not leave its server running.
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 fn start(config: &Path, cwd: &Path) -> Running {
     start_logging(config, cwd, "warn", Stdio::inherit())
 }
