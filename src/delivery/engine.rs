@@ -69,8 +69,8 @@ pub struct Engine {
     wake_claimer: Notify,
     finish_tx: mpsc::UnboundedSender<Finish>,
     finish_rx: Mutex<Option<mpsc::UnboundedReceiver<Finish>>>,
-    /// Deliveries handed to workers and not yet written back (for drain helpers and shutdown).
-    in_flight: std::sync::atomic::AtomicUsize,
+    /// Cancelled once every worker has stopped: the finisher then writes what is queued and ends.
+    workers_done: CancellationToken,
     running: std::sync::atomic::AtomicBool,
 }
 
@@ -107,7 +107,7 @@ fn limiter(d: &Destination) -> Limiter {
 }
 
 /// The shared HTTP client: rustls, no redirects, `hookarr/<version>`, the configured timeout.
-pub fn http_client(timeout: Duration, workers: usize) -> reqwest::Client {
+fn http_client(timeout: Duration, workers: usize) -> reqwest::Client {
     reqwest::Client::builder()
         .user_agent(concat!("hookarr/", env!("CARGO_PKG_VERSION")))
         .redirect(reqwest::redirect::Policy::none())
@@ -190,7 +190,7 @@ impl Engine {
             wake_claimer: Notify::new(),
             finish_tx,
             finish_rx: Mutex::new(Some(finish_rx)),
-            in_flight: Default::default(),
+            workers_done: CancellationToken::new(),
             running: Default::default(),
         });
         engine.refresh_state().await?;
@@ -221,10 +221,6 @@ impl Engine {
 
     pub fn templates(&self) -> &Templates {
         &self.templates
-    }
-
-    pub fn store(&self) -> &Arc<dyn Store> {
-        &self.store
     }
 
     pub fn router(&self) -> &Router {
@@ -285,13 +281,6 @@ impl Engine {
         Ok(())
     }
 
-    /// Deliveries handed to workers and not yet written back.
-    pub fn in_flight(&self) -> usize {
-        self.in_flight.load(std::sync::atomic::Ordering::SeqCst)
-    }
-
-    /// Runs router, claimer, apalis workers and finisher until `shutdown`; then lets in-flight sends finish
-    /// and writes their results, so nothing is left leased.
     /// Starts the engine on the runtime; it runs until `shutdown` (see [`Engine::run`]).
     pub fn start(self: &Arc<Self>, shutdown: CancellationToken) -> tokio::task::JoinHandle<()> {
         self.running
@@ -304,9 +293,9 @@ impl Engine {
         self.running.load(std::sync::atomic::Ordering::SeqCst)
     }
 
+    /// Runs router, claimer, apalis workers and finisher until `shutdown`; then lets in-flight sends finish
+    /// and writes their results, so nothing is left leased.
     async fn run(self: Arc<Self>, shutdown: CancellationToken) {
-        self.running
-            .store(true, std::sync::atomic::Ordering::SeqCst);
         let finish_rx = self
             .finish_rx
             .lock()
@@ -327,16 +316,11 @@ impl Engine {
         }
         let _ = claimer.await;
         let _ = router.await;
-        // Workers are done, so every result is queued ahead of the marker; the finisher writes them and stops.
-        self.finish_tx_close();
+        // Workers are done, so every result is queued; the finisher writes them and stops.
+        self.workers_done.cancel();
         let _ = finisher.await;
         self.running
             .store(false, std::sync::atomic::Ordering::SeqCst);
-    }
-
-    fn finish_tx_close(&self) {
-        // The unbounded sender lives in `self`; the finisher stops once it has drained and sees no more work.
-        let _ = self.finish_tx.send(Finish::stop_marker());
     }
 
     async fn route_loop(self: Arc<Self>, shutdown: CancellationToken) {
@@ -403,8 +387,6 @@ impl Engine {
             };
             let full = claimed.len() == permits.len();
             backlog = full;
-            self.in_flight
-                .fetch_add(claimed.len(), std::sync::atomic::Ordering::SeqCst);
             // Rows of one group claimed together travel as one job (one message).
             let mut batch_jobs: Vec<Job> = Vec::with_capacity(claimed.len());
             let mut groups: HashMap<(String, String), usize> = HashMap::new();
@@ -446,11 +428,17 @@ impl Engine {
     async fn finish_loop(self: Arc<Self>, mut rx: mpsc::UnboundedReceiver<Finish>) {
         let mut batch = Vec::with_capacity(256);
         loop {
-            if rx.recv_many(&mut batch, 256).await == 0 {
+            let received = tokio::select! {
+                n = rx.recv_many(&mut batch, 256) => n,
+                // No more results can come: close the channel, then drain what is buffered.
+                _ = self.workers_done.cancelled(), if !rx.is_closed() => {
+                    rx.close();
+                    continue;
+                }
+            };
+            if received == 0 {
                 return;
             }
-            let stop = batch.iter().any(Finish::is_stop_marker);
-            batch.retain(|f| !f.is_stop_marker());
             let n = batch.len();
             // A failed write is retried: the results are not lost while the process lives (and if it dies,
             // the leases expire and the deliveries are sent again).
@@ -459,11 +447,6 @@ impl Engine {
                 tokio::time::sleep(Duration::from_millis(500)).await;
             }
             batch.clear();
-            self.in_flight
-                .fetch_sub(n, std::sync::atomic::Ordering::SeqCst);
-            if stop {
-                return;
-            }
         }
     }
 
@@ -559,17 +542,7 @@ impl Engine {
     /// to finish.
     async fn attempt(&self, c: Claimed, mut members: Vec<Claimed>) {
         let now = Utc::now();
-        let mut finish = Finish {
-            id: c.id.clone(),
-            destination: c.destination.clone(),
-            status: DeliveryStatus::Pending,
-            attempts: c.attempts,
-            next_attempt_at: None,
-            last_status: None,
-            last_error: None,
-            logged: Vec::new(),
-            at: now,
-        };
+        let mut finish = Finish::pending(&c.id, &c.destination, c.attempts, now);
         let Some(dest) = self.dests.get(&c.destination) else {
             let reason = format!("destination `{}` is no longer configured", c.destination);
             return self.end_unsent(finish, &members, DeliveryStatus::Failed, "failed", reason);
@@ -662,7 +635,7 @@ impl Engine {
             _ => None,
         };
         let mut sent = self
-            .send_payload(dest, &c, &payload, edit_of.as_deref())
+            .send_payload(dest, &c.event, &c.id, &payload, edit_of.as_deref())
             .await;
         finish.attempts += 1;
         let mut record = sent.record(finish.attempts);
@@ -670,7 +643,9 @@ impl Engine {
         if edit_of.is_some() && sent.status == Some(404) {
             record.outcome = "edit_missing".into();
             finish.logged.push(record);
-            sent = self.send_payload(dest, &c, &payload, None).await;
+            sent = self
+                .send_payload(dest, &c.event, &c.id, &payload, None)
+                .await;
             finish.attempts += 1;
             record = sent.record(finish.attempts);
         }
@@ -680,7 +655,7 @@ impl Engine {
         {
             record.outcome = "rejected_rich".into();
             finish.logged.push(record);
-            sent = self.send_payload(dest, &c, &plain, None).await;
+            sent = self.send_payload(dest, &c.event, &c.id, &plain, None).await;
             finish.attempts += 1;
             record = sent.record(finish.attempts);
         }
@@ -795,7 +770,7 @@ impl Engine {
         self.finish(finish);
     }
 
-    /// Leases the rest of a delivery's group; they are counted in flight like claimed ones.
+    /// Leases the rest of a delivery's group.
     async fn claim_members(&self, c: &Claimed, key: &str) -> Vec<Claimed> {
         let now = Utc::now();
         let lease = now + chrono::Duration::from_std(self.lease).expect("small");
@@ -804,11 +779,7 @@ impl Engine {
             .claim_group(&c.destination, key, &c.id, &self.owner, now, lease)
             .await
         {
-            Ok(members) => {
-                self.in_flight
-                    .fetch_add(members.len(), std::sync::atomic::Ordering::SeqCst);
-                members
-            }
+            Ok(members) => members,
             Err(error) => {
                 // Not fatal: the others will go out as their own messages.
                 tracing::warn!(message = "Claiming a delivery group failed.", %error);
@@ -899,22 +870,10 @@ impl Engine {
             outbound::RenderFailure::Shape(format!("no destination named `{name}`"))
         })?;
         let payload = outbound::render_payload(&self.templates, &dest.target, event)?;
-        let started = Utc::now();
-        let request = outbound::build_request(
-            &dest.target,
-            event,
-            &crate::event::new_prefixed_id("dlv"),
-            &payload,
-            started.timestamp(),
-        )?;
-        Ok(send(
-            &self.client,
-            request,
-            self.max_response_bytes,
-            started,
-            Instant::now(),
-        )
-        .await)
+        let delivery_id = crate::event::new_prefixed_id("dlv");
+        Ok(self
+            .send_payload(dest, event, &delivery_id, &payload, None)
+            .await)
     }
 
     /// Whether a Discord destination that edits messages takes part in the lifecycle for this event.
@@ -928,7 +887,8 @@ impl Engine {
     async fn send_payload(
         &self,
         dest: &Dest,
-        c: &Claimed,
+        event: &Event,
+        delivery_id: &str,
         payload: &serde_json::Value,
         edit_of: Option<&str>,
     ) -> Sent {
@@ -936,8 +896,8 @@ impl Engine {
         let clock = Instant::now();
         let request = match outbound::build_request(
             &dest.target,
-            &c.event,
-            &c.id,
+            event,
+            delivery_id,
             payload,
             started.timestamp(),
         ) {
@@ -978,23 +938,19 @@ pub fn test_event() -> Event {
 }
 
 impl Finish {
-    /// Tells the finisher that the workers have stopped.
-    fn stop_marker() -> Finish {
+    /// A claimed delivery's result before the attempt: still pending, nothing logged.
+    fn pending(id: &str, destination: &str, attempts: u32, at: DateTime<Utc>) -> Finish {
         Finish {
-            id: String::new(),
-            destination: String::new(),
+            id: id.to_owned(),
+            destination: destination.to_owned(),
             status: DeliveryStatus::Pending,
-            attempts: 0,
+            attempts,
             next_attempt_at: None,
             last_status: None,
             last_error: None,
             logged: Vec::new(),
-            at: DateTime::<Utc>::MIN_UTC,
+            at,
         }
-    }
-
-    fn is_stop_marker(&self) -> bool {
-        self.id.is_empty()
     }
 }
 
@@ -1017,26 +973,18 @@ fn note(attempt: u32, at: DateTime<Utc>, outcome: &str, error: Option<String>) -
 /// the delivery is put back to be tried again in a minute with the reason logged.
 async fn deliver(job: Job, engine: Data<Arc<Engine>>) -> Result<(), std::convert::Infallible> {
     use futures_util::FutureExt as _;
-    let (id, destination, attempts) = (
-        job.claimed.id.clone(),
-        job.claimed.destination.clone(),
+    let mut put_back = Finish::pending(
+        &job.claimed.id,
+        &job.claimed.destination,
         job.claimed.attempts,
+        Utc::now(),
     );
     let run = std::panic::AssertUnwindSafe(engine.attempt(job.claimed, job.members)).catch_unwind();
     if run.await.is_err() {
-        tracing::error!(message = "A delivery attempt panicked; it will be retried.", delivery = %id);
-        let now = Utc::now();
-        engine.finish(Finish {
-            id,
-            destination,
-            status: DeliveryStatus::Pending,
-            attempts,
-            next_attempt_at: Some(now + chrono::Duration::minutes(1)),
-            last_status: None,
-            last_error: Some("internal error during the attempt".into()),
-            logged: Vec::new(),
-            at: now,
-        });
+        tracing::error!(message = "A delivery attempt panicked; it will be retried.", delivery = %put_back.id);
+        put_back.next_attempt_at = Some(put_back.at + chrono::Duration::minutes(1));
+        put_back.last_error = Some("internal error during the attempt".into());
+        engine.finish(put_back);
     }
     Ok(())
 }

@@ -8,5 +8,5 @@ pub mod quiet;
 pub mod route;
 mod send;
 
-pub use engine::{Engine, http_client, targets, test_event};
-pub use send::{Sent, send};
+pub use engine::{Engine, targets, test_event};
+pub use send::Sent;
