@@ -1,14 +1,15 @@
 //! The delivery queue's SQL, shared by both back-ends like [`super::sql`]: instantiated inside the `Store`
-//! impl of each. Batches are multi-row statements; the only per-back-end difference is PostgreSQL's
-//! `FOR UPDATE SKIP LOCKED`, which lets several processes claim from one table without waiting on each other.
+//! impl of each. Batches are multi-row statements. What differs per back-end is in the claim: PostgreSQL's
+//! `FOR UPDATE SKIP LOCKED` lets several processes claim from one table without waiting on each other, and
+//! SQLite is told which index to use.
 
 use super::{DeliveryRow, DeliveryStatus, StoreError, from_millis};
 
-/// `($1, $2, …), ($k, …)` for `rows` rows of `cols` values each, starting after `offset` binds, each value
-/// wrapped by `cast(i)` (PostgreSQL needs types for bare `VALUES`).
-pub(super) fn values_list(rows: usize, offset: usize, cols: &[&str]) -> String {
+/// `($1, $2, …), ($k, …)` for `rows` rows of one placeholder per entry of `cols`; a non-empty entry is the
+/// SQL type the value is cast to (PostgreSQL needs types in a bare `VALUES` list).
+pub(super) fn values_list(rows: usize, cols: &[&str]) -> String {
     let mut out = String::new();
-    let mut n = offset;
+    let mut n = 0;
     for r in 0..rows {
         if r > 0 {
             out.push_str(", ");
@@ -28,6 +29,14 @@ pub(super) fn values_list(rows: usize, offset: usize, cols: &[&str]) -> String {
         out.push(')');
     }
     out
+}
+
+/// `$1, $2, …, $n`: the placeholders of an `IN (…)` list.
+pub(super) fn in_list(n: usize) -> String {
+    (1..=n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 pub(super) const DELIVERY_COLUMNS: &str = "id, event_id, event, destination, status, attempts, next_attempt_at, \
@@ -109,10 +118,9 @@ macro_rules! queue_queries {
             }
             Self::insert_delivery_rows(&mut tx, &deliveries).await?;
             for chunk in ids.chunks(500) {
-                let placeholders = $crate::storage::queue_sql::values_list(chunk.len(), 0, &[""]);
                 let mut q = sqlx::query(sqlx::AssertSqlSafe(format!(
                     "DELETE FROM outbox WHERE event_id IN ({})",
-                    placeholders.replace(['(', ')'], "")
+                    $crate::storage::queue_sql::in_list(chunk.len())
                 )));
                 for id in chunk {
                     q = q.bind(id);
@@ -248,7 +256,6 @@ macro_rules! queue_queries {
             for chunk in batch.chunks(128) {
                 let values = $crate::storage::queue_sql::values_list(
                     chunk.len(),
-                    0,
                     &["TEXT", "TEXT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "TEXT"],
                 );
                 let mut q = sqlx::query(sqlx::AssertSqlSafe(format!(
@@ -272,7 +279,7 @@ macro_rules! queue_queries {
             let logged: Vec<(&str, &$crate::storage::AttemptRow)> =
                 batch.iter().flat_map(|f| f.logged.iter().map(move |a| (f.id.as_str(), a))).collect();
             for chunk in logged.chunks(100) {
-                let values = $crate::storage::queue_sql::values_list(chunk.len(), 0, &[""; 9]);
+                let values = $crate::storage::queue_sql::values_list(chunk.len(), &[""; 9]);
                 let mut q = sqlx::query(sqlx::AssertSqlSafe(format!(
                     "INSERT INTO attempts (delivery_id, attempt, started_at, duration_ms, outcome, status_code, \
                      response_headers, response_body, error) VALUES {values} \
@@ -449,22 +456,18 @@ macro_rules! queue_queries {
             )
             .fetch_all(&self.pool)
             .await?;
-            rows.iter()
-                .filter_map(|row| {
-                    let status: String = match row.try_get("status") {
-                        Ok(s) => s,
-                        Err(e) => return Some(Err(e.into())),
-                    };
-                    let status = $crate::storage::DeliveryStatus::parse(&status)?;
-                    Some((|| {
-                        Ok($crate::storage::StatusCount {
-                            destination: row.try_get("destination")?,
-                            status,
-                            count: row.try_get::<i64, _>("n")? as u64,
-                        })
-                    })())
-                })
-                .collect()
+            let mut counts = Vec::with_capacity(rows.len());
+            for row in &rows {
+                let status: String = row.try_get("status")?;
+                // A status this binary does not know (written by a newer one) is not counted.
+                let Some(status) = $crate::storage::DeliveryStatus::parse(&status) else { continue };
+                counts.push($crate::storage::StatusCount {
+                    destination: row.try_get("destination")?,
+                    status,
+                    count: row.try_get::<i64, _>("n")? as u64,
+                });
+            }
+            Ok(counts)
         }
 
         async fn destination_states(&self) -> Result<Vec<$crate::storage::DestinationState>, StoreError> {
@@ -566,10 +569,9 @@ macro_rules! queue_helpers {
                 let mut unique = event_ids.clone();
                 unique.sort();
                 unique.dedup();
-                let placeholders = $crate::storage::queue_sql::values_list(unique.len(), 0, &[""]);
                 let mut q = sqlx::query(sqlx::AssertSqlSafe(format!(
                     "SELECT id, envelope FROM events WHERE id IN ({})",
-                    placeholders.replace(['(', ')'], "")
+                    $crate::storage::queue_sql::in_list(unique.len())
                 )));
                 for id in &unique {
                     q = q.bind(id);
@@ -611,7 +613,7 @@ macro_rules! queue_helpers {
             ) -> Result<(), $crate::storage::StoreError> {
                 use $crate::storage::millis;
                 for chunk in rows.chunks(100) {
-                    let values = $crate::storage::queue_sql::values_list(chunk.len(), 0, &[""; 10]);
+                    let values = $crate::storage::queue_sql::values_list(chunk.len(), &[""; 10]);
                     let mut q = sqlx::query(sqlx::AssertSqlSafe(format!(
                         "INSERT INTO deliveries (id, event_id, event, destination, status, next_attempt_at, \
                          expires_at, created_at, updated_at, group_key) VALUES {values}"
