@@ -33,8 +33,9 @@ fn parse_status(s: &str) -> Result<DeliveryStatus, ApiError> {
 pub async fn list(
     State(state): State<AppState>,
     _: Admin,
-    Query(p): Query<ListParams>,
+    params: Result<Query<ListParams>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<ListResponse<crate::storage::DeliveryRow>>, ApiError> {
+    let Query(p) = params.map_err(|e| ApiError::invalid_param("query", e.body_text()))?;
     let q = DeliveryQuery {
         status: p.status.as_deref().map(parse_status).transpose()?,
         destination: p.destination,
@@ -137,8 +138,15 @@ pub async fn replay(
     State(state): State<AppState>,
     _: Admin,
     Path(id): Path<String>,
-    body: Option<Json<Replay>>,
+    body: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
+    // The body is optional; when given it must be a valid one.
+    let body: Replay = if body.iter().all(u8::is_ascii_whitespace) {
+        Replay::default()
+    } else {
+        serde_json::from_slice(&body)
+            .map_err(|e| ApiError::InvalidPayload(format!("the replay body: {e}")))?
+    };
     let not_found = || ApiError::NotFound(format!("no event has the id `{id}`"));
     let event_id = EventId::parse(&id).ok_or_else(not_found)?;
     let event = state
@@ -146,7 +154,7 @@ pub async fn replay(
         .get_event(&event_id)
         .await?
         .ok_or_else(not_found)?;
-    let wanted = body.and_then(|Json(b)| b.destinations);
+    let wanted = body.destinations;
     if let Some(names) = &wanted {
         let unknown: Vec<&String> = names
             .iter()
@@ -238,8 +246,12 @@ pub async fn list_destinations(
     Ok(Json(json!({"items": items, "next_cursor": null})))
 }
 
-fn no_destination(name: &str) -> ApiError {
-    ApiError::NotFound(format!("no destination named `{name}` in the config"))
+/// A config destination by name, or a 404 that says so.
+fn destination<'a>(state: &'a AppState, name: &str) -> Result<&'a Target, ApiError> {
+    state
+        .engine
+        .target(name)
+        .ok_or_else(|| ApiError::NotFound(format!("no destination named `{name}` in the config")))
 }
 
 pub async fn get_destination(
@@ -247,19 +259,13 @@ pub async fn get_destination(
     _: Admin,
     Path(name): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    state
-        .engine
-        .target(&name)
-        .ok_or_else(|| no_destination(&name))?;
+    destination(&state, &name)?;
     let mut items = destination_json(&state, &[name.as_str()]).await?;
     Ok(Json(items.remove(0)))
 }
 
 async fn set_enabled(state: &AppState, name: &str, enabled: bool) -> Result<Json<Value>, ApiError> {
-    state
-        .engine
-        .target(name)
-        .ok_or_else(|| no_destination(name))?;
+    destination(state, name)?;
     state
         .engine
         .set_enabled(name, enabled, "disabled by an operator")
@@ -301,10 +307,7 @@ pub async fn test_destination(
     _: Admin,
     Path(name): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    state
-        .engine
-        .target(&name)
-        .ok_or_else(|| no_destination(&name))?;
+    destination(&state, &name)?;
     let sent = state
         .engine
         .send_now(&name, &crate::delivery::test_event())
@@ -339,11 +342,7 @@ pub async fn preview(
 ) -> Result<Json<Value>, ApiError> {
     let Json(p) = body.map_err(|e| ApiError::InvalidPayload(e.body_text()))?;
     let mut target = match (&p.destination, p.kind) {
-        (Some(name), _) => state
-            .engine
-            .target(name)
-            .ok_or_else(|| no_destination(name))?
-            .clone(),
+        (Some(name), _) => destination(&state, name)?.clone(),
         (None, Some(kind)) => Target {
             name: "preview".into(),
             kind,
