@@ -158,21 +158,21 @@ fn render_context(
         target.template.as_deref(),
         event.event.as_str(),
     );
-    // The built-in webhook template is `{{json this}}`: the envelope itself, without a render and re-parse.
-    if name == "webhook/default" && templates.is_embedded(&name) {
-        return Ok(context);
-    }
-    let text = templates
-        .render(&name, &context)
-        .map_err(|e| RenderFailure::Template {
-            template: name.clone(),
-            message: e.to_string(),
-        })?;
-    let mut payload: Value =
+    // `{{json this}}` (the built-in webhook template) outputs the context itself: skip rendering and re-parsing.
+    let mut payload = if templates.is_envelope(&name) {
+        context
+    } else {
+        let text = templates
+            .render(&name, &context)
+            .map_err(|e| RenderFailure::Template {
+                template: name.clone(),
+                message: e.to_string(),
+            })?;
         serde_json::from_str(&text).map_err(|e| RenderFailure::InvalidJson {
             template: name.clone(),
             message: e.to_string(),
-        })?;
+        })?
+    };
     match target.kind {
         DestinationType::Discord => limits::discord(&mut payload),
         DestinationType::Slack => limits::slack(&mut payload),

@@ -46,8 +46,9 @@ pub struct Templates {
     slack: Handlebars<'static>,
     /// Where overrides were read from (for messages).
     pub dir: Option<PathBuf>,
-    /// Names registered from `dir` or a preview (not the embedded defaults).
-    overridden: std::collections::HashSet<String>,
+    /// Templates whose whole text is `{{json this}}` (the built-in webhook one, or a copy of it): their
+    /// output is the context itself, so rendering can be skipped.
+    envelope: std::collections::HashSet<String>,
 }
 
 impl std::fmt::Debug for Templates {
@@ -68,11 +69,11 @@ impl Templates {
             json: new_registry(json_escape),
             slack: new_registry(slack_escape),
             dir: None,
-            overridden: Default::default(),
+            envelope: Default::default(),
         };
         let mut problems = Vec::new();
         for (name, text) in EMBEDDED {
-            if let Err(e) = t.registry_mut(name).register_template_string(name, *text) {
+            if let Err(e) = t.register(name, text) {
                 problems.push(problem(&format!("(embedded) templates/{name}.hbs"), &e));
             }
         }
@@ -81,11 +82,9 @@ impl Templates {
                 let display = path.display().to_string();
                 match std::fs::read_to_string(&path) {
                     Ok(text) => {
-                        if let Err(e) = t.registry_mut(&name).register_template_string(&name, text)
-                        {
+                        if let Err(e) = t.register(&name, &text) {
                             problems.push(problem(&display, &e));
                         }
-                        t.overridden.insert(name);
                     }
                     Err(e) => problems.push(TemplateProblem {
                         file: display,
@@ -109,18 +108,27 @@ impl Templates {
             json: self.json.clone(),
             slack: self.slack.clone(),
             dir: self.dir.clone(),
-            overridden: self.overridden.clone(),
+            envelope: self.envelope.clone(),
         };
-        t.registry_mut(name)
-            .register_template_string(name, text)
-            .map_err(|e| problem(name, &e))?;
-        t.overridden.insert(name.to_owned());
+        t.register(name, text).map_err(|e| problem(name, &e))?;
         Ok(t)
     }
 
-    /// Whether `name` is the built-in text (not replaced from the templates folder or a preview).
-    pub fn is_embedded(&self, name: &str) -> bool {
-        !self.overridden.contains(name) && EMBEDDED.iter().any(|(n, _)| *n == name)
+    /// Compiles `text` as template `name` into the registry its type uses.
+    fn register(&mut self, name: &str, text: &str) -> Result<(), handlebars::TemplateError> {
+        self.registry_mut(name)
+            .register_template_string(name, text)?;
+        if text.trim() == "{{json this}}" {
+            self.envelope.insert(name.to_owned());
+        } else {
+            self.envelope.remove(name);
+        }
+        Ok(())
+    }
+
+    /// Whether template `name` outputs its context unchanged (`{{json this}}`).
+    pub fn is_envelope(&self, name: &str) -> bool {
+        self.envelope.contains(name)
     }
 
     fn registry(&self, name: &str) -> &Handlebars<'static> {
@@ -443,6 +451,28 @@ mod tests {
             "{problems:?}"
         );
         assert!(problems[0].line.is_some(), "{problems:?}");
+    }
+
+    #[test]
+    fn only_a_template_that_is_exactly_the_envelope_skips_rendering() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("webhook")).unwrap();
+        // A copy of the defaults (a `templates/` folder copied from the repository) is still the envelope.
+        std::fs::write(dir.path().join("webhook/default.hbs"), "{{json this}}\n").unwrap();
+        std::fs::write(
+            dir.path().join("webhook/health_issue.hbs"),
+            r#"{"e": "{{event}}"}"#,
+        )
+        .unwrap();
+        let t = Templates::load(Some(dir.path())).unwrap();
+        assert!(t.is_envelope("webhook/default"));
+        assert!(!t.is_envelope("webhook/health_issue"));
+        assert!(!t.is_envelope("discord/default"));
+        let t = t.with_extra("webhook/default", r#"{"x": 1}"#).unwrap();
+        assert!(
+            !t.is_envelope("webhook/default"),
+            "replaced by a real template"
+        );
     }
 
     #[test]
