@@ -163,7 +163,12 @@ pub struct Router {
 impl Router {
     /// The deliveries of an event: one per wanting destination among `enabled`.
     pub fn route(&self, event: &Event, enabled: &dyn Fn(&str) -> bool) -> Vec<NewDelivery> {
-        let envelope = serde_json::to_value(event).expect("an Event serializes");
+        // Filters read the envelope as JSON; build it only when some destination has a filter.
+        let envelope = if self.rules.iter().any(|r| !r.filter.is_empty()) {
+            serde_json::to_value(event).expect("an Event serializes")
+        } else {
+            Value::Null
+        };
         let now = chrono::Utc::now();
         self.rules
             .iter()
