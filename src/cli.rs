@@ -111,11 +111,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 .path
                 .as_ref()
                 .map_or("built-in defaults".into(), |p| p.display().to_string());
-            if let Err(problems) = crate::outbound::templates_for(&loaded.config) {
-                eprintln!("hookarr: the templates have {} problem(s):", problems.len());
-                for p in &problems {
-                    eprintln!("  - {p}");
-                }
+            if templates_or_print(&loaded).is_none() {
                 return Ok(ExitCode::from(2));
             }
             println!("configuration OK ({from})");
