@@ -40,6 +40,16 @@ impl App {
     /// Opens the store (migrating it), bootstraps sources and the admin user, and binds the listener
     /// (`listener` is for tests, which bind port 0 themselves).
     pub async fn build(cfg: Config, listener: Option<TcpListener>) -> anyhow::Result<App> {
+        // Templates first: a broken one must stop start-up before anything is created (a first start would
+        // otherwise make the admin key and never print it).
+        let templates = crate::outbound::templates_for(&cfg).map_err(|problems| {
+            let list: Vec<String> = problems.iter().map(|p| format!("  - {p}")).collect();
+            anyhow::anyhow!(
+                "the templates have {} problem(s):\n{}",
+                problems.len(),
+                list.join("\n")
+            )
+        })?;
         let store = storage::connect(cfg.storage.url.expose())
             .await
             .context("Failed to open the database at storage.url")?;
@@ -84,14 +94,6 @@ impl App {
                 (s.name.clone(), s.app.as_str().to_owned(), url)
             })
             .collect();
-        let templates = crate::outbound::templates_for(&cfg).map_err(|problems| {
-            let list: Vec<String> = problems.iter().map(|p| format!("  - {p}")).collect();
-            anyhow::anyhow!(
-                "the templates have {} problem(s):\n{}",
-                problems.len(),
-                list.join("\n")
-            )
-        })?;
         let engine = crate::delivery::Engine::new(&cfg, store.clone(), Arc::new(templates))
             .await
             .context("Failed to start the delivery engine")?;
