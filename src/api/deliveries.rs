@@ -343,17 +343,7 @@ pub async fn preview(
     let Json(p) = body.map_err(|e| ApiError::InvalidPayload(e.body_text()))?;
     let mut target = match (&p.destination, p.kind) {
         (Some(name), _) => destination(&state, name)?.clone(),
-        (None, Some(kind)) => Target {
-            name: "preview".into(),
-            kind,
-            url: "https://example.invalid/preview".into(),
-            template: None,
-            headers: Default::default(),
-            signing: crate::config::Signing::Standard,
-            secrets: vec![outbound::signing::new_whsec()],
-            token: None,
-            edit_messages: false,
-        },
+        (None, Some(kind)) => Target::preview(kind),
         (None, None) => {
             return Err(ApiError::invalid_param(
                 "destination",

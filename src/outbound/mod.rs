@@ -61,6 +61,24 @@ impl Target {
     }
 }
 
+impl Target {
+    /// A destination of `kind` that exists only to render with (template previews): default template, a
+    /// placeholder URL, a fresh signing secret.
+    pub fn preview(kind: DestinationType) -> Target {
+        Target {
+            name: "preview".into(),
+            kind,
+            url: "https://example.invalid/preview".into(),
+            template: None,
+            headers: BTreeMap::new(),
+            signing: Signing::Standard,
+            secrets: vec![signing::new_whsec()],
+            token: None,
+            edit_messages: false,
+        }
+    }
+}
+
 /// One HTTP request, ready to send.
 #[derive(Debug, Clone)]
 pub struct OutboundRequest {

@@ -124,20 +124,10 @@ fn sonarr_import_complete_sums_its_files() {
 /// JSON in the target's shape, within its limits, and matches a reviewed snapshot.
 #[test]
 fn every_fixture_renders_for_every_target_type() {
-    use hookarr::config::{DestinationType, Signing};
+    use hookarr::config::DestinationType;
     use hookarr::outbound::{Target, Templates, render_payload};
     let templates = Templates::load(None).unwrap();
-    let target = |kind: DestinationType| Target {
-        name: "snap".into(),
-        kind,
-        url: "https://example.invalid/x".into(),
-        template: None,
-        headers: Default::default(),
-        signing: Signing::None,
-        secrets: Vec::new(),
-        token: None,
-        edit_messages: false,
-    };
+    let target = Target::preview;
     let kinds = [
         DestinationType::Discord,
         DestinationType::Slack,
