@@ -292,17 +292,9 @@ pub fn build_request(
 /// (`PATCH …/webhooks/<id>/<token>/messages/<message_id>`, keeping `thread_id`).
 pub fn as_discord_edit(mut request: OutboundRequest, message_id: &str) -> OutboundRequest {
     if let Ok(mut u) = url::Url::parse(&request.url) {
-        let kept: Vec<(String, String)> = u
-            .query_pairs()
-            .filter(|(k, _)| k != "wait")
-            .map(|(k, v)| (k.into_owned(), v.into_owned()))
-            .collect();
         let path = format!("{}/messages/{message_id}", u.path().trim_end_matches('/'));
         u.set_path(&path);
-        u.set_query(None);
-        if !kept.is_empty() {
-            u.query_pairs_mut().extend_pairs(kept);
-        }
+        set_query_param(&mut u, "wait", None);
         request.url = u.to_string();
     }
     request.method = reqwest::Method::PATCH;
@@ -312,22 +304,28 @@ pub fn as_discord_edit(mut request: OutboundRequest, message_id: &str) -> Outbou
 fn with_query(url: &str, key: &str, value: &str) -> String {
     match url::Url::parse(url) {
         Ok(mut u) => {
-            let others: Vec<(String, String)> = u
-                .query_pairs()
-                .filter(|(k, _)| k != key)
-                .map(|(k, v)| (k.into_owned(), v.into_owned()))
-                .collect();
-            {
-                let mut q = u.query_pairs_mut();
-                q.clear();
-                for (k, v) in &others {
-                    q.append_pair(k, v);
-                }
-                q.append_pair(key, value);
-            }
+            set_query_param(&mut u, key, Some(value));
             u.to_string()
         }
         Err(_) => url.to_owned(),
+    }
+}
+
+/// Removes `key` from a URL's query, then appends `key=value` when given; other parameters keep their order.
+fn set_query_param(u: &mut url::Url, key: &str, value: Option<&str>) {
+    let others: Vec<(String, String)> = u
+        .query_pairs()
+        .filter(|(k, _)| k != key)
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    u.set_query(None);
+    if others.is_empty() && value.is_none() {
+        return;
+    }
+    let mut q = u.query_pairs_mut();
+    q.extend_pairs(others);
+    if let Some(value) = value {
+        q.append_pair(key, value);
     }
 }
 
