@@ -668,19 +668,14 @@ impl Engine {
             Verdict::Success => {
                 record.outcome = "succeeded".into();
                 finish.status = DeliveryStatus::Succeeded;
+                // The grab's message id, for the import to edit.
                 if let Some(download) = &download_id
                     && edit_of.is_none()
                     && !digest
                     && self.edits(dest, &shown, &[EventKind::DownloadGrabbed])
-                    && let Some(message) = serde_json::from_str::<serde_json::Value>(&sent.body)
-                        .ok()
-                        .and_then(|v| v["id"].as_str().map(str::to_owned))
-                    && let Err(error) = self
-                        .store
-                        .remember_message(&c.destination, download, &message, finish.at)
-                        .await
                 {
-                    tracing::warn!(message = "Saving a Discord message id failed.", %error);
+                    self.remember_message(&c.destination, download, &sent, finish.at)
+                        .await;
                 }
             }
             Verdict::Retry { after } => {
@@ -735,17 +730,12 @@ impl Engine {
                 }
             }
         }
-        finish.last_error = record.error.clone().or_else(|| {
-            (finish.status != DeliveryStatus::Succeeded).then(|| {
-                format!(
-                    "HTTP {}",
-                    sent.status.map(|s| s.to_string()).unwrap_or_default()
-                )
-            })
-        });
-        if finish.status == DeliveryStatus::Succeeded {
-            finish.last_error = None;
-        }
+        finish.last_error = match (finish.status, &record.error, sent.status) {
+            (DeliveryStatus::Succeeded, _, _) => None,
+            (_, Some(error), _) => Some(error.clone()),
+            (_, None, Some(status)) => Some(format!("HTTP {status}")),
+            (_, None, None) => None,
+        };
         let dead = finish.status == DeliveryStatus::Dead;
         finish.logged.push(record);
         tracing::debug!(message = "Delivery attempt.", delivery = %c.id, destination = %c.destination, status = ?sent.status, outcome = finish.status.as_str());
@@ -874,6 +864,27 @@ impl Engine {
         Ok(self
             .send_payload(dest, event, &delivery_id, &payload, None)
             .await)
+    }
+
+    /// Keeps the id of the Discord message a grab posted (from the `?wait=true` answer).
+    async fn remember_message(
+        &self,
+        destination: &str,
+        download: &str,
+        sent: &Sent,
+        at: DateTime<Utc>,
+    ) {
+        let message = serde_json::from_str::<serde_json::Value>(&sent.body)
+            .ok()
+            .and_then(|v| v["id"].as_str().map(str::to_owned));
+        if let Some(message) = message
+            && let Err(error) = self
+                .store
+                .remember_message(destination, download, &message, at)
+                .await
+        {
+            tracing::warn!(message = "Saving a Discord message id failed.", %error);
+        }
     }
 
     /// Whether a Discord destination that edits messages takes part in the lifecycle for this event.
