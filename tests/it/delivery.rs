@@ -45,6 +45,28 @@ async fn post_download(app: &TestApp) -> String {
     body["events"][0].as_str().unwrap().to_owned()
 }
 
+/// One delivery with its attempts (`GET /api/deliveries/{id}`), for a delivery as listed.
+async fn delivery(app: &TestApp, listed: &Value) -> Value {
+    let (status, body) = app
+        .api_get(&format!(
+            "/api/deliveries/{}",
+            listed["id"].as_str().unwrap()
+        ))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body
+}
+
+/// The outcomes of a delivery's attempts, in order.
+fn outcomes(delivery: &Value) -> Vec<String> {
+    delivery["attempts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["outcome"].as_str().unwrap().to_owned())
+        .collect()
+}
+
 /// A Standard Webhooks verifier written from the spec, independent of hookarr's signer: HMAC-SHA256 with the
 /// base64-decoded secret over `{id}.{timestamp}.{body}`, any `v1,` entry may match, unknown versions ignored,
 /// timestamps within 5 minutes.
@@ -347,12 +369,7 @@ async fn transient_failures_are_retried_on_the_schedule_and_every_attempt_is_log
             .all(|g| g.header("x-hookarr-delivery") == deliveries[0]["id"]),
         "same delivery id on every retry"
     );
-    let (_, one) = app
-        .api_get(&format!(
-            "/api/deliveries/{}",
-            deliveries[0]["id"].as_str().unwrap()
-        ))
-        .await;
+    let one = delivery(&app, &deliveries[0]).await;
     let attempts = one["attempts"].as_array().unwrap();
     let outcomes: Vec<&str> = attempts
         .iter()
@@ -380,12 +397,7 @@ async fn a_429_pauses_the_destination_until_retry_after() {
     let event_id = post_download(&app).await;
     let deliveries = settled(&app, &event_id).await;
     assert_eq!(deliveries[0]["status"], "succeeded");
-    let (_, one) = app
-        .api_get(&format!(
-            "/api/deliveries/{}",
-            deliveries[0]["id"].as_str().unwrap()
-        ))
-        .await;
+    let one = delivery(&app, &deliveries[0]).await;
     let attempts = one["attempts"].as_array().unwrap();
     assert_eq!(attempts[0]["outcome"], "rate_limited");
     assert_eq!(attempts[1]["outcome"], "succeeded");
@@ -512,15 +524,8 @@ async fn expired_deliveries_are_not_sent_late() {
     let id = post_download(&app).await;
     let d = settled(&app, &id).await;
     assert_eq!(d[0]["status"], "expired");
-    let (_, one) = app
-        .api_get(&format!("/api/deliveries/{}", d[0]["id"].as_str().unwrap()))
-        .await;
-    let outcomes: Vec<&str> = one["attempts"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| a["outcome"].as_str().unwrap())
-        .collect();
+    let one = delivery(&app, &d[0]).await;
+    let outcomes = outcomes(&one);
     assert_eq!(outcomes, ["retry", "expired"]);
     assert_eq!(rx.got().len(), 1, "sent once, never late");
     app.stop().await;
@@ -607,9 +612,7 @@ async fn a_template_that_renders_invalid_json_fails_the_delivery_with_the_reason
         "{}",
         d[0]
     );
-    let (_, one) = app
-        .api_get(&format!("/api/deliveries/{}", d[0]["id"].as_str().unwrap()))
-        .await;
+    let one = delivery(&app, &d[0]).await;
     assert_eq!(one["attempts"][0]["outcome"], "render_failed");
     assert!(rx.got().is_empty());
     // Other events still use the embedded default.
@@ -788,9 +791,7 @@ async fn a_target_that_hangs_times_out_and_is_retried_later() {
         d["last_error"].as_str().unwrap().contains("timed out"),
         "{d}"
     );
-    let (_, one) = app
-        .api_get(&format!("/api/deliveries/{}", d["id"].as_str().unwrap()))
-        .await;
+    let one = delivery(&app, d).await;
     let a = &one["attempts"][0];
     assert_eq!(a["outcome"], "retry");
     assert_eq!(a["status_code"], Value::Null);
@@ -954,15 +955,8 @@ async fn a_chat_target_that_rejects_the_rich_message_gets_the_plain_summary() {
     assert!(plain.get("embeds").is_none());
     let (_, event) = app.api_get(&format!("/api/events/{id}")).await;
     assert_eq!(plain["content"], event["summary"]);
-    let (_, one) = app
-        .api_get(&format!("/api/deliveries/{}", d[0]["id"].as_str().unwrap()))
-        .await;
-    let outcomes: Vec<&str> = one["attempts"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| a["outcome"].as_str().unwrap())
-        .collect();
+    let one = delivery(&app, &d[0]).await;
+    let outcomes = outcomes(&one);
     assert_eq!(
         outcomes,
         ["rejected_rich", "succeeded"],
@@ -1000,12 +994,7 @@ async fn a_global_discord_429_pauses_every_discord_destination() {
             b["items"][0]["attempts"] == 1
         })
         .await;
-    let (_, one) = app
-        .api_get(&format!(
-            "/api/deliveries/{}",
-            limited["items"][0]["id"].as_str().unwrap()
-        ))
-        .await;
+    let one = delivery(&app, &limited["items"][0]).await;
     let t = |a: &Value| {
         chrono::DateTime::parse_from_rfc3339(a["started_at"].as_str().unwrap()).unwrap()
     };
@@ -1102,12 +1091,7 @@ async fn a_season_pack_within_the_group_window_is_one_message() {
     let (_, page) = app
         .api_get(&format!("/api/deliveries?event={}", ids[1]))
         .await;
-    let (_, one) = app
-        .api_get(&format!(
-            "/api/deliveries/{}",
-            page["items"][0]["id"].as_str().unwrap()
-        ))
-        .await;
+    let one = delivery(&app, &page["items"][0]).await;
     let attempt = &one["attempts"][0];
     assert_eq!(attempt["status_code"], 200);
     assert!(
@@ -1168,9 +1152,7 @@ async fn an_import_edits_the_discord_message_of_its_grab() {
         last_two,
         ["/api/webhooks/1/t/messages/1111", "/api/webhooks/1/t"]
     );
-    let (_, one) = app
-        .api_get(&format!("/api/deliveries/{}", d[0]["id"].as_str().unwrap()))
-        .await;
+    let one = delivery(&app, &d[0]).await;
     assert_eq!(one["attempts"][0]["outcome"], "edit_missing");
     assert_eq!(one["attempts"][1]["outcome"], "succeeded");
     let (_, dest) = app.api_get("/api/destinations/chat").await;
