@@ -177,7 +177,7 @@ async fn fill_backlog(db_url: &str, n: usize, dest_yaml: &str) {
                         user_agent: None,
                         received_at: chrono::Utc::now(),
                     };
-                    let mut event = parse(&ctx, body).unwrap();
+                    let mut event = parse(&ctx, body).unwrap().event;
                     event.id = EventId::new();
                     let raw = RawRequest {
                         content_type: Some("application/json".into()),

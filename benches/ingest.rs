@@ -167,7 +167,7 @@ async fn store_only(store: Arc<dyn hookarr::storage::Store>, secs: u64) -> Run {
                 user_agent: None,
                 received_at: chrono::Utc::now(),
             };
-            parsed.push((hookarr::inbound::parse(&ctx, &body).unwrap(), body));
+            parsed.push((hookarr::inbound::parse(&ctx, &body).unwrap().event, body));
         }
     }
     let parsed = Arc::new(parsed);

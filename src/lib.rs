@@ -18,6 +18,8 @@ pub mod event;
 pub mod inbound;
 /// What hookarr sends: templates, target limits, signing.
 pub mod outbound;
+/// Playback sessions: the rule that derives pause/resume and suppresses duplicate starts.
+pub mod playback;
 /// Receiving one webhook: parse, then store durably.
 pub mod receive;
 /// Generated secrets and constant-time checks.

@@ -4,6 +4,7 @@
 
 use crate::event::{EventId, EventKind, new_prefixed_id};
 use crate::inbound::{self, InboundError, ParseContext};
+use crate::playback::Outcome;
 use crate::sources::Source;
 use crate::storage::{DedupeKey, Ingest, IngestOutcome, RawRequest, Rejected, Store, StoreError};
 use chrono::{DateTime, Utc};
@@ -14,7 +15,10 @@ use sha2::{Digest, Sha256};
 pub struct InboundRequest {
     pub user_agent: Option<String>,
     pub idempotency_key: Option<String>,
+    /// What is kept: the app's JSON (taken out of its form, if it came in one), or the body as received.
     pub raw: RawRequest,
+    /// Why the body could not be taken out of its form (it is then kept in the rejected log as it came).
+    pub unreadable: Option<InboundError>,
     pub received_at: DateTime<Utc>,
 }
 
@@ -43,7 +47,7 @@ pub async fn receive(
     store: &dyn Store,
     source: &Source,
     dedupe_window_secs: u64,
-    request: InboundRequest,
+    mut request: InboundRequest,
 ) -> Result<Received, ReceiveError> {
     let ctx = ParseContext {
         source: &source.name,
@@ -51,8 +55,12 @@ pub async fn receive(
         user_agent: request.user_agent.as_deref(),
         received_at: request.received_at,
     };
-    let event = match inbound::parse(&ctx, &request.raw.body) {
-        Ok(event) => event,
+    let parsed = match request
+        .unreadable
+        .take()
+        .map_or_else(|| inbound::parse(&ctx, &request.raw.body), Err)
+    {
+        Ok(parsed) => parsed,
         Err(error) => {
             tracing::warn!(message = "Rejected an unparseable body; it is kept in the rejected log.", source = %source.name, app = %source.app, %error);
             store
@@ -67,6 +75,30 @@ pub async fn receive(
             return Err(ReceiveError::Unparseable(error));
         }
     };
+    let mut event = parsed.event;
+    // Media-server playback: the session state decides the event's name, or that it only repeats one.
+    if let Some(signal) = &parsed.playback {
+        let window_ms = i64::try_from(dedupe_window_secs.saturating_mul(1000)).unwrap_or(i64::MAX);
+        match store
+            .playback_transition(
+                &source.name,
+                signal,
+                &event.id,
+                request.received_at,
+                window_ms,
+            )
+            .await?
+        {
+            Outcome::Emit(kind, _) => event.rename(kind),
+            Outcome::Duplicate(first) => {
+                tracing::debug!(message = "Repeat of a playback event of the same session; nothing stored.", source = %source.name, first = %first);
+                return Ok(Received {
+                    events: vec![first],
+                    duplicate: true,
+                });
+            }
+        }
+    }
     // The Test button must always get through, so `test` is never de-duplicated.
     let dedupe = (dedupe_window_secs > 0 && event.event != EventKind::Test).then(|| DedupeKey {
         key: match &request.idempotency_key {
@@ -113,5 +145,7 @@ pub fn parse_preview(source: &Source, body: &[u8]) -> Result<crate::event::Event
         user_agent: None,
         received_at: Utc::now(),
     };
-    inbound::parse(&ctx, body).map_err(|e| e.to_string())
+    inbound::parse(&ctx, body)
+        .map(|p| p.event)
+        .map_err(|e| e.to_string())
 }

@@ -1,6 +1,7 @@
 //! `POST|PUT /hooks/{source}`: the webhook target of every app (CONTRACT §3).
 
-use super::{ApiError, AppState};
+use super::{ApiError, AppState, forms};
+use crate::inbound::{App, BodyKind};
 use crate::receive::{InboundRequest, ReceiveError, receive};
 use crate::sources::Credentials;
 use crate::storage::RawRequest;
@@ -52,30 +53,39 @@ pub async fn receive_hook(
         )));
     }
     let content_type = header_str(&headers, header::CONTENT_TYPE);
-    if !source.app.accepts_content_type(content_type.as_deref()) {
+    let Some(kind) = source.app.body_kind(content_type.as_deref()) else {
         return Err(ApiError::UnsupportedMediaType(format!(
-            "a {} source cannot read `{}` bodies; send JSON (application/json)",
+            "a {} source cannot read `{}` bodies; {}",
             source.app,
-            content_type.unwrap_or_default()
+            content_type.unwrap_or_default(),
+            match source.app {
+                App::Plex => "Plex sends multipart/form-data with a `payload` part",
+                App::Emby => "send JSON, or a form with the JSON in field `data`",
+                _ => "send JSON (application/json)",
+            }
         )));
-    }
+    };
     let limit = state.cfg.server.max_body_bytes;
-    let body = axum::body::to_bytes(body, limit).await.map_err(|_| {
-        ApiError::PayloadTooLarge(format!(
-            "the body is over server.max_body_bytes ({limit} bytes)"
-        ))
-    })?;
+    let (body, unreadable) = match forms::read(body, kind, content_type.as_deref(), limit).await? {
+        forms::Read::Json(json) => (json, None),
+        forms::Read::Invalid { raw, error } => (raw, Some(error)),
+    };
     let request = InboundRequest {
         user_agent: header_str(&headers, header::USER_AGENT),
         idempotency_key: header_str(&headers, "idempotency-key").filter(|k| !k.is_empty()),
         raw: RawRequest {
-            content_type,
+            // What is kept is the app's JSON; a form's own type stays in the headers.
+            content_type: match (kind, &unreadable) {
+                (BodyKind::Form { .. }, None) => Some("application/json".to_owned()),
+                _ => content_type,
+            },
             headers: KEPT_HEADERS
                 .iter()
                 .filter_map(|h| header_str(&headers, *h).map(|v| ((*h).to_owned(), v)))
                 .collect(),
-            body: body.to_vec(),
+            body,
         },
+        unreadable,
         received_at,
     };
     match receive(

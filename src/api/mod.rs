@@ -5,6 +5,7 @@ mod auth;
 mod deliveries;
 mod error;
 mod events;
+mod forms;
 mod health;
 mod hooks;
 

@@ -30,6 +30,33 @@ pub struct Event {
     pub data: EventData,
 }
 
+impl Event {
+    /// A new event (fresh id) with its one-line summary worked out.
+    pub fn new(
+        kind: EventKind,
+        timestamp: DateTime<Utc>,
+        source: SourceInfo,
+        data: EventData,
+    ) -> Event {
+        Event {
+            id: EventId::new(),
+            event: kind,
+            timestamp,
+            summary: summarize(kind, &source, &data),
+            source,
+            data,
+        }
+    }
+
+    /// Gives the event another name, and the summary that goes with it.
+    pub fn rename(&mut self, kind: EventKind) {
+        if kind != self.event {
+            self.event = kind;
+            self.summary = summarize(kind, &self.source, &self.data);
+        }
+    }
+}
+
 /// Where an event came from (`source` in the envelope).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct SourceInfo {
@@ -199,6 +226,16 @@ pub struct Deleted {
     /// For item deletes: whether the app deleted the files from disk too.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub files_deleted: Option<bool>,
+}
+
+impl Deleted {
+    /// A whole library item removed (a media server's delete).
+    pub fn item() -> Deleted {
+        Deleted {
+            scope: "item".into(),
+            ..Deleted::default()
+        }
+    }
 }
 
 /// The download client's view (`data.download`).

@@ -15,7 +15,12 @@ pub fn summarize(kind: EventKind, source: &SourceInfo, data: &EventData) -> Stri
         Some(q) => format!("{what} {verb} — {q}"),
         None => format!("{what} {verb}"),
     };
-    let app = source.instance.as_deref().unwrap_or(&source.app);
+    // A media server by its own name ("Basement NAS"), an Arr by its instance name.
+    let app = source
+        .server
+        .as_deref()
+        .or(source.instance.as_deref())
+        .unwrap_or(&source.app);
     let health_message = || {
         data.health
             .as_ref()
@@ -43,7 +48,10 @@ pub fn summarize(kind: EventKind, source: &SourceInfo, data: &EventData) -> Stri
             Some(_) => format!("{what} needs a manual import"),
             None => format!("Manual import needed: {}", release_title()),
         },
-        EventKind::LibraryNew => with_quality("imported"),
+        EventKind::LibraryNew => match &source.server {
+            Some(server) => format!("{what} added to {server}"),
+            None => with_quality("imported"),
+        },
         EventKind::LibraryUpgraded => with_quality("upgraded"),
         EventKind::LibraryUpdated => match source.event.to_ascii_lowercase().as_str() {
             "rename" => format!("{what} files renamed"),
@@ -58,9 +66,23 @@ pub fn summarize(kind: EventKind, source: &SourceInfo, data: &EventData) -> Stri
             _ => format!("{what} deleted"),
         },
         EventKind::LibraryMonitored => format!("{what} added"),
-        EventKind::LibraryRated => format!("{what} rated"),
-        EventKind::LibraryWatched => format!("{what} marked watched"),
-        EventKind::LibraryUnwatched => format!("{what} marked unwatched"),
+        EventKind::LibraryRated => {
+            let rating = data.media.as_ref().and_then(|m| m.rating);
+            match (who(data), rating) {
+                (Some(u), Some(r)) => format!("{u} rated {what} {r}/10"),
+                (Some(u), None) => format!("{u} rated {what}"),
+                (None, Some(r)) => format!("{what} rated {r}/10"),
+                (None, None) => format!("{what} rated"),
+            }
+        }
+        EventKind::LibraryWatched => match who(data) {
+            Some(u) => format!("{u} marked {what} watched"),
+            None => format!("{what} marked watched"),
+        },
+        EventKind::LibraryUnwatched => match who(data) {
+            Some(u) => format!("{u} marked {what} unwatched"),
+            None => format!("{what} marked unwatched"),
+        },
         EventKind::HealthIssue => {
             let level = data
                 .health
@@ -81,16 +103,43 @@ pub fn summarize(kind: EventKind, source: &SourceInfo, data: &EventData) -> Stri
                 (None, None) => format!("{app} updated"),
             }
         }
-        EventKind::PlaybackStart => format!("{what} started playing"),
-        EventKind::PlaybackPause => format!("{what} paused"),
-        EventKind::PlaybackResume => format!("{what} resumed"),
-        EventKind::PlaybackStop => format!("{what} stopped"),
-        EventKind::PlaybackScrobble => format!("{what} watched"),
-        EventKind::PlaybackProgress => format!("{what} playing"),
+        // "sarah.k started Oppenheimer (2023) on Living Room Shield"
+        EventKind::PlaybackStart => acted(data, "started", what, "started playing"),
+        EventKind::PlaybackPause => acted(data, "paused", what, "paused"),
+        EventKind::PlaybackResume => acted(data, "resumed", what, "resumed"),
+        EventKind::PlaybackStop => acted(data, "stopped", what, "stopped"),
+        EventKind::PlaybackScrobble => acted(data, "finished", what, "watched"),
+        EventKind::PlaybackProgress => acted(data, "is playing", what, "playing"),
         EventKind::UserCreated => format!("User {} created", user_name(data)),
-        EventKind::UserAuthenticated => format!("{} signed in", user_name(data)),
-        EventKind::UserAuthenticationFailed => format!("Failed sign-in for {}", user_name(data)),
-        EventKind::SessionCreated => format!("New session for {}", user_name(data)),
+        EventKind::UserAuthenticated => {
+            format!("{} signed in{}", user_name(data), on_device(data))
+        }
+        EventKind::UserAuthenticationFailed => {
+            let from = data
+                .user
+                .as_ref()
+                .and_then(|u| u.remote_address.as_deref())
+                .map(|a| format!(" from {a}"))
+                .unwrap_or_default();
+            format!(
+                "Failed sign-in for {}{}{from}",
+                user_name(data),
+                on_device(data)
+            )
+        }
+        EventKind::SessionCreated => {
+            let client = data
+                .playback
+                .as_ref()
+                .and_then(|p| p.client.as_deref())
+                .map(|c| format!(" ({c})"))
+                .unwrap_or_default();
+            format!(
+                "New session for {}{}{client}",
+                user_name(data),
+                on_device(data)
+            )
+        }
         EventKind::Other => format!("{app}: {}", source.event),
         EventKind::DeliveryDead => "A delivery ran out of attempts".to_owned(),
         EventKind::DestinationDisabled => "A destination was disabled".to_owned(),
@@ -98,10 +147,28 @@ pub fn summarize(kind: EventKind, source: &SourceInfo, data: &EventData) -> Stri
 }
 
 fn user_name(data: &EventData) -> &str {
-    data.user
+    who(data).unwrap_or("unknown user")
+}
+
+fn who(data: &EventData) -> Option<&str> {
+    data.user.as_ref().and_then(|u| u.name.as_deref())
+}
+
+/// ` on Living Room Shield`, or nothing.
+fn on_device(data: &EventData) -> String {
+    data.playback
         .as_ref()
-        .and_then(|u| u.name.as_deref())
-        .unwrap_or("unknown user")
+        .and_then(|p| p.device.as_deref())
+        .map(|d| format!(" on {d}"))
+        .unwrap_or_default()
+}
+
+/// `{user} {verb} {object} on {device}` when the user is known, else `{object} {passive}`.
+fn acted(data: &EventData, verb: &str, object: &str, passive: &str) -> String {
+    match who(data) {
+        Some(user) => format!("{user} {verb} {object}{}", on_device(data)),
+        None => format!("{object} {passive}{}", on_device(data)),
+    }
 }
 
 /// `Title (Year)`, `Series S02E01–E03`, `Artist — Album (Year)`.

@@ -64,6 +64,20 @@ pub fn string_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Er
     })
 }
 
+/// An object read as `T`, where `null` or a non-object (a string where an object belongs) means absent.
+pub fn object<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: serde::de::DeserializeOwned,
+{
+    match Value::deserialize(d)? {
+        v @ Value::Object(_) => serde_json::from_value(v)
+            .map(Some)
+            .map_err(serde::de::Error::custom),
+        _ => Ok(None),
+    }
+}
+
 /// A list of `T`, where `null` or a non-list means empty.
 pub fn list<'de, D, T>(d: D) -> Result<Vec<T>, D::Error>
 where
@@ -79,7 +93,7 @@ where
     }
 }
 
-fn value_to_string(v: Value) -> Option<String> {
+pub fn value_to_string(v: Value) -> Option<String> {
     match v {
         Value::String(s) if s.trim().is_empty() => None,
         Value::String(s) => Some(s),
@@ -89,7 +103,7 @@ fn value_to_string(v: Value) -> Option<String> {
     }
 }
 
-fn value_to_i64(v: &Value) -> Option<i64> {
+pub fn value_to_i64(v: &Value) -> Option<i64> {
     match v {
         Value::Number(n) => n
             .as_i64()

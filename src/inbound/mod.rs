@@ -2,10 +2,15 @@
 //! (context, bytes): no HTTP framework, no database.
 
 mod arr;
+mod emby;
 mod generic;
+mod jellyfin;
 pub mod lenient;
+mod media_server;
+mod plex;
 
-use crate::event::Event;
+use crate::event::{Event, SourceInfo};
+use crate::playback::Signal;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -66,27 +71,67 @@ impl App {
         App::ALL.into_iter().find(|a| a.as_str() == s)
     }
 
-    /// Whether a body of this media type can carry this app's payload. `None` (no header) is accepted:
-    /// the body decides.
-    pub fn accepts_content_type(self, content_type: Option<&str>) -> bool {
-        let Some(ct) = content_type else { return true };
+    /// How a body of this media type carries this app's payload; `None` when it cannot (a 415). No header
+    /// means JSON: the body decides.
+    pub fn body_kind(self, content_type: Option<&str>) -> Option<BodyKind> {
+        let Some(ct) = content_type else {
+            return Some(BodyKind::Json);
+        };
         let essence = ct
             .split(';')
             .next()
             .unwrap_or("")
             .trim()
             .to_ascii_lowercase();
-        let json_like =
-            essence == "application/json" || essence.ends_with("+json") || essence == "text/json";
-        match self {
-            App::Radarr | App::Sonarr | App::Lidarr | App::Whisparr => {
-                json_like || essence == "text/plain"
-            }
-            // Jellyfin's Generic destination sends JSON as text/plain by default.
-            App::Jellyfin | App::Emby | App::Generic => json_like || essence == "text/plain",
-            App::Plex => json_like,
+        // JSON as text/plain: Jellyfin's Generic destination does it by default.
+        let json_like = essence == "application/json"
+            || essence.ends_with("+json")
+            || essence == "text/json"
+            || essence == "text/plain";
+        let form = match essence.as_str() {
+            "multipart/form-data" => Some(FormKind::Multipart),
+            "application/x-www-form-urlencoded" => Some(FormKind::UrlEncoded),
+            _ => None,
+        };
+        match (self, form) {
+            (_, None) if json_like => Some(BodyKind::Json),
+            // Plex: the `payload` part of a multipart form.
+            (App::Plex, Some(FormKind::Multipart)) => Some(BodyKind::Form {
+                kind: FormKind::Multipart,
+                field: Some("payload"),
+            }),
+            // Emby before 4.9 (and after, by choice): the form field `data`.
+            (App::Emby, Some(kind)) => Some(BodyKind::Form {
+                kind,
+                field: Some("data"),
+            }),
+            // Jellyfin's GenericForm destination: the rendered JSON's top-level keys as form fields.
+            (App::Jellyfin, Some(FormKind::UrlEncoded)) => Some(BodyKind::Form {
+                kind: FormKind::UrlEncoded,
+                field: None,
+            }),
+            _ => None,
         }
     }
+}
+
+/// How a request body carries an app's JSON.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyKind {
+    /// The body is the JSON.
+    Json,
+    /// A form: the JSON is the text of field `field`, or (no field) the fields are the JSON object's keys.
+    Form {
+        kind: FormKind,
+        field: Option<&'static str>,
+    },
+}
+
+/// The two HTML form encodings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FormKind {
+    Multipart,
+    UrlEncoded,
 }
 
 impl fmt::Display for App {
@@ -108,8 +153,25 @@ pub struct ParseContext<'a> {
     pub received_at: DateTime<Utc>,
 }
 
+impl ParseContext<'_> {
+    /// `source` of the envelope as far as the request tells it: the source, its app, the app's own event
+    /// name, and the product and version of the User-Agent. Parsers fill in what their payload adds.
+    fn source_info(&self, app_event: String) -> SourceInfo {
+        let (product, version) = user_agent_product(self.user_agent);
+        SourceInfo {
+            name: self.source.to_owned(),
+            app: self.app.as_str().to_owned(),
+            event: app_event,
+            instance: product,
+            server: None,
+            version,
+            url: None,
+        }
+    }
+}
+
 /// Why a body could not be read. Every variant is the sender's problem (a 400), never ours.
-#[derive(Debug, thiserror::Error, PartialEq)]
+#[derive(Debug, Clone, thiserror::Error, PartialEq)]
 pub enum InboundError {
     /// The body has no bytes.
     #[error("the body is empty; expected a JSON object")]
@@ -123,18 +185,45 @@ pub enum InboundError {
     /// A field every payload of this app carries is missing.
     #[error("the body has no `{0}` field; is this source set to the right app?")]
     MissingField(&'static str),
+    /// A form body without the field that carries the app's JSON.
+    #[error("the form has no `{0}` field; Plex sends its JSON in `payload`, Emby in `data`")]
+    MissingFormField(&'static str),
+    /// A form body that cannot be read (a broken multipart body, no boundary).
+    #[error("the form cannot be read: {0}")]
+    BadForm(String),
     /// A field has a shape no version of the app sends.
     #[error("the body has an unexpected shape: {0}")]
     Shape(String),
 }
 
-/// Parses one body from a source of the given app.
-pub fn parse(ctx: &ParseContext<'_>, body: &[u8]) -> Result<Event, InboundError> {
+/// What one body becomes.
+#[derive(Debug, Clone)]
+pub struct Parsed {
+    pub event: Event,
+    /// For media-server playback notifications: what to tell the session state, which may still change the
+    /// event's name or make it a duplicate (see [`crate::playback`]).
+    pub playback: Option<Signal>,
+}
+
+impl From<Event> for Parsed {
+    fn from(event: Event) -> Self {
+        Parsed {
+            event,
+            playback: None,
+        }
+    }
+}
+
+/// Parses one body (the app's JSON, taken out of its form if it came in one) from a source of the given app.
+pub fn parse(ctx: &ParseContext<'_>, body: &[u8]) -> Result<Parsed, InboundError> {
     match ctx.app {
-        App::Radarr | App::Sonarr | App::Lidarr | App::Whisparr => arr::parse(ctx, body),
-        // Plex, Jellyfin and Emby get their own parsers with the "Media servers" issue; until then their JSON
-        // bodies are kept as `other` events so nothing they send is lost.
-        App::Plex | App::Jellyfin | App::Emby | App::Generic => generic::parse(ctx, body),
+        App::Radarr | App::Sonarr | App::Lidarr | App::Whisparr => {
+            arr::parse(ctx, body).map(Parsed::from)
+        }
+        App::Plex => plex::parse(ctx, body),
+        App::Jellyfin => jellyfin::parse(ctx, body),
+        App::Emby => emby::parse(ctx, body),
+        App::Generic => generic::parse(ctx, body).map(Parsed::from),
     }
 }
 
@@ -213,10 +302,49 @@ mod tests {
 
     #[test]
     fn content_types_follow_the_app() {
-        assert!(App::Radarr.accepts_content_type(Some("application/json; charset=utf-8")));
-        assert!(App::Jellyfin.accepts_content_type(Some("text/plain; charset=utf-8")));
-        assert!(!App::Radarr.accepts_content_type(Some("application/x-www-form-urlencoded")));
-        assert!(!App::Sonarr.accepts_content_type(Some("image/png")));
-        assert!(App::Lidarr.accepts_content_type(None));
+        let json = Some(BodyKind::Json);
+        assert_eq!(
+            App::Radarr.body_kind(Some("application/json; charset=utf-8")),
+            json
+        );
+        assert_eq!(
+            App::Jellyfin.body_kind(Some("text/plain; charset=utf-8")),
+            json
+        );
+        assert_eq!(
+            App::Radarr.body_kind(Some("application/x-www-form-urlencoded")),
+            None
+        );
+        assert_eq!(App::Sonarr.body_kind(Some("image/png")), None);
+        assert_eq!(App::Lidarr.body_kind(None), json);
+        assert_eq!(
+            App::Plex.body_kind(Some("multipart/form-data; boundary=x")),
+            Some(BodyKind::Form {
+                kind: FormKind::Multipart,
+                field: Some("payload")
+            })
+        );
+        assert_eq!(
+            App::Plex.body_kind(Some("application/x-www-form-urlencoded")),
+            None
+        );
+        assert_eq!(
+            App::Emby.body_kind(Some("application/x-www-form-urlencoded")),
+            Some(BodyKind::Form {
+                kind: FormKind::UrlEncoded,
+                field: Some("data")
+            })
+        );
+        assert_eq!(
+            App::Jellyfin.body_kind(Some("application/x-www-form-urlencoded")),
+            Some(BodyKind::Form {
+                kind: FormKind::UrlEncoded,
+                field: None
+            })
+        );
+        assert_eq!(
+            App::Jellyfin.body_kind(Some("multipart/form-data; boundary=x")),
+            None
+        );
     }
 }

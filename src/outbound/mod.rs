@@ -175,6 +175,7 @@ fn render_context(
         target.kind,
         target.template.as_deref(),
         event.event.as_str(),
+        context.get("digest").is_some(),
     );
     // `{{json this}}` (the built-in webhook template) outputs the context itself: skip rendering and re-parsing.
     let mut payload = if templates.is_envelope(&name) {

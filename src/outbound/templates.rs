@@ -16,8 +16,16 @@ const EMBEDDED: &[(&str, &str)] = &[
         include_str!("../../templates/discord/default.hbs"),
     ),
     (
+        "discord/playback",
+        include_str!("../../templates/discord/playback.hbs"),
+    ),
+    (
         "slack/default",
         include_str!("../../templates/slack/default.hbs"),
+    ),
+    (
+        "slack/playback",
+        include_str!("../../templates/slack/playback.hbs"),
     ),
     (
         "home_assistant/default",
@@ -151,18 +159,30 @@ impl Templates {
         self.registry(name).has_template(name)
     }
 
-    /// The template for an event on a destination type: the destination's own, else
-    /// `<type>/<event>`, else `<type>/default`.
-    pub fn resolve(&self, kind: DestinationType, own: Option<&str>, event: &str) -> String {
+    /// The template for an event on a destination type: the destination's own, else `<type>/<event>`
+    /// (`discord/playback_start`), else the event family's `<type>/<family>` (`discord/playback`, for
+    /// single events only: a quiet-hours digest is not a playback card), else `<type>/default`.
+    pub fn resolve(
+        &self,
+        kind: DestinationType,
+        own: Option<&str>,
+        event: &str,
+        digest: bool,
+    ) -> String {
         if let Some(own) = own.filter(|n| self.has(n)) {
             return own.to_owned();
         }
         let specific = format!("{}/{}", kind.as_str(), file_stem(event));
         if self.has(&specific) {
-            specific
-        } else {
-            format!("{}/default", kind.as_str())
+            return specific;
         }
+        if let Some((family, _)) = event.split_once('.').filter(|_| !digest) {
+            let family = format!("{}/{family}", kind.as_str());
+            if self.has(&family) {
+                return family;
+            }
+        }
+        format!("{}/default", kind.as_str())
     }
 
     /// Renders a template with `data` as its context.
@@ -239,6 +259,7 @@ fn new_registry(escape: fn(&str) -> String) -> Handlebars<'static> {
     r.register_helper("lt", Box::new(lt));
     r.register_helper("starts_with", Box::new(starts_with));
     r.register_helper("pad", Box::new(pad));
+    r.register_helper("percent", Box::new(percent));
     // eq, ne, and, or, not are built in.
     r
 }
@@ -315,6 +336,10 @@ handlebars_helper!(pad: |n: Value, width: u64| match n.as_u64() {
     Some(n) => format!("{n:0width$}", width = width as usize),
     None => text(&n),
 });
+handlebars_helper!(percent: |ratio: Value| ratio
+    .as_f64()
+    .map(|r| format!("{:.0} %", r * 100.0))
+    .unwrap_or_default());
 handlebars_helper!(starts_with: |s: Value, prefix: str| text(&s).starts_with(prefix));
 
 /// `1.4 GB`-style sizes (decimal units, as the Arr apps show them).
@@ -486,16 +511,39 @@ mod tests {
         .unwrap();
         let t = Templates::load(Some(dir.path())).unwrap();
         assert_eq!(
-            t.resolve(DestinationType::Slack, None, "health.issue"),
+            t.resolve(DestinationType::Slack, None, "health.issue", false),
             "slack/health_issue"
         );
         assert_eq!(
-            t.resolve(DestinationType::Slack, None, "library.new"),
+            t.resolve(DestinationType::Slack, None, "library.new", false),
             "slack/default"
         );
         assert_eq!(
-            t.resolve(DestinationType::Slack, Some("slack/health_issue"), "test"),
+            t.resolve(
+                DestinationType::Slack,
+                Some("slack/health_issue"),
+                "test",
+                false
+            ),
             "slack/health_issue"
+        );
+        // Playback events share a family template, except in a digest.
+        assert_eq!(
+            t.resolve(DestinationType::Slack, None, "playback.pause", false),
+            "slack/playback"
+        );
+        assert_eq!(
+            t.resolve(DestinationType::Slack, None, "playback.pause", true),
+            "slack/default"
+        );
+        assert_eq!(
+            t.resolve(
+                DestinationType::HomeAssistant,
+                None,
+                "playback.pause",
+                false
+            ),
+            "home_assistant/default"
         );
     }
 }

@@ -195,6 +195,17 @@ pub trait Store: Queue + Send + Sync + 'static {
     /// within its window. Returns only after the commit.
     async fn ingest(&self, ingest: Ingest) -> Result<IngestOutcome, StoreError>;
     /// Keeps a body that could not be parsed.
+    /// Applies a media server's playback notification to the stored state of its (source, session, item)
+    /// and says what it becomes ([`crate::playback::transition`]); one transaction, row-locked on
+    /// PostgreSQL, so concurrent copies (one per user, several processes) see each other.
+    async fn playback_transition(
+        &self,
+        source: &str,
+        signal: &crate::playback::Signal,
+        event: &EventId,
+        now: DateTime<Utc>,
+        window_ms: i64,
+    ) -> Result<crate::playback::Outcome, StoreError>;
     async fn insert_rejected(&self, rejected: Rejected) -> Result<(), StoreError>;
     async fn list_rejected(
         &self,

@@ -43,11 +43,14 @@ pub fn fixture(app: &str, name: &str) -> Vec<u8> {
     std::fs::read(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
 }
 
-/// The User-Agent an Arr app of that name sends (research §1.1).
+/// The User-Agent the app of that name sends (research §1.1, §2–§4).
 pub fn user_agent(app: &str) -> &'static str {
     match app {
         "sonarr" => "Sonarr/4.0.17.2952 (alpine 3.21.3)",
         "lidarr" => "Lidarr/2.14.5.4836 (debian 12)",
+        "plex" => "PlexMediaServer/1.41.3.9314-a0bfb8370",
+        "jellyfin" => "Jellyfin-Server/10.10.7",
+        "emby" => "Emby Server/4.8.10.0",
         _ => "Radarr/6.0.3.10276 (ubuntu 24.04)",
     }
 }
@@ -95,7 +98,8 @@ pub struct TestApp {
     pub client: reqwest::Client,
     shutdown: CancellationToken,
     server: Option<tokio::task::JoinHandle<()>>,
-    _dir: tempfile::TempDir,
+    /// The temporary folder of the SQLite file (taken by [`TestApp::stop_keeping_dir`] to restart on it).
+    dir: Option<tempfile::TempDir>,
 }
 
 impl TestApp {
@@ -148,7 +152,7 @@ impl TestApp {
             client: reqwest::Client::new(),
             shutdown,
             server: Some(server),
-            _dir: dir,
+            dir: Some(dir),
         }
     }
 
@@ -234,6 +238,13 @@ impl TestApp {
         if let Some(server) = self.server.take() {
             server.await.unwrap();
         }
+    }
+
+    /// Stops the server and hands back its storage folder, to start another on the same database.
+    pub async fn stop_keeping_dir(mut self) -> tempfile::TempDir {
+        let dir = self.dir.take().expect("the folder is still held");
+        self.stop().await;
+        dir
     }
 }
 

@@ -6,6 +6,7 @@ mod delivery;
 mod edge_cases;
 mod fixtures;
 mod helpers;
+mod media_servers;
 mod receiver;
 mod router;
 mod store;

@@ -651,6 +651,81 @@ async fn destination_state_and_secrets_persist(backend: Backend) {
     );
 }
 
+/// Copies of one playback notification racing each other (one per user in a Jellyfin session, several
+/// processes on PostgreSQL) produce exactly one event; the state then drives pause/resume and is purged
+/// a day after its last notification.
+async fn playback_sessions_tell_each_play_once(backend: Backend) {
+    use hookarr::playback::{Action, Outcome, Signal};
+    let (store, _dir) = open(backend).await;
+    let signal = |action, position_ms| Signal {
+        session: "5b1d9f0e3a7c4e2b8d6f1a3c5e7b9d0f".into(),
+        item: "f1e2d3c4b5a6478899aabbccddeeff00".into(),
+        action,
+        position_ms: Some(position_ms),
+    };
+    let copies: Vec<_> = (0..16)
+        .map(|_| {
+            let store = store.clone();
+            let start = signal(Action::Start, 0);
+            tokio::spawn(async move {
+                let id = EventId::new();
+                let outcome = store
+                    .playback_transition("jellyfin", &start, &id, t0(), 60_000)
+                    .await
+                    .unwrap();
+                (id, outcome)
+            })
+        })
+        .collect();
+    let mut emitted = Vec::new();
+    let mut duplicates = Vec::new();
+    for copy in copies {
+        match copy.await.unwrap() {
+            (id, Outcome::Emit(kind, _)) => emitted.push((id, kind)),
+            (_, Outcome::Duplicate(first)) => duplicates.push(first),
+        }
+    }
+    assert_eq!(emitted.len(), 1, "one start of 16 copies: {emitted:?}");
+    assert_eq!(emitted[0].1, EventKind::PlaybackStart);
+    assert_eq!(duplicates.len(), 15);
+    assert!(duplicates.iter().all(|d| *d == emitted[0].0));
+
+    let at = |secs| t0() + Duration::seconds(secs);
+    let kind_of = |outcome: Outcome| match outcome {
+        Outcome::Emit(kind, _) => kind.as_str().to_owned(),
+        Outcome::Duplicate(_) => "duplicate".to_owned(),
+    };
+    let paused = signal(Action::Progress { paused: true }, 30_000);
+    let outcome = store
+        .playback_transition("jellyfin", &paused, &EventId::new(), at(10), 60_000)
+        .await
+        .unwrap();
+    assert_eq!(kind_of(outcome), "playback.pause");
+    // The same session and item from another source is another session.
+    let outcome = store
+        .playback_transition(
+            "jellyfin-2",
+            &signal(Action::Start, 0),
+            &EventId::new(),
+            at(11),
+            60_000,
+        )
+        .await
+        .unwrap();
+    assert_eq!(kind_of(outcome), "playback.start");
+    // Sessions last heard of before the cut-off are purged: a resume then has no pause to end.
+    let playing = signal(Action::Progress { paused: false }, 30_000);
+    store
+        .purge(t0() - Duration::days(30), at(12) + Duration::days(1))
+        .await
+        .unwrap();
+    let outcome = store
+        .playback_transition("jellyfin", &playing, &EventId::new(), at(13), 60_000)
+        .await
+        .unwrap();
+    assert_eq!(kind_of(outcome), "playback.progress");
+}
+
 macro_rules! store_tests {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -672,4 +747,5 @@ store_tests!(
     listing_filters_and_pages,
     users_keys_and_sources,
     rejected_bodies_are_kept_and_old_data_purged,
+    playback_sessions_tell_each_play_once,
 );

@@ -4,10 +4,9 @@
 mod media;
 mod payload;
 
-use super::{InboundError, ParseContext, user_agent_product};
+use super::{InboundError, ParseContext};
 use crate::event::{
-    Deleted, Download, Event, EventData, EventId, EventKind, FileInfo, Health, MediaInfo, Release,
-    SourceInfo, Update, summarize,
+    Deleted, Download, Event, EventData, EventKind, FileInfo, Health, MediaInfo, Release, Update,
 };
 use payload::{DeletedFiles, MediaFile, Payload};
 
@@ -19,25 +18,11 @@ pub fn parse(ctx: &ParseContext<'_>, body: &[u8]) -> Result<Event, InboundError>
         .clone()
         .ok_or(InboundError::MissingField("eventType"))?;
     let kind = classify(&app_event, &payload);
-    let (product, version) = user_agent_product(ctx.user_agent);
-    let source = SourceInfo {
-        name: ctx.source.to_owned(),
-        app: ctx.app.as_str().to_owned(),
-        event: app_event,
-        instance: payload.instance_name.clone().or(product),
-        server: None,
-        version,
-        url: payload.application_url.clone(),
-    };
+    let mut source = ctx.source_info(app_event);
+    source.instance = payload.instance_name.clone().or(source.instance);
+    source.url = payload.application_url.clone();
     let data = normalize(kind, payload);
-    Ok(Event {
-        id: EventId::new(),
-        event: kind,
-        timestamp: ctx.received_at,
-        summary: summarize(kind, &source, &data),
-        source,
-        data,
-    })
+    Ok(Event::new(kind, ctx.received_at, source, data))
 }
 
 /// Maps `eventType` (matched case-insensitively: old Lidarr sent lower case) to the normalized name.

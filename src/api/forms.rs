@@ -1,0 +1,177 @@
+//! Reading an inbound body as its app sends it: JSON as it is, or the JSON inside a form (Plex's multipart
+//! `payload` part, Emby's `data` field, Jellyfin's GenericForm fields). Multipart bodies are streamed, so a
+//! large poster (Plex's `thumb` part) is skipped without being held in memory and never fails a request;
+//! only the JSON must fit in `server.max_body_bytes`.
+
+use super::ApiError;
+use crate::inbound::{BodyKind, FormKind, InboundError};
+use axum::body::Body;
+use futures_util::StreamExt;
+use std::sync::{Arc, Mutex};
+
+/// A multipart request may be this large in all (the JSON part still must fit `max_body_bytes`): Plex
+/// thumbnails are tens of KB, but nothing bounds them.
+const MAX_FORM_BYTES: u64 = 64 * 1024 * 1024;
+
+/// What was read.
+#[derive(Debug)]
+pub enum Read {
+    /// The app's JSON.
+    Json(Vec<u8>),
+    /// The body could not be taken apart: the reason, and the bytes read (at most `max_body_bytes`), for
+    /// the rejected log.
+    Invalid { raw: Vec<u8>, error: InboundError },
+}
+
+/// Reads a body of the given kind. Errors are only "too large" (413); a malformed body is `Read::Invalid`.
+pub async fn read(
+    body: Body,
+    kind: BodyKind,
+    content_type: Option<&str>,
+    limit: usize,
+) -> Result<Read, ApiError> {
+    match kind {
+        BodyKind::Json => Ok(Read::Json(whole(body, limit).await?)),
+        BodyKind::Form {
+            kind: FormKind::UrlEncoded,
+            field,
+        } => {
+            let bytes = whole(body, limit).await?;
+            Ok(url_encoded(bytes, field))
+        }
+        BodyKind::Form {
+            kind: FormKind::Multipart,
+            field,
+        } => multipart(body, content_type.unwrap_or_default(), field, limit).await,
+    }
+}
+
+async fn whole(body: Body, limit: usize) -> Result<Vec<u8>, ApiError> {
+    axum::body::to_bytes(body, limit)
+        .await
+        .map(|b| b.to_vec())
+        .map_err(|_| too_large(limit))
+}
+
+fn too_large(limit: usize) -> ApiError {
+    ApiError::PayloadTooLarge(format!(
+        "the body is over server.max_body_bytes ({limit} bytes)"
+    ))
+}
+
+/// `data=<json>` (Emby), or every field as a string value of one object (Jellyfin's GenericForm).
+fn url_encoded(bytes: Vec<u8>, field: Option<&'static str>) -> Read {
+    let pairs = url::form_urlencoded::parse(&bytes);
+    match field {
+        Some(name) => match pairs.into_iter().find(|(k, _)| k == name) {
+            Some((_, json)) => Read::Json(json.into_owned().into_bytes()),
+            None => Read::Invalid {
+                raw: bytes,
+                error: InboundError::MissingFormField(name),
+            },
+        },
+        None => {
+            let mut object = serde_json::Map::new();
+            for (k, v) in pairs {
+                object
+                    .entry(k.into_owned())
+                    .or_insert_with(|| serde_json::Value::String(v.into_owned()));
+            }
+            Read::Json(serde_json::Value::Object(object).to_string().into_bytes())
+        }
+    }
+}
+
+/// Streams a multipart body: the named part is kept (up to `limit`), every other part is read and dropped.
+async fn multipart(
+    body: Body,
+    content_type: &str,
+    field: Option<&'static str>,
+    limit: usize,
+) -> Result<Read, ApiError> {
+    let Some(field) = field else {
+        return Err(ApiError::Internal(anyhow::anyhow!(
+            "a multipart body kind without a field name"
+        )));
+    };
+    // What was read, up to `limit`, for the rejected log if the body turns out broken.
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let tee = Arc::clone(&seen);
+    let stream = body.into_data_stream().map(move |chunk| {
+        if let Ok(bytes) = &chunk
+            && let Ok(mut seen) = tee.lock()
+        {
+            let room = limit.saturating_sub(seen.len());
+            seen.extend_from_slice(&bytes[..bytes.len().min(room)]);
+        }
+        chunk
+    });
+    let invalid = |error: InboundError| {
+        let raw = seen.lock().map(|s| s.clone()).unwrap_or_default();
+        Ok(Read::Invalid { raw, error })
+    };
+    let boundary = match multer::parse_boundary(content_type) {
+        Ok(b) => b,
+        Err(e) => {
+            // Read what there is (bounded) so the rejected log has it.
+            let _ = stream
+                .take_while(|c| std::future::ready(c.is_ok()))
+                .count()
+                .await;
+            return invalid(InboundError::BadForm(e.to_string()));
+        }
+    };
+    let limits = multer::SizeLimit::new()
+        .whole_stream(MAX_FORM_BYTES.max(limit as u64))
+        .for_field(field, limit as u64);
+    let mut form = multer::Multipart::with_constraints(
+        stream,
+        boundary,
+        multer::Constraints::new().size_limit(limits),
+    );
+    let mut json = None;
+    loop {
+        let part = match form.next_field().await {
+            Ok(Some(part)) => part,
+            Ok(None) => break,
+            Err(e) => return form_error(e, limit, invalid),
+        };
+        if json.is_none() && part.name() == Some(field) {
+            match part.bytes().await {
+                Ok(bytes) => json = Some(bytes.to_vec()),
+                Err(e) => return form_error(e, limit, invalid),
+            }
+        } else {
+            // A thumbnail (or anything else): read through and dropped.
+            let name = part.name().unwrap_or("").to_owned();
+            let mut part = part;
+            let mut size = 0usize;
+            loop {
+                match part.chunk().await {
+                    Ok(Some(chunk)) => size += chunk.len(),
+                    Ok(None) => break,
+                    Err(e) => return form_error(e, limit, invalid),
+                }
+            }
+            tracing::debug!(message = "Dropped a form part.", part = %name, bytes = size);
+        }
+    }
+    match json {
+        Some(json) => Ok(Read::Json(json)),
+        None => invalid(InboundError::MissingFormField(field)),
+    }
+}
+
+fn form_error(
+    e: multer::Error,
+    limit: usize,
+    invalid: impl FnOnce(InboundError) -> Result<Read, ApiError>,
+) -> Result<Read, ApiError> {
+    match e {
+        multer::Error::FieldSizeExceeded { .. } => Err(too_large(limit)),
+        multer::Error::StreamSizeExceeded { limit } => Err(ApiError::PayloadTooLarge(format!(
+            "the form is over {limit} bytes in all"
+        ))),
+        other => invalid(InboundError::BadForm(other.to_string())),
+    }
+}
