@@ -5,6 +5,9 @@
 //! `cargo bench --bench ingest` (SQLite) · `cargo bench --bench ingest -- --postgres` (needs PostgreSQL at
 //! `HOOKARR_TEST_PG`, default postgres://postgres@127.0.0.1:5432/postgres) · `HOOKARR_BENCH_SECS=5` shortens it.
 //! Every request carries a unique `Idempotency-Key`, so each one is a new stored event (dedupe claim included).
+//! `-- --plex` posts the Plex fixtures instead, as Plex does: `multipart/form-data` with a 48 KB `thumb` part
+//! on the events that carry one, each request from a player of its own (so every playback event is a new
+//! session and goes through the session transaction).
 
 mod common;
 
@@ -76,27 +79,81 @@ impl Run {
 }
 
 /// `(url, body)` pairs: every Arr fixture, with the token in the URL.
-fn payloads(base: &str, token_of: impl Fn(&str) -> String) -> Vec<(String, Vec<u8>)> {
+/// One request to repeat: URL, content type, body.
+type Payload = (String, &'static str, Vec<u8>);
+
+const BOUNDARY: &str = "bench-boundary-5f1c";
+/// Replaced by the request number in Plex bodies, so each request comes from a player of its own.
+const PLAYER: &[u8] = b"BENCHPLAYERXXXXXXXXX";
+
+fn payloads(base: &str, token_of: impl Fn(&str) -> String, plex: bool) -> Vec<Payload> {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/inbound");
     let mut out = Vec::new();
-    for app in ["radarr", "sonarr", "lidarr"] {
+    let apps: &[&str] = if plex {
+        &["plex"]
+    } else {
+        &["radarr", "sonarr", "lidarr"]
+    };
+    for app in apps {
         let mut files: Vec<_> = std::fs::read_dir(dir.join(app))
             .expect("fixtures beside the repo")
             .map(|e| e.unwrap().path())
             .collect();
         files.sort();
         for f in files {
+            let url = format!("{base}/hooks/{app}?token={}", token_of(app));
+            let json = std::fs::read(&f).unwrap();
+            if !plex {
+                out.push((url, "application/json", json));
+                continue;
+            }
+            let mut v: serde_json::Value = serde_json::from_slice(&json).unwrap();
+            if v.get("Player").is_some() {
+                v["Player"]["uuid"] = std::str::from_utf8(PLAYER).unwrap().into();
+            }
+            let event = v["event"].as_str().unwrap_or_default().to_owned();
+            let thumb = [
+                "media.play",
+                "media.rate",
+                "library.new",
+                "library.on.deck",
+                "playback.started",
+            ]
+            .contains(&event.as_str());
+            let mut body = format!(
+                "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"payload\"\r\nContent-Type: application/json\r\n\r\n"
+            )
+            .into_bytes();
+            body.extend_from_slice(&serde_json::to_vec(&v).unwrap());
+            if thumb {
+                body.extend_from_slice(format!("\r\n--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"thumb\"; filename=\"thumb.jpg\"\r\nContent-Type: image/jpeg\r\n\r\n").as_bytes());
+                body.extend(std::iter::repeat_n(0xA5u8, 48 * 1024));
+            }
+            body.extend_from_slice(format!("\r\n--{BOUNDARY}--\r\n").as_bytes());
             out.push((
-                format!("{base}/hooks/{app}?token={}", token_of(app)),
-                std::fs::read(f).unwrap(),
+                url,
+                "multipart/form-data; boundary=bench-boundary-5f1c",
+                body,
             ));
         }
     }
     out
 }
 
+/// The body with this request's own player id, when it has the placeholder.
+fn personal(body: &[u8], n: u64) -> Vec<u8> {
+    match body.windows(PLAYER.len()).position(|w| w == PLAYER) {
+        Some(at) => {
+            let mut out = body.to_vec();
+            out[at..at + PLAYER.len()].copy_from_slice(format!("{n:020}").as_bytes());
+            out
+        }
+        None => body.to_vec(),
+    }
+}
+
 /// `CONCURRENCY` keep-alive clients posting round-robin for `secs`.
-async fn load(payloads: Arc<Vec<(String, Vec<u8>)>>, secs: u64) -> Run {
+async fn load(payloads: Arc<Vec<Payload>>, secs: u64) -> Run {
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(CONCURRENCY)
         .build()
@@ -110,16 +167,17 @@ async fn load(payloads: Arc<Vec<(String, Vec<u8>)>>, secs: u64) -> Run {
                 let (mut lat, mut errors) = (Vec::with_capacity(1 << 16), 0u64);
                 let mut i = w;
                 while Instant::now() < deadline {
-                    let (url, body) = &payloads[i % payloads.len()];
+                    let (url, content_type, body) = &payloads[i % payloads.len()];
                     i += 1;
                     let n = REQUEST_NUMBER.fetch_add(1, Ordering::Relaxed);
+                    let body = personal(body, n);
                     let t = Instant::now();
                     let resp = client
                         .post(url)
-                        .header("content-type", "application/json")
+                        .header("content-type", *content_type)
                         .header("user-agent", "Radarr/6.0.3.10276 (ubuntu 24.04)")
                         .header("idempotency-key", format!("bench-{n}"))
-                        .body(body.clone())
+                        .body(body)
                         .send()
                         .await;
                     match resp {
@@ -239,6 +297,7 @@ async fn bench() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(20);
     let postgres = std::env::args().any(|a| a == "--postgres");
+    let plex = std::env::args().any(|a| a == "--plex");
     let dir = tempfile::tempdir().unwrap();
     let (storage, pg_db) = if postgres {
         let (url, name) = common::fresh_pg().await;
@@ -265,13 +324,13 @@ async fn bench() {
             .1
             .to_owned()
     };
-    let hookarr_payloads = Arc::new(payloads(&base, token_of));
+    let hookarr_payloads = Arc::new(payloads(&base, token_of, plex));
     let store = app.store();
     let shutdown = CancellationToken::new();
     let stop = shutdown.clone();
     let server = tokio::spawn(async move { app.run_until_stopped(stop).await.unwrap() });
     let bare_base = bare_handler(shutdown.clone()).await;
-    let bare_payloads = Arc::new(payloads(&bare_base, |_| "x".into()));
+    let bare_payloads = Arc::new(payloads(&bare_base, |_| "x".into(), plex));
 
     println!(
         "hookarr ingest benchmark: {} payloads, concurrency {CONCURRENCY}, {secs} s each, backend {}",

@@ -63,6 +63,29 @@ super::sql::shared_queries!(PgStore, sqlx::Postgres, MIGRATOR, {
         Ok(())
     }
 
+    async fn playback_transition(
+        &self,
+        source: &str,
+        signal: &crate::playback::Signal,
+        event: &EventId,
+        now: chrono::DateTime<chrono::Utc>,
+        window_ms: i64,
+    ) -> Result<crate::playback::Outcome, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let outcome = playback_step(
+            &mut tx,
+            " FOR UPDATE",
+            source,
+            signal,
+            event,
+            now,
+            window_ms,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(outcome)
+    }
+
     async fn ingest(&self, ingest: Ingest) -> Result<IngestOutcome, StoreError> {
         let event = &ingest.event;
         let envelope = super::envelope_json(event);

@@ -94,6 +94,77 @@ macro_rules! shared_queries {
             }
         }
 
+        /// One playback notification applied to its session row, inside the caller's write transaction
+        /// (`lock` is ` FOR UPDATE` on PostgreSQL; SQLite's single writer needs none).
+        pub(super) async fn playback_step(
+            conn: &mut <$db as sqlx::Database>::Connection,
+            lock: &str,
+            source: &str,
+            signal: &$crate::playback::Signal,
+            event: &EventId,
+            now: chrono::DateTime<chrono::Utc>,
+            window_ms: i64,
+        ) -> Result<$crate::playback::Outcome, StoreError> {
+            use $crate::playback::{transition, Outcome, PlayState, SessionState};
+            // A row to lock even for a first notification, so two first copies cannot both be "first".
+            sqlx::query(
+                "INSERT INTO playback_sessions (source, session_key, item_key, state, last_kind, \
+                 last_event_id, updated_at) VALUES ($1, $2, $3, 'new', '', '', 0) ON CONFLICT DO NOTHING",
+            )
+            .bind(source)
+            .bind(&signal.session)
+            .bind(&signal.item)
+            .execute(&mut *conn)
+            .await?;
+            let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "SELECT state, position_ms, started_at, start_event_id, last_kind, last_event_id, updated_at \
+                 FROM playback_sessions WHERE source = $1 AND session_key = $2 AND item_key = $3{lock}"
+            )))
+            .bind(source)
+            .bind(&signal.session)
+            .bind(&signal.item)
+            .fetch_one(&mut *conn)
+            .await?;
+            let prev = match PlayState::parse(row.try_get("state")?) {
+                Some(state) => Some(SessionState {
+                    state,
+                    position_ms: row.try_get("position_ms")?,
+                    started_at_ms: row.try_get("started_at")?,
+                    start_event: row
+                        .try_get::<Option<String>, _>("start_event_id")?
+                        .and_then(|id| EventId::parse(&id)),
+                    last_kind: $crate::event::EventKind::parse(row.try_get("last_kind")?)
+                        .ok_or_else(|| StoreError::Corrupt("playback_sessions.last_kind".into()))?,
+                    last_event: EventId::parse(row.try_get("last_event_id")?)
+                        .ok_or_else(|| StoreError::Corrupt("playback_sessions.last_event_id".into()))?,
+                    updated_at_ms: row.try_get("updated_at")?,
+                }),
+                // The placeholder just inserted.
+                None => None,
+            };
+            let outcome = transition(prev.as_ref(), signal, event, millis(now), window_ms);
+            if let Outcome::Emit(_, next) = &outcome {
+                sqlx::query(
+                    "UPDATE playback_sessions SET state = $4, position_ms = $5, started_at = $6, \
+                     start_event_id = $7, last_kind = $8, last_event_id = $9, updated_at = $10 \
+                     WHERE source = $1 AND session_key = $2 AND item_key = $3",
+                )
+                .bind(source)
+                .bind(&signal.session)
+                .bind(&signal.item)
+                .bind(next.state.as_str())
+                .bind(next.position_ms)
+                .bind(next.started_at_ms)
+                .bind(next.start_event.as_ref().map(|id| id.as_str()))
+                .bind(next.last_kind.as_str())
+                .bind(next.last_event.as_str())
+                .bind(next.updated_at_ms)
+                .execute(&mut *conn)
+                .await?;
+            }
+            Ok(outcome)
+        }
+
         $crate::storage::queue_sql::queue_helpers!($store, $db);
         $crate::storage::queue_sql::queue_queries!($store, $db);
 
@@ -108,77 +179,6 @@ macro_rules! shared_queries {
                         .await?;
                 let known = $migrator.iter().map(|m| m.version).max();
                 Ok(applied == known)
-            }
-
-            async fn playback_transition(
-                &self,
-                source: &str,
-                signal: &$crate::playback::Signal,
-                event: &EventId,
-                now: chrono::DateTime<chrono::Utc>,
-                window_ms: i64,
-            ) -> Result<$crate::playback::Outcome, StoreError> {
-                use $crate::playback::{transition, Outcome, PlayState, SessionState};
-                let mut tx = self.begin_write().await?;
-                // A row to lock even for a first notification, so two first copies cannot both be "first".
-                sqlx::query(
-                    "INSERT INTO playback_sessions (source, session_key, item_key, state, last_kind, \
-                     last_event_id, updated_at) VALUES ($1, $2, $3, 'new', '', '', 0) ON CONFLICT DO NOTHING",
-                )
-                .bind(source)
-                .bind(&signal.session)
-                .bind(&signal.item)
-                .execute(&mut *tx)
-                .await?;
-                let lock = if self.backend() == "postgres" { " FOR UPDATE" } else { "" };
-                let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-                    "SELECT state, position_ms, started_at, start_event_id, last_kind, last_event_id, updated_at \
-                     FROM playback_sessions WHERE source = $1 AND session_key = $2 AND item_key = $3{lock}"
-                )))
-                .bind(source)
-                .bind(&signal.session)
-                .bind(&signal.item)
-                .fetch_one(&mut *tx)
-                .await?;
-                let prev = match PlayState::parse(row.try_get("state")?) {
-                    Some(state) => Some(SessionState {
-                        state,
-                        position_ms: row.try_get("position_ms")?,
-                        started_at_ms: row.try_get("started_at")?,
-                        start_event: row
-                            .try_get::<Option<String>, _>("start_event_id")?
-                            .and_then(|id| EventId::parse(&id)),
-                        last_kind: $crate::event::EventKind::parse(row.try_get("last_kind")?)
-                            .ok_or_else(|| StoreError::Corrupt("playback_sessions.last_kind".into()))?,
-                        last_event: EventId::parse(row.try_get("last_event_id")?)
-                            .ok_or_else(|| StoreError::Corrupt("playback_sessions.last_event_id".into()))?,
-                        updated_at_ms: row.try_get("updated_at")?,
-                    }),
-                    // The placeholder just inserted.
-                    None => None,
-                };
-                let outcome = transition(prev.as_ref(), signal, event, millis(now), window_ms);
-                if let Outcome::Emit(_, next) = &outcome {
-                    sqlx::query(
-                        "UPDATE playback_sessions SET state = $4, position_ms = $5, started_at = $6, \
-                         start_event_id = $7, last_kind = $8, last_event_id = $9, updated_at = $10 \
-                         WHERE source = $1 AND session_key = $2 AND item_key = $3",
-                    )
-                    .bind(source)
-                    .bind(&signal.session)
-                    .bind(&signal.item)
-                    .bind(next.state.as_str())
-                    .bind(next.position_ms)
-                    .bind(next.started_at_ms)
-                    .bind(next.start_event.as_ref().map(|id| id.as_str()))
-                    .bind(next.last_kind.as_str())
-                    .bind(next.last_event.as_str())
-                    .bind(next.updated_at_ms)
-                    .execute(&mut *tx)
-                    .await?;
-                }
-                tx.commit().await?;
-                Ok(outcome)
             }
 
             async fn insert_rejected(&self, r: Rejected) -> Result<(), StoreError> {

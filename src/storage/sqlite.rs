@@ -1,6 +1,7 @@
-//! The embedded default: one SQLite file in WAL mode. Reads use a small pool; ingest goes through one writer
-//! task that commits whatever requests are waiting as a single transaction (group commit), so durable ingest
-//! costs one fsync per batch instead of one per request.
+//! The embedded default: one SQLite file in WAL mode. Reads use a small pool; ingest (and the playback-session
+//! step that may precede it) goes through one writer task that commits whatever requests are waiting as a
+//! single transaction (group commit), so durable ingest costs one fsync per batch instead of one per request,
+//! and the writer never waits on SQLite's lock behind other connections.
 
 use sqlx::migrate::Migrator;
 use sqlx::sqlite::{
@@ -17,12 +18,12 @@ static MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
 /// The most requests committed in one transaction.
 const MAX_BATCH: usize = 256;
 
-type Reply = oneshot::Sender<Result<super::IngestOutcome, super::StoreError>>;
+type Reply<T> = oneshot::Sender<Result<T, super::StoreError>>;
 
 /// SQLite-backed [`super::Store`].
 pub struct SqliteStore {
     pool: SqlitePool,
-    writer: mpsc::Sender<Job>,
+    writer: mpsc::Sender<Write>,
 }
 
 impl SqliteStore {
@@ -70,13 +71,45 @@ fn create_dir(dir: &Path) -> Result<(), super::StoreError> {
 struct Job {
     ingest: super::Ingest,
     envelope: String,
-    reply: Reply,
+    reply: Reply<super::IngestOutcome>,
 }
 
-/// Commits waiting ingests in batches until every sender is gone.
-async fn write_loop(mut conn: SqliteConnection, mut rx: mpsc::Receiver<Job>) {
+/// One queued playback notification (see [`crate::playback`]).
+struct Step {
+    source: String,
+    signal: crate::playback::Signal,
+    event: crate::event::EventId,
+    now: chrono::DateTime<chrono::Utc>,
+    window_ms: i64,
+    reply: Reply<crate::playback::Outcome>,
+}
+
+/// What the writer is asked to do.
+enum Write {
+    Ingest(Box<Job>),
+    Playback(Step),
+}
+
+/// Commits waiting writes in batches until every sender is gone: the playback steps of a batch in one
+/// transaction, then its ingests in another. (A request's step is answered before its ingest is sent, so
+/// the two never meet in one batch out of order.)
+async fn write_loop(mut conn: SqliteConnection, mut rx: mpsc::Receiver<Write>) {
+    let mut writes = Vec::with_capacity(MAX_BATCH);
     let mut batch = Vec::with_capacity(MAX_BATCH);
-    while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
+    let mut steps = Vec::new();
+    while rx.recv_many(&mut writes, MAX_BATCH).await > 0 {
+        for write in writes.drain(..) {
+            match write {
+                Write::Ingest(job) => batch.push(*job),
+                Write::Playback(step) => steps.push(step),
+            }
+        }
+        if !steps.is_empty() {
+            commit_steps(&mut conn, &mut steps).await;
+        }
+        if batch.is_empty() {
+            continue;
+        }
         let result = commit_batch(&mut conn, &batch).await;
         if let Err(error) = &result {
             tracing::error!(message = "SQLite batch commit failed.", %error, requests = batch.len());
@@ -88,6 +121,38 @@ async fn write_loop(mut conn: SqliteConnection, mut rx: mpsc::Receiver<Job>) {
                 Err(error) => Err(super::StoreError::BatchFailed(error.to_string())),
             };
             let _ = job.reply.send(outcome);
+        }
+    }
+}
+
+/// Applies waiting playback steps in one transaction and answers each; if it fails, all are told why.
+async fn commit_steps(conn: &mut SqliteConnection, steps: &mut Vec<Step>) {
+    let result: Result<Vec<crate::playback::Outcome>, super::StoreError> = async {
+        sqlx::query("BEGIN IMMEDIATE").execute(&mut *conn).await?;
+        let mut outcomes = Vec::with_capacity(steps.len());
+        for s in steps.iter() {
+            outcomes.push(
+                playback_step(conn, "", &s.source, &s.signal, &s.event, s.now, s.window_ms).await?,
+            );
+        }
+        sqlx::query("COMMIT").execute(&mut *conn).await?;
+        Ok(outcomes)
+    }
+    .await;
+    match result {
+        Ok(outcomes) => {
+            for (step, outcome) in steps.drain(..).zip(outcomes) {
+                let _ = step.reply.send(Ok(outcome));
+            }
+        }
+        Err(error) => {
+            tracing::error!(message = "SQLite playback-session commit failed.", %error, steps = steps.len());
+            let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
+            for step in steps.drain(..) {
+                let _ = step
+                    .reply
+                    .send(Err(super::StoreError::BatchFailed(error.to_string())));
+            }
         }
     }
 }
@@ -332,11 +397,35 @@ super::sql::shared_queries!(SqliteStore, sqlx::Sqlite, MIGRATOR, {
         let envelope = super::envelope_json(&ingest.event);
         let (reply, answer) = tokio::sync::oneshot::channel();
         self.writer
-            .send(Job {
+            .send(Write::Ingest(Box::new(Job {
                 ingest,
                 envelope,
                 reply,
-            })
+            })))
+            .await
+            .map_err(|_| StoreError::WriterStopped)?;
+        answer.await.map_err(|_| StoreError::WriterStopped)?
+    }
+
+    async fn playback_transition(
+        &self,
+        source: &str,
+        signal: &crate::playback::Signal,
+        event: &EventId,
+        now: chrono::DateTime<chrono::Utc>,
+        window_ms: i64,
+    ) -> Result<crate::playback::Outcome, StoreError> {
+        // Through the single writer: no wait on SQLite's write lock, and one commit for every step waiting.
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        self.writer
+            .send(Write::Playback(Step {
+                source: source.to_owned(),
+                signal: signal.clone(),
+                event: event.clone(),
+                now,
+                window_ms,
+                reply,
+            }))
             .await
             .map_err(|_| StoreError::WriterStopped)?;
         answer.await.map_err(|_| StoreError::WriterStopped)?
