@@ -99,16 +99,21 @@ pub async fn receive(
             }
         }
     }
-    // The Test button must always get through, so `test` is never de-duplicated.
-    let dedupe = (dedupe_window_secs > 0 && event.event != EventKind::Test).then(|| DedupeKey {
-        key: match &request.idempotency_key {
-            // Keys are the sender's choice; long ones are stored by their hash.
-            Some(k) if k.len() <= 128 => format!("idem:{k}"),
-            Some(k) => format!("idem-sha256:{}", hex::encode(Sha256::digest(k.as_bytes()))),
-            None => format!("body:{}", hex::encode(Sha256::digest(&request.raw.body))),
-        },
-        window_ms: i64::try_from(dedupe_window_secs.saturating_mul(1000)).unwrap_or(i64::MAX),
-    });
+    // The Test button must always get through, so `test` is never de-duplicated. A playback notification
+    // was just judged by its session, which knows a repeat from a new report that happens to have the same
+    // bytes (Plex bodies carry no time: pause, resume, pause at one position); only an Idempotency-Key
+    // still applies to it.
+    let judged = parsed.playback.is_some() && request.idempotency_key.is_none();
+    let dedupe =
+        (dedupe_window_secs > 0 && event.event != EventKind::Test && !judged).then(|| DedupeKey {
+            key: match &request.idempotency_key {
+                // Keys are the sender's choice; long ones are stored by their hash.
+                Some(k) if k.len() <= 128 => format!("idem:{k}"),
+                Some(k) => format!("idem-sha256:{}", hex::encode(Sha256::digest(k.as_bytes()))),
+                None => format!("body:{}", hex::encode(Sha256::digest(&request.raw.body))),
+            },
+            window_ms: i64::try_from(dedupe_window_secs.saturating_mul(1000)).unwrap_or(i64::MAX),
+        });
     let (event_id, kind) = (event.id.clone(), event.event);
     let outcome = store
         .ingest(Ingest {

@@ -516,6 +516,36 @@ async fn plex_owner_copy_of_a_play_is_not_a_second_start() {
     // Another player's start of the same film is another play.
     let (status, other) = post(&app, "plex", thumb, &fixture("plex", "playback.started")).await;
     assert_eq!(status, StatusCode::ACCEPTED, "{other}");
+    // Pause, resume, and pause again at the same position: Plex sends the same bytes twice (its bodies
+    // carry no time), and both pauses are events; a repeat of the last one is not.
+    let no_thumb = Transport::Multipart {
+        field: "payload",
+        thumb: None,
+    };
+    let mut names = Vec::new();
+    for name in ["media.pause", "media.resume", "media.pause", "media.pause"] {
+        let (status, answer) = post(&app, "plex", no_thumb, &fixture("plex", name)).await;
+        assert!(status.is_success(), "{answer}");
+        let event = stored_event(&app, &answer).await;
+        names.push(format!(
+            "{} {}",
+            event["event"].as_str().unwrap(),
+            if answer["duplicate"] == true {
+                "dup"
+            } else {
+                "new"
+            }
+        ));
+    }
+    assert_eq!(
+        names,
+        [
+            "playback.pause new",
+            "playback.resume new",
+            "playback.pause new",
+            "playback.pause dup"
+        ]
+    );
     app.stop().await;
 }
 
