@@ -32,14 +32,12 @@ pub async fn read(
 ) -> Result<Read, ApiError> {
     match kind {
         BodyKind::Json => Ok(Read::Json(whole(body, limit).await?)),
-        BodyKind::Form {
+        BodyKind::FormField {
             kind: FormKind::UrlEncoded,
             field,
-        } => {
-            let bytes = whole(body, limit).await?;
-            Ok(url_encoded(bytes, field))
-        }
-        BodyKind::Form {
+        } => Ok(url_encoded(whole(body, limit).await?, Some(field))),
+        BodyKind::FormFields => Ok(url_encoded(whole(body, limit).await?, None)),
+        BodyKind::FormField {
             kind: FormKind::Multipart,
             field,
         } => multipart(body, content_type.unwrap_or_default(), field, limit).await,
@@ -86,14 +84,9 @@ fn url_encoded(bytes: Vec<u8>, field: Option<&'static str>) -> Read {
 async fn multipart(
     body: Body,
     content_type: &str,
-    field: Option<&'static str>,
+    field: &'static str,
     limit: usize,
 ) -> Result<Read, ApiError> {
-    let Some(field) = field else {
-        return Err(ApiError::Internal(anyhow::anyhow!(
-            "a multipart body kind without a field name"
-        )));
-    };
     // What was read, up to `limit`, for the rejected log if the body turns out broken.
     let seen = Arc::new(Mutex::new(Vec::new()));
     let tee = Arc::clone(&seen);

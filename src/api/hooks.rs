@@ -76,7 +76,9 @@ pub async fn receive_hook(
         raw: RawRequest {
             // What is kept is the app's JSON; a form's own type stays in the headers.
             content_type: match (kind, &unreadable) {
-                (BodyKind::Form { .. }, None) => Some("application/json".to_owned()),
+                (BodyKind::FormField { .. } | BodyKind::FormFields, None) => {
+                    Some("application/json".to_owned())
+                }
                 _ => content_type,
             },
             headers: KEPT_HEADERS

@@ -96,20 +96,17 @@ impl App {
         match (self, form) {
             (_, None) if json_like => Some(BodyKind::Json),
             // Plex: the `payload` part of a multipart form.
-            (App::Plex, Some(FormKind::Multipart)) => Some(BodyKind::Form {
+            (App::Plex, Some(FormKind::Multipart)) => Some(BodyKind::FormField {
                 kind: FormKind::Multipart,
-                field: Some("payload"),
+                field: "payload",
             }),
             // Emby before 4.9 (and after, by choice): the form field `data`.
-            (App::Emby, Some(kind)) => Some(BodyKind::Form {
+            (App::Emby, Some(kind)) => Some(BodyKind::FormField {
                 kind,
-                field: Some("data"),
+                field: "data",
             }),
             // Jellyfin's GenericForm destination: the rendered JSON's top-level keys as form fields.
-            (App::Jellyfin, Some(FormKind::UrlEncoded)) => Some(BodyKind::Form {
-                kind: FormKind::UrlEncoded,
-                field: None,
-            }),
+            (App::Jellyfin, Some(FormKind::UrlEncoded)) => Some(BodyKind::FormFields),
             _ => None,
         }
     }
@@ -120,11 +117,10 @@ impl App {
 pub enum BodyKind {
     /// The body is the JSON.
     Json,
-    /// A form: the JSON is the text of field `field`, or (no field) the fields are the JSON object's keys.
-    Form {
-        kind: FormKind,
-        field: Option<&'static str>,
-    },
+    /// A form whose field `field` holds the JSON text (Plex `payload`, Emby `data`).
+    FormField { kind: FormKind, field: &'static str },
+    /// A url-encoded form whose fields are the JSON object's keys (Jellyfin's GenericForm).
+    FormFields,
 }
 
 /// The two HTML form encodings.
@@ -319,9 +315,9 @@ mod tests {
         assert_eq!(App::Lidarr.body_kind(None), json);
         assert_eq!(
             App::Plex.body_kind(Some("multipart/form-data; boundary=x")),
-            Some(BodyKind::Form {
+            Some(BodyKind::FormField {
                 kind: FormKind::Multipart,
-                field: Some("payload")
+                field: "payload"
             })
         );
         assert_eq!(
@@ -330,17 +326,14 @@ mod tests {
         );
         assert_eq!(
             App::Emby.body_kind(Some("application/x-www-form-urlencoded")),
-            Some(BodyKind::Form {
+            Some(BodyKind::FormField {
                 kind: FormKind::UrlEncoded,
-                field: Some("data")
+                field: "data"
             })
         );
         assert_eq!(
             App::Jellyfin.body_kind(Some("application/x-www-form-urlencoded")),
-            Some(BodyKind::Form {
-                kind: FormKind::UrlEncoded,
-                field: None
-            })
+            Some(BodyKind::FormFields)
         );
         assert_eq!(
             App::Jellyfin.body_kind(Some("multipart/form-data; boundary=x")),
