@@ -40,6 +40,21 @@ pub enum Action {
     Scrobble,
 }
 
+impl Action {
+    /// The event this notification is on its own, before the session state is asked (a Jellyfin progress
+    /// report is `playback.progress` until the state says its pause flag flipped).
+    pub fn kind(self) -> EventKind {
+        match self {
+            Action::Start => EventKind::PlaybackStart,
+            Action::Pause => EventKind::PlaybackPause,
+            Action::Resume => EventKind::PlaybackResume,
+            Action::Progress { .. } => EventKind::PlaybackProgress,
+            Action::Stop { completed: true } | Action::Scrobble => EventKind::PlaybackScrobble,
+            Action::Stop { completed: false } => EventKind::PlaybackStop,
+        }
+    }
+}
+
 /// Where a session is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PlayState {
@@ -103,28 +118,23 @@ pub fn transition(
     let prev = prev.filter(|p| now_ms.saturating_sub(p.updated_at_ms) < SESSION_TTL_MS);
     let was_paused = prev.is_some_and(|p| p.state == PlayState::Paused);
     let (kind, state) = match signal.action {
-        Action::Start => (EventKind::PlaybackStart, PlayState::Playing),
-        Action::Pause => (EventKind::PlaybackPause, PlayState::Paused),
-        Action::Resume => (EventKind::PlaybackResume, PlayState::Playing),
+        // A progress report whose pause flag flipped is the pause or resume Jellyfin never sends.
         Action::Progress { paused: true } if !was_paused => {
             (EventKind::PlaybackPause, PlayState::Paused)
         }
         Action::Progress { paused: false } if was_paused => {
             (EventKind::PlaybackResume, PlayState::Playing)
         }
-        Action::Progress { paused } => (
-            EventKind::PlaybackProgress,
-            if paused {
-                PlayState::Paused
-            } else {
-                PlayState::Playing
-            },
-        ),
-        Action::Stop { completed: true } => (EventKind::PlaybackScrobble, PlayState::Stopped),
-        Action::Stop { completed: false } => (EventKind::PlaybackStop, PlayState::Stopped),
+        action @ Action::Progress { paused: true } | action @ Action::Pause => {
+            (action.kind(), PlayState::Paused)
+        }
+        action @ (Action::Start | Action::Resume | Action::Progress { paused: false }) => {
+            (action.kind(), PlayState::Playing)
+        }
+        action @ Action::Stop { .. } => (action.kind(), PlayState::Stopped),
         // Plex scrobbles while the item still plays: the state does not move.
         Action::Scrobble => (
-            EventKind::PlaybackScrobble,
+            Action::Scrobble.kind(),
             prev.map_or(PlayState::Playing, |p| p.state),
         ),
     };

@@ -148,11 +148,7 @@ pub fn parse(ctx: &ParseContext<'_>, body: &[u8]) -> Result<Parsed, InboundError
         _ => None,
     };
     let kind = match (app_event.to_ascii_lowercase().as_str(), action) {
-        (_, Some(Action::Start)) => EventKind::PlaybackStart,
-        (_, Some(Action::Pause)) => EventKind::PlaybackPause,
-        (_, Some(Action::Resume)) => EventKind::PlaybackResume,
-        (_, Some(_)) if completed => EventKind::PlaybackScrobble,
-        (_, Some(_)) => EventKind::PlaybackStop,
+        (_, Some(action)) => action.kind(),
         ("system.notificationtest" | "system.webhooktest", _) => EventKind::Test,
         ("item.rate", _) => EventKind::LibraryRated,
         ("item.markplayed", _) => EventKind::LibraryWatched,

@@ -84,11 +84,8 @@ pub fn parse(ctx: &ParseContext<'_>, body: &[u8]) -> Result<Parsed, InboundError
     };
     let save_reason = v.str("SaveReason").unwrap_or_default().to_ascii_lowercase();
     let kind = match (app_event.to_ascii_lowercase().as_str(), action) {
-        (_, Some(Action::Start)) => EventKind::PlaybackStart,
         // Until the session state says otherwise (see `crate::playback`).
-        (_, Some(Action::Progress { .. })) => EventKind::PlaybackProgress,
-        (_, Some(_)) if completed => EventKind::PlaybackScrobble,
-        (_, Some(_)) => EventKind::PlaybackStop,
+        (_, Some(action)) => action.kind(),
         ("generic", _) => EventKind::Test,
         ("itemadded", _) => EventKind::LibraryNew,
         ("itemdeleted", _) => EventKind::LibraryDeleted,

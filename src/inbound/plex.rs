@@ -119,14 +119,10 @@ pub fn parse(ctx: &ParseContext<'_>, body: &[u8]) -> Result<Parsed, InboundError
         "media.scrobble" => Some(Action::Scrobble),
         _ => None,
     };
-    let kind = match (app_event.as_str(), action) {
-        (_, Some(Action::Start)) => EventKind::PlaybackStart,
-        (_, Some(Action::Pause)) => EventKind::PlaybackPause,
-        (_, Some(Action::Resume)) => EventKind::PlaybackResume,
-        (_, Some(Action::Stop { .. })) => EventKind::PlaybackStop,
-        (_, Some(_)) => EventKind::PlaybackScrobble,
-        ("media.rate", None) => EventKind::LibraryRated,
-        ("library.new", None) => EventKind::LibraryNew,
+    let kind = match (action, app_event.as_str()) {
+        (Some(action), _) => action.kind(),
+        (None, "media.rate") => EventKind::LibraryRated,
+        (None, "library.new") => EventKind::LibraryNew,
         // library.on.deck, admin.database.*, device.new and whatever Plex adds next.
         _ => EventKind::Other,
     };
