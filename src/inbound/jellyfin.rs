@@ -33,20 +33,11 @@ impl Vars {
     }
 
     fn number(&self, key: &str) -> Option<f64> {
-        match self.get(key)? {
-            Value::Number(n) => n.as_f64(),
-            Value::String(s) => s.trim().parse().ok(),
-            _ => None,
-        }
+        self.get(key).and_then(lenient::value_to_f64)
     }
 
     fn flag(&self, key: &str) -> Option<bool> {
-        match self.get(key)? {
-            Value::Bool(b) => Some(*b),
-            Value::String(s) if s.eq_ignore_ascii_case("true") => Some(true),
-            Value::String(s) if s.eq_ignore_ascii_case("false") => Some(false),
-            _ => None,
-        }
+        self.get(key).and_then(lenient::value_to_bool)
     }
 
     fn guid(&self, key: &str) -> Option<String> {

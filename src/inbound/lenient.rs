@@ -23,21 +23,12 @@ pub fn i64_any<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error>
 
 /// A float; numeric strings are parsed.
 pub fn f64_any<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
-    Ok(match Value::deserialize(d)? {
-        Value::Number(n) => n.as_f64(),
-        Value::String(s) => s.trim().parse().ok(),
-        _ => None,
-    })
+    Ok(value_to_f64(&Value::deserialize(d)?))
 }
 
 /// A boolean; `"true"`/`"false"` strings (templated Jellyfin bodies) are accepted.
 pub fn bool_any<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
-    Ok(match Value::deserialize(d)? {
-        Value::Bool(b) => Some(b),
-        Value::String(s) if s.eq_ignore_ascii_case("true") => Some(true),
-        Value::String(s) if s.eq_ignore_ascii_case("false") => Some(false),
-        _ => None,
-    })
+    Ok(value_to_bool(&Value::deserialize(d)?))
 }
 
 /// A list of strings. Accepts a list of strings/numbers, a list of `{name}` objects (Arr languages), or a
@@ -93,6 +84,7 @@ where
     }
 }
 
+/// [`string`] of a value already read.
 pub fn value_to_string(v: Value) -> Option<String> {
     match v {
         Value::String(s) if s.trim().is_empty() => None,
@@ -103,6 +95,26 @@ pub fn value_to_string(v: Value) -> Option<String> {
     }
 }
 
+/// [`f64_any`] of a value already read.
+pub fn value_to_f64(v: &Value) -> Option<f64> {
+    match v {
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+/// [`bool_any`] of a value already read.
+pub fn value_to_bool(v: &Value) -> Option<bool> {
+    match v {
+        Value::Bool(b) => Some(*b),
+        Value::String(s) if s.eq_ignore_ascii_case("true") => Some(true),
+        Value::String(s) if s.eq_ignore_ascii_case("false") => Some(false),
+        _ => None,
+    }
+}
+
+/// [`i64_any`] of a value already read.
 pub fn value_to_i64(v: &Value) -> Option<i64> {
     match v {
         Value::Number(n) => n
