@@ -55,11 +55,12 @@ pub async fn receive(
         user_agent: request.user_agent.as_deref(),
         received_at: request.received_at,
     };
-    let parsed = match request
-        .unreadable
-        .take()
-        .map_or_else(|| inbound::parse(&ctx, &request.raw.body), Err)
-    {
+    let window_ms = i64::try_from(dedupe_window_secs.saturating_mul(1000)).unwrap_or(i64::MAX);
+    let parsed = match request.unreadable.take() {
+        Some(error) => Err(error),
+        None => inbound::parse(&ctx, &request.raw.body),
+    };
+    let parsed = match parsed {
         Ok(parsed) => parsed,
         Err(error) => {
             tracing::warn!(message = "Rejected an unparseable body; it is kept in the rejected log.", source = %source.name, app = %source.app, %error);
@@ -78,7 +79,6 @@ pub async fn receive(
     let mut event = parsed.event;
     // Media-server playback: the session state decides the event's name, or that it only repeats one.
     if let Some(signal) = &parsed.playback {
-        let window_ms = i64::try_from(dedupe_window_secs.saturating_mul(1000)).unwrap_or(i64::MAX);
         match store
             .playback_transition(
                 &source.name,
@@ -112,7 +112,7 @@ pub async fn receive(
                 Some(k) => format!("idem-sha256:{}", hex::encode(Sha256::digest(k.as_bytes()))),
                 None => format!("body:{}", hex::encode(Sha256::digest(&request.raw.body))),
             },
-            window_ms: i64::try_from(dedupe_window_secs.saturating_mul(1000)).unwrap_or(i64::MAX),
+            window_ms,
         });
     let (event_id, kind) = (event.id.clone(), event.event);
     let outcome = store
