@@ -35,8 +35,8 @@ pub async fn read(
         BodyKind::FormField {
             kind: FormKind::UrlEncoded,
             field,
-        } => Ok(url_encoded(whole(body, limit).await?, Some(field))),
-        BodyKind::FormFields => Ok(url_encoded(whole(body, limit).await?, None)),
+        } => Ok(form_field(whole(body, limit).await?, field)),
+        BodyKind::FormFields => Ok(Read::Json(form_fields(&whole(body, limit).await?))),
         BodyKind::FormField {
             kind: FormKind::Multipart,
             field,
@@ -57,27 +57,26 @@ fn too_large(limit: usize) -> ApiError {
     ))
 }
 
-/// `data=<json>` (Emby), or every field as a string value of one object (Jellyfin's GenericForm).
-fn url_encoded(bytes: Vec<u8>, field: Option<&'static str>) -> Read {
-    let pairs = url::form_urlencoded::parse(&bytes);
-    match field {
-        Some(name) => match pairs.into_iter().find(|(k, _)| k == name) {
-            Some((_, json)) => Read::Json(json.into_owned().into_bytes()),
-            None => Read::Invalid {
-                raw: bytes,
-                error: InboundError::MissingFormField(name),
-            },
+/// `data=<json>` (Emby): the JSON is the text of one url-encoded field.
+fn form_field(bytes: Vec<u8>, name: &'static str) -> Read {
+    match url::form_urlencoded::parse(&bytes).find(|(k, _)| k == name) {
+        Some((_, json)) => Read::Json(json.into_owned().into_bytes()),
+        None => Read::Invalid {
+            raw: bytes,
+            error: InboundError::MissingFormField(name),
         },
-        None => {
-            let mut object = serde_json::Map::new();
-            for (k, v) in pairs {
-                object
-                    .entry(k.into_owned())
-                    .or_insert_with(|| serde_json::Value::String(v.into_owned()));
-            }
-            Read::Json(serde_json::Value::Object(object).to_string().into_bytes())
-        }
     }
+}
+
+/// Jellyfin's GenericForm: every url-encoded field a string value of one JSON object (first one wins).
+fn form_fields(bytes: &[u8]) -> Vec<u8> {
+    let mut object = serde_json::Map::new();
+    for (k, v) in url::form_urlencoded::parse(bytes) {
+        object
+            .entry(k.into_owned())
+            .or_insert_with(|| serde_json::Value::String(v.into_owned()));
+    }
+    serde_json::Value::Object(object).to_string().into_bytes()
 }
 
 /// Streams a multipart body: the named part is kept (up to `limit`), every other part is read and dropped.
@@ -124,7 +123,7 @@ async fn multipart(
     );
     let mut json = None;
     loop {
-        let part = match form.next_field().await {
+        let mut part = match form.next_field().await {
             Ok(Some(part)) => part,
             Ok(None) => break,
             Err(e) => return form_error(e, limit, invalid),
@@ -137,7 +136,6 @@ async fn multipart(
         } else {
             // A thumbnail (or anything else): read through and dropped.
             let name = part.name().unwrap_or("").to_owned();
-            let mut part = part;
             let mut size = 0usize;
             loop {
                 match part.chunk().await {
