@@ -90,6 +90,19 @@ fn write_config_with(
     path
 }
 
+/// GET an API URL of a running binary with the admin key, as JSON.
+async fn admin_json(client: &reqwest::Client, url: &str) -> serde_json::Value {
+    client
+        .get(url)
+        .bearer_auth(ADMIN_KEY)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
 fn token_of(banner: &[String], source: &str) -> String {
     banner
         .iter()
@@ -252,15 +265,7 @@ async fn nothing_accepted_is_lost_on_sigkill(backend: Backend) {
     let mut found = std::collections::HashSet::new();
     let mut path = "/api/events?limit=500".to_owned();
     loop {
-        let page: serde_json::Value = client
-            .get(format!("{}{path}", again.base))
-            .bearer_auth(ADMIN_KEY)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let page = admin_json(&client, &format!("{}{path}", again.base)).await;
         found.extend(
             page["items"]
                 .as_array()
@@ -539,15 +544,7 @@ async fn secrets_never_reach_the_log() {
         async move {
             let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
             loop {
-                let page: serde_json::Value = client
-                    .get(&url)
-                    .bearer_auth(ADMIN_KEY)
-                    .send()
-                    .await
-                    .unwrap()
-                    .json()
-                    .await
-                    .unwrap();
+                let page = admin_json(&client, &url).await;
                 // The app's events only: alerts about the disabled destinations wait for them to come back.
                 let items: Vec<&serde_json::Value> = page["items"]
                     .as_array()

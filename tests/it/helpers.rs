@@ -164,7 +164,17 @@ impl TestApp {
 
     /// POSTs a JSON body to `/hooks/{source}?token=…` as the app would.
     pub async fn post_hook(&self, source: &str, body: &[u8]) -> (StatusCode, Value) {
-        let ua = user_agent(source);
+        self.post_hook_as(source, "application/json", body.to_vec())
+            .await
+    }
+
+    /// POSTs a body of any content type (a Plex form, Jellyfin's text/plain) with the app's User-Agent.
+    pub async fn post_hook_as(
+        &self,
+        source: &str,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> (StatusCode, Value) {
         let req = self
             .client
             .post(format!(
@@ -172,9 +182,9 @@ impl TestApp {
                 self.base,
                 self.token(source)
             ))
-            .header("content-type", "application/json")
-            .header("user-agent", ua)
-            .body(body.to_vec());
+            .header("content-type", content_type)
+            .header("user-agent", user_agent(source))
+            .body(body);
         json_of(req.send().await.unwrap()).await
     }
 

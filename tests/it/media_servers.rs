@@ -2,7 +2,7 @@
 //! text/plain, Emby JSON or the form field `data`), the playback-session rules over HTTP and across a
 //! restart, and the ways a form can be broken.
 
-use crate::helpers::{Backend, TestApp, assert_error, fixture, fixtures_dir, user_agent};
+use crate::helpers::{Backend, TestApp, assert_error, fixture, fixtures_dir};
 use reqwest::StatusCode;
 use serde_json::Value;
 
@@ -44,29 +44,6 @@ fn multipart(field: &str, json: &[u8], thumb: Option<usize>) -> Vec<u8> {
     body
 }
 
-async fn post_raw(
-    app: &TestApp,
-    source: &str,
-    content_type: &str,
-    body: Vec<u8>,
-) -> (StatusCode, Value) {
-    let ua = user_agent(source);
-    let resp = app
-        .client
-        .post(format!(
-            "{}/hooks/{source}?token={}",
-            app.base,
-            app.token(source)
-        ))
-        .header("content-type", content_type)
-        .header("user-agent", ua)
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    crate::helpers::json_of(resp).await
-}
-
 async fn post(
     app: &TestApp,
     source: &str,
@@ -75,8 +52,7 @@ async fn post(
 ) -> (StatusCode, Value) {
     match transport {
         Transport::Multipart { field, thumb } => {
-            post_raw(
-                app,
+            app.post_hook_as(
                 source,
                 &format!("multipart/form-data; boundary={BOUNDARY}"),
                 multipart(field, json, thumb),
@@ -87,15 +63,16 @@ async fn post(
             let body: String = url::form_urlencoded::Serializer::new(String::new())
                 .append_pair(field, std::str::from_utf8(json).unwrap())
                 .finish();
-            post_raw(
-                app,
+            app.post_hook_as(
                 source,
                 "application/x-www-form-urlencoded",
                 body.into_bytes(),
             )
             .await
         }
-        Transport::Body(content_type) => post_raw(app, source, content_type, json.to_vec()).await,
+        Transport::Body(content_type) => {
+            app.post_hook_as(source, content_type, json.to_vec()).await
+        }
     }
 }
 
@@ -348,7 +325,7 @@ async fn broken_forms_are_clear_4xx_and_kept() {
     ];
     let mut kept = 0;
     for (source, ct, body, expected, code) in cases {
-        let (status, answer) = post_raw(&app, source, &ct, body).await;
+        let (status, answer) = app.post_hook_as(source, &ct, body).await;
         assert_eq!(status, expected, "{source} {ct}: {answer}");
         assert_error(&answer, code);
         let message = answer["error"]["message"].as_str().unwrap();
@@ -643,13 +620,13 @@ async fn templated_jellyfin_json_reads_like_send_all_properties() {
         )
         .append_pair("HomeLabel", "den")
         .finish();
-    let (status, c) = post_raw(
-        &app,
-        "jellyfin",
-        "application/x-www-form-urlencoded",
-        form.into_bytes(),
-    )
-    .await;
+    let (status, c) = app
+        .post_hook_as(
+            "jellyfin",
+            "application/x-www-form-urlencoded",
+            form.into_bytes(),
+        )
+        .await;
     assert_eq!(status, StatusCode::ACCEPTED, "{c}");
     let a = stored_event(&app, &a).await;
     for other in [b, c] {
