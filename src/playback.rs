@@ -22,6 +22,24 @@ pub struct Signal {
     pub position_ms: Option<i64>,
 }
 
+impl Signal {
+    /// The signal of a notification: only for playback actions, and only when it names its session and item
+    /// (without them there is no state to consult, and the event keeps the action's own name).
+    pub fn of(
+        action: Option<Action>,
+        session: Option<String>,
+        item: Option<String>,
+        position_ms: Option<i64>,
+    ) -> Option<Signal> {
+        Some(Signal {
+            action: action?,
+            session: session?,
+            item: item?,
+            position_ms,
+        })
+    }
+}
+
 /// The notification, before the session state is taken into account.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {

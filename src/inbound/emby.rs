@@ -218,14 +218,12 @@ pub fn parse(ctx: &ParseContext<'_>, body: &[u8]) -> Result<Parsed, InboundError
             .build()
         })
         .flatten();
-    let signal = action.and_then(|action| {
-        Some(Signal {
-            session: session.id.clone().or(session.device_id.clone())?,
-            item: item.as_ref()?.id.clone()?,
-            action,
-            position_ms,
-        })
-    });
+    let signal = Signal::of(
+        action,
+        session.id.clone().or(session.device_id.clone()),
+        item.as_ref().and_then(|i| i.id.clone()),
+        position_ms,
+    );
     let sections = Sections {
         media,
         playback,

@@ -137,15 +137,13 @@ pub fn parse(ctx: &ParseContext<'_>, body: &[u8]) -> Result<Parsed, InboundError
     } else {
         None
     };
-    let signal = action.and_then(|action| {
-        Some(Signal {
-            // One session per device when the session id was left out of a template.
-            session: session_id.or_else(|| v.str("DeviceId"))?,
-            item: item_id.clone()?,
-            action,
-            position_ms,
-        })
-    });
+    // One session per device when the session id was left out of a template.
+    let signal = Signal::of(
+        action,
+        session_id.or_else(|| v.str("DeviceId")),
+        item_id,
+        position_ms,
+    );
     let sections = Sections {
         media,
         playback,

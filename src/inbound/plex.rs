@@ -137,14 +137,12 @@ pub fn parse(ctx: &ParseContext<'_>, body: &[u8]) -> Result<Parsed, InboundError
     }
     let position_ms = p.metadata.as_ref().and_then(|m| m.view_offset);
     let duration_ms = p.metadata.as_ref().and_then(|m| m.duration);
-    let signal = action.and_then(|action| {
-        Some(Signal {
-            session: player.uuid.clone()?,
-            item: p.metadata.as_ref()?.rating_key.clone()?,
-            action,
-            position_ms,
-        })
-    });
+    let signal = Signal::of(
+        action,
+        player.uuid.clone(),
+        p.metadata.as_ref().and_then(|m| m.rating_key.clone()),
+        position_ms,
+    );
     // The person acting: the viewer, the rater. Library and admin events are nobody's doing.
     let acting = action.is_some() || kind == EventKind::LibraryRated;
     let user = acting.then(|| User {
