@@ -5,7 +5,7 @@ use crate::api::{self, AppState};
 use crate::config::Config;
 use crate::secrets::new_api_key;
 use crate::sources::Sources;
-use crate::storage::{self, Role, Store, StoreError, UserRow};
+use crate::storage::{self, PurgeBefore, Role, Store, StoreError, UserRow};
 use anyhow::Context as _;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -205,7 +205,7 @@ fn public_url(cfg: &Config, addr: SocketAddr) -> String {
     format!("http://{host}:{}", addr.port())
 }
 
-/// Hourly: purge events past `storage.retention_days` and dedupe keys past the window.
+/// Hourly: purge events past `storage.retention_days`, dedupe keys past the window, sessions past their TTL.
 async fn housekeeping(state: AppState, shutdown: CancellationToken) {
     let mut tick = tokio::time::interval(HOUSEKEEPING_EVERY);
     loop {
@@ -213,14 +213,12 @@ async fn housekeeping(state: AppState, shutdown: CancellationToken) {
             _ = shutdown.cancelled() => return,
             _ = tick.tick() => {}
         }
-        let now = chrono::Utc::now();
-        let events_before =
-            now - chrono::Duration::days(i64::from(state.cfg.storage.retention_days));
-        let dedupe_before = now
-            - chrono::Duration::seconds(
-                i64::try_from(state.cfg.server.dedupe_window_secs).unwrap_or(i64::MAX / 1000),
-            );
-        match state.store.purge(events_before, dedupe_before).await {
+        let before = PurgeBefore::at(
+            chrono::Utc::now(),
+            state.cfg.storage.retention_days,
+            state.cfg.server.dedupe_window_secs,
+        );
+        match state.store.purge(&before).await {
             Ok(0) => {}
             Ok(purged) => tracing::info!(message = "Purged old events.", purged),
             Err(error) => tracing::warn!(message = "Purge failed; will retry next hour.", %error),

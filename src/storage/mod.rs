@@ -237,13 +237,36 @@ pub trait Store: Queue + Send + Sync + 'static {
     /// The user owning the key with this hash.
     async fn find_key_owner(&self, key_hash: &str) -> Result<Option<UserRow>, StoreError>;
 
-    /// Deletes events received before `cutoff` (and their raw bodies, outbox rows) and stale dedupe keys, in
-    /// batches; returns how many events went.
-    async fn purge(
-        &self,
-        events_before: DateTime<Utc>,
-        dedupe_before: DateTime<Utc>,
-    ) -> Result<u64, StoreError>;
+    /// Deletes what is older than its cut-off: events (with their raw bodies, outbox rows, deliveries and
+    /// attempts) and rejected bodies, dedupe keys, playback sessions; in batches. Returns how many events
+    /// went.
+    async fn purge(&self, before: &PurgeBefore) -> Result<u64, StoreError>;
+}
+
+/// The cut-offs of one [`Store::purge`].
+#[derive(Debug, Clone, Copy)]
+pub struct PurgeBefore {
+    /// Events, deliveries, attempts, Discord message ids and rejected bodies received before this.
+    pub events: DateTime<Utc>,
+    /// Dedupe keys claimed before this (the window has passed).
+    pub dedupe_keys: DateTime<Utc>,
+    /// Playback sessions last heard of before this.
+    pub sessions: DateTime<Utc>,
+}
+
+impl PurgeBefore {
+    /// The cut-offs at `now` for a retention and a dedupe window; sessions last a day
+    /// ([`crate::playback::SESSION_TTL_MS`]).
+    pub fn at(now: DateTime<Utc>, retention_days: u32, dedupe_window_secs: u64) -> PurgeBefore {
+        PurgeBefore {
+            events: now - chrono::Duration::days(i64::from(retention_days)),
+            dedupe_keys: now
+                - chrono::Duration::seconds(
+                    i64::try_from(dedupe_window_secs).unwrap_or(i64::MAX / 1000),
+                ),
+            sessions: now - chrono::Duration::milliseconds(crate::playback::SESSION_TTL_MS),
+        }
+    }
 }
 
 /// The delivery queue and its log (part of every [`Store`]).

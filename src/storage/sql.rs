@@ -352,18 +352,14 @@ macro_rules! shared_queries {
                 row.as_ref().map(user_from_row).transpose()
             }
 
-            async fn purge(
-                &self,
-                events_before: chrono::DateTime<chrono::Utc>,
-                dedupe_before: chrono::DateTime<chrono::Utc>,
-            ) -> Result<u64, StoreError> {
+            async fn purge(&self, before: &$crate::storage::PurgeBefore) -> Result<u64, StoreError> {
                 let mut total = 0;
                 loop {
                     // Small batches keep each write short, so ingest never waits long behind a purge.
                     let done = sqlx::query(
                         "DELETE FROM events WHERE id IN (SELECT id FROM events WHERE received_at < $1 LIMIT 500)",
                     )
-                    .bind(millis(events_before))
+                    .bind(millis(before.events))
                     .execute(&self.pool)
                     .await?;
                     total += done.rows_affected();
@@ -372,20 +368,20 @@ macro_rules! shared_queries {
                     }
                 }
                 sqlx::query("DELETE FROM discord_messages WHERE created_at < $1")
-                    .bind(millis(events_before))
+                    .bind(millis(before.events))
                     .execute(&self.pool)
                     .await?;
                 sqlx::query("DELETE FROM rejected WHERE received_at < $1")
-                    .bind(millis(events_before))
+                    .bind(millis(before.events))
                     .execute(&self.pool)
                     .await?;
-                // Sessions not heard of for a day are forgotten (`crate::playback` ignores them already).
+                // Sessions past their TTL (`crate::playback` ignores them already).
                 sqlx::query("DELETE FROM playback_sessions WHERE updated_at < $1")
-                    .bind(millis(dedupe_before) - $crate::playback::SESSION_TTL_MS)
+                    .bind(millis(before.sessions))
                     .execute(&self.pool)
                     .await?;
                 sqlx::query("DELETE FROM dedupe_keys WHERE created_at < $1")
-                    .bind(millis(dedupe_before))
+                    .bind(millis(before.dedupe_keys))
                     .execute(&self.pool)
                     .await?;
                 Ok(total)

@@ -5,7 +5,8 @@ use chrono::{Duration, TimeZone, Utc};
 use hookarr::event::{Event, EventData, EventId, EventKind, SourceInfo};
 use hookarr::storage::{
     self, AttemptRow, DedupeKey, DeliveryQuery, DeliveryStatus, EventQuery, Finish, Ingest,
-    IngestOutcome, NewDelivery, RawRequest, Rejected, Role, SourceRow, Store, StoreError,
+    IngestOutcome, NewDelivery, PurgeBefore, RawRequest, Rejected, Role, SourceRow, Store,
+    StoreError,
 };
 use std::sync::Arc;
 
@@ -419,7 +420,11 @@ async fn rejected_bodies_are_kept_and_old_data_purged(backend: Backend) {
         .await
         .unwrap();
     let purged = store
-        .purge(t0() - Duration::days(30), t0() - Duration::minutes(1))
+        .purge(&PurgeBefore {
+            events: t0() - Duration::days(30),
+            dedupe_keys: t0() - Duration::minutes(1),
+            sessions: t0() - Duration::days(1),
+        })
         .await
         .unwrap();
     assert_eq!(purged, 1);
@@ -609,7 +614,11 @@ async fn claims_lease_due_deliveries_oldest_first_and_leases_expire(backend: Bac
     assert!(states[0].last_success_at.is_some() && states[0].last_error.is_some());
     // Purging the events takes their deliveries and attempts with them.
     store
-        .purge(Utc::now() + Duration::days(1), Utc::now())
+        .purge(&PurgeBefore {
+            events: Utc::now() + Duration::days(1),
+            dedupe_keys: Utc::now(),
+            sessions: Utc::now() - Duration::days(1),
+        })
         .await
         .unwrap();
     assert!(store.get_delivery(&ids[0]).await.unwrap().is_none());
@@ -716,7 +725,11 @@ async fn playback_sessions_tell_each_play_once(backend: Backend) {
     // Sessions last heard of before the cut-off are purged: a resume then has no pause to end.
     let playing = signal(Action::Progress { paused: false }, 30_000);
     store
-        .purge(t0() - Duration::days(30), at(12) + Duration::days(1))
+        .purge(&PurgeBefore {
+            events: t0() - Duration::days(30),
+            dedupe_keys: t0(),
+            sessions: at(12),
+        })
         .await
         .unwrap();
     let outcome = store
