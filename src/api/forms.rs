@@ -80,18 +80,21 @@ fn form_fields(bytes: &[u8]) -> Vec<u8> {
 }
 
 /// Streams a multipart body: the named part is kept (up to `limit`), every other part is read and dropped.
+/// Once the JSON is in hand, nothing after it (a truncated or broken thumbnail) fails the request.
 async fn multipart(
     body: Body,
     content_type: &str,
     field: &'static str,
     limit: usize,
 ) -> Result<Read, ApiError> {
-    // What was read, up to `limit`, for the rejected log if the body turns out broken.
-    let seen = Arc::new(Mutex::new(Vec::new()));
+    // What was read, up to `limit`, for the rejected log if the body turns out broken; `None` once the
+    // JSON is read, when the rest is no longer worth copying.
+    let seen = Arc::new(Mutex::new(Some(Vec::new())));
     let tee = Arc::clone(&seen);
     let stream = body.into_data_stream().map(move |chunk| {
         if let Ok(bytes) = &chunk
             && let Ok(mut seen) = tee.lock()
+            && let Some(seen) = seen.as_mut()
         {
             let room = limit.saturating_sub(seen.len());
             seen.extend_from_slice(&bytes[..bytes.len().min(room)]);
@@ -99,7 +102,7 @@ async fn multipart(
         chunk
     });
     let invalid = |error: InboundError| {
-        let raw = seen.lock().map(|s| s.clone()).unwrap_or_default();
+        let raw = seen.lock().ok().and_then(|s| s.clone()).unwrap_or_default();
         Ok(Read::Invalid { raw, error })
     };
     let boundary = match multer::parse_boundary(content_type) {
@@ -121,35 +124,49 @@ async fn multipart(
         boundary,
         multer::Constraints::new().size_limit(limits),
     );
-    let mut json = None;
-    loop {
+    let mut json: Option<Vec<u8>> = None;
+    let broken = loop {
         let mut part = match form.next_field().await {
             Ok(Some(part)) => part,
-            Ok(None) => break,
-            Err(e) => return form_error(e, limit, invalid),
+            Ok(None) => break None,
+            Err(e) => break Some(e),
         };
         if json.is_none() && part.name() == Some(field) {
             match part.bytes().await {
-                Ok(bytes) => json = Some(bytes.to_vec()),
-                Err(e) => return form_error(e, limit, invalid),
+                Ok(bytes) => {
+                    json = Some(bytes.to_vec());
+                    if let Ok(mut seen) = seen.lock() {
+                        *seen = None;
+                    }
+                }
+                Err(e) => break Some(e),
             }
         } else {
             // A thumbnail (or anything else): read through and dropped.
             let name = part.name().unwrap_or("").to_owned();
             let mut size = 0usize;
-            loop {
+            let end = loop {
                 match part.chunk().await {
                     Ok(Some(chunk)) => size += chunk.len(),
-                    Ok(None) => break,
-                    Err(e) => return form_error(e, limit, invalid),
+                    Ok(None) => break None,
+                    Err(e) => break Some(e),
                 }
-            }
+            };
             tracing::debug!(message = "Dropped a form part.", part = %name, bytes = size);
+            if let Some(e) = end {
+                break Some(e);
+            }
         }
-    }
-    match json {
-        Some(json) => Ok(Read::Json(json)),
-        None => invalid(InboundError::MissingFormField(field)),
+    };
+    match (json, broken) {
+        (Some(json), None) => Ok(Read::Json(json)),
+        (Some(json), Some(e)) => {
+            // Plex does not retry: an event is worth more than its poster.
+            tracing::debug!(message = "The form broke after its JSON part; the JSON is kept.", error = %e);
+            Ok(Read::Json(json))
+        }
+        (None, Some(e)) => form_error(e, limit, invalid),
+        (None, None) => invalid(InboundError::MissingFormField(field)),
     }
 }
 

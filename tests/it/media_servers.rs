@@ -371,6 +371,15 @@ async fn broken_forms_are_clear_4xx_and_kept() {
             .any(|r| r["body"].as_str().unwrap().contains("Living Room Shield")),
         "{rejected}"
     );
+    // A body cut off inside the thumbnail, after a whole `payload` part: the event is kept (Plex does not
+    // retry), and nothing more lands in the rejected log.
+    let mut cut = multipart("payload", &fixture("plex", "library.new"), Some(30_000));
+    cut.truncate(cut.len() - 20_000);
+    let (status, answer) = app.post_hook_as("plex", &multipart_ct, cut).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{answer}");
+    assert_eq!(stored_event(&app, &answer).await["event"], "library.new");
+    let (_, rejected) = app.api_get("/api/rejected").await;
+    assert_eq!(rejected["items"].as_array().unwrap().len(), kept);
     app.stop().await;
 }
 
