@@ -121,7 +121,7 @@ fn rss_mb(pid: u32) -> f64 {
 }
 
 fn fixtures() -> Vec<(App, Vec<u8>)> {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/inbound");
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/inbound");
     let mut out = Vec::new();
     for app in [App::Radarr, App::Sonarr, App::Lidarr] {
         for e in std::fs::read_dir(dir.join(app.as_str())).unwrap() {

@@ -87,7 +87,7 @@ const BOUNDARY: &str = "bench-boundary-5f1c";
 const PLAYER: &[u8] = b"BENCHPLAYERXXXXXXXXX";
 
 fn payloads(base: &str, token_of: impl Fn(&str) -> String, plex: bool) -> Vec<Payload> {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/inbound");
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/inbound");
     let mut out = Vec::new();
     let apps: &[&str] = if plex {
         &["plex"]
@@ -214,7 +214,7 @@ async fn load(payloads: Arc<Vec<Payload>>, secs: u64) -> Run {
 /// (each a new id and key), to tell the storage cost from the HTTP cost.
 async fn store_only(store: Arc<dyn hookarr::storage::Store>, secs: u64) -> Run {
     use hookarr::inbound::{App as SourceApp, ParseContext};
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/inbound");
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/inbound");
     let mut parsed = Vec::new();
     for app in [SourceApp::Radarr, SourceApp::Sonarr, SourceApp::Lidarr] {
         for f in std::fs::read_dir(dir.join(app.as_str())).unwrap() {

@@ -214,11 +214,7 @@ async fn nothing_accepted_is_lost_on_sigkill(backend: Backend) {
     let client = reqwest::Client::new();
     let mut bodies = Vec::new();
     for app in ["radarr", "sonarr", "lidarr"] {
-        for entry in
-            std::fs::read_dir(crate::helpers::fixtures_dir().join("inbound").join(app)).unwrap()
-        {
-            let path = entry.unwrap().path();
-            let name = path.file_stem().unwrap().to_string_lossy().into_owned();
+        for name in crate::helpers::Corpus::own().names(app) {
             for copy in 0..4 {
                 // Distinct bodies (so dedupe keeps them apart) that still parse as the app's payload.
                 let mut body: serde_json::Value =
@@ -338,15 +334,7 @@ where
     out
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sqlite_loses_nothing_on_sigkill() {
-    nothing_accepted_is_lost_on_sigkill(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn postgres_loses_nothing_on_sigkill() {
-    nothing_accepted_is_lost_on_sigkill(Backend::Postgres).await;
-}
+both_backends!(multi_thread: nothing_accepted_is_lost_on_sigkill);
 
 #[test]
 fn sigterm_stops_gracefully_with_exit_0() {
@@ -437,7 +425,7 @@ async fn render_send_test_and_check_config_know_the_destinations_and_templates()
     let out = hookarr_cmd(&["check-config"], &config);
     assert_eq!(out.status.code(), Some(0), "{out:?}");
     // render: the exact request, URL redacted, nothing sent.
-    let payload = crate::helpers::fixtures_dir().join("inbound/radarr/download.json");
+    let payload = crate::helpers::fixture_path("radarr", "download");
     let payload = payload.to_str().unwrap();
     let out = hookarr_cmd(
         &[

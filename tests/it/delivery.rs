@@ -1,6 +1,6 @@
 //! The delivery pipeline end to end: a real hookarr sends to real loopback receivers.
 
-use crate::helpers::{Backend, TestApp, fixture, fixtures_dir};
+use crate::helpers::{Backend, Corpus, TestApp, fixture};
 use crate::receiver::{Receiver, Reply};
 use hmac::{Hmac, Mac};
 use hookarr::config::{Config, Destination};
@@ -97,7 +97,14 @@ fn verify_standard(secret: &str, id: &str, ts: &str, sigs: &str, body: &[u8], no
 
 #[test]
 fn the_independent_verifier_and_hookarrs_signer_agree_with_every_published_vector() {
-    let path = fixtures_dir().join("signing/standard-webhooks-vectors.json");
+    for corpus in Corpus::all() {
+        signing_vectors_agree(&corpus);
+    }
+}
+
+/// The Standard Webhooks and `X-Hub-Signature-256` vectors of one corpus (`signing/`).
+fn signing_vectors_agree(corpus: &Corpus) {
+    let path = corpus.dir.join("signing/standard-webhooks-vectors.json");
     let vectors: Vec<Value> = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
     assert!(vectors.len() >= 5);
     for v in &vectors {
@@ -170,7 +177,7 @@ fn the_independent_verifier_and_hookarrs_signer_agree_with_every_published_vecto
         ));
     }
     let hub: Vec<Value> = serde_json::from_slice(
-        &std::fs::read(fixtures_dir().join("signing/hub-signature-256-vectors.json")).unwrap(),
+        &std::fs::read(corpus.dir.join("signing/hub-signature-256-vectors.json")).unwrap(),
     )
     .unwrap();
     for v in hub {
@@ -241,15 +248,7 @@ async fn signed_webhook_delivery(backend: Backend) {
     app.stop().await;
 }
 
-#[tokio::test]
-async fn a_webhook_delivery_is_signed_and_verifies_on_sqlite() {
-    signed_webhook_delivery(Backend::Sqlite).await;
-}
-
-#[tokio::test]
-async fn a_webhook_delivery_is_signed_and_verifies_on_postgres() {
-    signed_webhook_delivery(Backend::Postgres).await;
-}
+both_backends!(signed_webhook_delivery);
 
 #[tokio::test]
 async fn hub_sha256_signing_uses_the_secret_text_and_the_exact_body() {
@@ -801,6 +800,11 @@ async fn a_target_that_hangs_times_out_and_is_retried_later() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_processes_on_one_postgres_split_the_queue_and_send_each_delivery_once() {
+    if crate::helpers::skip_without_postgres(
+        "delivery::two_processes_on_one_postgres_split_the_queue_and_send_each_delivery_once",
+    ) {
+        return;
+    }
     let rx = Receiver::start().await;
     let (url, dir) = crate::helpers::fresh_storage(Backend::Postgres).await;
     let sink = format!(

@@ -256,12 +256,15 @@ fn mutated_fixtures_never_panic() {
         (App::Sonarr, "Sonarr/4"),
         (App::Lidarr, "Lidarr/2"),
     ] {
-        let dir = crate::helpers::fixtures_dir()
-            .join("inbound")
-            .join(app.as_str());
-        for entry in std::fs::read_dir(dir).unwrap() {
+        let payloads = crate::helpers::Corpus::all()
+            .into_iter()
+            .flat_map(|corpus| {
+                let names = corpus.names(app.as_str());
+                names.into_iter().map(move |name| (corpus.clone(), name))
+            });
+        for (corpus, name) in payloads {
             let original: Value =
-                serde_json::from_slice(&std::fs::read(entry.unwrap().path()).unwrap()).unwrap();
+                serde_json::from_slice(&corpus.read(app.as_str(), &name)).unwrap();
             let expected = parse_as(app, ua, original.to_string().as_bytes())
                 .unwrap()
                 .event;

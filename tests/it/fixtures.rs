@@ -1,7 +1,8 @@
-//! Every Arr fixture of `../shared/fixtures/inbound/{radarr,sonarr,lidarr}` parses, and its normalized event
-//! matches a reviewed snapshot (id and time redacted).
+//! Every Arr payload of each corpus (the project's own `tests/fixtures`, and `../shared/fixtures` when present)
+//! parses, and its normalized event matches a reviewed snapshot (id and time redacted); every payload of every
+//! app renders for every target type.
 
-use crate::helpers::{fixtures_dir, user_agent};
+use crate::helpers::{Corpus, user_agent};
 use chrono::TimeZone;
 use hookarr::event::{Event, EventKind};
 use hookarr::inbound::{App, ParseContext, parse};
@@ -18,44 +19,41 @@ pub fn parse_as(app: App, ua: &str, body: &[u8]) -> Result<Event, hookarr::inbou
     parse(&ctx, body).map(|p| p.event)
 }
 
-/// A fixture parsed as its app sends it.
+/// A payload of the project's own corpus parsed as its app sends it.
 fn parse_fixture(app: App, name: &str) -> Event {
-    let body = crate::helpers::fixture(app.as_str(), name);
+    parse_from(&Corpus::own(), app, name)
+}
+
+fn parse_from(corpus: &Corpus, app: App, name: &str) -> Event {
+    let body = corpus.read(app.as_str(), name);
     parse_as(app, user_agent(app.as_str()), &body).unwrap_or_else(|e| panic!("{app}/{name}: {e}"))
 }
 
 #[test]
 fn every_arr_fixture_matches_its_snapshot() {
-    let mut seen = 0;
-    for app in [App::Radarr, App::Sonarr, App::Lidarr] {
-        let dir = fixtures_dir().join("inbound").join(app.as_str());
-        let mut files: Vec<_> = std::fs::read_dir(&dir)
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .collect();
-        files.sort();
-        for path in files {
-            let name = path.file_stem().unwrap().to_string_lossy().into_owned();
-            let event = parse_as(
-                app,
-                user_agent(app.as_str()),
-                &std::fs::read(&path).unwrap(),
-            )
-            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-            assert_ne!(
-                event.event,
-                EventKind::Other,
-                "{} should map to a known event",
-                path.display()
-            );
-            insta::assert_json_snapshot!(format!("{}__{name}", app.as_str()), event, {
-                ".id" => "[id]",
-                ".timestamp" => "[timestamp]",
-            });
-            seen += 1;
+    for corpus in Corpus::all() {
+        let mut seen = 0;
+        for app in [App::Radarr, App::Sonarr, App::Lidarr] {
+            for name in corpus.names(app.as_str()) {
+                let event = parse_from(&corpus, app, &name);
+                assert_ne!(
+                    event.event,
+                    EventKind::Other,
+                    "{corpus:?} {app}/{name} should map to a known event"
+                );
+                let snapshot = format!("{}{}__{name}", corpus.snapshot_prefix, app.as_str());
+                insta::assert_json_snapshot!(snapshot, event, {
+                    ".id" => "[id]",
+                    ".timestamp" => "[timestamp]",
+                });
+                seen += 1;
+            }
         }
+        assert!(
+            seen >= 30,
+            "expected every Arr payload of {corpus:?}, saw {seen}"
+        );
     }
-    assert!(seen >= 30, "expected every Arr fixture, saw {seen}");
 }
 
 #[test]
@@ -111,7 +109,7 @@ fn sonarr_import_complete_sums_its_files() {
     let file = event.data.file.unwrap();
     assert_eq!(
         file.size_bytes,
-        Some(9_876_543_210 + 9_753_086_421 + 9_629_629_632)
+        Some(7_516_192_768 + 7_301_444_403 + 7_086_696_038)
     );
     assert_eq!(
         file.path.as_deref(),
@@ -124,9 +122,17 @@ fn sonarr_import_complete_sums_its_files() {
 /// is valid JSON in the target's shape, within its limits, and matches a reviewed snapshot.
 #[test]
 fn every_fixture_renders_for_every_target_type() {
+    let templates = hookarr::outbound::Templates::load(None).unwrap();
+    for corpus in Corpus::all() {
+        let rendered = render_corpus(&templates, &corpus);
+        assert!(rendered >= 250, "rendered {rendered} of {corpus:?}");
+    }
+}
+
+/// Renders every payload of one corpus for every target type; returns how many were rendered.
+fn render_corpus(templates: &hookarr::outbound::Templates, corpus: &Corpus) -> usize {
     use hookarr::config::DestinationType;
-    use hookarr::outbound::{Target, Templates, render_payload};
-    let templates = Templates::load(None).unwrap();
+    use hookarr::outbound::{Target, render_payload};
     let target = Target::preview;
     let kinds = [
         DestinationType::Discord,
@@ -136,24 +142,11 @@ fn every_fixture_renders_for_every_target_type() {
     ];
     let mut rendered = 0;
     for app in App::BUILT_IN {
-        let dir = fixtures_dir().join("inbound").join(app.as_str());
-        let mut names: Vec<String> = std::fs::read_dir(&dir)
-            .unwrap()
-            .map(|e| {
-                e.unwrap()
-                    .path()
-                    .file_stem()
-                    .unwrap()
-                    .to_string_lossy()
-                    .into_owned()
-            })
-            .collect();
-        names.sort();
-        for name in names {
-            let mut event = parse_fixture(app, &name);
+        for name in corpus.names(app.as_str()) {
+            let mut event = parse_from(corpus, app, &name);
             event.id = hookarr::event::EventId::parse("evt_01JD00000000000000000000AA").unwrap();
             for kind in kinds {
-                let payload = render_payload(&templates, &target(kind), &event)
+                let payload = render_payload(templates, &target(kind), &event)
                     .unwrap_or_else(|e| panic!("{app}/{name} as {}: {e}", kind.as_str()));
                 match kind {
                     DestinationType::Discord => {
@@ -188,12 +181,17 @@ fn every_fixture_renders_for_every_target_type() {
                     }
                 }
                 insta::assert_json_snapshot!(
-                    format!("render__{}__{}__{name}", kind.as_str(), app.as_str()),
+                    format!(
+                        "{}render__{}__{}__{name}",
+                        corpus.snapshot_prefix,
+                        kind.as_str(),
+                        app.as_str()
+                    ),
                     payload
                 );
                 rendered += 1;
             }
         }
     }
-    assert!(rendered >= 250, "rendered {rendered}");
+    rendered
 }

@@ -1,11 +1,13 @@
 //! hookarr's one integration-test binary (one link, not twenty): modules by area.
 
+#[macro_use]
+mod helpers;
+
 mod binary;
 mod config;
 mod delivery;
 mod edge_cases;
 mod fixtures;
-mod helpers;
 mod media_servers;
 mod receiver;
 mod router;

@@ -2,7 +2,7 @@
 //! text/plain, Emby JSON or the form field `data`), the playback-session rules over HTTP and across a
 //! restart, and the ways a form can be broken.
 
-use crate::helpers::{Backend, TestApp, assert_error, fixture, fixtures_dir};
+use crate::helpers::{Backend, Corpus, TestApp, assert_error, fixture};
 use reqwest::StatusCode;
 use serde_json::Value;
 
@@ -161,37 +161,45 @@ const EXPECTED: [(&str, &str, &str); 34] = [
 
 #[tokio::test]
 async fn every_media_server_fixture_through_its_transport_matches_its_snapshot() {
-    let app = TestApp::spawn(Backend::Sqlite).await;
-    // Every fixture on disk is in the table, and the other way round.
-    let mut on_disk = Vec::new();
-    for dir in ["plex", "jellyfin", "emby"] {
-        for entry in std::fs::read_dir(fixtures_dir().join("inbound").join(dir)).unwrap() {
-            let path = entry.unwrap().path();
-            on_disk.push(format!(
-                "{dir}/{}",
-                path.file_stem().unwrap().to_string_lossy()
-            ));
-        }
+    for corpus in Corpus::all() {
+        media_server_corpus_matches_its_snapshots(&corpus).await;
     }
+}
+
+/// Sends every media-server payload of one corpus to a fresh hookarr, in the order of [`EXPECTED`].
+async fn media_server_corpus_matches_its_snapshots(corpus: &Corpus) {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    // Every payload on disk is in the table, and the other way round.
+    let mut on_disk: Vec<String> = ["plex", "jellyfin", "emby"]
+        .into_iter()
+        .flat_map(|app| {
+            corpus
+                .names(app)
+                .into_iter()
+                .map(move |n| format!("{app}/{n}"))
+        })
+        .collect();
     on_disk.sort();
     let mut listed: Vec<String> = EXPECTED
         .iter()
         .map(|(a, n, _)| format!("{a}/{n}"))
         .collect();
     listed.sort();
-    assert_eq!(on_disk, listed);
+    assert_eq!(on_disk, listed, "{corpus:?}");
 
     for (n, (source, name, expected)) in EXPECTED.iter().enumerate() {
         let transport = transport_for(source, name, n);
-        let (status, answer) = post(&app, source, transport, &fixture(source, name)).await;
+        let body = corpus.read(source, name);
+        let (status, answer) = post(&app, source, transport, &body).await;
         assert_eq!(
             status,
             StatusCode::ACCEPTED,
-            "{source}/{name} via {transport:?}: {answer}"
+            "{corpus:?} {source}/{name} via {transport:?}: {answer}"
         );
         let event = stored_event(&app, &answer).await;
         assert_eq!(event["event"], *expected, "{source}/{name}: {event}");
-        insta::assert_json_snapshot!(format!("media__{source}__{name}"), event, {
+        let snapshot = format!("{}media__{source}__{name}", corpus.snapshot_prefix);
+        insta::assert_json_snapshot!(snapshot, event, {
             ".id" => "[id]",
             ".timestamp" => "[timestamp]",
             ".deliveries" => "[deliveries]",
@@ -571,15 +579,7 @@ async fn session_state_survives_a_restart(backend: Backend) {
     app.stop().await;
 }
 
-#[tokio::test]
-async fn session_state_survives_a_restart_on_sqlite() {
-    session_state_survives_a_restart(Backend::Sqlite).await;
-}
-
-#[tokio::test]
-async fn session_state_survives_a_restart_on_postgres() {
-    session_state_survives_a_restart(Backend::Postgres).await;
-}
+both_backends!(session_state_survives_a_restart);
 
 #[tokio::test]
 async fn templated_jellyfin_json_reads_like_send_all_properties() {

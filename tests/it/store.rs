@@ -739,18 +739,7 @@ async fn playback_sessions_tell_each_play_once(backend: Backend) {
     assert_eq!(kind_of(outcome), "playback.progress");
 }
 
-macro_rules! store_tests {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(#[tokio::test] async fn $name() { super::$name(crate::helpers::Backend::Sqlite).await })*
-        }
-        mod postgres {
-            $(#[tokio::test] async fn $name() { super::$name(crate::helpers::Backend::Postgres).await })*
-        }
-    };
-}
-
-store_tests!(
+both_backends!(
     claims_lease_due_deliveries_oldest_first_and_leases_expire,
     destination_state_and_secrets_persist,
     ingest_commits_event_raw_and_outbox_together,
