@@ -31,6 +31,8 @@ pub struct Bootstrap {
 
 /// A built, bound, not yet running hookarr.
 pub struct App {
+    /// Held until the server stops: no second `serve` on the same SQLite file.
+    serve_lock: storage::ServeLock,
     listener: TcpListener,
     state: AppState,
     bootstrap: Bootstrap,
@@ -50,6 +52,7 @@ impl App {
                 list.join("\n")
             )
         })?;
+        let serve_lock = storage::ServeLock::acquire(cfg.storage.url.expose())?;
         let store = storage::connect(cfg.storage.url.expose())
             .await
             .context("Failed to open the database at storage.url")?;
@@ -97,6 +100,12 @@ impl App {
         let engine = crate::delivery::Engine::new(&cfg, store.clone(), Arc::new(templates))
             .await
             .context("Failed to start the delivery engine")?;
+        if serve_lock.is_sole_process() {
+            engine
+                .requeue_abandoned()
+                .await
+                .context("Failed to re-queue the deliveries a stopped run had claimed")?;
+        }
         let state = AppState {
             engine,
             cfg: Arc::new(cfg),
@@ -111,6 +120,7 @@ impl App {
             },
         };
         Ok(App {
+            serve_lock,
             listener,
             state,
             bootstrap: Bootstrap {
@@ -159,6 +169,7 @@ impl App {
         shutdown.cancel();
         let _ = housekeeping.await;
         let _ = delivery.await;
+        drop(self.serve_lock);
         Ok(())
     }
 }

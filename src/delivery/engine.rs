@@ -13,7 +13,9 @@ use super::send::{Sent, send};
 use crate::config::{Config, Destination, DestinationType};
 use crate::event::{Event, EventData, EventId, EventKind, Health, SourceInfo};
 use crate::outbound::{self, Target, Templates};
-use crate::storage::{AttemptRow, Claimed, DeliveryStatus, Finish, Ingest, RawRequest, Store};
+use crate::storage::{
+    AttemptRow, Claimed, DeliveryStatus, Finish, Ingest, RawRequest, Store, StoreError,
+};
 use apalis::prelude::*;
 use chrono::{DateTime, Utc};
 use governor::{Quota, RateLimiter, clock::Clock as _};
@@ -194,16 +196,21 @@ impl Engine {
             running: Default::default(),
         });
         engine.refresh_state().await?;
-        if engine.store.backend() == "sqlite" {
-            let released = engine.store.release_leases(Utc::now()).await?;
-            if released > 0 {
-                tracing::info!(
-                    message = "Re-queued deliveries a stopped run had claimed.",
-                    released
-                );
-            }
-        }
         Ok(engine)
+    }
+
+    /// Makes every leased delivery due again: a `serve` start-up step, for a process that has the database to
+    /// itself (the SQLite serve lock), where every lease belongs to a run that has stopped. Never for one-shot
+    /// commands beside a live `serve`, whose in-flight deliveries would go out twice.
+    pub async fn requeue_abandoned(&self) -> Result<u64, StoreError> {
+        let released = self.store.release_leases(Utc::now()).await?;
+        if released > 0 {
+            tracing::info!(
+                message = "Re-queued deliveries a stopped run had claimed.",
+                released
+            );
+        }
+        Ok(released)
     }
 
     /// Called after an ingest commits: route it now rather than at the next poll.

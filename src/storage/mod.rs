@@ -9,6 +9,7 @@
 mod deliveries;
 mod postgres;
 mod queue_sql;
+mod serve_lock;
 mod sql;
 mod sqlite;
 
@@ -18,6 +19,7 @@ pub use deliveries::{
 };
 
 pub use postgres::PgStore;
+pub use serve_lock::{ServeLock, ServeLockError};
 pub use sqlite::SqliteStore;
 
 use crate::event::{Event, EventId};
@@ -352,14 +354,18 @@ pub trait Queue: Send + Sync + 'static {
 
 /// Opens the store named by a `storage.url`, creating the SQLite file and its folder, and migrates it.
 pub async fn connect(url: &str) -> Result<Arc<dyn Store>, StoreError> {
-    let store: Arc<dyn Store> =
-        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            Arc::new(PgStore::connect(url).await?)
-        } else {
-            Arc::new(SqliteStore::connect(url).await?)
-        };
+    let store: Arc<dyn Store> = if is_postgres_url(url) {
+        Arc::new(PgStore::connect(url).await?)
+    } else {
+        Arc::new(SqliteStore::connect(url).await?)
+    };
     store.migrate().await?;
     Ok(store)
+}
+
+/// Whether `storage.url` names a PostgreSQL database (anything else is a SQLite file).
+pub fn is_postgres_url(url: &str) -> bool {
+    url.starts_with("postgres://") || url.starts_with("postgresql://")
 }
 
 /// The stored form of an event: its envelope as JSON.

@@ -571,3 +571,111 @@ async fn secrets_never_reach_the_log() {
         assert!(!text.contains(secret), "`{secret}` appears in the log");
     }
 }
+
+/// Waits (up to 30 s) for a child to exit; a child still running then is killed and the test fails.
+fn exit_within_30s(mut child: Child) -> std::process::Output {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("the command did not exit: {:?}", child.wait_with_output());
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    child.wait_with_output().unwrap()
+}
+
+/// A second `serve` on the SQLite file a first one serves refuses at once with a message naming the file;
+/// once the first has stopped, a new one starts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_serve_on_the_same_sqlite_file_refuses() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}/data/hookarr.db", dir.path().display());
+    let config = write_config(dir.path(), &db, Some(ADMIN_KEY));
+    let first = start(&config, dir.path());
+    let second = Command::new(BIN)
+        .args(["serve", "--config"])
+        .arg(&config)
+        .current_dir(dir.path())
+        .env_remove("HOOKARR_CONFIG")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let out = exit_within_30s(second);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{out:?}");
+    assert!(
+        stderr.contains("another `hookarr serve` is already running on")
+            && stderr.contains("data/hookarr.db"),
+        "{stderr}"
+    );
+    drop(first);
+    let again = start(&config, dir.path());
+    assert!(again.base.starts_with("http://127.0.0.1:"));
+}
+
+/// `hookarr send-test` beside a live `serve` on the same SQLite file sends its test and nothing else: the
+/// deliveries the server has in flight are not made due again (so they go out once).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn send_test_beside_a_live_serve_sends_nothing_twice() {
+    use crate::receiver::{Receiver, Reply};
+    let dir = tempfile::tempdir().unwrap();
+    let rx = Receiver::start().await;
+    rx.set_default(Reply::status(204).delay(std::time::Duration::from_secs(3)));
+    let extra = format!(
+        "destinations:\n\
+         \x20 - {{name: slow, type: webhook, url: \"{}\", signing: none, sources: [radarr]}}\n\
+         \x20 - {{name: probe, type: webhook, url: \"{}\", signing: none, sources: [sonarr]}}\n",
+        rx.url("/slow"),
+        rx.url("/probe"),
+    );
+    let db = format!("sqlite://{}/data/hookarr.db", dir.path().display());
+    let config = write_config_with(dir.path(), &db, Some(ADMIN_KEY), &extra);
+    let running = start(&config, dir.path());
+    let token = token_of(&running.banner, "radarr");
+    let client = reqwest::Client::new();
+    for copy in 0..5 {
+        let mut body: serde_json::Value =
+            serde_json::from_slice(&fixture("radarr", "grab")).unwrap();
+        body["hookarrCopy"] = copy.into();
+        let resp = client
+            .post(format!("{}/hooks/radarr?token={token}", running.base))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 202);
+    }
+    // All five are in flight (the receiver holds each for 3 s).
+    rx.wait_for(5).await;
+    rx.script([Reply::status(204)]);
+    let config_path = config.clone();
+    let out = tokio::task::spawn_blocking(move || {
+        hookarr_cmd(&["send-test", "--destination", "probe"], &config_path)
+    })
+    .await
+    .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    // Wait for the five to be recorded as delivered, then count what the receiver got.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let page = admin_json(
+            &client,
+            &format!("{}/api/deliveries?status=succeeded&limit=50", running.base),
+        )
+        .await;
+        if page["items"].as_array().unwrap().len() == 5 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{page}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let paths: Vec<String> = rx.got().into_iter().map(|g| g.path).collect();
+    assert_eq!(
+        paths.iter().filter(|p| *p == "/slow").count(),
+        5,
+        "each delivery went out once: {paths:?}"
+    );
+    assert_eq!(paths.iter().filter(|p| *p == "/probe").count(), 1);
+}

@@ -801,7 +801,7 @@ async fn a_target_that_hangs_times_out_and_is_retried_later() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_processes_on_one_postgres_split_the_queue_and_send_each_delivery_once() {
     if crate::helpers::skip_without_postgres(
-        "delivery::two_processes_on_one_postgres_split_the_queue_and_send_each_delivery_once",
+        "it::delivery::two_processes_on_one_postgres_split_the_queue_and_send_each_delivery_once",
     ) {
         return;
     }

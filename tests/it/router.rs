@@ -379,7 +379,7 @@ async fn unknown_routes_and_methods_answer_json_and_health_checks_pass() {
 
 #[tokio::test]
 async fn postgres_serves_the_same_inbound_route() {
-    if crate::helpers::skip_without_postgres("router::postgres_serves_the_same_inbound_route") {
+    if crate::helpers::skip_without_postgres("it::router::postgres_serves_the_same_inbound_route") {
         return;
     }
     let app = TestApp::spawn(Backend::Postgres).await;
