@@ -1,0 +1,57 @@
+//! Grouped deliveries (season packs, quiet-hours digests): the rest of a group is leased with its first
+//! delivery, and each member ends as the group's one message ended.
+
+use super::Engine;
+use crate::storage::{Claimed, Finish};
+use chrono::Utc;
+
+impl Engine {
+    /// Leases the rest of a delivery's group.
+    pub(super) async fn claim_members(&self, c: &Claimed, key: &str) -> Vec<Claimed> {
+        let now = Utc::now();
+        let lease = now + chrono::Duration::from_std(self.lease).expect("small");
+        match self
+            .store
+            .claim_group(&c.destination, key, &c.id, &self.owner, now, lease)
+            .await
+        {
+            Ok(members) => members,
+            Err(error) => {
+                // Not fatal: the others will go out as their own messages.
+                tracing::warn!(message = "Claiming a delivery group failed.", %error);
+                Vec::new()
+            }
+        }
+    }
+
+    /// Ends each group member as its group's message ended, its log naming the delivery that carried it.
+    pub(super) fn finish_members(
+        &self,
+        members: &[Claimed],
+        primary: &Finish,
+        attempts_before: u32,
+    ) {
+        let primary_id = &primary.id;
+        for m in members {
+            let mut f = primary.clone();
+            f.id = m.id.clone();
+            f.attempts = m.attempts + (primary.attempts - attempts_before);
+            f.logged = primary
+                .logged
+                .last()
+                .map(|a| {
+                    let mut a = a.clone();
+                    a.attempt = f.attempts;
+                    a.outcome = format!("grouped:{}", a.outcome);
+                    a.error = Some(format!(
+                        "sent in one message with {primary_id}{}",
+                        a.error.map(|e| format!(": {e}")).unwrap_or_default()
+                    ));
+                    a
+                })
+                .into_iter()
+                .collect();
+            self.finish(f);
+        }
+    }
+}

@@ -1,0 +1,38 @@
+//! Message lifecycle: the id of the Discord message a grab posted is kept, so the import of the same
+//! download can edit that message instead of posting a new one.
+
+use super::{Dest, Engine};
+use crate::config::DestinationType;
+use crate::delivery::send::Sent;
+use crate::event::{Event, EventKind};
+use chrono::{DateTime, Utc};
+
+impl Engine {
+    /// Keeps the id of the Discord message a grab posted (from the `?wait=true` answer).
+    pub(super) async fn remember_message(
+        &self,
+        destination: &str,
+        download: &str,
+        sent: &Sent,
+        at: DateTime<Utc>,
+    ) {
+        let message = serde_json::from_str::<serde_json::Value>(&sent.body)
+            .ok()
+            .and_then(|v| v["id"].as_str().map(str::to_owned));
+        if let Some(message) = message
+            && let Err(error) = self
+                .store
+                .remember_message(destination, download, &message, at)
+                .await
+        {
+            tracing::warn!(message = "Saving a Discord message id failed.", %error);
+        }
+    }
+
+    /// Whether a Discord destination that edits messages takes part in the lifecycle for this event.
+    pub(super) fn edits(&self, dest: &Dest, event: &Event, kinds: &[EventKind]) -> bool {
+        dest.target.kind == DestinationType::Discord
+            && dest.target.edit_messages
+            && kinds.contains(&event.event)
+    }
+}

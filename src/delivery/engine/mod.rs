@@ -1,0 +1,224 @@
+//! The delivery engine: a router that turns outbox rows into deliveries, a claimer that leases due
+//! deliveries in batches, apalis workers that send them, and a finisher that writes results back in batches.
+//! Its rooms: `workers` (those loops), `attempt` (one delivery, start to finish), `destinations` (limiter,
+//! pause, enable/disable), `groups` (season packs and digests), `messages` (Discord message edits) and
+//! `alerts` (hookarr's own events). This file holds the engine's state and its start-up.
+//!
+//! The queue is hookarr's own `deliveries` table, fed to apalis through
+//! [`ClaimBackend`](super::backend::ClaimBackend) (an apalis `Backend`): claiming is one indexed `UPDATE … RETURNING` over due pending rows, a lease is simply
+//! `next_attempt_at` pushed forward (a killed process's deliveries fall due again by themselves), and a retry
+//! is `next_attempt_at` set to its backoff — durable, and never a full-table scan.
+
+use super::route::Router;
+use crate::config::{Config, DestinationType};
+use crate::event::{Event, EventData, EventId, EventKind, SourceInfo};
+use crate::outbound::{self, Target, Templates};
+use crate::storage::{Claimed, Finish, Store, StoreError};
+use chrono::Utc;
+use governor::RateLimiter;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::{Notify, OwnedSemaphorePermit, mpsc};
+use tokio_util::sync::CancellationToken;
+
+mod alerts;
+mod attempt;
+mod destinations;
+mod groups;
+mod messages;
+mod workers;
+
+use destinations::{Dest, Runtime, limiter};
+
+type Limiter = RateLimiter<
+    governor::state::NotKeyed,
+    governor::state::InMemoryState,
+    governor::clock::DefaultClock,
+>;
+
+/// How often idle loops look for work that no local wake-up announced (retries falling due, other processes).
+const POLL: Duration = Duration::from_millis(500);
+/// A rate-limit wait shorter than this is slept in the worker; a longer one puts the delivery back.
+const SHORT_WAIT: Duration = Duration::from_millis(250);
+
+/// Everything a delivery worker needs.
+pub struct Engine {
+    store: Arc<dyn Store>,
+    templates: Arc<Templates>,
+    router: Router,
+    dests: HashMap<String, Dest>,
+    client: reqwest::Client,
+    workers: usize,
+    max_response_bytes: usize,
+    /// How long a claimed delivery stays leased to this process: longer than an attempt can take (two sends
+    /// with the rich-message fallback), so a live worker never loses its lease.
+    lease: Duration,
+    owner: String,
+    runtime: Mutex<Runtime>,
+    wake_router: Notify,
+    wake_claimer: Notify,
+    finish_tx: mpsc::UnboundedSender<Finish>,
+    finish_rx: Mutex<Option<mpsc::UnboundedReceiver<Finish>>>,
+    /// Cancelled once every worker has stopped: the finisher then writes what is queued and ends.
+    workers_done: CancellationToken,
+    running: std::sync::atomic::AtomicBool,
+}
+
+/// One claimed delivery on its way through an apalis worker; the permit is its worker slot.
+pub struct Job {
+    claimed: Claimed,
+    /// Deliveries of the same group claimed in the same batch: they go out in this job's message.
+    members: Vec<Claimed>,
+    _permit: OwnedSemaphorePermit,
+}
+
+/// The shared HTTP client: rustls, no redirects, `hookarr/<version>`, the configured timeout.
+fn http_client(timeout: Duration, workers: usize) -> reqwest::Client {
+    reqwest::Client::builder()
+        .user_agent(concat!("hookarr/", env!("CARGO_PKG_VERSION")))
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(timeout)
+        .connect_timeout(timeout.min(Duration::from_secs(10)))
+        .pool_max_idle_per_host(workers)
+        .build()
+        .expect("the TLS back-end initializes")
+}
+
+/// Resolves the config's destinations into send targets (generating and storing a webhook secret where the
+/// config names none).
+pub async fn targets(cfg: &Config, store: &dyn Store) -> anyhow::Result<Vec<Target>> {
+    let mut out = Vec::new();
+    for d in &cfg.destinations {
+        let generated = if d.kind == DestinationType::Webhook
+            && d.secret.is_none()
+            && d.signing.unwrap_or_default() != crate::config::Signing::None
+        {
+            Some(
+                store
+                    .destination_secret(&d.name, &outbound::signing::new_whsec())
+                    .await?,
+            )
+        } else {
+            None
+        };
+        out.push(Target::from_config(d, generated));
+    }
+    Ok(out)
+}
+
+impl Engine {
+    pub async fn new(
+        cfg: &Config,
+        store: Arc<dyn Store>,
+        templates: Arc<Templates>,
+    ) -> anyhow::Result<Arc<Engine>> {
+        let targets = targets(cfg, store.as_ref()).await?;
+        let workers = cfg.delivery.workers.max(1) as usize;
+        let dests = cfg
+            .destinations
+            .iter()
+            .zip(targets)
+            .map(|(d, target)| {
+                let retry = d.retry.clone().unwrap_or_default();
+                (
+                    d.name.clone(),
+                    Dest {
+                        target,
+                        schedule: retry.schedule,
+                        max_attempts: retry.max_attempts.max(1),
+                        limiter: limiter(d),
+                    },
+                )
+            })
+            .collect();
+        let (finish_tx, finish_rx) = mpsc::unbounded_channel();
+        let engine = Arc::new(Engine {
+            store,
+            templates,
+            router: Router {
+                rules: cfg
+                    .destinations
+                    .iter()
+                    .map(super::route::Rule::new)
+                    .collect(),
+            },
+            dests,
+            client: http_client(
+                Duration::from_secs(cfg.delivery.timeout_secs.max(1)),
+                workers,
+            ),
+            workers,
+            max_response_bytes: cfg.delivery.max_response_bytes,
+            lease: Duration::from_secs(2 * cfg.delivery.timeout_secs.max(1) + 10),
+            owner: crate::event::new_prefixed_id("wrk"),
+            runtime: Mutex::new(Runtime::default()),
+            wake_router: Notify::new(),
+            wake_claimer: Notify::new(),
+            finish_tx,
+            finish_rx: Mutex::new(Some(finish_rx)),
+            workers_done: CancellationToken::new(),
+            running: Default::default(),
+        });
+        engine.refresh_state().await?;
+        Ok(engine)
+    }
+
+    /// Makes every leased delivery due again: a `serve` start-up step, for a process that has the database to
+    /// itself (the SQLite serve lock), where every lease belongs to a run that has stopped. Never for one-shot
+    /// commands beside a live `serve`, whose in-flight deliveries would go out twice.
+    pub async fn requeue_abandoned(&self) -> Result<u64, StoreError> {
+        let released = self.store.release_leases(Utc::now()).await?;
+        if released > 0 {
+            tracing::info!(
+                message = "Re-queued deliveries a stopped run had claimed.",
+                released
+            );
+        }
+        Ok(released)
+    }
+
+    /// Called after an ingest commits: route it now rather than at the next poll.
+    pub fn notify_ingest(&self) {
+        self.wake_router.notify_one();
+    }
+
+    pub fn destination_names(&self) -> impl Iterator<Item = &str> {
+        self.router.rules.iter().map(|r| r.destination.as_str())
+    }
+
+    pub fn target(&self, name: &str) -> Option<&Target> {
+        self.dests.get(name).map(|d| &d.target)
+    }
+
+    pub fn templates(&self) -> &Templates {
+        &self.templates
+    }
+
+    pub fn router(&self) -> &Router {
+        &self.router
+    }
+
+    pub(super) fn finish(&self, f: Finish) {
+        // The finisher lives as long as the engine runs; a send fails only after shutdown finished.
+        let _ = self.finish_tx.send(f);
+    }
+}
+
+/// The `test` event hookarr sends itself (`send-test`, test buttons).
+pub fn test_event() -> Event {
+    Event {
+        id: EventId::new(),
+        event: EventKind::Test,
+        timestamp: Utc::now(),
+        source: SourceInfo {
+            name: "hookarr".into(),
+            app: "hookarr".into(),
+            event: "Test".into(),
+            version: Some(env!("CARGO_PKG_VERSION").into()),
+            ..Default::default()
+        },
+        summary: "Test message from hookarr: this destination works.".into(),
+        data: EventData::default(),
+    }
+}

@@ -1,0 +1,214 @@
+//! The engine's loops: the router (outbox → deliveries), the claimer (due deliveries → apalis jobs, in
+//! batches), the apalis worker that runs each job, and the finisher (results → the database, in batches).
+
+use super::{Engine, Job, POLL};
+use crate::delivery::backend::ClaimBackend;
+use crate::event::Event;
+use crate::storage::Finish;
+use apalis::prelude::*;
+use chrono::Utc;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
+use tokio_util::sync::CancellationToken;
+
+impl Engine {
+    /// Starts the engine on the runtime; it runs until `shutdown` (see [`Engine::run`]).
+    pub fn start(self: &Arc<Self>, shutdown: CancellationToken) -> tokio::task::JoinHandle<()> {
+        self.running
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        tokio::spawn(self.clone().run(shutdown))
+    }
+
+    /// Whether the delivery workers run (for `/readyz`).
+    pub fn is_running(&self) -> bool {
+        self.running.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Runs router, claimer, apalis workers and finisher until `shutdown`; then lets in-flight sends finish
+    /// and writes their results, so nothing is left leased.
+    pub(super) async fn run(self: Arc<Self>, shutdown: CancellationToken) {
+        let finish_rx = self
+            .finish_rx
+            .lock()
+            .expect("finish lock")
+            .take()
+            .expect("run once");
+        let finisher = tokio::spawn(self.clone().finish_loop(finish_rx));
+        let router = tokio::spawn(self.clone().route_loop(shutdown.clone()));
+        let (job_tx, job_rx) = mpsc::channel(self.workers);
+        let claimer = tokio::spawn(self.clone().claim_loop(job_tx, shutdown.clone()));
+        let worker = WorkerBuilder::new(format!("hookarr-delivery-{}", self.owner))
+            .backend(ClaimBackend { rx: job_rx })
+            .data(self.clone())
+            .build(deliver);
+        // The worker ends when the claimer closes the channel and every started job has finished.
+        if let Err(error) = worker.run().await {
+            tracing::error!(message = "Delivery worker stopped.", %error);
+        }
+        let _ = claimer.await;
+        let _ = router.await;
+        // Workers are done, so every result is queued; the finisher writes them and stops.
+        self.workers_done.cancel();
+        let _ = finisher.await;
+        self.running
+            .store(false, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    pub(super) async fn route_loop(self: Arc<Self>, shutdown: CancellationToken) {
+        let mut last_refresh = Instant::now();
+        loop {
+            let enabled = |name: &str| self.is_enabled(name);
+            let route = |e: &Event| self.router.route(e, &enabled);
+            match self.store.route_outbox(500, &route).await {
+                Ok(0) => {}
+                Ok(_) => {
+                    self.wake_claimer.notify_one();
+                    continue;
+                }
+                Err(error) => tracing::warn!(message = "Routing failed; retrying.", %error),
+            }
+            if last_refresh.elapsed() > Duration::from_secs(5) {
+                last_refresh = Instant::now();
+                if let Err(error) = self.refresh_state().await {
+                    tracing::warn!(message = "Reading destination state failed.", %error);
+                }
+            }
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                _ = self.wake_router.notified() => {}
+                _ = tokio::time::sleep(POLL) => {}
+            }
+        }
+    }
+
+    pub(super) async fn claim_loop(
+        self: Arc<Self>,
+        jobs: mpsc::Sender<Job>,
+        shutdown: CancellationToken,
+    ) {
+        let slots = Arc::new(Semaphore::new(self.workers));
+        // With a backlog, claim only once half the workers are free: one claim (one write) then serves many
+        // deliveries. Without one, claim as soon as any worker is free, for latency.
+        let mut backlog = false;
+        loop {
+            let want = if backlog {
+                (self.workers / 2).max(1)
+            } else {
+                1
+            };
+            let mut batch = tokio::select! {
+                _ = shutdown.cancelled() => return,
+                p = slots.clone().acquire_many_owned(want as u32) => p.expect("never closed"),
+            };
+            while let Ok(p) = slots.clone().try_acquire_owned() {
+                batch.merge(p);
+            }
+            let mut permits: Vec<OwnedSemaphorePermit> = (0..batch.num_permits())
+                .filter_map(|_| batch.split(1))
+                .collect();
+            drop(batch);
+            let now = Utc::now();
+            let lease = now + chrono::Duration::from_std(self.lease).expect("small");
+            let claimed = match self
+                .store
+                .claim_due(&self.owner, now, lease, permits.len() as u32)
+                .await
+            {
+                Ok(c) => c,
+                Err(error) => {
+                    tracing::warn!(message = "Claiming deliveries failed; retrying.", %error);
+                    Vec::new()
+                }
+            };
+            let full = claimed.len() == permits.len();
+            backlog = full;
+            // Rows of one group claimed together travel as one job (one message).
+            let mut batch_jobs: Vec<Job> = Vec::with_capacity(claimed.len());
+            let mut groups: HashMap<(String, String), usize> = HashMap::new();
+            for c in claimed {
+                if let Some(key) = &c.group_key {
+                    match groups.entry((c.destination.clone(), key.clone())) {
+                        std::collections::hash_map::Entry::Occupied(e) => {
+                            batch_jobs[*e.get()].members.push(c);
+                            continue;
+                        }
+                        std::collections::hash_map::Entry::Vacant(e) => {
+                            e.insert(batch_jobs.len());
+                        }
+                    }
+                }
+                let permit = permits.pop().expect("one permit per claimed row");
+                batch_jobs.push(Job {
+                    claimed: c,
+                    members: Vec::new(),
+                    _permit: permit,
+                });
+            }
+            for job in batch_jobs {
+                if jobs.send(job).await.is_err() {
+                    return;
+                }
+            }
+            drop(permits);
+            if !full {
+                tokio::select! {
+                    _ = shutdown.cancelled() => return,
+                    _ = self.wake_claimer.notified() => {}
+                    _ = tokio::time::sleep(POLL) => {}
+                }
+            }
+        }
+    }
+
+    pub(super) async fn finish_loop(self: Arc<Self>, mut rx: mpsc::UnboundedReceiver<Finish>) {
+        let mut batch = Vec::with_capacity(256);
+        loop {
+            let received = tokio::select! {
+                n = rx.recv_many(&mut batch, 256) => n,
+                // No more results can come: close the channel, then drain what is buffered.
+                _ = self.workers_done.cancelled(), if !rx.is_closed() => {
+                    rx.close();
+                    continue;
+                }
+            };
+            if received == 0 {
+                return;
+            }
+            let n = batch.len();
+            // A failed write is retried: the results are not lost while the process lives (and if it dies,
+            // the leases expire and the deliveries are sent again).
+            while let Err(error) = self.store.finish(&batch).await {
+                tracing::error!(message = "Writing delivery results failed; retrying.", %error, results = n);
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+            batch.clear();
+        }
+    }
+}
+
+/// The apalis job handler: one attempt at one delivery.
+///
+/// A panic (a bug) must not take the worker down or leave the delivery leased for minutes: it is caught, and
+/// the delivery is put back to be tried again in a minute with the reason logged.
+pub(super) async fn deliver(
+    job: Job,
+    engine: Data<Arc<Engine>>,
+) -> Result<(), std::convert::Infallible> {
+    use futures_util::FutureExt as _;
+    let mut put_back = Finish::pending(
+        &job.claimed.id,
+        &job.claimed.destination,
+        job.claimed.attempts,
+        Utc::now(),
+    );
+    let run = std::panic::AssertUnwindSafe(engine.attempt(job.claimed, job.members)).catch_unwind();
+    if run.await.is_err() {
+        tracing::error!(message = "A delivery attempt panicked; it will be retried.", delivery = %put_back.id);
+        put_back.next_attempt_at = Some(put_back.at + chrono::Duration::minutes(1));
+        put_back.last_error = Some("internal error during the attempt".into());
+        engine.finish(put_back);
+    }
+    Ok(())
+}
