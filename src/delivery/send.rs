@@ -4,7 +4,7 @@
 use super::policy::{self, Verdict};
 use crate::config::DestinationType;
 use crate::outbound::OutboundRequest;
-use crate::storage::AttemptRow;
+use crate::storage::{AttemptOutcome, AttemptRow};
 use chrono::{DateTime, Utc};
 use std::time::{Duration, Instant};
 
@@ -45,12 +45,13 @@ impl Sent {
         }
     }
 
-    pub(super) fn record(&self, attempt: u32) -> AttemptRow {
+    /// This exchange as attempt number `attempt` of the log, with what it came to.
+    pub(super) fn record(&self, attempt: u32, outcome: AttemptOutcome) -> AttemptRow {
         AttemptRow {
             attempt,
             started_at: self.started,
             duration_ms: self.duration.as_millis() as u64,
-            outcome: String::new(),
+            outcome,
             status_code: self.status,
             response_headers: self.headers.clone(),
             response_body: (!self.body.is_empty()).then(|| self.body.clone()),

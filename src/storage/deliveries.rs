@@ -83,12 +83,90 @@ pub struct AttemptRow {
     #[serde(with = "crate::event::millis_rfc3339")]
     pub started_at: DateTime<Utc>,
     pub duration_ms: u64,
-    /// `succeeded`, `retry`, `failed`, `rate_limited`, `expired`, `render_failed`, `fallback`…
-    pub outcome: String,
+    /// What the attempt came to, stored and shown by name.
+    pub outcome: AttemptOutcome,
     pub status_code: Option<u16>,
     pub response_headers: serde_json::Map<String, serde_json::Value>,
     pub response_body: Option<String>,
     pub error: Option<String>,
+}
+
+/// What one logged attempt came to. Stored and shown by name (`succeeded`, `grouped:retry`…).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AttemptOutcome {
+    /// The target accepted it.
+    Succeeded,
+    /// It failed in a way worth retrying, and will be (backoff, or the target's `Retry-After`).
+    Retry,
+    /// It failed and will not be retried: its attempts are used up.
+    Dead,
+    /// The target answered 429: the destination pauses and the delivery waits for it.
+    RateLimited,
+    /// It will not be sent: the target refused it for good (a 4xx other than 408/425/429), or its
+    /// destination is no longer in the config.
+    Failed,
+    /// The target said it is gone (Discord 401/404, Slack 404/410, any 410): the destination is disabled.
+    Disabled,
+    /// The Discord message this delivery was to edit is gone; a new message is posted in the next exchange.
+    EditMissing,
+    /// A chat target refused the rich message (400); the plain summary goes in the next exchange.
+    RejectedRich,
+    /// The template did not render a payload; nothing was sent.
+    RenderFailed,
+    /// `expire_after` passed before it could be sent; nothing was sent.
+    Expired,
+    /// Sent as part of another delivery's group message; that message came to the inner outcome.
+    Grouped(Box<AttemptOutcome>),
+}
+
+impl AttemptOutcome {
+    const GROUPED: &'static str = "grouped:";
+
+    /// The stored name.
+    pub fn name(&self) -> std::borrow::Cow<'static, str> {
+        let plain = match self {
+            AttemptOutcome::Succeeded => "succeeded",
+            AttemptOutcome::Retry => "retry",
+            AttemptOutcome::Dead => "dead",
+            AttemptOutcome::RateLimited => "rate_limited",
+            AttemptOutcome::Failed => "failed",
+            AttemptOutcome::Disabled => "disabled",
+            AttemptOutcome::EditMissing => "edit_missing",
+            AttemptOutcome::RejectedRich => "rejected_rich",
+            AttemptOutcome::RenderFailed => "render_failed",
+            AttemptOutcome::Expired => "expired",
+            AttemptOutcome::Grouped(inner) => {
+                return format!("{}{}", Self::GROUPED, inner.name()).into();
+            }
+        };
+        plain.into()
+    }
+
+    /// Reads a stored name back.
+    pub fn parse(name: &str) -> Option<AttemptOutcome> {
+        if let Some(inner) = name.strip_prefix(Self::GROUPED) {
+            return Some(AttemptOutcome::Grouped(Box::new(Self::parse(inner)?)));
+        }
+        Some(match name {
+            "succeeded" => AttemptOutcome::Succeeded,
+            "retry" => AttemptOutcome::Retry,
+            "dead" => AttemptOutcome::Dead,
+            "rate_limited" => AttemptOutcome::RateLimited,
+            "failed" => AttemptOutcome::Failed,
+            "disabled" => AttemptOutcome::Disabled,
+            "edit_missing" => AttemptOutcome::EditMissing,
+            "rejected_rich" => AttemptOutcome::RejectedRich,
+            "render_failed" => AttemptOutcome::RenderFailed,
+            "expired" => AttemptOutcome::Expired,
+            _ => return None,
+        })
+    }
+}
+
+impl Serialize for AttemptOutcome {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.name())
+    }
 }
 
 /// What a worker writes back for one claimed delivery.
@@ -169,4 +247,35 @@ pub struct StatusCount {
     pub destination: String,
     pub status: DeliveryStatus,
     pub count: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::AttemptOutcome;
+
+    #[test]
+    fn attempt_outcomes_are_read_back_by_their_stored_names() {
+        let all = [
+            AttemptOutcome::Succeeded,
+            AttemptOutcome::Retry,
+            AttemptOutcome::Dead,
+            AttemptOutcome::RateLimited,
+            AttemptOutcome::Failed,
+            AttemptOutcome::Disabled,
+            AttemptOutcome::EditMissing,
+            AttemptOutcome::RejectedRich,
+            AttemptOutcome::RenderFailed,
+            AttemptOutcome::Expired,
+        ];
+        for outcome in all {
+            let grouped = AttemptOutcome::Grouped(Box::new(outcome.clone()));
+            assert_eq!(grouped.name(), format!("grouped:{}", outcome.name()));
+            for o in [outcome, grouped] {
+                assert_eq!(AttemptOutcome::parse(&o.name()), Some(o.clone()));
+                assert_eq!(serde_json::to_value(&o).unwrap(), o.name().as_ref());
+            }
+        }
+        assert_eq!(AttemptOutcome::parse("fallback"), None);
+        assert_eq!(AttemptOutcome::parse("grouped:"), None);
+    }
 }

@@ -14,8 +14,8 @@ mod sql;
 mod sqlite;
 
 pub use deliveries::{
-    AttemptRow, Claimed, DeliveryQuery, DeliveryRow, DeliveryStatus, DestinationState, Finish,
-    NewDelivery, RetryFilter, StatusCount,
+    AttemptOutcome, AttemptRow, Claimed, DeliveryQuery, DeliveryRow, DeliveryStatus,
+    DestinationState, Finish, NewDelivery, RetryFilter, StatusCount,
 };
 
 pub use postgres::PgStore;

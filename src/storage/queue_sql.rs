@@ -291,7 +291,7 @@ macro_rules! queue_queries {
                         .bind(i64::from(a.attempt))
                         .bind(millis(a.started_at))
                         .bind(a.duration_ms as i64)
-                        .bind(&a.outcome)
+                        .bind(a.outcome.name().as_ref())
                         .bind(a.status_code.map(i64::from))
                         .bind(serde_json::Value::Object(a.response_headers.clone()).to_string())
                         .bind(a.response_body.as_deref())
@@ -395,7 +395,12 @@ macro_rules! queue_queries {
                         attempt: row.try_get::<i64, _>("attempt")? as u32,
                         started_at: from_millis(row.try_get("started_at")?),
                         duration_ms: row.try_get::<i64, _>("duration_ms")?.max(0) as u64,
-                        outcome: row.try_get("outcome")?,
+                        outcome: {
+                            let name: String = row.try_get("outcome")?;
+                            $crate::storage::AttemptOutcome::parse(&name).ok_or_else(|| {
+                                $crate::storage::StoreError::Corrupt(format!("attempt outcome `{name}`"))
+                            })?
+                        },
                         status_code: row
                             .try_get::<Option<i64>, _>("status_code")?
                             .and_then(|s| u16::try_from(s).ok()),

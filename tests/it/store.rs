@@ -506,7 +506,7 @@ fn finish(
             attempt: attempts,
             started_at: Utc::now(),
             duration_ms: 3,
-            outcome: "retry".into(),
+            outcome: hookarr::storage::AttemptOutcome::Retry,
             status_code: Some(503),
             response_headers: serde_json::json!({"retry-after": "5"})
                 .as_object()

@@ -1,260 +1,195 @@
-//! One attempt at one delivery: the checks that hold it back (expired, disabled, paused, rate-limited), the
-//! render, the send (with the message edit and the plain-text fallback), and the verdict written back as one
-//! result with its attempt log.
+//! One attempt at one delivery, up to what it came to: the checks that hold it back (destination gone,
+//! expired, disabled, paused, out of rate-limit tokens), the message (a group's merged event or digest,
+//! rendered), and the exchanges with the target (an edit of a deleted Discord message, or a rich message a
+//! chat target refused, is followed by a second). The [`Outcome`] is written back in one place, `record.rs`.
 
 use super::{Dest, Engine, SHORT_WAIT};
-use crate::delivery::policy::{self, Verdict};
 use crate::delivery::send::{Sent, send};
 use crate::event::{Event, EventKind};
 use crate::outbound;
-use crate::storage::{AttemptRow, Claimed, DeliveryStatus, Finish};
+use crate::storage::{AttemptOutcome, AttemptRow, Claimed, DeliveryStatus};
 use chrono::{DateTime, Utc};
 use governor::clock::Clock as _;
+use std::borrow::Cow;
 use std::time::Instant;
+
+/// What became of one attempt: the one value [`Engine::record`] writes back.
+pub(super) enum Outcome {
+    /// Not sent now, and nothing logged: due again at `until` (destination disabled or paused, or no
+    /// rate-limit token soon enough). `note`, when given, becomes the delivery's last error.
+    Held {
+        until: DateTime<Utc>,
+        note: Option<String>,
+    },
+    /// Ended without a send; the reason is logged as its attempt.
+    Unsent {
+        status: DeliveryStatus,
+        outcome: AttemptOutcome,
+        reason: String,
+    },
+    /// Sent: the last exchange decides.
+    Sent(Exchanges),
+}
+
+/// The exchanges of one attempt with its target.
+pub(super) struct Exchanges {
+    /// Exchanges before the last, logged with what they came to (`edit_missing`, `rejected_rich`).
+    pub(super) earlier: Vec<(Sent, AttemptOutcome)>,
+    /// The exchange that decides the delivery's fate.
+    pub(super) last: Sent,
+    /// On success, keep the posted message's id for this download (a Discord grab, for its import to edit).
+    pub(super) remember_for: Option<String>,
+}
+
+/// The message one attempt sends: the event as shown (a group's merged event or digest) and its payload.
+struct Message<'e> {
+    shown: Cow<'e, Event>,
+    payload: serde_json::Value,
+    digest: bool,
+}
 
 impl Engine {
     /// One attempt at one claimed delivery (with the members of its group claimed in the same batch), start
     /// to finish.
     pub(super) async fn attempt(&self, c: Claimed, mut members: Vec<Claimed>) {
+        let outcome = self.try_delivery(&c, &mut members).await;
+        self.record(&c, &members, outcome).await;
+    }
+
+    async fn try_delivery(&self, c: &Claimed, members: &mut Vec<Claimed>) -> Outcome {
         let now = Utc::now();
-        let mut finish = Finish::pending(&c.id, &c.destination, c.attempts, now);
         let Some(dest) = self.dests.get(&c.destination) else {
-            let reason = format!("destination `{}` is no longer configured", c.destination);
-            return self.end_unsent(finish, &members, DeliveryStatus::Failed, "failed", reason);
+            return Outcome::Unsent {
+                status: DeliveryStatus::Failed,
+                outcome: AttemptOutcome::Failed,
+                reason: format!("destination `{}` is no longer configured", c.destination),
+            };
         };
         if c.expires_at.is_some_and(|t| t <= now) {
-            let reason = "expired before it could be delivered (expire_after)".to_owned();
-            return self.end_unsent(finish, &members, DeliveryStatus::Expired, "expired", reason);
+            return Outcome::Unsent {
+                status: DeliveryStatus::Expired,
+                outcome: AttemptOutcome::Expired,
+                reason: "expired before it could be delivered (expire_after)".to_owned(),
+            };
         }
-        if let Some(reason) = self
-            .runtime
-            .lock()
-            .expect("runtime lock")
+        if let Some(held) = self.held_back(c, dest, now).await {
+            return held;
+        }
+        // A season pack: the other pending deliveries of the group go out in this one message.
+        if let Some(key) = c.group_key.as_deref() {
+            members.extend(self.claim_members(c, key).await);
+        }
+        match self.message(dest, c, members) {
+            Ok(message) => Outcome::Sent(self.exchange(dest, c, &message).await),
+            Err(e) => Outcome::Unsent {
+                status: DeliveryStatus::Failed,
+                outcome: AttemptOutcome::RenderFailed,
+                reason: e.to_string(),
+            },
+        }
+    }
+
+    /// Why the delivery cannot go out now, if it cannot: its destination is disabled (held, not dropped:
+    /// re-enabling makes it due again) or paused, or its rate limit has no token soon enough.
+    async fn held_back(&self, c: &Claimed, dest: &Dest, now: DateTime<Utc>) -> Option<Outcome> {
+        let disabled = (self.runtime.lock().expect("runtime lock"))
             .disabled
             .get(&c.destination)
-            .cloned()
-        {
-            // Held, not dropped: re-enabling the destination makes it due again.
-            finish.next_attempt_at = Some(now + chrono::Duration::minutes(5));
-            finish.last_error = Some(format!("destination disabled: {reason}"));
-            return self.settle(finish, &members, c.attempts);
+            .cloned();
+        if let Some(reason) = disabled {
+            return Some(Outcome::Held {
+                until: now + chrono::Duration::minutes(5),
+                note: Some(format!("destination disabled: {reason}")),
+            });
         }
         if let Some(until) = self.pause_until(&c.destination, dest.target.kind, now) {
-            finish.next_attempt_at = Some(until);
-            return self.settle(finish, &members, c.attempts);
+            return Some(Outcome::Held { until, note: None });
         }
         if let Err(not_until) = dest.limiter.check() {
             let wait = not_until.wait_time_from(governor::clock::DefaultClock::default().now());
             if wait > SHORT_WAIT {
-                finish.next_attempt_at =
-                    Some(now + chrono::Duration::from_std(wait).unwrap_or_default());
-                return self.settle(finish, &members, c.attempts);
+                let until = now + chrono::Duration::from_std(wait).unwrap_or_default();
+                return Some(Outcome::Held { until, note: None });
             }
             tokio::time::sleep(wait).await;
         }
-        // A season pack: the other pending deliveries of the group go out in this one message.
-        if let Some(key) = c.group_key.as_deref() {
-            members.extend(self.claim_members(&c, key).await);
-        }
-        let member_events: Vec<Event> = members.iter().map(|m| m.event.clone()).collect();
+        None
+    }
+
+    /// The message for a delivery and its group members: a single event as it is (no copy), a group as its
+    /// merged event or quiet-hours digest, rendered by the destination's template.
+    fn message<'e>(
+        &self,
+        dest: &Dest,
+        c: &'e Claimed,
+        members: &[Claimed],
+    ) -> Result<Message<'e>, outbound::RenderFailure> {
         let digest = !members.is_empty()
             && c.group_key
                 .as_deref()
                 .is_some_and(|k| k.starts_with(crate::delivery::group::DIGEST_PREFIX));
-        // A single event is shown as it is (no copy); a group as its merged event or digest.
-        let shown: std::borrow::Cow<'_, Event> = if members.is_empty() {
-            std::borrow::Cow::Borrowed(&c.event)
-        } else if digest {
-            std::borrow::Cow::Owned(crate::delivery::group::digest(&c.event, &member_events))
-        } else {
-            std::borrow::Cow::Owned(crate::delivery::group::merge(&c.event, &member_events))
-        };
         let group: Vec<Event> = if members.is_empty() {
             Vec::new()
         } else {
             std::iter::once(c.event.clone())
-                .chain(member_events)
+                .chain(members.iter().map(|m| m.event.clone()))
                 .collect()
         };
-        let payload = match outbound::render_group_payload(
-            &self.templates,
-            &dest.target,
-            &shown,
-            &group,
-            digest,
-        ) {
-            Ok(p) => p,
-            Err(e) => {
-                let reason = e.to_string();
-                return self.end_unsent(
-                    finish,
-                    &members,
-                    DeliveryStatus::Failed,
-                    "render_failed",
-                    reason,
-                );
-            }
+        let shown = if members.is_empty() {
+            Cow::Borrowed(&c.event)
+        } else if digest {
+            Cow::Owned(crate::delivery::group::digest(&c.event, &group[1..]))
+        } else {
+            Cow::Owned(crate::delivery::group::merge(&c.event, &group[1..]))
         };
-        // Message lifecycle: the import of a download edits the Discord message its grab posted.
-        let download_id = shown.data.download.as_ref().and_then(|d| d.id.clone());
+        let payload =
+            outbound::render_group_payload(&self.templates, &dest.target, &shown, &group, digest)?;
+        Ok(Message {
+            shown,
+            payload,
+            digest,
+        })
+    }
+
+    /// Sends the message: as the edit of the Discord message its download's grab posted when there is one
+    /// (posting anew when that message is gone), and as the plain summary when a chat target refuses the rich
+    /// message (CONTRACT §5 fallback).
+    async fn exchange(&self, dest: &Dest, c: &Claimed, message: &Message<'_>) -> Exchanges {
+        let download_id = (!message.digest)
+            .then(|| message.shown.data.download.as_ref()?.id.clone())
+            .flatten();
+        let edits_imports = [EventKind::LibraryNew, EventKind::LibraryUpgraded];
         let edit_of = match &download_id {
-            Some(download)
-                if !digest
-                    && self.edits(dest, &shown, &[EventKind::LibraryNew, EventKind::LibraryUpgraded]) =>
-            {
-                self.store.message_for(&c.destination, download).await.unwrap_or_else(|error| {
-                    tracing::warn!(message = "Reading a Discord message id failed; posting instead.", %error);
-                    None
-                })
+            Some(download) if self.edits(dest, &message.shown, &edits_imports) => {
+                self.message_for(&c.destination, download).await
             }
             _ => None,
         };
-        let mut sent = self
-            .send_payload(dest, &c.event, &c.id, &payload, edit_of.as_deref())
+        let mut earlier = Vec::new();
+        let mut last = self
+            .send_payload(dest, &c.event, &c.id, &message.payload, edit_of.as_deref())
             .await;
-        finish.attempts += 1;
-        let mut record = sent.record(finish.attempts);
         // The message to edit is gone (deleted in Discord): post a new one. Not a reason to disable.
-        if edit_of.is_some() && sent.status == Some(404) {
-            record.outcome = "edit_missing".into();
-            finish.logged.push(record);
-            sent = self
-                .send_payload(dest, &c.event, &c.id, &payload, None)
+        if edit_of.is_some() && last.status == Some(404) {
+            earlier.push((last, AttemptOutcome::EditMissing));
+            last = self
+                .send_payload(dest, &c.event, &c.id, &message.payload, None)
                 .await;
-            finish.attempts += 1;
-            record = sent.record(finish.attempts);
         }
-        // A chat target that rejects the rich message gets the plain summary once (CONTRACT §5 fallback).
-        if sent.status == Some(400)
-            && let Some(plain) = outbound::fallback_payload(dest.target.kind, &shown)
+        if last.status == Some(400)
+            && let Some(plain) = outbound::fallback_payload(dest.target.kind, &message.shown)
         {
-            record.outcome = "rejected_rich".into();
-            finish.logged.push(record);
-            sent = self.send_payload(dest, &c.event, &c.id, &plain, None).await;
-            finish.attempts += 1;
-            record = sent.record(finish.attempts);
+            earlier.push((last, AttemptOutcome::RejectedRich));
+            last = self.send_payload(dest, &c.event, &c.id, &plain, None).await;
         }
-        finish.last_status = sent.status;
-        finish.at = Utc::now();
-        let verdict = sent.verdict(dest.target.kind, finish.at);
-        self.after_headers(&c.destination, dest.target.kind, &sent, finish.at)
-            .await;
-        match verdict {
-            Verdict::Success => {
-                record.outcome = "succeeded".into();
-                finish.status = DeliveryStatus::Succeeded;
-                // The grab's message id, for the import to edit.
-                if let Some(download) = &download_id
-                    && edit_of.is_none()
-                    && !digest
-                    && self.edits(dest, &shown, &[EventKind::DownloadGrabbed])
-                {
-                    self.remember_message(&c.destination, download, &sent, finish.at)
-                        .await;
-                }
-            }
-            Verdict::Retry { after } => {
-                let jitter = rand::random::<f64>() * 2.0 - 1.0;
-                match policy::next_delay(&dest.schedule, dest.max_attempts, finish.attempts, jitter)
-                {
-                    Some(delay) => {
-                        record.outcome = "retry".into();
-                        let delay = after.unwrap_or(delay);
-                        finish.next_attempt_at =
-                            Some(finish.at + chrono::Duration::from_std(delay).unwrap_or_default());
-                    }
-                    None => {
-                        record.outcome = "dead".into();
-                        finish.status = DeliveryStatus::Dead;
-                    }
-                }
-            }
-            Verdict::RateLimited { after, global } => {
-                record.outcome = "rate_limited".into();
-                let until = finish.at + chrono::Duration::from_std(after).unwrap_or_default();
-                self.pause(&c.destination, dest.target.kind, until, global, true)
-                    .await;
-                // A 429 is not the target failing: it may take twice the schedule's attempts before giving up.
-                if finish.attempts >= dest.max_attempts.saturating_mul(2) {
-                    record.outcome = "dead".into();
-                    finish.status = DeliveryStatus::Dead;
-                } else {
-                    finish.next_attempt_at = Some(until);
-                }
-            }
-            Verdict::Fail => {
-                record.outcome = "failed".into();
-                finish.status = DeliveryStatus::Failed;
-            }
-            Verdict::Disable { reason } => {
-                record.outcome = "disabled".into();
-                finish.status = DeliveryStatus::Failed;
-                if self.is_enabled(&c.destination) {
-                    if let Err(error) = self.set_enabled(&c.destination, false, &reason).await {
-                        tracing::error!(message = "Disabling a destination failed.", %error);
-                    }
-                    tracing::warn!(message = "Destination disabled.", destination = %c.destination, %reason);
-                    let msg = format!("Destination {} was disabled: {reason}", c.destination);
-                    self.emit(
-                        EventKind::DestinationDisabled,
-                        "destination_disabled",
-                        msg,
-                        &c.event,
-                    )
-                    .await;
-                }
-            }
+        let remember_for = download_id.filter(|_| {
+            edit_of.is_none() && self.edits(dest, &message.shown, &[EventKind::DownloadGrabbed])
+        });
+        Exchanges {
+            earlier,
+            last,
+            remember_for,
         }
-        finish.last_error = match (finish.status, &record.error, sent.status) {
-            (DeliveryStatus::Succeeded, _, _) => None,
-            (_, Some(error), _) => Some(error.clone()),
-            (_, None, Some(status)) => Some(format!("HTTP {status}")),
-            (_, None, None) => None,
-        };
-        let dead = finish.status == DeliveryStatus::Dead;
-        finish.logged.push(record);
-        tracing::debug!(message = "Delivery attempt.", delivery = %c.id, destination = %c.destination, status = ?sent.status, outcome = finish.status.as_str());
-        if dead {
-            let msg = format!(
-                "Delivery {} of {} to {} is dead after {} attempts: {}",
-                c.id,
-                c.event.event.as_str(),
-                c.destination,
-                finish.attempts,
-                finish.last_error.clone().unwrap_or_default()
-            );
-            self.emit(EventKind::DeliveryDead, "delivery_dead", msg, &c.event)
-                .await;
-        }
-        self.settle(finish, &members, c.attempts);
-    }
-
-    /// Writes back a delivery's result, and the same for the members of its group.
-    pub(super) fn settle(&self, finish: Finish, members: &[Claimed], attempts_before: u32) {
-        self.finish_members(members, &finish, attempts_before);
-        self.finish(finish);
-    }
-
-    /// Ends a delivery without sending it, the reason logged as its attempt.
-    pub(super) fn end_unsent(
-        &self,
-        mut finish: Finish,
-        members: &[Claimed],
-        status: DeliveryStatus,
-        outcome: &str,
-        reason: String,
-    ) {
-        let before = finish.attempts;
-        finish.status = status;
-        finish.attempts += 1;
-        finish.logged.push(note(
-            finish.attempts,
-            Utc::now(),
-            outcome,
-            Some(reason.clone()),
-        ));
-        finish.last_error = Some(reason);
-        self.settle(finish, members, before);
     }
 
     /// Renders and sends `event` to a destination now, outside the queue (`send-test`, the API's test
@@ -275,7 +210,7 @@ impl Engine {
     }
 
     /// Sends a payload (as an edit of Discord message `edit_of` when given).
-    pub(super) async fn send_payload(
+    async fn send_payload(
         &self,
         dest: &Dest,
         event: &Event,
@@ -310,37 +245,21 @@ impl Engine {
     }
 }
 
-impl Finish {
-    /// A claimed delivery's result before the attempt: still pending, nothing logged.
-    pub(super) fn pending(id: &str, destination: &str, attempts: u32, at: DateTime<Utc>) -> Finish {
-        Finish {
-            id: id.to_owned(),
-            destination: destination.to_owned(),
-            status: DeliveryStatus::Pending,
-            attempts,
-            next_attempt_at: None,
-            last_status: None,
-            last_error: None,
-            logged: Vec::new(),
-            at,
-        }
-    }
-}
-
-pub(super) fn note(
+/// An attempt that sent nothing, logged with its reason.
+pub(super) fn unsent_row(
     attempt: u32,
     at: DateTime<Utc>,
-    outcome: &str,
-    error: Option<String>,
+    outcome: AttemptOutcome,
+    reason: String,
 ) -> AttemptRow {
     AttemptRow {
         attempt,
         started_at: at,
         duration_ms: 0,
-        outcome: outcome.into(),
+        outcome,
         status_code: None,
         response_headers: Default::default(),
         response_body: None,
-        error,
+        error: Some(reason),
     }
 }

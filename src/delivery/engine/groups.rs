@@ -2,7 +2,7 @@
 //! delivery, and each member ends as the group's one message ended.
 
 use super::Engine;
-use crate::storage::{Claimed, Finish};
+use crate::storage::{AttemptOutcome, Claimed, Finish};
 use chrono::Utc;
 
 impl Engine {
@@ -42,7 +42,7 @@ impl Engine {
                 .map(|a| {
                     let mut a = a.clone();
                     a.attempt = f.attempts;
-                    a.outcome = format!("grouped:{}", a.outcome);
+                    a.outcome = AttemptOutcome::Grouped(Box::new(a.outcome));
                     a.error = Some(format!(
                         "sent in one message with {primary_id}{}",
                         a.error.map(|e| format!(": {e}")).unwrap_or_default()

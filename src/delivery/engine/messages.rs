@@ -29,6 +29,18 @@ impl Engine {
         }
     }
 
+    /// The Discord message the grab of `download` posted to a destination, if one was kept. A failed read
+    /// is not fatal: the import is posted as a new message.
+    pub(super) async fn message_for(&self, destination: &str, download: &str) -> Option<String> {
+        self.store
+            .message_for(destination, download)
+            .await
+            .unwrap_or_else(|error| {
+                tracing::warn!(message = "Reading a Discord message id failed; posting instead.", %error);
+                None
+            })
+    }
+
     /// Whether a Discord destination that edits messages takes part in the lifecycle for this event.
     pub(super) fn edits(&self, dest: &Dest, event: &Event, kinds: &[EventKind]) -> bool {
         dest.target.kind == DestinationType::Discord

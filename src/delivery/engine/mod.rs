@@ -27,6 +27,7 @@ mod attempt;
 mod destinations;
 mod groups;
 mod messages;
+mod record;
 mod workers;
 
 use destinations::{Dest, Runtime, limiter};

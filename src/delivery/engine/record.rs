@@ -1,0 +1,165 @@
+//! Writing back what one attempt came to, in one place: the [`Outcome`] becomes the delivery's new state
+//! and its attempt log, and the answer's consequences follow — a pause for a 429 or Discord's spent bucket,
+//! a disable when the target is gone, the alert for a dead delivery, and the message id a grab posted.
+
+use super::Engine;
+use super::attempt::{Exchanges, Outcome, unsent_row};
+use crate::delivery::policy::{self, Verdict};
+use crate::event::EventKind;
+use crate::storage::{AttemptOutcome, Claimed, DeliveryStatus, Finish};
+use chrono::{DateTime, Utc};
+
+impl Engine {
+    /// Writes back a delivery's outcome, and the same for the members of its group.
+    pub(super) async fn record(&self, c: &Claimed, members: &[Claimed], outcome: Outcome) {
+        let mut finish = Finish::pending(&c.id, &c.destination, c.attempts, Utc::now());
+        match outcome {
+            Outcome::Held { until, note } => {
+                finish.next_attempt_at = Some(until);
+                finish.last_error = note;
+            }
+            Outcome::Unsent {
+                status,
+                outcome,
+                reason,
+            } => {
+                finish.status = status;
+                finish.attempts += 1;
+                let row = unsent_row(finish.attempts, Utc::now(), outcome, reason.clone());
+                finish.logged.push(row);
+                finish.last_error = Some(reason);
+            }
+            Outcome::Sent(exchanges) => self.conclude(c, &mut finish, exchanges).await,
+        }
+        self.settle(finish, members, c.attempts);
+    }
+
+    /// The verdict of the last exchange, and its consequences.
+    async fn conclude(&self, c: &Claimed, finish: &mut Finish, exchanges: Exchanges) {
+        let dest = &self.dests[&c.destination];
+        let kind = dest.target.kind;
+        for (sent, outcome) in exchanges.earlier {
+            finish.attempts += 1;
+            finish.logged.push(sent.record(finish.attempts, outcome));
+        }
+        let sent = exchanges.last;
+        finish.attempts += 1;
+        finish.last_status = sent.status;
+        finish.at = Utc::now();
+        let verdict = sent.verdict(kind, finish.at);
+        self.after_headers(&c.destination, kind, &sent, finish.at)
+            .await;
+        let outcome = match verdict {
+            Verdict::Success => {
+                finish.status = DeliveryStatus::Succeeded;
+                if let Some(download) = &exchanges.remember_for {
+                    self.remember_message(&c.destination, download, &sent, finish.at)
+                        .await;
+                }
+                AttemptOutcome::Succeeded
+            }
+            Verdict::Retry { after } => {
+                let jitter = rand::random::<f64>() * 2.0 - 1.0;
+                match policy::next_delay(&dest.schedule, dest.max_attempts, finish.attempts, jitter)
+                {
+                    Some(delay) => {
+                        finish.next_attempt_at =
+                            Some(after_secs(finish.at, after.unwrap_or(delay)));
+                        AttemptOutcome::Retry
+                    }
+                    None => {
+                        finish.status = DeliveryStatus::Dead;
+                        AttemptOutcome::Dead
+                    }
+                }
+            }
+            Verdict::RateLimited { after, global } => {
+                let until = after_secs(finish.at, after);
+                self.pause(&c.destination, kind, until, global, true).await;
+                // A 429 is not the target failing: it may take twice the schedule's attempts before giving up.
+                if finish.attempts >= dest.max_attempts.saturating_mul(2) {
+                    finish.status = DeliveryStatus::Dead;
+                    AttemptOutcome::Dead
+                } else {
+                    finish.next_attempt_at = Some(until);
+                    AttemptOutcome::RateLimited
+                }
+            }
+            Verdict::Fail => {
+                finish.status = DeliveryStatus::Failed;
+                AttemptOutcome::Failed
+            }
+            Verdict::Disable { reason } => {
+                finish.status = DeliveryStatus::Failed;
+                self.disable_gone(c, &reason).await;
+                AttemptOutcome::Disabled
+            }
+        };
+        finish.last_error = match (finish.status, &sent.error, sent.status) {
+            (DeliveryStatus::Succeeded, _, _) => None,
+            (_, Some(error), _) => Some(error.clone()),
+            (_, None, Some(status)) => Some(format!("HTTP {status}")),
+            (_, None, None) => None,
+        };
+        finish.logged.push(sent.record(finish.attempts, outcome));
+        tracing::debug!(message = "Delivery attempt.", delivery = %c.id, destination = %c.destination, status = ?sent.status, outcome = finish.status.as_str());
+        if finish.status == DeliveryStatus::Dead {
+            let msg = format!(
+                "Delivery {} of {} to {} is dead after {} attempts: {}",
+                c.id,
+                c.event.event.as_str(),
+                c.destination,
+                finish.attempts,
+                finish.last_error.clone().unwrap_or_default()
+            );
+            self.emit(EventKind::DeliveryDead, "delivery_dead", msg, &c.event)
+                .await;
+        }
+    }
+
+    /// The target said it is gone: disable the destination (once) and say so with an alert event.
+    async fn disable_gone(&self, c: &Claimed, reason: &str) {
+        if !self.is_enabled(&c.destination) {
+            return;
+        }
+        if let Err(error) = self.set_enabled(&c.destination, false, reason).await {
+            tracing::error!(message = "Disabling a destination failed.", %error);
+        }
+        tracing::warn!(message = "Destination disabled.", destination = %c.destination, %reason);
+        let msg = format!("Destination {} was disabled: {reason}", c.destination);
+        self.emit(
+            EventKind::DestinationDisabled,
+            "destination_disabled",
+            msg,
+            &c.event,
+        )
+        .await;
+    }
+
+    /// Writes back a delivery's result, and the same for the members of its group.
+    pub(super) fn settle(&self, finish: Finish, members: &[Claimed], attempts_before: u32) {
+        self.finish_members(members, &finish, attempts_before);
+        self.finish(finish);
+    }
+}
+
+fn after_secs(at: DateTime<Utc>, wait: std::time::Duration) -> DateTime<Utc> {
+    at + chrono::Duration::from_std(wait).unwrap_or_default()
+}
+
+impl Finish {
+    /// A claimed delivery's result before the attempt: still pending, nothing logged.
+    pub(super) fn pending(id: &str, destination: &str, attempts: u32, at: DateTime<Utc>) -> Finish {
+        Finish {
+            id: id.to_owned(),
+            destination: destination.to_owned(),
+            status: DeliveryStatus::Pending,
+            attempts,
+            next_attempt_at: None,
+            last_status: None,
+            last_error: None,
+            logged: Vec::new(),
+            at,
+        }
+    }
+}
