@@ -14,9 +14,9 @@
 mod common;
 
 use axum::body::Bytes;
-use hookarr::delivery::route::{Router, Rule};
+use hookarr::delivery::route::{RoutingTable, Rule};
 use hookarr::event::EventId;
-use hookarr::inbound::{App, ParseContext, parse};
+use hookarr::inbound::{ParseContext, SourceApp, parse};
 use hookarr::storage::{Ingest, RawRequest};
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
@@ -120,10 +120,10 @@ fn rss_mb(pid: u32) -> f64 {
         .unwrap_or(0.0)
 }
 
-fn fixtures() -> Vec<(App, Vec<u8>)> {
+fn fixtures() -> Vec<(SourceApp, Vec<u8>)> {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/inbound");
     let mut out = Vec::new();
-    for app in [App::Radarr, App::Sonarr, App::Lidarr] {
+    for app in [SourceApp::Radarr, SourceApp::Sonarr, SourceApp::Lidarr] {
         for e in std::fs::read_dir(dir.join(app.as_str())).unwrap() {
             out.push((app, std::fs::read(e.unwrap().path()).unwrap()));
         }
@@ -159,7 +159,7 @@ async fn fill_backlog(db_url: &str, n: usize, dest_yaml: &str) {
     let store = hookarr::storage::connect(db_url).await.unwrap();
     let fixtures = Arc::new(fixtures());
     let rule = Rule::new(&serde_norway::from_str(dest_yaml).unwrap());
-    let router = Router { rules: vec![rule] };
+    let router = RoutingTable { rules: vec![rule] };
     let next = Arc::new(AtomicU64::new(0));
     let tasks: Vec<_> = (0..64)
         .map(|_| {
@@ -254,7 +254,7 @@ async fn end_to_end(sink: &Arc<Sink>, sink_url: &str, secs: u64) {
     sink.timing.store(true, Ordering::Relaxed);
     let body = fixtures()
         .into_iter()
-        .find(|(a, _)| *a == App::Radarr)
+        .find(|(a, _)| *a == SourceApp::Radarr)
         .unwrap()
         .1;
     let url = format!(

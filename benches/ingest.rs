@@ -213,7 +213,7 @@ async fn load(payloads: Arc<Vec<Payload>>, secs: u64) -> Run {
 /// The store alone, no HTTP: `CONCURRENCY` tasks calling `Store::ingest` with the fixtures' parsed events
 /// (each a new id and key), to tell the storage cost from the HTTP cost.
 async fn store_only(store: Arc<dyn hookarr::storage::Store>, secs: u64) -> Run {
-    use hookarr::inbound::{App as SourceApp, ParseContext};
+    use hookarr::inbound::{ParseContext, SourceApp};
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/inbound");
     let mut parsed = Vec::new();
     for app in [SourceApp::Radarr, SourceApp::Sonarr, SourceApp::Lidarr] {

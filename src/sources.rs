@@ -2,7 +2,7 @@
 //! config's `sources`, held in memory so that authenticating a webhook costs no database round trip.
 
 use crate::config::{Config, SourceConfig};
-use crate::inbound::App;
+use crate::inbound::SourceApp;
 use crate::secrets::{new_source_token, secrets_match};
 use crate::storage::{SourceRow, Store, StoreError};
 use ipnet::IpNet;
@@ -14,7 +14,7 @@ use std::sync::Arc;
 #[derive(Debug, Clone)]
 pub struct Source {
     pub name: String,
-    pub app: App,
+    pub app: SourceApp,
     /// The token accepted as `?token=`, `X-Hookarr-Token` or Basic password.
     pub token: Option<String>,
     /// A user/password pair accepted as Basic auth.
@@ -86,7 +86,7 @@ impl Sources {
         store: &dyn Store,
     ) -> Result<(Self, Vec<String>), StoreError> {
         let mut created = Vec::new();
-        for app in App::BUILT_IN {
+        for app in SourceApp::BUILT_IN {
             let overridden = cfg
                 .sources
                 .iter()
@@ -105,7 +105,7 @@ impl Sources {
         }
         let mut by_name = BTreeMap::new();
         for row in store.list_sources().await? {
-            let Some(app) = App::parse(&row.app) else {
+            let Some(app) = SourceApp::parse(&row.app) else {
                 continue;
             };
             let source = Source {
@@ -164,7 +164,7 @@ mod tests {
     fn source() -> Source {
         Source {
             name: "radarr".into(),
-            app: App::Radarr,
+            app: SourceApp::Radarr,
             token: Some("pässwörd-token".into()),
             basic: Some(("arr".into(), "s3cret".into())),
             allow_ips: vec!["192.168.1.0/24".parse().unwrap()],

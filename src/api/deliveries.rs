@@ -184,7 +184,7 @@ pub async fn replay(
             .collect(),
         None => state
             .engine
-            .router()
+            .routes()
             .route(&event, &|n| state.engine.is_enabled(n)),
     };
     state.store.insert_deliveries(&rows).await?;
@@ -269,8 +269,7 @@ async fn set_enabled(state: &AppState, name: &str, enabled: bool) -> Result<Json
     state
         .engine
         .set_enabled(name, enabled, "disabled by an operator")
-        .await
-        .map_err(ApiError::Internal)?;
+        .await?;
     let mut items = destination_json(state, &[name]).await?;
     Ok(Json(items.remove(0)))
 }

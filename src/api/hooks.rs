@@ -1,7 +1,7 @@
 //! `POST|PUT /hooks/{source}`: the webhook target of every app (CONTRACT §3).
 
 use super::{ApiError, AppState, forms};
-use crate::inbound::{App, BodyKind};
+use crate::inbound::{BodyKind, SourceApp};
 use crate::receive::{InboundRequest, ReceiveError, receive};
 use crate::sources::Credentials;
 use crate::storage::RawRequest;
@@ -59,8 +59,8 @@ pub async fn receive_hook(
             source.app,
             content_type.unwrap_or_default(),
             match source.app {
-                App::Plex => "Plex sends multipart/form-data with a `payload` part",
-                App::Emby => "send JSON, or a form with the JSON in field `data`",
+                SourceApp::Plex => "Plex sends multipart/form-data with a `payload` part",
+                SourceApp::Emby => "send JSON, or a form with the JSON in field `data`",
                 _ => "send JSON (application/json)",
             }
         )));

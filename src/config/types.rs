@@ -1,7 +1,7 @@
 //! The typed configuration. Every key is documented here and in `config/hookarr.example.yaml`.
 
 use super::filter::Condition;
-use crate::inbound::App;
+use crate::inbound::SourceApp;
 use serde::{Deserialize, Deserializer};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -84,7 +84,7 @@ pub struct SourceConfig {
     /// Used in the URL: `/hooks/<name>`.
     pub name: String,
     /// Which app sends to it; decides how bodies are parsed.
-    pub app: App,
+    pub app: SourceApp,
     /// The shared secret, as `?token=`, `X-Hookarr-Token` or the Basic password.
     #[serde(default)]
     pub token: Option<Secret>,

@@ -4,7 +4,7 @@
 use super::targets::valid_whsec;
 use super::types::{Config, Destination, DestinationType, SourceConfig};
 use crate::event::{EventKind, glob_matches};
-use crate::inbound::App;
+use crate::inbound::SourceApp;
 use std::collections::HashSet;
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
@@ -44,7 +44,7 @@ pub fn validate(cfg: &Config) -> (Vec<Problem>, Vec<String>) {
     {
         v.problem("admin.api_key", "too short to be safe; use at least 16 random characters, or leave it empty to have one generated");
     }
-    let mut source_names: HashSet<String> = App::BUILT_IN
+    let mut source_names: HashSet<String> = SourceApp::BUILT_IN
         .iter()
         .map(|a| a.as_str().to_owned())
         .collect();
@@ -140,7 +140,7 @@ impl Validator {
                 ),
             );
         }
-        let built_in = App::BUILT_IN.iter().any(|a| a.as_str() == s.name);
+        let built_in = SourceApp::BUILT_IN.iter().any(|a| a.as_str() == s.name);
         if s.token.is_none() && s.basic.is_none() && !built_in {
             self.problem(path, "needs `token:` or `basic: {username, password}` so that only your app can post to it");
         }

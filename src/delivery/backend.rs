@@ -1,6 +1,6 @@
 //! hookarr's apalis `Backend`: the queue's claimer hands leased deliveries to apalis workers through it.
 
-use super::engine::Job;
+use super::engine::DeliveryJob;
 use apalis::prelude::*;
 use apalis_core::backend::BackendConfig;
 use std::task::{Context, Poll};
@@ -9,11 +9,11 @@ use tokio::sync::mpsc;
 /// An apalis [`Backend`] over the claimer's channel: the claimer leases due rows from `deliveries` in
 /// batches; this hands them to apalis one at a time, and ends when the claimer stops.
 pub struct ClaimBackend {
-    pub(super) rx: mpsc::Receiver<Job>,
+    pub(super) rx: mpsc::Receiver<DeliveryJob>,
 }
 
 impl Backend for ClaimBackend {
-    type Task = Task<Job>;
+    type Task = Task<DeliveryJob>;
     type Error = std::io::Error;
 
     fn poll_ready(
@@ -50,7 +50,7 @@ impl Backend for ClaimBackend {
 }
 
 impl BackendConfig for ClaimBackend {
-    type Args = Job;
+    type Args = DeliveryJob;
     type Id = RandomId;
     type Kind = apalis_core::backend::finalize::Ephemeral;
     type Config = ();

@@ -156,11 +156,11 @@ fn holds(op: &Op, value: Option<&Value>) -> bool {
 
 /// Every rule, applied to events.
 #[derive(Debug, Clone, Default)]
-pub struct Router {
+pub struct RoutingTable {
     pub rules: Vec<Rule>,
 }
 
-impl Router {
+impl RoutingTable {
     /// The deliveries of an event: one per wanting destination among `enabled`.
     pub fn route(&self, event: &Event, enabled: &dyn Fn(&str) -> bool) -> Vec<NewDelivery> {
         // Filters read the envelope as JSON; build it only when some destination has a filter.

@@ -18,7 +18,7 @@ use std::fmt;
 /// The app behind a source, which decides how its bodies are read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum App {
+pub enum SourceApp {
     Radarr,
     Sonarr,
     Lidarr,
@@ -29,46 +29,46 @@ pub enum App {
     Generic,
 }
 
-impl App {
+impl SourceApp {
     /// Every app, in the order built-in sources are listed.
-    pub const ALL: [App; 8] = [
-        App::Radarr,
-        App::Sonarr,
-        App::Lidarr,
-        App::Whisparr,
-        App::Plex,
-        App::Jellyfin,
-        App::Emby,
-        App::Generic,
+    pub const ALL: [SourceApp; 8] = [
+        SourceApp::Radarr,
+        SourceApp::Sonarr,
+        SourceApp::Lidarr,
+        SourceApp::Whisparr,
+        SourceApp::Plex,
+        SourceApp::Jellyfin,
+        SourceApp::Emby,
+        SourceApp::Generic,
     ];
 
     /// The apps that get a built-in source on first start (CONTRACT §1).
-    pub const BUILT_IN: [App; 6] = [
-        App::Radarr,
-        App::Sonarr,
-        App::Lidarr,
-        App::Plex,
-        App::Jellyfin,
-        App::Emby,
+    pub const BUILT_IN: [SourceApp; 6] = [
+        SourceApp::Radarr,
+        SourceApp::Sonarr,
+        SourceApp::Lidarr,
+        SourceApp::Plex,
+        SourceApp::Jellyfin,
+        SourceApp::Emby,
     ];
 
     /// The lower-case name used in config and URLs.
     pub fn as_str(self) -> &'static str {
         match self {
-            App::Radarr => "radarr",
-            App::Sonarr => "sonarr",
-            App::Lidarr => "lidarr",
-            App::Whisparr => "whisparr",
-            App::Plex => "plex",
-            App::Jellyfin => "jellyfin",
-            App::Emby => "emby",
-            App::Generic => "generic",
+            SourceApp::Radarr => "radarr",
+            SourceApp::Sonarr => "sonarr",
+            SourceApp::Lidarr => "lidarr",
+            SourceApp::Whisparr => "whisparr",
+            SourceApp::Plex => "plex",
+            SourceApp::Jellyfin => "jellyfin",
+            SourceApp::Emby => "emby",
+            SourceApp::Generic => "generic",
         }
     }
 
     /// Parses a lower-case app name.
     pub fn parse(s: &str) -> Option<Self> {
-        App::ALL.into_iter().find(|a| a.as_str() == s)
+        SourceApp::ALL.into_iter().find(|a| a.as_str() == s)
     }
 
     /// How a body of this media type carries this app's payload; `None` when it cannot (a 415). No header
@@ -96,17 +96,17 @@ impl App {
         match (self, form) {
             (_, None) if json_like => Some(BodyKind::Json),
             // Plex: the `payload` part of a multipart form.
-            (App::Plex, Some(FormKind::Multipart)) => Some(BodyKind::FormField {
+            (SourceApp::Plex, Some(FormKind::Multipart)) => Some(BodyKind::FormField {
                 kind: FormKind::Multipart,
                 field: "payload",
             }),
             // Emby before 4.9 (and after, by choice): the form field `data`.
-            (App::Emby, Some(kind)) => Some(BodyKind::FormField {
+            (SourceApp::Emby, Some(kind)) => Some(BodyKind::FormField {
                 kind,
                 field: "data",
             }),
             // Jellyfin's GenericForm destination: the rendered JSON's top-level keys as form fields.
-            (App::Jellyfin, Some(FormKind::UrlEncoded)) => Some(BodyKind::FormFields),
+            (SourceApp::Jellyfin, Some(FormKind::UrlEncoded)) => Some(BodyKind::FormFields),
             _ => None,
         }
     }
@@ -130,7 +130,7 @@ pub enum FormKind {
     UrlEncoded,
 }
 
-impl fmt::Display for App {
+impl fmt::Display for SourceApp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }
@@ -142,7 +142,7 @@ pub struct ParseContext<'a> {
     /// The hookarr source name (`radarr-4k`).
     pub source: &'a str,
     /// The source's app.
-    pub app: App,
+    pub app: SourceApp,
     /// The request's `User-Agent`, which carries the app version.
     pub user_agent: Option<&'a str>,
     /// When the request arrived; becomes `event.timestamp`.
@@ -213,13 +213,13 @@ impl From<Event> for Parsed {
 /// Parses one body (the app's JSON, taken out of its form if it came in one) from a source of the given app.
 pub fn parse(ctx: &ParseContext<'_>, body: &[u8]) -> Result<Parsed, InboundError> {
     match ctx.app {
-        App::Radarr | App::Sonarr | App::Lidarr | App::Whisparr => {
+        SourceApp::Radarr | SourceApp::Sonarr | SourceApp::Lidarr | SourceApp::Whisparr => {
             arr::parse(ctx, body).map(Parsed::from)
         }
-        App::Plex => plex::parse(ctx, body),
-        App::Jellyfin => jellyfin::parse(ctx, body),
-        App::Emby => emby::parse(ctx, body),
-        App::Generic => generic::parse(ctx, body).map(Parsed::from),
+        SourceApp::Plex => plex::parse(ctx, body),
+        SourceApp::Jellyfin => jellyfin::parse(ctx, body),
+        SourceApp::Emby => emby::parse(ctx, body),
+        SourceApp::Generic => generic::parse(ctx, body).map(Parsed::from),
     }
 }
 
@@ -300,43 +300,43 @@ mod tests {
     fn content_types_follow_the_app() {
         let json = Some(BodyKind::Json);
         assert_eq!(
-            App::Radarr.body_kind(Some("application/json; charset=utf-8")),
+            SourceApp::Radarr.body_kind(Some("application/json; charset=utf-8")),
             json
         );
         assert_eq!(
-            App::Jellyfin.body_kind(Some("text/plain; charset=utf-8")),
+            SourceApp::Jellyfin.body_kind(Some("text/plain; charset=utf-8")),
             json
         );
         assert_eq!(
-            App::Radarr.body_kind(Some("application/x-www-form-urlencoded")),
+            SourceApp::Radarr.body_kind(Some("application/x-www-form-urlencoded")),
             None
         );
-        assert_eq!(App::Sonarr.body_kind(Some("image/png")), None);
-        assert_eq!(App::Lidarr.body_kind(None), json);
+        assert_eq!(SourceApp::Sonarr.body_kind(Some("image/png")), None);
+        assert_eq!(SourceApp::Lidarr.body_kind(None), json);
         assert_eq!(
-            App::Plex.body_kind(Some("multipart/form-data; boundary=x")),
+            SourceApp::Plex.body_kind(Some("multipart/form-data; boundary=x")),
             Some(BodyKind::FormField {
                 kind: FormKind::Multipart,
                 field: "payload"
             })
         );
         assert_eq!(
-            App::Plex.body_kind(Some("application/x-www-form-urlencoded")),
+            SourceApp::Plex.body_kind(Some("application/x-www-form-urlencoded")),
             None
         );
         assert_eq!(
-            App::Emby.body_kind(Some("application/x-www-form-urlencoded")),
+            SourceApp::Emby.body_kind(Some("application/x-www-form-urlencoded")),
             Some(BodyKind::FormField {
                 kind: FormKind::UrlEncoded,
                 field: "data"
             })
         );
         assert_eq!(
-            App::Jellyfin.body_kind(Some("application/x-www-form-urlencoded")),
+            SourceApp::Jellyfin.body_kind(Some("application/x-www-form-urlencoded")),
             Some(BodyKind::FormFields)
         );
         assert_eq!(
-            App::Jellyfin.body_kind(Some("multipart/form-data; boundary=x")),
+            SourceApp::Jellyfin.body_kind(Some("multipart/form-data; boundary=x")),
             None
         );
     }

@@ -171,7 +171,7 @@ impl Serialize for AttemptOutcome {
 
 /// What a worker writes back for one claimed delivery.
 #[derive(Debug, Clone)]
-pub struct Finish {
+pub struct DeliveryResult {
     pub id: String,
     pub destination: String,
     pub status: DeliveryStatus,

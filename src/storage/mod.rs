@@ -14,8 +14,8 @@ mod sql;
 mod sqlite;
 
 pub use deliveries::{
-    AttemptOutcome, AttemptRow, Claimed, DeliveryQuery, DeliveryRow, DeliveryStatus,
-    DestinationState, Finish, NewDelivery, RetryFilter, StatusCount,
+    AttemptOutcome, AttemptRow, Claimed, DeliveryQuery, DeliveryResult, DeliveryRow,
+    DeliveryStatus, DestinationState, NewDelivery, RetryFilter, StatusCount,
 };
 
 pub use postgres::PgStore;
@@ -322,7 +322,7 @@ pub trait Queue: Send + Sync + 'static {
     /// a lease, so the leases are a killed run's). Returns how many.
     async fn release_leases(&self, now: DateTime<Utc>) -> Result<u64, StoreError>;
     /// Writes back what workers did, in one transaction.
-    async fn finish(&self, batch: &[Finish]) -> Result<(), StoreError>;
+    async fn finish(&self, batch: &[DeliveryResult]) -> Result<(), StoreError>;
     async fn list_deliveries(&self, q: &DeliveryQuery) -> Result<Page<DeliveryRow>, StoreError>;
     async fn get_delivery(&self, id: &str) -> Result<Option<DeliveryRow>, StoreError>;
     async fn attempts(&self, delivery_id: &str) -> Result<Vec<AttemptRow>, StoreError>;

@@ -248,7 +248,7 @@ macro_rules! queue_queries {
             Ok(done.rows_affected())
         }
 
-        async fn finish(&self, batch: &[$crate::storage::Finish]) -> Result<(), StoreError> {
+        async fn finish(&self, batch: &[$crate::storage::DeliveryResult]) -> Result<(), StoreError> {
             if batch.is_empty() {
                 return Ok(());
             }

@@ -68,7 +68,7 @@ fn create_dir(dir: &Path) -> Result<(), super::StoreError> {
 }
 
 /// One queued ingest: the request, its envelope already serialized by the caller's task, and where to answer.
-struct Job {
+struct IngestJob {
     ingest: super::Ingest,
     envelope: String,
     reply: Reply<super::IngestOutcome>,
@@ -86,7 +86,7 @@ struct Step {
 
 /// What the writer is asked to do.
 enum Write {
-    Ingest(Box<Job>),
+    Ingest(Box<IngestJob>),
     Playback(Step),
 }
 
@@ -171,7 +171,7 @@ enum Plan {
 /// insert the events whose claim held (and their raw bodies and outbox rows), commit.
 async fn commit_batch(
     conn: &mut SqliteConnection,
-    batch: &[Job],
+    batch: &[IngestJob],
 ) -> Result<Vec<super::IngestOutcome>, sqlx::Error> {
     use super::IngestOutcome;
     use std::collections::hash_map::Entry;
@@ -192,7 +192,7 @@ async fn commit_batch(
             None => Plan::Claim,
         });
     }
-    let firsts: Vec<&Job> = batch
+    let firsts: Vec<&IngestJob> = batch
         .iter()
         .zip(&plans)
         .filter(|(_, p)| matches!(p, Plan::Claim))
@@ -235,17 +235,17 @@ async fn commit_batch(
 
 /// The script of one batch, from `BEGIN IMMEDIATE` to `COMMIT`; its only rows are `(source, key, event_ids)`
 /// of every dedupe key the batch claimed or found held.
-fn batch_script<'a>(jobs: &[&'a Job]) -> Script<'a> {
+fn batch_script<'a>(jobs: &[&'a IngestJob]) -> Script<'a> {
     let mut script = Script {
         sql: "BEGIN IMMEDIATE; ".into(),
         args: Vec::new(),
     };
-    let keyed: Vec<&Job> = jobs
+    let keyed: Vec<&IngestJob> = jobs
         .iter()
         .copied()
         .filter(|j| j.ingest.dedupe.is_some())
         .collect();
-    let key_of = |j: &'a Job| j.ingest.dedupe.as_ref().map(|d| d.key.as_str());
+    let key_of = |j: &'a IngestJob| j.ingest.dedupe.as_ref().map(|d| d.key.as_str());
     for chunk in keyed.chunks(ROWS_PER_STATEMENT) {
         // The cutoff rides in a CTE column: DO UPDATE sees only the table's columns and `excluded`.
         script
@@ -397,7 +397,7 @@ super::sql::shared_queries!(SqliteStore, sqlx::Sqlite, MIGRATOR, {
         let envelope = super::envelope_json(&ingest.event);
         let (reply, answer) = tokio::sync::oneshot::channel();
         self.writer
-            .send(Write::Ingest(Box::new(Job {
+            .send(Write::Ingest(Box::new(IngestJob {
                 ingest,
                 envelope,
                 reply,

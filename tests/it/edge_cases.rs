@@ -3,12 +3,12 @@
 
 use crate::fixtures::parse_as;
 use hookarr::event::{EventKind, MediaType};
-use hookarr::inbound::{App, InboundError};
+use hookarr::inbound::{InboundError, SourceApp};
 use serde_json::json;
 
 fn radarr(body: serde_json::Value) -> hookarr::event::Event {
     parse_as(
-        App::Radarr,
+        SourceApp::Radarr,
         "Radarr/6.0.3.10276 (ubuntu 24.04)",
         body.to_string().as_bytes(),
     )
@@ -61,7 +61,12 @@ fn track_numbers_stay_strings_and_sizes_exceed_32_bits() {
         "trackFiles": [{"path": "/m/a.flac", "size": 5_000_000_000_i64, "quality": "FLAC"}],
         "isUpgrade": false
     });
-    let e = parse_as(App::Lidarr, "Lidarr/2.14", body.to_string().as_bytes()).unwrap();
+    let e = parse_as(
+        SourceApp::Lidarr,
+        "Lidarr/2.14",
+        body.to_string().as_bytes(),
+    )
+    .unwrap();
     let m = e.data.media.unwrap();
     assert_eq!(m.kind, MediaType::Album);
     assert_eq!(
@@ -101,7 +106,7 @@ fn sonarr_v3_shapes_parse() {
                         "quality": {"quality": {"id": 3, "name": "WEBDL-1080p"}, "revision": {"version": 1}}}
     });
     let e = parse_as(
-        App::Sonarr,
+        SourceApp::Sonarr,
         "Sonarr/3.0.10.1567",
         body.to_string().as_bytes(),
     )
@@ -128,7 +133,7 @@ fn sonarr_v5_anime_ids_fill_mal_and_anilist() {
         "eventType": "SeriesAdd",
         "series": {"title": "Frieren", "tvdbId": 424536, "malIds": [52991], "aniListIds": ["154587"], "originalCountry": "jp"}
     });
-    let e = parse_as(App::Sonarr, "Sonarr/5.0", body.to_string().as_bytes()).unwrap();
+    let e = parse_as(SourceApp::Sonarr, "Sonarr/5.0", body.to_string().as_bytes()).unwrap();
     let m = e.data.media.unwrap();
     assert_eq!(m.kind, MediaType::Series);
     assert_eq!((m.ids.mal, m.ids.anilist), (Some(52991), Some(154_587)));
@@ -182,7 +187,7 @@ fn sections_that_do_not_apply_are_absent_not_empty() {
 
 #[test]
 fn bodies_that_are_not_payloads_are_told_apart() {
-    let parse = |b: &[u8]| parse_as(App::Radarr, "Radarr/6", b).unwrap_err();
+    let parse = |b: &[u8]| parse_as(SourceApp::Radarr, "Radarr/6", b).unwrap_err();
     assert_eq!(parse(b""), InboundError::Empty);
     assert_eq!(parse(b"  \n"), InboundError::Empty);
     assert!(matches!(
@@ -252,9 +257,9 @@ fn mutated_fixtures_never_panic() {
     ];
     let mut parsed = 0;
     for (app, ua) in [
-        (App::Radarr, "Radarr/6"),
-        (App::Sonarr, "Sonarr/4"),
-        (App::Lidarr, "Lidarr/2"),
+        (SourceApp::Radarr, "Radarr/6"),
+        (SourceApp::Sonarr, "Sonarr/4"),
+        (SourceApp::Lidarr, "Lidarr/2"),
     ] {
         let payloads = crate::helpers::Corpus::all()
             .into_iter()
@@ -303,7 +308,7 @@ fn whisparr_speaks_radarr_and_sonarr_shapes() {
         "movie": {"title": "A Scene", "releaseDate": "2023-04-01", "tmdbId": 0},
         "movieFile": {"quality": "WEBDL-1080p", "size": 3_000_000_000_i64}});
     let e = parse_as(
-        App::Whisparr,
+        SourceApp::Whisparr,
         "Whisparr/2.0.0.819 (debian 12)",
         v2.to_string().as_bytes(),
     )
@@ -319,7 +324,12 @@ fn whisparr_speaks_radarr_and_sonarr_shapes() {
     );
     let v3 = json!({"eventType": "Grab", "series": {"title": "Site"}, "episodes": [{"seasonNumber": 2024, "episodeNumber": 12}],
         "release": {"quality": "WEBDL-2160p", "releaseTitle": "Site.24.12.01"}});
-    let e = parse_as(App::Whisparr, "Whisparr/3.0", v3.to_string().as_bytes()).unwrap();
+    let e = parse_as(
+        SourceApp::Whisparr,
+        "Whisparr/3.0",
+        v3.to_string().as_bytes(),
+    )
+    .unwrap();
     assert_eq!(e.event, EventKind::DownloadGrabbed);
     assert_eq!(e.summary, "Site S2024E12 grabbed — WEBDL-2160p");
 }

@@ -5,9 +5,13 @@
 use crate::helpers::{Corpus, user_agent};
 use chrono::TimeZone;
 use hookarr::event::{Event, EventKind};
-use hookarr::inbound::{App, ParseContext, parse};
+use hookarr::inbound::{ParseContext, SourceApp, parse};
 
-pub fn parse_as(app: App, ua: &str, body: &[u8]) -> Result<Event, hookarr::inbound::InboundError> {
+pub fn parse_as(
+    app: SourceApp,
+    ua: &str,
+    body: &[u8],
+) -> Result<Event, hookarr::inbound::InboundError> {
     let ctx = ParseContext {
         source: app.as_str(),
         app,
@@ -20,11 +24,11 @@ pub fn parse_as(app: App, ua: &str, body: &[u8]) -> Result<Event, hookarr::inbou
 }
 
 /// A payload of the project's own corpus parsed as its app sends it.
-fn parse_fixture(app: App, name: &str) -> Event {
+fn parse_fixture(app: SourceApp, name: &str) -> Event {
     parse_from(&Corpus::own(), app, name)
 }
 
-fn parse_from(corpus: &Corpus, app: App, name: &str) -> Event {
+fn parse_from(corpus: &Corpus, app: SourceApp, name: &str) -> Event {
     let body = corpus.read(app.as_str(), name);
     parse_as(app, user_agent(app.as_str()), &body).unwrap_or_else(|e| panic!("{app}/{name}: {e}"))
 }
@@ -33,7 +37,7 @@ fn parse_from(corpus: &Corpus, app: App, name: &str) -> Event {
 fn every_arr_fixture_matches_its_snapshot() {
     for corpus in Corpus::all() {
         let mut seen = 0;
-        for app in [App::Radarr, App::Sonarr, App::Lidarr] {
+        for app in [SourceApp::Radarr, SourceApp::Sonarr, SourceApp::Lidarr] {
             for name in corpus.names(app.as_str()) {
                 let event = parse_from(&corpus, app, &name);
                 assert_ne!(
@@ -59,25 +63,29 @@ fn every_arr_fixture_matches_its_snapshot() {
 #[test]
 fn fixtures_map_to_the_contract_event_names() {
     let cases = [
-        (App::Radarr, "test", "test"),
-        (App::Radarr, "grab", "download.grabbed"),
-        (App::Radarr, "download", "library.new"),
-        (App::Radarr, "download-upgrade", "library.upgraded"),
-        (App::Radarr, "rename", "library.updated"),
-        (App::Radarr, "movie-delete", "library.deleted"),
-        (App::Radarr, "movie-file-delete", "library.deleted"),
-        (App::Radarr, "movie-added", "library.monitored"),
-        (App::Radarr, "health", "health.issue"),
-        (App::Radarr, "health-restored", "health.restored"),
-        (App::Radarr, "application-update", "app.updated"),
-        (App::Radarr, "manual-interaction-required", "import.blocked"),
-        (App::Sonarr, "import-complete", "library.new"),
-        (App::Sonarr, "series-add", "library.monitored"),
-        (App::Sonarr, "episode-file-delete", "library.deleted"),
-        (App::Lidarr, "download-failure", "download.failed"),
-        (App::Lidarr, "import-failure", "import.failed"),
-        (App::Lidarr, "artist-add", "library.monitored"),
-        (App::Lidarr, "album-delete", "library.deleted"),
+        (SourceApp::Radarr, "test", "test"),
+        (SourceApp::Radarr, "grab", "download.grabbed"),
+        (SourceApp::Radarr, "download", "library.new"),
+        (SourceApp::Radarr, "download-upgrade", "library.upgraded"),
+        (SourceApp::Radarr, "rename", "library.updated"),
+        (SourceApp::Radarr, "movie-delete", "library.deleted"),
+        (SourceApp::Radarr, "movie-file-delete", "library.deleted"),
+        (SourceApp::Radarr, "movie-added", "library.monitored"),
+        (SourceApp::Radarr, "health", "health.issue"),
+        (SourceApp::Radarr, "health-restored", "health.restored"),
+        (SourceApp::Radarr, "application-update", "app.updated"),
+        (
+            SourceApp::Radarr,
+            "manual-interaction-required",
+            "import.blocked",
+        ),
+        (SourceApp::Sonarr, "import-complete", "library.new"),
+        (SourceApp::Sonarr, "series-add", "library.monitored"),
+        (SourceApp::Sonarr, "episode-file-delete", "library.deleted"),
+        (SourceApp::Lidarr, "download-failure", "download.failed"),
+        (SourceApp::Lidarr, "import-failure", "import.failed"),
+        (SourceApp::Lidarr, "artist-add", "library.monitored"),
+        (SourceApp::Lidarr, "album-delete", "library.deleted"),
     ];
     for (app, file, expected) in cases {
         let event = parse_fixture(app, file);
@@ -87,7 +95,7 @@ fn fixtures_map_to_the_contract_event_names() {
 
 #[test]
 fn an_upgrade_carries_the_replaced_files() {
-    let event = parse_fixture(App::Radarr, "download-upgrade");
+    let event = parse_fixture(SourceApp::Radarr, "download-upgrade");
     let deleted = event.data.deleted.expect("upgrade has deleted files");
     assert_eq!(deleted.scope, "file");
     assert_eq!(deleted.reason.as_deref(), Some("upgrade"));
@@ -101,7 +109,7 @@ fn an_upgrade_carries_the_replaced_files() {
 
 #[test]
 fn sonarr_import_complete_sums_its_files() {
-    let event = parse_fixture(App::Sonarr, "import-complete");
+    let event = parse_fixture(SourceApp::Sonarr, "import-complete");
     let media = event.data.media.unwrap();
     assert_eq!(media.episodes.len(), 3);
     assert_eq!(media.season, Some(2));
@@ -141,7 +149,7 @@ fn render_corpus(templates: &hookarr::outbound::Templates, corpus: &Corpus) -> u
         DestinationType::Webhook,
     ];
     let mut rendered = 0;
-    for app in App::BUILT_IN {
+    for app in SourceApp::BUILT_IN {
         for name in corpus.names(app.as_str()) {
             let mut event = parse_from(corpus, app, &name);
             event.id = hookarr::event::EventId::parse("evt_01JD00000000000000000000AA").unwrap();

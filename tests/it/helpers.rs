@@ -362,6 +362,18 @@ impl TestApp {
         }
     }
 
+    /// Waits (up to 30 s) until every stored event has been routed (its outbox row turned into deliveries).
+    pub async fn wait_routed(&self) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while !self.store.outbox(1).await.unwrap().is_empty() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "events still unrouted after 30 s"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+    }
+
     /// The ids of the events a list path returns (first page), asserting a 200.
     pub async fn event_ids(&self, path: &str) -> Vec<String> {
         let (status, page) = self.api_get(path).await;

@@ -4,7 +4,7 @@
 use crate::helpers::{ADMIN_KEY, Backend, TestApp, assert_error, fixture, json_of};
 use base64::Engine;
 use hookarr::config::{BasicAuth, Secret, SourceConfig};
-use hookarr::inbound::App;
+use hookarr::inbound::SourceApp;
 use hookarr::secrets::new_api_key;
 use hookarr::storage::Role;
 use reqwest::StatusCode;
@@ -61,7 +61,7 @@ async fn every_way_to_present_a_token_works_and_wrong_ones_get_401() {
     let app = TestApp::spawn_with(Backend::Sqlite, |cfg| {
         cfg.sources.push(SourceConfig {
             name: "sonarr-anime".into(),
-            app: App::Sonarr,
+            app: SourceApp::Sonarr,
             token: None,
             basic: Some(BasicAuth {
                 username: "arr".into(),
@@ -136,7 +136,7 @@ async fn allow_lists_refuse_other_addresses_with_403() {
         for (name, cidr) in [("lan-only", "10.0.0.0/8"), ("local", "127.0.0.0/8")] {
             cfg.sources.push(SourceConfig {
                 name: name.into(),
-                app: App::Radarr,
+                app: SourceApp::Radarr,
                 token: Some(Secret("a-long-enough-token".into())),
                 basic: None,
                 allow_ips: vec![cidr.into()],

@@ -4,7 +4,7 @@ use crate::helpers::{Backend, fresh_storage};
 use chrono::{Duration, TimeZone, Utc};
 use hookarr::event::{Event, EventData, EventId, EventKind, SourceInfo};
 use hookarr::storage::{
-    self, AttemptRow, DedupeKey, DeliveryQuery, DeliveryStatus, EventQuery, Finish, Ingest,
+    self, AttemptRow, DedupeKey, DeliveryQuery, DeliveryResult, DeliveryStatus, EventQuery, Ingest,
     IngestOutcome, NewDelivery, PurgeBefore, RawRequest, Rejected, Role, SourceRow, Store,
     StoreError,
 };
@@ -493,8 +493,8 @@ fn finish(
     status: DeliveryStatus,
     attempts: u32,
     next: Option<chrono::DateTime<Utc>>,
-) -> Finish {
-    Finish {
+) -> DeliveryResult {
+    DeliveryResult {
         id: id.into(),
         destination: "d".into(),
         status,

@@ -6,6 +6,7 @@ use super::{Engine, Limiter};
 use crate::config::{Destination, DestinationType};
 use crate::delivery::send::Sent;
 use crate::outbound::Target;
+use crate::storage::StoreError;
 use chrono::{DateTime, Utc};
 use governor::{Quota, RateLimiter};
 use std::collections::HashMap;
@@ -54,7 +55,7 @@ pub(super) fn limiter(d: &Destination) -> Limiter {
 
 impl Engine {
     /// Re-reads disabled and paused destinations from the store.
-    pub async fn refresh_state(&self) -> anyhow::Result<()> {
+    pub async fn refresh_state(&self) -> Result<(), StoreError> {
         let states = self.store.destination_states().await?;
         let mut rt = self.runtime.lock().expect("runtime lock");
         rt.disabled = states
@@ -85,7 +86,12 @@ impl Engine {
 
     /// Disables or re-enables a destination (API and automatic disabling); re-enabling makes its waiting
     /// deliveries due at once.
-    pub async fn set_enabled(&self, name: &str, enabled: bool, reason: &str) -> anyhow::Result<()> {
+    pub async fn set_enabled(
+        &self,
+        name: &str,
+        enabled: bool,
+        reason: &str,
+    ) -> Result<(), StoreError> {
         let now = Utc::now();
         self.store
             .set_destination_disabled(name, (!enabled).then_some((reason, now)))

@@ -2,7 +2,7 @@
 //! delivery, and each member ends as the group's one message ended.
 
 use super::Engine;
-use crate::storage::{AttemptOutcome, Claimed, Finish};
+use crate::storage::{AttemptOutcome, Claimed, DeliveryResult};
 use chrono::Utc;
 
 impl Engine {
@@ -28,7 +28,7 @@ impl Engine {
     pub(super) fn finish_members(
         &self,
         members: &[Claimed],
-        primary: &Finish,
+        primary: &DeliveryResult,
         attempts_before: u32,
     ) {
         let primary_id = &primary.id;

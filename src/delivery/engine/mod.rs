@@ -9,11 +9,11 @@
 //! `next_attempt_at` pushed forward (a killed process's deliveries fall due again by themselves), and a retry
 //! is `next_attempt_at` set to its backoff — durable, and never a full-table scan.
 
-use super::route::Router;
+use super::route::RoutingTable;
 use crate::config::{Config, DestinationType};
 use crate::event::{Event, EventData, EventId, EventKind, SourceInfo};
 use crate::outbound::{self, Target, Templates};
-use crate::storage::{Claimed, Finish, Store, StoreError};
+use crate::storage::{Claimed, DeliveryResult, Store, StoreError};
 use chrono::Utc;
 use governor::RateLimiter;
 use std::collections::HashMap;
@@ -47,7 +47,7 @@ const SHORT_WAIT: Duration = Duration::from_millis(250);
 pub struct Engine {
     store: Arc<dyn Store>,
     templates: Arc<Templates>,
-    router: Router,
+    routes: RoutingTable,
     dests: HashMap<String, Dest>,
     client: reqwest::Client,
     workers: usize,
@@ -59,15 +59,15 @@ pub struct Engine {
     runtime: Mutex<Runtime>,
     wake_router: Notify,
     wake_claimer: Notify,
-    finish_tx: mpsc::UnboundedSender<Finish>,
-    finish_rx: Mutex<Option<mpsc::UnboundedReceiver<Finish>>>,
+    finish_tx: mpsc::UnboundedSender<DeliveryResult>,
+    finish_rx: Mutex<Option<mpsc::UnboundedReceiver<DeliveryResult>>>,
     /// Cancelled once every worker has stopped: the finisher then writes what is queued and ends.
     workers_done: CancellationToken,
     running: std::sync::atomic::AtomicBool,
 }
 
 /// One claimed delivery on its way through an apalis worker; the permit is its worker slot.
-pub struct Job {
+pub struct DeliveryJob {
     claimed: Claimed,
     /// Deliveries of the same group claimed in the same batch: they go out in this job's message.
     members: Vec<Claimed>,
@@ -88,7 +88,7 @@ fn http_client(timeout: Duration, workers: usize) -> reqwest::Client {
 
 /// Resolves the config's destinations into send targets (generating and storing a webhook secret where the
 /// config names none).
-pub async fn targets(cfg: &Config, store: &dyn Store) -> anyhow::Result<Vec<Target>> {
+pub async fn targets(cfg: &Config, store: &dyn Store) -> Result<Vec<Target>, StoreError> {
     let mut out = Vec::new();
     for d in &cfg.destinations {
         let generated = if d.kind == DestinationType::Webhook
@@ -113,7 +113,7 @@ impl Engine {
         cfg: &Config,
         store: Arc<dyn Store>,
         templates: Arc<Templates>,
-    ) -> anyhow::Result<Arc<Engine>> {
+    ) -> Result<Arc<Engine>, StoreError> {
         let targets = targets(cfg, store.as_ref()).await?;
         let workers = cfg.delivery.workers.max(1) as usize;
         let dests = cfg
@@ -137,7 +137,7 @@ impl Engine {
         let engine = Arc::new(Engine {
             store,
             templates,
-            router: Router {
+            routes: RoutingTable {
                 rules: cfg
                     .destinations
                     .iter()
@@ -185,7 +185,7 @@ impl Engine {
     }
 
     pub fn destination_names(&self) -> impl Iterator<Item = &str> {
-        self.router.rules.iter().map(|r| r.destination.as_str())
+        self.routes.rules.iter().map(|r| r.destination.as_str())
     }
 
     pub fn target(&self, name: &str) -> Option<&Target> {
@@ -196,11 +196,11 @@ impl Engine {
         &self.templates
     }
 
-    pub fn router(&self) -> &Router {
-        &self.router
+    pub fn routes(&self) -> &RoutingTable {
+        &self.routes
     }
 
-    pub(super) fn finish(&self, f: Finish) {
+    pub(super) fn finish(&self, f: DeliveryResult) {
         // The finisher lives as long as the engine runs; a send fails only after shutdown finished.
         let _ = self.finish_tx.send(f);
     }

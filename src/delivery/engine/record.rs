@@ -6,13 +6,13 @@ use super::Engine;
 use super::attempt::{Exchanges, Outcome, unsent_row};
 use crate::delivery::policy::{self, Verdict};
 use crate::event::EventKind;
-use crate::storage::{AttemptOutcome, Claimed, DeliveryStatus, Finish};
+use crate::storage::{AttemptOutcome, Claimed, DeliveryResult, DeliveryStatus};
 use chrono::{DateTime, Utc};
 
 impl Engine {
     /// Writes back a delivery's outcome, and the same for the members of its group.
     pub(super) async fn record(&self, c: &Claimed, members: &[Claimed], outcome: Outcome) {
-        let mut finish = Finish::pending(&c.id, &c.destination, c.attempts, Utc::now());
+        let mut finish = DeliveryResult::pending(&c.id, &c.destination, c.attempts, Utc::now());
         match outcome {
             Outcome::Held { until, note } => {
                 finish.next_attempt_at = Some(until);
@@ -35,7 +35,7 @@ impl Engine {
     }
 
     /// The verdict of the last exchange, and its consequences.
-    async fn conclude(&self, c: &Claimed, finish: &mut Finish, exchanges: Exchanges) {
+    async fn conclude(&self, c: &Claimed, finish: &mut DeliveryResult, exchanges: Exchanges) {
         let dest = &self.dests[&c.destination];
         let kind = dest.target.kind;
         for (sent, outcome) in exchanges.earlier {
@@ -137,7 +137,7 @@ impl Engine {
     }
 
     /// Writes back a delivery's result, and the same for the members of its group.
-    pub(super) fn settle(&self, finish: Finish, members: &[Claimed], attempts_before: u32) {
+    pub(super) fn settle(&self, finish: DeliveryResult, members: &[Claimed], attempts_before: u32) {
         self.finish_members(members, &finish, attempts_before);
         self.finish(finish);
     }
@@ -147,10 +147,15 @@ fn after_secs(at: DateTime<Utc>, wait: std::time::Duration) -> DateTime<Utc> {
     at + chrono::Duration::from_std(wait).unwrap_or_default()
 }
 
-impl Finish {
+impl DeliveryResult {
     /// A claimed delivery's result before the attempt: still pending, nothing logged.
-    pub(super) fn pending(id: &str, destination: &str, attempts: u32, at: DateTime<Utc>) -> Finish {
-        Finish {
+    pub(super) fn pending(
+        id: &str,
+        destination: &str,
+        attempts: u32,
+        at: DateTime<Utc>,
+    ) -> DeliveryResult {
+        DeliveryResult {
             id: id.to_owned(),
             destination: destination.to_owned(),
             status: DeliveryStatus::Pending,

@@ -1,10 +1,10 @@
 //! The engine's loops: the router (outbox → deliveries), the claimer (due deliveries → apalis jobs, in
 //! batches), the apalis worker that runs each job, and the finisher (results → the database, in batches).
 
-use super::{Engine, Job, POLL};
+use super::{DeliveryJob, Engine, POLL};
 use crate::delivery::backend::ClaimBackend;
 use crate::event::Event;
-use crate::storage::Finish;
+use crate::storage::DeliveryResult;
 use apalis::prelude::*;
 use chrono::Utc;
 use std::collections::HashMap;
@@ -60,7 +60,7 @@ impl Engine {
         let mut last_refresh = Instant::now();
         loop {
             let enabled = |name: &str| self.is_enabled(name);
-            let route = |e: &Event| self.router.route(e, &enabled);
+            let route = |e: &Event| self.routes.route(e, &enabled);
             match self.store.route_outbox(500, &route).await {
                 Ok(0) => {}
                 Ok(_) => {
@@ -85,7 +85,7 @@ impl Engine {
 
     pub(super) async fn claim_loop(
         self: Arc<Self>,
-        jobs: mpsc::Sender<Job>,
+        jobs: mpsc::Sender<DeliveryJob>,
         shutdown: CancellationToken,
     ) {
         let slots = Arc::new(Semaphore::new(self.workers));
@@ -125,7 +125,7 @@ impl Engine {
             let full = claimed.len() == permits.len();
             backlog = full;
             // Rows of one group claimed together travel as one job (one message).
-            let mut batch_jobs: Vec<Job> = Vec::with_capacity(claimed.len());
+            let mut batch_jobs: Vec<DeliveryJob> = Vec::with_capacity(claimed.len());
             let mut groups: HashMap<(String, String), usize> = HashMap::new();
             for c in claimed {
                 if let Some(key) = &c.group_key {
@@ -140,7 +140,7 @@ impl Engine {
                     }
                 }
                 let permit = permits.pop().expect("one permit per claimed row");
-                batch_jobs.push(Job {
+                batch_jobs.push(DeliveryJob {
                     claimed: c,
                     members: Vec::new(),
                     _permit: permit,
@@ -162,7 +162,10 @@ impl Engine {
         }
     }
 
-    pub(super) async fn finish_loop(self: Arc<Self>, mut rx: mpsc::UnboundedReceiver<Finish>) {
+    pub(super) async fn finish_loop(
+        self: Arc<Self>,
+        mut rx: mpsc::UnboundedReceiver<DeliveryResult>,
+    ) {
         let mut batch = Vec::with_capacity(256);
         loop {
             let received = tokio::select! {
@@ -193,11 +196,11 @@ impl Engine {
 /// A panic (a bug) must not take the worker down or leave the delivery leased for minutes: it is caught, and
 /// the delivery is put back to be tried again in a minute with the reason logged.
 pub(super) async fn deliver(
-    job: Job,
+    job: DeliveryJob,
     engine: Data<Arc<Engine>>,
 ) -> Result<(), std::convert::Infallible> {
     use futures_util::FutureExt as _;
-    let mut put_back = Finish::pending(
+    let mut put_back = DeliveryResult::pending(
         &job.claimed.id,
         &job.claimed.destination,
         job.claimed.attempts,
