@@ -6,6 +6,7 @@ use super::events::{ListResponse, bad_cursor, decode_cursor, parse_limit, parse_
 use super::{ApiError, AppState};
 use crate::config::DestinationType;
 use crate::event::{Event, EventId};
+use crate::outbound::targets::OwnKey;
 use crate::outbound::{self, Target};
 use crate::storage::{DeliveryQuery, DeliveryStatus, NewDelivery, RetryFilter};
 use axum::Json;
@@ -231,7 +232,7 @@ async fn destination_json(state: &AppState, names: &[&str]) -> Result<Vec<Value>
                 "last_error": st.last_error,
                 "deliveries": {"pending": get("pending"), "succeeded": get("succeeded"), "failed": get("failed"), "dead": get("dead"), "expired": get("expired")},
                 "success_rate": (done > 0).then(|| get("succeeded") as f64 / done as f64),
-                "signing_secret": (target.kind == DestinationType::Webhook).then(|| target.secrets.first().cloned()).flatten(),
+                "signing_secret": target.kind.target().own_keys().contains(&OwnKey::Secret).then(|| target.secrets.first().cloned()).flatten(),
             }))
         })
         .collect())

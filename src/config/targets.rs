@@ -1,24 +1,20 @@
-//! Checks of destination URLs (CONTRACT §6): each target's URL shape, and `https://` for public hosts.
+//! Checks of destination URLs (CONTRACT §6): `https://` for public hosts, and each target type's URL shape.
 
-use super::types::{Destination, DestinationType};
+use super::types::Destination;
 use super::validate::Validator;
+use crate::outbound::targets::UrlFinding;
 use url::{Host, Url};
 
 impl Validator {
-    /// Checks `{path}.url` against what the destination's type accepts; odd but working hosts only warn.
+    /// Checks `{path}.url`: an http(s) URL, `https://` for public hosts, and the shape its target type wants
+    /// (each type's own check, in `outbound/targets/`); odd but working hosts only warn.
     pub(super) fn target_url(&mut self, path: &str, d: &Destination) {
         let at = format!("{path}.url");
+        let kind = d.kind.target();
         let url = match Url::parse(d.url.expose()) {
             Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => u,
             _ => {
-                let example = match d.kind {
-                    DestinationType::Discord => "https://discord.com/api/webhooks/<id>/<token>",
-                    DestinationType::Slack => "https://hooks.slack.com/services/T…/B…/…",
-                    DestinationType::HomeAssistant => {
-                        "http://homeassistant.local:8123/api/webhook/<id>"
-                    }
-                    DestinationType::Webhook => "https://example.org/hooks/hookarr",
-                };
+                let example = kind.example_url();
                 return self.problem(at, format!("must be an http(s) URL, like {example}"));
             }
         };
@@ -26,68 +22,15 @@ impl Validator {
         if url.scheme() == "http" && !d.allow_insecure && !is_private_host(&host) {
             self.problem(&at, "plain http:// is only allowed to loopback, private or .local hosts; use https://, or set allow_insecure: true");
         }
-        let host_str = url.host_str().unwrap_or("");
-        let segments: Vec<&str> = url
-            .path_segments()
-            .map(|s| s.filter(|p| !p.is_empty()).collect())
-            .unwrap_or_default();
-        match d.kind {
-            DestinationType::Discord => {
-                let rest = match segments.as_slice() {
-                    ["api", v, rest @ ..]
-                        if v.starts_with('v') && v[1..].parse::<u32>().is_ok() =>
-                    {
-                        rest
-                    }
-                    ["api", rest @ ..] => rest,
-                    _ => &[][..],
-                };
-                if !matches!(rest, ["webhooks", id, token] if id.parse::<u64>().is_ok() && !token.is_empty())
-                {
-                    self.problem(&at, "a Discord webhook URL looks like https://discord.com/api/webhooks/<id>/<token>");
+        for finding in kind.check_url(&url, d) {
+            match finding {
+                UrlFinding::Problem { key, message } => {
+                    self.problem(format!("{path}.{key}"), message)
                 }
-                let known = [
-                    "discord.com",
-                    "discordapp.com",
-                    "ptb.discord.com",
-                    "canary.discord.com",
-                    "ptb.discordapp.com",
-                    "canary.discordapp.com",
-                ];
-                if !known.contains(&host_str) {
-                    self.warnings.push(format!("{at}: `{host_str}` is not a Discord host; fine for a proxy or test receiver"));
+                UrlFinding::Warning { key, message } => {
+                    self.warnings.push(format!("{path}.{key}: {message}"))
                 }
             }
-            DestinationType::Slack => {
-                if host_str != "hooks.slack.com" {
-                    self.warnings.push(format!("{at}: `{host_str}` is not hooks.slack.com; fine for a proxy or test receiver"));
-                }
-            }
-            DestinationType::HomeAssistant => {
-                let (webhook, events) = (
-                    segments
-                        .windows(3)
-                        .any(|w| w[0] == "api" && w[1] == "webhook"),
-                    segments
-                        .windows(3)
-                        .any(|w| w[0] == "api" && w[1] == "events"),
-                );
-                if !webhook && !events {
-                    self.problem(&at, "a Home Assistant URL ends in /api/webhook/<id> or /api/events/<event_type>");
-                }
-                if events && d.token.is_none() {
-                    self.problem(
-                        format!("{path}.token"),
-                        "/api/events/ needs a long-lived access token: add token: ${HA_TOKEN}",
-                    );
-                }
-                if webhook && d.token.is_some() {
-                    self.warnings.push(format!(
-                        "{path}.token: /api/webhook/ URLs take no token; it is ignored"
-                    ));
-                }
-            }
-            DestinationType::Webhook => {}
         }
     }
 }

@@ -104,8 +104,8 @@ pub struct BasicAuth {
     pub password: Secret,
 }
 
-/// The outbound target kinds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+/// The outbound target kinds; what each knows is in `outbound/targets/` ([`DestinationType::target`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DestinationType {
     Discord,

@@ -2,9 +2,10 @@
 //! what works but looks wrong. `hookarr check-config` and `serve` run the same code.
 
 use super::targets::valid_whsec;
-use super::types::{Config, Destination, DestinationType, SourceConfig};
+use super::types::{Config, Destination, SourceConfig};
 use crate::event::{EventKind, glob_matches};
 use crate::inbound::SourceApp;
+use crate::outbound::targets::OwnKey;
 use std::collections::HashSet;
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
@@ -269,39 +270,27 @@ impl Validator {
                 );
             }
         }
-        let is = |k: DestinationType| d.kind == k;
-        if !d.headers.is_empty()
-            && !is(DestinationType::Webhook)
-            && !is(DestinationType::HomeAssistant)
+        // The keys only some target types take (each type's file says which).
+        let own = d.kind.target().own_keys();
+        for key in OwnKey::ALL
+            .into_iter()
+            .filter(|k| k.is_set(d) && !own.contains(k))
         {
+            let takers: Vec<&str> = key.taken_by().iter().map(|k| k.as_str()).collect();
             self.problem(
-                format!("{path}.headers"),
-                "only webhook and home_assistant destinations send extra headers; remove it",
-            );
-        }
-        if d.secret.is_some() && !is(DestinationType::Webhook) {
-            self.problem(
-                format!("{path}.secret"),
-                "only webhook destinations are signed; remove it",
+                format!("{path}.{}", key.name()),
+                format!(
+                    "only {} destinations {}; remove it",
+                    takers.join(" and "),
+                    key.meaning()
+                ),
             );
         }
         if let Some(secret) = &d.secret
-            && is(DestinationType::Webhook)
+            && own.contains(&OwnKey::Secret)
             && !valid_whsec(secret.expose())
         {
             self.problem(format!("{path}.secret"), "must be whsec_ followed by base64 of at least 24 random bytes; or omit it to have one generated");
-        }
-        if d.signing.is_some() && !is(DestinationType::Webhook) {
-            self.problem(
-                format!("{path}.signing"),
-                "only webhook destinations are signed; remove it",
-            );
-        }
-        if d.token.is_some() && !is(DestinationType::HomeAssistant) {
-            self.problem(
-                format!("{path}.token"),
-                "only home_assistant destinations take a token; remove it",
-            );
         }
     }
 }

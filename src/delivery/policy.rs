@@ -33,41 +33,26 @@ pub fn classify(
         // Slack answers `200 ok`; anything else in a 2xx body is still accepted (proxies, test receivers).
         return Verdict::Success;
     }
-    match (kind, status) {
-        (_, 429) => Verdict::RateLimited {
+    // What only this type's answers mean (`outbound/targets/`) comes first, then the generic rules.
+    let target = kind.target();
+    if status == 429 {
+        return Verdict::RateLimited {
             after: retry_after.unwrap_or(Duration::from_secs(1)),
-            global: kind == DestinationType::Discord && discord_global(body),
-        },
-        (DestinationType::Discord, 401 | 404) => Verdict::Disable {
-            reason: format!(
-                "Discord answered {status}: the webhook was deleted or its token is wrong"
-            ),
-        },
-        (DestinationType::Slack, 404 | 410) => Verdict::Disable {
-            reason: format!(
-                "Slack answered {status} `{}`: the webhook or channel is gone",
-                first_line(body)
-            ),
-        },
-        (_, 410) => Verdict::Disable {
+            global: target.rate_limit_is_global(body),
+        };
+    }
+    if let Some(reason) = target.gone(status, body) {
+        return Verdict::Disable { reason };
+    }
+    match status {
+        410 => Verdict::Disable {
             reason: "the target answered 410 Gone".into(),
         },
-        (_, 408 | 425) => Verdict::Retry { after: retry_after },
-        (_, 501) => Verdict::Fail,
-        (_, 500..=599) => Verdict::Retry { after: retry_after },
+        408 | 425 => Verdict::Retry { after: retry_after },
+        501 => Verdict::Fail,
+        500..=599 => Verdict::Retry { after: retry_after },
         _ => Verdict::Fail,
     }
-}
-
-fn first_line(s: &str) -> &str {
-    s.lines().next().unwrap_or("").trim()
-}
-
-fn discord_global(body: &str) -> bool {
-    serde_json::from_str::<serde_json::Value>(body)
-        .ok()
-        .and_then(|v| v.get("global").and_then(serde_json::Value::as_bool))
-        .unwrap_or(false)
 }
 
 /// The wait a 429 or 503 asks for: Discord's body `retry_after` (float seconds) first, then `Retry-After`

@@ -1,7 +1,7 @@
 //! Routing (CONTRACT §5): which destinations want an event — `events` globs, `sources`, and `filter`
 //! conditions on dotted paths into the envelope.
 
-use crate::config::{Condition, Destination, DestinationType, FilterOp};
+use crate::config::{Condition, Destination, FilterOp};
 use crate::event::{Event, EventKind, glob_matches, new_prefixed_id};
 use crate::storage::NewDelivery;
 use regex::Regex;
@@ -54,10 +54,9 @@ impl Rule {
             filter,
             expire_after: d.expire_after,
             quiet: d.quiet_hours.as_ref().and_then(super::quiet::Window::new),
-            group_window: d.group_window.unwrap_or(match d.kind {
-                DestinationType::Discord | DestinationType::Slack => Duration::from_secs(30),
-                _ => Duration::ZERO,
-            }),
+            group_window: d
+                .group_window
+                .unwrap_or_else(|| d.kind.target().default_group_window()),
         }
     }
 

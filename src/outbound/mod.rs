@@ -1,8 +1,10 @@
 //! What hookarr sends: a destination plus an event becomes one HTTP request (CONTRACT §6). Pure: rendering,
-//! limits and signing; the sending itself is in `delivery`.
+//! limits and signing; what differs between target types is in `targets/`, one file each; the sending
+//! itself is in `delivery`.
 
 pub mod limits;
 pub mod signing;
+pub mod targets;
 pub mod templates;
 
 use crate::config::{Destination, DestinationType, Signing};
@@ -178,11 +180,12 @@ fn render_context(
         context.get("digest").is_some(),
     );
     // `{{json this}}` (the built-in webhook template) outputs the context itself: skip rendering and re-parsing.
+    let kind = target.kind.target();
     let mut payload = if templates.is_envelope(&name) {
         context
     } else {
         let text = templates
-            .render(&name, &context)
+            .render(kind.escaping(), &name, &context)
             .map_err(|e| RenderFailure::Template {
                 template: name.clone(),
                 message: e.to_string(),
@@ -192,31 +195,8 @@ fn render_context(
             message: e.to_string(),
         })?
     };
-    match target.kind {
-        DestinationType::Discord => limits::discord(&mut payload),
-        DestinationType::Slack => limits::slack(&mut payload),
-        DestinationType::HomeAssistant if !payload.is_object() => {
-            return Err(RenderFailure::Shape(format!(
-                "template `{name}` must render a JSON object for Home Assistant"
-            )));
-        }
-        _ => {}
-    }
+    kind.hold_to_limits(&mut payload, &name)?;
     Ok(payload)
-}
-
-/// The plain-text message a chat target gets when it rejected the rich one (CONTRACT §5 fallback).
-pub fn fallback_payload(kind: DestinationType, event: &Event) -> Option<Value> {
-    match kind {
-        DestinationType::Discord => Some(serde_json::json!({
-            "content": templates::truncate_chars(&event.summary, 2000),
-            "allowed_mentions": {"parse": []},
-        })),
-        DestinationType::Slack => Some(serde_json::json!({
-            "text": templates::truncate_chars(&event.summary, 4000),
-        })),
-        _ => None,
-    }
 }
 
 /// The request for a payload: the target's URL form, headers and signature. `now` is this attempt's time
@@ -228,106 +208,24 @@ pub fn build_request(
     payload: &Value,
     now: i64,
 ) -> Result<OutboundRequest, RenderFailure> {
-    let body = serde_json::to_vec(payload).expect("a JSON value serializes");
-    let mut headers = vec![
-        ("content-type".to_owned(), "application/json".to_owned()),
-        (
-            "x-hookarr-event".to_owned(),
-            event.event.as_str().to_owned(),
-        ),
-        ("x-hookarr-delivery".to_owned(), delivery_id.to_owned()),
-    ];
-    let mut url = target.url.clone();
-    match target.kind {
-        DestinationType::Discord => url = with_query(&url, "wait", "true"),
-        DestinationType::Slack => {}
-        DestinationType::HomeAssistant => {
-            if let Some(token) = &target.token
-                && url.contains("/api/events/")
-            {
-                headers.push(("authorization".to_owned(), format!("Bearer {token}")));
-            }
-        }
-        DestinationType::Webhook => match target.signing {
-            Signing::Standard => {
-                let sig = signing::standard_header(&target.secrets, delivery_id, now, &body)
-                    .map_err(|e| RenderFailure::Signing(e.to_string()))?;
-                if sig.is_empty() {
-                    return Err(RenderFailure::Signing("no signing secret".into()));
-                }
-                headers.push(("webhook-id".to_owned(), delivery_id.to_owned()));
-                headers.push(("webhook-timestamp".to_owned(), now.to_string()));
-                headers.push(("webhook-signature".to_owned(), sig));
-            }
-            Signing::HubSha256 => {
-                let secret = target
-                    .secrets
-                    .first()
-                    .ok_or_else(|| RenderFailure::Signing("no signing secret".into()))?;
-                headers.push((
-                    "x-hub-signature-256".to_owned(),
-                    signing::hub_signature(secret, &body),
-                ));
-                headers.push(("x-hookarr-timestamp".to_owned(), now.to_string()));
-            }
-            Signing::None => {}
-        },
-    }
-    if matches!(
-        target.kind,
-        DestinationType::Webhook | DestinationType::HomeAssistant
-    ) {
-        for (k, v) in &target.headers {
-            headers.push((k.to_ascii_lowercase(), v.clone()));
-        }
-    }
-    Ok(OutboundRequest {
+    let mut request = OutboundRequest {
         method: reqwest::Method::POST,
-        url,
-        headers,
-        body,
-    })
-}
-
-/// Turns a Discord execute-webhook request into the edit of message `message_id`
-/// (`PATCH …/webhooks/<id>/<token>/messages/<message_id>`, keeping `thread_id`).
-pub fn as_discord_edit(mut request: OutboundRequest, message_id: &str) -> OutboundRequest {
-    if let Ok(mut u) = url::Url::parse(&request.url) {
-        let path = format!("{}/messages/{message_id}", u.path().trim_end_matches('/'));
-        u.set_path(&path);
-        set_query_param(&mut u, "wait", None);
-        request.url = u.to_string();
-    }
-    request.method = reqwest::Method::PATCH;
-    request
-}
-
-fn with_query(url: &str, key: &str, value: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(mut u) => {
-            set_query_param(&mut u, key, Some(value));
-            u.to_string()
-        }
-        Err(_) => url.to_owned(),
-    }
-}
-
-/// Removes `key` from a URL's query, then appends `key=value` when given; other parameters keep their order.
-fn set_query_param(u: &mut url::Url, key: &str, value: Option<&str>) {
-    let others: Vec<(String, String)> = u
-        .query_pairs()
-        .filter(|(k, _)| k != key)
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .collect();
-    u.set_query(None);
-    if others.is_empty() && value.is_none() {
-        return;
-    }
-    let mut q = u.query_pairs_mut();
-    q.extend_pairs(others);
-    if let Some(value) = value {
-        q.append_pair(key, value);
-    }
+        url: target.url.clone(),
+        headers: vec![
+            ("content-type".to_owned(), "application/json".to_owned()),
+            (
+                "x-hookarr-event".to_owned(),
+                event.event.as_str().to_owned(),
+            ),
+            ("x-hookarr-delivery".to_owned(), delivery_id.to_owned()),
+        ],
+        body: serde_json::to_vec(payload).expect("a JSON value serializes"),
+    };
+    target
+        .kind
+        .target()
+        .address(target, &mut request, delivery_id, now)?;
+    Ok(request)
 }
 
 /// A URL safe to log: scheme, host and port only — Discord, Slack and Home Assistant keep their secret in the
@@ -355,38 +253,6 @@ mod tests {
         assert_eq!(
             redact_url("http://127.0.0.1:8123/api/webhook/abc?x=1"),
             "http://127.0.0.1:8123/…"
-        );
-    }
-
-    #[test]
-    fn a_discord_edit_patches_the_message_and_keeps_the_thread() {
-        let req = OutboundRequest {
-            method: reqwest::Method::POST,
-            url: "https://discord.com/api/webhooks/1/tok?thread_id=9&wait=true".into(),
-            headers: Vec::new(),
-            body: Vec::new(),
-        };
-        let edit = as_discord_edit(req, "777");
-        assert_eq!(edit.method, reqwest::Method::PATCH);
-        assert_eq!(
-            edit.url,
-            "https://discord.com/api/webhooks/1/tok/messages/777?thread_id=9"
-        );
-    }
-
-    #[test]
-    fn discord_gets_wait_true_once() {
-        assert_eq!(
-            with_query("https://d.com/api/webhooks/1/t", "wait", "true"),
-            "https://d.com/api/webhooks/1/t?wait=true"
-        );
-        assert_eq!(
-            with_query(
-                "https://d.com/api/webhooks/1/t?thread_id=5&wait=false",
-                "wait",
-                "true"
-            ),
-            "https://d.com/api/webhooks/1/t?thread_id=5&wait=true"
         );
     }
 }

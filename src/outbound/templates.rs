@@ -1,6 +1,7 @@
 //! Handlebars templates (CONTRACT §6): embedded defaults, overridden file by file from a `templates/`
 //! folder, compiled once at start. Output is JSON, so values are escaped as JSON string content, never HTML.
 
+use super::targets::Escaping;
 use crate::config::DestinationType;
 use handlebars::{
     Context, Handlebars, Helper, HelperDef, HelperResult, JsonRender, Output, RenderContext,
@@ -48,9 +49,10 @@ pub struct TemplateProblem {
 
 /// Every compiled template.
 pub struct Templates {
-    /// Templates whose output is JSON for Discord, Home Assistant and webhooks.
+    /// Every template, values escaped as JSON string content.
     json: Handlebars<'static>,
-    /// Slack's: the same, plus Slack's own escaping of `&`, `<`, `>` in values.
+    /// The same templates, values escaped for Slack too (`&`, `<`, `>`): a target type picks its
+    /// [`Escaping`], whatever its template is called.
     slack: Handlebars<'static>,
     /// Where overrides were read from (for messages).
     pub dir: Option<PathBuf>,
@@ -122,10 +124,10 @@ impl Templates {
         Ok(t)
     }
 
-    /// Compiles `text` as template `name` into the registry its type uses.
+    /// Compiles `text` as template `name`, for every escaping.
     fn register(&mut self, name: &str, text: &str) -> Result<(), handlebars::TemplateError> {
-        self.registry_mut(name)
-            .register_template_string(name, text)?;
+        self.json.register_template_string(name, text)?;
+        self.slack.register_template_string(name, text)?;
         if text.trim() == "{{json this}}" {
             self.envelope.insert(name.to_owned());
         } else {
@@ -139,24 +141,16 @@ impl Templates {
         self.envelope.contains(name)
     }
 
-    fn registry(&self, name: &str) -> &Handlebars<'static> {
-        if name.starts_with("slack/") {
-            &self.slack
-        } else {
-            &self.json
+    fn registry(&self, escaping: Escaping) -> &Handlebars<'static> {
+        match escaping {
+            Escaping::Json => &self.json,
+            Escaping::SlackMrkdwn => &self.slack,
         }
     }
 
-    fn registry_mut(&mut self, name: &str) -> &mut Handlebars<'static> {
-        if name.starts_with("slack/") {
-            &mut self.slack
-        } else {
-            &mut self.json
-        }
-    }
-
+    /// Whether a template of that name exists.
     pub fn has(&self, name: &str) -> bool {
-        self.registry(name).has_template(name)
+        self.json.has_template(name)
     }
 
     /// The template for an event on a destination type: the destination's own, else `<type>/<event>`
@@ -185,9 +179,14 @@ impl Templates {
         format!("{}/default", kind.as_str())
     }
 
-    /// Renders a template with `data` as its context.
-    pub fn render(&self, name: &str, data: &Value) -> Result<String, RenderError> {
-        self.registry(name).render(name, data)
+    /// Renders a template with `data` as its context, values escaped as the target type wants.
+    pub fn render(
+        &self,
+        escaping: Escaping,
+        name: &str,
+        data: &Value,
+    ) -> Result<String, RenderError> {
+        self.registry(escaping).render(name, data)
     }
 }
 
@@ -429,9 +428,13 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn render(t: &str, data: Value) -> String {
+    fn render_as(escaping: Escaping, t: &str, data: Value) -> String {
         let templates = Templates::load(None).unwrap().with_extra("t", t).unwrap();
-        templates.render("t", &data).unwrap()
+        templates.render(escaping, "t", &data).unwrap()
+    }
+
+    fn render(t: &str, data: Value) -> String {
+        render_as(Escaping::Json, t, data)
     }
 
     #[test]
@@ -440,6 +443,18 @@ mod tests {
             render(r#"{{a}}"#, json!({"a": "Tom & \"Jerry\" <3>\n"})),
             r#"Tom & \"Jerry\" <3>\n"#
         );
+    }
+
+    /// The escaping is the target type's, whatever the template is called (a Slack destination's own
+    /// `mine.hbs` is escaped for Slack too).
+    #[test]
+    fn slack_escaping_follows_the_target_type_not_the_template_name() {
+        let data = json!({"a": "Tom & <Jerry>"});
+        assert_eq!(
+            render_as(Escaping::SlackMrkdwn, "{{a}}", data.clone()),
+            "Tom &amp; &lt;Jerry&gt;"
+        );
+        assert_eq!(render_as(Escaping::Json, "{{a}}", data), "Tom & <Jerry>");
     }
 
     #[test]

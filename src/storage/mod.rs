@@ -248,7 +248,7 @@ pub trait Store: Queue + Send + Sync + 'static {
 /// The cut-offs of one [`Store::purge`].
 #[derive(Debug, Clone, Copy)]
 pub struct PurgeBefore {
-    /// Events, deliveries, attempts, Discord message ids and rejected bodies received before this.
+    /// Events, deliveries, attempts, the ids of posted messages and rejected bodies received before this.
     pub events: DateTime<Utc>,
     /// Dedupe keys claimed before this (the window has passed).
     pub dedupe_keys: DateTime<Utc>,
@@ -302,7 +302,7 @@ pub trait Queue: Send + Sync + 'static {
         now: DateTime<Utc>,
         lease_until: DateTime<Utc>,
     ) -> Result<Vec<Claimed>, StoreError>;
-    /// Remembers the Discord message a grab posted for a download.
+    /// Remembers the message a destination posted for a download (a grab's, for its import to edit).
     async fn remember_message(
         &self,
         destination: &str,
@@ -310,7 +310,7 @@ pub trait Queue: Send + Sync + 'static {
         message_id: &str,
         at: DateTime<Utc>,
     ) -> Result<(), StoreError>;
-    /// The Discord message posted for a download, if any.
+    /// The message a destination posted for a download, if any.
     async fn message_for(
         &self,
         destination: &str,

@@ -202,7 +202,7 @@ macro_rules! queue_queries {
             at: chrono::DateTime<chrono::Utc>,
         ) -> Result<(), StoreError> {
             sqlx::query(
-                "INSERT INTO discord_messages (destination, download_id, message_id, created_at) VALUES ($1, $2, $3, $4) \
+                "INSERT INTO sent_messages (destination, download_id, message_id, created_at) VALUES ($1, $2, $3, $4) \
                  ON CONFLICT (destination, download_id) DO UPDATE SET message_id = excluded.message_id, \
                  created_at = excluded.created_at",
             )
@@ -217,7 +217,7 @@ macro_rules! queue_queries {
 
         async fn message_for(&self, destination: &str, download_id: &str) -> Result<Option<String>, StoreError> {
             Ok(sqlx::query_scalar(
-                "SELECT message_id FROM discord_messages WHERE destination = $1 AND download_id = $2",
+                "SELECT message_id FROM sent_messages WHERE destination = $1 AND download_id = $2",
             )
             .bind(destination)
             .bind(download_id)

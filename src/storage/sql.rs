@@ -367,7 +367,7 @@ macro_rules! shared_queries {
                         break;
                     }
                 }
-                sqlx::query("DELETE FROM discord_messages WHERE created_at < $1")
+                sqlx::query("DELETE FROM sent_messages WHERE created_at < $1")
                     .bind(millis(before.events))
                     .execute(&self.pool)
                     .await?;

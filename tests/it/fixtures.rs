@@ -142,18 +142,12 @@ fn render_corpus(templates: &hookarr::outbound::Templates, corpus: &Corpus) -> u
     use hookarr::config::DestinationType;
     use hookarr::outbound::{Target, render_payload};
     let target = Target::preview;
-    let kinds = [
-        DestinationType::Discord,
-        DestinationType::Slack,
-        DestinationType::HomeAssistant,
-        DestinationType::Webhook,
-    ];
     let mut rendered = 0;
     for app in SourceApp::BUILT_IN {
         for name in corpus.names(app.as_str()) {
             let mut event = parse_from(corpus, app, &name);
             event.id = hookarr::event::EventId::parse("evt_01JD00000000000000000000AA").unwrap();
-            for kind in kinds {
+            for kind in DestinationType::ALL {
                 let payload = render_payload(templates, &target(kind), &event)
                     .unwrap_or_else(|e| panic!("{app}/{name} as {}: {e}", kind.as_str()));
                 match kind {

@@ -177,7 +177,7 @@ impl Engine {
                 .await;
         }
         if last.status == Some(400)
-            && let Some(plain) = outbound::fallback_payload(dest.target.kind, &message.shown)
+            && let Some(plain) = dest.target.kind.target().fallback(&message.shown)
         {
             earlier.push((last, AttemptOutcome::RejectedRich));
             last = self.send_payload(dest, &c.event, &c.id, &plain, None).await;
@@ -231,7 +231,7 @@ impl Engine {
             Err(e) => return Sent::error(started, clock, e.to_string()),
         };
         let request = match edit_of {
-            Some(message) => outbound::as_discord_edit(request, message),
+            Some(message) => dest.target.kind.target().as_edit(request, message),
             None => request,
         };
         send(

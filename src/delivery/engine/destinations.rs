@@ -26,17 +26,8 @@ pub(super) struct Dest {
 pub(super) struct Runtime {
     pub(super) disabled: HashMap<String, String>,
     pub(super) paused: HashMap<String, DateTime<Utc>>,
-    pub(super) discord_paused: Option<DateTime<Utc>>,
-}
-
-/// The default rate of a destination type (CONTRACT §5): `(period per token, burst)`.
-fn default_rate(kind: DestinationType) -> (Duration, u32) {
-    match kind {
-        DestinationType::Discord => (Duration::from_millis(400), 5),
-        DestinationType::Slack => (Duration::from_secs(1), 3),
-        DestinationType::HomeAssistant => (Duration::from_millis(50), 20),
-        DestinationType::Webhook => (Duration::from_millis(20), 50),
-    }
+    /// Pauses of every destination of a type (a Discord `global` 429).
+    pub(super) type_paused: HashMap<DestinationType, DateTime<Utc>>,
 }
 
 pub(super) fn limiter(d: &Destination) -> Limiter {
@@ -45,7 +36,7 @@ pub(super) fn limiter(d: &Destination) -> Limiter {
             Duration::from_secs_f64(1.0 / r.per_second.max(1e-6)),
             r.burst.max(1),
         ),
-        None => default_rate(d.kind),
+        None => d.kind.target().default_rate(),
     };
     let quota = Quota::with_period(period.max(Duration::from_nanos(1)))
         .expect("a positive period")
@@ -121,10 +112,7 @@ impl Engine {
     ) -> Option<DateTime<Utc>> {
         let rt = self.runtime.lock().expect("runtime lock");
         let own = rt.paused.get(name).copied().filter(|t| *t > now);
-        let global = (kind == DestinationType::Discord)
-            .then_some(rt.discord_paused)
-            .flatten()
-            .filter(|t| *t > now);
+        let global = rt.type_paused.get(&kind).copied().filter(|t| *t > now);
         own.max(global)
     }
 
@@ -138,8 +126,8 @@ impl Engine {
     ) {
         {
             let mut rt = self.runtime.lock().expect("runtime lock");
-            if global && kind == DestinationType::Discord {
-                rt.discord_paused = Some(until);
+            if global {
+                rt.type_paused.insert(kind, until);
             }
             rt.paused.insert(name.to_owned(), until);
         }
@@ -149,7 +137,8 @@ impl Engine {
         tracing::info!(message = "Destination paused by its rate limit.", destination = name, until = %until, global);
     }
 
-    /// Discord's proactive limit headers: when a bucket is spent, wait for its reset.
+    /// A target's proactive limit headers (Discord's `X-RateLimit-*`): when a bucket is spent, wait for its
+    /// reset.
     pub(super) async fn after_headers(
         &self,
         name: &str,
@@ -157,17 +146,11 @@ impl Engine {
         sent: &Sent,
         now: DateTime<Utc>,
     ) {
-        if kind != DestinationType::Discord || sent.status == Some(429) {
+        if sent.status == Some(429) {
             return;
         }
-        let header = |n: &str| sent.headers.get(n).and_then(|v| v.as_str());
-        if header("x-ratelimit-remaining") == Some("0")
-            && let Some(after) =
-                header("x-ratelimit-reset-after").and_then(|v| v.parse::<f64>().ok())
-            && after.is_finite()
-            && after > 0.0
-        {
-            let until = now + chrono::Duration::milliseconds((after.min(3600.0) * 1000.0) as i64);
+        if let Some(after) = kind.target().bucket_spent(&sent.headers) {
+            let until = now + chrono::Duration::from_std(after).unwrap_or_default();
             self.pause(name, kind, until, false, false).await;
         }
     }

@@ -2,7 +2,6 @@
 //! download can edit that message instead of posting a new one.
 
 use super::{Dest, Engine};
-use crate::config::DestinationType;
 use crate::delivery::send::Sent;
 use crate::event::{Event, EventKind};
 use chrono::{DateTime, Utc};
@@ -25,7 +24,7 @@ impl Engine {
                 .remember_message(destination, download, &message, at)
                 .await
         {
-            tracing::warn!(message = "Saving a Discord message id failed.", %error);
+            tracing::warn!(message = "Saving a posted message id failed.", %error);
         }
     }
 
@@ -36,14 +35,14 @@ impl Engine {
             .message_for(destination, download)
             .await
             .unwrap_or_else(|error| {
-                tracing::warn!(message = "Reading a Discord message id failed; posting instead.", %error);
+                tracing::warn!(message = "Reading a posted message id failed; posting instead.", %error);
                 None
             })
     }
 
     /// Whether a Discord destination that edits messages takes part in the lifecycle for this event.
     pub(super) fn edits(&self, dest: &Dest, event: &Event, kinds: &[EventKind]) -> bool {
-        dest.target.kind == DestinationType::Discord
+        dest.target.kind.target().edits_messages()
             && dest.target.edit_messages
             && kinds.contains(&event.event)
     }

@@ -10,8 +10,9 @@
 //! is `next_attempt_at` set to its backoff — durable, and never a full-table scan.
 
 use super::route::RoutingTable;
-use crate::config::{Config, DestinationType};
+use crate::config::Config;
 use crate::event::{Event, EventData, EventId, EventKind, SourceInfo};
+use crate::outbound::targets::OwnKey;
 use crate::outbound::{self, Target, Templates};
 use crate::storage::{Claimed, DeliveryResult, Store, StoreError};
 use chrono::Utc;
@@ -91,7 +92,7 @@ fn http_client(timeout: Duration, workers: usize) -> reqwest::Client {
 pub async fn targets(cfg: &Config, store: &dyn Store) -> Result<Vec<Target>, StoreError> {
     let mut out = Vec::new();
     for d in &cfg.destinations {
-        let generated = if d.kind == DestinationType::Webhook
+        let generated = if d.kind.target().own_keys().contains(&OwnKey::Secret)
             && d.secret.is_none()
             && d.signing.unwrap_or_default() != crate::config::Signing::None
         {
