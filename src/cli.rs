@@ -163,6 +163,7 @@ async fn render(
     payload: Option<(String, PathBuf)>,
     event_id: Option<String>,
 ) -> anyhow::Result<ExitCode> {
+    use crate::operations::{OperationError, PreviewEvent};
     use crate::outbound;
     let Some(templates) = templates_or_print(&loaded) else {
         return Ok(ExitCode::from(2));
@@ -173,118 +174,105 @@ async fn render(
         eprintln!("hookarr: no destination named `{destination}` in the config");
         return Ok(ExitCode::from(2));
     };
-    let event = match (payload, event_id) {
-        (Some((source, file)), _) => {
-            let (sources, _) =
-                crate::sources::Sources::bootstrap(&loaded.config, store.as_ref()).await?;
-            let Some(source) = sources.get(&source) else {
-                eprintln!("hookarr: no source named `{source}`");
-                return Ok(ExitCode::from(2));
-            };
-            let body =
-                std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
-            match crate::receive::parse_preview(&source, &body) {
-                Ok(e) => e,
-                Err(e) => {
-                    eprintln!(
-                        "hookarr: {} does not parse as a {} payload: {e}",
-                        file.display(),
-                        source.app.as_str()
-                    );
-                    return Ok(ExitCode::from(1));
-                }
-            }
-        }
-        (None, Some(id)) => {
-            let found = match crate::event::EventId::parse(&id) {
-                Some(eid) => store.get_event(&eid).await?,
-                None => None,
-            };
-            let Some(e) = found else {
-                eprintln!("hookarr: no stored event has the id `{id}`");
-                return Ok(ExitCode::from(1));
-            };
-            e
-        }
+    let mut source_and_body = None;
+    if let Some((source, file)) = payload {
+        let (sources, _) =
+            crate::sources::Sources::bootstrap(&loaded.config, store.as_ref()).await?;
+        let Some(source) = sources.get(&source) else {
+            eprintln!("hookarr: no source named `{source}`");
+            return Ok(ExitCode::from(2));
+        };
+        let body =
+            std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
+        source_and_body = Some((source, body, file));
+    }
+    let event = match (&source_and_body, &event_id) {
+        (Some((source, body, _)), _) => PreviewEvent::Payload { source, body },
+        (None, Some(id)) => PreviewEvent::Stored(id),
         (None, None) => unreachable!("clap requires --source/--payload or --event-id"),
     };
-    let rendered = outbound::render_payload(&templates, &target, &event).and_then(|p| {
-        outbound::build_request(
-            &target,
-            &event,
-            "dlv_render",
-            &p,
-            chrono::Utc::now().timestamp(),
-        )
-    });
-    match rendered {
-        Ok(req) => {
-            println!("POST {}", outbound::redact_url(&req.url));
-            for (k, v) in &req.headers {
-                let shown = if k == "authorization" {
-                    "Bearer ***"
-                } else {
-                    v
-                };
-                println!("{k}: {shown}");
+    let preview =
+        match crate::operations::preview(&templates, store.as_ref(), &target, None, event).await {
+            Ok(p) => p,
+            Err(OperationError::Invalid { message, .. }) => {
+                let file = source_and_body.map(|(_, _, f)| f).unwrap_or_default();
+                eprintln!("hookarr: {} {message}", file.display());
+                return Ok(ExitCode::from(1));
             }
-            println!();
-            let body: serde_json::Value = serde_json::from_slice(&req.body)?;
-            println!("{}", serde_json::to_string_pretty(&body)?);
-            Ok(ExitCode::SUCCESS)
+            Err(OperationError::NotFound(message)) => {
+                eprintln!("hookarr: {message}");
+                return Ok(ExitCode::from(1));
+            }
+            Err(e) => return Err(e.into()),
+        };
+    let request = match (preview.payload, preview.request) {
+        (Ok(_), Some(request)) => request,
+        (Err(problem), _) => {
+            eprintln!("hookarr: {problem}");
+            return Ok(ExitCode::from(1));
         }
-        Err(e) => {
-            eprintln!("hookarr: {e}");
-            Ok(ExitCode::from(1))
+        (Ok(_), None) => {
+            eprintln!("hookarr: the request could not be signed (no signing secret)");
+            return Ok(ExitCode::from(1));
         }
+    };
+    println!("POST {}", outbound::redact_url(&request.url));
+    for (k, v) in &request.headers {
+        let shown = if k == "authorization" {
+            "Bearer ***"
+        } else {
+            v
+        };
+        println!("{k}: {shown}");
     }
+    println!();
+    let body: serde_json::Value = serde_json::from_slice(&request.body)?;
+    println!("{}", serde_json::to_string_pretty(&body)?);
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn send_test(loaded: Loaded, destination: &str) -> anyhow::Result<ExitCode> {
+    use crate::operations::OperationError;
     let Some(templates) = templates_or_print(&loaded) else {
         return Ok(ExitCode::from(2));
     };
     let store = open_store(&loaded).await?;
     let engine = crate::delivery::Engine::new(&loaded.config, store, Arc::new(templates)).await?;
-    if engine.target(destination).is_none() {
-        eprintln!("hookarr: no destination named `{destination}` in the config");
-        return Ok(ExitCode::from(2));
-    }
-    match engine
-        .send_now(destination, &crate::delivery::test_event())
-        .await
-    {
-        Ok(sent) => {
-            match sent.status {
-                Some(status) => println!(
-                    "{destination}: HTTP {status} in {} ms",
-                    sent.duration.as_millis()
-                ),
-                None => println!(
-                    "{destination}: no answer after {} ms",
-                    sent.duration.as_millis()
-                ),
-            }
-            if let Some(error) = &sent.error {
-                println!("error: {error}");
-            }
-            if !sent.body.is_empty() {
-                println!(
-                    "{}",
-                    crate::outbound::templates::truncate_chars(&sent.body, 2000)
-                );
-            }
-            Ok(if sent.status.is_some_and(|s| (200..300).contains(&s)) {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::from(1)
-            })
+    let sent = match crate::operations::send_test(&engine, destination).await {
+        Ok(sent) => sent,
+        Err(OperationError::NotFound(message)) => {
+            eprintln!("hookarr: {message}");
+            return Ok(ExitCode::from(2));
         }
         Err(e) => {
             eprintln!("hookarr: {e}");
-            Ok(ExitCode::from(1))
+            return Ok(ExitCode::from(1));
         }
+    };
+    match sent.status {
+        Some(status) => println!(
+            "{destination}: HTTP {status} in {} ms",
+            sent.duration.as_millis()
+        ),
+        None => println!(
+            "{destination}: no answer after {} ms",
+            sent.duration.as_millis()
+        ),
     }
+    if let Some(error) = &sent.error {
+        println!("error: {error}");
+    }
+    if !sent.body.is_empty() {
+        println!(
+            "{}",
+            crate::outbound::templates::truncate_chars(&sent.body, 2000)
+        );
+    }
+    Ok(if sent.status.is_some_and(|s| (200..300).contains(&s)) {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 /// Opens (and migrates) the configured store for a one-shot command.

@@ -16,6 +16,8 @@ pub mod delivery;
 pub mod event;
 /// App payloads → normalized events. Pure functions.
 pub mod inbound;
+/// What an operator does (preview, test send, replay, destination health), for the API and the CLI.
+pub mod operations;
 /// What hookarr sends: templates, target limits, signing.
 pub mod outbound;
 /// Playback sessions: the rule that derives pause/resume and suppresses duplicate starts.

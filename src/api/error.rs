@@ -75,6 +75,17 @@ impl ApiError {
     }
 }
 
+impl From<crate::operations::OperationError> for ApiError {
+    fn from(e: crate::operations::OperationError) -> Self {
+        use crate::operations::OperationError;
+        match e {
+            OperationError::NotFound(message) => ApiError::NotFound(message),
+            OperationError::Invalid { field, message } => ApiError::invalid_param(field, message),
+            OperationError::Store(e) => e.into(),
+        }
+    }
+}
+
 impl From<crate::storage::StoreError> for ApiError {
     fn from(e: crate::storage::StoreError) -> Self {
         match e {

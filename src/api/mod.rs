@@ -3,6 +3,7 @@
 
 mod auth;
 mod deliveries;
+mod destinations;
 mod error;
 mod events;
 mod forms;
@@ -46,15 +47,12 @@ pub fn router(state: AppState) -> Router {
         .route("/deliveries/retry", post(deliveries::retry_bulk))
         .route("/deliveries/{id}", get(deliveries::get))
         .route("/deliveries/{id}/retry", post(deliveries::retry_one))
-        .route("/destinations", get(deliveries::list_destinations))
-        .route("/destinations/{name}", get(deliveries::get_destination))
-        .route("/destinations/{name}/enable", post(deliveries::enable))
-        .route("/destinations/{name}/disable", post(deliveries::disable))
-        .route(
-            "/destinations/{name}/test",
-            post(deliveries::test_destination),
-        )
-        .route("/templates/preview", post(deliveries::preview));
+        .route("/destinations", get(destinations::list))
+        .route("/destinations/{name}", get(destinations::get))
+        .route("/destinations/{name}/enable", post(destinations::enable))
+        .route("/destinations/{name}/disable", post(destinations::disable))
+        .route("/destinations/{name}/test", post(destinations::test))
+        .route("/templates/preview", post(destinations::preview));
     Router::new()
         .route(
             "/hooks/{source}",

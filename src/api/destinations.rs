@@ -1,0 +1,246 @@
+//! The destinations of the operator API (CONTRACT §7): list and show each with its health, enable, disable,
+//! send a test, and preview a template. The work is in [`crate::operations`]; this file is HTTP only.
+
+use super::auth::Admin;
+use super::{ApiError, AppState};
+use crate::config::DestinationType;
+use crate::operations::{self, DeliveryCounts, DestinationSummary, PreviewEvent};
+use crate::outbound::Target;
+use axum::Json;
+use axum::extract::{Path, State};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+/// One destination as the API shows it.
+#[derive(Debug, Serialize)]
+pub struct DestinationBody {
+    name: String,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    url: String,
+    enabled: bool,
+    disabled_reason: Option<String>,
+    #[serde(serialize_with = "rfc3339")]
+    disabled_at: Option<DateTime<Utc>>,
+    #[serde(serialize_with = "rfc3339")]
+    paused_until: Option<DateTime<Utc>>,
+    #[serde(serialize_with = "rfc3339")]
+    last_success_at: Option<DateTime<Utc>>,
+    #[serde(serialize_with = "rfc3339")]
+    last_error_at: Option<DateTime<Utc>>,
+    last_error: Option<String>,
+    deliveries: CountsBody,
+    success_rate: Option<f64>,
+    signing_secret: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+struct CountsBody {
+    pending: u64,
+    succeeded: u64,
+    failed: u64,
+    dead: u64,
+    expired: u64,
+}
+
+impl From<DestinationSummary> for DestinationBody {
+    fn from(s: DestinationSummary) -> Self {
+        let DeliveryCounts {
+            pending,
+            succeeded,
+            failed,
+            dead,
+            expired,
+        } = s.deliveries;
+        DestinationBody {
+            name: s.name,
+            kind: s.kind,
+            url: s.redacted_url,
+            enabled: s.enabled,
+            disabled_reason: s.disabled_reason,
+            disabled_at: s.disabled_at,
+            paused_until: s.paused_until,
+            last_success_at: s.last_success_at,
+            last_error_at: s.last_error_at,
+            last_error: s.last_error,
+            deliveries: CountsBody {
+                pending,
+                succeeded,
+                failed,
+                dead,
+                expired,
+            },
+            success_rate: s.success_rate,
+            signing_secret: s.signing_secret,
+        }
+    }
+}
+
+fn rfc3339<S: serde::Serializer>(t: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::Error> {
+    match t {
+        Some(t) => s.serialize_str(&t.to_rfc3339()),
+        None => s.serialize_none(),
+    }
+}
+
+async fn bodies(state: &AppState, names: &[&str]) -> Result<Vec<DestinationBody>, ApiError> {
+    let found = operations::summaries(&state.engine, state.store.as_ref(), names).await?;
+    Ok(found.into_iter().map(DestinationBody::from).collect())
+}
+
+/// A config destination by name, or a 404 that says so.
+fn destination<'a>(state: &'a AppState, name: &str) -> Result<&'a Target, ApiError> {
+    state
+        .engine
+        .target(name)
+        .ok_or_else(|| ApiError::NotFound(format!("no destination named `{name}` in the config")))
+}
+
+/// The one destination named, as the API shows it.
+async fn one(state: &AppState, name: &str) -> Result<Json<DestinationBody>, ApiError> {
+    destination(state, name)?;
+    let mut items = bodies(state, &[name]).await?;
+    Ok(Json(items.remove(0)))
+}
+
+pub async fn list(State(state): State<AppState>, _: Admin) -> Result<Json<Value>, ApiError> {
+    let names: Vec<&str> = state.engine.destination_names().collect();
+    let items = bodies(&state, &names).await?;
+    Ok(Json(json!({"items": items, "next_cursor": null})))
+}
+
+pub async fn get(
+    State(state): State<AppState>,
+    _: Admin,
+    Path(name): Path<String>,
+) -> Result<Json<DestinationBody>, ApiError> {
+    one(&state, &name).await
+}
+
+async fn set_enabled(
+    state: &AppState,
+    name: &str,
+    enabled: bool,
+) -> Result<Json<DestinationBody>, ApiError> {
+    destination(state, name)?;
+    state
+        .engine
+        .set_enabled(name, enabled, "disabled by an operator")
+        .await?;
+    one(state, name).await
+}
+
+pub async fn enable(
+    State(state): State<AppState>,
+    _: Admin,
+    Path(name): Path<String>,
+) -> Result<Json<DestinationBody>, ApiError> {
+    set_enabled(&state, &name, true).await
+}
+
+pub async fn disable(
+    State(state): State<AppState>,
+    _: Admin,
+    Path(name): Path<String>,
+) -> Result<Json<DestinationBody>, ApiError> {
+    set_enabled(&state, &name, false).await
+}
+
+/// The answer of a test send.
+#[derive(Debug, Serialize)]
+pub struct TestBody {
+    ok: bool,
+    status: Option<u16>,
+    latency_ms: u64,
+    body: String,
+    error: Option<String>,
+}
+
+impl From<&crate::delivery::Sent> for TestBody {
+    fn from(sent: &crate::delivery::Sent) -> Self {
+        TestBody {
+            ok: sent.status.is_some_and(|s| (200..300).contains(&s)),
+            status: sent.status,
+            latency_ms: sent.duration.as_millis() as u64,
+            body: crate::outbound::templates::truncate_chars(&sent.body, 1024),
+            error: sent.error.clone(),
+        }
+    }
+}
+
+pub async fn test(
+    State(state): State<AppState>,
+    _: Admin,
+    Path(name): Path<String>,
+) -> Result<Json<TestBody>, ApiError> {
+    let sent = operations::send_test(&state.engine, &name).await?;
+    Ok(Json(TestBody::from(&sent)))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PreviewRequest {
+    destination: Option<String>,
+    #[serde(rename = "type")]
+    kind: Option<DestinationType>,
+    template: Option<String>,
+    event_id: Option<String>,
+    fixture: Option<Fixture>,
+}
+
+/// An app payload to preview with, parsed as its source would parse it.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Fixture {
+    source: String,
+    payload: Value,
+}
+
+pub async fn preview(
+    State(state): State<AppState>,
+    _: Admin,
+    body: Result<Json<PreviewRequest>, axum::extract::rejection::JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let Json(p) = body.map_err(|e| ApiError::InvalidPayload(e.body_text()))?;
+    let target = match (&p.destination, p.kind) {
+        (Some(name), _) => destination(&state, name)?.clone(),
+        (None, Some(kind)) => Target::preview(kind),
+        (None, None) => {
+            return Err(ApiError::invalid_param(
+                "destination",
+                "give a destination name or a type",
+            ));
+        }
+    };
+    let fixture = match &p.fixture {
+        Some(f) => {
+            let source = state.sources.get(&f.source).ok_or_else(|| {
+                ApiError::invalid_param("fixture.source", format!("no source named `{}`", f.source))
+            })?;
+            let body = serde_json::to_vec(&f.payload).map_err(|e| ApiError::Internal(e.into()))?;
+            Some((source, body))
+        }
+        None => None,
+    };
+    let event = match (&p.event_id, &fixture) {
+        (Some(id), _) => PreviewEvent::Stored(id),
+        (None, Some((source, body))) => PreviewEvent::Payload { source, body },
+        (None, None) => PreviewEvent::Test,
+    };
+    let templates = state.engine.templates();
+    let store = state.store.as_ref();
+    let preview = operations::preview(templates, store, &target, p.template.as_deref(), event)
+        .await
+        .map_err(|e| match e {
+            operations::OperationError::Invalid { message, .. } => {
+                ApiError::invalid_param("fixture.payload", message)
+            }
+            other => other.into(),
+        })?;
+    let name = preview.event.event.as_str();
+    Ok(Json(match preview.payload {
+        Ok(payload) => json!({"payload": payload, "problems": [], "event": name}),
+        Err(problem) => json!({"payload": null, "problems": [problem], "event": name}),
+    }))
+}

@@ -1,0 +1,55 @@
+//! What an operator does to the delivery pipeline, for the API and the command line alike: preview a
+//! destination's message, send it a test, replay an event, and read how each destination is doing. Neither
+//! HTTP nor a terminal is known here; each caller shows the results in its own way.
+
+mod destinations;
+mod preview;
+mod replay;
+
+pub use destinations::{DeliveryCounts, DestinationSummary, summaries};
+pub use preview::{Preview, PreviewEvent, preview};
+pub use replay::replay;
+
+use crate::delivery::{Engine, Sent};
+use crate::storage::StoreError;
+
+/// Why an operation could not be done.
+#[derive(Debug, thiserror::Error)]
+pub enum OperationError {
+    /// What it names does not exist (an event, a destination, a source).
+    #[error("{0}")]
+    NotFound(String),
+    /// One of its inputs is wrong: `field` names it.
+    #[error("{field}: {message}")]
+    Invalid {
+        field: &'static str,
+        message: String,
+    },
+    /// The database failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl OperationError {
+    fn no_destination(name: &str) -> OperationError {
+        OperationError::NotFound(format!("no destination named `{name}` in the config"))
+    }
+
+    fn no_event(id: &str) -> OperationError {
+        OperationError::NotFound(format!("no event has the id `{id}`"))
+    }
+}
+
+/// Sends a `test` event to a destination now, outside the queue; nothing is stored.
+pub async fn send_test(engine: &Engine, destination: &str) -> Result<Sent, OperationError> {
+    if engine.target(destination).is_none() {
+        return Err(OperationError::no_destination(destination));
+    }
+    engine
+        .send_now(destination, &crate::delivery::test_event())
+        .await
+        .map_err(|e| OperationError::Invalid {
+            field: "template",
+            message: e.to_string(),
+        })
+}
