@@ -2,6 +2,7 @@
 //! retry, and replay. Admin only for now.
 
 use super::auth::Admin;
+use super::bodies::{DeliveryBody, DeliveryWithAttempts};
 use super::events::{ListResponse, bad_cursor, decode_cursor, parse_limit, parse_time};
 use super::{ApiError, AppState};
 use crate::operations;
@@ -31,7 +32,7 @@ pub async fn list(
     State(state): State<AppState>,
     _: Admin,
     params: Result<Query<ListParams>, axum::extract::rejection::QueryRejection>,
-) -> Result<Json<ListResponse<crate::storage::DeliveryRow>>, ApiError> {
+) -> Result<Json<ListResponse<DeliveryBody>>, ApiError> {
     let Query(p) = params.map_err(|e| ApiError::invalid_param("query", e.body_text()))?;
     let q = DeliveryQuery {
         status: p.status.as_deref().map(parse_status).transpose()?,
@@ -55,16 +56,14 @@ pub async fn get(
     State(state): State<AppState>,
     _: Admin,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<DeliveryWithAttempts>, ApiError> {
     let row = state
         .store
         .get_delivery(&id)
         .await?
         .ok_or_else(|| no_delivery(&id))?;
     let attempts = state.store.attempts(&id).await?;
-    let mut body = serde_json::to_value(row).map_err(|e| ApiError::Internal(e.into()))?;
-    body["attempts"] = serde_json::to_value(attempts).map_err(|e| ApiError::Internal(e.into()))?;
-    Ok(Json(body))
+    Ok(Json(DeliveryWithAttempts::new(row, attempts)))
 }
 
 pub async fn retry_one(

@@ -1,6 +1,7 @@
 //! `GET /api/events`, `GET /api/events/{id}` and `GET /api/rejected`.
 
 use super::auth::{Admin, Caller};
+use super::bodies::{DeliveryBody, RejectedBody};
 use super::{ApiError, AppState};
 use crate::event::EventId;
 use crate::storage::{EventQuery, Page};
@@ -18,10 +19,13 @@ pub struct ListResponse<T> {
     pub next_cursor: Option<String>,
 }
 
-impl<T> From<Page<T>> for ListResponse<T> {
-    fn from(page: Page<T>) -> Self {
+impl<T, R> From<Page<R>> for ListResponse<T>
+where
+    T: From<R>,
+{
+    fn from(page: Page<R>) -> Self {
         Self {
-            items: page.items,
+            items: page.items.into_iter().map(T::from).collect(),
             next_cursor: page.next.map(|k| encode_cursor(&k)),
         }
     }
@@ -104,8 +108,9 @@ pub async fn get_event(
             ..Default::default()
         })
         .await?;
+    let deliveries: Vec<DeliveryBody> = deliveries.items.into_iter().map(Into::into).collect();
     body["deliveries"] =
-        serde_json::to_value(deliveries.items).map_err(|e| ApiError::Internal(e.into()))?;
+        serde_json::to_value(deliveries).map_err(|e| ApiError::Internal(e.into()))?;
     if matches!(params.raw.as_deref(), Some("true" | "1")) {
         let raw = state.store.get_raw(&event_id).await?;
         body["raw"] = match raw {
@@ -137,7 +142,7 @@ pub async fn list_rejected(
     State(state): State<AppState>,
     _admin: Admin,
     Query(p): Query<PageParams>,
-) -> Result<Json<ListResponse<crate::storage::RejectedRow>>, ApiError> {
+) -> Result<Json<ListResponse<RejectedBody>>, ApiError> {
     let before = p
         .cursor
         .as_deref()

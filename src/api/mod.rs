@@ -2,6 +2,7 @@
 //! domain function and map its result; the logic lives in `receive`, `storage` and `inbound`.
 
 mod auth;
+mod bodies;
 mod deliveries;
 mod destinations;
 mod error;

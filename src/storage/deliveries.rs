@@ -3,11 +3,9 @@
 
 use crate::event::EventId;
 use chrono::{DateTime, Utc};
-use serde::Serialize;
 
 /// Where a delivery stands (CONTRACT §5).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DeliveryStatus {
     Pending,
     Succeeded,
@@ -77,10 +75,9 @@ pub struct Claimed {
 }
 
 /// One attempt as logged.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct AttemptRow {
     pub attempt: u32,
-    #[serde(with = "crate::event::millis_rfc3339")]
     pub started_at: DateTime<Utc>,
     pub duration_ms: u64,
     /// What the attempt came to, stored and shown by name.
@@ -163,12 +160,6 @@ impl AttemptOutcome {
     }
 }
 
-impl Serialize for AttemptOutcome {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.name())
-    }
-}
-
 /// What a worker writes back for one claimed delivery.
 #[derive(Debug, Clone)]
 pub struct DeliveryResult {
@@ -186,8 +177,8 @@ pub struct DeliveryResult {
     pub at: DateTime<Utc>,
 }
 
-/// A delivery as the API shows it.
-#[derive(Debug, Clone, Serialize)]
+/// A delivery as stored.
+#[derive(Debug, Clone)]
 pub struct DeliveryRow {
     pub id: String,
     pub event_id: String,
@@ -195,13 +186,9 @@ pub struct DeliveryRow {
     pub destination: String,
     pub status: DeliveryStatus,
     pub attempts: u32,
-    #[serde(with = "crate::event::opt_millis_rfc3339")]
     pub next_attempt_at: Option<DateTime<Utc>>,
-    #[serde(with = "crate::event::opt_millis_rfc3339")]
     pub expires_at: Option<DateTime<Utc>>,
-    #[serde(with = "crate::event::millis_rfc3339")]
     pub created_at: DateTime<Utc>,
-    #[serde(with = "crate::event::millis_rfc3339")]
     pub updated_at: DateTime<Utc>,
     pub last_status: Option<u16>,
     pub last_error: Option<String>,
@@ -226,17 +213,13 @@ pub struct RetryFilter {
 }
 
 /// A destination's run-time state.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default)]
 pub struct DestinationState {
     pub name: String,
-    #[serde(with = "crate::event::opt_millis_rfc3339")]
     pub disabled_at: Option<DateTime<Utc>>,
     pub disabled_reason: Option<String>,
-    #[serde(with = "crate::event::opt_millis_rfc3339")]
     pub paused_until: Option<DateTime<Utc>>,
-    #[serde(with = "crate::event::opt_millis_rfc3339")]
     pub last_success_at: Option<DateTime<Utc>>,
-    #[serde(with = "crate::event::opt_millis_rfc3339")]
     pub last_error_at: Option<DateTime<Utc>>,
     pub last_error: Option<String>,
 }
@@ -272,7 +255,6 @@ mod tests {
             assert_eq!(grouped.name(), format!("grouped:{}", outcome.name()));
             for o in [outcome, grouped] {
                 assert_eq!(AttemptOutcome::parse(&o.name()), Some(o.clone()));
-                assert_eq!(serde_json::to_value(&o).unwrap(), o.name().as_ref());
             }
         }
         assert_eq!(AttemptOutcome::parse("fallback"), None);

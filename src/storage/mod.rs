@@ -25,7 +25,6 @@ pub use sqlite::SqliteStore;
 use crate::event::{Event, EventId};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use serde::Serialize;
 use std::sync::Arc;
 
 /// Why a store call failed.
@@ -95,12 +94,11 @@ pub struct Rejected {
     pub raw: RawRequest,
 }
 
-/// A stored rejected body, as the API lists it.
-#[derive(Debug, Clone, Serialize)]
+/// A stored rejected body.
+#[derive(Debug, Clone)]
 pub struct RejectedRow {
     pub id: String,
     pub source: String,
-    #[serde(with = "crate::event::millis_rfc3339")]
     pub received_at: DateTime<Utc>,
     pub reason: String,
     pub content_type: Option<String>,
@@ -132,11 +130,10 @@ pub struct Page<T> {
 }
 
 /// The raw request stored beside an event.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct StoredRaw {
     pub content_type: Option<String>,
     pub headers: serde_json::Map<String, serde_json::Value>,
-    #[serde(skip)]
     pub body: Vec<u8>,
 }
 
@@ -149,8 +146,7 @@ pub struct SourceRow {
 }
 
 /// A user's role (CONTRACT §7).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {
     Admin,
     User,
@@ -174,12 +170,11 @@ impl Role {
 }
 
 /// A user.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct UserRow {
     pub id: String,
     pub name: String,
     pub role: Role,
-    #[serde(with = "crate::event::millis_rfc3339")]
     pub created_at: DateTime<Utc>,
 }
 
