@@ -1,30 +1,49 @@
-//! Durable storage behind one trait, [`Store`], with two implementations: SQLite (the embedded default, one
-//! file) and PostgreSQL (shared by several processes). Knows events, not HTTP.
+//! Durable storage behind one trait, [`Store`], made of one trait per aggregate — [`Events`], [`Intake`],
+//! [`Accounts`], [`Queue`], [`DeliveryLog`], [`Destinations`] — each in its own file with its SQL. Knows
+//! events, not HTTP.
 //!
-//! Both back-ends run the same SQL for reads and bookkeeping (sqlx's SQLite driver understands `$1`
-//! placeholders), generated from one macro in [`sql`], so their behaviour cannot drift apart. Ingest, the hot
-//! path, is written per back-end: SQLite group-commits batches from one writer, PostgreSQL runs one statement
-//! per request; the same contract tests hold both to the same outcomes.
+//! Both databases, SQLite (the embedded default, one file) and PostgreSQL (shared by several processes), run
+//! the same SQL through one generic implementation, [`SqlStore<D>`], so their behaviour cannot drift apart;
+//! [`Dialect`] holds the few clauses that differ. Only [`Intake`], the hot write path, is written per
+//! back-end: SQLite group-commits batches from one writer, PostgreSQL runs one statement per request; the
+//! same contract tests hold both to the same outcomes.
 
+mod accounts;
 mod deliveries;
+mod delivery_log;
+mod destinations;
+mod dialect;
+mod events;
 mod postgres;
-mod queue_sql;
+mod queue;
+mod results;
 mod serve_lock;
-mod sql;
+mod sessions;
 mod sqlite;
+mod sqlite_writer;
 
 pub use deliveries::{
     AttemptOutcome, AttemptRow, Claimed, DeliveryQuery, DeliveryResult, DeliveryRow,
     DeliveryStatus, DestinationState, NewDelivery, RetryFilter, StatusCount,
 };
 
-pub use postgres::PgStore;
+pub use accounts::Accounts;
+pub use delivery_log::DeliveryLog;
+pub use destinations::Destinations;
+pub use dialect::{Dialect, SqlStore};
+pub use events::Events;
+pub use queue::Queue;
 pub use serve_lock::{ServeLock, ServeLockError};
-pub use sqlite::SqliteStore;
+
+/// The embedded default: one SQLite file in WAL mode.
+pub type SqliteStore = SqlStore<sqlx::Sqlite>;
+/// PostgreSQL, for several processes sharing one database.
+pub type PgStore = SqlStore<sqlx::Postgres>;
 
 use crate::event::{Event, EventId};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Type};
 use std::sync::Arc;
 
 /// Why a store call failed.
@@ -178,20 +197,26 @@ pub struct UserRow {
     pub created_at: DateTime<Utc>,
 }
 
-/// Everything hookarr keeps. Implemented by [`SqliteStore`] and [`PgStore`].
+/// Everything hookarr keeps: every aggregate's trait, implemented by [`SqlStore`] for both databases.
 #[async_trait]
-pub trait Store: Queue + Send + Sync + 'static {
+pub trait Store:
+    Events + Intake + Accounts + Queue + DeliveryLog + Destinations + Send + Sync + 'static
+{
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
     /// Applies pending migrations.
     async fn migrate(&self) -> Result<(), StoreError>;
     /// Reachable, and every migration this binary knows is applied.
     async fn ready(&self) -> Result<bool, StoreError>;
+}
 
+/// Storing what arrives — the hot write path, which each back-end writes its own way (`sqlite.rs`,
+/// `postgres.rs`).
+#[async_trait]
+pub trait Intake: Send + Sync + 'static {
     /// Stores an event, its raw body and its outbox marker in one transaction, unless the dedupe key was seen
     /// within its window. Returns only after the commit.
     async fn ingest(&self, ingest: Ingest) -> Result<IngestOutcome, StoreError>;
-    /// Keeps a body that could not be parsed.
     /// Applies a media server's playback notification to the stored state of its (source, session, item)
     /// and says what it becomes ([`crate::playback::transition`]); one transaction, row-locked on
     /// PostgreSQL, so concurrent copies (one per user, several processes) see each other.
@@ -203,44 +228,43 @@ pub trait Store: Queue + Send + Sync + 'static {
         now: DateTime<Utc>,
         window_ms: i64,
     ) -> Result<crate::playback::Outcome, StoreError>;
-    async fn insert_rejected(&self, rejected: Rejected) -> Result<(), StoreError>;
-    async fn list_rejected(
-        &self,
-        before: Option<String>,
-        limit: u32,
-    ) -> Result<Page<RejectedRow>, StoreError>;
-
-    async fn list_events(&self, query: &EventQuery) -> Result<Page<Event>, StoreError>;
-    async fn get_event(&self, id: &EventId) -> Result<Option<Event>, StoreError>;
-    async fn get_raw(&self, id: &EventId) -> Result<Option<StoredRaw>, StoreError>;
-    /// Events not yet routed, oldest first.
-    async fn outbox(&self, limit: u32) -> Result<Vec<EventId>, StoreError>;
-
-    /// Built-in sources with their generated tokens.
-    async fn list_sources(&self) -> Result<Vec<SourceRow>, StoreError>;
-    /// Creates a built-in source unless one of that name exists; returns whether it was created.
-    async fn insert_source(&self, row: &SourceRow) -> Result<bool, StoreError>;
-
-    async fn create_user(&self, name: &str, role: Role) -> Result<UserRow, StoreError>;
-    async fn find_user(&self, name: &str) -> Result<Option<UserRow>, StoreError>;
-    async fn list_users(&self) -> Result<Vec<UserRow>, StoreError>;
-    /// Stores the hash of a new key for a user; returns the key's id.
-    async fn insert_api_key(
-        &self,
-        user_id: &str,
-        key_hash: &str,
-        prefix: &str,
-    ) -> Result<String, StoreError>;
-    /// The user owning the key with this hash.
-    async fn find_key_owner(&self, key_hash: &str) -> Result<Option<UserRow>, StoreError>;
-
-    /// Deletes what is older than its cut-off: events (with their raw bodies, outbox rows, deliveries and
-    /// attempts) and rejected bodies, dedupe keys, playback sessions; in batches. Returns how many events
-    /// went.
-    async fn purge(&self, before: &PurgeBefore) -> Result<u64, StoreError>;
 }
 
-/// The cut-offs of one [`Store::purge`].
+#[async_trait]
+impl<D> Store for SqlStore<D>
+where
+    D: Dialect,
+    for<'c> &'c mut D::Connection: Executor<'c, Database = D>,
+    D::Arguments: IntoArguments<D>,
+    for<'q> &'q str: Encode<'q, D> + Decode<'q, D> + Type<D> + ColumnIndex<D::Row>,
+    for<'q> &'q [u8]: Encode<'q, D> + Decode<'q, D> + Type<D>,
+    for<'q> String: Encode<'q, D> + Decode<'q, D> + Type<D>,
+    for<'q> i64: Encode<'q, D> + Decode<'q, D> + Type<D>,
+    for<'q> Option<&'q str>: Encode<'q, D>,
+    for<'q> Option<i64>: Encode<'q, D>,
+    for<'q> Vec<u8>: Decode<'q, D> + Type<D>,
+    usize: ColumnIndex<D::Row>,
+    SqlStore<D>: Intake,
+{
+    fn backend(&self) -> &'static str {
+        D::BACKEND
+    }
+
+    async fn migrate(&self) -> Result<(), StoreError> {
+        D::migrate(&self.pool).await
+    }
+
+    async fn ready(&self) -> Result<bool, StoreError> {
+        let applied: Option<i64> =
+            sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations WHERE success = TRUE")
+                .fetch_one(&self.pool)
+                .await?;
+        let known = D::migrator().iter().map(|m| m.version).max();
+        Ok(applied == known)
+    }
+}
+
+/// The cut-offs of one [`Events::purge`].
 #[derive(Debug, Clone, Copy)]
 pub struct PurgeBefore {
     /// Events, deliveries, attempts, the ids of posted messages and rejected bodies received before this.
@@ -264,87 +288,6 @@ impl PurgeBefore {
             sessions: now - chrono::Duration::milliseconds(crate::playback::SESSION_TTL_MS),
         }
     }
-}
-
-/// The delivery queue and its log (part of every [`Store`]).
-#[async_trait]
-pub trait Queue: Send + Sync + 'static {
-    /// Routes up to `limit` outbox events, oldest first: `route` names each event's deliveries, which are
-    /// inserted in the same transaction that deletes the outbox rows (several processes skip each other's rows
-    /// on PostgreSQL). Returns how many events were routed.
-    async fn route_outbox(
-        &self,
-        limit: u32,
-        route: &(dyn for<'e> Fn(&'e Event) -> Vec<NewDelivery> + Send + Sync),
-    ) -> Result<usize, StoreError>;
-    /// Inserts deliveries due at once (replay).
-    async fn insert_deliveries(&self, rows: &[NewDelivery]) -> Result<(), StoreError>;
-    /// Leases up to `limit` due pending deliveries to `owner` until `lease_until`, oldest due first.
-    async fn claim_due(
-        &self,
-        owner: &str,
-        now: DateTime<Utc>,
-        lease_until: DateTime<Utc>,
-        limit: u32,
-    ) -> Result<Vec<Claimed>, StoreError>;
-    /// Leases the other pending deliveries of a group (same destination and key) not held by a live lease.
-    async fn claim_group(
-        &self,
-        destination: &str,
-        group_key: &str,
-        except: &str,
-        owner: &str,
-        now: DateTime<Utc>,
-        lease_until: DateTime<Utc>,
-    ) -> Result<Vec<Claimed>, StoreError>;
-    /// Remembers the message a destination posted for a download (a grab's, for its import to edit).
-    async fn remember_message(
-        &self,
-        destination: &str,
-        download_id: &str,
-        message_id: &str,
-        at: DateTime<Utc>,
-    ) -> Result<(), StoreError>;
-    /// The message a destination posted for a download, if any.
-    async fn message_for(
-        &self,
-        destination: &str,
-        download_id: &str,
-    ) -> Result<Option<String>, StoreError>;
-    /// Makes a destination's waiting deliveries (not leased by a live worker) due now: it was re-enabled.
-    async fn make_due(&self, destination: &str, now: DateTime<Utc>) -> Result<u64, StoreError>;
-    /// Makes every leased pending delivery due now (a single-process SQLite start: no other process can hold
-    /// a lease, so the leases are a killed run's). Returns how many.
-    async fn release_leases(&self, now: DateTime<Utc>) -> Result<u64, StoreError>;
-    /// Writes back what workers did, in one transaction.
-    async fn finish(&self, batch: &[DeliveryResult]) -> Result<(), StoreError>;
-    async fn list_deliveries(&self, q: &DeliveryQuery) -> Result<Page<DeliveryRow>, StoreError>;
-    async fn get_delivery(&self, id: &str) -> Result<Option<DeliveryRow>, StoreError>;
-    async fn attempts(&self, delivery_id: &str) -> Result<Vec<AttemptRow>, StoreError>;
-    /// Makes finished deliveries due again now, with a fresh retry schedule: one by id, or by filter.
-    async fn retry_deliveries(
-        &self,
-        id: Option<&str>,
-        filter: Option<&RetryFilter>,
-        now: DateTime<Utc>,
-    ) -> Result<u64, StoreError>;
-    /// Delivery counts per destination and status.
-    async fn delivery_counts(&self) -> Result<Vec<StatusCount>, StoreError>;
-    async fn destination_states(&self) -> Result<Vec<DestinationState>, StoreError>;
-    /// Disables (with a reason) or re-enables a destination; re-enabling also lifts a pause.
-    async fn set_destination_disabled(
-        &self,
-        name: &str,
-        disabled: Option<(&str, DateTime<Utc>)>,
-    ) -> Result<(), StoreError>;
-    async fn set_destination_paused(
-        &self,
-        name: &str,
-        until: Option<DateTime<Utc>>,
-    ) -> Result<(), StoreError>;
-
-    /// The stored signing secret of a destination, storing `candidate` first if it has none.
-    async fn destination_secret(&self, name: &str, candidate: &str) -> Result<String, StoreError>;
 }
 
 /// Opens the store named by a `storage.url`, creating the SQLite file and its folder, and migrates it.

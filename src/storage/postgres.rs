@@ -1,8 +1,10 @@
 //! PostgreSQL: for several hookarr processes sharing one database. Each ingest is one statement, so one
 //! transaction; PostgreSQL's row locks make the dedupe claim safe across processes.
 
+use super::{Ingest, IngestOutcome, Intake, PgStore, SqlStore, StoreError, headers_json, millis};
+use crate::event::EventId;
 use sqlx::migrate::Migrator;
-use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::postgres::{PgPool, PgPoolOptions, PgQueryResult};
 use std::time::Duration;
 
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations/postgres");
@@ -28,41 +30,49 @@ WITH claim AS (
 )
 SELECT COUNT(*) FROM ev";
 
-/// PostgreSQL-backed [`super::Store`].
-pub struct PgStore {
-    pool: PgPool,
+impl super::Dialect for sqlx::Postgres {
+    const BACKEND: &'static str = "postgres";
+    const OUTBOX_LOCK: &'static str = " FOR UPDATE OF o SKIP LOCKED";
+    const CLAIM_INDEX: &'static str = "";
+    const CLAIM_LOCK: &'static str = " FOR UPDATE SKIP LOCKED";
+    const ROW_LOCK: &'static str = " FOR UPDATE";
+
+    type Writer = ();
+
+    fn migrator() -> &'static Migrator {
+        &MIGRATOR
+    }
+
+    async fn migrate(pool: &PgPool) -> Result<(), StoreError> {
+        MIGRATOR.run(pool).await?;
+        Ok(())
+    }
+
+    async fn begin_write(
+        pool: &PgPool,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error> {
+        pool.begin().await
+    }
+
+    fn rows_affected(done: &PgQueryResult) -> u64 {
+        done.rows_affected()
+    }
 }
 
 impl PgStore {
     /// Connects to a `postgres://` URL.
-    pub async fn connect(url: &str) -> Result<Self, super::StoreError> {
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
         let pool = PgPoolOptions::new()
             .max_connections(16)
             .acquire_timeout(Duration::from_secs(10))
             .connect(url)
             .await?;
-        Ok(Self { pool })
+        Ok(SqlStore { pool, writer: () })
     }
 }
 
-impl PgStore {
-    async fn begin_write(
-        &self,
-    ) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, super::StoreError> {
-        Ok(self.pool.begin().await?)
-    }
-}
-
-super::sql::shared_queries!(PgStore, sqlx::Postgres, MIGRATOR, {
-    fn backend(&self) -> &'static str {
-        "postgres"
-    }
-
-    async fn migrate(&self) -> Result<(), StoreError> {
-        MIGRATOR.run(&self.pool).await?;
-        Ok(())
-    }
-
+#[async_trait::async_trait]
+impl Intake for PgStore {
     async fn playback_transition(
         &self,
         source: &str,
@@ -71,15 +81,9 @@ super::sql::shared_queries!(PgStore, sqlx::Postgres, MIGRATOR, {
         now: chrono::DateTime<chrono::Utc>,
         window_ms: i64,
     ) -> Result<crate::playback::Outcome, StoreError> {
-        let mut tx = self.begin_write().await?;
-        let outcome = playback_step(
-            &mut tx,
-            " FOR UPDATE",
-            source,
-            signal,
-            event,
-            now,
-            window_ms,
+        let mut tx = self.pool.begin().await?;
+        let outcome = super::sessions::playback_step::<sqlx::Postgres>(
+            &mut tx, source, signal, event, now, window_ms,
         )
         .await?;
         tx.commit().await?;
@@ -119,4 +123,4 @@ super::sql::shared_queries!(PgStore, sqlx::Postgres, MIGRATOR, {
                 .await?;
         Ok(IngestOutcome::Duplicate(super::parse_event_ids(&ids)))
     }
-});
+}

@@ -1,34 +1,56 @@
-//! The embedded default: one SQLite file in WAL mode. Reads use a small pool; ingest (and the playback-session
-//! step that may precede it) goes through one writer task that commits whatever requests are waiting as a
-//! single transaction (group commit), so durable ingest costs one fsync per batch instead of one per request,
-//! and the writer never waits on SQLite's lock behind other connections.
+//! The embedded default: one SQLite file in WAL mode. Reads and the queue use a small pool; ingest (and the
+//! playback-session step that may precede it) goes through the single writer of `sqlite_writer.rs`.
 
+use super::sqlite_writer::{IngestJob, MAX_BATCH, Step, Write, Writer, write_loop};
+use super::{Ingest, IngestOutcome, Intake, SqlStore, SqliteStore, StoreError};
+use crate::event::EventId;
 use sqlx::migrate::Migrator;
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteQueryResult,
+    SqliteSynchronous,
 };
 use sqlx::{Connection as _, SqliteConnection};
-use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
 
-/// The most requests committed in one transaction.
-const MAX_BATCH: usize = 256;
+impl super::Dialect for sqlx::Sqlite {
+    const BACKEND: &'static str = "sqlite";
+    const OUTBOX_LOCK: &'static str = "";
+    // Without statistics SQLite's planner prefers the (status, id) index and sorts every pending row: the
+    // claim would cost as much as the backlog. Name the partial index of due rows.
+    const CLAIM_INDEX: &'static str = " INDEXED BY deliveries_due";
+    const CLAIM_LOCK: &'static str = "";
+    // The single writer holds SQLite's write lock for the whole step.
+    const ROW_LOCK: &'static str = "";
 
-type Reply<T> = oneshot::Sender<Result<T, super::StoreError>>;
+    type Writer = Writer;
 
-/// SQLite-backed [`super::Store`].
-pub struct SqliteStore {
-    pool: SqlitePool,
-    writer: mpsc::Sender<Write>,
+    fn migrator() -> &'static Migrator {
+        &MIGRATOR
+    }
+
+    async fn migrate(pool: &SqlitePool) -> Result<(), StoreError> {
+        MIGRATOR.run(pool).await?;
+        Ok(())
+    }
+
+    async fn begin_write(
+        pool: &SqlitePool,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error> {
+        pool.begin_with("BEGIN IMMEDIATE").await
+    }
+
+    fn rows_affected(done: &SqliteQueryResult) -> u64 {
+        done.rows_affected()
+    }
 }
 
 impl SqliteStore {
     /// Opens (creating the file and its folder) the database at a `sqlite://path` URL.
-    pub async fn connect(url: &str) -> Result<Self, super::StoreError> {
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
         let options = SqliteConnectOptions::from_str(url)?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
@@ -40,7 +62,7 @@ impl SqliteStore {
             .parent()
             .filter(|d| !d.as_os_str().is_empty() && !d.exists())
         {
-            create_dir(dir)?;
+            std::fs::create_dir_all(dir).map_err(|e| StoreError::Db(sqlx::Error::Io(e)))?;
         }
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
@@ -50,353 +72,21 @@ impl SqliteStore {
         let conn = SqliteConnection::connect_with(&options).await?;
         let (tx, rx) = mpsc::channel(4 * MAX_BATCH);
         tokio::spawn(write_loop(conn, rx));
-        Ok(Self { pool, writer: tx })
-    }
-}
-
-impl SqliteStore {
-    /// A write transaction that takes SQLite's write lock at once, so it never fails half-way on a lock upgrade.
-    async fn begin_write(
-        &self,
-    ) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, super::StoreError> {
-        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
-    }
-}
-
-fn create_dir(dir: &Path) -> Result<(), super::StoreError> {
-    std::fs::create_dir_all(dir).map_err(|e| super::StoreError::Db(sqlx::Error::Io(e)))
-}
-
-/// One queued ingest: the request, its envelope already serialized by the caller's task, and where to answer.
-struct IngestJob {
-    ingest: super::Ingest,
-    envelope: String,
-    reply: Reply<super::IngestOutcome>,
-}
-
-/// One queued playback notification (see [`crate::playback`]).
-struct Step {
-    source: String,
-    signal: crate::playback::Signal,
-    event: crate::event::EventId,
-    now: chrono::DateTime<chrono::Utc>,
-    window_ms: i64,
-    reply: Reply<crate::playback::Outcome>,
-}
-
-/// What the writer is asked to do.
-enum Write {
-    Ingest(Box<IngestJob>),
-    Playback(Step),
-}
-
-/// Commits waiting writes in batches until every sender is gone: the playback steps of a batch in one
-/// transaction, then its ingests in another. (A request's step is answered before its ingest is sent, so
-/// the two never meet in one batch out of order.)
-async fn write_loop(mut conn: SqliteConnection, mut rx: mpsc::Receiver<Write>) {
-    let mut writes = Vec::with_capacity(MAX_BATCH);
-    let mut batch = Vec::with_capacity(MAX_BATCH);
-    let mut steps = Vec::new();
-    while rx.recv_many(&mut writes, MAX_BATCH).await > 0 {
-        for write in writes.drain(..) {
-            match write {
-                Write::Ingest(job) => batch.push(*job),
-                Write::Playback(step) => steps.push(step),
-            }
-        }
-        if !steps.is_empty() {
-            commit_steps(&mut conn, &mut steps).await;
-        }
-        if batch.is_empty() {
-            continue;
-        }
-        let result = commit_batch(&mut conn, &batch).await;
-        if let Err(error) = &result {
-            tracing::error!(message = "SQLite batch commit failed.", %error, requests = batch.len());
-            let _ = sqlx::query("ROLLBACK").execute(&mut conn).await;
-        }
-        for (i, job) in batch.drain(..).enumerate() {
-            let outcome = match &result {
-                Ok(outcomes) => Ok(outcomes[i].clone()),
-                Err(error) => Err(super::StoreError::BatchFailed(error.to_string())),
-            };
-            let _ = job.reply.send(outcome);
-        }
-    }
-}
-
-/// Applies waiting playback steps in one transaction and answers each; if it fails, all are told why.
-async fn commit_steps(conn: &mut SqliteConnection, steps: &mut Vec<Step>) {
-    let result: Result<Vec<crate::playback::Outcome>, super::StoreError> = async {
-        sqlx::query("BEGIN IMMEDIATE").execute(&mut *conn).await?;
-        let mut outcomes = Vec::with_capacity(steps.len());
-        for s in steps.iter() {
-            outcomes.push(
-                playback_step(conn, "", &s.source, &s.signal, &s.event, s.now, s.window_ms).await?,
-            );
-        }
-        sqlx::query("COMMIT").execute(&mut *conn).await?;
-        Ok(outcomes)
-    }
-    .await;
-    match result {
-        Ok(outcomes) => {
-            for (step, outcome) in steps.drain(..).zip(outcomes) {
-                let _ = step.reply.send(Ok(outcome));
-            }
-        }
-        Err(error) => {
-            tracing::error!(message = "SQLite playback-session commit failed.", %error, steps = steps.len());
-            let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
-            for step in steps.drain(..) {
-                let _ = step
-                    .reply
-                    .send(Err(super::StoreError::BatchFailed(error.to_string())));
-            }
-        }
-    }
-}
-
-/// What happens to one job of a batch.
-enum Plan {
-    /// Claim its dedupe key (if any) and store it if the claim holds.
-    Claim,
-    /// A repeat of an earlier job in this batch: the same outcome, as a duplicate.
-    SameAs(usize),
-}
-
-/// One transaction for the whole batch in one round trip to SQLite's worker thread (a round trip costs two
-/// thread wake-ups, which dominate under load). sqlx binds `$N` by number across the statements of one
-/// query, so the batch is one multi-statement script: claim the dedupe keys, read back who holds each key,
-/// insert the events whose claim held (and their raw bodies and outbox rows), commit.
-async fn commit_batch(
-    conn: &mut SqliteConnection,
-    batch: &[IngestJob],
-) -> Result<Vec<super::IngestOutcome>, sqlx::Error> {
-    use super::IngestOutcome;
-    use std::collections::hash_map::Entry;
-    // A key repeated inside the batch is claimed by its first job only; the others follow it.
-    let mut plans = Vec::with_capacity(batch.len());
-    let mut first_of_key = std::collections::HashMap::new();
-    for (i, job) in batch.iter().enumerate() {
-        plans.push(match &job.ingest.dedupe {
-            Some(d) => {
-                match first_of_key.entry((job.ingest.event.source.name.as_str(), d.key.as_str())) {
-                    Entry::Occupied(first) => Plan::SameAs(*first.get()),
-                    Entry::Vacant(slot) => {
-                        slot.insert(i);
-                        Plan::Claim
-                    }
-                }
-            }
-            None => Plan::Claim,
-        });
-    }
-    let firsts: Vec<&IngestJob> = batch
-        .iter()
-        .zip(&plans)
-        .filter(|(_, p)| matches!(p, Plan::Claim))
-        .map(|(j, _)| j)
-        .collect();
-    let rows = batch_script(&firsts).query().fetch_all(&mut *conn).await?;
-    let holders: std::collections::HashMap<(String, String), String> = rows
-        .iter()
-        .map(|r| {
-            (
-                (r.get::<String, _>(0), r.get::<String, _>(1)),
-                r.get::<String, _>(2),
-            )
+        Ok(SqlStore {
+            pool,
+            writer: Writer(tx),
         })
-        .collect();
-    let mut outcomes: Vec<IngestOutcome> = Vec::with_capacity(batch.len());
-    for (job, plan) in batch.iter().zip(&plans) {
-        let id = &job.ingest.event.id;
-        let outcome = match (plan, &job.ingest.dedupe) {
-            (Plan::SameAs(first), _) => match &outcomes[*first] {
-                IngestOutcome::Stored(ids) | IngestOutcome::Duplicate(ids) => {
-                    IngestOutcome::Duplicate(ids.clone())
-                }
-            },
-            (Plan::Claim, None) => IngestOutcome::Stored(vec![id.clone()]),
-            (Plan::Claim, Some(d)) => {
-                let holder = holders.get(&(job.ingest.event.source.name.clone(), d.key.clone()));
-                match holder {
-                    Some(ids) if ids != id.as_str() => {
-                        IngestOutcome::Duplicate(super::parse_event_ids(ids))
-                    }
-                    _ => IngestOutcome::Stored(vec![id.clone()]),
-                }
-            }
-        };
-        outcomes.push(outcome);
-    }
-    Ok(outcomes)
-}
-
-/// The script of one batch, from `BEGIN IMMEDIATE` to `COMMIT`; its only rows are `(source, key, event_ids)`
-/// of every dedupe key the batch claimed or found held.
-fn batch_script<'a>(jobs: &[&'a IngestJob]) -> Script<'a> {
-    let mut script = Script {
-        sql: "BEGIN IMMEDIATE; ".into(),
-        args: Vec::new(),
-    };
-    let keyed: Vec<&IngestJob> = jobs
-        .iter()
-        .copied()
-        .filter(|j| j.ingest.dedupe.is_some())
-        .collect();
-    let key_of = |j: &'a IngestJob| j.ingest.dedupe.as_ref().map(|d| d.key.as_str());
-    for chunk in keyed.chunks(ROWS_PER_STATEMENT) {
-        // The cutoff rides in a CTE column: DO UPDATE sees only the table's columns and `excluded`.
-        script
-            .sql
-            .push_str("WITH claim (source, key, event_ids, created_at, cutoff) AS (VALUES ");
-        script.values(chunk.iter().map(|j| {
-            let e = &j.ingest.event;
-            let now = super::millis(e.timestamp);
-            let window = j.ingest.dedupe.as_ref().map_or(0, |d| d.window_ms);
-            vec![
-                Arg::Text(&e.source.name),
-                Arg::MaybeText(key_of(j)),
-                Arg::Text(e.id.as_str()),
-                Arg::Int(now),
-                Arg::Int(now - window),
-            ]
-        }));
-        script.sql.push_str(
-            ") INSERT INTO dedupe_keys (source, key, event_ids, created_at) \
-             SELECT source, key, event_ids, created_at FROM claim WHERE true \
-             ON CONFLICT (source, key) DO UPDATE SET event_ids = excluded.event_ids, created_at = excluded.created_at \
-             WHERE dedupe_keys.created_at < (SELECT cutoff FROM claim \
-               WHERE claim.source = excluded.source AND claim.key = excluded.key); \
-             SELECT source, key, event_ids FROM dedupe_keys WHERE (source, key) IN (VALUES ",
-        );
-        script.values(chunk.iter().map(|j| {
-            vec![
-                Arg::Text(&j.ingest.event.source.name),
-                Arg::MaybeText(key_of(j)),
-            ]
-        }));
-        script.sql.push_str("); ");
-    }
-    for chunk in jobs.chunks(ROWS_PER_STATEMENT) {
-        // An event is stored when it has no key, or when its claim holds the key now.
-        script.sql.push_str(
-            "WITH v (id, event, source, received_at, summary, envelope, dkey) AS (VALUES ",
-        );
-        script.values(chunk.iter().map(|j| {
-            let e = &j.ingest.event;
-            vec![
-                Arg::Text(e.id.as_str()),
-                Arg::Text(e.event.as_str()),
-                Arg::Text(&e.source.name),
-                Arg::Int(super::millis(e.timestamp)),
-                Arg::Text(&e.summary),
-                Arg::Text(&j.envelope),
-                Arg::MaybeText(key_of(j)),
-            ]
-        }));
-        script.sql.push_str(
-            ") INSERT INTO events (id, event, source, received_at, summary, envelope) \
-             SELECT id, event, source, received_at, summary, envelope FROM v WHERE v.dkey IS NULL OR EXISTS \
-             (SELECT 1 FROM dedupe_keys d WHERE d.source = v.source AND d.key = v.dkey AND d.event_ids = v.id); \
-             WITH r (event_id, content_type, headers, body) AS (VALUES ",
-        );
-        script.values(chunk.iter().map(|j| {
-            vec![
-                Arg::Text(j.ingest.event.id.as_str()),
-                Arg::MaybeText(j.ingest.raw.content_type.as_deref()),
-                Arg::Owned(headers_json(&j.ingest.raw.headers)),
-                Arg::Blob(&j.ingest.raw.body),
-            ]
-        }));
-        script.sql.push_str(
-            ") INSERT INTO event_raw (event_id, content_type, headers, body) \
-             SELECT * FROM r WHERE EXISTS (SELECT 1 FROM events WHERE events.id = r.event_id); \
-             WITH o (event_id, created_at) AS (VALUES ",
-        );
-        script.values(chunk.iter().map(|j| {
-            vec![
-                Arg::Text(j.ingest.event.id.as_str()),
-                Arg::Int(super::millis(j.ingest.event.timestamp)),
-            ]
-        }));
-        script.sql.push_str(
-            ") INSERT INTO outbox (event_id, created_at) \
-             SELECT * FROM o WHERE EXISTS (SELECT 1 FROM events WHERE events.id = o.event_id); ",
-        );
-    }
-    script.sql.push_str("COMMIT;");
-    script
-}
-
-/// Rows per multi-row statement (at most 7 binds each: far below SQLite's 32766-variable limit).
-const ROWS_PER_STATEMENT: usize = 128;
-
-/// A multi-statement query under construction, its `$N` numbered across all statements.
-#[derive(Default)]
-struct Script<'a> {
-    sql: String,
-    args: Vec<Arg<'a>>,
-}
-
-enum Arg<'a> {
-    Text(&'a str),
-    MaybeText(Option<&'a str>),
-    Owned(String),
-    Int(i64),
-    Blob(&'a [u8]),
-}
-
-impl<'a> Script<'a> {
-    /// Appends `VALUES (…), (…)`-style tuples, one per row, each of the row's args.
-    fn values(&mut self, rows: impl Iterator<Item = Vec<Arg<'a>>>) {
-        for (n, row) in rows.enumerate() {
-            if n > 0 {
-                self.sql.push_str(", ");
-            }
-            self.sql.push('(');
-            for (c, arg) in row.into_iter().enumerate() {
-                if c > 0 {
-                    self.sql.push_str(", ");
-                }
-                self.args.push(arg);
-                self.sql.push_str(&format!("${}", self.args.len()));
-            }
-            self.sql.push(')');
-        }
-    }
-
-    fn query(self) -> sqlx::query::Query<'a, sqlx::Sqlite, sqlx::sqlite::SqliteArguments> {
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(self.sql));
-        for arg in self.args {
-            q = match arg {
-                Arg::Text(t) => q.bind(t),
-                Arg::MaybeText(t) => q.bind(t),
-                Arg::Owned(t) => q.bind(t),
-                Arg::Int(i) => q.bind(i),
-                Arg::Blob(b) => q.bind(b),
-            };
-        }
-        q
     }
 }
 
-super::sql::shared_queries!(SqliteStore, sqlx::Sqlite, MIGRATOR, {
-    fn backend(&self) -> &'static str {
-        "sqlite"
-    }
-
-    async fn migrate(&self) -> Result<(), StoreError> {
-        MIGRATOR.run(&self.pool).await?;
-        Ok(())
-    }
-
+#[async_trait::async_trait]
+impl Intake for SqliteStore {
     async fn ingest(&self, ingest: Ingest) -> Result<IngestOutcome, StoreError> {
         // Serialized here, on the caller's task, so the single writer only writes.
         let envelope = super::envelope_json(&ingest.event);
         let (reply, answer) = tokio::sync::oneshot::channel();
         self.writer
+            .0
             .send(Write::Ingest(Box::new(IngestJob {
                 ingest,
                 envelope,
@@ -418,6 +108,7 @@ super::sql::shared_queries!(SqliteStore, sqlx::Sqlite, MIGRATOR, {
         // Through the single writer: no wait on SQLite's write lock, and one commit for every step waiting.
         let (reply, answer) = tokio::sync::oneshot::channel();
         self.writer
+            .0
             .send(Write::Playback(Step {
                 source: source.to_owned(),
                 signal: signal.clone(),
@@ -430,4 +121,4 @@ super::sql::shared_queries!(SqliteStore, sqlx::Sqlite, MIGRATOR, {
             .map_err(|_| StoreError::WriterStopped)?;
         answer.await.map_err(|_| StoreError::WriterStopped)?
     }
-});
+}

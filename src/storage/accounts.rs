@@ -1,0 +1,161 @@
+//! Who may use hookarr: the built-in sources with their tokens, users, and the hashes of their API keys.
+
+use super::dialect::{Dialect, SqlStore};
+use super::{Role, SourceRow, StoreError, UserRow, from_millis, millis};
+use crate::event::new_prefixed_id;
+use async_trait::async_trait;
+use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Row, Type};
+
+/// Sources, users and keys (part of every [`super::Store`]).
+#[async_trait]
+pub trait Accounts: Send + Sync + 'static {
+    /// Built-in sources with their generated tokens.
+    async fn list_sources(&self) -> Result<Vec<SourceRow>, StoreError>;
+    /// Creates a built-in source unless one of that name exists; returns whether it was created.
+    async fn insert_source(&self, row: &SourceRow) -> Result<bool, StoreError>;
+    async fn create_user(&self, name: &str, role: Role) -> Result<UserRow, StoreError>;
+    async fn find_user(&self, name: &str) -> Result<Option<UserRow>, StoreError>;
+    async fn list_users(&self) -> Result<Vec<UserRow>, StoreError>;
+    /// Stores the hash of a new key for a user; returns the key's id.
+    async fn insert_api_key(
+        &self,
+        user_id: &str,
+        key_hash: &str,
+        prefix: &str,
+    ) -> Result<String, StoreError>;
+    /// The user owning the key with this hash.
+    async fn find_key_owner(&self, key_hash: &str) -> Result<Option<UserRow>, StoreError>;
+}
+
+#[async_trait]
+impl<D> Accounts for SqlStore<D>
+where
+    D: Dialect,
+    for<'c> &'c mut D::Connection: Executor<'c, Database = D>,
+    D::Arguments: IntoArguments<D>,
+    for<'q> &'q str: Encode<'q, D> + Decode<'q, D> + Type<D> + ColumnIndex<D::Row>,
+    for<'q> &'q [u8]: Encode<'q, D> + Decode<'q, D> + Type<D>,
+    for<'q> String: Encode<'q, D> + Decode<'q, D> + Type<D>,
+    for<'q> i64: Encode<'q, D> + Decode<'q, D> + Type<D>,
+    for<'q> Option<&'q str>: Encode<'q, D>,
+    for<'q> Option<i64>: Encode<'q, D>,
+    for<'q> Vec<u8>: Decode<'q, D> + Type<D>,
+    usize: ColumnIndex<D::Row>,
+{
+    async fn list_sources(&self) -> Result<Vec<SourceRow>, StoreError> {
+        let rows = sqlx::query("SELECT name, app, token FROM sources ORDER BY created_at, name")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(SourceRow {
+                    name: row.try_get("name")?,
+                    app: row.try_get("app")?,
+                    token: row.try_get("token")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn insert_source(&self, s: &SourceRow) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "INSERT INTO sources (name, app, token, created_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(&s.name)
+        .bind(&s.app)
+        .bind(&s.token)
+        .bind(millis(chrono::Utc::now()))
+        .execute(&self.pool)
+        .await?;
+        Ok(D::rows_affected(&done) == 1)
+    }
+
+    async fn create_user(&self, name: &str, role: Role) -> Result<UserRow, StoreError> {
+        let user = UserRow {
+            id: new_prefixed_id("usr"),
+            name: name.to_owned(),
+            role,
+            created_at: chrono::Utc::now(),
+        };
+        sqlx::query("INSERT INTO users (id, name, role, created_at) VALUES ($1, $2, $3, $4)")
+            .bind(&user.id)
+            .bind(&user.name)
+            .bind(role.as_str())
+            .bind(millis(user.created_at))
+            .execute(&self.pool)
+            .await
+            .map_err(|e| unique_violation(e, format!("a user named `{name}`")))?;
+        Ok(user)
+    }
+
+    async fn find_user(&self, name: &str) -> Result<Option<UserRow>, StoreError> {
+        let row = sqlx::query("SELECT id, name, role, created_at FROM users WHERE name = $1")
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(user_from_row).transpose()
+    }
+
+    async fn list_users(&self) -> Result<Vec<UserRow>, StoreError> {
+        let rows =
+            sqlx::query("SELECT id, name, role, created_at FROM users ORDER BY created_at, name")
+                .fetch_all(&self.pool)
+                .await?;
+        rows.iter().map(user_from_row).collect()
+    }
+
+    async fn insert_api_key(
+        &self,
+        user_id: &str,
+        key_hash: &str,
+        prefix: &str,
+    ) -> Result<String, StoreError> {
+        let id = new_prefixed_id("key");
+        sqlx::query(
+            "INSERT INTO api_keys (id, user_id, key_hash, prefix, created_at) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(&id)
+        .bind(user_id)
+        .bind(key_hash)
+        .bind(prefix)
+        .bind(millis(chrono::Utc::now()))
+        .execute(&self.pool)
+        .await
+        .map_err(|e| unique_violation(e, "that API key".to_owned()))?;
+        Ok(id)
+    }
+
+    async fn find_key_owner(&self, key_hash: &str) -> Result<Option<UserRow>, StoreError> {
+        let row = sqlx::query(
+            "SELECT u.id, u.name, u.role, u.created_at FROM api_keys k JOIN users u ON u.id = k.user_id \
+             WHERE k.key_hash = $1",
+        )
+        .bind(key_hash)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(user_from_row).transpose()
+    }
+}
+
+fn user_from_row<R: Row>(row: &R) -> Result<UserRow, StoreError>
+where
+    for<'q> &'q str: Decode<'q, R::Database> + Type<R::Database> + ColumnIndex<R>,
+    for<'q> String: Decode<'q, R::Database> + Type<R::Database>,
+    for<'q> i64: Decode<'q, R::Database> + Type<R::Database>,
+{
+    Ok(UserRow {
+        id: row.try_get("id")?,
+        name: row.try_get("name")?,
+        role: Role::parse(row.try_get::<&str, _>("role")?),
+        created_at: from_millis(row.try_get("created_at")?),
+    })
+}
+
+/// A unique value taken already is a conflict the caller can name (`what`), not a database failure.
+fn unique_violation(e: sqlx::Error, what: String) -> StoreError {
+    match &e {
+        sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict(what),
+        _ => StoreError::Db(e),
+    }
+}

@@ -1,0 +1,212 @@
+//! The log of deliveries for operators: listing and reading deliveries with their attempts, retrying
+//! finished ones, and counting them per destination and status.
+
+use super::dialect::{Dialect, SqlStore};
+use super::{
+    AttemptOutcome, AttemptRow, DeliveryQuery, DeliveryRow, DeliveryStatus, Page, RetryFilter,
+    StatusCount, StoreError, from_millis, millis,
+};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Row, Type};
+
+/// The deliveries as operators see them (part of every [`super::Store`]).
+#[async_trait]
+pub trait DeliveryLog: Send + Sync + 'static {
+    async fn list_deliveries(&self, q: &DeliveryQuery) -> Result<Page<DeliveryRow>, StoreError>;
+    async fn get_delivery(&self, id: &str) -> Result<Option<DeliveryRow>, StoreError>;
+    async fn attempts(&self, delivery_id: &str) -> Result<Vec<AttemptRow>, StoreError>;
+    /// Makes finished deliveries due again now, with a fresh retry schedule: one by id, or by filter.
+    async fn retry_deliveries(
+        &self,
+        id: Option<&str>,
+        filter: Option<&RetryFilter>,
+        now: DateTime<Utc>,
+    ) -> Result<u64, StoreError>;
+    /// Delivery counts per destination and status.
+    async fn delivery_counts(&self) -> Result<Vec<StatusCount>, StoreError>;
+}
+
+const DELIVERY_COLUMNS: &str = "id, event_id, event, destination, status, attempts, next_attempt_at, \
+     expires_at, created_at, updated_at, last_status, last_error";
+
+#[async_trait]
+impl<D> DeliveryLog for SqlStore<D>
+where
+    D: Dialect,
+    for<'c> &'c mut D::Connection: Executor<'c, Database = D>,
+    D::Arguments: IntoArguments<D>,
+    for<'q> &'q str: Encode<'q, D> + Decode<'q, D> + Type<D> + ColumnIndex<D::Row>,
+    for<'q> &'q [u8]: Encode<'q, D> + Decode<'q, D> + Type<D>,
+    for<'q> String: Encode<'q, D> + Decode<'q, D> + Type<D>,
+    for<'q> i64: Encode<'q, D> + Decode<'q, D> + Type<D>,
+    for<'q> Option<&'q str>: Encode<'q, D>,
+    for<'q> Option<i64>: Encode<'q, D>,
+    for<'q> Vec<u8>: Decode<'q, D> + Type<D>,
+    usize: ColumnIndex<D::Row>,
+{
+    async fn list_deliveries(&self, dq: &DeliveryQuery) -> Result<Page<DeliveryRow>, StoreError> {
+        let mut sql = format!("SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE id < $1");
+        let mut binds = vec![dq.before.clone().unwrap_or_else(|| "~".into())];
+        let filters = [
+            ("status", dq.status.map(|s| s.as_str().to_owned())),
+            ("destination", dq.destination.clone()),
+            ("event_id", dq.event_id.clone()),
+        ];
+        for (column, value) in filters {
+            if let Some(value) = value {
+                binds.push(value);
+                sql.push_str(&format!(" AND {column} = ${}", binds.len()));
+            }
+        }
+        sql.push_str(&format!(" ORDER BY id DESC LIMIT ${}", binds.len() + 1));
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for b in binds {
+            q = q.bind(b);
+        }
+        let rows = q
+            .bind(i64::from(dq.limit) + 1)
+            .fetch_all(&self.pool)
+            .await?;
+        let items = rows
+            .iter()
+            .map(delivery_from_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Page::from_overfetch(items, dq.limit, |d| d.id.clone()))
+    }
+
+    async fn get_delivery(&self, id: &str) -> Result<Option<DeliveryRow>, StoreError> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE id = $1"
+        )))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(delivery_from_row).transpose()
+    }
+
+    async fn attempts(&self, delivery_id: &str) -> Result<Vec<AttemptRow>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT attempt, started_at, duration_ms, outcome, status_code, response_headers, response_body, \
+             error FROM attempts WHERE delivery_id = $1 ORDER BY attempt",
+        )
+        .bind(delivery_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let headers: Option<String> = row.try_get("response_headers")?;
+                let outcome: String = row.try_get("outcome")?;
+                Ok(AttemptRow {
+                    attempt: row.try_get::<i64, _>("attempt")? as u32,
+                    started_at: from_millis(row.try_get("started_at")?),
+                    duration_ms: row.try_get::<i64, _>("duration_ms")?.max(0) as u64,
+                    outcome: AttemptOutcome::parse(&outcome).ok_or_else(|| {
+                        StoreError::Corrupt(format!("attempt outcome `{outcome}`"))
+                    })?,
+                    status_code: row
+                        .try_get::<Option<i64>, _>("status_code")?
+                        .and_then(|s| u16::try_from(s).ok()),
+                    response_headers: headers
+                        .and_then(|h| serde_json::from_str(&h).ok())
+                        .unwrap_or_default(),
+                    response_body: row.try_get("response_body")?,
+                    error: row.try_get("error")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn retry_deliveries(
+        &self,
+        id: Option<&str>,
+        filter: Option<&RetryFilter>,
+        now: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        let mut sql = String::from(
+            "UPDATE deliveries SET status = 'pending', attempts = 0, next_attempt_at = $1, updated_at = $1, \
+             lease_owner = NULL WHERE status IN ('failed', 'dead', 'expired')",
+        );
+        let mut texts = Vec::new();
+        if let Some(id) = id {
+            texts.push(id.to_owned());
+            sql.push_str(" AND id = $2");
+        }
+        if let Some(f) = filter {
+            texts.push(f.status.as_str().to_owned());
+            sql.push_str(&format!(" AND status = ${}", texts.len() + 1));
+            if let Some(d) = &f.destination {
+                texts.push(d.clone());
+                sql.push_str(&format!(" AND destination = ${}", texts.len() + 1));
+            }
+        }
+        let since = filter.and_then(|f| f.since);
+        if since.is_some() {
+            sql.push_str(&format!(" AND created_at >= ${}", texts.len() + 2));
+        }
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(millis(now));
+        for t in texts {
+            q = q.bind(t);
+        }
+        if let Some(since) = since {
+            q = q.bind(millis(since));
+        }
+        let mut tx = D::begin_write(&self.pool).await?;
+        let done = q.execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(D::rows_affected(&done))
+    }
+
+    async fn delivery_counts(&self) -> Result<Vec<StatusCount>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT destination, status, COUNT(*) AS n FROM deliveries GROUP BY destination, status \
+             ORDER BY destination, status",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let mut counts = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let status: String = row.try_get("status")?;
+            // A status this binary does not know (written by a newer one) is not counted.
+            let Some(status) = DeliveryStatus::parse(&status) else {
+                continue;
+            };
+            counts.push(StatusCount {
+                destination: row.try_get("destination")?,
+                status,
+                count: row.try_get::<i64, _>("n")? as u64,
+            });
+        }
+        Ok(counts)
+    }
+}
+
+fn delivery_from_row<R: Row>(row: &R) -> Result<DeliveryRow, StoreError>
+where
+    for<'q> &'q str: ColumnIndex<R>,
+    for<'q> String: Decode<'q, R::Database> + Type<R::Database>,
+    for<'q> i64: Decode<'q, R::Database> + Type<R::Database>,
+{
+    let status: String = row.try_get("status")?;
+    Ok(DeliveryRow {
+        id: row.try_get("id")?,
+        event_id: row.try_get("event_id")?,
+        event: row.try_get("event")?,
+        destination: row.try_get("destination")?,
+        status: DeliveryStatus::parse(&status)
+            .ok_or_else(|| StoreError::Corrupt(format!("delivery status `{status}`")))?,
+        attempts: row.try_get::<i64, _>("attempts")? as u32,
+        next_attempt_at: row
+            .try_get::<Option<i64>, _>("next_attempt_at")?
+            .map(from_millis),
+        expires_at: row
+            .try_get::<Option<i64>, _>("expires_at")?
+            .map(from_millis),
+        created_at: from_millis(row.try_get("created_at")?),
+        updated_at: from_millis(row.try_get("updated_at")?),
+        last_status: row
+            .try_get::<Option<i64>, _>("last_status")?
+            .and_then(|s| u16::try_from(s).ok()),
+        last_error: row.try_get("last_error")?,
+    })
+}
