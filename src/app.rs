@@ -33,6 +33,8 @@ pub struct Bootstrap {
 pub struct App {
     /// Held until the server stops: no second `serve` on the same SQLite file.
     serve_lock: storage::ServeLock,
+    /// Whether the delivery engine's loops run (tests run the queue by hand instead).
+    delivery_workers: bool,
     listener: TcpListener,
     state: AppState,
     bootstrap: Bootstrap,
@@ -121,6 +123,7 @@ impl App {
         };
         Ok(App {
             serve_lock,
+            delivery_workers: true,
             listener,
             state,
             bootstrap: Bootstrap {
@@ -144,6 +147,13 @@ impl App {
         &self.bootstrap
     }
 
+    /// Serves without the delivery engine's loops: nothing is routed or sent until someone calls
+    /// [`crate::delivery::Engine::run_pending`] (tests that want every delivery to happen at a known point).
+    pub fn without_delivery_workers(mut self) -> App {
+        self.delivery_workers = false;
+        self
+    }
+
     /// The delivery engine, for tests and sub-commands.
     pub fn engine(&self) -> Arc<crate::delivery::Engine> {
         self.state.engine.clone()
@@ -157,7 +167,9 @@ impl App {
     /// Serves until `shutdown` is cancelled, then finishes in-flight requests and returns.
     pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
         let housekeeping = tokio::spawn(housekeeping(self.state.clone(), shutdown.clone()));
-        let delivery = self.state.engine.start(shutdown.clone());
+        let delivery = self
+            .delivery_workers
+            .then(|| self.state.engine.start(shutdown.clone()));
         let router = api::router(self.state);
         axum::serve(
             self.listener,
@@ -168,7 +180,9 @@ impl App {
         .context("HTTP server failed")?;
         shutdown.cancel();
         let _ = housekeeping.await;
-        let _ = delivery.await;
+        if let Some(delivery) = delivery {
+            let _ = delivery.await;
+        }
         drop(self.serve_lock);
         Ok(())
     }

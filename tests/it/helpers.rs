@@ -220,6 +220,10 @@ pub async fn fresh_storage(backend: Backend) -> (String, tempfile::TempDir) {
 pub struct TestApp {
     pub base: String,
     pub store: Arc<dyn Store>,
+    /// The delivery engine (for [`TestApp::deliver_pending`]).
+    engine: Arc<hookarr::delivery::Engine>,
+    /// Whether the engine's loops run; without them, [`TestApp::deliver_pending`] runs the queue.
+    delivery_workers: bool,
     /// Source name → token, from the printed Connect URLs.
     pub tokens: HashMap<String, String>,
     pub client: reqwest::Client,
@@ -246,11 +250,26 @@ impl TestApp {
         Self::spawn_at(url, dir, tweak).await
     }
 
+    /// Spawns without the delivery engine's loops: nothing is sent until [`TestApp::deliver_pending`].
+    pub async fn spawn_manual(backend: Backend, tweak: impl FnOnce(&mut Config)) -> Self {
+        let (url, dir) = fresh_storage(backend).await;
+        Self::start(url, dir, tweak, false).await
+    }
+
     /// Spawns on an existing storage URL (several processes sharing one PostgreSQL database).
     pub async fn spawn_at(
         url: String,
         dir: tempfile::TempDir,
         tweak: impl FnOnce(&mut Config),
+    ) -> Self {
+        Self::start(url, dir, tweak, true).await
+    }
+
+    async fn start(
+        url: String,
+        dir: tempfile::TempDir,
+        tweak: impl FnOnce(&mut Config),
+        delivery_workers: bool,
     ) -> Self {
         let mut cfg = Config::default();
         cfg.storage.url = Secret(url);
@@ -268,6 +287,12 @@ impl TestApp {
             })
             .collect();
         let store = app.store();
+        let engine = app.engine();
+        let app = if delivery_workers {
+            app
+        } else {
+            app.without_delivery_workers()
+        };
         let shutdown = CancellationToken::new();
         let stop = shutdown.clone();
         let server =
@@ -275,6 +300,8 @@ impl TestApp {
         TestApp {
             base,
             store,
+            engine,
+            delivery_workers,
             tokens,
             client: reqwest::Client::new(),
             shutdown,
@@ -362,16 +389,19 @@ impl TestApp {
         }
     }
 
-    /// Waits (up to 30 s) until every stored event has been routed (its outbox row turned into deliveries).
-    pub async fn wait_routed(&self) {
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-        while !self.store.outbox(1).await.unwrap().is_empty() {
-            assert!(
-                std::time::Instant::now() < deadline,
-                "events still unrouted after 30 s"
-            );
-            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-        }
+    /// Routes every stored event and makes one attempt at each delivery due now (and at whatever that
+    /// makes due at once), results recorded, then returns: no waiting. For apps from [`TestApp::spawn_manual`].
+    pub async fn deliver_pending(&self) -> usize {
+        assert!(
+            !self.delivery_workers,
+            "deliver_pending is for apps spawned with spawn_manual"
+        );
+        self.engine.run_pending().await.expect("the queue runs")
+    }
+
+    /// Whether this app runs its queue by hand ([`TestApp::spawn_manual`]).
+    pub fn is_manual(&self) -> bool {
+        !self.delivery_workers
     }
 
     /// The ids of the events a list path returns (first page), asserting a 200.

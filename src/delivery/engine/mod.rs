@@ -27,6 +27,7 @@ mod alerts;
 mod attempt;
 mod destinations;
 mod groups;
+mod manual;
 mod messages;
 mod record;
 mod workers;

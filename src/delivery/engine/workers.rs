@@ -4,10 +4,11 @@
 use super::{DeliveryJob, Engine, POLL};
 use crate::delivery::backend::ClaimBackend;
 use crate::event::Event;
-use crate::storage::DeliveryResult;
+use crate::storage::{Claimed, DeliveryResult};
 use apalis::prelude::*;
 use chrono::Utc;
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
@@ -124,28 +125,14 @@ impl Engine {
             };
             let full = claimed.len() == permits.len();
             backlog = full;
-            // Rows of one group claimed together travel as one job (one message).
-            let mut batch_jobs: Vec<DeliveryJob> = Vec::with_capacity(claimed.len());
-            let mut groups: HashMap<(String, String), usize> = HashMap::new();
-            for c in claimed {
-                if let Some(key) = &c.group_key {
-                    match groups.entry((c.destination.clone(), key.clone())) {
-                        std::collections::hash_map::Entry::Occupied(e) => {
-                            batch_jobs[*e.get()].members.push(c);
-                            continue;
-                        }
-                        std::collections::hash_map::Entry::Vacant(e) => {
-                            e.insert(batch_jobs.len());
-                        }
-                    }
-                }
-                let permit = permits.pop().expect("one permit per claimed row");
-                batch_jobs.push(DeliveryJob {
-                    claimed: c,
-                    members: Vec::new(),
-                    _permit: permit,
-                });
-            }
+            let batch_jobs: Vec<DeliveryJob> = by_message(claimed)
+                .into_iter()
+                .map(|(claimed, members)| DeliveryJob {
+                    claimed,
+                    members,
+                    _permit: permits.pop().expect("one permit per claimed row"),
+                })
+                .collect();
             for job in batch_jobs {
                 if jobs.send(job).await.is_err() {
                     return;
@@ -195,6 +182,28 @@ impl Engine {
 ///
 /// A panic (a bug) must not take the worker down or leave the delivery leased for minutes: it is caught, and
 /// the delivery is put back to be tried again in a minute with the reason logged.
+/// Claimed rows as messages: the rows of one group claimed together travel as one (the first, with the
+/// others as its members); every other row is a message of its own.
+pub(super) fn by_message(claimed: Vec<Claimed>) -> Vec<(Claimed, Vec<Claimed>)> {
+    let mut messages: Vec<(Claimed, Vec<Claimed>)> = Vec::with_capacity(claimed.len());
+    let mut groups: HashMap<(String, String), usize> = HashMap::new();
+    for c in claimed {
+        if let Some(key) = &c.group_key {
+            match groups.entry((c.destination.clone(), key.clone())) {
+                Entry::Occupied(e) => {
+                    messages[*e.get()].1.push(c);
+                    continue;
+                }
+                Entry::Vacant(e) => {
+                    e.insert(messages.len());
+                }
+            }
+        }
+        messages.push((c, Vec::new()));
+    }
+    messages
+}
+
 pub(super) async fn deliver(
     job: DeliveryJob,
     engine: Data<Arc<Engine>>,

@@ -32,8 +32,30 @@ pub(super) async fn app_with(
     .await
 }
 
-/// The one delivery of an event once it has left `pending`.
+/// Like [`app_with`], but the queue runs only when the test says so ([`TestApp::deliver_pending`]).
+pub(super) async fn manual_app_with(
+    backend: Backend,
+    dests: Vec<Destination>,
+    tweak: impl FnOnce(&mut Config),
+) -> TestApp {
+    TestApp::spawn_manual(backend, |cfg| {
+        cfg.destinations = dests;
+        tweak(cfg);
+    })
+    .await
+}
+
+/// The deliveries of an event once they have left `pending`: run at once on a manual app, waited for on one
+/// whose workers run.
 pub(super) async fn settled(app: &TestApp, event_id: &str) -> Vec<Value> {
+    if app.is_manual() {
+        app.deliver_pending().await;
+        let (status, body) = app
+            .api_get(&format!("/api/deliveries?event={event_id}"))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        return body["items"].as_array().unwrap().clone();
+    }
     let body = app
         .wait_api(&format!("/api/deliveries?event={event_id}"), |b| {
             let items = b["items"].as_array().unwrap();

@@ -24,7 +24,7 @@ async fn routing_follows_globs_sources_and_filters() {
             rx.url("/sonarr")
         )),
     ];
-    let app = app_with(Backend::Sqlite, dests, |_| {}).await;
+    let app = manual_app_with(Backend::Sqlite, dests, |_| {}).await;
     let id = post_download(&app).await;
     let d = settled(&app, &id).await;
     let names: Vec<&str> = d

@@ -134,11 +134,11 @@ async fn signed_webhook_delivery(backend: Backend) {
         "name: hook\ntype: webhook\nurl: {}\nsecret: {SECRET}\nheaders: {{X-Custom: yes}}\n",
         rx.url("/in?k=1")
     ));
-    let app = app_with(backend, vec![d], |_| {}).await;
+    let app = manual_app_with(backend, vec![d], |_| {}).await;
     let event_id = post_download(&app).await;
-    let got = rx.wait_for(1).await;
-    let req = &got[0];
     let deliveries = settled(&app, &event_id).await;
+    let got = rx.got();
+    let req = &got[0];
     assert_eq!(deliveries.len(), 1);
     assert_eq!(deliveries[0]["status"], "succeeded");
     let delivery_id = deliveries[0]["id"].as_str().unwrap();
@@ -193,9 +193,10 @@ async fn hub_sha256_signing_uses_the_secret_text_and_the_exact_body() {
         "name: hub\ntype: webhook\nurl: {}\nsigning: hub_sha256\nsecret: {SECRET}\n",
         rx.url("/gh")
     ));
-    let app = app_with(Backend::Sqlite, vec![d], |_| {}).await;
+    let app = manual_app_with(Backend::Sqlite, vec![d], |_| {}).await;
     post_download(&app).await;
-    let req = &rx.wait_for(1).await[0];
+    assert_eq!(app.deliver_pending().await, 1);
+    let req = &rx.got()[0];
     let mut mac = Hmac::<Sha256>::new_from_slice(SECRET.as_bytes()).unwrap();
     mac.update(&req.body);
     assert_eq!(

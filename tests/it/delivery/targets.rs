@@ -24,11 +24,12 @@ async fn every_target_type_gets_its_own_request_shape() {
             rx.url("/api/events/arr_event")
         )),
     ];
-    let app = app_with(Backend::Sqlite, dests, |_| {}).await;
+    let app = manual_app_with(Backend::Sqlite, dests, |_| {}).await;
     rx.set_default(Reply::status(200).body("ok"));
     let (status, body) = app.post_hook("sonarr", &fixture("sonarr", "grab")).await;
     assert_eq!(status, StatusCode::ACCEPTED, "{body}");
-    let got = rx.wait_for(4).await;
+    assert_eq!(app.deliver_pending().await, 4);
+    let got = rx.got();
     let by = |p: &str| {
         got.iter()
             .find(|g| g.path == p)
@@ -117,7 +118,7 @@ async fn a_template_that_renders_invalid_json_fails_the_delivery_with_the_reason
         rx.url("/x")
     ));
     let templates = dir.path().to_path_buf();
-    let app = app_with(Backend::Sqlite, vec![d], |cfg| {
+    let app = manual_app_with(Backend::Sqlite, vec![d], |cfg| {
         cfg.templates_dir = Some(templates)
     })
     .await;
