@@ -3,7 +3,7 @@
 //! `FOR UPDATE SKIP LOCKED` ([`Dialect::CLAIM_LOCK`]) lets several processes claim from one table without
 //! waiting on each other.
 
-use super::dialect::{Dialect, SqlStore, in_list, values_list};
+use super::dialect::{Dialect, SqlStore, in_list, shaped_chunks, values_list};
 use super::{
     Claimed, DeliveryResult, NewDelivery, StoreError, from_millis, millis, parse_envelope,
 };
@@ -110,7 +110,7 @@ where
             ids.push(id);
         }
         insert_delivery_rows(&mut tx, &deliveries).await?;
-        for chunk in ids.chunks(500) {
+        for chunk in shaped_chunks(&ids, 512) {
             let mut q = sqlx::query(sqlx::AssertSqlSafe(format!(
                 "DELETE FROM outbox WHERE event_id IN ({})",
                 in_list(chunk.len())
@@ -310,7 +310,7 @@ where
     for<'q> Vec<u8>: Decode<'q, D> + Type<D>,
     usize: ColumnIndex<D::Row>,
 {
-    for chunk in rows.chunks(100) {
+    for chunk in shaped_chunks(rows, 128) {
         let values = values_list(chunk.len(), &[""; 10]);
         let mut q = sqlx::query(sqlx::AssertSqlSafe(format!(
             "INSERT INTO deliveries (id, event_id, event, destination, status, next_attempt_at, \

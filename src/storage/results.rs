@@ -1,7 +1,7 @@
 //! Writing back what workers did, in the caller's transaction: each delivery's new state, the attempts it
 //! logged, and its destination's newest success and error. Multi-row statements, 100–128 rows each.
 
-use super::dialect::{Dialect, values_list};
+use super::dialect::{Dialect, shaped_chunks, values_list};
 use super::{AttemptRow, DeliveryResult, DeliveryStatus, StoreError, millis};
 use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Transaction, Type};
 use std::collections::BTreeMap;
@@ -24,7 +24,7 @@ where
     for<'q> Vec<u8>: Decode<'q, D> + Type<D>,
     usize: ColumnIndex<D::Row>,
 {
-    for chunk in batch.chunks(128) {
+    for chunk in shaped_chunks(batch, 128) {
         let values = values_list(
             chunk.len(),
             &[
@@ -84,7 +84,7 @@ where
         .iter()
         .flat_map(|f| f.logged.iter().map(move |a| (f.id.as_str(), a)))
         .collect();
-    for chunk in logged.chunks(100) {
+    for chunk in shaped_chunks(&logged, 128) {
         let values = values_list(chunk.len(), &[""; 9]);
         let mut q = sqlx::query(sqlx::AssertSqlSafe(format!(
             "INSERT INTO attempts (delivery_id, attempt, started_at, duration_ms, outcome, status_code, \
