@@ -3,7 +3,7 @@
 //! rendered), and the exchanges with the target (an edit of a deleted Discord message, or a rich message a
 //! chat target refused, is followed by a second). The [`Outcome`] is written back in one place, `record.rs`.
 
-use super::{Dest, Engine, SHORT_WAIT};
+use super::{DestinationRuntime, Engine, SHORT_WAIT};
 use crate::delivery::send::{Sent, send};
 use crate::event::{Event, EventKind};
 use crate::outbound;
@@ -72,7 +72,7 @@ impl Engine {
                 reason: "expired before it could be delivered (expire_after)".to_owned(),
             };
         }
-        if let Some(held) = self.held_back(c, dest, now).await {
+        if let Some(held) = self.held_back(dest, now).await {
             return held;
         }
         // A season pack: the other pending deliveries of the group go out in this one message.
@@ -91,18 +91,14 @@ impl Engine {
 
     /// Why the delivery cannot go out now, if it cannot: its destination is disabled (held, not dropped:
     /// re-enabling makes it due again) or paused, or its rate limit has no token soon enough.
-    async fn held_back(&self, c: &Claimed, dest: &Dest, now: DateTime<Utc>) -> Option<Outcome> {
-        let disabled = (self.runtime.lock().expect("runtime lock"))
-            .disabled
-            .get(&c.destination)
-            .cloned();
-        if let Some(reason) = disabled {
+    async fn held_back(&self, dest: &DestinationRuntime, now: DateTime<Utc>) -> Option<Outcome> {
+        if let Some(reason) = dest.disabled() {
             return Some(Outcome::Held {
                 until: now + chrono::Duration::minutes(5),
                 note: Some(format!("destination disabled: {reason}")),
             });
         }
-        if let Some(until) = self.pause_until(&c.destination, dest.target.kind, now) {
+        if let Some(until) = self.pause_until(dest, now) {
             return Some(Outcome::Held { until, note: None });
         }
         if let Err(not_until) = dest.limiter.check() {
@@ -120,7 +116,7 @@ impl Engine {
     /// merged event or quiet-hours digest, rendered by the destination's template.
     fn message<'e>(
         &self,
-        dest: &Dest,
+        dest: &DestinationRuntime,
         c: &'e Claimed,
         members: &[Claimed],
     ) -> Result<Message<'e>, outbound::RenderFailure> {
@@ -154,7 +150,12 @@ impl Engine {
     /// Sends the message: as the edit of the Discord message its download's grab posted when there is one
     /// (posting anew when that message is gone), and as the plain summary when a chat target refuses the rich
     /// message (CONTRACT §5 fallback).
-    async fn exchange(&self, dest: &Dest, c: &Claimed, message: &Message<'_>) -> Exchanges {
+    async fn exchange(
+        &self,
+        dest: &DestinationRuntime,
+        c: &Claimed,
+        message: &Message<'_>,
+    ) -> Exchanges {
         let download_id = (!message.digest)
             .then(|| message.shown.data.download.as_ref()?.id.clone())
             .flatten();
@@ -212,7 +213,7 @@ impl Engine {
     /// Sends a payload (as an edit of Discord message `edit_of` when given).
     async fn send_payload(
         &self,
-        dest: &Dest,
+        dest: &DestinationRuntime,
         event: &Event,
         delivery_id: &str,
         payload: &serde_json::Value,

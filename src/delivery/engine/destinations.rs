@@ -1,36 +1,60 @@
-//! The destination runtime: each destination's target, retry schedule and rate limiter, and whether it is
-//! disabled or paused (by a 429, `Retry-After`, or Discord's bucket headers). The database holds the truth;
-//! the engine keeps a copy that it re-reads every few seconds.
+//! Each destination at run time, in one structure: its target, retry schedule and rate limiter, and whether
+//! it is disabled or paused (by a 429, `Retry-After`, or Discord's bucket headers). The database holds the
+//! truth of the last two; the engine keeps a copy that it re-reads every few seconds.
 
 use super::{Engine, Limiter};
-use crate::config::{Destination, DestinationType};
+use crate::config::Destination;
 use crate::delivery::send::Sent;
 use crate::outbound::Target;
-use crate::storage::StoreError;
+use crate::storage::{DestinationState, StoreError};
 use chrono::{DateTime, Utc};
 use governor::{Quota, RateLimiter};
 use std::collections::HashMap;
 use std::num::NonZeroU32;
+use std::sync::Mutex;
 use std::time::Duration;
 
 /// One destination at run time.
-pub(super) struct Dest {
+pub(super) struct DestinationRuntime {
     pub(super) target: Target,
     pub(super) schedule: Vec<Duration>,
     pub(super) max_attempts: u32,
     pub(super) limiter: Limiter,
+    state: Mutex<LiveState>,
 }
 
-/// In-memory view of destination state (the database holds the truth; it is re-read periodically).
-#[derive(Default)]
-pub(super) struct Runtime {
-    pub(super) disabled: HashMap<String, String>,
-    pub(super) paused: HashMap<String, DateTime<Utc>>,
-    /// Pauses of every destination of a type (a Discord `global` 429).
-    pub(super) type_paused: HashMap<DestinationType, DateTime<Utc>>,
+/// Whether a destination may send now (a copy of `destination_state`).
+#[derive(Debug, Default)]
+struct LiveState {
+    /// Why it is disabled, when it is.
+    disabled: Option<String>,
+    paused_until: Option<DateTime<Utc>>,
 }
 
-pub(super) fn limiter(d: &Destination) -> Limiter {
+impl DestinationRuntime {
+    /// The destination of a config entry, its target resolved; enabled and not paused until the state is read.
+    pub(super) fn new(d: &Destination, target: Target) -> DestinationRuntime {
+        let retry = d.retry.clone().unwrap_or_default();
+        DestinationRuntime {
+            target,
+            schedule: retry.schedule,
+            max_attempts: retry.max_attempts.max(1),
+            limiter: limiter(d),
+            state: Mutex::default(),
+        }
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, LiveState> {
+        self.state.lock().expect("destination state lock")
+    }
+
+    /// Why the destination is disabled, when it is.
+    pub(super) fn disabled(&self) -> Option<String> {
+        self.state().disabled.clone()
+    }
+}
+
+fn limiter(d: &Destination) -> Limiter {
     let (period, burst) = match &d.rate_limit {
         Some(r) => (
             Duration::from_secs_f64(1.0 / r.per_second.max(1e-6)),
@@ -47,32 +71,29 @@ pub(super) fn limiter(d: &Destination) -> Limiter {
 impl Engine {
     /// Re-reads disabled and paused destinations from the store.
     pub async fn refresh_state(&self) -> Result<(), StoreError> {
-        let states = self.store.destination_states().await?;
-        let mut rt = self.runtime.lock().expect("runtime lock");
-        rt.disabled = states
-            .iter()
-            .filter(|s| s.disabled_at.is_some())
-            .map(|s| {
-                (
-                    s.name.clone(),
-                    s.disabled_reason.clone().unwrap_or_default(),
-                )
-            })
+        let mut states: HashMap<String, DestinationState> = self
+            .store
+            .destination_states()
+            .await?
+            .into_iter()
+            .map(|s| (s.name.clone(), s))
             .collect();
-        rt.paused = states
-            .iter()
-            .filter_map(|s| Some((s.name.clone(), s.paused_until?)))
-            .collect();
+        for (name, dest) in &self.dests {
+            let stored = states.remove(name).unwrap_or_default();
+            let mut state = dest.state();
+            state.disabled = stored
+                .disabled_at
+                .map(|_| stored.disabled_reason.unwrap_or_default());
+            state.paused_until = stored.paused_until;
+        }
         Ok(())
     }
 
+    /// Whether a destination may be routed to (a name not in the config counts as enabled: it has no state).
     pub fn is_enabled(&self, name: &str) -> bool {
-        !self
-            .runtime
-            .lock()
-            .expect("runtime lock")
-            .disabled
-            .contains_key(name)
+        self.dests
+            .get(name)
+            .is_none_or(|d| d.state().disabled.is_none())
     }
 
     /// Disables or re-enables a destination (API and automatic disabling); re-enabling makes its waiting
@@ -87,13 +108,12 @@ impl Engine {
         self.store
             .set_destination_disabled(name, (!enabled).then_some((reason, now)))
             .await?;
-        {
-            let mut rt = self.runtime.lock().expect("runtime lock");
+        if let Some(dest) = self.dests.get(name) {
+            let mut state = dest.state();
             if enabled {
-                rt.disabled.remove(name);
-                rt.paused.remove(name);
+                *state = LiveState::default();
             } else {
-                rt.disabled.insert(name.to_owned(), reason.to_owned());
+                state.disabled = Some(reason.to_owned());
             }
         }
         if enabled {
@@ -104,33 +124,36 @@ impl Engine {
         Ok(())
     }
 
+    /// Until when a destination is paused, by its own pause or one of its whole type.
     pub(super) fn pause_until(
         &self,
-        name: &str,
-        kind: DestinationType,
+        dest: &DestinationRuntime,
         now: DateTime<Utc>,
     ) -> Option<DateTime<Utc>> {
-        let rt = self.runtime.lock().expect("runtime lock");
-        let own = rt.paused.get(name).copied().filter(|t| *t > now);
-        let global = rt.type_paused.get(&kind).copied().filter(|t| *t > now);
+        let own = dest.state().paused_until.filter(|t| *t > now);
+        let type_paused = self.type_paused.lock().expect("type pause lock");
+        let global = type_paused
+            .get(&dest.target.kind)
+            .copied()
+            .filter(|t| *t > now);
         own.max(global)
     }
 
+    /// Pauses a destination until `until` (and every destination of its type when `global`); `persist`
+    /// keeps the pause across restarts.
     pub(super) async fn pause(
         &self,
-        name: &str,
-        kind: DestinationType,
+        dest: &DestinationRuntime,
         until: DateTime<Utc>,
         global: bool,
         persist: bool,
     ) {
-        {
-            let mut rt = self.runtime.lock().expect("runtime lock");
-            if global {
-                rt.type_paused.insert(kind, until);
-            }
-            rt.paused.insert(name.to_owned(), until);
+        let name = dest.target.name.as_str();
+        if global {
+            let mut type_paused = self.type_paused.lock().expect("type pause lock");
+            type_paused.insert(dest.target.kind, until);
         }
+        dest.state().paused_until = Some(until);
         if persist && let Err(error) = self.store.set_destination_paused(name, Some(until)).await {
             tracing::warn!(message = "Saving a pause failed.", destination = name, %error);
         }
@@ -141,17 +164,16 @@ impl Engine {
     /// reset.
     pub(super) async fn after_headers(
         &self,
-        name: &str,
-        kind: DestinationType,
+        dest: &DestinationRuntime,
         sent: &Sent,
         now: DateTime<Utc>,
     ) {
         if sent.status == Some(429) {
             return;
         }
-        if let Some(after) = kind.target().bucket_spent(&sent.headers) {
+        if let Some(after) = dest.target.kind.target().bucket_spent(&sent.headers) {
             let until = now + chrono::Duration::from_std(after).unwrap_or_default();
-            self.pause(name, kind, until, false, false).await;
+            self.pause(dest, until, false, false).await;
         }
     }
 }

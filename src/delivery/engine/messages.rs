@@ -1,7 +1,7 @@
 //! Message lifecycle: the id of the Discord message a grab posted is kept, so the import of the same
 //! download can edit that message instead of posting a new one.
 
-use super::{Dest, Engine};
+use super::{DestinationRuntime, Engine};
 use crate::delivery::send::Sent;
 use crate::event::{Event, EventKind};
 use chrono::{DateTime, Utc};
@@ -41,7 +41,12 @@ impl Engine {
     }
 
     /// Whether a Discord destination that edits messages takes part in the lifecycle for this event.
-    pub(super) fn edits(&self, dest: &Dest, event: &Event, kinds: &[EventKind]) -> bool {
+    pub(super) fn edits(
+        &self,
+        dest: &DestinationRuntime,
+        event: &Event,
+        kinds: &[EventKind],
+    ) -> bool {
         dest.target.kind.target().edits_messages()
             && dest.target.edit_messages
             && kinds.contains(&event.event)

@@ -32,7 +32,7 @@ mod messages;
 mod record;
 mod workers;
 
-use destinations::{Dest, Runtime, limiter};
+use destinations::DestinationRuntime;
 
 type Limiter = RateLimiter<
     governor::state::NotKeyed,
@@ -50,7 +50,8 @@ pub struct Engine {
     store: Arc<dyn Store>,
     templates: Arc<Templates>,
     routes: RoutingTable,
-    dests: HashMap<String, Dest>,
+    /// Every configured destination by name, with its live state.
+    dests: HashMap<String, DestinationRuntime>,
     client: reqwest::Client,
     workers: usize,
     max_response_bytes: usize,
@@ -58,7 +59,8 @@ pub struct Engine {
     /// with the rich-message fallback), so a live worker never loses its lease.
     lease: Duration,
     owner: String,
-    runtime: Mutex<Runtime>,
+    /// Pauses of every destination of a type (a Discord `global` 429).
+    type_paused: Mutex<HashMap<crate::config::DestinationType, chrono::DateTime<Utc>>>,
     wake_router: Notify,
     wake_claimer: Notify,
     finish_tx: mpsc::UnboundedSender<DeliveryResult>,
@@ -122,18 +124,7 @@ impl Engine {
             .destinations
             .iter()
             .zip(targets)
-            .map(|(d, target)| {
-                let retry = d.retry.clone().unwrap_or_default();
-                (
-                    d.name.clone(),
-                    Dest {
-                        target,
-                        schedule: retry.schedule,
-                        max_attempts: retry.max_attempts.max(1),
-                        limiter: limiter(d),
-                    },
-                )
-            })
+            .map(|(d, target)| (d.name.clone(), DestinationRuntime::new(d, target)))
             .collect();
         let (finish_tx, finish_rx) = mpsc::unbounded_channel();
         let engine = Arc::new(Engine {
@@ -155,7 +146,7 @@ impl Engine {
             max_response_bytes: cfg.delivery.max_response_bytes,
             lease: Duration::from_secs(2 * cfg.delivery.timeout_secs.max(1) + 10),
             owner: crate::event::new_prefixed_id("wrk"),
-            runtime: Mutex::new(Runtime::default()),
+            type_paused: Mutex::default(),
             wake_router: Notify::new(),
             wake_claimer: Notify::new(),
             finish_tx,

@@ -47,8 +47,7 @@ impl Engine {
         finish.last_status = sent.status;
         finish.at = Utc::now();
         let verdict = sent.verdict(kind, finish.at);
-        self.after_headers(&c.destination, kind, &sent, finish.at)
-            .await;
+        self.after_headers(dest, &sent, finish.at).await;
         let outcome = match verdict {
             Verdict::Success => {
                 finish.status = DeliveryStatus::Succeeded;
@@ -75,7 +74,7 @@ impl Engine {
             }
             Verdict::RateLimited { after, global } => {
                 let until = after_secs(finish.at, after);
-                self.pause(&c.destination, kind, until, global, true).await;
+                self.pause(dest, until, global, true).await;
                 // A 429 is not the target failing: it may take twice the schedule's attempts before giving up.
                 if finish.attempts >= dest.max_attempts.saturating_mul(2) {
                     finish.status = DeliveryStatus::Dead;
