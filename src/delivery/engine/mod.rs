@@ -1,13 +1,15 @@
 //! The delivery engine: a router that turns outbox rows into deliveries, a claimer that leases due
 //! deliveries in batches, apalis workers that send them, and a finisher that writes results back in batches.
-//! Its rooms: `workers` (those loops), `attempt` (one delivery, start to finish), `destinations` (limiter,
-//! pause, enable/disable), `groups` (season packs and digests), `messages` (Discord message edits) and
-//! `alerts` (hookarr's own events). This file holds the engine's state and its start-up.
+//! Its rooms: `workers` (those loops), `attempt` (one delivery up to its `Outcome`), `record` (that outcome
+//! written back, with its consequences), `destinations` (each destination's limiter, pause and enabled
+//! state), `groups` (season packs and digests), `messages` (message edits), `alerts` (hookarr's own events)
+//! and `manual` (the queue run by hand, for tests). This file holds the engine's state and its start-up.
 //!
 //! The queue is hookarr's own `deliveries` table, fed to apalis through
-//! [`ClaimBackend`](super::backend::ClaimBackend) (an apalis `Backend`): claiming is one indexed `UPDATE … RETURNING` over due pending rows, a lease is simply
-//! `next_attempt_at` pushed forward (a killed process's deliveries fall due again by themselves), and a retry
-//! is `next_attempt_at` set to its backoff — durable, and never a full-table scan.
+//! [`ClaimBackend`](super::backend::ClaimBackend) (an apalis `Backend`): claiming is one indexed
+//! `UPDATE … RETURNING` over due pending rows, a lease is simply `next_attempt_at` pushed forward (a killed
+//! process's deliveries fall due again by themselves), and a retry is `next_attempt_at` set to its backoff —
+//! durable, and never a full-table scan.
 
 use super::route::RoutingTable;
 use crate::config::Config;
