@@ -81,7 +81,7 @@ async fn a_chat_target_that_rejects_the_rich_message_gets_the_plain_summary() {
         "name: chat\ntype: discord\nurl: {}\n",
         rx.url("/api/webhooks/1/t")
     ));
-    let app = app_with(Backend::Sqlite, vec![d], |_| {}).await;
+    let app = manual_app_with(Backend::Sqlite, vec![d], |_| {}).await;
     rx.set_default(Reply::status(200).body("{}"));
     let id = post_download(&app).await;
     let d = settled(&app, &id).await;
