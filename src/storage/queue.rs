@@ -109,7 +109,7 @@ where
             }
             ids.push(id);
         }
-        insert_delivery_rows(&mut tx, &deliveries).await?;
+        Self::insert_delivery_rows(&mut tx, &deliveries).await?;
         for chunk in shaped_chunks(&ids, 512) {
             let mut q = sqlx::query(sqlx::AssertSqlSafe(format!(
                 "DELETE FROM outbox WHERE event_id IN ({})",
@@ -126,7 +126,7 @@ where
 
     async fn insert_deliveries(&self, rows: &[NewDelivery]) -> Result<(), StoreError> {
         let mut tx = D::begin_write(&self.pool).await?;
-        insert_delivery_rows(&mut tx, rows).await?;
+        Self::insert_delivery_rows(&mut tx, rows).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -210,7 +210,7 @@ where
             return Ok(());
         }
         let mut tx = D::begin_write(&self.pool).await?;
-        super::results::write_results(&mut tx, batch).await?;
+        Self::write_results(&mut tx, batch).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -290,47 +290,34 @@ where
         claimed.sort_by(|a, b| a.id.cmp(&b.id));
         Ok(claimed)
     }
-}
 
-/// Inserts deliveries (due at once) inside a caller's transaction, in multi-row statements.
-async fn insert_delivery_rows<D>(
-    tx: &mut Transaction<'static, D>,
-    rows: &[NewDelivery],
-) -> Result<(), StoreError>
-where
-    D: Dialect,
-    for<'c> &'c mut D::Connection: Executor<'c, Database = D>,
-    D::Arguments: IntoArguments<D>,
-    for<'q> &'q str: Encode<'q, D> + Decode<'q, D> + Type<D> + ColumnIndex<D::Row>,
-    for<'q> &'q [u8]: Encode<'q, D> + Decode<'q, D> + Type<D>,
-    for<'q> String: Encode<'q, D> + Decode<'q, D> + Type<D>,
-    for<'q> i64: Encode<'q, D> + Decode<'q, D> + Type<D>,
-    for<'q> Option<&'q str>: Encode<'q, D>,
-    for<'q> Option<i64>: Encode<'q, D>,
-    for<'q> Vec<u8>: Decode<'q, D> + Type<D>,
-    usize: ColumnIndex<D::Row>,
-{
-    for chunk in shaped_chunks(rows, 128) {
-        let values = values_list(chunk.len(), &[""; 10]);
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "INSERT INTO deliveries (id, event_id, event, destination, status, next_attempt_at, \
-             expires_at, created_at, updated_at, group_key) VALUES {values}"
-        )));
-        for d in chunk {
-            let created = millis(d.created_at);
-            q = q
-                .bind(&d.id)
-                .bind(d.event_id.as_str())
-                .bind(&d.event)
-                .bind(&d.destination)
-                .bind("pending")
-                .bind(millis(d.due_at))
-                .bind(d.expires_at.map(millis))
-                .bind(created)
-                .bind(created)
-                .bind(d.group_key.as_deref());
+    /// Inserts deliveries (due at once) inside a caller's transaction, in multi-row statements.
+    async fn insert_delivery_rows(
+        tx: &mut Transaction<'static, D>,
+        rows: &[NewDelivery],
+    ) -> Result<(), StoreError> {
+        for chunk in shaped_chunks(rows, 128) {
+            let values = values_list(chunk.len(), &[""; 10]);
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "INSERT INTO deliveries (id, event_id, event, destination, status, next_attempt_at, \
+                 expires_at, created_at, updated_at, group_key) VALUES {values}"
+            )));
+            for d in chunk {
+                let created = millis(d.created_at);
+                q = q
+                    .bind(&d.id)
+                    .bind(d.event_id.as_str())
+                    .bind(&d.event)
+                    .bind(&d.destination)
+                    .bind("pending")
+                    .bind(millis(d.due_at))
+                    .bind(d.expires_at.map(millis))
+                    .bind(created)
+                    .bind(created)
+                    .bind(d.group_key.as_deref());
+            }
+            q.execute(&mut **tx).await?;
         }
-        q.execute(&mut **tx).await?;
+        Ok(())
     }
-    Ok(())
 }

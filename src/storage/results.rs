@@ -1,57 +1,10 @@
 //! Writing back what workers did, in the caller's transaction: each delivery's new state, the attempts it
-//! logged, and its destination's newest success and error. Multi-row statements, 100–128 rows each.
+//! logged, and its destination's newest success and error. Multi-row statements of at most 128 rows.
 
-use super::dialect::{Dialect, shaped_chunks, values_list};
+use super::dialect::{Dialect, SqlStore, shaped_chunks, values_list};
 use super::{AttemptRow, DeliveryResult, DeliveryStatus, StoreError, millis};
 use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Transaction, Type};
 use std::collections::BTreeMap;
-
-/// One batch of results: states, attempts, health.
-pub(super) async fn write_results<D>(
-    tx: &mut Transaction<'static, D>,
-    batch: &[DeliveryResult],
-) -> Result<(), StoreError>
-where
-    D: Dialect,
-    for<'c> &'c mut D::Connection: Executor<'c, Database = D>,
-    D::Arguments: IntoArguments<D>,
-    for<'q> &'q str: Encode<'q, D> + Decode<'q, D> + Type<D> + ColumnIndex<D::Row>,
-    for<'q> &'q [u8]: Encode<'q, D> + Decode<'q, D> + Type<D>,
-    for<'q> String: Encode<'q, D> + Decode<'q, D> + Type<D>,
-    for<'q> i64: Encode<'q, D> + Decode<'q, D> + Type<D>,
-    for<'q> Option<&'q str>: Encode<'q, D>,
-    for<'q> Option<i64>: Encode<'q, D>,
-    for<'q> Vec<u8>: Decode<'q, D> + Type<D>,
-    usize: ColumnIndex<D::Row>,
-{
-    for chunk in shaped_chunks(batch, 128) {
-        let values = values_list(
-            chunk.len(),
-            &[
-                "TEXT", "TEXT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "TEXT",
-            ],
-        );
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "WITH v (id, status, attempts, next_at, at, code, err) AS (VALUES {values}) \
-             UPDATE deliveries SET status = v.status, attempts = v.attempts, next_attempt_at = v.next_at, \
-             lease_owner = NULL, updated_at = v.at, last_status = COALESCE(v.code, deliveries.last_status), \
-             last_error = v.err FROM v WHERE deliveries.id = v.id"
-        )));
-        for f in chunk {
-            q = q
-                .bind(&f.id)
-                .bind(f.status.as_str())
-                .bind(i64::from(f.attempts))
-                .bind(f.next_attempt_at.map(millis))
-                .bind(millis(f.at))
-                .bind(f.last_status.map(i64::from))
-                .bind(f.last_error.as_deref());
-        }
-        q.execute(&mut **tx).await?;
-    }
-    log_attempts(tx, batch).await?;
-    record_health(tx, batch).await
-}
 
 /// A destination's newest success and error in one batch.
 #[derive(Default)]
@@ -60,11 +13,7 @@ struct Health<'a> {
     error: Option<(i64, &'a str)>,
 }
 
-/// Appends the attempts a batch of results logged, in multi-row statements.
-async fn log_attempts<D>(
-    tx: &mut Transaction<'static, D>,
-    batch: &[DeliveryResult],
-) -> Result<(), StoreError>
+impl<D> SqlStore<D>
 where
     D: Dialect,
     for<'c> &'c mut D::Connection: Executor<'c, Database = D>,
@@ -75,95 +24,118 @@ where
     for<'q> i64: Encode<'q, D> + Decode<'q, D> + Type<D>,
     for<'q> Option<&'q str>: Encode<'q, D>,
     for<'q> Option<i64>: Encode<'q, D>,
-    for<'q> Option<&'q str>: Encode<'q, D>,
-    for<'q> Option<i64>: Encode<'q, D>,
     for<'q> Vec<u8>: Decode<'q, D> + Type<D>,
     usize: ColumnIndex<D::Row>,
 {
-    let logged: Vec<(&str, &AttemptRow)> = batch
-        .iter()
-        .flat_map(|f| f.logged.iter().map(move |a| (f.id.as_str(), a)))
-        .collect();
-    for chunk in shaped_chunks(&logged, 128) {
-        let values = values_list(chunk.len(), &[""; 9]);
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "INSERT INTO attempts (delivery_id, attempt, started_at, duration_ms, outcome, status_code, \
-             response_headers, response_body, error) VALUES {values} \
-             ON CONFLICT (delivery_id, attempt) DO NOTHING"
-        )));
-        for (id, a) in chunk {
-            q = q
-                .bind(*id)
-                .bind(i64::from(a.attempt))
-                .bind(millis(a.started_at))
-                .bind(a.duration_ms as i64)
-                .bind(a.outcome.name().into_owned())
-                .bind(a.status_code.map(i64::from))
-                .bind(serde_json::Value::Object(a.response_headers.clone()).to_string())
-                .bind(a.response_body.as_deref())
-                .bind(a.error.as_deref());
+    /// One batch of results: states, attempts, health.
+    pub(super) async fn write_results(
+        tx: &mut Transaction<'static, D>,
+        batch: &[DeliveryResult],
+    ) -> Result<(), StoreError> {
+        for chunk in shaped_chunks(batch, 128) {
+            let values = values_list(
+                chunk.len(),
+                &[
+                    "TEXT", "TEXT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "TEXT",
+                ],
+            );
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "WITH v (id, status, attempts, next_at, at, code, err) AS (VALUES {values}) \
+                 UPDATE deliveries SET status = v.status, attempts = v.attempts, next_attempt_at = v.next_at, \
+                 lease_owner = NULL, updated_at = v.at, last_status = COALESCE(v.code, deliveries.last_status), \
+                 last_error = v.err FROM v WHERE deliveries.id = v.id"
+            )));
+            for f in chunk {
+                q = q
+                    .bind(&f.id)
+                    .bind(f.status.as_str())
+                    .bind(i64::from(f.attempts))
+                    .bind(f.next_attempt_at.map(millis))
+                    .bind(millis(f.at))
+                    .bind(f.last_status.map(i64::from))
+                    .bind(f.last_error.as_deref());
+            }
+            q.execute(&mut **tx).await?;
         }
-        q.execute(&mut **tx).await?;
+        Self::log_attempts(tx, batch).await?;
+        Self::record_health(tx, batch).await
     }
-    Ok(())
-}
 
-/// Destination health: the newest success and error per destination in a batch of results.
-async fn record_health<D>(
-    tx: &mut Transaction<'static, D>,
-    batch: &[DeliveryResult],
-) -> Result<(), StoreError>
-where
-    D: Dialect,
-    for<'c> &'c mut D::Connection: Executor<'c, Database = D>,
-    D::Arguments: IntoArguments<D>,
-    for<'q> &'q str: Encode<'q, D> + Decode<'q, D> + Type<D> + ColumnIndex<D::Row>,
-    for<'q> &'q [u8]: Encode<'q, D> + Decode<'q, D> + Type<D>,
-    for<'q> String: Encode<'q, D> + Decode<'q, D> + Type<D>,
-    for<'q> i64: Encode<'q, D> + Decode<'q, D> + Type<D>,
-    for<'q> Option<&'q str>: Encode<'q, D>,
-    for<'q> Option<i64>: Encode<'q, D>,
-    for<'q> Option<&'q str>: Encode<'q, D>,
-    for<'q> Option<i64>: Encode<'q, D>,
-    for<'q> Vec<u8>: Decode<'q, D> + Type<D>,
-    usize: ColumnIndex<D::Row>,
-{
-    let mut health: BTreeMap<&str, Health<'_>> = BTreeMap::new();
-    for f in batch {
-        let entry = health.entry(f.destination.as_str()).or_default();
-        if f.logged.is_empty() {
-            continue;
+    /// Appends the attempts a batch of results logged, in multi-row statements.
+    async fn log_attempts(
+        tx: &mut Transaction<'static, D>,
+        batch: &[DeliveryResult],
+    ) -> Result<(), StoreError> {
+        let logged: Vec<(&str, &AttemptRow)> = batch
+            .iter()
+            .flat_map(|f| f.logged.iter().map(move |a| (f.id.as_str(), a)))
+            .collect();
+        for chunk in shaped_chunks(&logged, 128) {
+            let values = values_list(chunk.len(), &[""; 9]);
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "INSERT INTO attempts (delivery_id, attempt, started_at, duration_ms, outcome, status_code, \
+                 response_headers, response_body, error) VALUES {values} \
+                 ON CONFLICT (delivery_id, attempt) DO NOTHING"
+            )));
+            for (id, a) in chunk {
+                q = q
+                    .bind(*id)
+                    .bind(i64::from(a.attempt))
+                    .bind(millis(a.started_at))
+                    .bind(a.duration_ms as i64)
+                    .bind(a.outcome.name().into_owned())
+                    .bind(a.status_code.map(i64::from))
+                    .bind(serde_json::Value::Object(a.response_headers.clone()).to_string())
+                    .bind(a.response_body.as_deref())
+                    .bind(a.error.as_deref());
+            }
+            q.execute(&mut **tx).await?;
         }
-        if f.status == DeliveryStatus::Succeeded {
-            entry.success_at = Some(millis(f.at));
-        } else if let Some(err) = f.last_error.as_deref() {
-            entry.error = Some((millis(f.at), err));
-        }
+        Ok(())
     }
-    for (
-        name,
-        Health {
-            success_at: ok,
-            error: err,
-        },
-    ) in health
-    {
-        if ok.is_none() && err.is_none() {
-            continue;
+
+    /// Destination health: the newest success and error per destination in a batch of results.
+    async fn record_health(
+        tx: &mut Transaction<'static, D>,
+        batch: &[DeliveryResult],
+    ) -> Result<(), StoreError> {
+        let mut health: BTreeMap<&str, Health<'_>> = BTreeMap::new();
+        for f in batch {
+            let entry = health.entry(f.destination.as_str()).or_default();
+            if f.logged.is_empty() {
+                continue;
+            }
+            if f.status == DeliveryStatus::Succeeded {
+                entry.success_at = Some(millis(f.at));
+            } else if let Some(err) = f.last_error.as_deref() {
+                entry.error = Some((millis(f.at), err));
+            }
         }
-        sqlx::query(
-            "INSERT INTO destination_state (name, last_success_at, last_error_at, last_error) \
-             VALUES ($1, $2, $3, $4) ON CONFLICT (name) DO UPDATE SET \
-             last_success_at = COALESCE(excluded.last_success_at, destination_state.last_success_at), \
-             last_error_at = COALESCE(excluded.last_error_at, destination_state.last_error_at), \
-             last_error = COALESCE(excluded.last_error, destination_state.last_error)",
-        )
-        .bind(name)
-        .bind(ok)
-        .bind(err.map(|e| e.0))
-        .bind(err.map(|e| e.1))
-        .execute(&mut **tx)
-        .await?;
+        for (
+            name,
+            Health {
+                success_at: ok,
+                error: err,
+            },
+        ) in health
+        {
+            if ok.is_none() && err.is_none() {
+                continue;
+            }
+            sqlx::query(
+                "INSERT INTO destination_state (name, last_success_at, last_error_at, last_error) \
+                 VALUES ($1, $2, $3, $4) ON CONFLICT (name) DO UPDATE SET \
+                 last_success_at = COALESCE(excluded.last_success_at, destination_state.last_success_at), \
+                 last_error_at = COALESCE(excluded.last_error_at, destination_state.last_error_at), \
+                 last_error = COALESCE(excluded.last_error, destination_state.last_error)",
+            )
+            .bind(name)
+            .bind(ok)
+            .bind(err.map(|e| e.0))
+            .bind(err.map(|e| e.1))
+            .execute(&mut **tx)
+            .await?;
+        }
+        Ok(())
     }
-    Ok(())
 }
