@@ -13,8 +13,11 @@ pub trait Accounts: Send + Sync + 'static {
     async fn list_sources(&self) -> Result<Vec<SourceRow>, StoreError>;
     /// Creates a built-in source unless one of that name exists; returns whether it was created.
     async fn insert_source(&self, row: &SourceRow) -> Result<bool, StoreError>;
+    /// Creates a user; a name taken already is a [`StoreError::Conflict`].
     async fn create_user(&self, name: &str, role: Role) -> Result<UserRow, StoreError>;
+    /// A user by name.
     async fn find_user(&self, name: &str) -> Result<Option<UserRow>, StoreError>;
+    /// Every user, oldest first.
     async fn list_users(&self) -> Result<Vec<UserRow>, StoreError>;
     /// Stores the hash of a new key for a user; returns the key's id.
     async fn insert_api_key(

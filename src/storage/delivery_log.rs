@@ -13,8 +13,11 @@ use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Row, Type};
 /// The deliveries as operators see them (part of every [`super::Store`]).
 #[async_trait]
 pub trait DeliveryLog: Send + Sync + 'static {
+    /// Deliveries matching the query, newest first, a page at a time.
     async fn list_deliveries(&self, q: &DeliveryQuery) -> Result<Page<DeliveryRow>, StoreError>;
+    /// One delivery by id.
     async fn get_delivery(&self, id: &str) -> Result<Option<DeliveryRow>, StoreError>;
+    /// A delivery's logged attempts, in order.
     async fn attempts(&self, delivery_id: &str) -> Result<Vec<AttemptRow>, StoreError>;
     /// Makes finished deliveries due again now, with a fresh retry schedule: one by id, or by filter.
     async fn retry_deliveries(

@@ -10,6 +10,7 @@ use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Row as _, Type}
 /// Destination state (part of every [`super::Store`]).
 #[async_trait]
 pub trait Destinations: Send + Sync + 'static {
+    /// The stored state of every destination that has one.
     async fn destination_states(&self) -> Result<Vec<DestinationState>, StoreError>;
     /// Disables (with a reason) or re-enables a destination; re-enabling also lifts a pause.
     async fn set_destination_disabled(
@@ -17,6 +18,7 @@ pub trait Destinations: Send + Sync + 'static {
         name: &str,
         disabled: Option<(&str, DateTime<Utc>)>,
     ) -> Result<(), StoreError>;
+    /// Pauses a destination until a time (its rate limit), or lifts the pause.
     async fn set_destination_paused(
         &self,
         name: &str,

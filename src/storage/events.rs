@@ -15,13 +15,17 @@ use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Row as _, Type}
 pub trait Events: Send + Sync + 'static {
     /// Keeps a body that could not be parsed.
     async fn insert_rejected(&self, rejected: Rejected) -> Result<(), StoreError>;
+    /// Rejected bodies, newest first, a page at a time (`before`: the previous page's last id).
     async fn list_rejected(
         &self,
         before: Option<String>,
         limit: u32,
     ) -> Result<Page<RejectedRow>, StoreError>;
+    /// Events matching the query, newest first, a page at a time.
     async fn list_events(&self, query: &EventQuery) -> Result<Page<Event>, StoreError>;
+    /// One event by id.
     async fn get_event(&self, id: &EventId) -> Result<Option<Event>, StoreError>;
+    /// The request an event came in, as kept.
     async fn get_raw(&self, id: &EventId) -> Result<Option<StoredRaw>, StoreError>;
     /// Events not yet routed, oldest first.
     async fn outbox(&self, limit: u32) -> Result<Vec<EventId>, StoreError>;
