@@ -205,14 +205,15 @@ async fn render(
             }
             Err(e) => return Err(e.into()),
         };
-    let request = match (preview.payload, preview.request) {
-        (Ok(_), Some(request)) => request,
-        (Err(problem), _) => {
+    let now = chrono::Utc::now().timestamp();
+    let request = preview.payload.and_then(|payload| {
+        outbound::build_request(&target, &preview.event, "dlv_render", &payload, now)
+            .map_err(|e| e.to_string())
+    });
+    let request = match request {
+        Ok(request) => request,
+        Err(problem) => {
             eprintln!("hookarr: {problem}");
-            return Ok(ExitCode::from(1));
-        }
-        (Ok(_), None) => {
-            eprintln!("hookarr: the request could not be signed (no signing secret)");
             return Ok(ExitCode::from(1));
         }
     };

@@ -94,7 +94,7 @@ fn destination<'a>(state: &'a AppState, name: &str) -> Result<&'a Target, ApiErr
     state
         .engine
         .target(name)
-        .ok_or_else(|| ApiError::NotFound(format!("no destination named `{name}` in the config")))
+        .ok_or_else(|| operations::OperationError::no_destination(name).into())
 }
 
 /// The one destination named, as the API shows it.

@@ -31,7 +31,8 @@ pub enum OperationError {
 }
 
 impl OperationError {
-    fn no_destination(name: &str) -> OperationError {
+    /// A name that is not one of the config's destinations.
+    pub fn no_destination(name: &str) -> OperationError {
         OperationError::NotFound(format!("no destination named `{name}` in the config"))
     }
 

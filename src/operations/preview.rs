@@ -1,10 +1,10 @@
 //! Preview: the message a destination would get for an event — a stored one, an app's payload parsed as its
 //! source would parse it, or hookarr's `test` event — rendered with its template (or a template text being
-//! written), held to its limits, addressed and signed. Nothing is sent or stored.
+//! written) and held to its limits. Nothing is sent or stored.
 
 use super::OperationError;
 use crate::event::{Event, EventId};
-use crate::outbound::{self, OutboundRequest, Target, Templates};
+use crate::outbound::{self, Target, Templates};
 use crate::sources::Source;
 use crate::storage::Store;
 use serde_json::Value;
@@ -27,8 +27,6 @@ pub struct Preview {
     /// The payload, or what stopped it (a template that does not compile or render, a shape the target
     /// refuses).
     pub payload: Result<Value, String>,
-    /// The request that would be sent (when the payload was made and could be signed).
-    pub request: Option<OutboundRequest>,
 }
 
 /// Renders `event` for `target`; `template_text`, when given, replaces its template for this preview only.
@@ -55,7 +53,6 @@ pub async fn preview(
                     return Ok(Preview {
                         event,
                         payload: Err(problem.to_string()),
-                        request: None,
                     });
                 }
             }
@@ -63,15 +60,7 @@ pub async fn preview(
         None => templates,
     };
     let payload = outbound::render_payload(templates, &target, &event).map_err(|e| e.to_string());
-    let request = payload.as_ref().ok().and_then(|p| {
-        let now = chrono::Utc::now().timestamp();
-        outbound::build_request(&target, &event, "dlv_preview", p, now).ok()
-    });
-    Ok(Preview {
-        event,
-        payload,
-        request,
-    })
+    Ok(Preview { event, payload })
 }
 
 async fn resolve(store: &dyn Store, event: PreviewEvent<'_>) -> Result<Event, OperationError> {

@@ -4,7 +4,7 @@
 //! Limits: <https://discord.com/developers/docs/resources/message#embed-object-embed-limits>.
 
 use super::{
-    Escaping, OutboundRequest, RenderFailure, Target, TargetKind, UrlFinding, header, segments,
+    OutboundRequest, RenderFailure, Target, TargetKind, UrlFinding, header, segments,
     set_query_param,
 };
 use crate::config::Destination;
@@ -82,10 +82,6 @@ impl TargetKind for Discord {
 
     fn default_group_window(&self) -> Duration {
         Duration::from_secs(30)
-    }
-
-    fn escaping(&self) -> Escaping {
-        Escaping::Json
     }
 
     fn hold_to_limits(&self, payload: &mut Value, _template: &str) -> Result<(), RenderFailure> {
