@@ -17,6 +17,10 @@ pub struct Got {
     pub query: String,
     pub headers: HeaderMap,
     pub body: Bytes,
+    /// When it arrived (its body read).
+    pub at: std::time::Instant,
+    /// The status it was answered with.
+    pub status: u16,
 }
 
 impl Got {
@@ -105,6 +109,8 @@ async fn handle(State(inner): State<Arc<Inner>>, req: Request) -> Response {
         query: parts.uri.query().unwrap_or("").to_owned(),
         headers: parts.headers,
         body,
+        at: std::time::Instant::now(),
+        status: reply.status,
     });
     inner.notify.notify_waiters();
     if !reply.delay.is_zero() {

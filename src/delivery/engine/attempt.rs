@@ -1,26 +1,23 @@
 //! One attempt at one delivery, up to what it came to: the checks that hold it back (destination gone,
-//! expired, disabled, paused, out of rate-limit tokens), the message (a group's merged event or digest,
+//! expired, disabled, paused, waiting for a probe's answer or a rate-limit slot), the message (a group's merged event or digest,
 //! rendered), and the exchanges with the target (an edit of a deleted Discord message, or a rich message a
 //! chat target refused, is followed by a second). The [`Outcome`] is written back in one place, `record.rs`.
 
-use super::{DestinationRuntime, Engine, SHORT_WAIT};
+use super::pacing::Admit;
+use super::{DestinationRuntime, Engine};
 use crate::delivery::send::{Sent, send};
 use crate::event::{Event, EventKind};
 use crate::outbound;
 use crate::storage::{AttemptOutcome, AttemptRow, Claimed, DeliveryStatus};
 use chrono::{DateTime, Utc};
-use governor::clock::Clock as _;
 use std::borrow::Cow;
 use std::time::Instant;
 
 /// What became of one attempt: the one value [`Engine::record`] writes back.
 pub(super) enum Outcome {
-    /// Not sent now, and nothing logged: due again at `until` (destination disabled or paused, or no
-    /// rate-limit token soon enough). `note`, when given, becomes the delivery's last error.
-    Held {
-        until: DateTime<Utc>,
-        note: Option<String>,
-    },
+    /// Not sent now, and nothing logged: due again at `until` (destination disabled or paused, a probe out,
+    /// or no rate-limit token: `until` is then the slot it booked). `note`, when given, becomes the delivery's last error.
+    Held(Hold),
     /// Ended without a send; the reason is logged as its attempt.
     Unsent {
         status: DeliveryStatus,
@@ -31,6 +28,12 @@ pub(super) enum Outcome {
     Sent(Exchanges),
 }
 
+/// A delivery put off without a send: due again at `until`, with `note` as its last error when given.
+pub(super) struct Hold {
+    pub(super) until: DateTime<Utc>,
+    pub(super) note: Option<String>,
+}
+
 /// The exchanges of one attempt with its target.
 pub(super) struct Exchanges {
     /// Exchanges before the last, logged with what they came to (`edit_missing`, `rejected_rich`).
@@ -39,6 +42,8 @@ pub(super) struct Exchanges {
     pub(super) last: Sent,
     /// On success, keep the posted message's id for this download (a Discord grab, for its import to edit).
     pub(super) remember_for: Option<String>,
+    /// This attempt is the probe after a pause: its answer lets the others go, or starts another pause.
+    pub(super) probe: bool,
 }
 
 /// The message one attempt sends: the event as shown (a group's merged event or digest) and its payload.
@@ -72,44 +77,64 @@ impl Engine {
                 reason: "expired before it could be delivered (expire_after)".to_owned(),
             };
         }
-        if let Some(held) = self.held_back(dest, now).await {
-            return held;
-        }
+        let probe = match self.held_back(dest, c, now) {
+            Ok(probe) => probe,
+            Err(hold) => return Outcome::Held(hold),
+        };
         // A season pack: the other pending deliveries of the group go out in this one message.
         if let Some(key) = c.group_key.as_deref() {
             members.extend(self.claim_members(c, key).await);
         }
         match self.message(dest, c, members) {
-            Ok(message) => Outcome::Sent(self.exchange(dest, c, &message).await),
-            Err(e) => Outcome::Unsent {
-                status: DeliveryStatus::Failed,
-                outcome: AttemptOutcome::RenderFailed,
-                reason: e.to_string(),
-            },
+            Ok(message) => {
+                let mut exchanges = self.exchange(dest, c, &message).await;
+                exchanges.probe = probe;
+                Outcome::Sent(exchanges)
+            }
+            Err(e) => {
+                if probe {
+                    // Nothing went out: the next send probes instead.
+                    dest.pace.needs_probe();
+                }
+                Outcome::Unsent {
+                    status: DeliveryStatus::Failed,
+                    outcome: AttemptOutcome::RenderFailed,
+                    reason: e.to_string(),
+                }
+            }
         }
     }
 
     /// Why the delivery cannot go out now, if it cannot: its destination is disabled (held, not dropped:
-    /// re-enabling makes it due again) or paused, or its rate limit has no token soon enough.
-    async fn held_back(&self, dest: &DestinationRuntime, now: DateTime<Utc>) -> Option<Outcome> {
+    /// re-enabling makes it due again) or paused, a probe is out, or its rate limit has no token (it is put back
+    /// for the slot it booked, never slept on in the worker). `Ok(probe)` when it may go, with a token taken.
+    fn held_back(
+        &self,
+        dest: &DestinationRuntime,
+        c: &Claimed,
+        now: DateTime<Utc>,
+    ) -> Result<bool, Hold> {
         if let Some(reason) = dest.disabled() {
-            return Some(Outcome::Held {
+            return Err(Hold {
                 until: now + chrono::Duration::minutes(5),
                 note: Some(format!("destination disabled: {reason}")),
             });
         }
-        if let Some(until) = self.pause_until(dest, now) {
-            return Some(Outcome::Held { until, note: None });
-        }
-        if let Err(not_until) = dest.limiter.check() {
-            let wait = not_until.wait_time_from(governor::clock::DefaultClock::default().now());
-            if wait > SHORT_WAIT {
-                let until = now + chrono::Duration::from_std(wait).unwrap_or_default();
-                return Some(Outcome::Held { until, note: None });
+        let clock = Instant::now();
+        let paused = self
+            .pause_until(dest, now)
+            .map(|until| clock + (until - now).to_std().unwrap_or_default());
+        match dest.pace.admit(&c.id, clock, paused) {
+            Admit::Send { probe } => Ok(probe),
+            Admit::Wait(at) => {
+                self.wake_claimer_at(at);
+                let wait = chrono::Duration::from_std(at - clock).unwrap_or_default();
+                Err(Hold {
+                    until: now + wait,
+                    note: None,
+                })
             }
-            tokio::time::sleep(wait).await;
         }
-        None
     }
 
     /// The message for a delivery and its group members: a single event as it is (no copy), a group as its
@@ -190,6 +215,7 @@ impl Engine {
             earlier,
             last,
             remember_for,
+            probe: false,
         }
     }
 

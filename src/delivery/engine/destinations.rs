@@ -1,16 +1,15 @@
-//! Each destination at run time, in one structure: its target, retry schedule and rate limiter, and whether
-//! it is disabled or paused (by a 429, `Retry-After`, or Discord's bucket headers). The database holds the
+//! Each destination at run time, in one structure: its target, retry schedule and pace (rate limit and
+//! probe, `pacing.rs`), and whether it is disabled or paused (by a 429, `Retry-After`, or Discord's bucket headers). The database holds the
 //! truth of the last two; the engine keeps a copy that it re-reads every few seconds.
 
-use super::{Engine, Limiter};
+use super::Engine;
+use super::pacing::Pace;
 use crate::config::Destination;
 use crate::delivery::send::Sent;
 use crate::outbound::Target;
 use crate::storage::{DestinationState, StoreError};
 use chrono::{DateTime, Utc};
-use governor::{Quota, RateLimiter};
 use std::collections::HashMap;
-use std::num::NonZeroU32;
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -19,7 +18,7 @@ pub(super) struct DestinationRuntime {
     pub(super) target: Target,
     pub(super) schedule: Vec<Duration>,
     pub(super) max_attempts: u32,
-    pub(super) limiter: Limiter,
+    pub(super) pace: Pace,
     state: Mutex<LiveState>,
 }
 
@@ -33,13 +32,18 @@ struct LiveState {
 
 impl DestinationRuntime {
     /// The destination of a config entry, its target resolved; enabled and not paused until the state is read.
-    pub(super) fn new(d: &Destination, target: Target) -> DestinationRuntime {
+    /// `probe_timeout`: how long a probe after a pause may stay unanswered.
+    pub(super) fn new(
+        d: &Destination,
+        target: Target,
+        probe_timeout: Duration,
+    ) -> DestinationRuntime {
         let retry = d.retry.clone().unwrap_or_default();
         DestinationRuntime {
             target,
             schedule: retry.schedule,
             max_attempts: retry.max_attempts.max(1),
-            limiter: limiter(d),
+            pace: Pace::new(d, probe_timeout),
             state: Mutex::default(),
         }
     }
@@ -52,20 +56,6 @@ impl DestinationRuntime {
     pub(super) fn disabled(&self) -> Option<String> {
         self.state().disabled.clone()
     }
-}
-
-fn limiter(d: &Destination) -> Limiter {
-    let (period, burst) = match &d.rate_limit {
-        Some(r) => (
-            Duration::from_secs_f64(1.0 / r.per_second.max(1e-6)),
-            r.burst.max(1),
-        ),
-        None => d.kind.target().default_rate(),
-    };
-    let quota = Quota::with_period(period.max(Duration::from_nanos(1)))
-        .expect("a positive period")
-        .allow_burst(NonZeroU32::new(burst).expect("burst ≥ 1"));
-    RateLimiter::direct(quota)
 }
 
 impl Engine {
@@ -154,6 +144,7 @@ impl Engine {
             type_paused.insert(dest.target.kind, until);
         }
         dest.state().paused_until = Some(until);
+        dest.pace.needs_probe();
         if persist && let Err(error) = self.store.set_destination_paused(name, Some(until)).await {
             tracing::warn!(message = "Saving a pause failed.", destination = name, %error);
         }

@@ -1,8 +1,8 @@
 //! The delivery engine: a router that turns outbox rows into deliveries, a claimer that leases due
 //! deliveries in batches, apalis workers that send them, and a finisher that writes results back in batches.
 //! Its rooms: `workers` (those loops), `attempt` (one delivery up to its `Outcome`), `record` (that outcome
-//! written back, with its consequences), `destinations` (each destination's limiter, pause and enabled
-//! state), `groups` (season packs and digests), `messages` (message edits), `alerts` (hookarr's own events)
+//! written back, with its consequences), `destinations` (each destination's pause and enabled state),
+//! `pacing` (its rate limit, and the probe after a pause), `groups` (season packs and digests), `messages` (message edits), `alerts` (hookarr's own events)
 //! and `manual` (the queue run by hand, for tests). This file holds the engine's state and its start-up.
 //!
 //! The queue is hookarr's own `deliveries` table, fed to apalis through
@@ -21,7 +21,7 @@ use chrono::Utc;
 use governor::RateLimiter;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::sync::{Notify, OwnedSemaphorePermit, mpsc};
 use tokio_util::sync::CancellationToken;
 
@@ -31,6 +31,7 @@ mod destinations;
 mod groups;
 mod manual;
 mod messages;
+mod pacing;
 mod record;
 mod workers;
 
@@ -44,8 +45,6 @@ type Limiter = RateLimiter<
 
 /// How often idle loops look for work that no local wake-up announced (retries falling due, other processes).
 const POLL: Duration = Duration::from_millis(500);
-/// A rate-limit wait shorter than this is slept in the worker; a longer one puts the delivery back.
-const SHORT_WAIT: Duration = Duration::from_millis(250);
 
 /// Everything a delivery worker needs.
 pub struct Engine {
@@ -65,6 +64,8 @@ pub struct Engine {
     type_paused: Mutex<HashMap<crate::config::DestinationType, chrono::DateTime<Utc>>>,
     wake_router: Notify,
     wake_claimer: Notify,
+    /// The earliest slot a delivery put back by its rate limit was booked for: the claimer wakes for it.
+    claim_wake: Mutex<Option<Instant>>,
     finish_tx: mpsc::UnboundedSender<DeliveryResult>,
     finish_rx: Mutex<Option<mpsc::UnboundedReceiver<DeliveryResult>>>,
     /// Cancelled once every worker has stopped: the finisher then writes what is queued and ends.
@@ -122,11 +123,17 @@ impl Engine {
     ) -> Result<Arc<Engine>, StoreError> {
         let targets = targets(cfg, store.as_ref()).await?;
         let workers = cfg.delivery.workers.max(1) as usize;
+        let timeout = Duration::from_secs(cfg.delivery.timeout_secs.max(1));
+        // A probe is one attempt: at most two sends with the rich-message fallback.
+        let probe_timeout = 2 * timeout + Duration::from_secs(5);
         let dests = cfg
             .destinations
             .iter()
             .zip(targets)
-            .map(|(d, target)| (d.name.clone(), DestinationRuntime::new(d, target)))
+            .map(|(d, target)| {
+                let runtime = DestinationRuntime::new(d, target, probe_timeout);
+                (d.name.clone(), runtime)
+            })
             .collect();
         let (finish_tx, finish_rx) = mpsc::unbounded_channel();
         let engine = Arc::new(Engine {
@@ -140,10 +147,7 @@ impl Engine {
                     .collect(),
             },
             dests,
-            client: http_client(
-                Duration::from_secs(cfg.delivery.timeout_secs.max(1)),
-                workers,
-            ),
+            client: http_client(timeout, workers),
             workers,
             max_response_bytes: cfg.delivery.max_response_bytes,
             lease: Duration::from_secs(2 * cfg.delivery.timeout_secs.max(1) + 10),
@@ -151,6 +155,7 @@ impl Engine {
             type_paused: Mutex::default(),
             wake_router: Notify::new(),
             wake_claimer: Notify::new(),
+            claim_wake: Mutex::default(),
             finish_tx,
             finish_rx: Mutex::new(Some(finish_rx)),
             workers_done: CancellationToken::new(),
@@ -193,6 +198,31 @@ impl Engine {
 
     pub fn routes(&self) -> &RoutingTable {
         &self.routes
+    }
+
+    /// Has the claimer look for due deliveries at `at` (a booked slot), unless it already wakes sooner.
+    pub(super) fn wake_claimer_at(&self, at: Instant) {
+        let mut wake = self.claim_wake.lock().expect("claim wake lock");
+        if wake.is_none_or(|w| at < w) {
+            *wake = Some(at);
+            drop(wake);
+            self.wake_claimer.notify_one();
+        }
+    }
+
+    /// When the idle claimer looks again: at the earliest booked slot (clearing it once reached), or after
+    /// the poll interval.
+    pub(super) fn claimer_wakes_at(&self, now: Instant) -> Instant {
+        let mut wake = self.claim_wake.lock().expect("claim wake lock");
+        match *wake {
+            Some(at) if at <= now => {
+                *wake = None;
+                now
+            }
+            // A little after the slot, so that its row is due by the database's clock too.
+            Some(at) => (at + Duration::from_millis(2)).min(now + POLL),
+            None => now + POLL,
+        }
     }
 
     pub(super) fn finish(&self, f: DeliveryResult) {

@@ -3,7 +3,7 @@
 //! a disable when the target is gone, the alert for a dead delivery, and the message id a grab posted.
 
 use super::Engine;
-use super::attempt::{Exchanges, Outcome, unsent_row};
+use super::attempt::{Exchanges, Hold, Outcome, unsent_row};
 use crate::delivery::policy::{self, Verdict};
 use crate::event::EventKind;
 use crate::storage::{AttemptOutcome, Claimed, DeliveryResult, DeliveryStatus};
@@ -14,7 +14,7 @@ impl Engine {
     pub(super) async fn record(&self, c: &Claimed, members: &[Claimed], outcome: Outcome) {
         let mut finish = DeliveryResult::pending(&c.id, &c.destination, c.attempts, Utc::now());
         match outcome {
-            Outcome::Held { until, note } => {
+            Outcome::Held(Hold { until, note }) => {
                 finish.next_attempt_at = Some(until);
                 finish.last_error = note;
             }
@@ -48,6 +48,10 @@ impl Engine {
         finish.at = Utc::now();
         let verdict = sent.verdict(kind, finish.at);
         self.after_headers(dest, &sent, finish.at).await;
+        if exchanges.probe && !matches!(verdict, Verdict::RateLimited { .. }) {
+            dest.pace.probe_answered();
+            self.wake_claimer.notify_one();
+        }
         let outcome = match verdict {
             Verdict::Success => {
                 finish.status = DeliveryStatus::Succeeded;

@@ -140,10 +140,11 @@ impl Engine {
             }
             drop(permits);
             if !full {
+                let wake_at = self.claimer_wakes_at(Instant::now());
                 tokio::select! {
                     _ = shutdown.cancelled() => return,
                     _ = self.wake_claimer.notified() => {}
-                    _ = tokio::time::sleep(POLL) => {}
+                    _ = tokio::time::sleep_until(wake_at.into()) => {}
                 }
             }
         }

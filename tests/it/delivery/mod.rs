@@ -10,6 +10,7 @@ use sha2::Sha256;
 
 mod messages;
 mod operations;
+mod pacing;
 mod retries;
 mod signing;
 mod targets;

@@ -1,0 +1,114 @@
+//! Rate limits that hold across every worker, and one probe after a pause instead of a herd: counted by a
+//! real receiver on loopback.
+
+use super::*;
+use std::time::{Duration, Instant};
+
+/// Posts `n` distinct Radarr grabs (distinct bodies, so dedupe keeps them apart); returns their event ids.
+async fn post_grabs(app: &TestApp, n: usize) -> Vec<String> {
+    let mut ids = Vec::new();
+    for i in 0..n {
+        let mut body: Value = serde_json::from_slice(&fixture("radarr", "grab")).unwrap();
+        body["hookarrCopy"] = i.into();
+        let (status, r) = app
+            .post_hook("radarr", &serde_json::to_vec(&body).unwrap())
+            .await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{r}");
+        ids.push(r["events"][0].as_str().unwrap().to_owned());
+    }
+    ids
+}
+
+/// The most requests that arrived within any window of `span` or less, over arrival times in order.
+fn most_within(times: &[Instant], span: Duration) -> usize {
+    let mut most = 0;
+    let mut start = 0;
+    for end in 0..times.len() {
+        while times[end] - times[start] > span {
+            start += 1;
+        }
+        most = most.max(end - start + 1);
+    }
+    most
+}
+
+#[tokio::test]
+async fn a_rate_limit_holds_across_all_workers_burst_then_pace() {
+    let rx = Receiver::start().await;
+    let d = dest(&format!(
+        "name: paced\ntype: webhook\nurl: {}\nsigning: none\nrate_limit: {{per_second: 10, burst: 5}}\n",
+        rx.url("/paced")
+    ));
+    let app = app_with(Backend::Sqlite, vec![d], |cfg| cfg.delivery.workers = 32).await;
+    let ids = post_grabs(&app, 40).await;
+    let got = rx.wait_for(ids.len()).await;
+    let times: Vec<Instant> = got.iter().map(|g| g.at).collect();
+    let first_second = times
+        .iter()
+        .filter(|t| **t - times[0] <= Duration::from_secs(1))
+        .count();
+    assert!(
+        first_second <= 15,
+        "{first_second} requests in the first second"
+    );
+    // ≤ 5 + 10·t over any window t; 50 ms is allowed for the way from the limiter to the receiver.
+    for tenths in 0..=30u32 {
+        let span = Duration::from_millis(100 * u64::from(tenths));
+        let allowed = 5 + tenths as usize + 1;
+        let most = most_within(&times, span);
+        assert!(
+            most <= allowed,
+            "{most} requests within {span:?} (allowed {allowed})"
+        );
+    }
+    let delivered: std::collections::HashSet<String> = got
+        .iter()
+        .map(|g| g.json()["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(ids.iter().all(|id| delivered.contains(id)), "all delivered");
+    assert_eq!(got.len(), ids.len(), "each once");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_429_storm_draws_one_probe_per_pause_and_everything_is_delivered_after() {
+    const STORM: Duration = Duration::from_secs(20);
+    let rx = Receiver::start().await;
+    rx.set_default(Reply::status(429).header("retry-after", "2"));
+    // The webhook type's default limit (50/s, burst 50): nothing but the pause holds the herd back.
+    let d = dest(&format!(
+        "name: stormy\ntype: webhook\nurl: {}\nsigning: none\nretry: {{max_attempts: 12}}\n",
+        rx.url("/storm")
+    ));
+    let app = app_with(Backend::Sqlite, vec![d], |cfg| cfg.delivery.workers = 32).await;
+    let ids = post_grabs(&app, 30).await;
+    let first = rx.wait_for(1).await[0].at;
+    let storm_ends = first + STORM;
+    tokio::time::sleep_until(storm_ends.into()).await;
+    rx.set_default(Reply::status(204));
+    let body = app
+        .wait_api("/api/deliveries?status=succeeded&limit=100", |b| {
+            b["items"].as_array().unwrap().len() == ids.len()
+        })
+        .await;
+    assert_eq!(body["items"].as_array().unwrap().len(), ids.len());
+    let got = rx.got();
+    // The first round goes out before any 429 is known; after it, each pause lets one probe through.
+    let after_first_pause: Vec<&crate::receiver::Got> = got
+        .iter()
+        .filter(|g| g.status == 429 && g.at > first + Duration::from_millis(1500))
+        .collect();
+    let pauses = STORM.as_secs() / 2;
+    assert!(
+        after_first_pause.len() as u64 <= pauses + 2,
+        "{} requests answered 429 after the first pause, for {pauses} pauses",
+        after_first_pause.len()
+    );
+    assert!(
+        !after_first_pause.is_empty(),
+        "probes tested the target during the storm"
+    );
+    let succeeded = got.iter().filter(|g| g.status == 204).count();
+    assert_eq!(succeeded, ids.len(), "each delivered once after the storm");
+    app.stop().await;
+}
