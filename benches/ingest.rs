@@ -318,8 +318,8 @@ async fn bench() {
     let urls = app.bootstrap().connect_urls.clone();
     let token_of = |app: &str| {
         urls.iter()
-            .find(|(n, _, _)| n == app)
-            .and_then(|(_, _, u)| u.split_once("?token="))
+            .find(|c| c.source == app)
+            .and_then(|c| c.full.split_once("?token="))
             .unwrap()
             .1
             .to_owned()

@@ -23,10 +23,21 @@ pub struct Bootstrap {
     pub new_admin_key: Option<String>,
     /// Built-in sources created now.
     pub new_sources: Vec<String>,
-    /// `(source, app, paste-ready Connect URL)` for every source.
-    pub connect_urls: Vec<(String, String, String)>,
+    /// Every source's Connect URL.
+    pub connect_urls: Vec<ConnectUrl>,
     /// Where the API and admin page are.
     pub public_url: String,
+}
+
+/// One source's Connect URL, in full and with its token masked (for every start but the first).
+#[derive(Debug, Clone)]
+pub struct ConnectUrl {
+    pub source: String,
+    pub app: String,
+    /// Paste-ready, with the token.
+    pub full: String,
+    /// The token hidden: safe for logs.
+    pub masked: String,
 }
 
 /// A built, bound, not yet running hookarr.
@@ -87,16 +98,11 @@ impl App {
         let public_url = public_url(&cfg, addr);
         let connect_urls = sources
             .iter()
-            .map(|s| {
-                let url = match &s.token {
-                    Some(t) => format!(
-                        "{public_url}/hooks/{}?token={}",
-                        s.name,
-                        url::form_urlencoded::byte_serialize(t.as_bytes()).collect::<String>()
-                    ),
-                    None => format!("{public_url}/hooks/{} (Basic auth)", s.name),
-                };
-                (s.name.clone(), s.app.as_str().to_owned(), url)
+            .map(|s| ConnectUrl {
+                source: s.name.clone(),
+                app: s.app.as_str().to_owned(),
+                full: s.connect_url(&public_url, true),
+                masked: s.connect_url(&public_url, false),
             })
             .collect();
         let engine = crate::delivery::Engine::new(&cfg, store.clone(), Arc::new(templates))
@@ -170,14 +176,9 @@ impl App {
         let delivery = self
             .delivery_workers
             .then(|| self.state.engine.start(shutdown.clone()));
+        let limits = crate::server::ConnectionLimits::from_config(&self.state.cfg.server);
         let router = api::router(self.state);
-        axum::serve(
-            self.listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(shutdown.clone().cancelled_owned())
-        .await
-        .context("HTTP server failed")?;
+        crate::server::serve(self.listener, router, limits, shutdown.clone()).await;
         shutdown.cancel();
         let _ = housekeeping.await;
         if let Some(delivery) = delivery {
@@ -212,7 +213,7 @@ async fn ensure_admin(store: &dyn Store) -> Result<Option<String>, StoreError> {
 }
 
 /// `server.public_url`, else `http://<host>:<port>` with the machine's name for a wildcard listen address.
-fn public_url(cfg: &Config, addr: SocketAddr) -> String {
+pub fn public_url(cfg: &Config, addr: SocketAddr) -> String {
     if let Some(url) = &cfg.server.public_url {
         return url.trim_end_matches('/').to_owned();
     }
@@ -246,7 +247,7 @@ async fn housekeeping(state: AppState, shutdown: CancellationToken) {
         match state.store.purge(&before).await {
             Ok(0) => {}
             Ok(purged) => tracing::info!(message = "Purged old events.", purged),
-            Err(error) => tracing::warn!(message = "Purge failed; will retry next hour.", %error),
+            Err(error) => error.log("Purge failed; will retry next hour."),
         }
     }
 }

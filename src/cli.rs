@@ -63,6 +63,12 @@ pub enum Command {
     /// Manage users.
     #[command(subcommand)]
     Users(UsersCommand),
+    /// List the sources and their Connect URLs (tokens masked unless asked for).
+    Sources {
+        /// Print the tokens in full (paste-ready URLs).
+        #[arg(long)]
+        show_tokens: bool,
+    },
 }
 
 /// `hookarr keys …`.
@@ -133,6 +139,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Keys(KeysCommand::Create { user, admin }) => {
             create_key(loaded, &user, admin).await
         }
+        Command::Sources { show_tokens } => list_sources(loaded, show_tokens).await,
         Command::Users(UsersCommand::List) => {
             let store = open_store(&loaded).await?;
             for u in store.list_users().await? {
@@ -306,18 +313,49 @@ fn print_banner(b: &Bootstrap) {
         println!("admin page: {}/admin", b.public_url);
     }
     println!("Connect URLs (paste into each app's webhook settings):");
-    for (name, app, url) in &b.connect_urls {
-        let new = if b.new_sources.contains(name) {
-            " (new)"
+    let mut masked = false;
+    for c in &b.connect_urls {
+        // A token is printed in full only the start that creates it: logs keep what is printed.
+        let (url, note) = if b.new_sources.contains(&c.source) {
+            (&c.full, " (new)")
         } else {
-            ""
+            masked |= c.full != c.masked;
+            (&c.masked, "")
         };
-        println!("  {name:<10} {app:<9} {url}{new}");
+        println!("  {:<10} {:<9} {url}{note}", c.source, c.app);
+    }
+    if masked {
+        println!("  (tokens hidden; `hookarr sources --show-tokens` prints them)");
     }
     println!(
         "API: {}/api/events (Authorization: Bearer <admin key>)",
         b.public_url
     );
+}
+
+/// `hookarr sources [--show-tokens]`: every source with its app and Connect URL.
+async fn list_sources(loaded: Loaded, show_tokens: bool) -> anyhow::Result<ExitCode> {
+    let store = open_store(&loaded).await?;
+    let (sources, _) = crate::sources::Sources::bootstrap(&loaded.config, store.as_ref()).await?;
+    let listen = loaded
+        .config
+        .server
+        .listen
+        .parse()
+        .context("server.listen is not an address")?;
+    let public_url = crate::app::public_url(&loaded.config, listen);
+    for s in sources.iter() {
+        println!(
+            "{:<10} {:<9} {}",
+            s.name,
+            s.app.as_str(),
+            s.connect_url(&public_url, show_tokens)
+        );
+    }
+    if !show_tokens && sources.iter().any(|s| s.token.is_some()) {
+        println!("(tokens hidden; add --show-tokens to print them)");
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn create_key(loaded: Loaded, name: &str, admin: bool) -> anyhow::Result<ExitCode> {

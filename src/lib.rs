@@ -26,9 +26,11 @@ pub mod playback;
 pub mod receive;
 /// Generated secrets and constant-time checks.
 pub mod secrets;
+/// The HTTP listener: header deadline and connection cap in front of the routes.
+pub mod server;
 /// Inbound sources: built-in and configured, held in memory.
 pub mod sources;
 /// Durable storage: the `Store` trait, SQLite and PostgreSQL.
 pub mod storage;
-/// Logging set-up.
+/// Logging set-up, and errors logged once a minute.
 pub mod telemetry;

@@ -32,7 +32,26 @@ pub struct Credentials {
     pub basic: Option<(Vec<u8>, Vec<u8>)>,
 }
 
+/// What a Connect URL shows in place of a token that is not printed.
+pub const MASKED_TOKEN: &str = "<hidden: hookarr sources --show-tokens>";
+
 impl Source {
+    /// The URL to paste into the app's webhook settings, with its token in full or masked; a source with Basic
+    /// auth only says so.
+    pub fn connect_url(&self, public_url: &str, show_token: bool) -> String {
+        match &self.token {
+            Some(_) if !show_token => {
+                format!("{public_url}/hooks/{}?token={MASKED_TOKEN}", self.name)
+            }
+            Some(t) => format!(
+                "{public_url}/hooks/{}?token={}",
+                self.name,
+                url::form_urlencoded::byte_serialize(t.as_bytes()).collect::<String>()
+            ),
+            None => format!("{public_url}/hooks/{} (Basic auth)", self.name),
+        }
+    }
+
     /// Whether a request from `ip` may post here.
     pub fn ip_allowed(&self, ip: IpAddr) -> bool {
         let ip = ip.to_canonical();

@@ -38,13 +38,27 @@ pub enum ApiError {
     /// 415 `unsupported_media_type`.
     #[error("{0}")]
     UnsupportedMediaType(String),
+    /// 408 `request_timeout`: the body stopped arriving (`server.body_timeout_secs`).
+    #[error("{0}")]
+    RequestTimeout(String),
     /// 500 `internal`: the cause is logged with the request, the client sees a generic message.
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
-    /// 503 `internal`: storage is unavailable; retry later.
+    /// 503 `storage_unavailable` with `Retry-After`: the database cannot take writes now (a full disk, a
+    /// read-only or locked file, a server out of reach). Nothing of the request was stored.
+    #[error(
+        "{} ({}); nothing of this request was stored; retry later",
+        .0.describe(),
+        .0.as_str()
+    )]
+    StorageUnavailable(crate::storage::StorageFault),
+    /// 503 `overloaded` with `Retry-After`: past `server.max_requests_in_flight` or `server.max_connections`.
     #[error("{0}")]
-    Unavailable(String),
+    Overloaded(String),
 }
+
+/// Seconds a client is asked to wait after a `503`.
+const RETRY_AFTER_SECS: &str = "5";
 
 impl ApiError {
     /// A validation error on one parameter.
@@ -69,8 +83,12 @@ impl ApiError {
             ApiError::UnsupportedMediaType(_) => {
                 (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
             }
+            ApiError::RequestTimeout(_) => (StatusCode::REQUEST_TIMEOUT, "request_timeout"),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
-            ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "internal"),
+            ApiError::StorageUnavailable(_) => {
+                (StatusCode::SERVICE_UNAVAILABLE, "storage_unavailable")
+            }
+            ApiError::Overloaded(_) => (StatusCode::SERVICE_UNAVAILABLE, "overloaded"),
         }
     }
 }
@@ -92,7 +110,13 @@ impl From<crate::storage::StoreError> for ApiError {
             crate::storage::StoreError::Conflict(what) => {
                 ApiError::Conflict(format!("{what} already exists"))
             }
-            other => ApiError::Internal(other.into()),
+            other => match other.fault() {
+                Some(fault) => {
+                    other.log("A request could not be stored.");
+                    ApiError::StorageUnavailable(fault)
+                }
+                None => ApiError::Internal(other.into()),
+            },
         }
     }
 }
@@ -102,7 +126,8 @@ impl IntoResponse for ApiError {
         let (status, code) = self.parts();
         let (message, details) = match &self {
             ApiError::Internal(cause) => {
-                tracing::error!(message = "Request failed.", error.cause_chain = ?cause, error.message = %cause);
+                // The cause chain on one line: never a backtrace per request.
+                tracing::error!(message = "Request failed.", error = %format_args!("{cause:#}"));
                 (
                     "hookarr hit an internal error; it is logged. Retry later.".to_owned(),
                     Vec::new(),
@@ -112,6 +137,13 @@ impl IntoResponse for ApiError {
             other => (other.to_string(), Vec::new()),
         };
         let body = json!({"error": {"code": code, "message": message, "details": details}});
-        (status, Json(body)).into_response()
+        let mut response = (status, Json(body)).into_response();
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from_static(RETRY_AFTER_SECS),
+            );
+        }
+        response
     }
 }

@@ -23,32 +23,80 @@ pub enum Read {
     Invalid { raw: Vec<u8>, error: InboundError },
 }
 
-/// Reads a body of the given kind. Errors are only "too large" (413); a malformed body is `Read::Invalid`.
+/// Refuses a body whose declared `Content-Length` is over what its kind may be, before any of it is read.
+pub fn check_declared_length(
+    kind: BodyKind,
+    content_length: Option<u64>,
+    limit: usize,
+) -> Result<(), ApiError> {
+    let most = match kind {
+        BodyKind::FormField {
+            kind: FormKind::Multipart,
+            ..
+        } => MAX_FORM_BYTES.max(limit as u64),
+        _ => limit as u64,
+    };
+    match content_length {
+        Some(declared) if declared > most => Err(ApiError::PayloadTooLarge(format!(
+            "the body is declared as {declared} bytes (Content-Length), over the {most} this source may \
+             send (server.max_body_bytes)"
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// Reads a body of the given kind. Errors are only "too large" (413); a malformed, stalled or cut-off body
+/// is `Read::Invalid`, with what arrived of it.
 pub async fn read(
     body: Body,
     kind: BodyKind,
     content_type: Option<&str>,
     limit: usize,
 ) -> Result<Read, ApiError> {
-    match kind {
-        BodyKind::Json => Ok(Read::Json(whole(body, limit).await?)),
-        BodyKind::FormField {
-            kind: FormKind::UrlEncoded,
-            field,
-        } => Ok(form_field(whole(body, limit).await?, field)),
-        BodyKind::FormFields => Ok(Read::Json(form_fields(&whole(body, limit).await?))),
+    let bytes = match kind {
         BodyKind::FormField {
             kind: FormKind::Multipart,
             field,
-        } => multipart(body, content_type.unwrap_or_default(), field, limit).await,
-    }
+        } => return multipart(body, content_type.unwrap_or_default(), field, limit).await,
+        _ => match whole(body, limit).await? {
+            Ok(bytes) => bytes,
+            Err(incomplete) => return Ok(incomplete),
+        },
+    };
+    Ok(match kind {
+        BodyKind::FormField { field, .. } => form_field(bytes, field),
+        BodyKind::FormFields => Read::Json(form_fields(&bytes)),
+        BodyKind::Json => Read::Json(bytes),
+    })
 }
 
-async fn whole(body: Body, limit: usize) -> Result<Vec<u8>, ApiError> {
-    axum::body::to_bytes(body, limit)
-        .await
-        .map(|b| b.to_vec())
-        .map_err(|_| too_large(limit))
+/// The whole body, or (as `Err`) what arrived of one that stalled or was cut off.
+async fn whole(body: Body, limit: usize) -> Result<Result<Vec<u8>, Read>, ApiError> {
+    let mut stream = body.into_data_stream();
+    let mut bytes = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        match chunk {
+            Ok(chunk) if bytes.len() + chunk.len() > limit => return Err(too_large(limit)),
+            Ok(chunk) => bytes.extend_from_slice(&chunk),
+            Err(e) => {
+                let error = incomplete(&e, bytes.len());
+                return Ok(Err(Read::Invalid { raw: bytes, error }));
+            }
+        }
+    }
+    Ok(Ok(bytes))
+}
+
+/// Why a body ended early: its read timed out, or the connection went.
+fn incomplete(error: &(dyn std::error::Error + 'static), received: usize) -> InboundError {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(e) = cause {
+        if e.is::<tower_http::timeout::TimeoutError>() {
+            return InboundError::BodyTimedOut { received };
+        }
+        cause = e.source();
+    }
+    InboundError::BodyCut { received }
 }
 
 fn too_large(limit: usize) -> ApiError {
@@ -165,7 +213,14 @@ async fn multipart(
             tracing::debug!(message = "The form broke after its JSON part; the JSON is kept.", error = %e);
             Ok(Read::Json(json))
         }
-        (None, Some(e)) => form_error(e, limit, invalid),
+        (None, Some(e)) => {
+            let received = seen
+                .lock()
+                .ok()
+                .and_then(|s| s.as_ref().map(Vec::len))
+                .unwrap_or_default();
+            form_error(e, limit, received, invalid)
+        }
         (None, None) => invalid(InboundError::MissingFormField(field)),
     }
 }
@@ -173,6 +228,7 @@ async fn multipart(
 fn form_error(
     e: multer::Error,
     limit: usize,
+    received: usize,
     invalid: impl FnOnce(InboundError) -> Result<Read, ApiError>,
 ) -> Result<Read, ApiError> {
     match e {
@@ -180,6 +236,7 @@ fn form_error(
         multer::Error::StreamSizeExceeded { limit } => Err(ApiError::PayloadTooLarge(format!(
             "the form is over {limit} bytes in all"
         ))),
+        multer::Error::StreamReadFailed(cause) => invalid(incomplete(cause.as_ref(), received)),
         other => invalid(InboundError::BadForm(other.to_string())),
     }
 }

@@ -1,5 +1,5 @@
-//! `GET /healthz` (the process is up) and `GET /readyz` (database reachable, migrations current, delivery
-//! workers running).
+//! `GET /healthz` (the process is up) and `GET /readyz` (database reachable and taking writes, migrations
+//! current, delivery workers running).
 
 use super::AppState;
 use axum::Json;
@@ -12,8 +12,8 @@ pub async fn healthz() -> Json<Value> {
     Json(json!({"status": "ok"}))
 }
 
-/// 200 when the store answers, every migration is applied and the delivery workers run, else 503 naming what
-/// is wrong.
+/// 200 when the store answers and takes a write, every migration is applied and the delivery workers run,
+/// else 503 naming what is wrong.
 pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
     let backend = state.store.backend();
     if !state.engine.is_running() {
@@ -23,23 +23,39 @@ pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) 
         );
     }
     match state.store.ready().await {
-        Ok(true) => (
+        Ok(true) => {}
+        Ok(false) => {
+            return (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(
+                    json!({"status": "not_ready", "database": backend, "migrations": "pending; run `hookarr migrate`"}),
+                ),
+            );
+        }
+        Err(error) => {
+            error.log("Readiness check failed: the database cannot be read.");
+            return (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(json!({"status": "not_ready", "database": format!("{backend} unreachable")})),
+            );
+        }
+    }
+    // Reads can work while writes fail (a full disk): ready means an event sent now would be stored.
+    match state.store.write_probe().await {
+        Ok(()) => (
             StatusCode::OK,
             Json(
-                json!({"status": "ready", "database": backend, "migrations": "current", "workers": "running"}),
-            ),
-        ),
-        Ok(false) => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            Json(
-                json!({"status": "not_ready", "database": backend, "migrations": "pending; run `hookarr migrate`"}),
+                json!({"status": "ready", "database": backend, "migrations": "current", "writes": "ok", "workers": "running"}),
             ),
         ),
         Err(error) => {
-            tracing::warn!(message = "Readiness check failed.", %error);
+            error.log("Readiness check failed: the database takes no writes.");
+            let fault = error.fault().map_or("failing", |f| f.as_str());
             (
                 StatusCode::SERVICE_UNAVAILABLE,
-                Json(json!({"status": "not_ready", "database": format!("{backend} unreachable")})),
+                Json(
+                    json!({"status": "not_ready", "database": backend, "migrations": "current", "writes": fault, "workers": "running"}),
+                ),
             )
         }
     }

@@ -1,7 +1,7 @@
 //! `POST|PUT /hooks/{source}`: the webhook target of every app (CONTRACT §3).
 
 use super::{ApiError, AppState, forms};
-use crate::inbound::{BodyKind, SourceApp};
+use crate::inbound::{BodyKind, InboundError, SourceApp};
 use crate::receive::{InboundRequest, ReceiveError, receive};
 use crate::sources::Credentials;
 use crate::storage::RawRequest;
@@ -66,6 +66,8 @@ pub async fn receive_hook(
         )));
     };
     let limit = state.cfg.server.max_body_bytes;
+    let declared = header_str(&headers, header::CONTENT_LENGTH).and_then(|v| v.parse().ok());
+    forms::check_declared_length(kind, declared, limit)?;
     let (body, unreadable) = match forms::read(body, kind, content_type.as_deref(), limit).await? {
         forms::Read::Json(json) => (json, None),
         forms::Read::Invalid { raw, error } => (raw, Some(error)),
@@ -90,14 +92,17 @@ pub async fn receive_hook(
         unreadable,
         received_at,
     };
-    match receive(
-        state.store.as_ref(),
-        &source,
-        state.cfg.server.dedupe_window_secs,
-        request,
-    )
-    .await
-    {
+    // From here the request is whole: it is stored even if the client goes away now (a proxy that timed
+    // out). The app's own retry is then a duplicate within the dedupe window.
+    let store = state.store.clone();
+    let dedupe_window_secs = state.cfg.server.dedupe_window_secs;
+    let stored =
+        tokio::spawn(
+            async move { receive(store.as_ref(), &source, dedupe_window_secs, request).await },
+        )
+        .await
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("the ingest task failed: {e}")))?;
+    match stored {
         Ok(r) => {
             if !r.duplicate {
                 state.engine.notify_ingest();
@@ -112,10 +117,15 @@ pub async fn receive_hook(
                 Json(json!({"accepted": true, "events": r.events, "duplicate": r.duplicate})),
             ))
         }
+        Err(ReceiveError::Unparseable(error @ InboundError::BodyTimedOut { .. })) => {
+            Err(ApiError::RequestTimeout(format!(
+                "{error} (what arrived was kept: GET /api/rejected)"
+            )))
+        }
         Err(ReceiveError::Unparseable(error)) => Err(ApiError::InvalidPayload(format!(
             "{error} (the body was kept: GET /api/rejected)"
         ))),
-        Err(ReceiveError::Store(error)) => Err(ApiError::Internal(error.into())),
+        Err(ReceiveError::Store(error)) => Err(error.into()),
     }
 }
 

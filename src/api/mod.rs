@@ -10,8 +10,10 @@ mod events;
 mod forms;
 mod health;
 mod hooks;
+mod overload;
 
 pub use error::ApiError;
+pub use overload::HealthOnly;
 
 use crate::config::Config;
 use crate::sources::Sources;
@@ -21,6 +23,7 @@ use axum::extract::{MatchedPath, Request};
 use axum::routing::{get, post};
 use std::sync::Arc;
 use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::timeout::RequestBodyTimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 /// What every handler can reach; cheap to clone.
@@ -39,6 +42,7 @@ pub struct AppState {
 
 /// The whole HTTP surface.
 pub fn router(state: AppState) -> Router {
+    let body_timeout = std::time::Duration::from_secs(state.cfg.server.body_timeout_secs.max(1));
     let api = Router::new()
         .route("/events", get(events::list_events))
         .route("/events/{id}", get(events::get_event))
@@ -65,6 +69,11 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(health::readyz))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(RequestBodyTimeoutLayer::new(body_timeout))
+        .layer(axum::middleware::from_fn_with_state(
+            overload::InFlight::new(state.cfg.server.max_requests_in_flight as usize),
+            overload::cap_requests,
+        ))
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
             // The matched route, never the URI: `?token=` must not reach the logs.

@@ -37,6 +37,16 @@ pub struct Server {
     pub max_body_bytes: usize,
     /// The same source + body (or `Idempotency-Key`) within this many seconds is one event.
     pub dedupe_window_secs: u64,
+    /// A client must send a request's whole head (request line and headers) within this many seconds.
+    pub header_timeout_secs: u64,
+    /// A request body that sends nothing for this many seconds is answered 408 (its bytes so far are kept in
+    /// the rejected log when the source authenticated).
+    pub body_timeout_secs: u64,
+    /// Open connections served at once; past it (and a few kept for `/healthz` and `/readyz`), new ones get
+    /// `503` with `Retry-After`.
+    pub max_connections: u32,
+    /// Requests handled at once; past it, `503` with `Retry-After` (`/healthz` and `/readyz` are exempt).
+    pub max_requests_in_flight: u32,
 }
 
 impl Default for Server {
@@ -46,6 +56,10 @@ impl Default for Server {
             public_url: None,
             max_body_bytes: 1_048_576,
             dedupe_window_secs: 60,
+            header_timeout_secs: 10,
+            body_timeout_secs: 30,
+            max_connections: 512,
+            max_requests_in_flight: 256,
         }
     }
 }

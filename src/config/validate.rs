@@ -107,6 +107,20 @@ impl Validator {
                 "must be between 1024 and 268435456 (256 MiB)",
             );
         }
+        let s = &cfg.server;
+        for (key, value) in [
+            ("server.header_timeout_secs", s.header_timeout_secs),
+            ("server.body_timeout_secs", s.body_timeout_secs),
+            ("server.max_connections", u64::from(s.max_connections)),
+            (
+                "server.max_requests_in_flight",
+                u64::from(s.max_requests_in_flight),
+            ),
+        ] {
+            if value == 0 {
+                self.problem(key, "must be at least 1");
+            }
+        }
     }
 
     fn storage(&mut self, cfg: &Config) {

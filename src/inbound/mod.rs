@@ -187,6 +187,14 @@ pub enum InboundError {
     /// A form body that cannot be read (a broken multipart body, no boundary).
     #[error("the form cannot be read: {0}")]
     BadForm(String),
+    /// The body stopped arriving before its end (`server.body_timeout_secs` without a byte).
+    #[error(
+        "the body stopped arriving after {received} bytes (nothing for server.body_timeout_secs)"
+    )]
+    BodyTimedOut { received: usize },
+    /// The client closed the connection before the end of the body.
+    #[error("the connection closed after {received} bytes, before the end of the body")]
+    BodyCut { received: usize },
     /// A field has a shape no version of the app sends.
     #[error("the body has an unexpected shape: {0}")]
     Shape(String),

@@ -109,6 +109,24 @@ pub(super) enum Bind {
     Int(i64),
 }
 
+/// Whether a connection given back to the pool may be lent again: only outside any transaction. A
+/// transaction whose `COMMIT` failed (a full disk) and whose `ROLLBACK` then failed too (SQLite had already
+/// rolled it back) leaves sqlx counting one level of transaction on the connection; lent again, its every
+/// `BEGIN` would fail. Such a connection is closed instead (the pool opens a fresh one).
+pub(super) async fn out_of_transaction<C: sqlx::Connection>(
+    conn: &mut C,
+) -> Result<bool, sqlx::Error> {
+    if conn.is_in_transaction() {
+        // The rollback of a dropped transaction is queued on the connection: a round trip runs it first.
+        let _ = conn.ping().await;
+    }
+    let clean = !conn.is_in_transaction();
+    if !clean {
+        tracing::warn!(message = "Closing a database connection left inside a transaction.");
+    }
+    Ok(clean)
+}
+
 #[cfg(test)]
 mod tests {
     use super::shaped_chunks;

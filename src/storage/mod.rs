@@ -14,6 +14,7 @@ mod delivery_log;
 mod destinations;
 mod dialect;
 mod events;
+mod fault;
 mod postgres;
 mod queue;
 mod results;
@@ -32,6 +33,7 @@ pub use delivery_log::DeliveryLog;
 pub use destinations::Destinations;
 pub use dialect::{Dialect, SqlStore};
 pub use events::Events;
+pub use fault::StorageFault;
 pub use queue::Queue;
 pub use serve_lock::{ServeLock, ServeLockError};
 
@@ -65,8 +67,11 @@ pub enum StoreError {
     #[error("the storage writer has stopped")]
     WriterStopped,
     /// The group-commit batch this write belonged to failed as a whole; nothing of it was stored.
-    #[error("the write batch failed: {0}")]
-    BatchFailed(String),
+    #[error("the write batch failed: {message}")]
+    BatchFailed {
+        message: String,
+        fault: Option<StorageFault>,
+    },
 }
 
 /// The request as the app sent it.
@@ -208,6 +213,8 @@ pub trait Store:
     async fn migrate(&self) -> Result<(), StoreError>;
     /// Reachable, and every migration this binary knows is applied.
     async fn ready(&self) -> Result<bool, StoreError>;
+    /// Writes one tiny row, to learn whether writes work now (a full disk, a read-only file).
+    async fn write_probe(&self) -> Result<(), StoreError>;
 }
 
 /// Storing what arrives — the hot write path, which each back-end writes its own way (`sqlite.rs`,
@@ -261,6 +268,14 @@ where
                 .await?;
         let known = D::migrator().iter().map(|m| m.version).max();
         Ok(applied == known)
+    }
+
+    async fn write_probe(&self) -> Result<(), StoreError> {
+        sqlx::query("UPDATE readiness SET checked_at = $1 WHERE id = 1")
+            .bind(Utc::now().timestamp_millis())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
     }
 }
 

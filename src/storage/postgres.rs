@@ -65,6 +65,7 @@ impl PgStore {
         let pool = PgPoolOptions::new()
             .max_connections(16)
             .acquire_timeout(Duration::from_secs(10))
+            .after_release(|conn, _| Box::pin(super::dialect::out_of_transaction(conn)))
             .connect(url)
             .await?;
         Ok(SqlStore { pool, writer: () })

@@ -67,6 +67,7 @@ impl SqliteStore {
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
             .min_connections(1)
+            .after_release(|conn, _| Box::pin(super::dialect::out_of_transaction(conn)))
             .connect_with(options.clone())
             .await?;
         let conn = SqliteConnection::connect_with(&options).await?;

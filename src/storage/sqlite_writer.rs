@@ -58,15 +58,21 @@ pub(super) async fn write_loop(mut conn: SqliteConnection, mut rx: mpsc::Receive
         if batch.is_empty() {
             continue;
         }
-        let result = commit_batch(&mut conn, &batch).await;
-        if let Err(error) = &result {
-            tracing::error!(message = "SQLite batch commit failed.", %error, requests = batch.len());
+        let result = commit_batch(&mut conn, &batch).await.map_err(|error| {
+            let failure = StoreError::BatchFailed {
+                message: error.to_string(),
+                fault: super::StorageFault::of_sqlx(&error),
+            };
+            failure.log("SQLite batch commit failed; nothing of the batch was stored.");
+            failure
+        });
+        if result.is_err() {
             let _ = sqlx::query("ROLLBACK").execute(&mut conn).await;
         }
         for (i, job) in batch.drain(..).enumerate() {
             let outcome = match &result {
                 Ok(outcomes) => Ok(outcomes[i].clone()),
-                Err(error) => Err(StoreError::BatchFailed(error.to_string())),
+                Err(failure) => Err(StoreError::batch_failed(failure)),
             };
             let _ = job.reply.send(outcome);
         }
@@ -102,12 +108,10 @@ async fn commit_steps(conn: &mut SqliteConnection, steps: &mut Vec<Step>) {
             }
         }
         Err(error) => {
-            tracing::error!(message = "SQLite playback-session commit failed.", %error, steps = steps.len());
+            error.log("SQLite playback-session commit failed.");
             let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
             for step in steps.drain(..) {
-                let _ = step
-                    .reply
-                    .send(Err(StoreError::BatchFailed(error.to_string())));
+                let _ = step.reply.send(Err(StoreError::batch_failed(&error)));
             }
         }
     }

@@ -112,7 +112,7 @@ fn token_of(banner: &[String], source: &str) -> String {
 }
 
 #[test]
-fn first_start_prints_the_key_once_and_every_start_the_urls() {
+fn the_first_start_prints_key_and_tokens_later_starts_mask_them_and_sources_shows_them() {
     let dir = tempfile::tempdir().unwrap();
     let config = write_config(
         dir.path(),
@@ -145,10 +145,40 @@ fn first_start_prints_the_key_once_and_every_start_the_urls() {
         "the key is shown once: {:?}",
         second.banner
     );
+    let radarr = token_of(&first.banner, "radarr");
     assert_eq!(
         token_of(&second.banner, "radarr"),
-        token_of(&first.banner, "radarr"),
-        "tokens are kept"
+        "<hidden:",
+        "later starts mask the token: {:?}",
+        second.banner
+    );
+    assert!(
+        !second.banner.iter().any(|l| l.contains(&radarr)),
+        "no token in a later banner (logs keep it): {:?}",
+        second.banner
+    );
+    let sources = |extra: &[&str]| {
+        let out = Command::new(BIN)
+            .arg("sources")
+            .args(extra)
+            .arg("--config")
+            .arg(&config)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let masked = sources(&[]);
+    assert!(masked.contains("/hooks/radarr?token=<hidden"), "{masked}");
+    assert!(!masked.contains(&radarr), "{masked}");
+    let shown = sources(&["--show-tokens"]);
+    assert!(
+        shown.contains(&format!("/hooks/radarr?token={radarr}")),
+        "tokens are kept, and shown on request: {shown}"
     );
     assert!(
         dir.path().join("data/hookarr.db").exists(),

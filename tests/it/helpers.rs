@@ -282,9 +282,7 @@ impl TestApp {
             .bootstrap()
             .connect_urls
             .iter()
-            .filter_map(|(name, _, url)| {
-                Some((name.clone(), url.split_once("?token=")?.1.to_owned()))
-            })
+            .filter_map(|c| Some((c.source.clone(), c.full.split_once("?token=")?.1.to_owned())))
             .collect();
         let store = app.store();
         let engine = app.engine();

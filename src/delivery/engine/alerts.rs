@@ -50,7 +50,7 @@ impl Engine {
             .await
         {
             Ok(_) => self.wake_router.notify_one(),
-            Err(error) => tracing::error!(message = "Emitting an alert event failed.", %error),
+            Err(error) => error.log("Emitting an alert event failed."),
         }
     }
 }

@@ -146,7 +146,7 @@ impl Engine {
         dest.state().paused_until = Some(until);
         dest.pace.needs_probe();
         if persist && let Err(error) = self.store.set_destination_paused(name, Some(until)).await {
-            tracing::warn!(message = "Saving a pause failed.", destination = name, %error);
+            error.log("Saving a pause failed.");
         }
         tracing::info!(message = "Destination paused by its rate limit.", destination = name, until = %until, global);
     }

@@ -18,7 +18,7 @@ impl Engine {
             Ok(members) => members,
             Err(error) => {
                 // Not fatal: the others will go out as their own messages.
-                tracing::warn!(message = "Claiming a delivery group failed.", %error);
+                error.log("Claiming a delivery group failed.");
                 Vec::new()
             }
         }

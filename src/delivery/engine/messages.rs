@@ -24,7 +24,7 @@ impl Engine {
                 .remember_message(destination, download, &message, at)
                 .await
         {
-            tracing::warn!(message = "Saving a posted message id failed.", %error);
+            error.log("Saving a posted message id failed.");
         }
     }
 
@@ -35,7 +35,7 @@ impl Engine {
             .message_for(destination, download)
             .await
             .unwrap_or_else(|error| {
-                tracing::warn!(message = "Reading a posted message id failed; posting instead.", %error);
+                error.log("Reading a posted message id failed; posting instead.");
                 None
             })
     }

@@ -126,7 +126,7 @@ impl Engine {
             return;
         }
         if let Err(error) = self.set_enabled(&c.destination, false, reason).await {
-            tracing::error!(message = "Disabling a destination failed.", %error);
+            error.log("Disabling a destination failed.");
         }
         tracing::warn!(message = "Destination disabled.", destination = %c.destination, %reason);
         let msg = format!("Destination {} was disabled: {reason}", c.destination);

@@ -68,12 +68,12 @@ impl Engine {
                     self.wake_claimer.notify_one();
                     continue;
                 }
-                Err(error) => tracing::warn!(message = "Routing failed; retrying.", %error),
+                Err(error) => error.log("Routing failed; retrying."),
             }
             if last_refresh.elapsed() > Duration::from_secs(5) {
                 last_refresh = Instant::now();
                 if let Err(error) = self.refresh_state().await {
-                    tracing::warn!(message = "Reading destination state failed.", %error);
+                    error.log("Reading destination state failed.");
                 }
             }
             tokio::select! {
@@ -119,7 +119,7 @@ impl Engine {
             {
                 Ok(c) => c,
                 Err(error) => {
-                    tracing::warn!(message = "Claiming deliveries failed; retrying.", %error);
+                    error.log("Claiming deliveries failed; retrying.");
                     Vec::new()
                 }
             };
@@ -167,11 +167,10 @@ impl Engine {
             if received == 0 {
                 return;
             }
-            let n = batch.len();
             // A failed write is retried: the results are not lost while the process lives (and if it dies,
             // the leases expire and the deliveries are sent again).
             while let Err(error) = self.store.finish(&batch).await {
-                tracing::error!(message = "Writing delivery results failed; retrying.", %error, results = n);
+                error.log("Writing delivery results failed; retrying.");
                 tokio::time::sleep(Duration::from_millis(500)).await;
             }
             batch.clear();
