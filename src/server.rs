@@ -49,6 +49,9 @@ pub async fn serve(
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new())
         .header_read_timeout(limits.header_timeout)
+        // A client that closes its side right after its request (a proxy giving up) still gets it handled:
+        // the request is whole, and its ingest must not be dropped with the connection.
+        .half_close(true)
         .keep_alive(true);
     let graceful = GracefulShutdown::new();
     let served = Arc::new(Semaphore::new(limits.max_connections));

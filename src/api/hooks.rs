@@ -68,13 +68,50 @@ pub async fn receive_hook(
     let limit = state.cfg.server.max_body_bytes;
     let declared = header_str(&headers, header::CONTENT_LENGTH).and_then(|v| v.parse().ok());
     forms::check_declared_length(kind, declared, limit)?;
+    // From here on the request is the app's: it is read and stored by a task of its own, which a client
+    // going away (a reverse proxy that timed out) does not cancel; what arrived of a body that was cut off is
+    // kept in the rejected log. The app's own retry is then a duplicate within the dedupe window.
+    let store = state.store.clone();
+    let dedupe_window_secs = state.cfg.server.dedupe_window_secs;
+    let stored = tokio::spawn(async move {
+        let request = read_request(body, kind, content_type, &headers, limit, received_at).await?;
+        receive(store.as_ref(), &source, dedupe_window_secs, request)
+            .await
+            .map_err(refusal)
+    })
+    .await
+    .map_err(|e| ApiError::Internal(anyhow::anyhow!("the ingest task failed: {e}")))?;
+    let r = stored?;
+    if !r.duplicate {
+        state.engine.notify_ingest();
+    }
+    let status = if r.duplicate {
+        StatusCode::OK
+    } else {
+        StatusCode::ACCEPTED
+    };
+    Ok((
+        status,
+        Json(json!({"accepted": true, "events": r.events, "duplicate": r.duplicate})),
+    ))
+}
+
+/// Reads the body as its kind says and gathers what is kept beside it.
+async fn read_request(
+    body: Body,
+    kind: BodyKind,
+    content_type: Option<String>,
+    headers: &HeaderMap,
+    limit: usize,
+    received_at: chrono::DateTime<chrono::Utc>,
+) -> Result<InboundRequest, ApiError> {
     let (body, unreadable) = match forms::read(body, kind, content_type.as_deref(), limit).await? {
         forms::Read::Json(json) => (json, None),
         forms::Read::Invalid { raw, error } => (raw, Some(error)),
     };
-    let request = InboundRequest {
-        user_agent: header_str(&headers, header::USER_AGENT),
-        idempotency_key: header_str(&headers, "idempotency-key").filter(|k| !k.is_empty()),
+    Ok(InboundRequest {
+        user_agent: header_str(headers, header::USER_AGENT),
+        idempotency_key: header_str(headers, "idempotency-key").filter(|k| !k.is_empty()),
         raw: RawRequest {
             // What is kept is the app's JSON; a form's own type stays in the headers.
             content_type: match (kind, &unreadable) {
@@ -85,47 +122,27 @@ pub async fn receive_hook(
             },
             headers: KEPT_HEADERS
                 .iter()
-                .filter_map(|h| header_str(&headers, *h).map(|v| ((*h).to_owned(), v)))
+                .filter_map(|h| header_str(headers, *h).map(|v| ((*h).to_owned(), v)))
                 .collect(),
             body,
         },
         unreadable,
         received_at,
-    };
-    // From here the request is whole: it is stored even if the client goes away now (a proxy that timed
-    // out). The app's own retry is then a duplicate within the dedupe window.
-    let store = state.store.clone();
-    let dedupe_window_secs = state.cfg.server.dedupe_window_secs;
-    let stored =
-        tokio::spawn(
-            async move { receive(store.as_ref(), &source, dedupe_window_secs, request).await },
-        )
-        .await
-        .map_err(|e| ApiError::Internal(anyhow::anyhow!("the ingest task failed: {e}")))?;
-    match stored {
-        Ok(r) => {
-            if !r.duplicate {
-                state.engine.notify_ingest();
-            }
-            let status = if r.duplicate {
-                StatusCode::OK
-            } else {
-                StatusCode::ACCEPTED
-            };
-            Ok((
-                status,
-                Json(json!({"accepted": true, "events": r.events, "duplicate": r.duplicate})),
+    })
+}
+
+/// The answer to a request that was not stored as an event.
+fn refusal(error: ReceiveError) -> ApiError {
+    match error {
+        ReceiveError::Unparseable(error @ InboundError::BodyTimedOut { .. }) => {
+            ApiError::RequestTimeout(format!(
+                "{error} (what arrived was kept: GET /api/rejected)"
             ))
         }
-        Err(ReceiveError::Unparseable(error @ InboundError::BodyTimedOut { .. })) => {
-            Err(ApiError::RequestTimeout(format!(
-                "{error} (what arrived was kept: GET /api/rejected)"
-            )))
+        ReceiveError::Unparseable(error) => {
+            ApiError::InvalidPayload(format!("{error} (the body was kept: GET /api/rejected)"))
         }
-        Err(ReceiveError::Unparseable(error)) => Err(ApiError::InvalidPayload(format!(
-            "{error} (the body was kept: GET /api/rejected)"
-        ))),
-        Err(ReceiveError::Store(error)) => Err(error.into()),
+        ReceiveError::Store(error) => error.into(),
     }
 }
 

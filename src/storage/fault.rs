@@ -14,8 +14,9 @@ pub enum StorageFault {
     ReadOnly,
     /// Another process holds the database lock longer than the busy timeout.
     Locked,
-    /// The database cannot be reached or read: its server is down, restarting or out of connections, or an
-    /// I/O error.
+    /// Writing the database file failed at the disk (an I/O error; a file-size limit gives it too).
+    Io,
+    /// The database cannot be reached: its server is down, restarting or out of connections.
     Unreachable,
 }
 
@@ -26,6 +27,7 @@ impl StorageFault {
             StorageFault::DiskFull => "disk_full",
             StorageFault::ReadOnly => "read_only",
             StorageFault::Locked => "locked",
+            StorageFault::Io => "io_error",
             StorageFault::Unreachable => "unreachable",
         }
     }
@@ -36,6 +38,7 @@ impl StorageFault {
             StorageFault::DiskFull => "the disk holding hookarr's database is full",
             StorageFault::ReadOnly => "hookarr's database is read-only",
             StorageFault::Locked => "hookarr's database is locked by another process",
+            StorageFault::Io => "the disk under hookarr's database fails to write",
             StorageFault::Unreachable => "hookarr's database cannot be reached",
         }
     }
@@ -62,20 +65,20 @@ fn by_code(code: &str) -> Option<StorageFault> {
         && let Ok(n) = code.parse::<i32>()
     {
         return match n & 0xff {
-            13 => Some(StorageFault::DiskFull),         // SQLITE_FULL
-            8 => Some(StorageFault::ReadOnly),          // SQLITE_READONLY
-            5 | 6 => Some(StorageFault::Locked),        // SQLITE_BUSY, SQLITE_LOCKED
-            10 | 14 => Some(StorageFault::Unreachable), // SQLITE_IOERR, SQLITE_CANTOPEN
+            13 => Some(StorageFault::DiskFull),    // SQLITE_FULL
+            8 => Some(StorageFault::ReadOnly),     // SQLITE_READONLY
+            5 | 6 => Some(StorageFault::Locked),   // SQLITE_BUSY, SQLITE_LOCKED
+            10 => Some(StorageFault::Io),          // SQLITE_IOERR
+            14 => Some(StorageFault::Unreachable), // SQLITE_CANTOPEN
             _ => None,
         };
     }
     match code {
         "53100" => Some(StorageFault::DiskFull),
+        "58030" => Some(StorageFault::Io),
         "25006" => Some(StorageFault::ReadOnly),
         "55P03" | "40P01" => Some(StorageFault::Locked),
-        "53200" | "53300" | "57P01" | "57P02" | "57P03" | "58030" => {
-            Some(StorageFault::Unreachable)
-        }
+        "53200" | "53300" | "57P01" | "57P02" | "57P03" => Some(StorageFault::Unreachable),
         _ if code.starts_with("08") => Some(StorageFault::Unreachable),
         _ => None,
     }

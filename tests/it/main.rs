@@ -11,4 +11,5 @@ mod fixtures;
 mod media_servers;
 mod receiver;
 mod router;
+mod server_limits;
 mod store;
