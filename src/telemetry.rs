@@ -24,20 +24,24 @@ pub fn init(format: LogFormat) {
     };
 }
 
-/// Kinds of error logged at most once a minute: when each was last logged, and how many were held back since.
-static THROTTLED: std::sync::Mutex<
-    Option<std::collections::HashMap<&'static str, (std::time::Instant, u64)>>,
-> = std::sync::Mutex::new(None);
+/// Errors logged at most once a minute, by (kind, message): when each was last logged, and how many were held
+/// back since.
+type Seen = std::collections::HashMap<(&'static str, &'static str), (std::time::Instant, u64)>;
+static THROTTLED: std::sync::Mutex<Option<Seen>> = std::sync::Mutex::new(None);
 
-/// Logs an error of `kind` (a short stable name: `storage_full`, `accept`) at most once a minute, with how
-/// many of the same kind were held back since the last line: a fault that hits every request writes one line
-/// a minute, not one per request.
-pub fn error_once_a_minute(kind: &'static str, message: &str, error: &dyn std::fmt::Display) {
+/// Logs `message` (a fixed sentence) about an error of `kind` (a short stable name: `disk_full`, `accept`) at
+/// most once a minute, with how many of the same were held back since the last line: a fault that hits every
+/// request writes one line a minute, not one per request.
+pub fn error_once_a_minute(
+    kind: &'static str,
+    message: &'static str,
+    error: &dyn std::fmt::Display,
+) {
     let held_back = {
         let mut guard = THROTTLED.lock().unwrap_or_else(|p| p.into_inner());
         let seen = guard.get_or_insert_with(Default::default);
         let now = std::time::Instant::now();
-        match seen.get_mut(kind) {
+        match seen.get_mut(&(kind, message)) {
             Some((last, count))
                 if now.duration_since(*last) < std::time::Duration::from_secs(60) =>
             {
@@ -49,7 +53,7 @@ pub fn error_once_a_minute(kind: &'static str, message: &str, error: &dyn std::f
                 std::mem::take(count)
             }
             None => {
-                seen.insert(kind, (now, 0));
+                seen.insert((kind, message), (now, 0));
                 0
             }
         }

@@ -24,7 +24,7 @@ use axum::routing::{get, post};
 use std::sync::Arc;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::timeout::RequestBodyTimeoutLayer;
-use tower_http::trace::TraceLayer;
+use tower_http::trace::{DefaultOnFailure, TraceLayer};
 
 /// What every handler can reach; cheap to clone.
 #[derive(Clone)]
@@ -75,15 +75,21 @@ pub fn router(state: AppState) -> Router {
             overload::cap_requests,
         ))
         .layer(CatchPanicLayer::custom(panic_response))
-        .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
-            // The matched route, never the URI: `?token=` must not reach the logs.
-            let route = req
-                .extensions()
-                .get::<MatchedPath>()
-                .map(MatchedPath::as_str)
-                .unwrap_or("unmatched");
-            tracing::info_span!("request", method = %req.method(), route)
-        }))
+        .layer(
+            TraceLayer::new_for_http()
+                // A 5xx is logged where its cause is known (once a minute for a storage fault): never a line
+                // per refused request here.
+                .on_failure(DefaultOnFailure::new().level(tracing::Level::DEBUG))
+                .make_span_with(|req: &Request| {
+                    // The matched route, never the URI: `?token=` must not reach the logs.
+                    let route = req
+                        .extensions()
+                        .get::<MatchedPath>()
+                        .map(MatchedPath::as_str)
+                        .unwrap_or("unmatched");
+                    tracing::info_span!("request", method = %req.method(), route)
+                }),
+        )
         .with_state(state)
 }
 

@@ -97,8 +97,12 @@ impl StoreError {
 
     /// The error of a whole batch, for each of its writes.
     pub(super) fn batch_failed(error: &StoreError) -> StoreError {
+        let message = match error {
+            StoreError::BatchFailed { message, .. } => message.clone(),
+            other => other.to_string(),
+        };
         StoreError::BatchFailed {
-            message: error.to_string(),
+            message,
             fault: error.fault(),
         }
     }

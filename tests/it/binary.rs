@@ -6,7 +6,7 @@ use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
-const BIN: &str = env!("CARGO_BIN_EXE_hookarr");
+pub(crate) const BIN: &str = env!("CARGO_BIN_EXE_hookarr");
 
 /// Runs a one-shot command of the binary with `--config`.
 fn hookarr_cmd(args: &[&str], config: &Path) -> std::process::Output {
@@ -19,10 +19,10 @@ fn hookarr_cmd(args: &[&str], config: &Path) -> std::process::Output {
 }
 
 /// A running binary and what it printed up to its `API:` line.
-struct Running {
-    child: Child,
-    banner: Vec<String>,
-    base: String,
+pub(crate) struct Running {
+    pub(crate) child: Child,
+    pub(crate) banner: Vec<String>,
+    pub(crate) base: String,
 }
 
 /// A test that fails half-way must not leave its server running.
@@ -38,8 +38,20 @@ fn start(config: &Path, cwd: &Path) -> Running {
 }
 
 /// Starts `serve` with a log level and a destination for its log (stderr).
-fn start_logging(config: &Path, cwd: &Path, level: &str, log: Stdio) -> Running {
-    let mut child = Command::new(BIN)
+pub(crate) fn start_logging(config: &Path, cwd: &Path, level: &str, log: Stdio) -> Running {
+    start_command(Command::new(BIN), config, cwd, level, log)
+}
+
+/// Starts `serve` from `command` (the binary itself, or a launcher that ends by exec-ing it with the
+/// arguments it is given).
+pub(crate) fn start_command(
+    mut command: Command,
+    config: &Path,
+    cwd: &Path,
+    level: &str,
+    log: Stdio,
+) -> Running {
+    let mut child = command
         .args(["serve", "--config"])
         .arg(config)
         .current_dir(cwd)
@@ -74,7 +86,7 @@ fn write_config(dir: &Path, storage_url: &str, admin_key: Option<&str>) -> std::
     write_config_with(dir, storage_url, admin_key, "")
 }
 
-fn write_config_with(
+pub(crate) fn write_config_with(
     dir: &Path,
     storage_url: &str,
     admin_key: Option<&str>,
@@ -103,7 +115,7 @@ async fn admin_json(client: &reqwest::Client, url: &str) -> serde_json::Value {
         .unwrap()
 }
 
-fn token_of(banner: &[String], source: &str) -> String {
+pub(crate) fn token_of(banner: &[String], source: &str) -> String {
     banner
         .iter()
         .find_map(|l| l.split_once(&format!("/hooks/{source}?token=")))
@@ -666,12 +678,10 @@ async fn send_test_beside_a_live_serve_sends_nothing_twice() {
     let token = token_of(&running.banner, "radarr");
     let client = reqwest::Client::new();
     for copy in 0..5 {
-        let mut body: serde_json::Value =
-            serde_json::from_slice(&fixture("radarr", "grab")).unwrap();
-        body["hookarrCopy"] = copy.into();
         let resp = client
             .post(format!("{}/hooks/radarr?token={token}", running.base))
-            .json(&body)
+            .header("content-type", "application/json")
+            .body(crate::helpers::fixture_copy("radarr", "grab", copy))
             .send()
             .await
             .unwrap();

@@ -97,6 +97,14 @@ pub fn fixture(app: &str, name: &str) -> Vec<u8> {
 }
 
 /// The path of one payload of the project's own corpus (for the CLI's `--payload`).
+/// A copy of one of the project's own fixtures made distinct by a `hookarrCopy` field (so dedupe keeps the
+/// copies apart) that still parses as the app's payload.
+pub fn fixture_copy(app: &str, name: &str, copy: u64) -> Vec<u8> {
+    let mut body: serde_json::Value = serde_json::from_slice(&fixture(app, name)).unwrap();
+    body["hookarrCopy"] = copy.into();
+    serde_json::to_vec(&body).unwrap()
+}
+
 pub fn fixture_path(app: &str, name: &str) -> PathBuf {
     Corpus::own().app_dir(app).join(format!("{name}.json"))
 }

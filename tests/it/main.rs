@@ -12,4 +12,5 @@ mod media_servers;
 mod receiver;
 mod router;
 mod server_limits;
+mod storage_faults;
 mod store;

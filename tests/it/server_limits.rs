@@ -257,11 +257,9 @@ async fn past_the_request_cap_requests_get_503_and_health_checks_still_answer() 
 #[tokio::test]
 async fn an_ingest_completes_when_the_client_leaves_right_after_its_body() {
     let app = app_with(|_| {}).await;
-    const N: usize = 60;
+    const N: u64 = 60;
     for i in 0..N {
-        let mut body: Value = serde_json::from_slice(&fixture("radarr", "grab")).unwrap();
-        body["hookarrCopy"] = i.into();
-        let body = serde_json::to_vec(&body).unwrap();
+        let body = crate::helpers::fixture_copy("radarr", "grab", i);
         let mut s = connect(&app).await;
         let head = format!(
             "POST /hooks/radarr?token={} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
@@ -277,7 +275,7 @@ async fn an_ingest_completes_when_the_client_leaves_right_after_its_body() {
     let deadline = std::time::Instant::now() + STUCK;
     let stored = loop {
         let stored = app.event_ids("/api/events?limit=100").await.len();
-        if stored == N || std::time::Instant::now() > deadline {
+        if stored as u64 == N || std::time::Instant::now() > deadline {
             break stored;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -290,7 +288,7 @@ async fn an_ingest_completes_when_the_client_leaves_right_after_its_body() {
         .filter_map(|r| r["reason"].as_str())
         .collect();
     assert_eq!(
-        stored, N,
+        stored as u64, N,
         "every request whose body arrived is stored; rejected: {reasons:?}"
     );
     app.stop().await;

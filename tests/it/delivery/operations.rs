@@ -175,11 +175,8 @@ async fn two_processes_on_one_postgres_split_the_queue_and_send_each_delivery_on
     let mut accepted = Vec::new();
     for i in 0..120 {
         let app = if i % 2 == 0 { &a } else { &b };
-        let mut body: Value = serde_json::from_slice(&fixture("radarr", "grab")).unwrap();
-        body["hookarrCopy"] = i.into();
-        let (status, r) = app
-            .post_hook("radarr", &serde_json::to_vec(&body).unwrap())
-            .await;
+        let body = crate::helpers::fixture_copy("radarr", "grab", i);
+        let (status, r) = app.post_hook("radarr", &body).await;
         assert_eq!(status, StatusCode::ACCEPTED, "{r}");
         accepted.push(r["events"][0].as_str().unwrap().to_owned());
     }

@@ -7,12 +7,9 @@ use std::time::{Duration, Instant};
 /// Posts `n` distinct Radarr grabs (distinct bodies, so dedupe keeps them apart); returns their event ids.
 async fn post_grabs(app: &TestApp, n: usize) -> Vec<String> {
     let mut ids = Vec::new();
-    for i in 0..n {
-        let mut body: Value = serde_json::from_slice(&fixture("radarr", "grab")).unwrap();
-        body["hookarrCopy"] = i.into();
-        let (status, r) = app
-            .post_hook("radarr", &serde_json::to_vec(&body).unwrap())
-            .await;
+    for i in 0..n as u64 {
+        let body = crate::helpers::fixture_copy("radarr", "grab", i);
+        let (status, r) = app.post_hook("radarr", &body).await;
         assert_eq!(status, StatusCode::ACCEPTED, "{r}");
         ids.push(r["events"][0].as_str().unwrap().to_owned());
     }
