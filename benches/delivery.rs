@@ -12,6 +12,9 @@
 //! local server), by one process and by two processes sharing the database.
 
 mod common;
+#[path = "../tests/support/serve.rs"]
+#[allow(dead_code)]
+mod serve;
 
 use axum::body::Bytes;
 use hookarr::delivery::route::{RoutingTable, Rule};
@@ -19,7 +22,6 @@ use hookarr::event::EventId;
 use hookarr::inbound::{ParseContext, SourceApp, parse};
 use hookarr::storage::{Ingest, RawRequest};
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -83,26 +85,17 @@ impl Drop for Running {
 }
 
 fn start(config: &std::path::Path) -> Running {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_hookarr"))
-        .args(["serve", "--config"])
-        .arg(config)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("the hookarr binary starts");
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let mut token = String::new();
-    let base = loop {
-        let line = lines.next().expect("banner").unwrap();
-        if let Some((_, t)) = line.split_once("/hooks/radarr?token=") {
-            token = t.split_whitespace().next().unwrap().to_owned();
-        }
-        if let Some(rest) = line.strip_prefix("API: ") {
-            break rest.split("/api/").next().unwrap().to_owned();
-        }
-    };
-    std::thread::spawn(move || for _ in lines {});
+    let (child, banner, base) = serve::spawn_serve(
+        Command::new(env!("CARGO_BIN_EXE_hookarr")),
+        config,
+        "warn",
+        Stdio::inherit(),
+    );
+    let token = banner
+        .iter()
+        .find_map(|line| line.split_once("/hooks/radarr?token="))
+        .map(|(_, t)| t.split_whitespace().next().unwrap().to_owned())
+        .unwrap_or_default();
     Running {
         child,
         base,

@@ -126,6 +126,7 @@ impl App {
                 role: Role::Admin,
                 created_at: chrono::Utc::now(),
             },
+            ingest_faults: Arc::default(),
         };
         Ok(App {
             serve_lock,

@@ -81,7 +81,18 @@ pub async fn receive_hook(
     })
     .await
     .map_err(|e| ApiError::Internal(anyhow::anyhow!("the ingest task failed: {e}")))?;
-    let r = stored?;
+    let r = match stored {
+        Ok(r) => {
+            state.ingest_faults.clear();
+            r
+        }
+        Err(error) => {
+            if let ApiError::StorageUnavailable(fault) = &error {
+                state.ingest_faults.record(*fault);
+            }
+            return Err(error);
+        }
+    };
     if !r.duplicate {
         state.engine.notify_ingest();
     }

@@ -38,6 +38,8 @@ pub struct AppState {
     pub config_admin: UserRow,
     /// The delivery engine (routing wake-ups, destination state, templates).
     pub engine: Arc<crate::delivery::Engine>,
+    /// The last storage fault an ingest met, for `/readyz`.
+    pub ingest_faults: Arc<health::IngestFaults>,
 }
 
 /// The whole HTTP surface.

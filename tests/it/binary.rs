@@ -2,7 +2,6 @@
 //! 202s losing nothing.
 
 use crate::helpers::{ADMIN_KEY, Backend, fixture, fresh_storage};
-use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
@@ -51,30 +50,8 @@ pub(crate) fn start_command(
     level: &str,
     log: Stdio,
 ) -> Running {
-    let mut child = command
-        .args(["serve", "--config"])
-        .arg(config)
-        .current_dir(cwd)
-        .env_remove("HOOKARR_CONFIG")
-        .env("RUST_LOG", level)
-        .stdout(Stdio::piped())
-        .stderr(log)
-        .spawn()
-        .expect("the binary starts");
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let mut banner = Vec::new();
-    let base = loop {
-        let line = lines
-            .next()
-            .expect("the banner ends with the API line")
-            .unwrap();
-        banner.push(line.clone());
-        if let Some(rest) = line.strip_prefix("API: ") {
-            break rest.split("/api/").next().unwrap().to_owned();
-        }
-    };
-    // Keep draining stdout so the child never blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines {});
+    command.current_dir(cwd);
+    let (child, banner, base) = crate::serve::spawn_serve(command, config, level, log);
     Running {
         child,
         banner,
@@ -104,15 +81,7 @@ pub(crate) fn write_config_with(
 
 /// GET an API URL of a running binary with the admin key, as JSON.
 async fn admin_json(client: &reqwest::Client, url: &str) -> serde_json::Value {
-    client
-        .get(url)
-        .bearer_auth(ADMIN_KEY)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
+    crate::serve::get_json(client, url, ADMIN_KEY).await
 }
 
 pub(crate) fn token_of(banner: &[String], source: &str) -> String {

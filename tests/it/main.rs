@@ -11,6 +11,8 @@ mod fixtures;
 mod media_servers;
 mod receiver;
 mod router;
+#[path = "../support/serve.rs"]
+mod serve;
 mod server_limits;
 mod storage_faults;
 mod store;

@@ -128,11 +128,16 @@ async fn handle(State(inner): State<Arc<Inner>>, req: Request) -> Response {
 
 impl Receiver {
     pub async fn start() -> Receiver {
+        Self::start_on("127.0.0.1:0").await
+    }
+
+    /// A receiver on a given loopback address (a target that comes back on the port it was down on).
+    pub async fn start_on(addr: &str) -> Receiver {
         let inner = Arc::new(Inner::default());
         let app = axum::Router::new()
             .fallback(handle)
             .with_state(inner.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let task = tokio::spawn(async move {
             axum::serve(listener, app).await.unwrap();
