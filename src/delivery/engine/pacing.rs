@@ -24,6 +24,8 @@ use std::time::{Duration, Instant};
 /// How many bookings are kept before the stale ones (of deliveries that never came back: deleted, expired,
 /// taken by another process) are dropped.
 const BOOKINGS_KEPT: usize = 4096;
+/// A booking this far past its slot belongs to a delivery that is not coming back.
+const STALE_BOOKING: Duration = Duration::from_secs(300);
 
 /// Whether a delivery may be sent now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -160,8 +162,9 @@ impl PaceState {
     fn book(&mut self, delivery: &str, earliest: Instant, period: Duration) -> Instant {
         let at = self.cursor.map_or(earliest, |c| c.max(earliest));
         self.cursor = Some(at + period);
-        if self.booked.len() >= BOOKINGS_KEPT {
-            let stale = earliest - Duration::from_secs(300).min(earliest.elapsed());
+        if self.booked.len() >= BOOKINGS_KEPT
+            && let Some(stale) = Instant::now().checked_sub(STALE_BOOKING)
+        {
             self.booked.retain(|_, slot| *slot > stale);
         }
         self.booked.insert(delivery.to_owned(), at);
