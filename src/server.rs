@@ -1,9 +1,9 @@
 //! The HTTP listener in front of the router: every connection is served by hyper with a deadline for its
 //! request head, and open connections are capped (`server.max_connections`) so slow or idle clients cannot
-//! use up the process's files. A few connections past the cap are still served, for `/healthz` and `/readyz`
-//! only; past those, a connection is answered `503` with `Retry-After` and closed at once.
+//! use up the process's files. A connection past the cap is answered at once and closed: `/healthz` with
+//! `200` (the process is up), anything else `503` with `Retry-After` — `/readyz` too, as hookarr cannot take
+//! more traffic just then.
 
-use crate::api::HealthOnly;
 use axum::Router;
 use axum::extract::ConnectInfo;
 use hyper::body::Incoming;
@@ -11,13 +11,16 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tower::ServiceExt as _;
 
-/// Connections served past `max_connections`, for health checks only.
-const HEALTH_CONNECTIONS: usize = 16;
+/// Connections past `max_connections` being answered and closed at once; past these, closed unanswered.
+const TURNING_AWAY: usize = 256;
+/// How long a connection past the cap has to send its request line.
+const TURN_AWAY_READ: Duration = Duration::from_millis(500);
 /// How long a stop waits for requests in flight before it closes their connections.
 const DRAIN: Duration = Duration::from_secs(30);
 
@@ -55,7 +58,7 @@ pub async fn serve(
         .keep_alive(true);
     let graceful = GracefulShutdown::new();
     let served = Arc::new(Semaphore::new(limits.max_connections));
-    let for_health = Arc::new(Semaphore::new(HEALTH_CONNECTIONS));
+    let turning_away = Arc::new(Semaphore::new(TURNING_AWAY));
     loop {
         let (stream, peer) = tokio::select! {
             _ = shutdown.cancelled() => break,
@@ -70,23 +73,23 @@ pub async fn serve(
                 }
             },
         };
-        let (permit, health_only) = match served.clone().try_acquire_owned() {
-            Ok(permit) => (permit, false),
-            Err(_) => match for_health.clone().try_acquire_owned() {
-                Ok(permit) => (permit, true),
-                Err(_) => {
-                    turn_away(&stream, limits.max_connections);
-                    continue;
+        let permit = match served.clone().try_acquire_owned() {
+            Ok(permit) => permit,
+            Err(_) => {
+                if let Ok(turning) = turning_away.clone().try_acquire_owned() {
+                    let max = limits.max_connections;
+                    tokio::spawn(async move {
+                        turn_away(stream, max).await;
+                        drop(turning);
+                    });
                 }
-            },
+                continue;
+            }
         };
         let _ = stream.set_nodelay(true);
         let app = app.clone();
         let service = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
             req.extensions_mut().insert(ConnectInfo(peer));
-            if health_only {
-                req.extensions_mut().insert(HealthOnly);
-            }
             app.clone().oneshot(req)
         });
         let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
@@ -105,16 +108,44 @@ pub async fn serve(
     }
 }
 
-/// Answers a connection past every cap with `503` and closes it, without waiting on the client.
-fn turn_away(stream: &TcpStream, max_connections: usize) {
-    let body = format!(
-        r#"{{"error":{{"code":"overloaded","message":"hookarr has server.max_connections ({max_connections}) connections open; retry shortly","details":[]}}}}"#
-    );
+/// Answers a connection past the cap from its request line alone, and closes it: `/healthz` is `200`,
+/// everything else `503` with `Retry-After`. What the client sent is read first, so that it sees the answer
+/// rather than a reset.
+async fn turn_away(mut stream: TcpStream, max_connections: usize) {
+    let mut head = [0u8; 1024];
+    let n = match tokio::time::timeout(TURN_AWAY_READ, stream.read(&mut head)).await {
+        Ok(Ok(n)) => n,
+        _ => 0,
+    };
+    let line = head[..n].split(|b| *b == b'\r').next().unwrap_or_default();
+    let (status, body) = if line.starts_with(b"GET /healthz ") {
+        ("200 OK", r#"{"status":"ok"}"#.to_owned())
+    } else if line.starts_with(b"GET /readyz ") {
+        (
+            "503 Service Unavailable",
+            format!(
+                r#"{{"status":"not_ready","connections":"server.max_connections ({max_connections}) reached"}}"#
+            ),
+        )
+    } else {
+        (
+            "503 Service Unavailable",
+            format!(
+                r#"{{"error":{{"code":"overloaded","message":"hookarr has server.max_connections ({max_connections}) connections open; retry shortly","details":[]}}}}"#
+            ),
+        )
+    };
     let response = format!(
-        "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\nretry-after: 1\r\n\
-         connection: close\r\ncontent-length: {}\r\n\r\n{body}",
+        "HTTP/1.1 {status}\r\ncontent-type: application/json\r\nretry-after: 1\r\nconnection: close\r\n\
+         content-length: {}\r\n\r\n{body}",
         body.len()
     );
-    // A fresh socket's send buffer takes this whole; if not, the client still sees the connection close.
-    let _ = stream.try_write(response.as_bytes());
+    let _ = tokio::time::timeout(TURN_AWAY_READ, async {
+        stream.write_all(response.as_bytes()).await?;
+        stream.shutdown().await
+    })
+    .await;
+    // Whatever else arrived is read before closing, so that the close is not a reset that could destroy the
+    // answer on its way.
+    while matches!(stream.try_read(&mut head), Ok(n) if n > 0) {}
 }

@@ -13,7 +13,6 @@ mod hooks;
 mod overload;
 
 pub use error::ApiError;
-pub use overload::HealthOnly;
 
 use crate::config::Config;
 use crate::sources::Sources;

@@ -1,6 +1,5 @@
-//! The request cap: past `server.max_requests_in_flight` requests at once, and on the connections the
-//! listener serves past `server.max_connections`, requests are answered `503 overloaded` with `Retry-After`
-//! — except `/healthz` and `/readyz`, which always answer.
+//! The request cap: past `server.max_requests_in_flight` requests at once, requests are answered
+//! `503 overloaded` with `Retry-After` — except `/healthz` and `/readyz`, which always answer.
 
 use super::ApiError;
 use axum::extract::{Request, State};
@@ -8,10 +7,6 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use std::sync::Arc;
 use tokio::sync::Semaphore;
-
-/// Marks a request that came on a connection past `server.max_connections`: only health checks are served.
-#[derive(Debug, Clone, Copy)]
-pub struct HealthOnly;
 
 /// Requests in flight, at most `server.max_requests_in_flight`.
 #[derive(Clone)]
@@ -33,13 +28,6 @@ impl InFlight {
 pub async fn cap_requests(State(in_flight): State<InFlight>, req: Request, next: Next) -> Response {
     if matches!(req.uri().path(), "/healthz" | "/readyz") {
         return next.run(req).await;
-    }
-    if req.extensions().get::<HealthOnly>().is_some() {
-        return ApiError::Overloaded(
-            "hookarr has as many connections open as server.max_connections allows; retry shortly"
-                .to_owned(),
-        )
-        .into_response();
     }
     match in_flight.permits.try_acquire() {
         Ok(_slot) => next.run(req).await,

@@ -42,8 +42,8 @@ pub struct Server {
     /// A request body that sends nothing for this many seconds is answered 408 (its bytes so far are kept in
     /// the rejected log when the source authenticated).
     pub body_timeout_secs: u64,
-    /// Open connections served at once; past it (and a few kept for `/healthz` and `/readyz`), new ones get
-    /// `503` with `Retry-After`.
+    /// Open connections served at once; past it a new one is answered at once and closed (`/healthz` `200`,
+    /// anything else `503` with `Retry-After`).
     pub max_connections: u32,
     /// Requests handled at once; past it, `503` with `Retry-After` (`/healthz` and `/readyz` are exempt).
     pub max_requests_in_flight: u32,
