@@ -17,9 +17,14 @@ use tokio_util::sync::CancellationToken;
 #[derive(Debug, Parser)]
 #[command(version, about)]
 pub struct Cli {
-    /// The config file (YAML). Default: config/hookarr.yaml if it exists, else built-in defaults.
+    /// The config file (YAML). Default: hookarr.yaml in the data directory, else config/hookarr.yaml, if
+    /// either exists; else built-in defaults.
     #[arg(long, global = true, env = "HOOKARR_CONFIG")]
     pub config: Option<PathBuf>,
+    /// Where the database and generated state live. Default: ./data in hookarr's source tree, else
+    /// $XDG_DATA_HOME/hookarr (~/.local/share/hookarr).
+    #[arg(long, global = true, env = "HOOKARR_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
     /// Log line format.
     #[arg(long, global = true, value_enum, default_value = "human")]
     pub log_format: LogFormat,
@@ -95,7 +100,8 @@ pub enum UsersCommand {
 /// Runs the parsed command; the exit code follows CONTRACT §1 (2 for configuration problems).
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     telemetry::init(cli.log_format);
-    let loaded = match config::load(cli.config.as_deref()) {
+    let data_dir = config::DataDir::choose(cli.data_dir.as_deref());
+    let loaded = match config::load(cli.config.as_deref(), &data_dir) {
         Ok(loaded) => loaded,
         Err(problems) => {
             eprintln!(
@@ -290,11 +296,34 @@ async fn open_store(loaded: &Loaded) -> anyhow::Result<Arc<dyn Store>> {
         .context("Failed to open and migrate the database at storage.url")
 }
 
+/// Prints a line to stdout, ignoring a closed stdout (a service manager, a pipe whose reader left): the
+/// banner must never be what stops the server.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
 async fn serve(loaded: Loaded) -> anyhow::Result<ExitCode> {
     // Handlers first: a SIGTERM that arrives while hookarr starts (or right after its banner) still stops it
     // cleanly instead of killing it.
     let shutdown = CancellationToken::new();
     tokio::spawn(stop_on_signal(Signals::install()?, shutdown.clone()));
+    let database = describe_database(loaded.config.storage.url.expose());
+    say!(
+        "data directory: {} ({})",
+        loaded.data_dir.path.display(),
+        loaded.data_dir.rule
+    );
+    say!("database: {database}");
+    match &loaded.path {
+        Some(path) => say!("config: {}", path.display()),
+        None => say!(
+            "config: none (built-in defaults; put one at {} or pass --config)",
+            loaded.data_dir.path.join("hookarr.yaml").display()
+        ),
+    }
     let app = App::build(loaded.config, None).await?;
     print_banner(app.bootstrap());
     tracing::info!(message = "hookarr is listening.", address = %app.local_addr());
@@ -303,16 +332,31 @@ async fn serve(loaded: Loaded) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// The database of a storage URL, for people: a SQLite file's path, a PostgreSQL URL without its password.
+fn describe_database(url: &str) -> String {
+    if let Some(path) = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+    {
+        return format!("SQLite {}", path.split('?').next().unwrap_or(path));
+    }
+    match url::Url::parse(url) {
+        Ok(mut parsed) => {
+            let _ = parsed.set_password(None);
+            format!("PostgreSQL {parsed}")
+        }
+        Err(_) => "PostgreSQL (an unreadable URL)".to_owned(),
+    }
+}
+
 /// Printed to stdout, not the log: the admin key (first start only) and the Connect URLs carry secrets.
 fn print_banner(b: &Bootstrap) {
     if let Some(key) = &b.new_admin_key {
-        println!("admin key: {key}");
-        println!(
-            "  (shown once: keep it; create more with `hookarr keys create --user NAME --admin`)"
-        );
-        println!("admin page: {}/admin", b.public_url);
+        say!("admin key: {key}");
+        say!("  (shown once: keep it; create more with `hookarr keys create --user NAME --admin`)");
+        say!("admin page: {}/admin", b.public_url);
     }
-    println!("Connect URLs (paste into each app's webhook settings):");
+    say!("Connect URLs (paste into each app's webhook settings):");
     let mut masked = false;
     for c in &b.connect_urls {
         // A token is printed in full only the start that creates it: logs keep what is printed.
@@ -322,12 +366,12 @@ fn print_banner(b: &Bootstrap) {
             masked |= c.full != c.masked;
             (&c.masked, "")
         };
-        println!("  {:<10} {:<9} {url}{note}", c.source, c.app);
+        say!("  {:<10} {:<9} {url}{note}", c.source, c.app);
     }
     if masked {
-        println!("  (tokens hidden; `hookarr sources --show-tokens` prints them)");
+        say!("  (tokens hidden; `hookarr sources --show-tokens` prints them)");
     }
-    println!(
+    say!(
         "API: {}/api/events (Authorization: Bearer <admin key>)",
         b.public_url
     );
@@ -345,7 +389,7 @@ async fn list_sources(loaded: Loaded, show_tokens: bool) -> anyhow::Result<ExitC
         .context("server.listen is not an address")?;
     let public_url = crate::app::public_url(&loaded.config, listen);
     for s in sources.iter() {
-        println!(
+        say!(
             "{:<10} {:<9} {}",
             s.name,
             s.app.as_str(),
@@ -353,7 +397,7 @@ async fn list_sources(loaded: Loaded, show_tokens: bool) -> anyhow::Result<ExitC
         );
     }
     if !show_tokens && sources.iter().any(|s| s.token.is_some()) {
-        println!("(tokens hidden; add --show-tokens to print them)");
+        say!("(tokens hidden; add --show-tokens to print them)");
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -2,7 +2,8 @@
 //! deserialize each section on its own (so one bad section does not hide the problems of the others), then
 //! run the semantic checks of [`super::validate`].
 
-use super::types::{Config, Destination, SourceConfig};
+use super::paths::{DataDir, resolve_sqlite_url};
+use super::types::{Config, Destination, Secret, SourceConfig};
 use super::validate::{Problem, validate};
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
@@ -30,6 +31,8 @@ pub struct Loaded {
     pub config: Config,
     /// The file it came from; `None` when running on defaults.
     pub path: Option<PathBuf>,
+    /// The data directory it was loaded for.
+    pub data_dir: DataDir,
     /// Things that work but look wrong (a Discord URL on an unusual host, an unknown `HOOKARR_` variable).
     pub warnings: Vec<String>,
 }
@@ -52,12 +55,14 @@ impl fmt::Display for ConfigProblems {
 
 impl std::error::Error for ConfigProblems {}
 
-/// Loads the configuration from `path`, else `config/hookarr.yaml` if present, else the defaults, with the
-/// process environment for interpolation and overrides.
-pub fn load(path: Option<&Path>) -> Result<Loaded, ConfigProblems> {
+/// Loads the configuration from `path`, else the data directory's `hookarr.yaml` or `config/hookarr.yaml` if
+/// present, else the defaults, with the process environment for interpolation and overrides. The database
+/// goes in `data_dir` unless the config names one; a relative SQLite path in the config is relative to the
+/// config file's folder.
+pub fn load(path: Option<&Path>, data_dir: &DataDir) -> Result<Loaded, ConfigProblems> {
     let path = match path {
         Some(p) => Some(p.to_path_buf()),
-        None => Some(PathBuf::from(DEFAULT_PATH)).filter(|p| p.exists()),
+        None => data_dir.default_config(),
     };
     let text = match &path {
         Some(p) => std::fs::read_to_string(p).map_err(|e| {
@@ -70,15 +75,27 @@ pub fn load(path: Option<&Path>) -> Result<Loaded, ConfigProblems> {
     };
     let vars: Vec<(String, String)> = std::env::vars().collect();
     let (mut config, warnings) = load_from_str(&text, |name| std::env::var(name).ok(), &vars)?;
-    config.templates_dir = path
+    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    let config_dir = path
         .as_deref()
         .and_then(Path::parent)
+        .map(|dir| cwd.join(dir));
+    config.storage.url = Secret(if config.storage.url_given {
+        resolve_sqlite_url(
+            config.storage.url.expose(),
+            config_dir.as_deref().unwrap_or(&cwd),
+        )
+    } else {
+        data_dir.default_storage_url()
+    });
+    config.templates_dir = config_dir
         .map(|dir| dir.join("templates"))
         .filter(|d| d.is_dir())
         .or_else(|| Some(PathBuf::from("templates")).filter(|d| d.is_dir()));
     Ok(Loaded {
         config,
-        path,
+        path: path.map(|p| cwd.join(p)),
+        data_dir: data_dir.clone(),
         warnings,
     })
 }
@@ -139,7 +156,9 @@ pub fn load_from_str(
         config.server = deserialize_at("server", v, &mut problems).unwrap_or_default();
     }
     if let Some(v) = section("storage") {
+        let url_given = v.get("url").is_some_and(|u| !u.is_null());
         config.storage = deserialize_at("storage", v, &mut problems).unwrap_or_default();
+        config.storage.url_given = url_given;
     }
     if let Some(v) = section("admin") {
         config.admin = deserialize_at("admin", v, &mut problems).unwrap_or_default();

@@ -4,6 +4,7 @@
 mod filter;
 mod interpolate;
 mod load;
+mod paths;
 mod targets;
 mod types;
 mod validate;
@@ -11,6 +12,7 @@ mod validate;
 pub use filter::{Condition, FilterOp};
 pub use interpolate::interpolate;
 pub use load::{ConfigProblems, Loaded, load, load_from_str};
+pub use paths::{DataDir, resolve_sqlite_url};
 pub use targets::is_private_host;
 pub use types::*;
 pub use validate::{Problem, parse_cidr, validate};

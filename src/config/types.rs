@@ -72,6 +72,10 @@ pub struct Storage {
     pub url: Secret,
     /// Events, deliveries, attempts and dead letters older than this are purged.
     pub retention_days: u32,
+    /// Whether the config (or `HOOKARR_STORAGE__URL`) named `url`; if not, `load` puts the database in the
+    /// data directory. Not a config key.
+    #[serde(skip)]
+    pub url_given: bool,
 }
 
 impl Default for Storage {
@@ -79,6 +83,7 @@ impl Default for Storage {
         Self {
             url: Secret("sqlite://data/hookarr.db".into()),
             retention_days: 30,
+            url_given: false,
         }
     }
 }

@@ -241,3 +241,16 @@ fn durations_take_units() {
         "{all}"
     );
 }
+
+#[test]
+fn the_minimal_example_loads_as_it_is_without_warnings() {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/config/hookarr.minimal.yaml"
+    ))
+    .unwrap();
+    let (cfg, warnings) = load_from_str(&text, |_| None, &[]).unwrap_or_else(|p| panic!("{p}"));
+    assert_eq!(cfg.destinations.len(), 1);
+    assert_eq!(cfg.destinations[0].kind, DestinationType::Discord);
+    assert!(warnings.is_empty(), "{warnings:?}");
+}
