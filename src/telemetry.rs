@@ -60,3 +60,40 @@ pub fn error_once_a_minute(
     };
     tracing::error!(message, kind, %error, repeated_in_the_last_minute = held_back);
 }
+
+/// The story lines (an event received, a delivery made) logged one by one at most this many a second per
+/// kind; past it they are counted and told as one line.
+const STORY_LINES_PER_SECOND: u64 = 10;
+
+type Stories = std::collections::HashMap<&'static str, (std::time::Instant, u64, u64)>;
+static STORIES: std::sync::Mutex<Option<Stories>> = std::sync::Mutex::new(None);
+
+/// Logs one story line of `kind` (`events`, `deliveries`) through `log`, unless more than ten of that kind
+/// came within the current second: then it is only counted, and the next line logged after the second says
+/// how many were not told one by one. Heavy traffic gives a line a second per kind, not a line per event.
+pub fn story(kind: &'static str, log: impl FnOnce()) {
+    let untold = {
+        let mut guard = STORIES.lock().unwrap_or_else(|p| p.into_inner());
+        let stories = guard.get_or_insert_with(Default::default);
+        let now = std::time::Instant::now();
+        let (window, told, untold) = stories.entry(kind).or_insert((now, 0, 0));
+        if now.duration_since(*window) >= std::time::Duration::from_secs(1) {
+            *window = now;
+            *told = 0;
+        }
+        if *told >= STORY_LINES_PER_SECOND {
+            *untold += 1;
+            return;
+        }
+        *told += 1;
+        std::mem::take(untold)
+    };
+    if untold > 0 {
+        tracing::info!(
+            kind,
+            untold,
+            "… and {untold} more {kind} not logged one by one (over {STORY_LINES_PER_SECOND} a second)"
+        );
+    }
+    log();
+}

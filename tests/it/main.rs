@@ -9,6 +9,7 @@ mod data_dir;
 mod delivery;
 mod edge_cases;
 mod fixtures;
+mod logs;
 mod media_servers;
 mod receiver;
 mod router;

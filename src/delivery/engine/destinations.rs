@@ -148,7 +148,7 @@ impl Engine {
         if persist && let Err(error) = self.store.set_destination_paused(name, Some(until)).await {
             error.log("Saving a pause failed.");
         }
-        tracing::info!(message = "Destination paused by its rate limit.", destination = name, until = %until, global);
+        tracing::warn!(message = "Destination paused by its rate limit.", destination = name, until = %until, global);
     }
 
     /// A target's proactive limit headers (Discord's `X-RateLimit-*`): when a bucket is spent, wait for its

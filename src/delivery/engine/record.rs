@@ -104,8 +104,8 @@ impl Engine {
             (_, None, Some(status)) => Some(format!("HTTP {status}")),
             (_, None, None) => None,
         };
+        tell_attempt(c, finish, &sent, &outcome);
         finish.logged.push(sent.record(finish.attempts, outcome));
-        tracing::debug!(message = "Delivery attempt.", delivery = %c.id, destination = %c.destination, status = ?sent.status, outcome = finish.status.as_str());
         if finish.status == DeliveryStatus::Dead {
             let msg = format!(
                 "Delivery {} of {} to {} is dead after {} attempts: {}",
@@ -143,6 +143,91 @@ impl Engine {
     pub(super) fn settle(&self, finish: DeliveryResult, members: &[Claimed], attempts_before: u32) {
         self.finish_members(members, &finish, attempts_before);
         self.finish(finish);
+    }
+}
+
+/// The story line of an attempt: "discord-movies delivered in 212 ms", "… failed (HTTP 400: Invalid Form
+/// Body), retry in 1m", "… dead after 5 attempts".
+fn tell_attempt(
+    c: &Claimed,
+    finish: &DeliveryResult,
+    sent: &crate::delivery::send::Sent,
+    outcome: &AttemptOutcome,
+) {
+    let ms = sent.duration.as_millis();
+    let why = || match (&sent.error, sent.status) {
+        (Some(error), _) => error.clone(),
+        (None, Some(status)) => {
+            let excerpt: String = sent.body.chars().take(120).collect();
+            let excerpt = excerpt.trim();
+            if excerpt.is_empty() {
+                format!("HTTP {status}")
+            } else {
+                format!("HTTP {status}: {excerpt}")
+            }
+        }
+        (None, None) => "no answer".to_owned(),
+    };
+    let next = || {
+        finish.next_attempt_at.map_or_else(String::new, |at| {
+            let wait = (at - finish.at).num_seconds().max(0) as u64;
+            humantime::format_duration(std::time::Duration::from_secs(wait)).to_string()
+        })
+    };
+    let (destination, event, delivery) = (
+        c.destination.as_str(),
+        c.event.event.as_str(),
+        c.id.as_str(),
+    );
+    match outcome {
+        AttemptOutcome::Succeeded => crate::telemetry::story("deliveries", || {
+            tracing::info!(
+                destination,
+                event,
+                delivery,
+                duration_ms = ms as u64,
+                "{destination} delivered in {ms} ms ({event})"
+            );
+        }),
+        AttemptOutcome::Retry => crate::telemetry::story("deliveries", || {
+            tracing::info!(
+                destination,
+                event,
+                delivery,
+                "{destination} failed ({}), retry in {}",
+                why(),
+                next()
+            );
+        }),
+        AttemptOutcome::RateLimited => crate::telemetry::story("deliveries", || {
+            tracing::info!(
+                destination,
+                event,
+                delivery,
+                "{destination} rate limited ({}), paused for {}",
+                why(),
+                next()
+            );
+        }),
+        AttemptOutcome::Dead => {
+            tracing::warn!(
+                destination,
+                event,
+                delivery,
+                "{destination} dead after {} attempts ({})",
+                finish.attempts,
+                why()
+            );
+        }
+        _ => {
+            tracing::warn!(
+                destination,
+                event,
+                delivery,
+                "{destination} failed ({}), not retried",
+                why()
+            );
+        }
     }
 }
 

@@ -61,7 +61,11 @@ impl Engine {
         let mut last_refresh = Instant::now();
         loop {
             let enabled = |name: &str| self.is_enabled(name);
-            let route = |e: &Event| self.routes.route(e, &enabled);
+            let route = |e: &Event| {
+                let destinations = self.routes.route(e, &enabled);
+                tell_received(e, &destinations);
+                destinations
+            };
             match self.store.route_outbox(500, &route).await {
                 Ok(0) => {}
                 Ok(_) => {
@@ -176,6 +180,29 @@ impl Engine {
             batch.clear();
         }
     }
+}
+
+/// The story line of an event as it is routed: "radarr download.grabbed ‘Dune: Part Two (2024)’ → 2
+/// destinations (discord-movies, slack)".
+fn tell_received(e: &Event, deliveries: &[crate::storage::NewDelivery]) {
+    crate::telemetry::story("events", || {
+        let destinations: Vec<&str> = deliveries.iter().map(|d| d.destination.as_str()).collect();
+        let to = match destinations.len() {
+            0 => "→ no destination (none matches it)".to_owned(),
+            1 => format!("→ {}", destinations[0]),
+            n => format!("→ {n} destinations ({})", destinations.join(", ")),
+        };
+        tracing::info!(
+            source = %e.source.name,
+            event = e.event.as_str(),
+            id = %e.id,
+            destinations = destinations.len(),
+            "{} {} ‘{}’ {to}",
+            e.source.name,
+            e.event.as_str(),
+            e.summary
+        );
+    });
 }
 
 /// The apalis job handler: one attempt at one delivery.
