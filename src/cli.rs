@@ -114,8 +114,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(2));
         }
     };
-    for warning in &loaded.warnings {
-        tracing::warn!(message = "Configuration warning.", warning = %warning);
+    // Said where the config is being looked at (checking it, starting the server), not by every one-shot
+    // command again.
+    if matches!(cli.command, Command::CheckConfig | Command::Serve) {
+        for warning in &loaded.warnings {
+            tracing::warn!(message = "Configuration warning.", warning = %warning);
+        }
     }
     match cli.command {
         Command::CheckConfig => {
@@ -263,17 +267,15 @@ async fn send_test(loaded: Loaded, destination: &str) -> anyhow::Result<ExitCode
             return Ok(ExitCode::from(1));
         }
     };
-    match sent.status {
-        Some(status) => println!(
+    match (sent.status, &sent.error) {
+        (Some(status), _) => println!(
             "{destination}: HTTP {status} in {} ms",
             sent.duration.as_millis()
         ),
-        None => println!(
-            "{destination}: no answer after {} ms",
-            sent.duration.as_millis()
-        ),
+        (None, Some(error)) => println!("{destination}: not delivered: {error}"),
+        (None, None) => println!("{destination}: not delivered"),
     }
-    if let Some(error) = &sent.error {
+    if let (Some(_), Some(error)) = (sent.status, &sent.error) {
         println!("error: {error}");
     }
     if !sent.body.is_empty() {

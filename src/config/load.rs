@@ -192,6 +192,8 @@ fn deserialize_at<T: DeserializeOwned>(
     mut v: Value,
     problems: &mut Vec<Problem>,
 ) -> Option<T> {
+    // Keys taken out after their own error: their absence is not a second problem.
+    let mut removed: Vec<String> = Vec::new();
     for _ in 0..50 {
         let error = match serde_path_to_error::deserialize(v.clone()) {
             Ok(t) => return Some(t),
@@ -204,10 +206,17 @@ fn deserialize_at<T: DeserializeOwned>(
             format!("{path}.{inner}")
         };
         let segments: Vec<_> = error.path().iter().cloned().collect();
-        problems.push(Problem::new(
-            full,
-            explain_serde(&error.into_inner().to_string()),
-        ));
+        let message = error.into_inner().to_string();
+        let already_told = removed
+            .iter()
+            .any(|key| message == format!("missing field `{key}`"));
+        if already_told {
+            return None;
+        }
+        problems.push(Problem::new(full, explain_serde(&message)));
+        if let Some(serde_path_to_error::Segment::Map { key }) = segments.last() {
+            removed.push(key.clone());
+        }
         if !remove_at(&mut v, &segments) {
             return None;
         }

@@ -136,25 +136,51 @@ pub async fn send(
     }
 }
 
-/// A transport error without the URL (which may hold a secret).
+/// A transport error in words, naming the host and port but never the rest of the URL (which may hold a
+/// secret): "connection refused by 127.0.0.1:9", "cannot resolve discord.example (DNS)", "timed out".
 fn describe(e: &reqwest::Error) -> String {
-    let kind = if e.is_timeout() {
-        "timed out"
-    } else if e.is_connect() {
-        "connection failed"
-    } else if e.is_body() || e.is_decode() {
+    let place = e.url().and_then(|u| {
+        let host = u.host_str()?;
+        Some(match u.port_or_known_default() {
+            Some(port) => format!("{host}:{port}"),
+            None => host.to_owned(),
+        })
+    });
+    let mut source = std::error::Error::source(e);
+    let mut detail = String::new();
+    let mut io_kind = None;
+    while let Some(s) = source {
+        if let Some(io) = s.downcast_ref::<std::io::Error>() {
+            io_kind = Some(io.kind());
+        }
+        detail = s.to_string();
+        source = s.source();
+    }
+    let at = place.as_deref().unwrap_or("the target");
+    if e.is_timeout() {
+        return format!("timed out waiting for {at} (delivery.timeout_secs)");
+    }
+    if e.is_connect() {
+        return match io_kind {
+            Some(std::io::ErrorKind::ConnectionRefused) => format!(
+                "connection refused by {at}: nothing listens there; check the URL's host and port and that \
+                 the target runs"
+            ),
+            _ if detail.contains("dns error") || detail.contains("lookup address") => format!(
+                "cannot resolve {} (DNS): check the host name in the URL",
+                at.rsplit_once(':').map_or(at, |(host, _)| host)
+            ),
+            _ if detail.is_empty() => format!("cannot connect to {at}"),
+            _ => format!("cannot connect to {at}: {detail}"),
+        };
+    }
+    let kind = if e.is_body() || e.is_decode() {
         "bad response body"
     } else if e.is_request() {
         "request failed"
     } else {
         "HTTP error"
     };
-    let mut source = std::error::Error::source(e);
-    let mut detail = String::new();
-    while let Some(s) = source {
-        detail = s.to_string();
-        source = s.source();
-    }
     if detail.is_empty() {
         kind.to_owned()
     } else {

@@ -497,6 +497,34 @@ async fn render_send_test_and_check_config_know_the_destinations_and_templates()
         String::from_utf8_lossy(&out.stdout).contains("HTTP 404"),
         "{out:?}"
     );
+    // The host warning (127.0.0.1 is not Discord's) is check-config's and serve's to say, once.
+    assert!(
+        !String::from_utf8_lossy(&out.stderr).contains("not a Discord host"),
+        "{out:?}"
+    );
+    // Nothing listening: the answer names the host and port and what to check.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let refused = write_config_with(
+        dir.path(),
+        &db,
+        Some(ADMIN_KEY),
+        &format!(
+            "destinations:\n  - {{name: gone, type: webhook, url: \"http://127.0.0.1:{port}/x\", signing: none}}\n"
+        ),
+    );
+    let out = hookarr_cmd(&["send-test", "--destination", "gone"], &refused);
+    assert_eq!(out.status.code(), Some(1));
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        said.contains(&format!(
+            "gone: not delivered: connection refused by 127.0.0.1:{port}"
+        )) && said.contains("check the URL's host and port"),
+        "{out:?}"
+    );
 }
 
 /// At `debug`, through deliveries, retries, a disable and a dead letter, the log never shows a source token,

@@ -254,3 +254,12 @@ fn the_minimal_example_loads_as_it_is_without_warnings() {
     assert_eq!(cfg.destinations[0].kind, DestinationType::Discord);
     assert!(warnings.is_empty(), "{warnings:?}");
 }
+
+#[test]
+fn a_misspelt_type_is_one_problem_not_two() {
+    let text = "destinations:\n  - name: d\n    type: discrod\n    url: https://discord.com/api/webhooks/1/t\n";
+    let problems = load_from_str(text, |_| None, &[]).unwrap_err().0;
+    let told: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
+    assert_eq!(told.len(), 1, "{told:?}");
+    assert!(told[0].contains("unknown variant `discrod`"), "{told:?}");
+}
