@@ -68,6 +68,16 @@ pub enum Command {
     /// Manage users.
     #[command(subcommand)]
     Users(UsersCommand),
+    /// Deliver again the events received within a past span: routed as on arrival (to the destinations that
+    /// want them now), or to one destination. The running `serve` sends them.
+    Replay {
+        /// How far back: `30m`, `1h`, `2d`.
+        #[arg(long, value_parser = humantime::parse_duration)]
+        since: std::time::Duration,
+        /// Only to this destination (its `name` in the config), whatever its rules say.
+        #[arg(long)]
+        destination: Option<String>,
+    },
     /// List the sources and their Connect URLs (tokens masked unless asked for).
     Sources {
         /// Print the tokens in full (paste-ready URLs).
@@ -150,6 +160,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             create_key(loaded, &user, admin).await
         }
         Command::Sources { show_tokens } => list_sources(loaded, show_tokens).await,
+        Command::Replay { since, destination } => replay(loaded, since, destination).await,
         Command::Users(UsersCommand::List) => {
             let store = open_store(&loaded).await?;
             for u in store.list_users().await? {
@@ -377,6 +388,72 @@ fn print_banner(b: &Bootstrap) {
         "API: {}/api/events (Authorization: Bearer <admin key>)",
         b.public_url
     );
+}
+
+/// `hookarr replay --since DURATION [--destination NAME]`: new deliveries for every event received within
+/// the span, oldest first, with a running count.
+async fn replay(
+    loaded: Loaded,
+    since: std::time::Duration,
+    destination: Option<String>,
+) -> anyhow::Result<ExitCode> {
+    let Some(templates) = templates_or_print(&loaded) else {
+        return Ok(ExitCode::from(2));
+    };
+    let store = open_store(&loaded).await?;
+    let engine =
+        crate::delivery::Engine::new(&loaded.config, store.clone(), Arc::new(templates)).await?;
+    if let Some(name) = &destination
+        && engine.target(name).is_none()
+    {
+        eprintln!("hookarr: no destination named `{name}` in the config");
+        return Ok(ExitCode::from(2));
+    }
+    let from =
+        chrono::Utc::now() - chrono::Duration::from_std(since).context("--since is too long")?;
+    // Newest first from the store; replayed oldest first, as they arrived.
+    let mut events = Vec::new();
+    let mut query = storage::EventQuery {
+        since: Some(from),
+        limit: 500,
+        ..Default::default()
+    };
+    loop {
+        let page = store.list_events(&query).await?;
+        let last = page.items.last().map(|e| e.id.clone());
+        events.extend(page.items.into_iter().map(|e| e.id));
+        match (page.next, last) {
+            (Some(_), Some(last)) => query.before = Some(last),
+            _ => break,
+        }
+    }
+    events.reverse();
+    let names = destination.map(|d| vec![d]);
+    let total = events.len();
+    let mut deliveries = 0;
+    for (i, id) in events.iter().enumerate() {
+        let made =
+            crate::operations::replay(&engine, store.as_ref(), id.as_str(), names.as_deref())
+                .await?;
+        deliveries += made.len();
+        if (i + 1) % 100 == 0 || i + 1 == total {
+            println!(
+                "replayed {} of {total} events: {deliveries} deliveries",
+                i + 1
+            );
+        }
+    }
+    if total == 0 {
+        println!(
+            "no event received in the last {}",
+            humantime::format_duration(since)
+        );
+    } else {
+        println!(
+            "the running `hookarr serve` sends them (or the next one started on this database)"
+        );
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// `hookarr sources [--show-tokens]`: every source with its app and Connect URL.

@@ -24,6 +24,24 @@ pub(crate) struct Running {
     pub(crate) base: String,
 }
 
+impl Running {
+    /// Posts copy `copy` of the Radarr grab fixture to this server with `token`.
+    pub(crate) async fn post_grab(
+        &self,
+        client: &reqwest::Client,
+        token: &str,
+        copy: u64,
+    ) -> reqwest::Response {
+        client
+            .post(format!("{}/hooks/radarr?token={token}", self.base))
+            .header("content-type", "application/json")
+            .body(crate::helpers::fixture_copy("radarr", "grab", copy))
+            .send()
+            .await
+            .unwrap()
+    }
+}
+
 /// A test that fails half-way must not leave its server running.
 impl Drop for Running {
     fn drop(&mut self) {
@@ -32,7 +50,7 @@ impl Drop for Running {
     }
 }
 
-fn start(config: &Path, cwd: &Path) -> Running {
+pub(crate) fn start(config: &Path, cwd: &Path) -> Running {
     start_logging(config, cwd, "warn", Stdio::inherit())
 }
 
@@ -675,13 +693,7 @@ async fn send_test_beside_a_live_serve_sends_nothing_twice() {
     let token = token_of(&running.banner, "radarr");
     let client = reqwest::Client::new();
     for copy in 0..5 {
-        let resp = client
-            .post(format!("{}/hooks/radarr?token={token}", running.base))
-            .header("content-type", "application/json")
-            .body(crate::helpers::fixture_copy("radarr", "grab", copy))
-            .send()
-            .await
-            .unwrap();
+        let resp = running.post_grab(&client, &token, copy).await;
         assert_eq!(resp.status(), 202);
     }
     // All five are in flight (the receiver holds each for 3 s).

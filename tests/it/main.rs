@@ -12,6 +12,7 @@ mod fixtures;
 mod logs;
 mod media_servers;
 mod receiver;
+mod replay_cli;
 mod router;
 #[path = "../support/serve.rs"]
 mod serve;

@@ -4,7 +4,7 @@
 //! than per request, lose nothing it accepted, and work again without a restart.
 
 use crate::binary::{BIN, start_command, token_of, write_config_with};
-use crate::helpers::{ADMIN_KEY, fixture_copy, report_skip};
+use crate::helpers::{ADMIN_KEY, report_skip};
 use crate::receiver::Receiver;
 use serde_json::Value;
 use std::collections::HashSet;
@@ -63,13 +63,7 @@ async fn a_full_disk_answers_503_readyz_turns_and_all_recovers_without_a_restart
     let copies = std::sync::atomic::AtomicU64::new(0);
     let post = async || {
         let copy = copies.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let resp = client
-            .post(format!("{}/hooks/radarr?token={token}", running.base))
-            .header("content-type", "application/json")
-            .body(fixture_copy("radarr", "grab", copy))
-            .send()
-            .await
-            .unwrap();
+        let resp = running.post_grab(&client, &token, copy).await;
         let status = resp.status().as_u16();
         let retry_after = resp.headers().contains_key("retry-after");
         let body: Value = resp.json().await.unwrap();
