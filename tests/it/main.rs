@@ -5,6 +5,7 @@ mod helpers;
 
 mod binary;
 mod config;
+mod container;
 mod data_dir;
 mod delivery;
 mod edge_cases;
