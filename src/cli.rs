@@ -379,7 +379,7 @@ fn print_banner(b: &Bootstrap) {
             masked |= c.full != c.masked;
             (&c.masked, "")
         };
-        say!("  {:<10} {:<9} {url}{note}", c.source, c.app);
+        say!("  {:<18} {url}{note}", source_label(&c.source, &c.app));
     }
     if masked {
         say!("  (tokens hidden; `hookarr sources --show-tokens` prints them)");
@@ -456,6 +456,16 @@ async fn replay(
     Ok(ExitCode::SUCCESS)
 }
 
+/// A source as listed beside its URL: its name, and its app when the name does not say it (`radarr-4k
+/// (radarr)`).
+fn source_label(name: &str, app: &str) -> String {
+    if name == app {
+        name.to_owned()
+    } else {
+        format!("{name} ({app})")
+    }
+}
+
 /// `hookarr sources [--show-tokens]`: every source with its app and Connect URL.
 async fn list_sources(loaded: Loaded, show_tokens: bool) -> anyhow::Result<ExitCode> {
     let store = open_store(&loaded).await?;
@@ -469,9 +479,8 @@ async fn list_sources(loaded: Loaded, show_tokens: bool) -> anyhow::Result<ExitC
     let public_url = crate::app::public_url(&loaded.config, listen);
     for s in sources.iter() {
         say!(
-            "{:<10} {:<9} {}",
-            s.name,
-            s.app.as_str(),
+            "{:<18} {}",
+            source_label(&s.name, s.app.as_str()),
             s.connect_url(&public_url, show_tokens)
         );
     }

@@ -43,7 +43,8 @@ async fn at_info_the_log_tells_each_event_and_each_delivery() {
     let deadline = Instant::now() + Duration::from_secs(20);
     let text = loop {
         let text = std::fs::read_to_string(&log_path).unwrap();
-        if text.contains("refusing failed") || Instant::now() > deadline {
+        let told = text.contains("refusing failed") && text.contains("sink delivered in ");
+        if told || Instant::now() > deadline {
             break text;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;

@@ -146,6 +146,9 @@ impl Engine {
     }
 }
 
+/// From this many failed attempts of one delivery on, each further failure is logged as a warning.
+const KEEPS_FAILING: u32 = 3;
+
 /// The story line of an attempt: "discord-movies delivered in 212 ms", "… failed (HTTP 400: Invalid Form
 /// Body), retry in 1m", "… dead after 5 attempts".
 fn tell_attempt(
@@ -189,6 +192,19 @@ fn tell_attempt(
                 "{destination} delivered in {ms} ms ({event})"
             );
         }),
+        // The third failure in a row of one delivery is a warning: the destination keeps failing.
+        AttemptOutcome::Retry if finish.attempts >= KEEPS_FAILING => {
+            tracing::warn!(
+                destination,
+                event,
+                delivery,
+                attempts = finish.attempts,
+                "{destination} keeps failing: attempt {} ({}), retry in {}",
+                finish.attempts,
+                why(),
+                next()
+            );
+        }
         AttemptOutcome::Retry => crate::telemetry::story("deliveries", || {
             tracing::info!(
                 destination,
