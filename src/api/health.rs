@@ -25,10 +25,7 @@ impl IngestFaults {
     }
 
     pub fn clear(&self) {
-        let mut last = self.0.lock().expect("fault lock");
-        if last.is_some() {
-            *last = None;
-        }
+        *self.0.lock().expect("fault lock") = None;
     }
 
     /// The fault of a failed ingest within the last 30 s with none stored since.
