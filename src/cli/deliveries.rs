@@ -1,0 +1,193 @@
+//! The one-shot commands about what is sent: `render` (the request a destination would get), `send-test` (a
+//! `test` event now) and `replay` (earlier events delivered again).
+
+use super::{open_store, templates_or_print};
+use crate::config::Loaded;
+use crate::storage;
+use anyhow::Context as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+pub(super) async fn render(
+    loaded: Loaded,
+    destination: &str,
+    payload: Option<(String, PathBuf)>,
+    event_id: Option<String>,
+) -> anyhow::Result<ExitCode> {
+    use crate::operations::{OperationError, PreviewEvent};
+    use crate::outbound;
+    let Some(templates) = templates_or_print(&loaded) else {
+        return Ok(ExitCode::from(2));
+    };
+    let store = open_store(&loaded).await?;
+    let targets = crate::delivery::targets(&loaded.config, store.as_ref()).await?;
+    let Some(target) = targets.into_iter().find(|t| t.name == destination) else {
+        eprintln!("hookarr: no destination named `{destination}` in the config");
+        return Ok(ExitCode::from(2));
+    };
+    let mut source_and_body = None;
+    if let Some((source, file)) = payload {
+        let (sources, _) =
+            crate::sources::Sources::bootstrap(&loaded.config, store.as_ref()).await?;
+        let Some(source) = sources.get(&source) else {
+            eprintln!("hookarr: no source named `{source}`");
+            return Ok(ExitCode::from(2));
+        };
+        let body =
+            std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
+        source_and_body = Some((source, body, file));
+    }
+    let event = match (&source_and_body, &event_id) {
+        (Some((source, body, _)), _) => PreviewEvent::Payload { source, body },
+        (None, Some(id)) => PreviewEvent::Stored(id),
+        (None, None) => unreachable!("clap requires --source/--payload or --event-id"),
+    };
+    let preview =
+        match crate::operations::preview(&templates, store.as_ref(), &target, None, event).await {
+            Ok(p) => p,
+            Err(OperationError::Invalid { message, .. }) => {
+                let file = source_and_body.map(|(_, _, f)| f).unwrap_or_default();
+                eprintln!("hookarr: {} {message}", file.display());
+                return Ok(ExitCode::from(1));
+            }
+            Err(OperationError::NotFound(message)) => {
+                eprintln!("hookarr: {message}");
+                return Ok(ExitCode::from(1));
+            }
+            Err(e) => return Err(e.into()),
+        };
+    let now = chrono::Utc::now().timestamp();
+    let request = preview.payload.and_then(|payload| {
+        outbound::build_request(&target, &preview.event, "dlv_render", &payload, now)
+            .map_err(|e| e.to_string())
+    });
+    let request = match request {
+        Ok(request) => request,
+        Err(problem) => {
+            eprintln!("hookarr: {problem}");
+            return Ok(ExitCode::from(1));
+        }
+    };
+    println!("POST {}", outbound::redact_url(&request.url));
+    for (k, v) in &request.headers {
+        let shown = if k == "authorization" {
+            "Bearer ***"
+        } else {
+            v
+        };
+        println!("{k}: {shown}");
+    }
+    println!();
+    let body: serde_json::Value = serde_json::from_slice(&request.body)?;
+    println!("{}", serde_json::to_string_pretty(&body)?);
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(super) async fn send_test(loaded: Loaded, destination: &str) -> anyhow::Result<ExitCode> {
+    use crate::operations::OperationError;
+    let Some(templates) = templates_or_print(&loaded) else {
+        return Ok(ExitCode::from(2));
+    };
+    let store = open_store(&loaded).await?;
+    let engine = crate::delivery::Engine::new(&loaded.config, store, Arc::new(templates)).await?;
+    let sent = match crate::operations::send_test(&engine, destination).await {
+        Ok(sent) => sent,
+        Err(OperationError::NotFound(message)) => {
+            eprintln!("hookarr: {message}");
+            return Ok(ExitCode::from(2));
+        }
+        Err(e) => {
+            eprintln!("hookarr: {e}");
+            return Ok(ExitCode::from(1));
+        }
+    };
+    match (sent.status, &sent.error) {
+        (Some(status), _) => println!(
+            "{destination}: HTTP {status} in {} ms",
+            sent.duration.as_millis()
+        ),
+        (None, Some(error)) => println!("{destination}: not delivered: {error}"),
+        (None, None) => println!("{destination}: not delivered"),
+    }
+    if let (Some(_), Some(error)) = (sent.status, &sent.error) {
+        println!("error: {error}");
+    }
+    if !sent.body.is_empty() {
+        println!(
+            "{}",
+            crate::outbound::templates::truncate_chars(&sent.body, 2000)
+        );
+    }
+    Ok(if sent.status.is_some_and(|s| (200..300).contains(&s)) {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+/// `hookarr replay --since DURATION [--destination NAME]`: new deliveries for every event received within
+/// the span, oldest first, with a running count.
+pub(super) async fn replay(
+    loaded: Loaded,
+    since: std::time::Duration,
+    destination: Option<String>,
+) -> anyhow::Result<ExitCode> {
+    let Some(templates) = templates_or_print(&loaded) else {
+        return Ok(ExitCode::from(2));
+    };
+    let store = open_store(&loaded).await?;
+    let engine =
+        crate::delivery::Engine::new(&loaded.config, store.clone(), Arc::new(templates)).await?;
+    if let Some(name) = &destination
+        && engine.target(name).is_none()
+    {
+        eprintln!("hookarr: no destination named `{name}` in the config");
+        return Ok(ExitCode::from(2));
+    }
+    let from =
+        chrono::Utc::now() - chrono::Duration::from_std(since).context("--since is too long")?;
+    // Newest first from the store; replayed oldest first, as they arrived.
+    let mut events = Vec::new();
+    let mut query = storage::EventQuery {
+        since: Some(from),
+        limit: 500,
+        ..Default::default()
+    };
+    loop {
+        let page = store.list_events(&query).await?;
+        let last = page.items.last().map(|e| e.id.clone());
+        events.extend(page.items.into_iter().map(|e| e.id));
+        match (page.next, last) {
+            (Some(_), Some(last)) => query.before = Some(last),
+            _ => break,
+        }
+    }
+    events.reverse();
+    let names = destination.map(|d| vec![d]);
+    let total = events.len();
+    let mut deliveries = 0;
+    for (i, id) in events.iter().enumerate() {
+        let made =
+            crate::operations::replay(&engine, store.as_ref(), id.as_str(), names.as_deref())
+                .await?;
+        deliveries += made.len();
+        if (i + 1) % 100 == 0 || i + 1 == total {
+            println!(
+                "replayed {} of {total} events: {deliveries} deliveries",
+                i + 1
+            );
+        }
+    }
+    if total == 0 {
+        println!(
+            "no event received in the last {}",
+            humantime::format_duration(since)
+        );
+    } else {
+        println!(
+            "the running `hookarr serve` sends them (or the next one started on this database)"
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}

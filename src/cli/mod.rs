@@ -1,0 +1,207 @@
+//! The command line: `serve`, `migrate`, `check-config`, `render`, `send-test`, `replay`, `sources`, `keys
+//! create`, `users list` — what each takes, and the dispatch. Each command's work is in the file named for
+//! what it is about: `serve.rs` (the server and its banner), `deliveries.rs` (render, send-test, replay),
+//! `accounts.rs` (sources, keys).
+
+/// Prints a line to stdout, ignoring a closed stdout (a service manager, a pipe whose reader left): the
+/// banner must never be what stops the server.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
+mod accounts;
+mod deliveries;
+mod serve;
+
+use crate::config::{self, Loaded};
+use crate::storage::{self, Store};
+use crate::telemetry::{self, LogFormat};
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+/// hookarr: webhooks from Radarr, Sonarr, Lidarr, Plex, Jellyfin and Emby, delivered where you want them.
+#[derive(Debug, Parser)]
+#[command(version, about)]
+pub struct Cli {
+    /// The config file (YAML). Default: hookarr.yaml in the data directory, else config/hookarr.yaml, if
+    /// either exists; else built-in defaults.
+    #[arg(long, global = true, env = "HOOKARR_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Where the database and generated state live. Default: ./data in hookarr's source tree, else
+    /// $XDG_DATA_HOME/hookarr (~/.local/share/hookarr).
+    #[arg(long, global = true, env = "HOOKARR_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Log line format.
+    #[arg(long, global = true, value_enum, default_value = "human")]
+    pub log_format: LogFormat,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The sub-commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run hookarr: receive webhooks and serve the API.
+    Serve,
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Validate the configuration: exit 0, or print every problem with its path and exit 2.
+    CheckConfig,
+    /// Print the request hookarr would send to a destination for an app payload or a stored event; sends nothing.
+    Render {
+        /// The destination (its `name` in the config).
+        #[arg(long)]
+        destination: String,
+        /// Parse the payload as this source would.
+        #[arg(long, requires = "payload", conflicts_with = "event_id")]
+        source: Option<String>,
+        /// The app payload file (JSON).
+        #[arg(long, requires = "source")]
+        payload: Option<PathBuf>,
+        /// A stored event instead of a payload.
+        #[arg(long, required_unless_present = "source")]
+        event_id: Option<String>,
+    },
+    /// Deliver a `test` event to a destination now and print the target's reply.
+    SendTest {
+        /// The destination (its `name` in the config).
+        #[arg(long)]
+        destination: String,
+    },
+    /// Manage API keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// Manage users.
+    #[command(subcommand)]
+    Users(UsersCommand),
+    /// Deliver again the events received within a past span: routed as on arrival (to the destinations that
+    /// want them now), or to one destination. The running `serve` sends them.
+    Replay {
+        /// How far back: `30m`, `1h`, `2d`.
+        #[arg(long, value_parser = humantime::parse_duration)]
+        since: std::time::Duration,
+        /// Only to this destination (its `name` in the config), whatever its rules say.
+        #[arg(long)]
+        destination: Option<String>,
+    },
+    /// List the sources and their Connect URLs (tokens masked unless asked for).
+    Sources {
+        /// Print the tokens in full (paste-ready URLs).
+        #[arg(long)]
+        show_tokens: bool,
+    },
+}
+
+/// `hookarr keys …`.
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Create an API key for a user (creating the user if needed) and print it once.
+    Create {
+        /// The user's name.
+        #[arg(long)]
+        user: String,
+        /// Give a newly created user the admin role.
+        #[arg(long)]
+        admin: bool,
+    },
+}
+
+/// `hookarr users …`.
+#[derive(Debug, Subcommand)]
+pub enum UsersCommand {
+    /// List users and their roles.
+    List,
+}
+
+/// Runs the parsed command; exit code 2 for configuration problems, 1 for a failure, 0 otherwise.
+pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    telemetry::init(cli.log_format);
+    let data_dir = config::DataDir::choose(cli.data_dir.as_deref());
+    let loaded = match config::load(cli.config.as_deref(), &data_dir) {
+        Ok(loaded) => loaded,
+        Err(problems) => {
+            eprintln!(
+                "hookarr: the configuration has {} problem(s):",
+                problems.0.len()
+            );
+            for p in &problems.0 {
+                eprintln!("  - {p}");
+            }
+            return Ok(ExitCode::from(2));
+        }
+    };
+    // Said where the config is being looked at (checking it, starting the server), not by every one-shot
+    // command again.
+    if matches!(cli.command, Command::CheckConfig | Command::Serve) {
+        for warning in &loaded.warnings {
+            tracing::warn!(message = "Configuration warning.", warning = %warning);
+        }
+    }
+    match cli.command {
+        Command::CheckConfig => {
+            let from = loaded
+                .path
+                .as_ref()
+                .map_or("built-in defaults".into(), |p| p.display().to_string());
+            if templates_or_print(&loaded).is_none() {
+                return Ok(ExitCode::from(2));
+            }
+            println!("configuration OK ({from})");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Migrate => {
+            open_store(&loaded).await?;
+            println!("migrations applied");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Serve => serve::serve(loaded).await,
+        Command::Render {
+            destination,
+            source,
+            payload,
+            event_id,
+        } => deliveries::render(loaded, &destination, source.zip(payload), event_id).await,
+        Command::SendTest { destination } => deliveries::send_test(loaded, &destination).await,
+        Command::Keys(KeysCommand::Create { user, admin }) => {
+            accounts::create_key(loaded, &user, admin).await
+        }
+        Command::Sources { show_tokens } => accounts::list_sources(loaded, show_tokens).await,
+        Command::Replay { since, destination } => {
+            deliveries::replay(loaded, since, destination).await
+        }
+        Command::Users(UsersCommand::List) => {
+            let store = open_store(&loaded).await?;
+            for u in store.list_users().await? {
+                println!("{}\t{}\t{}", u.name, u.role.as_str(), u.id);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// The templates of a config, or every problem printed.
+fn templates_or_print(loaded: &Loaded) -> Option<crate::outbound::Templates> {
+    match crate::outbound::templates_for(&loaded.config) {
+        Ok(t) => Some(t),
+        Err(problems) => {
+            eprintln!("hookarr: the templates have {} problem(s):", problems.len());
+            for p in &problems {
+                eprintln!("  - {p}");
+            }
+            None
+        }
+    }
+}
+
+/// Opens (and migrates) the configured store for a one-shot command.
+async fn open_store(loaded: &Loaded) -> anyhow::Result<Arc<dyn Store>> {
+    storage::connect(loaded.config.storage.url.expose())
+        .await
+        .context("Failed to open and migrate the database at storage.url")
+}

@@ -1,0 +1,120 @@
+//! `hookarr serve`: where it keeps things, the start-up banner (the admin key once, the Connect URLs), and
+//! the run until SIGINT or SIGTERM.
+
+use super::accounts::source_label;
+use crate::app::{App, Bootstrap};
+use crate::config::Loaded;
+use anyhow::Context as _;
+use std::process::ExitCode;
+use tokio_util::sync::CancellationToken;
+
+pub(super) async fn serve(loaded: Loaded) -> anyhow::Result<ExitCode> {
+    // Handlers first: a SIGTERM that arrives while hookarr starts (or right after its banner) still stops it
+    // cleanly instead of killing it.
+    let shutdown = CancellationToken::new();
+    tokio::spawn(stop_on_signal(Signals::install()?, shutdown.clone()));
+    let database = describe_database(loaded.config.storage.url.expose());
+    say!(
+        "data directory: {} ({})",
+        loaded.data_dir.path.display(),
+        loaded.data_dir.rule
+    );
+    say!("database: {database}");
+    match &loaded.path {
+        Some(path) => say!("config: {}", path.display()),
+        None => say!(
+            "config: none (built-in defaults; put one at {} or pass --config)",
+            loaded.data_dir.path.join("hookarr.yaml").display()
+        ),
+    }
+    let app = App::build(loaded.config, None).await?;
+    print_banner(app.bootstrap());
+    tracing::info!(message = "hookarr is listening.", address = %app.local_addr());
+    app.run_until_stopped(shutdown).await?;
+    tracing::info!(message = "hookarr stopped.");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The database of a storage URL, for people: a SQLite file's path, a PostgreSQL URL without its password.
+fn describe_database(url: &str) -> String {
+    if let Some(path) = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+    {
+        return format!("SQLite {}", path.split('?').next().unwrap_or(path));
+    }
+    match url::Url::parse(url) {
+        Ok(mut parsed) => {
+            let _ = parsed.set_password(None);
+            format!("PostgreSQL {parsed}")
+        }
+        Err(_) => "PostgreSQL (an unreadable URL)".to_owned(),
+    }
+}
+
+/// Printed to stdout, not the log: the admin key (first start only) and the Connect URLs carry secrets.
+fn print_banner(b: &Bootstrap) {
+    if let Some(key) = &b.new_admin_key {
+        say!("admin key: {key}");
+        say!("  (shown once: keep it; create more with `hookarr keys create --user NAME --admin`)");
+        say!("admin page: {}/admin", b.public_url);
+    }
+    say!("Connect URLs (paste into each app's webhook settings):");
+    let mut masked = false;
+    for c in &b.connect_urls {
+        // A token is printed in full only the start that creates it: logs keep what is printed.
+        let (url, note) = if b.new_sources.contains(&c.source) {
+            (&c.full, " (new)")
+        } else {
+            masked |= c.full != c.masked;
+            (&c.masked, "")
+        };
+        say!("  {:<18} {url}{note}", source_label(&c.source, &c.app));
+    }
+    if masked {
+        say!("  (tokens hidden; `hookarr sources --show-tokens` prints them)");
+    }
+    say!(
+        "API: {}/api/events (Authorization: Bearer <admin key>)",
+        b.public_url
+    );
+}
+
+/// Cancels `shutdown` on SIGINT or SIGTERM.
+/// SIGINT and SIGTERM, registered with the OS when installed (not when first awaited).
+struct Signals {
+    #[cfg(unix)]
+    interrupt: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn install() -> anyhow::Result<Signals> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Ok(Signals {
+                interrupt: signal(SignalKind::interrupt()).context("Failed to handle SIGINT")?,
+                terminate: signal(SignalKind::terminate()).context("Failed to handle SIGTERM")?,
+            })
+        }
+        #[cfg(not(unix))]
+        Ok(Signals {})
+    }
+}
+
+async fn stop_on_signal(mut signals: Signals, shutdown: CancellationToken) {
+    #[cfg(unix)]
+    tokio::select! {
+        _ = signals.interrupt.recv() => {}
+        _ = signals.terminate.recv() => {}
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = &mut signals;
+        let _ = tokio::signal::ctrl_c().await;
+    }
+    tracing::info!(message = "Shutting down: finishing in-flight requests.");
+    shutdown.cancel();
+}
