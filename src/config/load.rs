@@ -91,7 +91,7 @@ pub fn load(path: Option<&Path>, data_dir: &DataDir) -> Result<Loaded, ConfigPro
     config.templates_dir = config_dir
         .map(|dir| dir.join("templates"))
         .filter(|d| d.is_dir())
-        .or_else(|| Some(PathBuf::from("templates")).filter(|d| d.is_dir()));
+        .or_else(|| Some(data_dir.path.join("templates")).filter(|d| d.is_dir()));
     Ok(Loaded {
         config,
         path: path.map(|p| cwd.join(p)),

@@ -19,8 +19,8 @@ pub struct Config {
     pub destinations: Vec<Destination>,
     pub delivery: Delivery,
     pub api: Api,
-    /// Where template overrides are read from (set by `load`: `templates/` beside the config file, else
-    /// `./templates`); not a config key.
+    /// Where template overrides are read from (set by `load`: `templates/` beside the config file, else in
+    /// the data directory); not a config key.
     #[serde(skip)]
     pub templates_dir: Option<std::path::PathBuf>,
 }
