@@ -1,6 +1,6 @@
 //! One attempt at one delivery, up to what it came to: the checks that hold it back (destination gone,
-//! expired, disabled, paused, waiting for a probe's answer or a rate-limit slot), the message (a group's merged event or digest,
-//! rendered), and the exchanges with the target (an edit of a deleted Discord message, or a rich message a
+//! expired, disabled, paused, waiting for a probe's answer or a rate-limit slot), the message (a group's
+//! merged event or digest, rendered), and the exchanges with the target (an edit of a deleted Discord message, or a rich message a
 //! chat target refused, is followed by a second). The [`Outcome`] is written back in one place, `record.rs`.
 
 use super::pacing::Admit;
@@ -15,8 +15,8 @@ use std::time::Instant;
 
 /// What became of one attempt: the one value [`Engine::record`] writes back.
 pub(super) enum Outcome {
-    /// Not sent now, and nothing logged: due again at `until` (destination disabled or paused, a probe out,
-    /// or no rate-limit token: `until` is then the slot it booked). `note`, when given, becomes the delivery's last error.
+    /// Not sent now, and nothing logged (destination disabled or paused, a probe out, or no rate-limit
+    /// token: due again at the slot it booked).
     Held(Hold),
     /// Ended without a send; the reason is logged as its attempt.
     Unsent {
@@ -106,8 +106,9 @@ impl Engine {
     }
 
     /// Why the delivery cannot go out now, if it cannot: its destination is disabled (held, not dropped:
-    /// re-enabling makes it due again) or paused, a probe is out, or its rate limit has no token (it is put back
-    /// for the slot it booked, never slept on in the worker). `Ok(probe)` when it may go, with a token taken.
+    /// re-enabling makes it due again) or paused, a probe is out, or its rate limit has no token (it is put
+    /// back for the slot it booked, never slept on in the worker). `Ok(probe)` when it may go, with a token
+    /// taken.
     fn held_back(
         &self,
         dest: &DestinationRuntime,

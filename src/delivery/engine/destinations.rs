@@ -1,6 +1,7 @@
 //! Each destination at run time, in one structure: its target, retry schedule and pace (rate limit and
-//! probe, `pacing.rs`), and whether it is disabled or paused (by a 429, `Retry-After`, or Discord's bucket headers). The database holds the
-//! truth of the last two; the engine keeps a copy that it re-reads every few seconds.
+//! probe, `pacing.rs`), and whether it is disabled or paused (by a 429, `Retry-After`, or Discord's bucket
+//! headers). The database holds the truth of the last two; the engine keeps a copy that it re-reads every
+//! few seconds.
 
 use super::Engine;
 use super::pacing::Pace;
@@ -31,8 +32,8 @@ struct LiveState {
 }
 
 impl DestinationRuntime {
-    /// The destination of a config entry, its target resolved; enabled and not paused until the state is read.
-    /// `probe_timeout`: how long a probe after a pause may stay unanswered.
+    /// The destination of a config entry, its target resolved; enabled and not paused until the state is
+    /// read. `probe_timeout`: how long a probe after a pause may stay unanswered.
     pub(super) fn new(
         d: &Destination,
         target: Target,

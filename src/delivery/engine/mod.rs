@@ -2,8 +2,8 @@
 //! deliveries in batches, apalis workers that send them, and a finisher that writes results back in batches.
 //! Its rooms: `workers` (those loops), `attempt` (one delivery up to its `Outcome`), `record` (that outcome
 //! written back, with its consequences), `destinations` (each destination's pause and enabled state),
-//! `pacing` (its rate limit, and the probe after a pause), `groups` (season packs and digests), `messages` (message edits), `alerts` (hookarr's own events)
-//! and `manual` (the queue run by hand, for tests). This file holds the engine's state and its start-up.
+//! `pacing` (its rate limit, and the probe after a pause), `groups` (season packs and digests), `messages`
+//! (message edits), `alerts` (hookarr's own events) and `manual` (the queue run by hand, for tests). This file holds the engine's state and its start-up.
 //!
 //! The queue is hookarr's own `deliveries` table, fed to apalis through
 //! [`ClaimBackend`](super::backend::ClaimBackend) (an apalis `Backend`): claiming is one indexed
@@ -18,7 +18,6 @@ use crate::outbound::targets::OwnKey;
 use crate::outbound::{self, Target, Templates};
 use crate::storage::{Claimed, DeliveryResult, Store, StoreError};
 use chrono::Utc;
-use governor::RateLimiter;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -36,12 +35,6 @@ mod record;
 mod workers;
 
 use destinations::DestinationRuntime;
-
-type Limiter = RateLimiter<
-    governor::state::NotKeyed,
-    governor::state::InMemoryState,
-    governor::clock::DefaultClock,
->;
 
 /// How often idle loops look for work that no local wake-up announced (retries falling due, other processes).
 const POLL: Duration = Duration::from_millis(500);
@@ -124,14 +117,15 @@ impl Engine {
         let targets = targets(cfg, store.as_ref()).await?;
         let workers = cfg.delivery.workers.max(1) as usize;
         let timeout = Duration::from_secs(cfg.delivery.timeout_secs.max(1));
-        // A probe is one attempt: at most two sends with the rich-message fallback.
-        let probe_timeout = 2 * timeout + Duration::from_secs(5);
+        // Longer than an attempt can take (two sends with the rich-message fallback): a live worker never
+        // loses its lease, and a probe unanswered for as long has died with its attempt.
+        let lease = 2 * timeout + Duration::from_secs(10);
         let dests = cfg
             .destinations
             .iter()
             .zip(targets)
             .map(|(d, target)| {
-                let runtime = DestinationRuntime::new(d, target, probe_timeout);
+                let runtime = DestinationRuntime::new(d, target, lease);
                 (d.name.clone(), runtime)
             })
             .collect();
@@ -150,7 +144,7 @@ impl Engine {
             client: http_client(timeout, workers),
             workers,
             max_response_bytes: cfg.delivery.max_response_bytes,
-            lease: Duration::from_secs(2 * cfg.delivery.timeout_secs.max(1) + 10),
+            lease,
             owner: crate::event::new_prefixed_id("wrk"),
             type_paused: Mutex::default(),
             wake_router: Notify::new(),

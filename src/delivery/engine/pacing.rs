@@ -12,7 +12,6 @@
 //! others wait for its answer. A probe that is rate limited again starts another pause; any other answer
 //! lets the rest follow at the limit's pace.
 
-use super::Limiter;
 use crate::config::Destination;
 use governor::clock::{Clock as _, DefaultClock};
 use governor::{Quota, RateLimiter};
@@ -20,6 +19,13 @@ use std::collections::HashMap;
 use std::num::NonZeroU32;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
+
+/// A direct (unkeyed) governor limiter on the default clock.
+type Limiter = RateLimiter<
+    governor::state::NotKeyed,
+    governor::state::InMemoryState,
+    governor::clock::DefaultClock,
+>;
 
 /// How many bookings are kept before the stale ones (of deliveries that never came back: deleted, expired,
 /// taken by another process) are dropped.
