@@ -139,12 +139,10 @@ pub async fn send(
 /// A transport error in words, naming the host and port but never the rest of the URL (which may hold a
 /// secret): "connection refused by 127.0.0.1:9", "cannot resolve discord.example (DNS)", "timed out".
 fn describe(e: &reqwest::Error) -> String {
+    let host = e.url().and_then(|u| u.host_str()).unwrap_or("the target");
     let place = e.url().and_then(|u| {
-        let host = u.host_str()?;
-        Some(match u.port_or_known_default() {
-            Some(port) => format!("{host}:{port}"),
-            None => host.to_owned(),
-        })
+        let port = u.port_or_known_default()?;
+        Some(format!("{}:{port}", u.host_str()?))
     });
     let mut source = std::error::Error::source(e);
     let mut detail = String::new();
@@ -156,7 +154,7 @@ fn describe(e: &reqwest::Error) -> String {
         detail = s.to_string();
         source = s.source();
     }
-    let at = place.as_deref().unwrap_or("the target");
+    let at = place.as_deref().unwrap_or(host);
     if e.is_timeout() {
         return format!("timed out waiting for {at} (delivery.timeout_secs)");
     }
@@ -166,10 +164,9 @@ fn describe(e: &reqwest::Error) -> String {
                 "connection refused by {at}: nothing listens there; check the URL's host and port and that \
                  the target runs"
             ),
-            _ if detail.contains("dns error") || detail.contains("lookup address") => format!(
-                "cannot resolve {} (DNS): check the host name in the URL",
-                at.rsplit_once(':').map_or(at, |(host, _)| host)
-            ),
+            _ if detail.contains("dns error") || detail.contains("lookup address") => {
+                format!("cannot resolve {host} (DNS): check the host name in the URL")
+            }
             _ if detail.is_empty() => format!("cannot connect to {at}"),
             _ => format!("cannot connect to {at}: {detail}"),
         };
