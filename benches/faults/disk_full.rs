@@ -86,14 +86,14 @@ async fn fill_and_recover(data: &std::path::Path, filler: &Filler) -> Outcome {
     }
     // Post until the disk is full (every answer then 503), and a little longer.
     let next = AtomicU64::new(0);
-    let statuses = std::sync::Mutex::new(std::collections::BTreeMap::<u16, u64>::new());
+    let mut statuses = std::collections::BTreeMap::<u16, u64>::new();
     let mut accepted = std::collections::HashSet::new();
     let mut refused_in_a_row = 0;
     let deadline = Instant::now() + Duration::from_secs(120);
     while refused_in_a_row < 50 && Instant::now() < deadline {
         let copy = next.fetch_add(1, Ordering::Relaxed);
         let (status, id) = hookarr.post(copy).await.unwrap_or((0, None));
-        *statuses.lock().unwrap().entry(status).or_default() += 1;
+        *statuses.entry(status).or_default() += 1;
         match (status, id) {
             (202, Some(id)) => {
                 accepted.insert(id);
@@ -118,11 +118,10 @@ async fn fill_and_recover(data: &std::path::Path, filler: &Filler) -> Outcome {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let (after, _) = post_until(&hookarr, 4, &next, |n| n >= 50).await;
+    let after = post_until(&hookarr, 4, &next, |n| n >= 50).await;
     accepted.extend(after);
     let settled = hookarr.settled(Duration::from_secs(60)).await;
     let stored = hookarr.stored().await;
-    let statuses = statuses.into_inner().unwrap();
     let figures = Figures::count(&accepted, &stored, &rx);
     let how = match filler {
         Filler::Tmpfs(_) => "3 MB tmpfs",

@@ -33,7 +33,7 @@ pub async fn run(postgres: bool, scale: Scale) -> Outcome {
     let pid = first.child.id();
     let killed = AtomicBool::new(false);
     // The kill lands while the clients are still posting: some requests die with the process, unanswered.
-    let (accepted, _) = tokio::join!(
+    let accepted = tokio::join!(
         post_until(&first, 32, &next, |_| killed.load(Ordering::Relaxed)),
         async {
             loop {

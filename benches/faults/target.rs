@@ -24,7 +24,7 @@ pub async fn down_then_up(scale: Scale) -> Outcome {
     let hookarr = Hookarr::start(&cfg, None);
     let next = AtomicU64::new(0);
     let n = scale.down_events as usize;
-    let (accepted, _) = post_until(&hookarr, 8, &next, |k| k >= n).await;
+    let accepted = post_until(&hookarr, 8, &next, |k| k >= n).await;
     tokio::time::sleep(scale.down_for).await;
     let rx = Receiver::start_on(&format!("127.0.0.1:{port}")).await;
     let back = Instant::now();
@@ -59,7 +59,7 @@ pub async fn storm(scale: Scale) -> Outcome {
     let hookarr = Hookarr::start(&cfg, None);
     let next = AtomicU64::new(0);
     let n = scale.storm_events as usize;
-    let (accepted, _) = post_until(&hookarr, 8, &next, |k| k >= n).await;
+    let accepted = post_until(&hookarr, 8, &next, |k| k >= n).await;
     let first = rx.wait_for(1).await[0].at;
     tokio::time::sleep_until((first + scale.storm_for).into()).await;
     rx.set_default(Reply::status(204));
