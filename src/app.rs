@@ -208,7 +208,7 @@ async fn ensure_admin(store: &dyn Store) -> Result<Option<String>, StoreError> {
     };
     let key = new_api_key();
     store
-        .insert_api_key(&user.id, &key.hash, &key.prefix)
+        .insert_api_key(&user.id, &key.hash, &key.prefix, "")
         .await?;
     Ok(Some(key.key))
 }

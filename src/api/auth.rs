@@ -11,6 +11,26 @@ use axum::http::request::Parts;
 #[derive(Debug, Clone)]
 pub struct Caller(pub UserRow);
 
+impl Caller {
+    pub fn is_admin(&self) -> bool {
+        self.0.role == Role::Admin
+    }
+
+    /// The owner whose objects a list shows: `None` (everyone's) for an admin, else the caller.
+    pub fn scope(&self) -> Option<&str> {
+        (!self.is_admin()).then_some(self.0.id.as_str())
+    }
+
+    /// Whether the caller may see and change an object owned by `owner_id`.
+    pub fn may_touch(&self, owner_id: &str) -> bool {
+        self.is_admin() || self.0.id == owner_id
+    }
+}
+
+/// How stale `api_keys.last_used_at` may get before a request writes it again: one write a minute per key,
+/// not one per request.
+const LAST_USED_RESOLUTION: chrono::TimeDelta = chrono::TimeDelta::seconds(60);
+
 /// Proof that the caller has the admin role.
 #[derive(Debug, Clone, Copy)]
 pub struct Admin;
@@ -34,7 +54,22 @@ impl FromRequestParts<AppState> for Caller {
             return Ok(Caller(state.config_admin.clone()));
         }
         match state.store.find_key_owner(&hash_api_key(key)).await? {
-            Some(user) => Ok(Caller(user)),
+            Some(owner) => {
+                let now = chrono::Utc::now();
+                if owner
+                    .last_used_at
+                    .is_none_or(|t| now - t >= LAST_USED_RESOLUTION)
+                {
+                    // Off the request's path: a busy or failing database must not cost an API call.
+                    let store = state.store.clone();
+                    tokio::spawn(async move {
+                        if let Err(e) = store.touch_api_key(&owner.key_id, now).await {
+                            e.log("Recording when an API key was used failed.");
+                        }
+                    });
+                }
+                Ok(Caller(owner.user))
+            }
             None => Err(ApiError::Unauthorized(
                 "that API key is not valid (revoked, or mistyped)".into(),
             )),

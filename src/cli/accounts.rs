@@ -61,7 +61,7 @@ pub(super) async fn create_key(
     };
     let key = new_api_key();
     store
-        .insert_api_key(&user.id, &key.hash, &key.prefix)
+        .insert_api_key(&user.id, &key.hash, &key.prefix, "")
         .await?;
     println!("{}", key.key);
     eprintln!(

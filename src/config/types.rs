@@ -302,6 +302,9 @@ pub struct Api {
     pub max_webhooks_per_user: u32,
     /// May API-registered webhooks point at loopback/private/link-local addresses?
     pub allow_private_targets: bool,
+    /// Names answered without DNS for registered webhooks (set by tests and embedders; not a config key).
+    #[serde(skip)]
+    pub resolve: crate::outbound::address_guard::Overrides,
 }
 
 impl Default for Api {
@@ -309,6 +312,7 @@ impl Default for Api {
         Self {
             max_webhooks_per_user: 5,
             allow_private_targets: false,
+            resolve: Default::default(),
         }
     }
 }

@@ -2,6 +2,7 @@
 //! limits and signing; what differs between target types is in `targets/`, one file each; the sending
 //! itself is in `delivery`.
 
+pub mod address_guard;
 pub mod limits;
 pub mod signing;
 pub mod targets;

@@ -4,6 +4,7 @@ use super::dialect::{Dialect, SqlStore};
 use super::{Role, SourceRow, StoreError, UserRow, from_millis, millis};
 use crate::event::new_prefixed_id;
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Row, Type};
 
 /// Sources, users and keys (part of every [`super::Store`]).
@@ -15,8 +16,14 @@ pub trait Accounts: Send + Sync + 'static {
     async fn insert_source(&self, row: &SourceRow) -> Result<bool, StoreError>;
     /// Creates a user; a name taken already is a [`StoreError::Conflict`].
     async fn create_user(&self, name: &str, role: Role) -> Result<UserRow, StoreError>;
+    /// Creates a user with a fixed id unless it exists (the user the config's admin key acts as).
+    async fn ensure_user(&self, user: &UserRow) -> Result<(), StoreError>;
     /// A user by name.
     async fn find_user(&self, name: &str) -> Result<Option<UserRow>, StoreError>;
+    /// A user by id.
+    async fn get_user(&self, id: &str) -> Result<Option<UserRow>, StoreError>;
+    /// Deletes a user with their keys and webhooks; returns whether one was deleted.
+    async fn delete_user(&self, id: &str) -> Result<bool, StoreError>;
     /// Every user, oldest first.
     async fn list_users(&self) -> Result<Vec<UserRow>, StoreError>;
     /// Stores the hash of a new key for a user; returns the key's id.
@@ -25,9 +32,35 @@ pub trait Accounts: Send + Sync + 'static {
         user_id: &str,
         key_hash: &str,
         prefix: &str,
-    ) -> Result<String, StoreError>;
-    /// The user owning the key with this hash.
-    async fn find_key_owner(&self, key_hash: &str) -> Result<Option<UserRow>, StoreError>;
+        name: &str,
+    ) -> Result<KeyRow, StoreError>;
+    /// The key with this hash and the user owning it.
+    async fn find_key_owner(&self, key_hash: &str) -> Result<Option<KeyOwner>, StoreError>;
+    /// Keys newest first: one user's, or everyone's.
+    async fn list_api_keys(&self, user_id: Option<&str>) -> Result<Vec<KeyRow>, StoreError>;
+    /// Deletes a key (only if `user_id` owns it, when given); returns whether one was deleted.
+    async fn delete_api_key(&self, id: &str, user_id: Option<&str>) -> Result<bool, StoreError>;
+    /// Records that a key was used.
+    async fn touch_api_key(&self, id: &str, at: DateTime<Utc>) -> Result<(), StoreError>;
+}
+
+/// An API key as listed: never the key, only its first characters.
+#[derive(Debug, Clone)]
+pub struct KeyRow {
+    pub id: String,
+    pub user_id: String,
+    pub name: String,
+    pub prefix: String,
+    pub created_at: DateTime<Utc>,
+    pub last_used_at: Option<DateTime<Utc>>,
+}
+
+/// Who a presented key belongs to.
+#[derive(Debug, Clone)]
+pub struct KeyOwner {
+    pub user: UserRow,
+    pub key_id: String,
+    pub last_used_at: Option<DateTime<Utc>>,
 }
 
 #[async_trait]
@@ -100,6 +133,37 @@ where
         row.as_ref().map(user_from_row).transpose()
     }
 
+    async fn ensure_user(&self, user: &UserRow) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO users (id, name, role, created_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(&user.id)
+        .bind(&user.name)
+        .bind(user.role.as_str())
+        .bind(millis(user.created_at))
+        .execute(&self.pool)
+        .await
+        .map_err(|e| unique_violation(e, format!("a user named `{}`", user.name)))?;
+        Ok(())
+    }
+
+    async fn get_user(&self, id: &str) -> Result<Option<UserRow>, StoreError> {
+        let row = sqlx::query("SELECT id, name, role, created_at FROM users WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(user_from_row).transpose()
+    }
+
+    async fn delete_user(&self, id: &str) -> Result<bool, StoreError> {
+        let done = sqlx::query("DELETE FROM users WHERE id = $1")
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(D::rows_affected(&done) == 1)
+    }
+
     async fn list_users(&self) -> Result<Vec<UserRow>, StoreError> {
         let rows =
             sqlx::query("SELECT id, name, role, created_at FROM users ORDER BY created_at, name")
@@ -113,31 +177,94 @@ where
         user_id: &str,
         key_hash: &str,
         prefix: &str,
-    ) -> Result<String, StoreError> {
-        let id = new_prefixed_id("key");
+        name: &str,
+    ) -> Result<KeyRow, StoreError> {
+        let key = KeyRow {
+            id: new_prefixed_id("key"),
+            user_id: user_id.to_owned(),
+            name: name.to_owned(),
+            prefix: prefix.to_owned(),
+            created_at: Utc::now(),
+            last_used_at: None,
+        };
         sqlx::query(
-            "INSERT INTO api_keys (id, user_id, key_hash, prefix, created_at) VALUES ($1, $2, $3, $4, $5)",
+            "INSERT INTO api_keys (id, user_id, key_hash, prefix, name, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
         )
-        .bind(&id)
+        .bind(&key.id)
         .bind(user_id)
         .bind(key_hash)
         .bind(prefix)
-        .bind(millis(chrono::Utc::now()))
+        .bind(name)
+        .bind(millis(key.created_at))
         .execute(&self.pool)
         .await
         .map_err(|e| unique_violation(e, "that API key".to_owned()))?;
-        Ok(id)
+        Ok(key)
     }
 
-    async fn find_key_owner(&self, key_hash: &str) -> Result<Option<UserRow>, StoreError> {
+    async fn find_key_owner(&self, key_hash: &str) -> Result<Option<KeyOwner>, StoreError> {
         let row = sqlx::query(
-            "SELECT u.id, u.name, u.role, u.created_at FROM api_keys k JOIN users u ON u.id = k.user_id \
-             WHERE k.key_hash = $1",
+            "SELECT u.id, u.name, u.role, u.created_at, k.id AS key_id, k.last_used_at \
+             FROM api_keys k JOIN users u ON u.id = k.user_id WHERE k.key_hash = $1",
         )
         .bind(key_hash)
         .fetch_optional(&self.pool)
         .await?;
-        row.as_ref().map(user_from_row).transpose()
+        row.as_ref()
+            .map(|row| {
+                Ok(KeyOwner {
+                    user: user_from_row(row)?,
+                    key_id: row.try_get("key_id")?,
+                    last_used_at: row
+                        .try_get::<Option<i64>, _>("last_used_at")?
+                        .map(from_millis),
+                })
+            })
+            .transpose()
+    }
+
+    async fn list_api_keys(&self, user_id: Option<&str>) -> Result<Vec<KeyRow>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, user_id, name, prefix, created_at, last_used_at FROM api_keys \
+             WHERE ($1 IS NULL OR user_id = $1) ORDER BY id DESC",
+        )
+        .bind(user_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(KeyRow {
+                    id: row.try_get("id")?,
+                    user_id: row.try_get("user_id")?,
+                    name: row.try_get("name")?,
+                    prefix: row.try_get("prefix")?,
+                    created_at: from_millis(row.try_get("created_at")?),
+                    last_used_at: row
+                        .try_get::<Option<i64>, _>("last_used_at")?
+                        .map(from_millis),
+                })
+            })
+            .collect()
+    }
+
+    async fn delete_api_key(&self, id: &str, user_id: Option<&str>) -> Result<bool, StoreError> {
+        let done =
+            sqlx::query("DELETE FROM api_keys WHERE id = $1 AND ($2 IS NULL OR user_id = $2)")
+                .bind(id)
+                .bind(user_id)
+                .execute(&self.pool)
+                .await?;
+        Ok(D::rows_affected(&done) == 1)
+    }
+
+    async fn touch_api_key(&self, id: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
+        sqlx::query("UPDATE api_keys SET last_used_at = $1 WHERE id = $2")
+            .bind(millis(at))
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
     }
 }
 

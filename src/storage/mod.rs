@@ -1,5 +1,5 @@
 //! Durable storage behind one trait, [`Store`], made of one trait per aggregate — [`Events`], [`Intake`],
-//! [`Accounts`], [`Queue`], [`DeliveryLog`], [`Destinations`] — each in its own file with its SQL. Knows
+//! [`Accounts`], [`Queue`], [`DeliveryLog`], [`Destinations`], [`Webhooks`] — each in its own file with its SQL. Knows
 //! events, not HTTP.
 //!
 //! Both databases, SQLite (the embedded default, one file) and PostgreSQL (shared by several processes), run
@@ -22,13 +22,14 @@ mod serve_lock;
 mod sessions;
 mod sqlite;
 mod sqlite_writer;
+mod webhooks;
 
 pub use deliveries::{
     AttemptOutcome, AttemptRow, Claimed, DeliveryQuery, DeliveryResult, DeliveryRow,
     DeliveryStatus, DestinationState, NewDelivery, RetryFilter, StatusCount,
 };
 
-pub use accounts::Accounts;
+pub use accounts::{Accounts, KeyOwner, KeyRow};
 pub use delivery_log::DeliveryLog;
 pub use destinations::Destinations;
 pub use dialect::{Dialect, SqlStore};
@@ -36,6 +37,7 @@ pub use events::Events;
 pub use fault::StorageFault;
 pub use queue::Queue;
 pub use serve_lock::{ServeLock, ServeLockError};
+pub use webhooks::{WebhookRow, Webhooks};
 
 /// The embedded default: one SQLite file in WAL mode.
 pub type SqliteStore = SqlStore<sqlx::Sqlite>;
@@ -205,7 +207,7 @@ pub struct UserRow {
 /// Everything hookarr keeps: every aggregate's trait, implemented by [`SqlStore`] for both databases.
 #[async_trait]
 pub trait Store:
-    Events + Intake + Accounts + Queue + DeliveryLog + Destinations + Send + Sync + 'static
+    Events + Intake + Accounts + Queue + DeliveryLog + Destinations + Webhooks + Send + Sync + 'static
 {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;

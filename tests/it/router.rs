@@ -346,7 +346,7 @@ async fn the_api_needs_a_key_and_admin_routes_an_admin() {
     let user = app.store.create_user("sarah", Role::User).await.unwrap();
     let key = new_api_key();
     app.store
-        .insert_api_key(&user.id, &key.hash, &key.prefix)
+        .insert_api_key(&user.id, &key.hash, &key.prefix, "")
         .await
         .unwrap();
     let (s, _) = json_of(get("/api/events", Some(&key.key)).await.unwrap()).await;

@@ -345,18 +345,33 @@ async fn users_keys_and_sources(backend: Backend) {
         store.create_user("admin", Role::User).await,
         Err(StoreError::Conflict(_))
     ));
-    store
-        .insert_api_key(&admin.id, "hash-1", "hk_abc")
+    let key = store
+        .insert_api_key(&admin.id, "hash-1", "hk_abc", "laptop")
         .await
         .unwrap();
+    let owner = store.find_key_owner("hash-1").await.unwrap().unwrap();
+    assert_eq!(owner.user.name, "admin");
+    assert_eq!(owner.key_id, key.id);
+    assert_eq!(owner.last_used_at, None);
+    let used = chrono::Utc::now();
+    store.touch_api_key(&key.id, used).await.unwrap();
+    let listed = store.list_api_keys(Some(&admin.id)).await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].name, "laptop");
     assert_eq!(
-        store
-            .find_key_owner("hash-1")
-            .await
-            .unwrap()
-            .map(|u| u.name),
-        Some("admin".into())
+        listed[0].last_used_at.map(|t| t.timestamp_millis()),
+        Some(used.timestamp_millis())
     );
+    let other = store.create_user("sarah", Role::User).await.unwrap();
+    assert!(
+        !store
+            .delete_api_key(&key.id, Some(&other.id))
+            .await
+            .unwrap(),
+        "a key is deleted only by its owner"
+    );
+    assert!(store.delete_user(&other.id).await.unwrap());
+    assert!(store.get_user(&other.id).await.unwrap().is_none());
     assert!(store.find_key_owner("hash-2").await.unwrap().is_none());
     assert_eq!(
         store.find_user("admin").await.unwrap().map(|u| u.role),
