@@ -89,8 +89,21 @@ impl App {
             .as_ref()
             .map(|k| k.expose().to_owned())
             .filter(|k| !k.is_empty());
+        let config_admin = UserRow {
+            id: "usr_config_admin".into(),
+            name: "admin (config key)".into(),
+            role: Role::Admin,
+            created_at: chrono::Utc::now(),
+        };
         let new_admin_key = match admin_key {
-            Some(_) => None,
+            // The user the config's key acts as exists, so that what it registers has an owner.
+            Some(_) => {
+                store
+                    .ensure_user(&config_admin)
+                    .await
+                    .context("Failed to create the config admin's user")?;
+                None
+            }
             None => ensure_admin(store.as_ref())
                 .await
                 .context("Failed to create the admin user")?,
@@ -120,12 +133,7 @@ impl App {
             store,
             sources: Arc::new(sources),
             admin_key,
-            config_admin: UserRow {
-                id: "usr_config_admin".into(),
-                name: "admin".into(),
-                role: Role::Admin,
-                created_at: chrono::Utc::now(),
-            },
+            config_admin,
             ingest_faults: Arc::default(),
         };
         Ok(App {

@@ -1,4 +1,4 @@
-//! `Authorization: Bearer hk_…` for the API: [`Caller`] for any user, [`Admin`] for admin-only routes.
+//! `Authorization: Bearer hk_…` for the API: [`Caller`] for the handler, and [`require`], the check every route gets from its [`Access`] in the route table.
 
 use super::{ApiError, AppState};
 use crate::secrets::{hash_api_key, secrets_match};
@@ -31,14 +31,14 @@ impl Caller {
 /// not one per request.
 const LAST_USED_RESOLUTION: chrono::TimeDelta = chrono::TimeDelta::seconds(60);
 
-/// Proof that the caller has the admin role.
-#[derive(Debug, Clone, Copy)]
-pub struct Admin;
-
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        // The route's access check (`routes.rs`) authenticated the request already.
+        if let Some(caller) = parts.extensions.get::<Caller>() {
+            return Ok(caller.clone());
+        }
         let key = parts
             .headers
             .get(header::AUTHORIZATION)
@@ -77,17 +77,53 @@ impl FromRequestParts<AppState> for Caller {
     }
 }
 
-impl FromRequestParts<AppState> for Admin {
-    type Rejection = ApiError;
+/// Who may call a route (the route table's column).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone: health checks, the OpenAPI document, mock receivers.
+    Anyone,
+    /// A source's token (`/hooks/{source}`), checked by the route itself.
+    Source,
+    /// Any user; what they see is limited to what their role allows.
+    User,
+    /// Any user, for their own objects (someone else's answer 404); an admin for everyone's.
+    Owner,
+    /// Admins only.
+    Admin,
+}
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let Caller(user) = Caller::from_request_parts(parts, state).await?;
-        if user.role == Role::Admin {
-            Ok(Admin)
-        } else {
-            Err(ApiError::Forbidden(
-                "this route needs an admin API key".into(),
-            ))
+impl Access {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Access::Anyone => "anyone",
+            Access::Source => "source",
+            Access::User => "user",
+            Access::Owner => "owner",
+            Access::Admin => "admin",
         }
     }
+}
+
+/// Authenticates a request as its route's [`Access`] says, before anything else of it is read; the
+/// [`Caller`] it finds is kept for the handler.
+pub async fn require(
+    axum::extract::State((state, access)): axum::extract::State<(AppState, Access)>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    if matches!(access, Access::Anyone | Access::Source) {
+        return next.run(req).await;
+    }
+    let (mut parts, body) = req.into_parts();
+    let caller = match Caller::from_request_parts(&mut parts, &state).await {
+        Ok(caller) => caller,
+        Err(e) => return e.into_response(),
+    };
+    if access == Access::Admin && !caller.is_admin() {
+        return ApiError::Forbidden("this route needs an admin API key".into()).into_response();
+    }
+    parts.extensions.insert(caller);
+    next.run(axum::extract::Request::from_parts(parts, body))
+        .await
 }

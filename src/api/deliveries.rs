@@ -1,7 +1,7 @@
-//! The operator API of the delivery pipeline (CONTRACT §7): deliveries with their attempts, manual and bulk
-//! retry, and replay. Admin only for now.
+//! The delivery log (CONTRACT §7): deliveries with their attempts, manual and bulk retry, and replay. An
+//! admin sees every delivery; a user those to the webhooks they registered (any other answers 404).
 
-use super::auth::Admin;
+use super::auth::Caller;
 use super::bodies::{DeliveryBody, DeliveryWithAttempts};
 use super::events::{ListResponse, bad_cursor, decode_cursor, parse_limit, parse_time};
 use super::{ApiError, AppState};
@@ -30,7 +30,7 @@ fn parse_status(s: &str) -> Result<DeliveryStatus, ApiError> {
 
 pub async fn list(
     State(state): State<AppState>,
-    _: Admin,
+    caller: Caller,
     params: Result<Query<ListParams>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<ListResponse<DeliveryBody>>, ApiError> {
     let Query(p) = params.map_err(|e| ApiError::invalid_param("query", e.body_text()))?;
@@ -38,6 +38,7 @@ pub async fn list(
         status: p.status.as_deref().map(parse_status).transpose()?,
         destination: p.destination,
         event_id: p.event,
+        owner: caller.scope().map(str::to_owned),
         before: p
             .cursor
             .as_deref()
@@ -52,30 +53,42 @@ fn no_delivery(id: &str) -> ApiError {
     ApiError::NotFound(format!("no delivery has the id `{id}`"))
 }
 
-pub async fn get(
-    State(state): State<AppState>,
-    _: Admin,
-    Path(id): Path<String>,
-) -> Result<Json<DeliveryWithAttempts>, ApiError> {
+/// The delivery `id` if the caller may see it: an admin any, a user one to a webhook of theirs.
+async fn visible(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+) -> Result<crate::storage::DeliveryRow, ApiError> {
     let row = state
         .store
-        .get_delivery(&id)
+        .get_delivery(id)
         .await?
-        .ok_or_else(|| no_delivery(&id))?;
+        .ok_or_else(|| no_delivery(id))?;
+    if caller.is_admin() {
+        return Ok(row);
+    }
+    match state.store.get_webhook(&row.destination).await? {
+        Some(w) if w.user_id == caller.0.id => Ok(row),
+        _ => Err(no_delivery(id)),
+    }
+}
+
+pub async fn get(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<DeliveryWithAttempts>, ApiError> {
+    let row = visible(&state, &caller, &id).await?;
     let attempts = state.store.attempts(&id).await?;
     Ok(Json(DeliveryWithAttempts::new(row, attempts)))
 }
 
 pub async fn retry_one(
     State(state): State<AppState>,
-    _: Admin,
+    caller: Caller,
     Path(id): Path<String>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let row = state
-        .store
-        .get_delivery(&id)
-        .await?
-        .ok_or_else(|| no_delivery(&id))?;
+    let row = visible(&state, &caller, &id).await?;
     if !row.status.is_retryable() {
         return Err(ApiError::Conflict(format!(
             "delivery `{id}` is {}; only failed, dead or expired deliveries can be retried",
@@ -100,7 +113,7 @@ pub struct BulkRetry {
 
 pub async fn retry_bulk(
     State(state): State<AppState>,
-    _: Admin,
+    caller: Caller,
     body: Result<Json<BulkRetry>, axum::extract::rejection::JsonRejection>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let Json(b) = body.map_err(|e| ApiError::InvalidPayload(e.body_text()))?;
@@ -114,6 +127,7 @@ pub async fn retry_bulk(
     let filter = RetryFilter {
         status,
         destination: b.destination,
+        owner: caller.scope().map(str::to_owned),
         since: parse_time("since", b.since.as_deref())?,
     };
     let n = state
@@ -132,7 +146,6 @@ pub struct Replay {
 
 pub async fn replay(
     State(state): State<AppState>,
-    _: Admin,
     Path(id): Path<String>,
     body: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {

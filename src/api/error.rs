@@ -29,6 +29,9 @@ pub enum ApiError {
     /// 405, with code `not_found` (the route exists for other methods).
     #[error("{0}")]
     MethodNotAllowed(String),
+    /// 403 `webhook_limit_reached`: `api.max_webhooks_per_user` registered already.
+    #[error("{0}")]
+    WebhookLimitReached(String),
     /// 409 `conflict`.
     #[error("{0}")]
     Conflict(String),
@@ -79,6 +82,7 @@ impl ApiError {
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             ApiError::MethodNotAllowed(_) => (StatusCode::METHOD_NOT_ALLOWED, "not_found"),
             ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
+            ApiError::WebhookLimitReached(_) => (StatusCode::FORBIDDEN, "webhook_limit_reached"),
             ApiError::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
             ApiError::UnsupportedMediaType(_) => {
                 (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
@@ -98,7 +102,8 @@ impl From<crate::operations::OperationError> for ApiError {
         use crate::operations::OperationError;
         match e {
             OperationError::NotFound(message) => ApiError::NotFound(message),
-            OperationError::Invalid { field, message } => ApiError::invalid_param(field, message),
+            OperationError::Invalid { field, message } => ApiError::invalid_param(&field, message),
+            OperationError::LimitReached(message) => ApiError::WebhookLimitReached(message),
             OperationError::Store(e) => e.into(),
         }
     }

@@ -1,6 +1,6 @@
 //! `GET /api/events`, `GET /api/events/{id}` and `GET /api/rejected`.
 
-use super::auth::{Admin, Caller};
+use super::auth::Caller;
 use super::bodies::{DeliveryBody, RejectedBody};
 use super::{ApiError, AppState};
 use crate::event::EventId;
@@ -88,7 +88,7 @@ pub struct GetParams {
 /// One event; with `?raw=true` also the body and headers the app sent.
 pub async fn get_event(
     State(state): State<AppState>,
-    _caller: Caller,
+    caller: Caller,
     Path(id): Path<String>,
     Query(params): Query<GetParams>,
 ) -> Result<Json<Value>, ApiError> {
@@ -104,6 +104,8 @@ pub async fn get_event(
         .store
         .list_deliveries(&crate::storage::DeliveryQuery {
             event_id: Some(event_id.to_string()),
+            // A user sees the deliveries to their own webhooks only.
+            owner: caller.scope().map(str::to_owned),
             limit: 500,
             ..Default::default()
         })
@@ -112,6 +114,11 @@ pub async fn get_event(
     body["deliveries"] =
         serde_json::to_value(deliveries).map_err(|e| ApiError::Internal(e.into()))?;
     if matches!(params.raw.as_deref(), Some("true" | "1")) {
+        if !caller.is_admin() {
+            return Err(ApiError::Forbidden(
+                "the raw request an app sent is for admins only".into(),
+            ));
+        }
         let raw = state.store.get_raw(&event_id).await?;
         body["raw"] = match raw {
             Some(raw) => {
@@ -140,7 +147,6 @@ pub struct PageParams {
 /// Bodies that authenticated but could not be parsed, newest first.
 pub async fn list_rejected(
     State(state): State<AppState>,
-    _admin: Admin,
     Query(p): Query<PageParams>,
 ) -> Result<Json<ListResponse<RejectedBody>>, ApiError> {
     let before = p
@@ -184,7 +190,7 @@ pub(super) fn parse_time(
 }
 
 /// Cursors are opaque to clients: base64url of the last item's key.
-fn encode_cursor(key: &str) -> String {
+pub(super) fn encode_cursor(key: &str) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(key)
 }
 

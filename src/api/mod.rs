@@ -11,15 +11,19 @@ mod forms;
 mod health;
 mod hooks;
 mod overload;
+mod routes;
+mod users;
+mod webhooks;
 
+pub use auth::Access;
 pub use error::ApiError;
+pub use routes::{Route, table as route_table};
 
 use crate::config::Config;
 use crate::sources::Sources;
 use crate::storage::{Store, UserRow};
 use axum::Router;
 use axum::extract::{MatchedPath, Request};
-use axum::routing::{get, post};
 use std::sync::Arc;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::timeout::RequestBodyTimeoutLayer;
@@ -44,30 +48,20 @@ pub struct AppState {
 /// The whole HTTP surface.
 pub fn router(state: AppState) -> Router {
     let body_timeout = std::time::Duration::from_secs(state.cfg.server.body_timeout_secs.max(1));
-    let api = Router::new()
-        .route("/events", get(events::list_events))
-        .route("/events/{id}", get(events::get_event))
-        .route("/rejected", get(events::list_rejected))
-        .route("/events/{id}/replay", post(deliveries::replay))
-        .route("/deliveries", get(deliveries::list))
-        .route("/deliveries/retry", post(deliveries::retry_bulk))
-        .route("/deliveries/{id}", get(deliveries::get))
-        .route("/deliveries/{id}/retry", post(deliveries::retry_one))
-        .route("/destinations", get(destinations::list))
-        .route("/destinations/{name}", get(destinations::get))
-        .route("/destinations/{name}/enable", post(destinations::enable))
-        .route("/destinations/{name}/disable", post(destinations::disable))
-        .route("/destinations/{name}/test", post(destinations::test))
-        .route("/templates/preview", post(destinations::preview));
-    Router::new()
-        .route(
-            "/hooks/{source}",
-            post(hooks::receive_hook).put(hooks::receive_hook),
-        )
-        .nest("/api/v1", api.clone())
+    let mut api = Router::new();
+    let mut root = Router::new();
+    for (route, handler) in routes::entries() {
+        let handler = handler.route_layer(axum::middleware::from_fn_with_state(
+            (state.clone(), route.access),
+            auth::require,
+        ));
+        match route.path.strip_prefix("/api") {
+            Some(path) => api = api.route(path, handler),
+            None => root = root.route(route.path, handler),
+        }
+    }
+    root.nest("/api/v1", api.clone())
         .nest("/api", api)
-        .route("/healthz", get(health::healthz))
-        .route("/readyz", get(health::readyz))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(RequestBodyTimeoutLayer::new(body_timeout))

@@ -195,6 +195,12 @@ impl Validator {
                 "use 1–63 lower-case letters, digits, - or _, starting with a letter or digit",
             );
         }
+        if d.name.starts_with(crate::delivery::WEBHOOK_ID_PREFIX) {
+            self.problem(
+                format!("{path}.name"),
+                "names starting with wh_ are the ids of webhooks registered through the API; choose another",
+            );
+        }
         if !seen.insert(d.name.clone()) {
             self.problem(
                 format!("{path}.name"),

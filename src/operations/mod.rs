@@ -5,6 +5,7 @@
 mod destinations;
 mod preview;
 mod replay;
+pub mod webhooks;
 
 pub use destinations::{DeliveryCounts, DestinationSummary, summaries};
 pub use preview::{Preview, PreviewEvent, preview};
@@ -21,16 +22,24 @@ pub enum OperationError {
     NotFound(String),
     /// One of its inputs is wrong: `field` names it.
     #[error("{field}: {message}")]
-    Invalid {
-        field: &'static str,
-        message: String,
-    },
+    Invalid { field: String, message: String },
+    /// A limit would be passed (`api.max_webhooks_per_user`).
+    #[error("{0}")]
+    LimitReached(String),
     /// The database failed.
     #[error(transparent)]
     Store(#[from] StoreError),
 }
 
 impl OperationError {
+    /// A wrong input, `field` naming it.
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> OperationError {
+        OperationError::Invalid {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+
     /// A name that is not one of the config's destinations.
     pub fn no_destination(name: &str) -> OperationError {
         OperationError::NotFound(format!("no destination named `{name}` in the config"))
@@ -50,7 +59,7 @@ pub async fn send_test(engine: &Engine, destination: &str) -> Result<Sent, Opera
         .send_now(destination, &crate::delivery::test_event())
         .await
         .map_err(|e| OperationError::Invalid {
-            field: "template",
+            field: "template".into(),
             message: e.to_string(),
         })
 }

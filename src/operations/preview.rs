@@ -74,7 +74,7 @@ async fn resolve(store: &dyn Store, event: PreviewEvent<'_>) -> Result<Event, Op
         }
         PreviewEvent::Payload { source, body } => crate::receive::parse_preview(source, body)
             .map_err(|e| OperationError::Invalid {
-                field: "payload",
+                field: "payload".into(),
                 message: format!("does not parse as a {} payload: {e}", source.app.as_str()),
             }),
         PreviewEvent::Test => Ok(crate::delivery::test_event()),

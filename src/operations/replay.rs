@@ -22,11 +22,11 @@ pub async fn replay(
         Some(names) => {
             let unknown: Vec<&String> = names
                 .iter()
-                .filter(|n| engine.target(n).is_none())
+                .filter(|n| !engine.has_destination(n))
                 .collect();
             if !unknown.is_empty() {
                 return Err(OperationError::Invalid {
-                    field: "destinations",
+                    field: "destinations".into(),
                     message: format!("unknown destination(s): {unknown:?}"),
                 });
             }

@@ -200,6 +200,8 @@ pub struct DeliveryQuery {
     pub status: Option<DeliveryStatus>,
     pub destination: Option<String>,
     pub event_id: Option<String>,
+    /// Only deliveries to the webhooks this user registered.
+    pub owner: Option<String>,
     pub before: Option<String>,
     pub limit: u32,
 }
@@ -209,6 +211,8 @@ pub struct DeliveryQuery {
 pub struct RetryFilter {
     pub status: DeliveryStatus,
     pub destination: Option<String>,
+    /// Only deliveries to the webhooks this user registered.
+    pub owner: Option<String>,
     pub since: Option<DateTime<Utc>>,
 }
 

@@ -62,6 +62,13 @@ where
                 sql.push_str(&format!(" AND {column} = ${}", binds.len()));
             }
         }
+        if let Some(owner) = &dq.owner {
+            binds.push(owner.clone());
+            sql.push_str(&format!(
+                " AND destination IN (SELECT id FROM webhooks WHERE user_id = ${})",
+                binds.len()
+            ));
+        }
         sql.push_str(&format!(" ORDER BY id DESC LIMIT ${}", binds.len() + 1));
         let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
         for b in binds {
@@ -141,6 +148,13 @@ where
             if let Some(d) = &f.destination {
                 texts.push(d.clone());
                 sql.push_str(&format!(" AND destination = ${}", texts.len() + 1));
+            }
+            if let Some(owner) = &f.owner {
+                texts.push(owner.clone());
+                sql.push_str(&format!(
+                    " AND destination IN (SELECT id FROM webhooks WHERE user_id = ${})",
+                    texts.len() + 1
+                ));
             }
         }
         let since = filter.and_then(|f| f.since);

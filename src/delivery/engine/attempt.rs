@@ -11,6 +11,7 @@ use crate::outbound;
 use crate::storage::{AttemptOutcome, AttemptRow, Claimed, DeliveryStatus};
 use chrono::{DateTime, Utc};
 use std::borrow::Cow;
+use std::sync::Arc;
 use std::time::Instant;
 
 /// What became of one attempt: the one value [`Engine::record`] writes back.
@@ -44,6 +45,8 @@ pub(super) struct Exchanges {
     pub(super) remember_for: Option<String>,
     /// This attempt is the probe after a pause: its answer lets the others go, or starts another pause.
     pub(super) probe: bool,
+    /// The destination it went to.
+    pub(super) dest: Arc<DestinationRuntime>,
 }
 
 /// The message one attempt sends: the event as shown (a group's merged event or digest) and its payload.
@@ -63,13 +66,17 @@ impl Engine {
 
     async fn try_delivery(&self, c: &Claimed, members: &mut Vec<Claimed>) -> Outcome {
         let now = Utc::now();
-        let Some(dest) = self.dests.get(&c.destination) else {
+        let Some(runtime) = self.destination_or_reload(&c.destination).await else {
             return Outcome::Unsent {
                 status: DeliveryStatus::Failed,
                 outcome: AttemptOutcome::Failed,
-                reason: format!("destination `{}` is no longer configured", c.destination),
+                reason: format!(
+                    "destination `{}` no longer exists (removed from the config, or a deleted webhook)",
+                    c.destination
+                ),
             };
         };
+        let dest = runtime.as_ref();
         if c.expires_at.is_some_and(|t| t <= now) {
             return Outcome::Unsent {
                 status: DeliveryStatus::Expired,
@@ -87,7 +94,7 @@ impl Engine {
         }
         match self.message(dest, c, members) {
             Ok(message) => {
-                let mut exchanges = self.exchange(dest, c, &message).await;
+                let mut exchanges = self.exchange(&runtime, c, &message).await;
                 exchanges.probe = probe;
                 Outcome::Sent(exchanges)
             }
@@ -178,7 +185,7 @@ impl Engine {
     /// message (CONTRACT §5 fallback).
     async fn exchange(
         &self,
-        dest: &DestinationRuntime,
+        dest: &Arc<DestinationRuntime>,
         c: &Claimed,
         message: &Message<'_>,
     ) -> Exchanges {
@@ -217,6 +224,7 @@ impl Engine {
             last,
             remember_for,
             probe: false,
+            dest: dest.clone(),
         }
     }
 
@@ -227,13 +235,13 @@ impl Engine {
         name: &str,
         event: &Event,
     ) -> Result<Sent, outbound::RenderFailure> {
-        let dest = self.dests.get(name).ok_or_else(|| {
+        let dest = self.destination_or_reload(name).await.ok_or_else(|| {
             outbound::RenderFailure::Shape(format!("no destination named `{name}`"))
         })?;
         let payload = outbound::render_payload(&self.templates, &dest.target, event)?;
         let delivery_id = crate::event::new_prefixed_id("dlv");
         Ok(self
-            .send_payload(dest, event, &delivery_id, &payload, None)
+            .send_payload(&dest, event, &delivery_id, &payload, None)
             .await)
     }
 
@@ -262,14 +270,16 @@ impl Engine {
             Some(message) => dest.target.kind.target().as_edit(request, message),
             None => request,
         };
-        send(
-            &self.client,
-            request,
-            self.max_response_bytes,
-            started,
-            clock,
-        )
-        .await
+        let client = if dest.guarded {
+            // reqwest resolves names only: an address in the URL is checked here.
+            if let Err(refusal) = self.guard.check_literal(&request.url) {
+                return Sent::error(started, clock, format!("refused: {refusal}"));
+            }
+            &self.guarded_client
+        } else {
+            &self.client
+        };
+        send(client, request, self.max_response_bytes, started, clock).await
     }
 }
 

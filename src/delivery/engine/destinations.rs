@@ -20,6 +20,8 @@ pub(super) struct DestinationRuntime {
     pub(super) schedule: Vec<Duration>,
     pub(super) max_attempts: u32,
     pub(super) pace: Pace,
+    /// A registered webhook: sent through the SSRF guard.
+    pub(super) guarded: bool,
     state: Mutex<LiveState>,
 }
 
@@ -45,6 +47,7 @@ impl DestinationRuntime {
             schedule: retry.schedule,
             max_attempts: retry.max_attempts.max(1),
             pace: Pace::new(d, probe_timeout),
+            guarded: false,
             state: Mutex::default(),
         }
     }
@@ -69,8 +72,8 @@ impl Engine {
             .into_iter()
             .map(|s| (s.name.clone(), s))
             .collect();
-        for (name, dest) in &self.dests {
-            let stored = states.remove(name).unwrap_or_default();
+        for (name, dest) in self.all_destinations() {
+            let stored = states.remove(&name).unwrap_or_default();
             let mut state = dest.state();
             state.disabled = stored
                 .disabled_at
@@ -80,11 +83,15 @@ impl Engine {
         Ok(())
     }
 
-    /// Whether a destination may be routed to (a name not in the config counts as enabled: it has no state).
+    /// Whether a destination may be routed to (an unknown name counts as enabled: it has no state).
     pub fn is_enabled(&self, name: &str) -> bool {
-        self.dests
-            .get(name)
+        self.destination(name)
             .is_none_or(|d| d.state().disabled.is_none())
+    }
+
+    /// Why a destination (or registered webhook) is disabled, when it is.
+    pub fn disabled_reason(&self, name: &str) -> Option<String> {
+        self.destination(name).and_then(|d| d.disabled())
     }
 
     /// Disables or re-enables a destination (API and automatic disabling); re-enabling makes its waiting
@@ -99,7 +106,7 @@ impl Engine {
         self.store
             .set_destination_disabled(name, (!enabled).then_some((reason, now)))
             .await?;
-        if let Some(dest) = self.dests.get(name) {
+        if let Some(dest) = self.destination(name) {
             let mut state = dest.state();
             if enabled {
                 *state = LiveState::default();

@@ -35,7 +35,8 @@ impl Engine {
         let mut attempted = 0;
         loop {
             let enabled = |name: &str| self.is_enabled(name);
-            let route = |e: &Event| self.routes.route(e, &enabled);
+            let routes = self.routes();
+            let route = |e: &Event| routes.route(e, &enabled);
             while self.store.route_outbox(500, &route).await? > 0 {}
             let now = Utc::now();
             let lease = now + chrono::Duration::from_std(self.lease).expect("small");

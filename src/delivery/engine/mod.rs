@@ -11,9 +11,10 @@
 //! process's deliveries fall due again by themselves), and a retry is `next_attempt_at` set to its backoff —
 //! durable, and never a full-table scan.
 
-use super::route::RoutingTable;
+use super::route::Rule;
 use crate::config::Config;
 use crate::event::{Event, EventData, EventId, EventKind, SourceInfo};
+use crate::outbound::address_guard::{AddressGuard, Lookup};
 use crate::outbound::targets::OwnKey;
 use crate::outbound::{self, Target, Templates};
 use crate::storage::{Claimed, DeliveryResult, Store, StoreError};
@@ -32,9 +33,11 @@ mod manual;
 mod messages;
 mod pacing;
 mod record;
+mod registered;
 mod workers;
 
 use destinations::DestinationRuntime;
+pub use registered::{WEBHOOK_ID_PREFIX, destination_of};
 
 /// How often idle loops look for work that no local wake-up announced (retries falling due, other processes).
 const POLL: Duration = Duration::from_millis(500);
@@ -43,10 +46,17 @@ const POLL: Duration = Duration::from_millis(500);
 pub struct Engine {
     store: Arc<dyn Store>,
     templates: Arc<Templates>,
-    routes: RoutingTable,
+    /// The routing rules of the config's destinations (registered webhooks add theirs in `registered`).
+    config_rules: Vec<Rule>,
     /// Every configured destination by name, with its live state.
-    dests: HashMap<String, DestinationRuntime>,
+    dests: HashMap<String, Arc<DestinationRuntime>>,
+    /// Webhooks registered through the API, and the routing table with their rules.
+    registered: std::sync::RwLock<registered::Registered>,
     client: reqwest::Client,
+    /// The client of registered webhooks: its resolver refuses restricted addresses (the SSRF guard).
+    guarded_client: reqwest::Client,
+    /// The SSRF guard of registered webhooks (`api.allow_private_targets`).
+    guard: AddressGuard,
     workers: usize,
     max_response_bytes: usize,
     /// How long a claimed delivery stays leased to this process: longer than an attempt can take (two sends
@@ -74,16 +84,20 @@ pub struct DeliveryJob {
     _permit: OwnedSemaphorePermit,
 }
 
-/// The shared HTTP client: rustls, no redirects, `hookarr/<version>`, the configured timeout.
-fn http_client(timeout: Duration, workers: usize) -> reqwest::Client {
-    reqwest::Client::builder()
+/// A shared HTTP client: rustls, no redirects, `hookarr/<version>`, the configured timeout; registered
+/// webhooks' client resolves through the SSRF guard.
+fn http_client(timeout: Duration, workers: usize, guard: Option<&AddressGuard>) -> reqwest::Client {
+    let builder = reqwest::Client::builder()
         .user_agent(concat!("hookarr/", env!("CARGO_PKG_VERSION")))
         .redirect(reqwest::redirect::Policy::none())
         .timeout(timeout)
         .connect_timeout(timeout.min(Duration::from_secs(10)))
-        .pool_max_idle_per_host(workers)
-        .build()
-        .expect("the TLS back-end initializes")
+        .pool_max_idle_per_host(workers);
+    let builder = match guard {
+        Some(guard) => builder.dns_resolver(guard.resolver()),
+        None => builder,
+    };
+    builder.build().expect("the TLS back-end initializes")
 }
 
 /// Resolves the config's destinations into send targets (generating and storing a webhook secret where the
@@ -126,22 +140,23 @@ impl Engine {
             .zip(targets)
             .map(|(d, target)| {
                 let runtime = DestinationRuntime::new(d, target, lease);
-                (d.name.clone(), runtime)
+                (d.name.clone(), Arc::new(runtime))
             })
             .collect();
         let (finish_tx, finish_rx) = mpsc::unbounded_channel();
+        let guard = AddressGuard::new(
+            cfg.api.allow_private_targets,
+            Lookup::new(cfg.api.resolve.clone()),
+        );
         let engine = Arc::new(Engine {
             store,
             templates,
-            routes: RoutingTable {
-                rules: cfg
-                    .destinations
-                    .iter()
-                    .map(super::route::Rule::new)
-                    .collect(),
-            },
+            config_rules: cfg.destinations.iter().map(Rule::new).collect(),
             dests,
-            client: http_client(timeout, workers),
+            registered: Default::default(),
+            client: http_client(timeout, workers, None),
+            guarded_client: http_client(timeout, workers, Some(&guard)),
+            guard,
             workers,
             max_response_bytes: cfg.delivery.max_response_bytes,
             lease,
@@ -155,6 +170,7 @@ impl Engine {
             workers_done: CancellationToken::new(),
             running: Default::default(),
         });
+        engine.reload_webhooks().await?;
         engine.refresh_state().await?;
         Ok(engine)
     }
@@ -178,8 +194,14 @@ impl Engine {
         self.wake_router.notify_one();
     }
 
+    /// The config's destinations, in config order.
     pub fn destination_names(&self) -> impl Iterator<Item = &str> {
-        self.routes.rules.iter().map(|r| r.destination.as_str())
+        self.config_rules.iter().map(|r| r.destination.as_str())
+    }
+
+    /// The SSRF guard registered webhooks are checked with.
+    pub fn address_guard(&self) -> &AddressGuard {
+        &self.guard
     }
 
     pub fn target(&self, name: &str) -> Option<&Target> {
@@ -188,10 +210,6 @@ impl Engine {
 
     pub fn templates(&self) -> &Templates {
         &self.templates
-    }
-
-    pub fn routes(&self) -> &RoutingTable {
-        &self.routes
     }
 
     /// Has the claimer look for due deliveries at `at` (a booked slot), unless it already wakes sooner.

@@ -36,7 +36,7 @@ impl Engine {
 
     /// The verdict of the last exchange, and its consequences.
     async fn conclude(&self, c: &Claimed, finish: &mut DeliveryResult, exchanges: Exchanges) {
-        let dest = &self.dests[&c.destination];
+        let dest = exchanges.dest.as_ref();
         let kind = dest.target.kind;
         for (sent, outcome) in exchanges.earlier {
             finish.attempts += 1;

@@ -61,8 +61,9 @@ impl Engine {
         let mut last_refresh = Instant::now();
         loop {
             let enabled = |name: &str| self.is_enabled(name);
+            let routes = self.routes();
             let route = |e: &Event| {
-                let destinations = self.routes.route(e, &enabled);
+                let destinations = routes.route(e, &enabled);
                 tell_received(e, &destinations);
                 destinations
             };
@@ -76,6 +77,10 @@ impl Engine {
             }
             if last_refresh.elapsed() > Duration::from_secs(5) {
                 last_refresh = Instant::now();
+                // Other processes sharing the database register webhooks and change destination state.
+                if let Err(error) = self.reload_webhooks().await {
+                    error.log("Reading the registered webhooks failed.");
+                }
                 if let Err(error) = self.refresh_state().await {
                     error.log("Reading destination state failed.");
                 }

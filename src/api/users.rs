@@ -1,0 +1,211 @@
+//! Users and their API keys (CONTRACT §7): an admin manages users; everyone manages their own keys (an
+//! admin anyone's). A key is shown once, when it is created; lists show its first characters only.
+
+use super::auth::Caller;
+use super::{ApiError, AppState};
+use crate::secrets::new_api_key;
+use crate::storage::{KeyRow, Role, UserRow};
+use axum::Json;
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+/// A user as answered.
+#[derive(Debug, Serialize)]
+pub struct UserBody {
+    id: String,
+    name: String,
+    role: &'static str,
+    created_at: chrono::DateTime<chrono::Utc>,
+}
+
+impl From<UserRow> for UserBody {
+    fn from(u: UserRow) -> Self {
+        UserBody {
+            id: u.id,
+            name: u.name,
+            role: u.role.as_str(),
+            created_at: u.created_at,
+        }
+    }
+}
+
+/// A key as listed: never the key.
+#[derive(Debug, Serialize)]
+pub struct KeyBody {
+    id: String,
+    user_id: String,
+    name: String,
+    /// The key's first characters, to tell keys apart.
+    prefix: String,
+    created_at: chrono::DateTime<chrono::Utc>,
+    last_used_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+impl From<KeyRow> for KeyBody {
+    fn from(k: KeyRow) -> Self {
+        KeyBody {
+            id: k.id,
+            user_id: k.user_id,
+            name: k.name,
+            prefix: k.prefix,
+            created_at: k.created_at,
+            last_used_at: k.last_used_at,
+        }
+    }
+}
+
+/// A JSON body, or `invalid_payload` naming what is wrong with it.
+pub(super) fn body<T>(body: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
+    body.map(|Json(b)| b)
+        .map_err(|e| ApiError::InvalidPayload(e.body_text()))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewUser {
+    name: String,
+    #[serde(default)]
+    role: Option<String>,
+}
+
+pub async fn create_user(
+    State(state): State<AppState>,
+    new: Result<Json<NewUser>, JsonRejection>,
+) -> Result<(StatusCode, Json<UserBody>), ApiError> {
+    let new = body(new)?;
+    let name = new.name.trim();
+    if name.is_empty()
+        || name.chars().count() > 64
+        || name.chars().any(|c| c.is_control() || c.is_whitespace())
+    {
+        return Err(ApiError::invalid_param(
+            "name",
+            "1–64 characters without spaces, like sarah or discord-bot",
+        ));
+    }
+    let role = match new.role.as_deref() {
+        None | Some("user") => Role::User,
+        Some("admin") => Role::Admin,
+        Some(_) => return Err(ApiError::invalid_param("role", "`admin` or `user`")),
+    };
+    let user = state.store.create_user(name, role).await?;
+    Ok((StatusCode::CREATED, Json(user.into())))
+}
+
+pub async fn list_users(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+    let users: Vec<UserBody> = state
+        .store
+        .list_users()
+        .await?
+        .into_iter()
+        .map(Into::into)
+        .collect();
+    Ok(Json(json!({"items": users, "next_cursor": null})))
+}
+
+pub async fn delete_user(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    if caller.0.id == id {
+        return Err(ApiError::Conflict(
+            "you cannot delete the user you are signed in as".into(),
+        ));
+    }
+    if id == state.config_admin.id {
+        return Err(ApiError::Conflict(
+            "the config's admin key acts as this user; remove admin.api_key from the config instead"
+                .into(),
+        ));
+    }
+    if !state.store.delete_user(&id).await? {
+        return Err(ApiError::NotFound(format!("no user has the id `{id}`")));
+    }
+    // Their webhooks are gone with them.
+    state.engine.reload_webhooks().await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewKey {
+    /// Whose key (an admin may name anyone; a user only themselves). Default: the caller.
+    #[serde(default)]
+    user_id: Option<String>,
+    /// A label, like "discord bot".
+    #[serde(default)]
+    name: Option<String>,
+}
+
+pub async fn create_key(
+    State(state): State<AppState>,
+    caller: Caller,
+    raw: axum::body::Bytes,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    // The body is optional: no body makes a key for the caller.
+    let new: NewKey = if raw.iter().all(u8::is_ascii_whitespace) {
+        NewKey::default()
+    } else {
+        serde_json::from_slice(&raw).map_err(|e| ApiError::InvalidPayload(e.to_string()))?
+    };
+    let user_id = new.user_id.unwrap_or_else(|| caller.0.id.clone());
+    let no_user = || ApiError::NotFound(format!("no user has the id `{user_id}`"));
+    if !caller.may_touch(&user_id) {
+        return Err(no_user());
+    }
+    if state.store.get_user(&user_id).await?.is_none() {
+        return Err(no_user());
+    }
+    let label = new.name.unwrap_or_default();
+    if label.chars().count() > 100 {
+        return Err(ApiError::invalid_param("name", "at most 100 characters"));
+    }
+    let key = new_api_key();
+    let row = state
+        .store
+        .insert_api_key(&user_id, &key.hash, &key.prefix, &label)
+        .await?;
+    let mut answer = serde_json::to_value(KeyBody::from(row)).expect("plain struct");
+    answer["key"] = key.key.into();
+    Ok((StatusCode::CREATED, Json(answer)))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct KeyParams {
+    user_id: Option<String>,
+}
+
+pub async fn list_keys(
+    State(state): State<AppState>,
+    caller: Caller,
+    params: Result<Query<KeyParams>, QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let Query(p) = params.map_err(|e| ApiError::invalid_param("query", e.body_text()))?;
+    let owner = match (caller.is_admin(), p.user_id) {
+        (true, wanted) => wanted,
+        (false, _) => Some(caller.0.id.clone()),
+    };
+    let keys: Vec<KeyBody> = state
+        .store
+        .list_api_keys(owner.as_deref())
+        .await?
+        .into_iter()
+        .map(Into::into)
+        .collect();
+    Ok(Json(json!({"items": keys, "next_cursor": null})))
+}
+
+pub async fn delete_key(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    if !state.store.delete_api_key(&id, caller.scope()).await? {
+        return Err(ApiError::NotFound(format!("no API key has the id `{id}`")));
+    }
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,155 @@
+//! Webhooks registered through the API, as destinations of the engine: each row becomes a `webhook`
+//! destination named by its id, with the same routing, queue, retries, pacing and attempt log as the
+//! config's. They are re-read when they change here (the API calls [`Engine::reload_webhooks`]) and every
+//! few seconds from the store (another process sharing PostgreSQL changed them); a delivery for a webhook
+//! this process has not seen yet re-reads them before giving up.
+
+use super::Engine;
+use super::destinations::DestinationRuntime;
+use crate::config::Destination;
+use crate::delivery::route::{RoutingTable, Rule};
+use crate::outbound::Target;
+use crate::storage::{StoreError, WebhookRow};
+use chrono::{DateTime, Utc};
+use serde_json::json;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// The prefix of registered webhooks' ids, and so of their destination names (config names cannot take it).
+pub const WEBHOOK_ID_PREFIX: &str = "wh_";
+
+/// The registered webhooks this process knows, and the routing table they make with the config's rules.
+#[derive(Default)]
+pub(super) struct Registered {
+    by_id: HashMap<String, Known>,
+    /// The config's rules, then one per webhook.
+    pub(super) routes: Arc<RoutingTable>,
+}
+
+/// One webhook at run time, with what its runtime was built from.
+struct Known {
+    runtime: Arc<DestinationRuntime>,
+    updated_at: DateTime<Utc>,
+    /// How many secrets sign (two during a rotation's grace period).
+    signing: usize,
+}
+
+/// The destination a webhook row stands for: a `webhook` with Standard Webhooks signing and the
+/// type's defaults. `None` for a row this binary cannot read (logged).
+pub fn destination_of(w: &WebhookRow) -> Option<Destination> {
+    let spec = json!({
+        "name": w.id,
+        "type": "webhook",
+        "url": w.url,
+        "events": w.events,
+        "sources": w.sources,
+        "filter": w.filter,
+        "headers": w.headers,
+        "secret": w.secret,
+        "signing": "standard",
+    });
+    match serde_json::from_value(spec) {
+        Ok(d) => Some(d),
+        Err(error) => {
+            tracing::error!(message = "A registered webhook cannot be read; it is skipped.", webhook = %w.id, %error);
+            None
+        }
+    }
+}
+
+impl Engine {
+    /// Re-reads the registered webhooks: new and changed ones get a fresh runtime, unchanged ones keep
+    /// theirs (with its rate limit and pause), deleted ones are dropped; the routing table follows.
+    pub async fn reload_webhooks(&self) -> Result<(), StoreError> {
+        let rows = self.store.all_webhooks().await?;
+        let now = Utc::now();
+        let mut registered = self.registered.write().expect("registered lock");
+        let mut by_id = HashMap::with_capacity(rows.len());
+        let mut rules = self.config_rules.clone();
+        for row in rows {
+            let Some(d) = destination_of(&row) else {
+                continue;
+            };
+            let secrets = row.signing_secrets(now);
+            let known = match registered.by_id.remove(&row.id) {
+                Some(k) if k.updated_at == row.updated_at && k.signing == secrets.len() => k,
+                _ => {
+                    let mut target = Target::from_config(&d, None);
+                    target.secrets = secrets.clone();
+                    let mut runtime = DestinationRuntime::new(&d, target, self.lease);
+                    runtime.guarded = true;
+                    Known {
+                        runtime: Arc::new(runtime),
+                        updated_at: row.updated_at,
+                        signing: secrets.len(),
+                    }
+                }
+            };
+            rules.push(Rule::new(&d));
+            by_id.insert(row.id, known);
+        }
+        *registered = Registered {
+            by_id,
+            routes: Arc::new(RoutingTable { rules }),
+        };
+        Ok(())
+    }
+
+    /// A destination by name: the config's, else a registered webhook's.
+    pub(super) fn destination(&self, name: &str) -> Option<Arc<DestinationRuntime>> {
+        if let Some(d) = self.dests.get(name) {
+            return Some(d.clone());
+        }
+        let registered = self.registered.read().expect("registered lock");
+        registered.by_id.get(name).map(|k| k.runtime.clone())
+    }
+
+    /// A destination by name; a webhook this process has not seen yet (registered through another process)
+    /// is looked for in the store first.
+    pub(super) async fn destination_or_reload(
+        &self,
+        name: &str,
+    ) -> Option<Arc<DestinationRuntime>> {
+        if let Some(d) = self.destination(name) {
+            return Some(d);
+        }
+        if !name.starts_with(WEBHOOK_ID_PREFIX) {
+            return None;
+        }
+        if let Err(error) = self.reload_webhooks().await {
+            error.log("Reading the registered webhooks failed.");
+        }
+        self.destination(name)
+    }
+
+    /// Every destination: the config's, then the registered webhooks.
+    pub(super) fn all_destinations(&self) -> Vec<(String, Arc<DestinationRuntime>)> {
+        let mut all: Vec<_> = self
+            .dests
+            .iter()
+            .map(|(n, d)| (n.clone(), d.clone()))
+            .collect();
+        let registered = self.registered.read().expect("registered lock");
+        all.extend(
+            registered
+                .by_id
+                .iter()
+                .map(|(n, k)| (n.clone(), k.runtime.clone())),
+        );
+        all
+    }
+
+    /// The routing table now: the config's rules and one per registered webhook.
+    pub fn routes(&self) -> Arc<RoutingTable> {
+        self.registered
+            .read()
+            .expect("registered lock")
+            .routes
+            .clone()
+    }
+
+    /// Whether a destination of this name exists (in the config, or registered).
+    pub fn has_destination(&self, name: &str) -> bool {
+        self.destination(name).is_some()
+    }
+}
