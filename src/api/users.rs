@@ -57,10 +57,15 @@ impl From<KeyRow> for KeyBody {
     }
 }
 
-/// A JSON body, or `invalid_payload` naming what is wrong with it.
+/// A JSON body, or `invalid_payload` naming what is wrong with it (`payload_too_large` past the limit).
 pub(super) fn body<T>(body: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
-    body.map(|Json(b)| b)
-        .map_err(|e| ApiError::InvalidPayload(e.body_text()))
+    body.map(|Json(b)| b).map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::PayloadTooLarge("the request body is over the API's 2 MiB limit".into())
+        } else {
+            ApiError::InvalidPayload(e.body_text())
+        }
+    })
 }
 
 #[derive(Debug, Deserialize)]

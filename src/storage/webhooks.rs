@@ -65,6 +65,8 @@ pub trait Webhooks: Send + Sync + 'static {
     async fn update_webhook(&self, row: &WebhookRow) -> Result<bool, StoreError>;
     /// Deletes a webhook; returns whether one was deleted.
     async fn delete_webhook(&self, id: &str) -> Result<bool, StoreError>;
+    /// Changes when any webhook is created, changed or deleted: their count and latest change.
+    async fn webhooks_version(&self) -> Result<(i64, i64), StoreError>;
 }
 
 const COLUMNS: &str = "id, user_id, url, events, sources, filter, headers, description, secret, \
@@ -200,6 +202,15 @@ where
             .execute(&self.pool)
             .await?;
         Ok(D::rows_affected(&done) == 1)
+    }
+
+    async fn webhooks_version(&self) -> Result<(i64, i64), StoreError> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS n, COALESCE(MAX(updated_at), 0) AS latest FROM webhooks",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        Ok((row.try_get("n")?, row.try_get("latest")?))
     }
 }
 

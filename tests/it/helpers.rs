@@ -379,6 +379,24 @@ impl TestApp {
         json_of(req.send().await.unwrap()).await
     }
 
+    /// Any method on any path, with a key (or none) and a JSON body (or none).
+    pub async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        key: Option<&str>,
+        body: Option<&Value>,
+    ) -> (StatusCode, Value) {
+        let mut req = self.client.request(method, format!("{}{path}", self.base));
+        if let Some(key) = key {
+            req = req.bearer_auth(key);
+        }
+        if let Some(body) = body {
+            req = req.json(body);
+        }
+        json_of(req.send().await.unwrap()).await
+    }
+
     /// Polls `path` (up to 30 s) until `done` holds for its body; returns that body.
     pub async fn wait_api(&self, path: &str, done: impl Fn(&Value) -> bool) -> Value {
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);

@@ -3,6 +3,7 @@
 #[macro_use]
 mod helpers;
 
+mod api;
 mod binary;
 mod config;
 mod container;

@@ -24,6 +24,8 @@ pub(super) struct Registered {
     by_id: HashMap<String, Known>,
     /// The config's rules, then one per webhook.
     pub(super) routes: Arc<RoutingTable>,
+    /// The store's [`webhooks_version`](crate::storage::Webhooks::webhooks_version) these were read at.
+    version: (i64, i64),
 }
 
 /// One webhook at run time, with what its runtime was built from.
@@ -61,11 +63,29 @@ impl Engine {
     /// Re-reads the registered webhooks: new and changed ones get a fresh runtime, unchanged ones keep
     /// theirs (with its rate limit and pause), deleted ones are dropped; the routing table follows.
     pub async fn reload_webhooks(&self) -> Result<(), StoreError> {
+        let version = self.store.webhooks_version().await?;
         let rows = self.store.all_webhooks().await?;
         let now = Utc::now();
+        let built = self.install_webhooks(rows, version, now);
+        if built {
+            // A fresh runtime knows nothing of its stored state yet (disabled by its owner, paused).
+            self.refresh_state().await?;
+        }
+        Ok(())
+    }
+
+    /// Replaces the known webhooks with `rows`, keeping the runtimes of unchanged ones; returns whether a
+    /// runtime was built.
+    fn install_webhooks(
+        &self,
+        rows: Vec<WebhookRow>,
+        version: (i64, i64),
+        now: DateTime<Utc>,
+    ) -> bool {
         let mut registered = self.registered.write().expect("registered lock");
         let mut by_id = HashMap::with_capacity(rows.len());
         let mut rules = self.config_rules.clone();
+        let mut built = false;
         for row in rows {
             let Some(d) = destination_of(&row) else {
                 continue;
@@ -74,6 +94,7 @@ impl Engine {
             let known = match registered.by_id.remove(&row.id) {
                 Some(k) if k.updated_at == row.updated_at && k.signing == secrets.len() => k,
                 _ => {
+                    built = true;
                     let mut target = Target::from_config(&d, None);
                     target.secrets = secrets.clone();
                     let mut runtime = DestinationRuntime::new(&d, target, self.lease);
@@ -91,7 +112,24 @@ impl Engine {
         *registered = Registered {
             by_id,
             routes: Arc::new(RoutingTable { rules }),
+            version,
         };
+        built
+    }
+
+    /// Before routing on a database shared with other processes: re-reads the webhooks when one was
+    /// registered, changed or deleted elsewhere since they were read (one small query), so an event is
+    /// never routed by an out-of-date table.
+    pub(super) async fn sync_webhooks(&self) -> Result<(), StoreError> {
+        if self.store.backend() != "postgres" {
+            // SQLite has one serving process (the serve lock): every change went through this one.
+            return Ok(());
+        }
+        let version = self.store.webhooks_version().await?;
+        let known = self.registered.read().expect("registered lock").version;
+        if version != known {
+            self.reload_webhooks().await?;
+        }
         Ok(())
     }
 

@@ -60,6 +60,9 @@ impl Engine {
     pub(super) async fn route_loop(self: Arc<Self>, shutdown: CancellationToken) {
         let mut last_refresh = Instant::now();
         loop {
+            if let Err(error) = self.sync_webhooks().await {
+                error.log("Reading the registered webhooks failed.");
+            }
             let enabled = |name: &str| self.is_enabled(name);
             let routes = self.routes();
             let route = |e: &Event| {

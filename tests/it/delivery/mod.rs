@@ -12,7 +12,7 @@ mod messages;
 mod operations;
 mod pacing;
 mod retries;
-mod signing;
+pub(crate) mod signing;
 mod targets;
 
 pub(super) const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";

@@ -6,7 +6,14 @@ use super::*;
 /// A Standard Webhooks verifier written from the spec, independent of hookarr's signer: HMAC-SHA256 with the
 /// base64-decoded secret over `{id}.{timestamp}.{body}`, any `v1,` entry may match, unknown versions ignored,
 /// timestamps within 5 minutes.
-fn verify_standard(secret: &str, id: &str, ts: &str, sigs: &str, body: &[u8], now: i64) -> bool {
+pub(crate) fn verify_standard(
+    secret: &str,
+    id: &str,
+    ts: &str,
+    sigs: &str,
+    body: &[u8],
+    now: i64,
+) -> bool {
     use base64::Engine;
     let Ok(ts_num) = ts.parse::<i64>() else {
         return false;

@@ -1,0 +1,228 @@
+//! Who may call what, generated from the route table (`hookarr::api::route_table()`), never route by route:
+//! every route × {no key, a wrong key, the owner's key, another user's key, the admin's key}, under `/api`
+//! and `/api/v1`. Objects (a webhook, a key, a delivery) belong to alice; bob is the other user. Each call
+//! that may change something gets fresh objects, so one caller's DELETE does not decide the next one's
+//! answer.
+
+use super::*;
+use crate::helpers::{Backend, fixture};
+use crate::receiver::Receiver;
+use hookarr::api::{Access, Route};
+
+/// What the paths and bodies of the matrix refer to.
+struct Objects {
+    event: String,
+    delivery: String,
+    webhook: String,
+    key: String,
+    /// A user that may be deleted.
+    spare_user: String,
+}
+
+/// A body that the route accepts from whoever may call it (so a 4xx means "not allowed", not "bad body").
+fn body_for(route: &Route, o: &Objects, alice: &Member) -> Option<Value> {
+    let body = match (route.method.as_str(), route.path) {
+        ("POST", "/api/users") => {
+            json!({"name": format!("u{}", ulid::Ulid::new().to_string().to_lowercase())})
+        }
+        ("POST", "/api/keys") => json!({"user_id": alice.id, "name": "matrix"}),
+        ("POST", "/api/webhooks") => {
+            json!({"url": "http://127.0.0.1:9/matrix", "events": ["health.*"]})
+        }
+        ("PATCH", "/api/webhooks/{id}") => json!({"description": "changed"}),
+        ("POST", "/api/deliveries/retry") => json!({"status": "dead"}),
+        ("POST", "/api/templates/preview") => json!({"destination": "ops", "event_id": o.event}),
+        ("POST", "/api/events/{id}/replay") => json!({"destinations": ["ops"]}),
+        _ => return None,
+    };
+    Some(body)
+}
+
+fn concrete_path(route: &Route, o: &Objects) -> String {
+    let id = if route.path.starts_with("/api/events/") {
+        &o.event
+    } else if route.path.starts_with("/api/deliveries/") {
+        &o.delivery
+    } else if route.path.starts_with("/api/webhooks/") {
+        &o.webhook
+    } else if route.path.starts_with("/api/keys/") {
+        &o.key
+    } else if route.path.starts_with("/api/users/") {
+        &o.spare_user
+    } else {
+        ""
+    };
+    route.path.replace("{id}", id).replace("{name}", "ops")
+}
+
+/// Fresh objects of alice's (the event and its delivery are shared: nothing in the matrix deletes them).
+async fn objects(app: &TestApp, alice: &Member, event: &str, delivery: &str) -> Objects {
+    let webhook = register(
+        app,
+        &alice.key,
+        json!({"url": "http://127.0.0.1:9/spare", "events": ["health.*"]}),
+    )
+    .await;
+    let (s, key) = app
+        .call(Method::POST, "/api/keys", Some(&alice.key), None)
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let spare = member(
+        app,
+        &format!("spare{}", ulid::Ulid::new().to_string().to_lowercase()),
+    )
+    .await;
+    Objects {
+        event: event.to_owned(),
+        delivery: delivery.to_owned(),
+        webhook: webhook["id"].as_str().unwrap().to_owned(),
+        key: key["id"].as_str().unwrap().to_owned(),
+        spare_user: spare.id,
+    }
+}
+
+async fn every_route_answers_each_caller_as_its_access_says(backend: Backend) {
+    let rx = Receiver::start().await;
+    let ops = rx.url("/ops");
+    let app = TestApp::spawn_with(backend, |c| {
+        c.api.allow_private_targets = true;
+        c.api.max_webhooks_per_user = 1000;
+        c.destinations = vec![
+            serde_norway::from_str(&format!("{{name: ops, type: webhook, url: '{ops}'}}")).unwrap(),
+        ];
+    })
+    .await;
+    let alice = member(&app, "alice").await;
+    let bob = member(&app, "bob").await;
+    // A delivery of alice's: her webhook takes Radarr's health events.
+    let own = register(
+        &app,
+        &alice.key,
+        json!({"url": rx.url("/alice"), "events": ["health.*"]}),
+    )
+    .await;
+    let (s, posted) = app.post_hook("radarr", &fixture("radarr", "health")).await;
+    assert_eq!(s, StatusCode::ACCEPTED);
+    let event = posted["events"][0].as_str().unwrap().to_owned();
+    let deliveries = app
+        .wait_api(
+            &format!(
+                "/api/deliveries?destination={}",
+                own["id"].as_str().unwrap()
+            ),
+            |p| p["items"].as_array().is_some_and(|i| !i.is_empty()),
+        )
+        .await;
+    let delivery = deliveries["items"][0]["id"].as_str().unwrap().to_owned();
+
+    let table = hookarr::api::route_table();
+    assert!(table.len() >= 30, "the route table lists every route");
+    let mut checked = 0;
+    for route in &table {
+        if route.access == Access::Source {
+            continue; // `/hooks/{source}` takes source tokens: `router.rs` covers them.
+        }
+        let prefixes: &[&str] = if route.is_api() { &["", "/v1"] } else { &[""] };
+        for prefix in prefixes {
+            let o = objects(&app, &alice, &event, &delivery).await;
+            let path = concrete_path(route, &o).replacen("/api", &format!("/api{prefix}"), 1);
+            let body = body_for(route, &o, &alice);
+            let call = |key: Option<String>| {
+                let (method, path, body) = (route.method.clone(), path.clone(), body.clone());
+                let app = &app;
+                async move { app.call(method, &path, key.as_deref(), body.as_ref()).await }
+            };
+            let what = format!("{} {path}", route.method);
+            if route.access == Access::Anyone {
+                let (s, b) = call(None).await;
+                assert!(s.is_success(), "{what} needs no key: {s} {b}");
+                checked += 1;
+                continue;
+            }
+            let (s, b) = call(None).await;
+            assert_eq!(s, StatusCode::UNAUTHORIZED, "{what} without a key: {b}");
+            let (s, b) = call(Some("hk_not_a_real_key".into())).await;
+            assert_eq!(s, StatusCode::UNAUTHORIZED, "{what} with a wrong key: {b}");
+            let has_id = route.path.contains('{');
+            // bob: refused admin routes, "not found" for alice's objects, his own view of lists.
+            let (s, b) = call(Some(bob.key.clone())).await;
+            match route.access {
+                Access::Admin => assert_eq!(s, StatusCode::FORBIDDEN, "{what} as a user: {b}"),
+                Access::Owner if has_id => {
+                    assert_eq!(s, StatusCode::NOT_FOUND, "{what}: someone else's: {b}")
+                }
+                Access::Owner if route.path == "/api/keys" && route.method == Method::POST => {
+                    assert_eq!(
+                        s,
+                        StatusCode::NOT_FOUND,
+                        "{what}: a key for someone else: {b}"
+                    )
+                }
+                _ => {
+                    assert!(allowed(s), "{what} as another user: {s} {b}");
+                    let text = b.to_string();
+                    for theirs in [&o.webhook, &o.key, &delivery] {
+                        assert!(
+                            !text.contains(theirs.as_str()),
+                            "{what} shows alice's {theirs} to bob: {text}"
+                        );
+                    }
+                }
+            }
+            // alice: her own objects; admin routes refused.
+            let (s, b) = call(Some(alice.key.clone())).await;
+            if route.access == Access::Admin {
+                assert_eq!(s, StatusCode::FORBIDDEN, "{what} as a user: {b}");
+            } else {
+                assert!(allowed(s), "{what} as the owner: {s} {b}");
+            }
+            // The admin: everything (fresh objects, as alice may have deleted hers).
+            let o = objects(&app, &alice, &event, &delivery).await;
+            let path = concrete_path(route, &o).replacen("/api", &format!("/api{prefix}"), 1);
+            let (s, b) = app
+                .call(
+                    route.method.clone(),
+                    &path,
+                    Some(ADMIN_KEY),
+                    body_for(route, &o, &alice).as_ref(),
+                )
+                .await;
+            assert!(allowed(s), "{} {path} as the admin: {s} {b}", route.method);
+            checked += 1;
+        }
+    }
+    assert!(
+        checked >= 50,
+        "{checked} route × prefix combinations checked"
+    );
+    app.stop().await;
+}
+
+/// Allowed in: anything but "who are you", "not you" and "no such thing" (a 409 for a delivery that is not
+/// retryable, say, is an answer about the object, given to someone who may ask).
+fn allowed(s: StatusCode) -> bool {
+    !matches!(
+        s,
+        StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN | StatusCode::NOT_FOUND
+    ) && !s.is_server_error()
+}
+
+both_backends!(every_route_answers_each_caller_as_its_access_says);
+
+/// The access column itself, pinned: a route that changes who may call it shows up in review as a changed
+/// snapshot (the matrix above checks that the router enforces whatever the table says).
+#[test]
+fn the_route_table_says_who_may_call_each_route() {
+    let lines: Vec<String> = hookarr::api::route_table()
+        .iter()
+        .map(|r| {
+            format!(
+                "{:<6} {:<40} {}",
+                r.method.as_str(),
+                r.path,
+                r.access.as_str()
+            )
+        })
+        .collect();
+    insta::assert_snapshot!(lines.join("\n"));
+}
