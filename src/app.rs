@@ -135,6 +135,11 @@ impl App {
             admin_key,
             config_admin,
             ingest_faults: Arc::default(),
+            public_url: public_url.clone(),
+            test_sends: Arc::new(governor::RateLimiter::keyed(
+                governor::Quota::per_second(std::num::NonZeroU32::new(1).expect("1 > 0"))
+                    .allow_burst(std::num::NonZeroU32::new(5).expect("5 > 0")),
+            )),
         };
         Ok(App {
             serve_lock,

@@ -4,6 +4,7 @@
 use super::auth::Caller;
 use super::bodies::{DeliveryBody, DeliveryWithAttempts};
 use super::events::{ListResponse, bad_cursor, decode_cursor, parse_limit, parse_time};
+use super::json_body::OptionalJson;
 use super::{ApiError, AppState};
 use crate::operations;
 use crate::storage::{DeliveryQuery, DeliveryStatus, RetryFilter};
@@ -147,15 +148,8 @@ pub struct Replay {
 pub async fn replay(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    body: axum::body::Bytes,
+    OptionalJson(body): OptionalJson<Replay>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    // The body is optional; when given it must be a valid one.
-    let body: Replay = if body.iter().all(u8::is_ascii_whitespace) {
-        Replay::default()
-    } else {
-        serde_json::from_slice(&body)
-            .map_err(|e| ApiError::InvalidPayload(format!("the replay body: {e}")))?
-    };
     let store = state.store.as_ref();
     let names = body.destinations.as_deref();
     let ids = operations::replay(&state.engine, store, &id, names).await?;

@@ -143,12 +143,14 @@ pub async fn disable(
     set_enabled(&state, &name, false).await
 }
 
-/// The answer of a test send.
+/// The answer of a test send: the target's status, how long it took, the headers kept of its answer and the
+/// start of its body.
 #[derive(Debug, Serialize)]
 pub struct TestBody {
     ok: bool,
     status: Option<u16>,
     latency_ms: u64,
+    headers: serde_json::Map<String, Value>,
     body: String,
     error: Option<String>,
 }
@@ -159,6 +161,7 @@ impl From<&crate::delivery::Sent> for TestBody {
             ok: sent.status.is_some_and(|s| (200..300).contains(&s)),
             status: sent.status,
             latency_ms: sent.duration.as_millis() as u64,
+            headers: sent.headers.clone(),
             body: crate::outbound::templates::truncate_chars(&sent.body, 1024),
             error: sent.error.clone(),
         }

@@ -32,6 +32,12 @@ pub enum ApiError {
     /// 403 `webhook_limit_reached`: `api.max_webhooks_per_user` registered already.
     #[error("{0}")]
     WebhookLimitReached(String),
+    /// 429 `rate_limited` with `Retry-After` (whole seconds).
+    #[error("{message}")]
+    RateLimited {
+        message: String,
+        retry_after_secs: u64,
+    },
     /// 409 `conflict`.
     #[error("{0}")]
     Conflict(String),
@@ -82,6 +88,7 @@ impl ApiError {
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             ApiError::MethodNotAllowed(_) => (StatusCode::METHOD_NOT_ALLOWED, "not_found"),
             ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
+            ApiError::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
             ApiError::WebhookLimitReached(_) => (StatusCode::FORBIDDEN, "webhook_limit_reached"),
             ApiError::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
             ApiError::UnsupportedMediaType(_) => {
@@ -143,6 +150,15 @@ impl IntoResponse for ApiError {
         };
         let body = json!({"error": {"code": code, "message": message, "details": details}});
         let mut response = (status, Json(body)).into_response();
+        if let ApiError::RateLimited {
+            retry_after_secs, ..
+        } = &self
+        {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(*retry_after_secs),
+            );
+        }
         if status == StatusCode::SERVICE_UNAVAILABLE {
             response.headers_mut().insert(
                 axum::http::header::RETRY_AFTER,

@@ -10,6 +10,8 @@ mod events;
 mod forms;
 mod health;
 mod hooks;
+mod json_body;
+mod mocks;
 mod overload;
 mod routes;
 mod users;
@@ -43,6 +45,10 @@ pub struct AppState {
     pub engine: Arc<crate::delivery::Engine>,
     /// The last storage fault an ingest met, for `/readyz`.
     pub ingest_faults: Arc<health::IngestFaults>,
+    /// hookarr's own base URL (`server.public_url`, or the listen address): mock URLs start with it.
+    pub public_url: String,
+    /// Test sends per user (`POST /api/webhooks/…/test`): a few at once, then one every few seconds.
+    pub test_sends: Arc<governor::DefaultKeyedRateLimiter<String>>,
 }
 
 /// The whole HTTP surface.

@@ -2,6 +2,7 @@
 //! admin anyone's). A key is shown once, when it is created; lists show its first characters only.
 
 use super::auth::Caller;
+use super::json_body::{OptionalJson, required};
 use super::{ApiError, AppState};
 use crate::secrets::new_api_key;
 use crate::storage::{KeyRow, Role, UserRow};
@@ -57,17 +58,6 @@ impl From<KeyRow> for KeyBody {
     }
 }
 
-/// A JSON body, or `invalid_payload` naming what is wrong with it (`payload_too_large` past the limit).
-pub(super) fn body<T>(body: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
-    body.map(|Json(b)| b).map_err(|e| {
-        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::PayloadTooLarge("the request body is over the API's 2 MiB limit".into())
-        } else {
-            ApiError::InvalidPayload(e.body_text())
-        }
-    })
-}
-
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NewUser {
@@ -80,7 +70,7 @@ pub async fn create_user(
     State(state): State<AppState>,
     new: Result<Json<NewUser>, JsonRejection>,
 ) -> Result<(StatusCode, Json<UserBody>), ApiError> {
-    let new = body(new)?;
+    let new = required(new)?;
     let name = new.name.trim();
     if name.is_empty()
         || name.chars().count() > 64
@@ -149,14 +139,9 @@ pub struct NewKey {
 pub async fn create_key(
     State(state): State<AppState>,
     caller: Caller,
-    raw: axum::body::Bytes,
+    // No body makes a key for the caller.
+    OptionalJson(new): OptionalJson<NewKey>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    // The body is optional: no body makes a key for the caller.
-    let new: NewKey = if raw.iter().all(u8::is_ascii_whitespace) {
-        NewKey::default()
-    } else {
-        serde_json::from_slice(&raw).map_err(|e| ApiError::InvalidPayload(e.to_string()))?
-    };
     let user_id = new.user_id.unwrap_or_else(|| caller.0.id.clone());
     let no_user = || ApiError::NotFound(format!("no user has the id `{user_id}`"));
     if !caller.may_touch(&user_id) {

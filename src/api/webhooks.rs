@@ -2,8 +2,9 @@
 //! delete and rotate the secret. A user sees only their own (someone else's answer 404); an admin sees all.
 
 use super::auth::Caller;
+use super::destinations::TestBody;
 use super::events::{ListResponse, bad_cursor, decode_cursor, parse_limit};
-use super::users::body;
+use super::json_body::{OptionalJson, required};
 use super::{ApiError, AppState};
 use crate::operations::webhooks::{self, Context, NewWebhook, WebhookPatch};
 use crate::storage::WebhookRow;
@@ -97,7 +98,7 @@ pub async fn create(
     caller: Caller,
     new: Result<Json<NewWebhook>, JsonRejection>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let new = body(new)?;
+    let new = required(new)?;
     let row = webhooks::register(&context(&state), &caller.0.id, new).await?;
     let secret = row.secret.clone();
     let answer = WebhookBody::new(&state, row).with_secret(&secret);
@@ -151,7 +152,7 @@ pub async fn update(
     Path(id): Path<String>,
     patch: Result<Json<WebhookPatch>, JsonRejection>,
 ) -> Result<Json<WebhookBody>, ApiError> {
-    let patch = body(patch)?;
+    let patch = required(patch)?;
     let row = owned(&state, &caller, &id).await?;
     let row = webhooks::update(&context(&state), row, patch).await?;
     Ok(Json(WebhookBody::new(&state, row)))
@@ -179,15 +180,94 @@ pub async fn rotate_secret(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    raw: axum::body::Bytes,
+    OptionalJson(rotate): OptionalJson<Rotate>,
 ) -> Result<Json<Value>, ApiError> {
-    let rotate: Rotate = if raw.iter().all(u8::is_ascii_whitespace) {
-        Rotate::default()
-    } else {
-        serde_json::from_slice(&raw).map_err(|e| ApiError::InvalidPayload(e.to_string()))?
-    };
     let row = owned(&state, &caller, &id).await?;
     let (row, _) = webhooks::rotate_secret(&context(&state), row, rotate.secret).await?;
     let secret = row.secret.clone();
     Ok(Json(WebhookBody::new(&state, row).with_secret(&secret)))
+}
+
+/// Takes one of the caller's test sends, or says when the next one may go.
+fn take_test_send(state: &AppState, caller: &Caller) -> Result<(), ApiError> {
+    state
+        .test_sends
+        .check_key(&caller.0.id)
+        .map_err(|not_until| {
+            let wait = not_until.wait_time_from(governor::clock::Clock::now(
+                &governor::clock::DefaultClock::default(),
+            ));
+            ApiError::RateLimited {
+                message: "too many test sends; wait a moment".into(),
+                retry_after_secs: wait.as_secs().max(1),
+            }
+        })
+}
+
+/// `POST /api/webhooks/{id}/test`: a signed `test` event to the webhook now, outside the queue.
+pub async fn test(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<TestBody>, ApiError> {
+    owned(&state, &caller, &id).await?;
+    take_test_send(&state, &caller)?;
+    let event = crate::delivery::test_event();
+    let sent = state
+        .engine
+        .send_now(&id, &event)
+        .await
+        .map_err(|e| ApiError::invalid_param("template", e.to_string()))?;
+    Ok(Json(TestBody::from(&sent)))
+}
+
+/// `POST /api/webhooks/test`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UrlTest {
+    url: String,
+    /// The event name the test carries (default `test`).
+    #[serde(default)]
+    event: Option<String>,
+    /// The secret to sign with; generated (and answered) when absent.
+    #[serde(default)]
+    secret: Option<String>,
+}
+
+/// `POST /api/webhooks/test`: a signed test event to any URL the caller may register, now.
+pub async fn test_url(
+    State(state): State<AppState>,
+    caller: Caller,
+    req: Result<Json<UrlTest>, JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let req = required(req)?;
+    let url = state
+        .engine
+        .address_guard()
+        .check_url(req.url.trim())
+        .await
+        .map_err(|refusal| ApiError::invalid_param("url", refusal.0))?;
+    let mut event = crate::delivery::test_event();
+    if let Some(name) = &req.event {
+        event.event = crate::event::EventKind::parse(name).ok_or_else(|| {
+            ApiError::invalid_param(
+                "event",
+                format!("`{name}` is not an event name, like library.new"),
+            )
+        })?;
+    }
+    let secret = match req.secret {
+        Some(s) if s.starts_with("whsec_") && crate::outbound::signing::whsec_key(&s).is_ok() => s,
+        Some(_) => return Err(ApiError::invalid_param("secret", "a `whsec_…` secret")),
+        None => crate::outbound::signing::new_whsec(),
+    };
+    take_test_send(&state, &caller)?;
+    let sent = state
+        .engine
+        .send_to_url(url.as_str(), &secret, &event)
+        .await
+        .map_err(|e| ApiError::invalid_param("url", e.to_string()))?;
+    let mut answer = serde_json::to_value(TestBody::from(&sent)).expect("plain struct");
+    answer["secret"] = secret.into();
+    Ok(Json(answer))
 }

@@ -65,6 +65,27 @@ pub fn standard_header(
     Ok(sigs.join(" "))
 }
 
+/// Whether any `v1,` entry of a `webhook-signature` header is this secret's signature of the message (in
+/// constant time). The timestamp is not judged here.
+pub fn verify_standard(
+    secret: &str,
+    msg_id: &str,
+    timestamp: &str,
+    header: &str,
+    body: &[u8],
+) -> bool {
+    let Ok(ts) = timestamp.parse::<i64>() else {
+        return false;
+    };
+    let Ok(expected) = standard_signature(secret, msg_id, ts, body) else {
+        return false;
+    };
+    header
+        .split(' ')
+        .filter(|entry| entry.starts_with("v1,"))
+        .any(|entry| crate::secrets::secrets_match(entry.as_bytes(), expected.as_bytes()))
+}
+
 /// `sha256=<hex HMAC-SHA256(secret as UTF-8, body)>` (GitHub's `X-Hub-Signature-256`).
 pub fn hub_signature(secret: &str, body: &[u8]) -> String {
     let mut mac =
@@ -116,6 +137,29 @@ mod tests {
         );
         assert_ne!(entries[0], entries[1]);
         assert!(entries[0].starts_with("v1,"));
+    }
+
+    #[test]
+    fn verification_accepts_any_matching_entry_and_nothing_else() {
+        let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+        let (id, ts, body) = (
+            "msg_p5jXN8AQM9LWM0D4loKWxJek",
+            "1614265330",
+            b"{\"test\": 2432232314}",
+        );
+        let good = "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=";
+        assert!(verify_standard(secret, id, ts, good, body));
+        assert!(verify_standard(
+            secret,
+            id,
+            ts,
+            &format!("v1,bm9wZQ== {good}"),
+            body
+        ));
+        assert!(!verify_standard(secret, id, ts, "v1,bm9wZQ==", body));
+        assert!(!verify_standard(secret, id, "1614265331", good, body));
+        assert!(!verify_standard(secret, id, ts, good, b"{}"));
+        assert!(!verify_standard(secret, id, ts, "", body));
     }
 
     #[test]

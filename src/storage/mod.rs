@@ -1,5 +1,5 @@
 //! Durable storage behind one trait, [`Store`], made of one trait per aggregate — [`Events`], [`Intake`],
-//! [`Accounts`], [`Queue`], [`DeliveryLog`], [`Destinations`], [`Webhooks`] — each in its own file with its SQL. Knows
+//! [`Accounts`], [`Queue`], [`DeliveryLog`], [`Destinations`], [`Webhooks`], [`Mocks`] — each in its own file with its SQL. Knows
 //! events, not HTTP.
 //!
 //! Both databases, SQLite (the embedded default, one file) and PostgreSQL (shared by several processes), run
@@ -15,6 +15,7 @@ mod destinations;
 mod dialect;
 mod events;
 mod fault;
+mod mocks;
 mod postgres;
 mod queue;
 mod results;
@@ -35,6 +36,7 @@ pub use destinations::Destinations;
 pub use dialect::{Dialect, SqlStore};
 pub use events::Events;
 pub use fault::StorageFault;
+pub use mocks::{MOCK_REQUESTS_KEPT, MockRequest, MockRow, Mocks};
 pub use queue::Queue;
 pub use serve_lock::{ServeLock, ServeLockError};
 pub use webhooks::{WebhookRow, Webhooks};
@@ -207,7 +209,17 @@ pub struct UserRow {
 /// Everything hookarr keeps: every aggregate's trait, implemented by [`SqlStore`] for both databases.
 #[async_trait]
 pub trait Store:
-    Events + Intake + Accounts + Queue + DeliveryLog + Destinations + Webhooks + Send + Sync + 'static
+    Events
+    + Intake
+    + Accounts
+    + Queue
+    + DeliveryLog
+    + Destinations
+    + Webhooks
+    + Mocks
+    + Send
+    + Sync
+    + 'static
 {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;

@@ -89,25 +89,7 @@ where
 {
     async fn create_webhook(&self, w: &WebhookRow, limit: u32) -> Result<bool, StoreError> {
         let mut tx = D::begin_write(&self.pool).await?;
-        // The owner's row, locked on PostgreSQL: two registrations at once count one after the other.
-        let owner = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT id FROM users WHERE id = $1{}",
-            D::ROW_LOCK
-        )))
-        .bind(&w.user_id)
-        .fetch_optional(&mut *tx)
-        .await?;
-        if owner.is_none() {
-            return Err(StoreError::Corrupt(format!(
-                "user `{}` does not exist",
-                w.user_id
-            )));
-        }
-        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM webhooks WHERE user_id = $1")
-            .bind(&w.user_id)
-            .fetch_one(&mut *tx)
-            .await?;
-        if count >= i64::from(limit) {
+        if !room_for_one_more(&mut tx, OwnedTable::Webhooks, &w.user_id, limit).await? {
             return Ok(false);
         }
         sqlx::query(sqlx::AssertSqlSafe(format!(
@@ -212,6 +194,55 @@ where
         .await?;
         Ok((row.try_get("n")?, row.try_get("latest")?))
     }
+}
+
+/// The tables whose rows count against a per-user limit.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum OwnedTable {
+    Webhooks,
+    Mocks,
+}
+
+/// Whether `user_id` owns fewer than `limit` rows of `table`, counted with the owner's row locked (on
+/// PostgreSQL; SQLite's write transaction is exclusive already) so that two creations at once count one
+/// after the other. A user that does not exist is an error.
+pub(super) async fn room_for_one_more<D>(
+    tx: &mut sqlx::Transaction<'static, D>,
+    table: OwnedTable,
+    user_id: &str,
+    limit: u32,
+) -> Result<bool, StoreError>
+where
+    D: Dialect,
+    for<'c> &'c mut D::Connection: Executor<'c, Database = D>,
+    D::Arguments: IntoArguments<D>,
+    for<'q> &'q str: Encode<'q, D> + Type<D>,
+    for<'q> i64: Decode<'q, D> + Type<D>,
+    usize: ColumnIndex<D::Row>,
+{
+    let owner = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT id FROM users WHERE id = $1{}",
+        D::ROW_LOCK
+    )))
+    .bind(user_id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    if owner.is_none() {
+        return Err(StoreError::Corrupt(format!(
+            "user `{user_id}` does not exist"
+        )));
+    }
+    let table = match table {
+        OwnedTable::Webhooks => "webhooks",
+        OwnedTable::Mocks => "mocks",
+    };
+    let count: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "SELECT COUNT(*) FROM {table} WHERE user_id = $1"
+    )))
+    .bind(user_id)
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(count < i64::from(limit))
 }
 
 fn json<T: serde::Serialize>(value: &T) -> String {

@@ -246,7 +246,7 @@ impl Engine {
     }
 
     /// Sends a payload (as an edit of Discord message `edit_of` when given).
-    async fn send_payload(
+    pub(super) async fn send_payload(
         &self,
         dest: &DestinationRuntime,
         event: &Event,

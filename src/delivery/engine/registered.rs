@@ -186,6 +186,26 @@ impl Engine {
             .clone()
     }
 
+    /// Sends `event` now to a URL nobody registered (the API's test of a receiver), signed with `secret`,
+    /// through the SSRF guard like a registered webhook. Nothing is stored.
+    pub async fn send_to_url(
+        &self,
+        url: &str,
+        secret: &str,
+        event: &crate::event::Event,
+    ) -> Result<crate::delivery::Sent, crate::outbound::RenderFailure> {
+        let spec = json!({"name": "test", "type": "webhook", "url": url, "secret": secret});
+        let d: Destination = serde_json::from_value(spec)
+            .map_err(|e| crate::outbound::RenderFailure::Shape(e.to_string()))?;
+        let mut runtime = DestinationRuntime::new(&d, Target::from_config(&d, None), self.lease);
+        runtime.guarded = true;
+        let payload = crate::outbound::render_payload(&self.templates, &runtime.target, event)?;
+        let delivery_id = crate::event::new_prefixed_id("dlv");
+        Ok(self
+            .send_payload(&runtime, event, &delivery_id, &payload, None)
+            .await)
+    }
+
     /// Whether a destination of this name exists (in the config, or registered).
     pub fn has_destination(&self, name: &str) -> bool {
         self.destination(name).is_some()

@@ -17,6 +17,7 @@ struct Objects {
     key: String,
     /// A user that may be deleted.
     spare_user: String,
+    mock: String,
 }
 
 /// A body that the route accepts from whoever may call it (so a 4xx means "not allowed", not "bad body").
@@ -33,6 +34,8 @@ fn body_for(route: &Route, o: &Objects, alice: &Member) -> Option<Value> {
         ("POST", "/api/deliveries/retry") => json!({"status": "dead"}),
         ("POST", "/api/templates/preview") => json!({"destination": "ops", "event_id": o.event}),
         ("POST", "/api/events/{id}/replay") => json!({"destinations": ["ops"]}),
+        ("POST", "/api/webhooks/test") => json!({"url": "http://127.0.0.1:9/adhoc"}),
+        ("PATCH", "/api/mocks/{id}") => json!({"status": 202}),
         _ => return None,
     };
     Some(body)
@@ -49,6 +52,8 @@ fn concrete_path(route: &Route, o: &Objects) -> String {
         &o.key
     } else if route.path.starts_with("/api/users/") {
         &o.spare_user
+    } else if route.path.starts_with("/api/mocks/") || route.path.starts_with("/mock/") {
+        &o.mock
     } else {
         ""
     };
@@ -72,12 +77,26 @@ async fn objects(app: &TestApp, alice: &Member, event: &str, delivery: &str) -> 
         &format!("spare{}", ulid::Ulid::new().to_string().to_lowercase()),
     )
     .await;
+    // A user keeps a handful of mocks: the earlier rounds' go first.
+    let (_, mocks) = app
+        .call(Method::GET, "/api/mocks", Some(&alice.key), None)
+        .await;
+    for old in mocks["items"].as_array().unwrap() {
+        let path = format!("/api/mocks/{}", old["id"].as_str().unwrap());
+        app.call(Method::DELETE, &path, Some(&alice.key), None)
+            .await;
+    }
+    let (s, mock) = app
+        .call(Method::POST, "/api/mocks", Some(&alice.key), None)
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{mock}");
     Objects {
         event: event.to_owned(),
         delivery: delivery.to_owned(),
         webhook: webhook["id"].as_str().unwrap().to_owned(),
         key: key["id"].as_str().unwrap().to_owned(),
         spare_user: spare.id,
+        mock: mock["id"].as_str().unwrap().to_owned(),
     }
 }
 
@@ -161,7 +180,7 @@ async fn every_route_answers_each_caller_as_its_access_says(backend: Backend) {
                 _ => {
                     assert!(allowed(s), "{what} as another user: {s} {b}");
                     let text = b.to_string();
-                    for theirs in [&o.webhook, &o.key, &delivery] {
+                    for theirs in [&o.webhook, &o.key, &delivery, &o.mock] {
                         assert!(
                             !text.contains(theirs.as_str()),
                             "{what} shows alice's {theirs} to bob: {text}"
