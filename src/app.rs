@@ -136,6 +136,8 @@ impl App {
             config_admin,
             ingest_faults: Arc::default(),
             public_url: public_url.clone(),
+            streams: Arc::default(),
+            stopping: CancellationToken::new(),
             test_sends: Arc::new(governor::RateLimiter::keyed(
                 governor::Quota::per_second(std::num::NonZeroU32::new(1).expect("1 > 0"))
                     .allow_burst(std::num::NonZeroU32::new(5).expect("5 > 0")),
@@ -191,6 +193,13 @@ impl App {
             .delivery_workers
             .then(|| self.state.engine.start(shutdown.clone()));
         let limits = crate::server::ConnectionLimits::from_config(&self.state.cfg.server);
+        // Event streams never end by themselves: a stop ends them, so that the drain does not wait on them.
+        let stopping = self.state.stopping.clone();
+        let stop = shutdown.clone();
+        tokio::spawn(async move {
+            stop.cancelled().await;
+            stopping.cancel();
+        });
         let router = api::router(self.state);
         crate::server::serve(self.listener, router, limits, shutdown.clone()).await;
         shutdown.cancel();

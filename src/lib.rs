@@ -14,6 +14,8 @@ pub mod config;
 pub mod delivery;
 /// The normalized event model (CONTRACT §4). Depends on nothing else of ours.
 pub mod event;
+/// The live feed of routed events, for the SSE stream.
+pub mod feed;
 /// App payloads → normalized events. Pure functions.
 pub mod inbound;
 /// What an operator does (preview, test send, replay, destination health), for the API and the CLI.

@@ -14,6 +14,7 @@ mod json_body;
 mod mocks;
 mod overload;
 mod routes;
+mod stream;
 mod users;
 mod webhooks;
 
@@ -47,6 +48,10 @@ pub struct AppState {
     pub ingest_faults: Arc<health::IngestFaults>,
     /// hookarr's own base URL (`server.public_url`, or the listen address): mock URLs start with it.
     pub public_url: String,
+    /// Cancelled when the server stops: open event streams end (clients resume with `Last-Event-ID`).
+    pub stopping: tokio_util::sync::CancellationToken,
+    /// Open event streams per user.
+    pub streams: Arc<stream::StreamSlots>,
     /// Test sends per user (`POST /api/webhooks/…/test`): a few at once, then one every few seconds.
     pub test_sends: Arc<governor::DefaultKeyedRateLimiter<String>>,
 }

@@ -2,7 +2,9 @@
 //! is built from, each route's access check comes from, and the tests walk (the auth matrix).
 
 use super::auth::Access;
-use super::{AppState, deliveries, destinations, events, health, hooks, mocks, users, webhooks};
+use super::{
+    AppState, deliveries, destinations, events, health, hooks, mocks, stream, users, webhooks,
+};
 use axum::http::Method;
 use axum::routing::{MethodRouter, delete, get, patch, post, put};
 
@@ -54,6 +56,7 @@ pub(super) fn entries() -> Vec<Entry> {
         route(M::GET,    "/healthz", Anyone, "The process is up", get(health::healthz)),
         route(M::GET,    "/readyz", Anyone, "The database takes writes, migrations are current, workers run", get(health::readyz)),
         route(M::GET,    "/api/events", User, "Normalized events, newest first", get(events::list_events)),
+        route(M::GET,    "/api/events/stream", User, "Events live as Server-Sent Events; Last-Event-ID resumes", get(stream::stream)),
         route(M::GET,    "/api/events/{id}", User, "One event and its deliveries (an admin may add ?raw=true)", get(events::get_event)),
         route(M::POST,   "/api/events/{id}/replay", Admin, "Route an event again", post(deliveries::replay)),
         route(M::GET,    "/api/rejected", Admin, "Bodies that authenticated but could not be parsed", get(events::list_rejected)),

@@ -44,7 +44,24 @@ pub trait Dialect: Database {
 
     /// How many rows a statement changed.
     fn rows_affected(done: &Self::QueryResult) -> u64;
+
+    /// Tells the other processes sharing the database something on `channel` (PostgreSQL `NOTIFY`);
+    /// nothing on SQLite, whose database has one serving process.
+    fn announce(
+        pool: &Pool<Self>,
+        channel: &'static str,
+        payload: &str,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// What other processes announce on `channel`, as it comes (PostgreSQL `LISTEN`); `None` on SQLite.
+    fn announcements(
+        pool: &Pool<Self>,
+        channel: &'static str,
+    ) -> impl Future<Output = Result<Option<Announcements>, StoreError>> + Send;
 }
+
+/// Payloads announced by other processes, as they arrive.
+pub type Announcements = futures_util::stream::BoxStream<'static, Result<String, StoreError>>;
 
 /// The store: one pool, and what the ingest path of the database keeps.
 pub struct SqlStore<D: Dialect> {

@@ -25,6 +25,14 @@ pub trait Events: Send + Sync + 'static {
     async fn list_events(&self, query: &EventQuery) -> Result<Page<Event>, StoreError>;
     /// One event by id.
     async fn get_event(&self, id: &EventId) -> Result<Option<Event>, StoreError>;
+    /// Events after an id (from the oldest when `None`), oldest first: a resumed stream's replay.
+    async fn events_after(
+        &self,
+        after: Option<&EventId>,
+        limit: u32,
+    ) -> Result<Vec<Event>, StoreError>;
+    /// The events of these ids that exist, oldest first.
+    async fn events_by_ids(&self, ids: &[EventId]) -> Result<Vec<Event>, StoreError>;
     /// The request an event came in, as kept.
     async fn get_raw(&self, id: &EventId) -> Result<Option<StoredRaw>, StoreError>;
     /// Events not yet routed, oldest first.
@@ -121,6 +129,37 @@ where
                 .fetch_optional(&self.pool)
                 .await?;
         envelope.as_deref().map(parse_envelope).transpose()
+    }
+
+    async fn events_after(
+        &self,
+        after: Option<&EventId>,
+        limit: u32,
+    ) -> Result<Vec<Event>, StoreError> {
+        let envelopes: Vec<String> =
+            sqlx::query_scalar("SELECT envelope FROM events WHERE id > $1 ORDER BY id LIMIT $2")
+                .bind(after.map(EventId::as_str).unwrap_or(""))
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await?;
+        envelopes.iter().map(|e| parse_envelope(e)).collect()
+    }
+
+    async fn events_by_ids(&self, ids: &[EventId]) -> Result<Vec<Event>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let marks: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "SELECT envelope FROM events WHERE id IN ({}) ORDER BY id",
+            marks.join(", ")
+        );
+        let mut q = sqlx::query_scalar(sqlx::AssertSqlSafe(sql));
+        for id in ids {
+            q = q.bind(id.as_str());
+        }
+        let envelopes: Vec<String> = q.fetch_all(&self.pool).await?;
+        envelopes.iter().map(|e| parse_envelope(e)).collect()
     }
 
     async fn get_raw(&self, id: &EventId) -> Result<Option<StoredRaw>, StoreError> {

@@ -33,7 +33,7 @@ pub use deliveries::{
 pub use accounts::{Accounts, KeyOwner, KeyRow};
 pub use delivery_log::DeliveryLog;
 pub use destinations::Destinations;
-pub use dialect::{Dialect, SqlStore};
+pub use dialect::{Announcements, Dialect, SqlStore};
 pub use events::Events;
 pub use fault::StorageFault;
 pub use mocks::{MOCK_REQUESTS_KEPT, MockRequest, MockRow, Mocks};
@@ -229,7 +229,15 @@ pub trait Store:
     async fn ready(&self) -> Result<bool, StoreError>;
     /// Writes one tiny row, to learn whether writes work now (a full disk, a read-only file).
     async fn write_probe(&self) -> Result<(), StoreError>;
+    /// Tells the other processes sharing the database that events were routed (`payload` names them).
+    async fn announce_routed(&self, payload: &str) -> Result<(), StoreError>;
+    /// What other processes announce with [`Store::announce_routed`]; `None` where no other process can
+    /// share the database (SQLite).
+    async fn routed_announcements(&self) -> Result<Option<Announcements>, StoreError>;
 }
+
+/// The channel processes sharing a PostgreSQL database announce routed events on.
+const ROUTED_CHANNEL: &str = "hookarr_routed";
 
 /// Storing what arrives — the hot write path, which each back-end writes its own way (`sqlite.rs`,
 /// `postgres.rs`).
@@ -290,6 +298,14 @@ where
             .execute(&self.pool)
             .await?;
         Ok(())
+    }
+
+    async fn announce_routed(&self, payload: &str) -> Result<(), StoreError> {
+        D::announce(&self.pool, ROUTED_CHANNEL, payload).await
+    }
+
+    async fn routed_announcements(&self) -> Result<Option<Announcements>, StoreError> {
+        D::announcements(&self.pool, ROUTED_CHANNEL).await
     }
 }
 

@@ -57,6 +57,32 @@ impl super::Dialect for sqlx::Postgres {
     fn rows_affected(done: &PgQueryResult) -> u64 {
         done.rows_affected()
     }
+
+    async fn announce(
+        pool: &PgPool,
+        channel: &'static str,
+        payload: &str,
+    ) -> Result<(), StoreError> {
+        sqlx::query("SELECT pg_notify($1, $2)")
+            .bind(channel)
+            .bind(payload)
+            .execute(pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn announcements(
+        pool: &PgPool,
+        channel: &'static str,
+    ) -> Result<Option<super::dialect::Announcements>, StoreError> {
+        use futures_util::StreamExt;
+        let mut listener = sqlx::postgres::PgListener::connect_with(pool).await?;
+        listener.listen(channel).await?;
+        let stream = listener
+            .into_stream()
+            .map(|n| n.map(|n| n.payload().to_owned()).map_err(StoreError::from));
+        Ok(Some(stream.boxed()))
+    }
 }
 
 impl PgStore {

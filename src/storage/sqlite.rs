@@ -46,6 +46,17 @@ impl super::Dialect for sqlx::Sqlite {
     fn rows_affected(done: &SqliteQueryResult) -> u64 {
         done.rows_affected()
     }
+
+    async fn announce(_: &SqlitePool, _: &'static str, _: &str) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    async fn announcements(
+        _: &SqlitePool,
+        _: &'static str,
+    ) -> Result<Option<super::dialect::Announcements>, StoreError> {
+        Ok(None)
+    }
 }
 
 impl SqliteStore {

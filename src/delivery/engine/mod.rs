@@ -66,6 +66,8 @@ pub struct Engine {
     /// Pauses of every destination of a type (a Discord `global` 429).
     type_paused: Mutex<HashMap<crate::config::DestinationType, chrono::DateTime<Utc>>>,
     wake_router: Notify,
+    /// Routed events for live followers (SSE).
+    feed: crate::feed::Feed,
     wake_claimer: Notify,
     /// The earliest slot a delivery put back by its rate limit was booked for: the claimer wakes for it.
     claim_wake: Mutex<Option<Instant>>,
@@ -144,6 +146,7 @@ impl Engine {
             })
             .collect();
         let (finish_tx, finish_rx) = mpsc::unbounded_channel();
+        let owner = crate::event::new_prefixed_id("wrk");
         let guard = AddressGuard::new(
             cfg.api.allow_private_targets,
             Lookup::new(cfg.api.resolve.clone()),
@@ -160,9 +163,10 @@ impl Engine {
             workers,
             max_response_bytes: cfg.delivery.max_response_bytes,
             lease,
-            owner: crate::event::new_prefixed_id("wrk"),
+            owner: owner.clone(),
             type_paused: Mutex::default(),
             wake_router: Notify::new(),
+            feed: crate::feed::Feed::new(&owner),
             wake_claimer: Notify::new(),
             claim_wake: Mutex::default(),
             finish_tx,
@@ -197,6 +201,11 @@ impl Engine {
     /// The config's destinations, in config order.
     pub fn destination_names(&self) -> impl Iterator<Item = &str> {
         self.config_rules.iter().map(|r| r.destination.as_str())
+    }
+
+    /// The live feed of routed events.
+    pub fn feed(&self) -> &crate::feed::Feed {
+        &self.feed
     }
 
     /// The SSRF guard registered webhooks are checked with.

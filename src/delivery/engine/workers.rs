@@ -38,6 +38,7 @@ impl Engine {
             .expect("run once");
         let finisher = tokio::spawn(self.clone().finish_loop(finish_rx));
         let router = tokio::spawn(self.clone().route_loop(shutdown.clone()));
+        let listener = tokio::spawn(self.clone().hear_other_routers(shutdown.clone()));
         let (job_tx, job_rx) = mpsc::channel(self.workers);
         let claimer = tokio::spawn(self.clone().claim_loop(job_tx, shutdown.clone()));
         let worker = WorkerBuilder::new(format!("hookarr-delivery-{}", self.owner))
@@ -50,6 +51,7 @@ impl Engine {
         }
         let _ = claimer.await;
         let _ = router.await;
+        let _ = listener.await;
         // Workers are done, so every result is queued; the finisher writes them and stops.
         self.workers_done.cancel();
         let _ = finisher.await;
@@ -65,15 +67,29 @@ impl Engine {
             }
             let enabled = |name: &str| self.is_enabled(name);
             let routes = self.routes();
+            // Routed events go to live followers here, and are announced to other processes sharing the
+            // database (who may have followers of their own), once the routing has committed.
+            let follow = self.feed.has_followers();
+            let announce = self.store.backend() == "postgres";
+            let routed = std::sync::Mutex::new((Vec::new(), Vec::new()));
             let route = |e: &Event| {
                 let destinations = routes.route(e, &enabled);
                 tell_received(e, &destinations);
+                if follow || announce {
+                    let mut routed = routed.lock().expect("routed lock");
+                    routed.0.push(e.id.clone());
+                    if follow {
+                        routed.1.push(e.clone());
+                    }
+                }
                 destinations
             };
             match self.store.route_outbox(500, &route).await {
                 Ok(0) => {}
                 Ok(_) => {
                     self.wake_claimer.notify_one();
+                    let (ids, events) = routed.into_inner().expect("routed lock");
+                    self.tell_followers(&ids, events, announce).await;
                     continue;
                 }
                 Err(error) => error.log("Routing failed; retrying."),
@@ -92,6 +108,66 @@ impl Engine {
                 _ = shutdown.cancelled() => return,
                 _ = self.wake_router.notified() => {}
                 _ = tokio::time::sleep(POLL) => {}
+            }
+        }
+    }
+
+    /// Hands routed events to this process's followers and names them to the other processes.
+    async fn tell_followers(
+        &self,
+        ids: &[crate::event::EventId],
+        routed: Vec<Event>,
+        announce: bool,
+    ) {
+        if announce {
+            for payload in self.feed.announcements(ids) {
+                if let Err(error) = self.store.announce_routed(&payload).await {
+                    error.log("Announcing routed events failed.");
+                }
+            }
+        }
+        self.feed.publish(routed);
+    }
+
+    /// On a database shared with other processes: the events they route, read and handed to this
+    /// process's followers. Returns at once on SQLite.
+    pub(super) async fn hear_other_routers(self: Arc<Self>, shutdown: CancellationToken) {
+        use futures_util::StreamExt;
+        loop {
+            let mut heard = match self.store.routed_announcements().await {
+                Ok(Some(heard)) => heard,
+                Ok(None) => return,
+                Err(error) => {
+                    error.log("Listening for other processes' events failed; retrying.");
+                    tokio::select! {
+                        _ = shutdown.cancelled() => return,
+                        _ = tokio::time::sleep(Duration::from_secs(1)) => continue,
+                    }
+                }
+            };
+            loop {
+                let payload = tokio::select! {
+                    _ = shutdown.cancelled() => return,
+                    next = heard.next() => next,
+                };
+                let payload = match payload {
+                    Some(Ok(payload)) => payload,
+                    Some(Err(error)) => {
+                        error.log("Listening for other processes' events failed; reconnecting.");
+                        break;
+                    }
+                    None => break,
+                };
+                let Some(ids) = self.feed.announced_ids(&payload) else {
+                    continue;
+                };
+                if !self.feed.has_followers() {
+                    continue;
+                }
+                match self.store.events_by_ids(&ids).await {
+                    Ok(events) => self.feed.publish(events),
+                    Err(error) => error.log("Reading events another process routed failed."),
+                }
             }
         }
     }

@@ -1,0 +1,205 @@
+//! The SSE stream over real HTTP: live events with filters, resumption with `Last-Event-ID` (the missed
+//! events replayed, then live ones, each once), `: keepalive`, the per-user limit, bad input, and a stream
+//! on one process seeing events ingested by another sharing PostgreSQL.
+
+use super::*;
+use crate::helpers::{Backend, assert_error, fixture, fixture_copy};
+use std::time::Duration;
+
+/// One message of an event stream.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Message {
+    pub id: String,
+    pub event: String,
+    pub data: String,
+}
+
+/// Reads an open event stream message by message (comments are kept apart).
+pub struct SseReader {
+    resp: reqwest::Response,
+    buffer: String,
+    pub comments: Vec<String>,
+}
+
+impl SseReader {
+    pub async fn open(app: &TestApp, query: &str, key: &str, last_id: Option<&str>) -> SseReader {
+        let mut req = app
+            .client
+            .get(format!("{}/api/events/stream{query}", app.base))
+            .bearer_auth(key);
+        if let Some(id) = last_id {
+            req = req.header("last-event-id", id);
+        }
+        let resp = req.send().await.unwrap();
+        assert_eq!(resp.status(), StatusCode::OK);
+        assert_eq!(resp.headers()["content-type"], "text/event-stream");
+        SseReader {
+            resp,
+            buffer: String::new(),
+            comments: Vec::new(),
+        }
+    }
+
+    /// The next message (up to 30 s), or `None` when the stream ended.
+    pub async fn next(&mut self) -> Option<Message> {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            while let Some(end) = self.buffer.find("\n\n") {
+                let frame: String = self.buffer.drain(..end + 2).collect();
+                let mut m = Message {
+                    id: String::new(),
+                    event: String::new(),
+                    data: String::new(),
+                };
+                let mut comment = None;
+                for line in frame.lines() {
+                    match line.split_once(": ") {
+                        Some(("", text)) => comment = Some(text.to_owned()),
+                        Some(("id", v)) => m.id = v.to_owned(),
+                        Some(("event", v)) => m.event = v.to_owned(),
+                        Some(("data", v)) => m.data.push_str(v),
+                        _ => {}
+                    }
+                }
+                match comment {
+                    Some(text) if m.event.is_empty() => self.comments.push(text),
+                    _ => return Some(m),
+                }
+            }
+            let chunk = tokio::time::timeout_at(deadline, self.resp.chunk())
+                .await
+                .expect("a message within 30 s")
+                .unwrap()?;
+            self.buffer.push_str(std::str::from_utf8(&chunk).unwrap());
+        }
+    }
+}
+
+async fn posted_id(app: &TestApp, source: &str, body: &[u8]) -> String {
+    let (s, b) = app.post_hook(source, body).await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{b}");
+    b["events"][0].as_str().unwrap().to_owned()
+}
+
+async fn live_filtered_and_resumed_without_gap_or_repeat(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let alice = member(&app, "alice").await;
+    let mut stream =
+        SseReader::open(&app, "?events=download.*&sources=radarr", &alice.key, None).await;
+    posted_id(&app, "radarr", &fixture("radarr", "health")).await;
+    posted_id(&app, "sonarr", &fixture("sonarr", "grab")).await;
+    let first = posted_id(&app, "radarr", &fixture("radarr", "grab")).await;
+    let m = stream.next().await.unwrap();
+    assert_eq!(
+        (m.id.as_str(), m.event.as_str()),
+        (first.as_str(), "download.grabbed")
+    );
+    let envelope: Value = serde_json::from_str(&m.data).unwrap();
+    assert_eq!(envelope["id"], first.as_str());
+    assert_eq!(envelope["source"]["name"], "radarr");
+    drop(stream);
+
+    // Missed while away: replayed on resumption, in order, then live ones follow; each once.
+    let missed = [
+        posted_id(&app, "radarr", &fixture_copy("radarr", "grab", 1)).await,
+        posted_id(&app, "radarr", &fixture_copy("radarr", "grab", 2)).await,
+    ];
+    posted_id(&app, "radarr", &fixture_copy("radarr", "health", 1)).await;
+    let mut stream = SseReader::open(
+        &app,
+        "?events=download.*&sources=radarr",
+        &alice.key,
+        Some(&first),
+    )
+    .await;
+    let live = posted_id(&app, "radarr", &fixture_copy("radarr", "grab", 3)).await;
+    let mut got = Vec::new();
+    for _ in 0..3 {
+        got.push(stream.next().await.unwrap().id);
+    }
+    assert_eq!(
+        got,
+        vec![missed[0].clone(), missed[1].clone(), live.clone()]
+    );
+    let after = posted_id(&app, "radarr", &fixture_copy("radarr", "grab", 4)).await;
+    assert_eq!(
+        stream.next().await.unwrap().id,
+        after,
+        "no repeat of the seam"
+    );
+
+    // Bad input names the problem.
+    for (query, field) in [
+        ("?events=nope.*", "events"),
+        ("?sources=radar", "sources"),
+        ("?last_event_id=x", "Last-Event-ID"),
+    ] {
+        let (s, b) = app
+            .call(
+                Method::GET,
+                &format!("/api/events/stream{query}"),
+                Some(&alice.key),
+                None,
+            )
+            .await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{query}: {b}");
+        assert_eq!(b["error"]["details"][0]["field"], field);
+    }
+    app.stop().await;
+}
+
+both_backends!(live_filtered_and_resumed_without_gap_or_repeat);
+
+/// A user holds a few streams at once; the stream keeps the connection alive with comments.
+#[tokio::test]
+async fn streams_per_user_are_limited_and_kept_alive() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let bob = member(&app, "bob").await;
+    let mut open = Vec::new();
+    for _ in 0..5 {
+        open.push(SseReader::open(&app, "", &bob.key, None).await);
+    }
+    let (s, b) = app
+        .call(Method::GET, "/api/events/stream", Some(&bob.key), None)
+        .await;
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS, "{b}");
+    assert_error(&b, "rate_limited");
+    // The first keep-alive comes within 15 s (read through the next message, which is the next event).
+    let mut first = open.remove(0);
+    tokio::time::sleep(Duration::from_secs(16)).await;
+    let id = posted_id(&app, "radarr", &fixture("radarr", "grab")).await;
+    assert_eq!(first.next().await.unwrap().id, id);
+    assert!(
+        first.comments.iter().any(|c| c == "keepalive"),
+        "comments: {:?}",
+        first.comments
+    );
+    app.stop().await;
+}
+
+/// A stream on one process sees what another process sharing the PostgreSQL database ingested and routed.
+#[tokio::test]
+async fn a_stream_sees_events_another_process_ingested() {
+    if crate::helpers::skip_without_postgres("api::stream::a_stream_sees_events_another_process") {
+        return;
+    }
+    let url = crate::helpers::fresh_pg_database().await;
+    let one = TestApp::spawn_at(url.clone(), tempfile::tempdir().unwrap(), |_| {}).await;
+    let two = TestApp::spawn_at(url, tempfile::tempdir().unwrap(), |_| {}).await;
+    let alice = member(&one, "alice").await;
+    let mut stream = SseReader::open(&one, "?events=download.*", &alice.key, None).await;
+    // Several events, so that some are routed by the other process whichever router wins each.
+    let mut ids = Vec::new();
+    for copy in 0..6 {
+        ids.push(posted_id(&two, "radarr", &fixture_copy("radarr", "grab", copy)).await);
+    }
+    let mut got = Vec::new();
+    while got.len() < ids.len() {
+        got.push(stream.next().await.unwrap().id);
+    }
+    got.sort();
+    ids.sort();
+    assert_eq!(got, ids);
+    one.stop().await;
+    two.stop().await;
+}
