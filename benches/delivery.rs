@@ -8,6 +8,9 @@
 //!    (p50/p99), and hookarr's RSS idle and under that load.
 //!
 //! `cargo bench --bench delivery` · `HOOKARR_BENCH_BACKLOGS=20000` (comma list) · `HOOKARR_BENCH_SECS=10`.
+//! `HOOKARR_BENCH_WEBHOOKS=100`: that many webhooks registered (as through the API) beside the config's
+//! sink, each taking one hundredth of the backlog's events (by `source.instance`), so every event makes two
+//! deliveries, one through a registered webhook; the end-to-end run routes through all of their rules.
 //! `cargo bench --bench delivery -- --postgres`: the drains on PostgreSQL (`HOOKARR_TEST_PG`, default the
 //! local server), by one process and by two processes sharing the database.
 
@@ -64,6 +67,7 @@ fn config(dir: &std::path::Path, db: &str, sink: &str) -> std::path::PathBuf {
 fn config_url(dir: &std::path::Path, storage: &str, sink: &str) -> std::path::PathBuf {
     let text = format!(
         "server:\n  listen: 127.0.0.1:0\n  dedupe_window_secs: 0\nstorage:\n  url: {storage}\nadmin:\n  api_key: hk_bench_admin_key_0123456789\n\
+         api:\n  allow_private_targets: true\n\
          delivery:\n  workers: 32\ndestinations:\n  - name: sink\n    type: webhook\n    url: {sink}\n    secret: whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\n    rate_limit: {{per_second: 1000000, burst: 100000}}\n"
     );
     let path = dir.join("hookarr.yaml");
@@ -147,12 +151,63 @@ async fn sink_ceiling(url: &str, secs: u64) -> f64 {
     n.load(Ordering::Relaxed) as f64 / start.elapsed().as_secs_f64()
 }
 
-/// Stores and routes `n` events into a fresh database, as if hookarr had received them and then stopped.
-async fn fill_backlog(db_url: &str, n: usize, dest_yaml: &str) {
+/// How many webhooks to register beside the config's sink (`HOOKARR_BENCH_WEBHOOKS`, default none).
+fn webhook_count() -> usize {
+    std::env::var("HOOKARR_BENCH_WEBHOOKS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0)
+}
+
+/// Registers `count` webhooks to the sink, as the API would; webhook `k` takes the events whose
+/// `source.instance` is `bench-k`. Returns their routing rules.
+async fn register_webhooks(
+    store: &dyn hookarr::storage::Store,
+    count: usize,
+    sink: &str,
+) -> Vec<Rule> {
+    if count == 0 {
+        return Vec::new();
+    }
+    let user = store
+        .create_user("bench", hookarr::storage::Role::User)
+        .await
+        .unwrap();
+    let now = chrono::Utc::now();
+    let mut rules = Vec::new();
+    for k in 0..count {
+        let mut filter = serde_json::Map::new();
+        filter.insert("source.instance".into(), format!("bench-{k}").into());
+        let row = hookarr::storage::WebhookRow {
+            id: format!("wh_bench{k:03}"),
+            user_id: user.id.clone(),
+            url: sink.to_owned(),
+            events: vec!["*".into()],
+            sources: None,
+            filter,
+            headers: Default::default(),
+            description: String::new(),
+            secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".into(),
+            previous_secret: None,
+            previous_secret_until: None,
+            created_at: now,
+            updated_at: now,
+        };
+        assert!(store.create_webhook(&row, u32::MAX).await.unwrap());
+        rules.push(Rule::new(&hookarr::delivery::destination_of(&row).unwrap()));
+    }
+    rules
+}
+
+/// Stores and routes `n` events into a fresh database, as if hookarr had received them and then stopped;
+/// with registered webhooks, event `i` is also theirs number `i % webhooks`.
+async fn fill_backlog(db_url: &str, n: usize, dest_yaml: &str, sink: &str) {
     let store = hookarr::storage::connect(db_url).await.unwrap();
     let fixtures = Arc::new(fixtures());
-    let rule = Rule::new(&serde_norway::from_str(dest_yaml).unwrap());
-    let router = RoutingTable { rules: vec![rule] };
+    let webhooks = webhook_count();
+    let mut rules = vec![Rule::new(&serde_norway::from_str(dest_yaml).unwrap())];
+    rules.extend(register_webhooks(store.as_ref(), webhooks, sink).await);
+    let router = RoutingTable { rules };
     let next = Arc::new(AtomicU64::new(0));
     let tasks: Vec<_> = (0..64)
         .map(|_| {
@@ -172,6 +227,9 @@ async fn fill_backlog(db_url: &str, n: usize, dest_yaml: &str) {
                     };
                     let mut event = parse(&ctx, body).unwrap().event;
                     event.id = EventId::new();
+                    if webhooks > 0 {
+                        event.source.instance = Some(format!("bench-{}", i % webhooks));
+                    }
                     let raw = RawRequest {
                         content_type: Some("application/json".into()),
                         headers: Vec::new(),
@@ -217,19 +275,21 @@ async fn drain(
     };
     let cfg = config_url(dir.path(), &db_url, sink_url);
     let dest_yaml = format!("name: sink\ntype: webhook\nurl: {sink_url}\n");
-    fill_backlog(&db_url, n, &dest_yaml).await;
+    fill_backlog(&db_url, n, &dest_yaml, sink_url).await;
+    // Every event goes to the sink, and to one registered webhook when there are some.
+    let deliveries = if webhook_count() > 0 { 2 * n } else { n };
     let before = sink.count.load(Ordering::Relaxed);
     let mut running: Vec<Running> = (0..processes).map(|_| start(&cfg)).collect();
     let start = Instant::now();
     let mut peak = 0.0f64;
-    while sink.count.load(Ordering::Relaxed) - before < n as u64 {
+    while sink.count.load(Ordering::Relaxed) - before < deliveries as u64 {
         tokio::time::sleep(Duration::from_millis(50)).await;
         for r in &running {
             peak = peak.max(rss_mb(r.child.id()));
         }
         assert!(start.elapsed() < Duration::from_secs(1800), "drain stalled");
     }
-    let rate = n as f64 / start.elapsed().as_secs_f64();
+    let rate = deliveries as f64 / start.elapsed().as_secs_f64();
     for r in &mut running {
         r.child.kill().unwrap();
         r.child.wait().unwrap();
@@ -241,6 +301,13 @@ async fn end_to_end(sink: &Arc<Sink>, sink_url: &str, secs: u64) {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("e2e.db");
     let cfg = config(dir.path(), &db.display().to_string(), sink_url);
+    {
+        // Registered webhooks whose rules every event is checked against (none of them wants these).
+        let store = hookarr::storage::connect(&format!("sqlite://{}", db.display()))
+            .await
+            .unwrap();
+        register_webhooks(store.as_ref(), webhook_count(), sink_url).await;
+    }
     let mut running = start(&cfg);
     tokio::time::sleep(Duration::from_secs(2)).await;
     let idle = rss_mb(running.child.id());
@@ -349,7 +416,8 @@ fn main() {
         for n in backlogs {
             let (rate, peak) = drain(n, &sink, &sink_url, false, 1).await;
             println!(
-                "drain a backlog of {n:>7} events  {rate:>8.0} deliveries/s   peak RSS {peak:.1} MB"
+                "drain a backlog of {n:>7} events  {rate:>8.0} deliveries/s   peak RSS {peak:.1} MB   ({} registered webhooks)",
+                webhook_count()
             );
         }
         end_to_end(&sink, &sink_url, secs).await;

@@ -118,6 +118,7 @@ impl App {
                 masked: s.connect_url(&public_url, false),
             })
             .collect();
+        crate::metrics::install();
         let engine = crate::delivery::Engine::new(&cfg, store.clone(), Arc::new(templates))
             .await
             .context("Failed to start the delivery engine")?;

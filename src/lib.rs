@@ -18,6 +18,8 @@ pub mod event;
 pub mod feed;
 /// App payloads → normalized events. Pure functions.
 pub mod inbound;
+/// Prometheus metrics.
+pub mod metrics;
 /// What an operator does (preview, test send, replay, destination health), for the API and the CLI.
 pub mod operations;
 /// What hookarr sends: templates, target limits, signing.

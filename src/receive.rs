@@ -124,6 +124,7 @@ pub async fn receive(
         .await?;
     match &outcome {
         IngestOutcome::Stored(_) => {
+            crate::metrics::event_received(&source.name, kind.as_str());
             tracing::debug!(message = "Stored event.", source = %source.name, event = %kind, id = %event_id)
         }
         IngestOutcome::Duplicate(first) => {

@@ -7,23 +7,26 @@ use axum::extract::FromRequestParts;
 use axum::http::header;
 use axum::http::request::Parts;
 
-/// An authenticated API caller.
+/// An authenticated API caller, and the address they called from.
 #[derive(Debug, Clone)]
-pub struct Caller(pub UserRow);
+pub struct Caller {
+    pub user: UserRow,
+    pub address: Option<std::net::IpAddr>,
+}
 
 impl Caller {
     pub fn is_admin(&self) -> bool {
-        self.0.role == Role::Admin
+        self.user.role == Role::Admin
     }
 
     /// The owner whose objects a list shows: `None` (everyone's) for an admin, else the caller.
     pub fn scope(&self) -> Option<&str> {
-        (!self.is_admin()).then_some(self.0.id.as_str())
+        (!self.is_admin()).then_some(self.user.id.as_str())
     }
 
     /// Whether the caller may see and change an object owned by `owner_id`.
     pub fn may_touch(&self, owner_id: &str) -> bool {
-        self.is_admin() || self.0.id == owner_id
+        self.is_admin() || self.user.id == owner_id
     }
 }
 
@@ -39,6 +42,10 @@ impl FromRequestParts<AppState> for Caller {
         if let Some(caller) = parts.extensions.get::<Caller>() {
             return Ok(caller.clone());
         }
+        let address = parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|peer| peer.0.ip().to_canonical());
         let key = parts
             .headers
             .get(header::AUTHORIZATION)
@@ -51,7 +58,10 @@ impl FromRequestParts<AppState> for Caller {
         if let Some(configured) = &state.admin_key
             && secrets_match(key.as_bytes(), configured.as_bytes())
         {
-            return Ok(Caller(state.config_admin.clone()));
+            return Ok(Caller {
+                user: state.config_admin.clone(),
+                address,
+            });
         }
         match state.store.find_key_owner(&hash_api_key(key)).await? {
             Some(owner) => {
@@ -68,7 +78,10 @@ impl FromRequestParts<AppState> for Caller {
                         }
                     });
                 }
-                Ok(Caller(owner.user))
+                Ok(Caller {
+                    user: owner.user,
+                    address,
+                })
             }
             None => Err(ApiError::Unauthorized(
                 "that API key is not valid (revoked, or mistyped)".into(),
@@ -90,6 +103,8 @@ pub enum Access {
     Owner,
     /// Admins only.
     Admin,
+    /// Anyone connecting from this machine (loopback), else admins (`/metrics`).
+    LoopbackOrAdmin,
 }
 
 impl Access {
@@ -100,6 +115,7 @@ impl Access {
             Access::User => "user",
             Access::Owner => "owner",
             Access::Admin => "admin",
+            Access::LoopbackOrAdmin => "loopback or admin",
         }
     }
 }
@@ -115,12 +131,20 @@ pub async fn require(
     if matches!(access, Access::Anyone | Access::Source) {
         return next.run(req).await;
     }
+    if access == Access::LoopbackOrAdmin
+        && req
+            .extensions()
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .is_some_and(|peer| peer.0.ip().to_canonical().is_loopback())
+    {
+        return next.run(req).await;
+    }
     let (mut parts, body) = req.into_parts();
     let caller = match Caller::from_request_parts(&mut parts, &state).await {
         Ok(caller) => caller,
         Err(e) => return e.into_response(),
     };
-    if access == Access::Admin && !caller.is_admin() {
+    if matches!(access, Access::Admin | Access::LoopbackOrAdmin) && !caller.is_admin() {
         return ApiError::Forbidden("this route needs an admin API key".into()).into_response();
     }
     parts.extensions.insert(caller);

@@ -1,6 +1,7 @@
 //! The delivery log (CONTRACT §7): deliveries with their attempts, manual and bulk retry, and replay. An
 //! admin sees every delivery; a user those to the webhooks they registered (any other answers 404).
 
+use super::audit::{self, Changed};
 use super::auth::Caller;
 use super::bodies::{DeliveryBody, DeliveryWithAttempts};
 use super::events::{ListResponse, bad_cursor, decode_cursor, parse_limit, parse_time};
@@ -54,23 +55,34 @@ fn no_delivery(id: &str) -> ApiError {
     ApiError::NotFound(format!("no delivery has the id `{id}`"))
 }
 
-/// The delivery `id` if the caller may see it: an admin any, a user one to a webhook of theirs.
+/// The delivery `id` if the caller may see it (an admin any, a user one to a webhook of theirs), with the
+/// owner of its webhook.
 async fn visible(
     state: &AppState,
     caller: &Caller,
     id: &str,
-) -> Result<crate::storage::DeliveryRow, ApiError> {
+) -> Result<(crate::storage::DeliveryRow, Option<String>), ApiError> {
     let row = state
         .store
         .get_delivery(id)
         .await?
         .ok_or_else(|| no_delivery(id))?;
-    if caller.is_admin() {
-        return Ok(row);
-    }
-    match state.store.get_webhook(&row.destination).await? {
-        Some(w) if w.user_id == caller.0.id => Ok(row),
-        _ => Err(no_delivery(id)),
+    let owner = if row
+        .destination
+        .starts_with(crate::delivery::WEBHOOK_ID_PREFIX)
+    {
+        state
+            .store
+            .get_webhook(&row.destination)
+            .await?
+            .map(|w| w.user_id)
+    } else {
+        None
+    };
+    if caller.is_admin() || owner.as_deref() == Some(caller.user.id.as_str()) {
+        Ok((row, owner))
+    } else {
+        Err(no_delivery(id))
     }
 }
 
@@ -79,7 +91,7 @@ pub async fn get(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<DeliveryWithAttempts>, ApiError> {
-    let row = visible(&state, &caller, &id).await?;
+    let (row, _) = visible(&state, &caller, &id).await?;
     let attempts = state.store.attempts(&id).await?;
     Ok(Json(DeliveryWithAttempts::new(row, attempts)))
 }
@@ -89,7 +101,7 @@ pub async fn retry_one(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let row = visible(&state, &caller, &id).await?;
+    let (row, owner) = visible(&state, &caller, &id).await?;
     if !row.status.is_retryable() {
         return Err(ApiError::Conflict(format!(
             "delivery `{id}` is {}; only failed, dead or expired deliveries can be retried",
@@ -101,6 +113,14 @@ pub async fn retry_one(
         .retry_deliveries(Some(&id), None, chrono::Utc::now())
         .await?;
     state.engine.notify_ingest();
+    let owner = owner.as_deref();
+    let target = Changed {
+        kind: "delivery",
+        id: &id,
+        owner,
+    };
+    let detail = json!({"destination": row.destination, "was": row.status.as_str()});
+    audit::record(&state, &caller, "delivery.retried", target, detail).await;
     Ok((StatusCode::ACCEPTED, Json(json!({"retried": n}))))
 }
 
@@ -136,6 +156,14 @@ pub async fn retry_bulk(
         .retry_deliveries(None, Some(&filter), chrono::Utc::now())
         .await?;
     state.engine.notify_ingest();
+    let target = Changed {
+        kind: "deliveries",
+        id: "",
+        owner: filter.owner.as_deref(),
+    };
+    let detail =
+        json!({"status": filter.status.as_str(), "destination": filter.destination, "retried": n});
+    audit::record(&state, &caller, "deliveries.retried", target, detail).await;
     Ok((StatusCode::ACCEPTED, Json(json!({"retried": n}))))
 }
 
@@ -147,11 +175,19 @@ pub struct Replay {
 
 pub async fn replay(
     State(state): State<AppState>,
+    caller: Caller,
     Path(id): Path<String>,
     OptionalJson(body): OptionalJson<Replay>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let store = state.store.as_ref();
     let names = body.destinations.as_deref();
     let ids = operations::replay(&state.engine, store, &id, names).await?;
+    let target = Changed {
+        kind: "event",
+        id: &id,
+        owner: None,
+    };
+    let detail = json!({"destinations": names, "deliveries": ids.len()});
+    audit::record(&state, &caller, "event.replayed", target, detail).await;
     Ok((StatusCode::ACCEPTED, Json(json!({"deliveries": ids}))))
 }

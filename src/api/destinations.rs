@@ -1,6 +1,8 @@
 //! The destinations of the operator API (CONTRACT §7): list and show each with its health, enable, disable,
 //! send a test, and preview a template. The work is in [`crate::operations`]; this file is HTTP only.
 
+use super::audit::{self, Changed};
+use super::auth::Caller;
 use super::{ApiError, AppState};
 use crate::config::DestinationType;
 use crate::operations::{self, DeliveryCounts, DestinationSummary, PreviewEvent};
@@ -131,16 +133,32 @@ async fn set_enabled(
 
 pub async fn enable(
     State(state): State<AppState>,
+    caller: Caller,
     Path(name): Path<String>,
 ) -> Result<Json<DestinationBody>, ApiError> {
-    set_enabled(&state, &name, true).await
+    let answer = set_enabled(&state, &name, true).await?;
+    let target = Changed {
+        kind: "destination",
+        id: &name,
+        owner: None,
+    };
+    audit::record(&state, &caller, "destination.enabled", target, Value::Null).await;
+    Ok(answer)
 }
 
 pub async fn disable(
     State(state): State<AppState>,
+    caller: Caller,
     Path(name): Path<String>,
 ) -> Result<Json<DestinationBody>, ApiError> {
-    set_enabled(&state, &name, false).await
+    let answer = set_enabled(&state, &name, false).await?;
+    let target = Changed {
+        kind: "destination",
+        id: &name,
+        owner: None,
+    };
+    audit::record(&state, &caller, "destination.disabled", target, Value::Null).await;
+    Ok(answer)
 }
 
 /// The answer of a test send: the target's status, how long it took, the headers kept of its answer and the
@@ -170,9 +188,17 @@ impl From<&crate::delivery::Sent> for TestBody {
 
 pub async fn test(
     State(state): State<AppState>,
+    caller: Caller,
     Path(name): Path<String>,
 ) -> Result<Json<TestBody>, ApiError> {
     let sent = operations::send_test(&state.engine, &name).await?;
+    let target = Changed {
+        kind: "destination",
+        id: &name,
+        owner: None,
+    };
+    let detail = serde_json::json!({"status": sent.status});
+    audit::record(&state, &caller, "destination.tested", target, detail).await;
     Ok(Json(TestBody::from(&sent)))
 }
 

@@ -137,24 +137,34 @@ pub async fn get_event(
     Ok(Json(body))
 }
 
-/// Query string of `GET /api/rejected`.
+/// The query string of a plain list (`?limit=&cursor=`).
 #[derive(Debug, Deserialize)]
 pub struct PageParams {
     limit: Option<String>,
     cursor: Option<String>,
 }
 
+impl PageParams {
+    /// The page asked for: the key it starts before, and its length.
+    pub(super) fn page(
+        params: Result<Query<PageParams>, axum::extract::rejection::QueryRejection>,
+    ) -> Result<(Option<String>, u32), ApiError> {
+        let Query(p) = params.map_err(|e| ApiError::invalid_param("query", e.body_text()))?;
+        let before = p
+            .cursor
+            .as_deref()
+            .map(|c| decode_cursor(c).ok_or_else(bad_cursor))
+            .transpose()?;
+        Ok((before, parse_limit(p.limit.as_deref())?))
+    }
+}
+
 /// Bodies that authenticated but could not be parsed, newest first.
 pub async fn list_rejected(
     State(state): State<AppState>,
-    Query(p): Query<PageParams>,
+    params: Result<Query<PageParams>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<ListResponse<RejectedBody>>, ApiError> {
-    let before = p
-        .cursor
-        .as_deref()
-        .map(|c| decode_cursor(c).ok_or_else(bad_cursor))
-        .transpose()?;
-    let limit = parse_limit(p.limit.as_deref())?;
+    let (before, limit) = PageParams::page(params)?;
     Ok(Json(state.store.list_rejected(before, limit).await?.into()))
 }
 

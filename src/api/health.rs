@@ -96,3 +96,19 @@ pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) 
         }
     }
 }
+
+/// `GET /metrics`: Prometheus text, the gauges measured now.
+pub async fn metrics(
+    State(state): State<AppState>,
+) -> Result<axum::response::Response, super::ApiError> {
+    use axum::response::IntoResponse;
+    let text = crate::metrics::render(state.store.as_ref(), &state.engine).await?;
+    Ok((
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        text,
+    )
+        .into_response())
+}

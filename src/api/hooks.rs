@@ -25,7 +25,8 @@ const KEPT_HEADERS: [&str; 8] = [
     "x-request-id",
 ];
 
-/// Authenticates, reads and stores one webhook; 202 once the event is committed.
+/// Authenticates, reads and stores one webhook; 202 once the event is committed. A refusal is counted
+/// (`hookarr_events_rejected_total`).
 pub async fn receive_hook(
     State(state): State<AppState>,
     Path(name): Path<String>,
@@ -34,8 +35,42 @@ pub async fn receive_hook(
     headers: HeaderMap,
     body: Body,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let known = state.sources.get(&name).is_some();
+    let answer = receive_one(state, &name, peer, query, headers, body).await;
+    if let Err(error) = &answer {
+        // Unknown names are not labels: anyone can make them up.
+        let source = if known { name.as_str() } else { "unknown" };
+        crate::metrics::event_rejected(source, rejection_reason(error));
+    }
+    answer
+}
+
+/// Why a request from a source stored nothing, as a metric label.
+fn rejection_reason(error: &ApiError) -> &'static str {
+    match error {
+        ApiError::NotFound(_) => "unknown_source",
+        ApiError::Forbidden(_) => "ip_not_allowed",
+        ApiError::Unauthorized(_) => "unauthorized",
+        ApiError::UnsupportedMediaType(_) => "unsupported_media_type",
+        ApiError::PayloadTooLarge(_) => "too_large",
+        ApiError::RequestTimeout(_) => "timeout",
+        ApiError::InvalidPayload(_) | ApiError::Validation { .. } => "unparseable",
+        ApiError::StorageUnavailable(_) => "storage_unavailable",
+        ApiError::Overloaded(_) => "overloaded",
+        _ => "error",
+    }
+}
+
+async fn receive_one(
+    state: AppState,
+    name: &str,
+    peer: SocketAddr,
+    query: Option<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
     let received_at = chrono::Utc::now();
-    let source = state.sources.get(&name).ok_or_else(|| {
+    let source = state.sources.get(name).ok_or_else(|| {
         ApiError::NotFound(format!(
             "no source is named `{name}`; use a Connect URL that hookarr prints at start"
         ))

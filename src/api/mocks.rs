@@ -3,6 +3,7 @@
 //! secret) and answers as told — any status, headers, a body, slowly — so a user tests their set-up, and a
 //! developer their receiver's retries, without another server.
 
+use super::audit::{self, Changed};
 use super::auth::Caller;
 use super::json_body::{OptionalJson, required};
 use super::{ApiError, AppState};
@@ -140,7 +141,7 @@ pub async fn create(
 ) -> Result<(StatusCode, Json<MockBody>), ApiError> {
     let mut mock = MockRow {
         id: new_prefixed_id("mock"),
-        user_id: caller.0.id.clone(),
+        user_id: caller.user.id.clone(),
         secret: None,
         status: 200,
         delay_ms: 0,
@@ -154,6 +155,19 @@ pub async fn create(
             "a user may keep {MOCKS_PER_USER} mocks; delete one first"
         )));
     }
+    let target = Changed {
+        kind: "mock",
+        id: &mock.id,
+        owner: Some(&mock.user_id),
+    };
+    audit::record(
+        &state,
+        &caller,
+        "mock.created",
+        target,
+        json!({"status": mock.status}),
+    )
+    .await;
     Ok((StatusCode::CREATED, Json(MockBody::new(&state, mock))))
 }
 
@@ -180,6 +194,19 @@ pub async fn update(
     if !state.store.update_mock(&mock).await? {
         return Err(no_mock(&id));
     }
+    let target = Changed {
+        kind: "mock",
+        id: &mock.id,
+        owner: Some(&mock.user_id),
+    };
+    audit::record(
+        &state,
+        &caller,
+        "mock.changed",
+        target,
+        json!({"status": mock.status}),
+    )
+    .await;
     Ok(Json(MockBody::new(&state, mock)))
 }
 
@@ -188,8 +215,14 @@ pub async fn remove(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    owned(&state, &caller, &id).await?;
+    let mock = owned(&state, &caller, &id).await?;
     state.store.delete_mock(&id).await?;
+    let target = Changed {
+        kind: "mock",
+        id: &id,
+        owner: Some(&mock.user_id),
+    };
+    audit::record(&state, &caller, "mock.deleted", target, Value::Null).await;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -3,7 +3,8 @@
 
 use super::auth::Access;
 use super::{
-    AppState, deliveries, destinations, events, health, hooks, mocks, stream, users, webhooks,
+    AppState, audit, deliveries, destinations, events, health, hooks, mocks, stream, users,
+    webhooks,
 };
 use axum::http::Method;
 use axum::routing::{MethodRouter, delete, get, patch, post, put};
@@ -55,6 +56,7 @@ pub(super) fn entries() -> Vec<Entry> {
         route(M::PUT,    "/hooks/{source}", Source, "Receive a webhook from a source app (PUT)", put(hooks::receive_hook)),
         route(M::GET,    "/healthz", Anyone, "The process is up", get(health::healthz)),
         route(M::GET,    "/readyz", Anyone, "The database takes writes, migrations are current, workers run", get(health::readyz)),
+        route(M::GET,    "/metrics", LoopbackOrAdmin, "Prometheus metrics", get(health::metrics)),
         route(M::GET,    "/api/events", User, "Normalized events, newest first", get(events::list_events)),
         route(M::GET,    "/api/events/stream", User, "Events live as Server-Sent Events; Last-Event-ID resumes", get(stream::stream)),
         route(M::GET,    "/api/events/{id}", User, "One event and its deliveries (an admin may add ?raw=true)", get(events::get_event)),
@@ -84,6 +86,7 @@ pub(super) fn entries() -> Vec<Entry> {
         route(M::POST,   "/api/webhooks/{id}/rotate-secret", Owner, "A new signing secret; the old one signs for 24 h more", post(webhooks::rotate_secret)),
         route(M::POST,   "/api/webhooks/{id}/test", Owner, "Send a signed test event to a webhook now", post(webhooks::test)),
         route(M::POST,   "/api/webhooks/test", User, "Send a signed test event to any URL now", post(webhooks::test_url)),
+        route(M::GET,    "/api/audit", User, "Who changed what, when, from where (a user: what they did and what was done to theirs)", get(audit::list)),
         route(M::POST,   "/api/mocks", User, "Create a mock receiver", post(mocks::create)),
         route(M::GET,    "/api/mocks", Owner, "Mock receivers", get(mocks::list)),
         route(M::PATCH,  "/api/mocks/{id}", Owner, "Change how a mock answers", patch(mocks::update)),

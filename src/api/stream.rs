@@ -144,7 +144,7 @@ pub async fn stream(
     };
     let slot = state
         .streams
-        .take(&caller.0.id)
+        .take(&caller.user.id)
         .ok_or(ApiError::RateLimited {
             message: format!("a user may hold {STREAMS_PER_USER} event streams open at once"),
             retry_after_secs: 5,

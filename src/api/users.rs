@@ -1,6 +1,7 @@
 //! Users and their API keys (CONTRACT §7): an admin manages users; everyone manages their own keys (an
 //! admin anyone's). A key is shown once, when it is created; lists show its first characters only.
 
+use super::audit::{self, Changed};
 use super::auth::Caller;
 use super::json_body::{OptionalJson, required};
 use super::{ApiError, AppState};
@@ -68,6 +69,7 @@ pub struct NewUser {
 
 pub async fn create_user(
     State(state): State<AppState>,
+    caller: Caller,
     new: Result<Json<NewUser>, JsonRejection>,
 ) -> Result<(StatusCode, Json<UserBody>), ApiError> {
     let new = required(new)?;
@@ -87,6 +89,13 @@ pub async fn create_user(
         Some(_) => return Err(ApiError::invalid_param("role", "`admin` or `user`")),
     };
     let user = state.store.create_user(name, role).await?;
+    let target = Changed {
+        kind: "user",
+        id: &user.id,
+        owner: Some(&user.id),
+    };
+    let detail = json!({"name": user.name, "role": role.as_str()});
+    audit::record(&state, &caller, "user.created", target, detail).await;
     Ok((StatusCode::CREATED, Json(user.into())))
 }
 
@@ -106,7 +115,7 @@ pub async fn delete_user(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    if caller.0.id == id {
+    if caller.user.id == id {
         return Err(ApiError::Conflict(
             "you cannot delete the user you are signed in as".into(),
         ));
@@ -122,6 +131,12 @@ pub async fn delete_user(
     }
     // Their webhooks are gone with them.
     state.engine.reload_webhooks().await?;
+    let target = Changed {
+        kind: "user",
+        id: &id,
+        owner: None,
+    };
+    audit::record(&state, &caller, "user.deleted", target, Value::Null).await;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -142,7 +157,7 @@ pub async fn create_key(
     // No body makes a key for the caller.
     OptionalJson(new): OptionalJson<NewKey>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let user_id = new.user_id.unwrap_or_else(|| caller.0.id.clone());
+    let user_id = new.user_id.unwrap_or_else(|| caller.user.id.clone());
     let no_user = || ApiError::NotFound(format!("no user has the id `{user_id}`"));
     if !caller.may_touch(&user_id) {
         return Err(no_user());
@@ -159,6 +174,13 @@ pub async fn create_key(
         .store
         .insert_api_key(&user_id, &key.hash, &key.prefix, &label)
         .await?;
+    let target = Changed {
+        kind: "key",
+        id: &row.id,
+        owner: Some(&user_id),
+    };
+    let detail = json!({"name": row.name, "prefix": row.prefix});
+    audit::record(&state, &caller, "key.created", target, detail).await;
     let mut answer = serde_json::to_value(KeyBody::from(row)).expect("plain struct");
     answer["key"] = key.key.into();
     Ok((StatusCode::CREATED, Json(answer)))
@@ -177,7 +199,7 @@ pub async fn list_keys(
     let Query(p) = params.map_err(|e| ApiError::invalid_param("query", e.body_text()))?;
     let owner = match (caller.is_admin(), p.user_id) {
         (true, wanted) => wanted,
-        (false, _) => Some(caller.0.id.clone()),
+        (false, _) => Some(caller.user.id.clone()),
     };
     let keys: Vec<KeyBody> = state
         .store
@@ -197,5 +219,11 @@ pub async fn delete_key(
     if !state.store.delete_api_key(&id, caller.scope()).await? {
         return Err(ApiError::NotFound(format!("no API key has the id `{id}`")));
     }
+    let target = Changed {
+        kind: "key",
+        id: &id,
+        owner: caller.scope(),
+    };
+    audit::record(&state, &caller, "key.deleted", target, Value::Null).await;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -1,9 +1,10 @@
 //! Webhooks registered through the API (CONTRACT §7): register (the secret shown once), list, read, change,
 //! delete and rotate the secret. A user sees only their own (someone else's answer 404); an admin sees all.
 
+use super::audit::{self, Changed};
 use super::auth::Caller;
 use super::destinations::TestBody;
-use super::events::{ListResponse, bad_cursor, decode_cursor, parse_limit};
+use super::events::{ListResponse, PageParams};
 use super::json_body::{OptionalJson, required};
 use super::{ApiError, AppState};
 use crate::operations::webhooks::{self, Context, NewWebhook, WebhookPatch};
@@ -13,7 +14,7 @@ use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{Value, json};
 use std::collections::BTreeMap;
 
 /// A webhook as answered: never its secret (only the answers that create one carry it).
@@ -76,6 +77,22 @@ impl WebhookBody {
     }
 }
 
+/// Records a change to a webhook in the audit log.
+async fn audit_webhook(
+    state: &AppState,
+    caller: &Caller,
+    action: &'static str,
+    row: &WebhookRow,
+    detail: Value,
+) {
+    let target = Changed {
+        kind: "webhook",
+        id: &row.id,
+        owner: Some(&row.user_id),
+    };
+    audit::record(state, caller, action, target, detail).await;
+}
+
 fn context(state: &AppState) -> Context<'_> {
     Context {
         engine: &state.engine,
@@ -99,30 +116,20 @@ pub async fn create(
     new: Result<Json<NewWebhook>, JsonRejection>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let new = required(new)?;
-    let row = webhooks::register(&context(&state), &caller.0.id, new).await?;
+    let row = webhooks::register(&context(&state), &caller.user.id, new).await?;
+    let detail = json!({"url": row.url, "events": row.events});
+    audit_webhook(&state, &caller, "webhook.created", &row, detail).await;
     let secret = row.secret.clone();
     let answer = WebhookBody::new(&state, row).with_secret(&secret);
     Ok((StatusCode::CREATED, Json(answer)))
 }
 
-#[derive(Debug, Deserialize)]
-pub struct ListParams {
-    limit: Option<String>,
-    cursor: Option<String>,
-}
-
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
-    params: Result<Query<ListParams>, QueryRejection>,
+    params: Result<Query<PageParams>, QueryRejection>,
 ) -> Result<Json<ListResponse<WebhookBody>>, ApiError> {
-    let Query(p) = params.map_err(|e| ApiError::invalid_param("query", e.body_text()))?;
-    let before = p
-        .cursor
-        .as_deref()
-        .map(|c| decode_cursor(c).ok_or_else(bad_cursor))
-        .transpose()?;
-    let limit = parse_limit(p.limit.as_deref())?;
+    let (before, limit) = PageParams::page(params)?;
     let page = state
         .store
         .list_webhooks(caller.scope(), before.as_deref(), limit)
@@ -154,7 +161,16 @@ pub async fn update(
 ) -> Result<Json<WebhookBody>, ApiError> {
     let patch = required(patch)?;
     let row = owned(&state, &caller, &id).await?;
+    let changed = patch.changed_fields();
     let row = webhooks::update(&context(&state), row, patch).await?;
+    audit_webhook(
+        &state,
+        &caller,
+        "webhook.changed",
+        &row,
+        json!({"fields": changed}),
+    )
+    .await;
     Ok(Json(WebhookBody::new(&state, row)))
 }
 
@@ -163,8 +179,16 @@ pub async fn remove(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    owned(&state, &caller, &id).await?;
+    let row = owned(&state, &caller, &id).await?;
     webhooks::delete(&context(&state), &id).await?;
+    audit_webhook(
+        &state,
+        &caller,
+        "webhook.deleted",
+        &row,
+        json!({"url": row.url}),
+    )
+    .await;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -183,7 +207,9 @@ pub async fn rotate_secret(
     OptionalJson(rotate): OptionalJson<Rotate>,
 ) -> Result<Json<Value>, ApiError> {
     let row = owned(&state, &caller, &id).await?;
-    let (row, _) = webhooks::rotate_secret(&context(&state), row, rotate.secret).await?;
+    let (row, until) = webhooks::rotate_secret(&context(&state), row, rotate.secret).await?;
+    let detail = json!({"previous_secret_expires_at": until});
+    audit_webhook(&state, &caller, "webhook.secret_rotated", &row, detail).await;
     let secret = row.secret.clone();
     Ok(Json(WebhookBody::new(&state, row).with_secret(&secret)))
 }
@@ -192,7 +218,7 @@ pub async fn rotate_secret(
 fn take_test_send(state: &AppState, caller: &Caller) -> Result<(), ApiError> {
     state
         .test_sends
-        .check_key(&caller.0.id)
+        .check_key(&caller.user.id)
         .map_err(|not_until| {
             let wait = not_until.wait_time_from(governor::clock::Clock::now(
                 &governor::clock::DefaultClock::default(),
@@ -210,7 +236,7 @@ pub async fn test(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<TestBody>, ApiError> {
-    owned(&state, &caller, &id).await?;
+    let row = owned(&state, &caller, &id).await?;
     take_test_send(&state, &caller)?;
     let event = crate::delivery::test_event();
     let sent = state
@@ -218,6 +244,14 @@ pub async fn test(
         .send_now(&id, &event)
         .await
         .map_err(|e| ApiError::invalid_param("template", e.to_string()))?;
+    audit_webhook(
+        &state,
+        &caller,
+        "webhook.tested",
+        &row,
+        json!({"status": sent.status}),
+    )
+    .await;
     Ok(Json(TestBody::from(&sent)))
 }
 
@@ -267,6 +301,19 @@ pub async fn test_url(
         .send_to_url(url.as_str(), &secret, &event)
         .await
         .map_err(|e| ApiError::invalid_param("url", e.to_string()))?;
+    let target = Changed {
+        kind: "url",
+        id: url.as_str(),
+        owner: Some(&caller.user.id),
+    };
+    audit::record(
+        &state,
+        &caller,
+        "url.tested",
+        target,
+        json!({"status": sent.status}),
+    )
+    .await;
     let mut answer = serde_json::to_value(TestBody::from(&sent)).expect("plain struct");
     answer["secret"] = secret.into();
     Ok(Json(answer))

@@ -76,6 +76,24 @@ pub struct WebhookPatch {
     pub enabled: Option<bool>,
 }
 
+impl WebhookPatch {
+    /// The names of the fields this change sets (for the audit log: never their values).
+    pub fn changed_fields(&self) -> Vec<&'static str> {
+        [
+            ("url", self.url.is_some()),
+            ("events", self.events.is_some()),
+            ("sources", self.sources.is_some()),
+            ("filter", self.filter.is_some()),
+            ("headers", self.headers.is_some()),
+            ("description", self.description.is_some()),
+            ("enabled", self.enabled.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(name, set)| set.then_some(name))
+        .collect()
+    }
+}
+
 /// A field that may be given as `null` (`Some(None)`) or left out (`None`).
 fn present<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
 where

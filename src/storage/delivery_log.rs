@@ -28,6 +28,21 @@ pub trait DeliveryLog: Send + Sync + 'static {
     ) -> Result<u64, StoreError>;
     /// Delivery counts per destination and status.
     async fn delivery_counts(&self) -> Result<Vec<StatusCount>, StoreError>;
+    /// The queue at `now`: deliveries by state, and since when the oldest due one waits.
+    async fn queue_snapshot(&self, now: DateTime<Utc>) -> Result<QueueSnapshot, StoreError>;
+}
+
+/// The queue at one moment (for `/metrics`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct QueueSnapshot {
+    /// Pending deliveries, due or not (held, waiting on a retry or a group window).
+    pub pending: u64,
+    /// Pending deliveries due now.
+    pub due: u64,
+    pub dead: u64,
+    pub failed: u64,
+    /// When the oldest due delivery fell due.
+    pub oldest_due_at: Option<DateTime<Utc>>,
 }
 
 const DELIVERY_COLUMNS: &str = "id, event_id, event, destination, status, attempts, next_attempt_at, \
@@ -172,6 +187,34 @@ where
         let done = q.execute(&mut *tx).await?;
         tx.commit().await?;
         Ok(D::rows_affected(&done))
+    }
+
+    async fn queue_snapshot(&self, now: DateTime<Utc>) -> Result<QueueSnapshot, StoreError> {
+        let mut snapshot = QueueSnapshot::default();
+        let rows = sqlx::query(
+            "SELECT status, COUNT(*) AS n FROM deliveries \
+             WHERE status IN ('pending', 'dead', 'failed') GROUP BY status",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        for row in &rows {
+            let n = row.try_get::<i64, _>("n")?.max(0) as u64;
+            match row.try_get::<&str, _>("status")? {
+                "pending" => snapshot.pending = n,
+                "dead" => snapshot.dead = n,
+                _ => snapshot.failed = n,
+            }
+        }
+        let due = sqlx::query(
+            "SELECT COUNT(*) AS n, MIN(next_attempt_at) AS oldest FROM deliveries \
+             WHERE status = 'pending' AND next_attempt_at <= $1",
+        )
+        .bind(millis(now))
+        .fetch_one(&self.pool)
+        .await?;
+        snapshot.due = due.try_get::<i64, _>("n")?.max(0) as u64;
+        snapshot.oldest_due_at = due.try_get::<Option<i64>, _>("oldest")?.map(from_millis);
+        Ok(snapshot)
     }
 
     async fn delivery_counts(&self) -> Result<Vec<StatusCount>, StoreError> {

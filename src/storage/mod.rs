@@ -1,5 +1,6 @@
 //! Durable storage behind one trait, [`Store`], made of one trait per aggregate — [`Events`], [`Intake`],
-//! [`Accounts`], [`Queue`], [`DeliveryLog`], [`Destinations`], [`Webhooks`], [`Mocks`] — each in its own file with its SQL. Knows
+//! [`Accounts`], [`Queue`], [`DeliveryLog`], [`Destinations`], [`Webhooks`], [`Mocks`], [`Audit`] — each in
+//! its own file with its SQL. Knows
 //! events, not HTTP.
 //!
 //! Both databases, SQLite (the embedded default, one file) and PostgreSQL (shared by several processes), run
@@ -9,6 +10,7 @@
 //! same contract tests hold both to the same outcomes.
 
 mod accounts;
+mod audit;
 mod deliveries;
 mod delivery_log;
 mod destinations;
@@ -31,7 +33,8 @@ pub use deliveries::{
 };
 
 pub use accounts::{Accounts, KeyOwner, KeyRow};
-pub use delivery_log::DeliveryLog;
+pub use audit::{Audit, AuditEntry};
+pub use delivery_log::{DeliveryLog, QueueSnapshot};
 pub use destinations::Destinations;
 pub use dialect::{Announcements, Dialect, SqlStore};
 pub use events::Events;
@@ -217,6 +220,7 @@ pub trait Store:
     + Destinations
     + Webhooks
     + Mocks
+    + Audit
     + Send
     + Sync
     + 'static

@@ -25,6 +25,14 @@ pub(super) struct DestinationRuntime {
     state: Mutex<LiveState>,
 }
 
+/// Whether a destination works now.
+#[derive(Debug, Clone)]
+pub struct DestinationHealth {
+    pub name: String,
+    pub disabled: bool,
+    pub paused: bool,
+}
+
 /// Whether a destination may send now (a copy of `destination_state`).
 #[derive(Debug, Default)]
 struct LiveState {
@@ -87,6 +95,18 @@ impl Engine {
     pub fn is_enabled(&self, name: &str) -> bool {
         self.destination(name)
             .is_none_or(|d| d.state().disabled.is_none())
+    }
+
+    /// Every destination's state now (for `/metrics`).
+    pub fn destination_health(&self, now: DateTime<Utc>) -> Vec<DestinationHealth> {
+        self.all_destinations()
+            .into_iter()
+            .map(|(name, d)| DestinationHealth {
+                paused: self.pause_until(&d, now).is_some(),
+                disabled: d.disabled().is_some(),
+                name,
+            })
+            .collect()
     }
 
     /// Why a destination (or registered webhook) is disabled, when it is.
@@ -153,6 +173,7 @@ impl Engine {
         }
         dest.state().paused_until = Some(until);
         dest.pace.needs_probe();
+        crate::metrics::rate_limited(name);
         if persist && let Err(error) = self.store.set_destination_paused(name, Some(until)).await {
             error.log("Saving a pause failed.");
         }

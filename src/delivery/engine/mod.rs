@@ -36,6 +36,7 @@ mod record;
 mod registered;
 mod workers;
 
+pub use destinations::DestinationHealth;
 use destinations::DestinationRuntime;
 pub use registered::{WEBHOOK_ID_PREFIX, destination_of};
 

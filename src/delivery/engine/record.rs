@@ -27,6 +27,10 @@ impl Engine {
                 finish.attempts += 1;
                 let row = unsent_row(finish.attempts, Utc::now(), outcome, reason.clone());
                 finish.logged.push(row);
+                let kind = self
+                    .destination(&c.destination)
+                    .map_or("unknown", |d| d.target.kind.as_str());
+                crate::metrics::delivery_outcome(&c.destination, kind, status.as_str());
                 finish.last_error = Some(reason);
             }
             Outcome::Sent(exchanges) => self.conclude(c, &mut finish, exchanges).await,
@@ -105,6 +109,12 @@ impl Engine {
             (_, None, None) => None,
         };
         tell_attempt(c, finish, &sent, &outcome);
+        crate::metrics::attempt_duration(&c.destination, sent.duration.as_secs_f64());
+        let counted = match finish.status {
+            DeliveryStatus::Pending => "retry",
+            other => other.as_str(),
+        };
+        crate::metrics::delivery_outcome(&c.destination, kind.as_str(), counted);
         finish.logged.push(sent.record(finish.attempts, outcome));
         if finish.status == DeliveryStatus::Dead {
             let msg = format!(

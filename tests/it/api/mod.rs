@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 mod access;
 mod address_guard;
 mod mocks;
+mod observability;
 mod stream;
 mod users;
 mod webhooks;
