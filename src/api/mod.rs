@@ -15,6 +15,7 @@ mod json_body;
 mod mocks;
 mod overload;
 mod routes;
+mod stats;
 mod stream;
 mod users;
 mod webhooks;

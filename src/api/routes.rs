@@ -3,7 +3,7 @@
 
 use super::auth::Access;
 use super::{
-    AppState, audit, deliveries, destinations, events, health, hooks, mocks, stream, users,
+    AppState, audit, deliveries, destinations, events, health, hooks, mocks, stats, stream, users,
     webhooks,
 };
 use axum::http::Method;
@@ -86,6 +86,7 @@ pub(super) fn entries() -> Vec<Entry> {
         route(M::POST,   "/api/webhooks/{id}/rotate-secret", Owner, "A new signing secret; the old one signs for 24 h more", post(webhooks::rotate_secret)),
         route(M::POST,   "/api/webhooks/{id}/test", Owner, "Send a signed test event to a webhook now", post(webhooks::test)),
         route(M::POST,   "/api/webhooks/test", User, "Send a signed test event to any URL now", post(webhooks::test_url)),
+        route(M::GET,    "/api/stats", User, "Per destination and webhook, the last hour and day: success rate, latency, retries, dead, queue", get(stats::get)),
         route(M::GET,    "/api/audit", User, "Who changed what, when, from where (a user: what they did and what was done to theirs)", get(audit::list)),
         route(M::POST,   "/api/mocks", User, "Create a mock receiver", post(mocks::create)),
         route(M::GET,    "/api/mocks", Owner, "Mock receivers", get(mocks::list)),

@@ -5,6 +5,7 @@
 mod destinations;
 mod preview;
 mod replay;
+pub mod stats;
 pub mod webhooks;
 
 pub use destinations::{DeliveryCounts, DestinationSummary, summaries};

@@ -30,6 +30,24 @@ pub trait DeliveryLog: Send + Sync + 'static {
     async fn delivery_counts(&self) -> Result<Vec<StatusCount>, StoreError>;
     /// The queue at `now`: deliveries by state, and since when the oldest due one waits.
     async fn queue_snapshot(&self, now: DateTime<Utc>) -> Result<QueueSnapshot, StoreError>;
+    /// Every attempt since `since` (of deliveries created after `created_after`, which bounds the read by
+    /// the deliveries' time-ordered ids), with whether its delivery is dead now.
+    async fn attempts_since(
+        &self,
+        created_after: DateTime<Utc>,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<AttemptSample>, StoreError>;
+}
+
+/// One attempt, as the statistics read it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AttemptSample {
+    pub destination: String,
+    pub started_at: DateTime<Utc>,
+    pub duration_ms: u64,
+    pub outcome: AttemptOutcome,
+    /// The delivery is dead now, and this was its last attempt.
+    pub killed: bool,
 }
 
 /// The queue at one moment (for `/metrics`).
@@ -215,6 +233,42 @@ where
         snapshot.due = due.try_get::<i64, _>("n")?.max(0) as u64;
         snapshot.oldest_due_at = due.try_get::<Option<i64>, _>("oldest")?.map(from_millis);
         Ok(snapshot)
+    }
+
+    async fn attempts_since(
+        &self,
+        created_after: DateTime<Utc>,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<AttemptSample>, StoreError> {
+        // Delivery ids are `dlv_<ULID>`: the ULID's time prefix orders them by creation.
+        let first_id = format!(
+            "dlv_{}",
+            ulid::Ulid::from_parts(created_after.timestamp_millis().max(0) as u64, 0)
+        );
+        let rows = sqlx::query(
+            "SELECT d.destination, d.status, d.attempts, a.attempt, a.started_at, a.duration_ms, a.outcome \
+             FROM deliveries d JOIN attempts a ON a.delivery_id = d.id \
+             WHERE d.id >= $1 AND a.started_at >= $2",
+        )
+        .bind(first_id)
+        .bind(millis(since))
+        .fetch_all(&self.pool)
+        .await?;
+        let mut samples = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let Some(outcome) = AttemptOutcome::parse(row.try_get::<&str, _>("outcome")?) else {
+                continue;
+            };
+            let last = row.try_get::<i64, _>("attempt")? == row.try_get::<i64, _>("attempts")?;
+            samples.push(AttemptSample {
+                destination: row.try_get("destination")?,
+                started_at: from_millis(row.try_get("started_at")?),
+                duration_ms: row.try_get::<i64, _>("duration_ms")?.max(0) as u64,
+                outcome,
+                killed: last && row.try_get::<&str, _>("status")? == "dead",
+            });
+        }
+        Ok(samples)
     }
 
     async fn delivery_counts(&self) -> Result<Vec<StatusCount>, StoreError> {

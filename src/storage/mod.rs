@@ -34,7 +34,7 @@ pub use deliveries::{
 
 pub use accounts::{Accounts, KeyOwner, KeyRow};
 pub use audit::{Audit, AuditEntry};
-pub use delivery_log::{DeliveryLog, QueueSnapshot};
+pub use delivery_log::{AttemptSample, DeliveryLog, QueueSnapshot};
 pub use destinations::Destinations;
 pub use dialect::{Announcements, Dialect, SqlStore};
 pub use events::Events;

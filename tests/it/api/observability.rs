@@ -219,3 +219,72 @@ async fn the_audit_log_says_who_changed_what_from_where(backend: Backend) {
 }
 
 both_backends!(the_audit_log_says_who_changed_what_from_where);
+
+#[tokio::test]
+async fn stats_sum_up_each_destination_and_each_user_sees_their_own() {
+    let flaky = Receiver::start().await;
+    flaky.script([crate::receiver::Reply::status(500)]);
+    let steady = Receiver::start().await;
+    let url = flaky.url("/stats-sink");
+    let app = TestApp::spawn_with(Backend::Sqlite, |c| {
+        c.api.allow_private_targets = true;
+        c.destinations = vec![
+            serde_norway::from_str(&format!(
+                "{{name: stats-sink, type: webhook, url: '{url}', retry: {{max_attempts: 3, schedule: [0s, 0s, 0s]}}}}"
+            ))
+            .unwrap(),
+        ];
+    })
+    .await;
+    let alice = member(&app, "alice").await;
+    let bob = member(&app, "bob").await;
+    let hook = register(
+        &app,
+        &alice.key,
+        json!({"url": steady.url("/alice"), "events": ["download.*"]}),
+    )
+    .await;
+    let (s, _) = app.post_hook("radarr", &fixture("radarr", "grab")).await;
+    assert_eq!(s, StatusCode::ACCEPTED);
+    flaky.wait_for(2).await;
+    steady.wait_for(1).await;
+    let all = app
+        .wait_api("/api/stats", |b| {
+            b["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|i| i["destination"] == "stats-sink")
+                .is_some_and(|i| i["last_hour"]["succeeded"] == 1)
+        })
+        .await;
+    let items = all["items"].as_array().unwrap();
+    let sink = items
+        .iter()
+        .find(|i| i["destination"] == "stats-sink")
+        .unwrap();
+    assert_eq!(sink["last_hour"]["attempts"], 2, "{sink}");
+    assert_eq!(sink["last_hour"]["retries"], 1);
+    assert_eq!(sink["last_hour"]["success_rate"], 0.5);
+    assert!(sink["last_hour"]["p95_ms"].is_u64());
+    assert_eq!(sink["last_day"], sink["last_hour"]);
+    assert_eq!(sink["queue_depth"], 0);
+    assert!(
+        items.iter().any(|i| i["destination"] == hook["id"]),
+        "{all}"
+    );
+
+    let (s, own) = app
+        .call(Method::GET, "/api/stats", Some(&alice.key), None)
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let own = own["items"].as_array().unwrap();
+    assert_eq!(own.len(), 1, "only her webhook: {own:?}");
+    assert_eq!(own[0]["destination"], hook["id"]);
+    assert_eq!(own[0]["last_hour"]["succeeded"], 1);
+    let (_, theirs) = app
+        .call(Method::GET, "/api/stats", Some(&bob.key), None)
+        .await;
+    assert_eq!(theirs["items"], json!([]), "bob has no webhook");
+    app.stop().await;
+}

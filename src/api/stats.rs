@@ -1,0 +1,28 @@
+//! `GET /api/stats`: per destination and registered webhook, the last hour and day — an admin sees all, a
+//! user their own webhooks.
+
+use super::auth::Caller;
+use super::{ApiError, AppState};
+use crate::operations::stats::{DestinationStats, stats};
+use axum::Json;
+use axum::extract::State;
+use serde_json::{Value, json};
+
+pub async fn get(State(state): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
+    let own: Option<Vec<String>> = match caller.scope() {
+        None => None,
+        Some(user) => Some(
+            state
+                .store
+                .all_webhooks()
+                .await?
+                .into_iter()
+                .filter(|w| w.user_id == user)
+                .map(|w| w.id)
+                .collect(),
+        ),
+    };
+    let items: Vec<DestinationStats> =
+        stats(state.store.as_ref(), own.as_deref(), chrono::Utc::now()).await?;
+    Ok(Json(json!({"items": items})))
+}
