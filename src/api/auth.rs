@@ -1,4 +1,5 @@
-//! `Authorization: Bearer hk_…` for the API: [`Caller`] for the handler, and [`require`], the check every route gets from its [`Access`] in the route table.
+//! `Authorization: Bearer hk_…` for the API: [`Caller`] for the handler, and [`require`], the check every
+//! route gets from its [`Access`] in the route table.
 
 use super::{ApiError, AppState};
 use crate::secrets::{hash_api_key, secrets_match};

@@ -230,7 +230,7 @@ pub async fn rotate_secret(
     Ok((row, until))
 }
 
-/// Deletes a webhook; its pending deliveries fail as "no longer exists" when they come up.
+/// Deletes a webhook; its deliveries still pending fail ("its webhook was deleted").
 pub async fn delete(cx: &Context<'_>, id: &str) -> Result<(), OperationError> {
     if !cx.store.delete_webhook(id).await? {
         return Err(no_webhook(id));

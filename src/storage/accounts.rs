@@ -22,7 +22,8 @@ pub trait Accounts: Send + Sync + 'static {
     async fn find_user(&self, name: &str) -> Result<Option<UserRow>, StoreError>;
     /// A user by id.
     async fn get_user(&self, id: &str) -> Result<Option<UserRow>, StoreError>;
-    /// Deletes a user with their keys and webhooks; returns whether one was deleted.
+    /// Deletes a user with their keys, webhooks and mocks (their webhooks' pending deliveries fail); returns
+    /// whether one was deleted.
     async fn delete_user(&self, id: &str) -> Result<bool, StoreError>;
     /// Every user, oldest first.
     async fn list_users(&self) -> Result<Vec<UserRow>, StoreError>;
@@ -157,10 +158,18 @@ where
     }
 
     async fn delete_user(&self, id: &str) -> Result<bool, StoreError> {
+        let mut tx = D::begin_write(&self.pool).await?;
+        super::webhooks::fail_pending(
+            &mut tx,
+            "destination IN (SELECT id FROM webhooks WHERE user_id = $2)",
+            id,
+        )
+        .await?;
         let done = sqlx::query("DELETE FROM users WHERE id = $1")
             .bind(id)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
+        tx.commit().await?;
         Ok(D::rows_affected(&done) == 1)
     }
 

@@ -209,6 +209,12 @@ where
                 before.events,
             ),
             ("DELETE FROM rejected WHERE received_at < $1", before.events),
+            // The audit log and what mocks recorded follow the events' retention.
+            ("DELETE FROM audit_log WHERE at < $1", before.events),
+            (
+                "DELETE FROM mock_requests WHERE received_at < $1",
+                before.events,
+            ),
             // Sessions past their TTL (`crate::playback` ignores them already).
             (
                 "DELETE FROM playback_sessions WHERE updated_at < $1",

@@ -63,7 +63,8 @@ pub trait Webhooks: Send + Sync + 'static {
     async fn all_webhooks(&self) -> Result<Vec<WebhookRow>, StoreError>;
     /// Writes a changed webhook (every field but its id, owner and creation time); returns whether it exists.
     async fn update_webhook(&self, row: &WebhookRow) -> Result<bool, StoreError>;
-    /// Deletes a webhook; returns whether one was deleted.
+    /// Deletes a webhook, failing its deliveries still pending ("its webhook was deleted") in the same
+    /// transaction; returns whether one was deleted.
     async fn delete_webhook(&self, id: &str) -> Result<bool, StoreError>;
     /// Changes when any webhook is created, changed or deleted: their count and latest change.
     async fn webhooks_version(&self) -> Result<(i64, i64), StoreError>;
@@ -179,10 +180,13 @@ where
     }
 
     async fn delete_webhook(&self, id: &str) -> Result<bool, StoreError> {
+        let mut tx = D::begin_write(&self.pool).await?;
+        fail_pending(&mut tx, "destination = $2", id).await?;
         let done = sqlx::query("DELETE FROM webhooks WHERE id = $1")
             .bind(id)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
+        tx.commit().await?;
         Ok(D::rows_affected(&done) == 1)
     }
 
@@ -194,6 +198,31 @@ where
         .await?;
         Ok((row.try_get("n")?, row.try_get("latest")?))
     }
+}
+
+/// Fails the pending deliveries to the webhooks that `webhooks` (an SQL condition on `deliveries`, its value
+/// bound as `$2`) selects, as their webhooks are deleted: they would never be sent.
+pub(super) async fn fail_pending<D>(
+    tx: &mut sqlx::Transaction<'static, D>,
+    webhooks: &str,
+    value: &str,
+) -> Result<(), StoreError>
+where
+    D: Dialect,
+    for<'c> &'c mut D::Connection: Executor<'c, Database = D>,
+    D::Arguments: IntoArguments<D>,
+    for<'q> &'q str: Encode<'q, D> + Type<D>,
+    for<'q> i64: Encode<'q, D> + Type<D>,
+{
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "UPDATE deliveries SET status = 'failed', next_attempt_at = NULL, lease_owner = NULL, \
+         last_error = 'its webhook was deleted', updated_at = $1 WHERE status = 'pending' AND {webhooks}"
+    )))
+    .bind(millis(Utc::now()))
+    .bind(value)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }
 
 /// The tables whose rows count against a per-user limit.

@@ -434,6 +434,23 @@ async fn rejected_bodies_are_kept_and_old_data_purged(backend: Backend) {
         .ingest(ingest(new.clone(), b"new", None))
         .await
         .unwrap();
+    let audit = |at| hookarr::storage::AuditEntry {
+        id: hookarr::event::new_prefixed_id("aud"),
+        at,
+        actor_id: "usr_a".into(),
+        actor_name: "a".into(),
+        action: "webhook.created".into(),
+        target_kind: "webhook".into(),
+        target_id: "wh_a".into(),
+        owner_id: None,
+        address: None,
+        detail: serde_json::Value::Null,
+    };
+    store
+        .record_audit(&audit(t0() - Duration::days(40)))
+        .await
+        .unwrap();
+    store.record_audit(&audit(t0())).await.unwrap();
     let purged = store
         .purge(&PurgeBefore {
             events: t0() - Duration::days(30),
@@ -460,6 +477,9 @@ async fn rejected_bodies_are_kept_and_old_data_purged(backend: Backend) {
         ["{oops"],
         "old rejected bodies are purged too"
     );
+    let kept = store.list_audit(None, None, 10).await.unwrap().items;
+    assert_eq!(kept.len(), 1, "the audit log follows the retention");
+    assert_eq!(kept[0].at.timestamp_millis(), t0().timestamp_millis());
 }
 
 /// Runs each contract test on both back-ends.

@@ -122,13 +122,24 @@ async fn users_and_keys(backend: Backend) {
     assert_eq!(s, StatusCode::UNAUTHORIZED, "a revoked key stops at once");
     assert_error(&b, "unauthorized");
 
-    // A deleted user's keys and webhooks go with them.
+    // A deleted user's keys and webhooks go with them; what their webhooks still had to send fails.
     let hook = register(
         &app,
         &bob.key,
         json!({"url": "http://127.0.0.1:9/never", "events": ["health.*"]}),
     )
     .await;
+    let (s, _) = app
+        .post_hook("radarr", &crate::helpers::fixture("radarr", "health"))
+        .await;
+    assert_eq!(s, StatusCode::ACCEPTED);
+    let waiting = format!(
+        "/api/deliveries?destination={}",
+        hook["id"].as_str().unwrap()
+    );
+    // Nothing listens on port 9: the first attempt fails and the delivery waits for its retry.
+    app.wait_api(&waiting, |p| p["items"][0]["attempts"] == 1)
+        .await;
     let (s, b) = app
         .call(
             Method::DELETE,
@@ -151,6 +162,9 @@ async fn users_and_keys(backend: Backend) {
         )
         .await;
     assert_eq!(s, StatusCode::NOT_FOUND, "a deleted user's webhook");
+    let (_, left) = app.api_get(&waiting).await;
+    assert_eq!(left["items"][0]["status"], "failed", "{left}");
+    assert_eq!(left["items"][0]["last_error"], "its webhook was deleted");
     app.stop().await;
 }
 
