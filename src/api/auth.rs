@@ -121,6 +121,13 @@ impl Access {
     }
 }
 
+/// Whether the request came over loopback (IPv4, IPv6, or IPv4-mapped IPv6); unknown is not.
+fn from_this_machine(req: &axum::extract::Request) -> bool {
+    req.extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .is_some_and(|peer| peer.0.ip().to_canonical().is_loopback())
+}
+
 /// Authenticates a request as its route's [`Access`] says, before anything else of it is read; the
 /// [`Caller`] it finds is kept for the handler.
 pub async fn require(
@@ -132,12 +139,7 @@ pub async fn require(
     if matches!(access, Access::Anyone | Access::Source) {
         return next.run(req).await;
     }
-    if access == Access::LoopbackOrAdmin
-        && req
-            .extensions()
-            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-            .is_some_and(|peer| peer.0.ip().to_canonical().is_loopback())
-    {
+    if access == Access::LoopbackOrAdmin && from_this_machine(&req) {
         return next.run(req).await;
     }
     let (mut parts, body) = req.into_parts();
@@ -151,4 +153,30 @@ pub async fn require(
     parts.extensions.insert(caller);
     next.run(axum::extract::Request::from_parts(parts, body))
         .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_loopback_peers_count_as_this_machine() {
+        let with_peer = |peer: Option<&str>| {
+            let mut req = axum::extract::Request::new(axum::body::Body::empty());
+            if let Some(peer) = peer {
+                let addr: std::net::SocketAddr = peer.parse().unwrap();
+                req.extensions_mut()
+                    .insert(axum::extract::ConnectInfo(addr));
+            }
+            from_this_machine(&req)
+        };
+        assert!(with_peer(Some("127.0.0.1:5000")));
+        assert!(with_peer(Some("127.8.9.1:5000")));
+        assert!(with_peer(Some("[::1]:5000")));
+        assert!(with_peer(Some("[::ffff:127.0.0.1]:5000")));
+        assert!(!with_peer(Some("192.168.1.20:5000")));
+        assert!(!with_peer(Some("[::ffff:10.0.0.1]:5000")));
+        assert!(!with_peer(Some("[2001:db8::1]:5000")));
+        assert!(!with_peer(None), "no known peer is not this machine");
+    }
 }

@@ -20,7 +20,8 @@ pub(super) fn required<T>(body: Result<Json<T>, JsonRejection>) -> Result<T, Api
     })
 }
 
-/// A JSON body that may be left out (empty or blank): then `T::default()`. When given, it must be valid.
+/// A JSON body that may be left out (empty, blank, or `null`): then `T::default()`. When given, it must be
+/// valid.
 #[derive(Debug)]
 pub(super) struct OptionalJson<T>(pub T);
 
@@ -43,7 +44,7 @@ where
                     ApiError::InvalidPayload(e.body_text())
                 }
             })?;
-        if bytes.iter().all(u8::is_ascii_whitespace) {
+        if bytes.iter().all(u8::is_ascii_whitespace) || bytes.trim_ascii() == b"null" {
             return Ok(OptionalJson(T::default()));
         }
         serde_json::from_slice(&bytes)

@@ -95,3 +95,108 @@ async fn the_json_log_carries_the_same_story_as_fields() {
     );
     assert!(!text.contains(&token), "no source token in the log");
 }
+
+/// Keys and webhook secrets, created, used, rotated and mistyped through the API, never reach the log, even
+/// at `debug`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_keys_and_webhook_secrets_never_reach_the_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let rx = Receiver::start().await;
+    let db = format!("sqlite://{}/hookarr.db", dir.path().display());
+    let extra = "api:\n  allow_private_targets: true\n";
+    let config = write_config_with(dir.path(), &db, Some(ADMIN_KEY), extra);
+    let log_path = dir.path().join("hookarr.log");
+    let log = std::fs::File::create(&log_path).unwrap();
+    let running = start_command(
+        Command::new(BIN),
+        &config,
+        dir.path(),
+        "debug",
+        Stdio::from(log),
+    );
+    let client = reqwest::Client::new();
+    let api = |path: &str| format!("{}{path}", running.base);
+    let post = |path: &str, key: &str, body: Value| {
+        client.post(api(path)).bearer_auth(key).json(&body).send()
+    };
+    let user: Value = post("/api/users", ADMIN_KEY, serde_json::json!({"name": "bot"}))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let key: Value = post(
+        "/api/keys",
+        ADMIN_KEY,
+        serde_json::json!({"user_id": user["id"]}),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let key = key["key"].as_str().unwrap().to_owned();
+    let hook: Value = post(
+        "/api/webhooks",
+        &key,
+        serde_json::json!({"url": rx.url("/bot"), "headers": {"Authorization": "Bearer header-secret-123"}}),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let rotate = format!(
+        "/api/webhooks/{}/rotate-secret",
+        hook["id"].as_str().unwrap()
+    );
+    let rotated: Value = post(&rotate, &key, Value::Null)
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let wrong = post(
+        "/api/webhooks",
+        "hk_mistyped_key_456",
+        serde_json::json!({}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(wrong.status(), 401);
+    let token = token_of(&running.banner, "radarr");
+    let resp = client
+        .post(format!("{}/hooks/radarr?token={token}", running.base))
+        .header("content-type", "application/json")
+        .body(fixture("radarr", "grab"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 202);
+    let got = rx.wait_for(1).await;
+    assert_eq!(got[0].header("authorization"), "Bearer header-secret-123");
+    // The delivery's line comes after the receiver answered.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let text = loop {
+        let text = std::fs::read_to_string(&log_path).unwrap();
+        if text.contains(" delivered in ") || Instant::now() > deadline {
+            break text;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    drop(running);
+    assert!(
+        text.contains(" delivered in "),
+        "the log has the delivery:\n{text}"
+    );
+    for secret in [
+        ADMIN_KEY,
+        key.as_str(),
+        "hk_mistyped_key_456",
+        hook["secret"].as_str().unwrap(),
+        rotated["secret"].as_str().unwrap(),
+        "header-secret-123",
+    ] {
+        assert!(!text.contains(secret), "{secret:?} is in the log:\n{text}");
+    }
+}
