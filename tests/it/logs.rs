@@ -165,13 +165,7 @@ async fn api_keys_and_webhook_secrets_never_reach_the_log() {
     .unwrap();
     assert_eq!(wrong.status(), 401);
     let token = token_of(&running.banner, "radarr");
-    let resp = client
-        .post(format!("{}/hooks/radarr?token={token}", running.base))
-        .header("content-type", "application/json")
-        .body(fixture("radarr", "grab"))
-        .send()
-        .await
-        .unwrap();
+    let resp = running.post_grab(&client, &token, 1).await;
     assert_eq!(resp.status(), 202);
     let got = rx.wait_for(1).await;
     assert_eq!(got[0].header("authorization"), "Bearer header-secret-123");
