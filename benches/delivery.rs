@@ -190,6 +190,7 @@ async fn register_webhooks(
             secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".into(),
             previous_secret: None,
             previous_secret_until: None,
+            batch: None,
             created_at: now,
             updated_at: now,
         };

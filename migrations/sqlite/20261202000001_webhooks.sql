@@ -1,6 +1,6 @@
 -- Webhooks registered through the API by users (CONTRACT §7): each one is a destination of type `webhook`
 -- whose name is its id (`wh_…`), so deliveries, attempts and destination state treat it like any other.
--- `events`, `sources`, `filter` and `headers` are JSON. The secret signs; during a rotation the previous
+-- `events`, `sources`, `filter`, `headers` and `batch` are JSON. The secret signs; during a rotation the previous
 -- one signs too until `previous_secret_until` (unix ms).
 CREATE TABLE webhooks (
     id                    TEXT PRIMARY KEY NOT NULL,
@@ -11,6 +11,7 @@ CREATE TABLE webhooks (
     filter                TEXT NOT NULL,
     headers               TEXT NOT NULL,
     description           TEXT NOT NULL,
+    batch                 TEXT,
     secret                TEXT NOT NULL,
     previous_secret       TEXT,
     previous_secret_until INTEGER,

@@ -29,6 +29,7 @@ pub struct WebhookBody {
     /// Header values that look like credentials are masked.
     headers: BTreeMap<String, String>,
     description: String,
+    batch: Option<crate::config::Batch>,
     enabled: bool,
     disabled_reason: Option<String>,
     /// While a rotation's old secret still signs: until when.
@@ -64,6 +65,7 @@ impl WebhookBody {
             sources: w.sources,
             filter: w.filter,
             description: w.description,
+            batch: w.batch,
             created_at: w.created_at,
             updated_at: w.updated_at,
         }

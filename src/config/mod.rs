@@ -15,4 +15,4 @@ pub use load::{ConfigProblems, Loaded, load, load_from_str};
 pub use paths::{DataDir, resolve_sqlite_url};
 pub use targets::is_private_host;
 pub use types::*;
-pub use validate::{Problem, parse_cidr, validate};
+pub use validate::{MAX_BATCH_EVENTS, Problem, check_batch, parse_cidr, validate};

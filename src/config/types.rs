@@ -205,6 +205,27 @@ pub struct Destination {
     /// Discord: edit the grab message on import instead of posting again.
     #[serde(default = "yes")]
     pub edit_messages: bool,
+    /// webhook only: send events in batches (`{"batch_id", "events": [...]}`) instead of one by one.
+    #[serde(default)]
+    pub batch: Option<Batch>,
+}
+
+/// `destinations[].batch`: a batch leaves when its first event has waited `max_wait`, with at most
+/// `max_events` events (more waiting go in further requests).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Batch {
+    pub max_events: u32,
+    #[serde(deserialize_with = "duration", serialize_with = "humantime_secs")]
+    pub max_wait: Duration,
+}
+
+fn duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    parse_duration(&serde_json::Value::deserialize(d)?).map_err(serde::de::Error::custom)
+}
+
+fn humantime_secs<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&humantime::format_duration(*d).to_string())
 }
 
 fn all_events() -> Vec<String> {

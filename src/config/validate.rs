@@ -195,6 +195,17 @@ impl Validator {
                 "use 1–63 lower-case letters, digits, - or _, starting with a letter or digit",
             );
         }
+        if let Some(batch) = &d.batch {
+            if d.kind != crate::config::DestinationType::Webhook {
+                self.problem(
+                    format!("{path}.batch"),
+                    "only webhook destinations take batches; remove it",
+                );
+            }
+            if let Err((key, message)) = check_batch(batch) {
+                self.problem(format!("{path}.batch.{key}"), message);
+            }
+        }
         if d.name.starts_with(crate::delivery::WEBHOOK_ID_PREFIX) {
             self.problem(
                 format!("{path}.name"),
@@ -316,6 +327,22 @@ impl Validator {
 }
 
 /// Source and destination names appear in URLs and metrics labels.
+/// The most events one batch may hold.
+pub const MAX_BATCH_EVENTS: u32 = 1000;
+
+/// Whether a batch's limits are sane: 1 to [`MAX_BATCH_EVENTS`] events, 1 s to 1 h of waiting. The error
+/// names the key and the fix.
+pub fn check_batch(batch: &crate::config::Batch) -> Result<(), (&'static str, String)> {
+    if !(1..=MAX_BATCH_EVENTS).contains(&batch.max_events) {
+        return Err(("max_events", format!("from 1 to {MAX_BATCH_EVENTS} events")));
+    }
+    let wait = batch.max_wait.as_secs_f64();
+    if !(1.0..=3600.0).contains(&wait) {
+        return Err(("max_wait", "from 1s to 1h".to_owned()));
+    }
+    Ok(())
+}
+
 fn valid_name(name: &str) -> bool {
     let bytes = name.as_bytes();
     !bytes.is_empty()

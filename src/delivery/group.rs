@@ -7,6 +7,20 @@ use crate::event::{Event, EventKind, MediaType};
 /// The group key prefix of a quiet-hours digest (everything held in one window).
 pub const DIGEST_PREFIX: &str = "quiet:";
 
+/// The group key prefix of a batch; the key carries the batch's size limit (`batch:<max_events>`), so that
+/// whoever claims its members knows how many may go in one request.
+pub const BATCH_PREFIX: &str = "batch:";
+
+/// The group key of a destination's batches.
+pub fn batch_key(max_events: u32) -> String {
+    format!("{BATCH_PREFIX}{}", max_events.max(1))
+}
+
+/// The size limit of a batch key; `None` for other groups (no limit).
+pub fn batch_limit(key: &str) -> Option<usize> {
+    key.strip_prefix(BATCH_PREFIX)?.parse().ok()
+}
+
 /// The event a quiet-hours digest is shown as: the first event, its summary counting them all. Templates
 /// render a digest from `events` (with `digest: true`).
 pub fn digest(first: &Event, others: &[Event]) -> Event {

@@ -20,6 +20,8 @@ pub struct Rule {
     pub group_window: Duration,
     /// Quiet hours: events arriving inside are held until the window ends, then sent as one digest.
     pub quiet: Option<super::quiet::Window>,
+    /// Batches: events wait up to `max_wait` and go out together, `max_events` at most per request.
+    pub batch: Option<crate::config::Batch>,
 }
 
 #[derive(Debug, Clone)]
@@ -54,6 +56,7 @@ impl Rule {
             filter,
             expire_after: d.expire_after,
             quiet: d.quiet_hours.as_ref().and_then(super::quiet::Window::new),
+            batch: d.batch,
             group_window: d
                 .group_window
                 .unwrap_or_else(|| d.kind.target().default_group_window()),
@@ -176,20 +179,22 @@ impl RoutingTable {
                 // Quiet hours hold everything until the window ends (one digest group per window); otherwise a
                 // groupable event waits out the group window, so that the rest of its season can join it.
                 let quiet_until = r.quiet.as_ref().and_then(|w| w.ends_after(now));
-                let group_key = match quiet_until {
-                    Some(end) => Some(format!(
+                let group_key = match (quiet_until, r.batch) {
+                    (Some(end), _) => Some(format!(
                         "{}{}",
                         super::group::DIGEST_PREFIX,
                         end.timestamp()
                     )),
-                    None => (!r.group_window.is_zero())
+                    (None, Some(batch)) => Some(super::group::batch_key(batch.max_events)),
+                    (None, None) => (!r.group_window.is_zero())
                         .then(|| super::group::group_key(event))
                         .flatten(),
                 };
-                let wait = match quiet_until {
-                    Some(end) => (end - now).to_std().unwrap_or_default(),
-                    None if group_key.is_some() => r.group_window,
-                    None => Duration::ZERO,
+                let wait = match (quiet_until, r.batch) {
+                    (Some(end), _) => (end - now).to_std().unwrap_or_default(),
+                    (None, Some(batch)) => batch.max_wait,
+                    (None, None) if group_key.is_some() => r.group_window,
+                    (None, None) => Duration::ZERO,
                 };
                 NewDelivery {
                     id: new_prefixed_id("dlv"),

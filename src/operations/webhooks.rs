@@ -3,7 +3,7 @@
 //! period for the old secret, and deletion. The engine is told of every change.
 
 use super::OperationError;
-use crate::config::{Condition, FilterOp};
+use crate::config::{Batch, Condition, FilterOp};
 use crate::delivery::{Engine, WEBHOOK_ID_PREFIX};
 use crate::event::{EventKind, glob_matches, new_prefixed_id};
 use crate::outbound::signing;
@@ -54,6 +54,9 @@ pub struct NewWebhook {
     /// A `whsec_…` secret to sign with; generated when absent.
     #[serde(default)]
     pub secret: Option<String>,
+    /// Send in batches instead of one request per event.
+    #[serde(default)]
+    pub batch: Option<Batch>,
 }
 
 /// `PATCH /api/webhooks/{id}`: what is present changes; `sources: null` means every source again.
@@ -74,6 +77,9 @@ pub struct WebhookPatch {
     pub description: Option<String>,
     #[serde(default)]
     pub enabled: Option<bool>,
+    /// `null` turns batching off.
+    #[serde(default, deserialize_with = "present")]
+    pub batch: Option<Option<Batch>>,
 }
 
 impl WebhookPatch {
@@ -87,6 +93,7 @@ impl WebhookPatch {
             ("headers", self.headers.is_some()),
             ("description", self.description.is_some()),
             ("enabled", self.enabled.is_some()),
+            ("batch", self.batch.is_some()),
         ]
         .into_iter()
         .filter_map(|(name, set)| set.then_some(name))
@@ -124,6 +131,7 @@ pub async fn register(
     let filter = check_filter(new.filter.unwrap_or_default())?;
     let headers = check_headers(new.headers.unwrap_or_default())?;
     let description = check_description(new.description.unwrap_or_default())?;
+    let batch = new.batch.map(check_batch).transpose()?;
     let secret = match new.secret {
         Some(s) if valid_secret(&s) => s,
         Some(_) => {
@@ -144,6 +152,7 @@ pub async fn register(
         filter,
         headers,
         description,
+        batch,
         secret,
         previous_secret: None,
         previous_secret_until: None,
@@ -188,6 +197,9 @@ pub async fn update(
     }
     if let Some(description) = patch.description {
         row.description = check_description(description)?;
+    }
+    if let Some(batch) = patch.batch {
+        row.batch = batch.map(check_batch).transpose()?;
     }
     row.updated_at = Utc::now();
     if !cx.store.update_webhook(&row).await? {
@@ -363,6 +375,13 @@ fn check_headers(
         }
     }
     Ok(headers)
+}
+
+/// A batch may hold 1 to [`crate::config::MAX_BATCH_EVENTS`] events and wait up to an hour.
+fn check_batch(batch: Batch) -> Result<Batch, OperationError> {
+    crate::config::check_batch(&batch)
+        .map(|()| batch)
+        .map_err(|(key, message)| OperationError::invalid(format!("batch.{key}"), message))
 }
 
 fn check_description(description: String) -> Result<String, OperationError> {

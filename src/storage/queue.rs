@@ -34,7 +34,9 @@ pub trait Queue: Send + Sync + 'static {
         lease_until: DateTime<Utc>,
         limit: u32,
     ) -> Result<Vec<Claimed>, StoreError>;
-    /// Leases the other pending deliveries of a group (same destination and key) not held by a live lease.
+    /// Leases the other pending deliveries of a group (same destination and key) not held by a live lease,
+    /// oldest first, at most `limit`.
+    #[allow(clippy::too_many_arguments)]
     async fn claim_group(
         &self,
         destination: &str,
@@ -43,6 +45,7 @@ pub trait Queue: Send + Sync + 'static {
         owner: &str,
         now: DateTime<Utc>,
         lease_until: DateTime<Utc>,
+        limit: u64,
     ) -> Result<Vec<Claimed>, StoreError>;
     /// Makes a destination's waiting deliveries (not leased by a live worker) due now: it was re-enabled.
     async fn make_due(&self, destination: &str, now: DateTime<Utc>) -> Result<u64, StoreError>;
@@ -163,12 +166,13 @@ where
         owner: &str,
         now: DateTime<Utc>,
         lease_until: DateTime<Utc>,
+        limit: u64,
     ) -> Result<Vec<Claimed>, StoreError> {
         // Pending members not held by a live lease (fresh, waiting for the window, or put back for a retry).
         let rows = sqlx::query(
-            "UPDATE deliveries SET next_attempt_at = $1, lease_owner = $2 \
-             WHERE destination = $3 AND group_key = $4 AND status = 'pending' AND id <> $5 \
-               AND (lease_owner IS NULL OR next_attempt_at <= $6) \
+            "UPDATE deliveries SET next_attempt_at = $1, lease_owner = $2 WHERE id IN \
+             (SELECT id FROM deliveries WHERE destination = $3 AND group_key = $4 AND status = 'pending' \
+               AND id <> $5 AND (lease_owner IS NULL OR next_attempt_at <= $6) ORDER BY id LIMIT $7) \
              RETURNING id, event_id, destination, attempts, created_at, expires_at, group_key",
         )
         .bind(millis(lease_until))
@@ -177,6 +181,7 @@ where
         .bind(group_key)
         .bind(except)
         .bind(millis(now))
+        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
         .fetch_all(&self.pool)
         .await?;
         self.claimed_with_events(rows).await

@@ -24,6 +24,8 @@ pub struct WebhookRow {
     pub filter: serde_json::Map<String, Value>,
     pub headers: BTreeMap<String, String>,
     pub description: String,
+    /// Send in batches (`{max_events, max_wait}`) instead of one request per event.
+    pub batch: Option<crate::config::Batch>,
     pub secret: String,
     /// The secret before the last rotation, still signing until `previous_secret_until`.
     pub previous_secret: Option<String>,
@@ -70,7 +72,7 @@ pub trait Webhooks: Send + Sync + 'static {
     async fn webhooks_version(&self) -> Result<(i64, i64), StoreError>;
 }
 
-const COLUMNS: &str = "id, user_id, url, events, sources, filter, headers, description, secret, \
+const COLUMNS: &str = "id, user_id, url, events, sources, filter, headers, description, batch, secret, \
      previous_secret, previous_secret_until, created_at, updated_at";
 
 #[async_trait]
@@ -95,7 +97,7 @@ where
         }
         sqlx::query(sqlx::AssertSqlSafe(format!(
             "INSERT INTO webhooks ({COLUMNS}) VALUES \
-             ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+             ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
         )))
         .bind(&w.id)
         .bind(&w.user_id)
@@ -105,6 +107,7 @@ where
         .bind(json(&w.filter))
         .bind(json(&w.headers))
         .bind(&w.description)
+        .bind(w.batch.as_ref().map(json).as_deref())
         .bind(&w.secret)
         .bind(w.previous_secret.as_deref())
         .bind(w.previous_secret_until.map(millis))
@@ -161,7 +164,7 @@ where
         let done = sqlx::query(
             "UPDATE webhooks SET url = $1, events = $2, sources = $3, filter = $4, headers = $5, \
              description = $6, secret = $7, previous_secret = $8, previous_secret_until = $9, \
-             updated_at = $10 WHERE id = $11",
+             updated_at = $10, batch = $11 WHERE id = $12",
         )
         .bind(&w.url)
         .bind(json(&w.events))
@@ -173,6 +176,7 @@ where
         .bind(w.previous_secret.as_deref())
         .bind(w.previous_secret_until.map(millis))
         .bind(millis(w.updated_at))
+        .bind(w.batch.as_ref().map(json).as_deref())
         .bind(&w.id)
         .execute(&self.pool)
         .await?;
@@ -289,6 +293,7 @@ where
     for<'q> i64: Decode<'q, D> + Type<D>,
 {
     let sources: Option<String> = row.try_get("sources")?;
+    let batch: Option<String> = row.try_get("batch")?;
     Ok(WebhookRow {
         id: row.try_get("id")?,
         user_id: row.try_get("user_id")?,
@@ -301,6 +306,7 @@ where
         filter: parse("filter", row.try_get("filter")?)?,
         headers: parse("headers", row.try_get("headers")?)?,
         description: row.try_get("description")?,
+        batch: batch.as_deref().map(|b| parse("batch", b)).transpose()?,
         secret: row.try_get("secret")?,
         previous_secret: row.try_get("previous_secret")?,
         previous_secret_until: row

@@ -263,3 +263,28 @@ fn a_misspelt_type_is_one_problem_not_two() {
     assert_eq!(told.len(), 1, "{told:?}");
     assert!(told[0].contains("unknown variant `discrod`"), "{told:?}");
 }
+
+#[test]
+fn batches_are_for_webhooks_within_their_limits() {
+    let good = "destinations:\n  - {name: bus, type: webhook, url: 'https://bus.example.org/in', batch: {max_events: 50, max_wait: 30s}}\n";
+    let (cfg, _) = load_from_str(good, env, &[]).unwrap_or_else(|p| panic!("{p}"));
+    let batch = cfg.destinations[0].batch.unwrap();
+    assert_eq!(
+        (batch.max_events, batch.max_wait),
+        (50, std::time::Duration::from_secs(30))
+    );
+    let bad = "destinations:\n  - {name: chat, type: discord, url: '${DISCORD_URL}', batch: {max_events: 5, max_wait: 10s}}\n  - {name: bus, type: webhook, url: 'https://bus.example.org/in', batch: {max_events: 0, max_wait: 2h}}\n";
+    let problems = load_from_str(bad, env, &[]).unwrap_err().to_string();
+    for (path, says) in [
+        (
+            "destinations[0].batch",
+            "only webhook destinations take batches",
+        ),
+        ("destinations[1].batch.max_events", "from 1 to 1000"),
+    ] {
+        assert!(
+            problems.contains(path) && problems.contains(says),
+            "{path}: {problems}"
+        );
+    }
+}

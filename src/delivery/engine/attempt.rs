@@ -88,9 +88,12 @@ impl Engine {
             Ok(probe) => probe,
             Err(hold) => return Outcome::Held(hold),
         };
-        // A season pack: the other pending deliveries of the group go out in this one message.
+        // A season pack or a batch: the other pending deliveries of the group go out in this one message (a
+        // batch up to its size).
         if let Some(key) = c.group_key.as_deref() {
-            members.extend(self.claim_members(c, key).await);
+            let room = crate::delivery::group::batch_limit(key)
+                .map_or(usize::MAX, |limit| limit.saturating_sub(1 + members.len()));
+            members.extend(self.claim_members(c, key, room).await);
         }
         match self.message(dest, c, members) {
             Ok(message) => {
@@ -153,6 +156,21 @@ impl Engine {
         c: &'e Claimed,
         members: &[Claimed],
     ) -> Result<Message<'e>, outbound::RenderFailure> {
+        let batch = c
+            .group_key
+            .as_deref()
+            .is_some_and(|k| k.starts_with(crate::delivery::group::BATCH_PREFIX));
+        if batch {
+            // One request for the batch: every event's envelope, named by the delivery that carries them.
+            let events: Vec<&Event> = std::iter::once(&c.event)
+                .chain(members.iter().map(|m| &m.event))
+                .collect();
+            return Ok(Message {
+                shown: Cow::Borrowed(&c.event),
+                payload: serde_json::json!({"batch_id": c.id, "events": events}),
+                digest: false,
+            });
+        }
         let digest = !members.is_empty()
             && c.group_key
                 .as_deref()

@@ -6,13 +6,24 @@ use crate::storage::{AttemptOutcome, Claimed, DeliveryResult};
 use chrono::Utc;
 
 impl Engine {
-    /// Leases the rest of a delivery's group.
-    pub(super) async fn claim_members(&self, c: &Claimed, key: &str) -> Vec<Claimed> {
+    /// Leases the rest of a delivery's group, at most `room` of them.
+    pub(super) async fn claim_members(&self, c: &Claimed, key: &str, room: usize) -> Vec<Claimed> {
+        if room == 0 {
+            return Vec::new();
+        }
         let now = Utc::now();
         let lease = now + chrono::Duration::from_std(self.lease).expect("small");
         match self
             .store
-            .claim_group(&c.destination, key, &c.id, &self.owner, now, lease)
+            .claim_group(
+                &c.destination,
+                key,
+                &c.id,
+                &self.owner,
+                now,
+                lease,
+                room as u64,
+            )
             .await
         {
             Ok(members) => members,

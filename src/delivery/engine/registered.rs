@@ -49,6 +49,7 @@ pub fn destination_of(w: &WebhookRow) -> Option<Destination> {
         "headers": w.headers,
         "secret": w.secret,
         "signing": "standard",
+        "batch": w.batch,
     });
     match serde_json::from_value(spec) {
         Ok(d) => Some(d),

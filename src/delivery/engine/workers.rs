@@ -300,10 +300,15 @@ pub(super) fn by_message(claimed: Vec<Claimed>) -> Vec<(Claimed, Vec<Claimed>)> 
     let mut groups: HashMap<(String, String), usize> = HashMap::new();
     for c in claimed {
         if let Some(key) = &c.group_key {
+            // A batch holds at most its limit: past it, the next row starts another message.
+            let limit = crate::delivery::group::batch_limit(key).unwrap_or(usize::MAX);
             match groups.entry((c.destination.clone(), key.clone())) {
-                Entry::Occupied(e) => {
+                Entry::Occupied(e) if messages[*e.get()].1.len() + 1 < limit => {
                     messages[*e.get()].1.push(c);
                     continue;
+                }
+                Entry::Occupied(mut e) => {
+                    e.insert(messages.len());
                 }
                 Entry::Vacant(e) => {
                     e.insert(messages.len());

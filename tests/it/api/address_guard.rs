@@ -82,6 +82,7 @@ async fn private_targets_are_refused_at_registration_and_at_connect_time(backend
             secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".into(),
             previous_secret: None,
             previous_secret_until: None,
+            batch: None,
             created_at: now,
             updated_at: now,
         };

@@ -324,3 +324,73 @@ async fn a_webhook_registered_on_one_process_is_delivered_by_another() {
     assert!(signature_ok(hook["secret"].as_str().unwrap(), &got[0]));
     two.stop().await;
 }
+
+async fn a_batching_webhook_gets_events_together_each_delivery_kept(backend: Backend) {
+    let rx = Receiver::start().await;
+    let app = TestApp::spawn_with(backend, |c| c.api.allow_private_targets = true).await;
+    let alice = member(&app, "alice").await;
+    for (batch, field) in [
+        (
+            json!({"max_events": 0, "max_wait": "1s"}),
+            "batch.max_events",
+        ),
+        (json!({"max_events": 5, "max_wait": "2h"}), "batch.max_wait"),
+    ] {
+        let body = json!({"url": rx.url("/b"), "batch": batch});
+        let (s, b) = try_register(&app, &alice.key, &body).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{b}");
+        assert_eq!(b["error"]["details"][0]["field"], field);
+    }
+    let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    let hook = register(
+        &app,
+        &alice.key,
+        json!({"url": rx.url("/batches"), "events": ["download.*"], "secret": secret,
+               "batch": {"max_events": 3, "max_wait": "1s"}}),
+    )
+    .await;
+    assert_eq!(hook["batch"], json!({"max_events": 3, "max_wait": "1s"}));
+    let mut posted = Vec::new();
+    for copy in 0..5 {
+        let (s, b) = app
+            .post_hook("radarr", &fixture_copy("radarr", "grab", copy))
+            .await;
+        assert_eq!(s, StatusCode::ACCEPTED);
+        posted.push(b["events"][0].as_str().unwrap().to_owned());
+    }
+    let got = rx.wait_for(2).await;
+    let mut seen = Vec::new();
+    let mut sizes = Vec::new();
+    for request in &got {
+        assert!(
+            signature_ok(secret, request),
+            "a batch is signed as one body"
+        );
+        let body = request.json();
+        assert_eq!(body["batch_id"], request.header("webhook-id"));
+        let events = body["events"].as_array().unwrap();
+        sizes.push(events.len());
+        seen.extend(events.iter().map(|e| e["id"].as_str().unwrap().to_owned()));
+    }
+    sizes.sort();
+    assert_eq!(sizes, vec![2, 3], "at most max_events per request");
+    seen.sort();
+    posted.sort();
+    assert_eq!(seen, posted, "every event once");
+    // Each event keeps its own delivery, all succeeded.
+    let path = format!(
+        "/api/deliveries?destination={}",
+        hook["id"].as_str().unwrap()
+    );
+    let list = app
+        .wait_api(&path, |p| {
+            p["items"]
+                .as_array()
+                .is_some_and(|i| i.len() == 5 && i.iter().all(|d| d["status"] == "succeeded"))
+        })
+        .await;
+    assert_eq!(list["items"].as_array().unwrap().len(), 5);
+    app.stop().await;
+}
+
+both_backends!(a_batching_webhook_gets_events_together_each_delivery_kept);
