@@ -59,6 +59,8 @@ pub struct AttemptBody {
     response_headers: serde_json::Map<String, serde_json::Value>,
     response_body: Option<String>,
     error: Option<String>,
+    /// The body sent (kept for registered webhooks).
+    request_body: Option<String>,
 }
 
 impl From<AttemptRow> for AttemptBody {
@@ -72,6 +74,7 @@ impl From<AttemptRow> for AttemptBody {
             response_headers: a.response_headers,
             response_body: a.response_body,
             error: a.error,
+            request_body: a.request_body,
         }
     }
 }

@@ -17,6 +17,8 @@ pub struct Sent {
     pub headers: serde_json::Map<String, serde_json::Value>,
     pub body: String,
     pub error: Option<String>,
+    /// The body sent, when it is kept (registered webhooks).
+    pub request_body: Option<String>,
 }
 
 /// The response headers kept in the attempt log.
@@ -42,6 +44,7 @@ impl Sent {
             headers: Default::default(),
             body: String::new(),
             error: Some(error),
+            request_body: None,
         }
     }
 
@@ -56,6 +59,7 @@ impl Sent {
             response_headers: self.headers.clone(),
             response_body: (!self.body.is_empty()).then(|| self.body.clone()),
             error: self.error.clone(),
+            request_body: self.request_body.clone(),
         }
     }
 
@@ -133,6 +137,7 @@ pub async fn send(
         headers,
         body: String::from_utf8_lossy(&body).into_owned(),
         error,
+        request_body: None,
     }
 }
 

@@ -86,6 +86,8 @@ pub struct AttemptRow {
     pub response_headers: serde_json::Map<String, serde_json::Value>,
     pub response_body: Option<String>,
     pub error: Option<String>,
+    /// The body sent (registered webhooks only).
+    pub request_body: Option<String>,
 }
 
 /// What one logged attempt came to. Stored and shown by name (`succeeded`, `grouped:retry`…).

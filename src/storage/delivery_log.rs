@@ -131,7 +131,7 @@ where
     async fn attempts(&self, delivery_id: &str) -> Result<Vec<AttemptRow>, StoreError> {
         let rows = sqlx::query(
             "SELECT attempt, started_at, duration_ms, outcome, status_code, response_headers, response_body, \
-             error FROM attempts WHERE delivery_id = $1 ORDER BY attempt",
+             error, request_body FROM attempts WHERE delivery_id = $1 ORDER BY attempt",
         )
         .bind(delivery_id)
         .fetch_all(&self.pool)
@@ -155,6 +155,7 @@ where
                         .unwrap_or_default(),
                     response_body: row.try_get("response_body")?,
                     error: row.try_get("error")?,
+                    request_body: row.try_get("request_body")?,
                 })
             })
             .collect()

@@ -71,10 +71,10 @@ where
             .flat_map(|f| f.logged.iter().map(move |a| (f.id.as_str(), a)))
             .collect();
         for chunk in shaped_chunks(&logged, 128) {
-            let values = values_list(chunk.len(), &[""; 9]);
+            let values = values_list(chunk.len(), &[""; 10]);
             let mut q = sqlx::query(sqlx::AssertSqlSafe(format!(
                 "INSERT INTO attempts (delivery_id, attempt, started_at, duration_ms, outcome, status_code, \
-                 response_headers, response_body, error) VALUES {values} \
+                 response_headers, response_body, error, request_body) VALUES {values} \
                  ON CONFLICT (delivery_id, attempt) DO NOTHING"
             )));
             for (id, a) in chunk {
@@ -87,7 +87,8 @@ where
                     .bind(a.status_code.map(i64::from))
                     .bind(serde_json::Value::Object(a.response_headers.clone()).to_string())
                     .bind(a.response_body.as_deref())
-                    .bind(a.error.as_deref());
+                    .bind(a.error.as_deref())
+                    .bind(a.request_body.as_deref());
             }
             q.execute(&mut **tx).await?;
         }

@@ -549,6 +549,7 @@ fn finish(
                 .clone(),
             response_body: Some("busy".into()),
             error: None,
+            request_body: Some(r#"{"sent": true}"#.into()),
         }],
         at: Utc::now(),
     }
@@ -610,6 +611,10 @@ async fn claims_lease_due_deliveries_oldest_first_and_leases_expire(backend: Bac
     assert_eq!(attempts.len(), 1);
     assert_eq!(attempts[0].response_headers["retry-after"], "5");
     assert_eq!(attempts[0].response_body.as_deref(), Some("busy"));
+    assert_eq!(
+        attempts[0].request_body.as_deref(),
+        Some(r#"{"sent": true}"#)
+    );
     assert!(
         store
             .claim_due("w4", now + Duration::seconds(29), later, 10)

@@ -288,6 +288,12 @@ impl Engine {
             Some(message) => dest.target.kind.target().as_edit(request, message),
             None => request,
         };
+        // An owner inspects what their webhook was sent; the config's destinations keep no copy.
+        let kept_body = dest.guarded.then(|| {
+            let text = String::from_utf8_lossy(&request.body);
+            let cut = text.floor_char_boundary(self.max_response_bytes.min(text.len()));
+            text[..cut].to_owned()
+        });
         let client = if dest.guarded {
             // reqwest resolves names only: an address in the URL is checked here.
             if let Err(refusal) = self.guard.check_literal(&request.url) {
@@ -297,7 +303,9 @@ impl Engine {
         } else {
             &self.client
         };
-        send(client, request, self.max_response_bytes, started, clock).await
+        let mut sent = send(client, request, self.max_response_bytes, started, clock).await;
+        sent.request_body = kept_body;
+        sent
     }
 }
 
@@ -317,5 +325,6 @@ pub(super) fn unsent_row(
         response_headers: Default::default(),
         response_body: None,
         error: Some(reason),
+        request_body: None,
     }
 }

@@ -93,6 +93,12 @@ async fn registered_webhooks_are_delivered_signed_and_owned(backend: Backend) {
     assert_eq!(s, StatusCode::NOT_FOUND);
     let detail = app.wait_api(&one, |d| d["status"] == "succeeded").await;
     assert_eq!(detail["attempts"][0]["status_code"], 204, "{detail}");
+    let sent = detail["attempts"][0]["request_body"].as_str().unwrap();
+    assert_eq!(
+        sent.as_bytes(),
+        &first.body[..],
+        "the owner sees what was sent"
+    );
     let (s, _) = app
         .call(Method::POST, &format!("{one}/retry"), Some(&bob.key), None)
         .await;
