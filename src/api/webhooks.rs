@@ -50,7 +50,7 @@ impl WebhookBody {
                 .headers
                 .into_iter()
                 .map(|(k, v)| {
-                    let v = if webhooks::is_credential_header(&k) {
+                    let v = if crate::operations::is_credential_header(&k) {
                         "********".to_owned()
                     } else {
                         v
@@ -292,11 +292,7 @@ pub async fn test_url(
             )
         })?;
     }
-    let secret = match req.secret {
-        Some(s) if s.starts_with("whsec_") && crate::outbound::signing::whsec_key(&s).is_ok() => s,
-        Some(_) => return Err(ApiError::invalid_param("secret", "a `whsec_…` secret")),
-        None => crate::outbound::signing::new_whsec(),
-    };
+    let secret = crate::operations::secret_or_new(req.secret, "secret")?;
     take_test_send(&state, &caller)?;
     let sent = state
         .engine

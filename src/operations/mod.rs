@@ -6,11 +6,13 @@ mod destinations;
 mod preview;
 mod replay;
 pub mod stats;
+mod webhook_fields;
 pub mod webhooks;
 
 pub use destinations::{DeliveryCounts, DestinationSummary, summaries};
 pub use preview::{Preview, PreviewEvent, preview};
 pub use replay::replay;
+pub use webhook_fields::{is_credential_header, secret_or_new};
 
 use crate::delivery::{Engine, Sent};
 use crate::storage::StoreError;

@@ -1,38 +1,26 @@
-//! Webhooks registered by users (CONTRACT §7): what a registration may say (checked field by field, the URL
-//! through the SSRF guard), registering within the per-user limit, changes, secret rotation with a grace
-//! period for the old secret, and deletion. The engine is told of every change.
+//! Webhooks registered by users (CONTRACT §7): registering within the per-user limit (each field checked by
+//! `webhook_fields.rs`, the URL by the SSRF guard), changes, secret rotation with a grace period for the old
+//! secret, and deletion. The engine is told of every change.
 
 use super::OperationError;
-use crate::config::{Batch, Condition, FilterOp};
+use super::webhook_fields::{
+    check_batch, check_description, check_events, check_filter, check_headers, check_sources,
+    secret_or_new,
+};
+use crate::config::Batch;
 use crate::delivery::{Engine, WEBHOOK_ID_PREFIX};
-use crate::event::{EventKind, glob_matches, new_prefixed_id};
-use crate::outbound::signing;
+use crate::event::new_prefixed_id;
 use crate::storage::{Store, WebhookRow};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::Value;
 use std::collections::BTreeMap;
 
+/// Why a webhook its owner switched off is disabled.
+const DISABLED_BY_OWNER: &str = "disabled by its owner";
+
 /// How long the secret before a rotation keeps signing.
 pub const ROTATION_GRACE: chrono::TimeDelta = chrono::TimeDelta::hours(24);
-
-/// Headers a registration may not set: hookarr writes them itself.
-const RESERVED_HEADERS: [&str; 10] = [
-    "content-type",
-    "content-length",
-    "host",
-    "user-agent",
-    "transfer-encoding",
-    "connection",
-    "webhook-id",
-    "webhook-timestamp",
-    "webhook-signature",
-    "x-hookarr-event",
-];
-
-const MAX_HEADERS: usize = 20;
-const MAX_DESCRIPTION: usize = 500;
-const MAX_GLOBS: usize = 50;
 
 /// `POST /api/webhooks`.
 #[derive(Debug, Clone, Deserialize)]
@@ -127,21 +115,12 @@ pub async fn register(
 ) -> Result<WebhookRow, OperationError> {
     let url = check_url(cx, &new.url).await?;
     let events = check_events(new.events.unwrap_or_else(|| vec!["*".into()]))?;
-    let sources = check_sources(cx, new.sources)?;
+    let sources = check_sources(cx.sources, new.sources)?;
     let filter = check_filter(new.filter.unwrap_or_default())?;
     let headers = check_headers(new.headers.unwrap_or_default())?;
     let description = check_description(new.description.unwrap_or_default())?;
     let batch = new.batch.map(check_batch).transpose()?;
-    let secret = match new.secret {
-        Some(s) if valid_secret(&s) => s,
-        Some(_) => {
-            return Err(OperationError::invalid(
-                "secret",
-                "a secret is `whsec_` followed by base64 of 24 to 64 random bytes; leave it out to have one generated",
-            ));
-        }
-        None => signing::new_whsec(),
-    };
+    let secret = secret_or_new(new.secret, "secret")?;
     let now = Utc::now();
     let row = WebhookRow {
         id: new_prefixed_id(WEBHOOK_ID_PREFIX.trim_end_matches('_')),
@@ -167,7 +146,7 @@ pub async fn register(
     }
     if new.enabled == Some(false) {
         cx.engine
-            .set_enabled(&row.id, false, "disabled by its owner")
+            .set_enabled(&row.id, false, DISABLED_BY_OWNER)
             .await?;
     }
     cx.engine.reload_webhooks().await?;
@@ -187,7 +166,7 @@ pub async fn update(
         row.events = check_events(events)?;
     }
     if let Some(sources) = patch.sources {
-        row.sources = check_sources(cx, sources)?;
+        row.sources = check_sources(cx.sources, sources)?;
     }
     if let Some(filter) = patch.filter {
         row.filter = check_filter(filter)?;
@@ -207,7 +186,7 @@ pub async fn update(
     }
     if let Some(enabled) = patch.enabled {
         cx.engine
-            .set_enabled(&row.id, enabled, "disabled by its owner")
+            .set_enabled(&row.id, enabled, DISABLED_BY_OWNER)
             .await?;
     }
     cx.engine.reload_webhooks().await?;
@@ -220,16 +199,7 @@ pub async fn rotate_secret(
     mut row: WebhookRow,
     given: Option<String>,
 ) -> Result<(WebhookRow, DateTime<Utc>), OperationError> {
-    let secret = match given {
-        Some(s) if valid_secret(&s) => s,
-        Some(_) => {
-            return Err(OperationError::invalid(
-                "secret",
-                "a secret is `whsec_` followed by base64 of 24 to 64 random bytes",
-            ));
-        }
-        None => signing::new_whsec(),
-    };
+    let secret = secret_or_new(given, "secret")?;
     let now = Utc::now();
     let until = now + ROTATION_GRACE;
     row.previous_secret = Some(std::mem::replace(&mut row.secret, secret));
@@ -262,153 +232,4 @@ async fn check_url(cx: &Context<'_>, url: &str) -> Result<String, OperationError
         .await
         .map(String::from)
         .map_err(|refusal| OperationError::invalid("url", refusal.0))
-}
-
-fn check_events(events: Vec<String>) -> Result<Vec<String>, OperationError> {
-    if events.is_empty() {
-        return Err(OperationError::invalid(
-            "events",
-            "name at least one event or glob, like [\"library.*\"], or leave it out for every event",
-        ));
-    }
-    if events.len() > MAX_GLOBS {
-        return Err(OperationError::invalid(
-            "events",
-            format!("at most {MAX_GLOBS} globs"),
-        ));
-    }
-    for (i, glob) in events.iter().enumerate() {
-        if !EventKind::ALL
-            .iter()
-            .any(|k| glob_matches(glob, k.as_str()))
-        {
-            return Err(OperationError::invalid(
-                format!("events[{i}]"),
-                format!(
-                    "`{glob}` matches no event; events look like library.new, health.*, download.grabbed"
-                ),
-            ));
-        }
-    }
-    Ok(events)
-}
-
-fn check_sources(
-    cx: &Context<'_>,
-    sources: Option<Vec<String>>,
-) -> Result<Option<Vec<String>>, OperationError> {
-    let Some(sources) = sources else {
-        return Ok(None);
-    };
-    if sources.is_empty() {
-        return Err(OperationError::invalid(
-            "sources",
-            "name at least one source, or leave it out (or null) for every source",
-        ));
-    }
-    for (i, name) in sources.iter().enumerate() {
-        if cx.sources.get(name).is_none() {
-            return Err(OperationError::invalid(
-                format!("sources[{i}]"),
-                format!("no source is named `{name}` (GET /api/sources lists them)"),
-            ));
-        }
-    }
-    Ok(Some(sources))
-}
-
-fn check_filter(
-    filter: serde_json::Map<String, Value>,
-) -> Result<serde_json::Map<String, Value>, OperationError> {
-    for (path, condition) in &filter {
-        let field = format!("filter.{path}");
-        if !(path.starts_with("data.")
-            || path.starts_with("source.")
-            || matches!(path.as_str(), "event" | "summary"))
-        {
-            return Err(OperationError::invalid(
-                field,
-                "paths start with data., source., or are event/summary (e.g. data.media.year)",
-            ));
-        }
-        let Condition(ops) = serde_json::from_value(condition.clone())
-            .map_err(|e| OperationError::invalid(&field, e.to_string()))?;
-        for op in ops {
-            if let FilterOp::Matches(re) = op
-                && let Err(e) = regex::Regex::new(&re)
-            {
-                return Err(OperationError::invalid(
-                    &field,
-                    format!("`matches` is not a valid regular expression: {e}"),
-                ));
-            }
-        }
-    }
-    Ok(filter)
-}
-
-fn check_headers(
-    headers: BTreeMap<String, String>,
-) -> Result<BTreeMap<String, String>, OperationError> {
-    if headers.len() > MAX_HEADERS {
-        return Err(OperationError::invalid(
-            "headers",
-            format!("at most {MAX_HEADERS} headers"),
-        ));
-    }
-    for (name, value) in &headers {
-        let field = format!("headers.{name}");
-        if axum::http::HeaderName::from_bytes(name.as_bytes()).is_err() {
-            return Err(OperationError::invalid(field, "not a valid header name"));
-        }
-        if RESERVED_HEADERS.contains(&name.to_ascii_lowercase().as_str()) {
-            return Err(OperationError::invalid(
-                field,
-                "hookarr sets this header itself",
-            ));
-        }
-        if axum::http::HeaderValue::from_str(value).is_err() {
-            return Err(OperationError::invalid(
-                field,
-                "not a valid header value (visible ASCII only)",
-            ));
-        }
-    }
-    Ok(headers)
-}
-
-/// A batch may hold 1 to [`crate::config::MAX_BATCH_EVENTS`] events and wait up to an hour.
-fn check_batch(batch: Batch) -> Result<Batch, OperationError> {
-    crate::config::check_batch(&batch)
-        .map(|()| batch)
-        .map_err(|(key, message)| OperationError::invalid(format!("batch.{key}"), message))
-}
-
-fn check_description(description: String) -> Result<String, OperationError> {
-    if description.chars().count() > MAX_DESCRIPTION {
-        return Err(OperationError::invalid(
-            "description",
-            format!("at most {MAX_DESCRIPTION} characters"),
-        ));
-    }
-    Ok(description)
-}
-
-fn valid_secret(s: &str) -> bool {
-    signing::whsec_key(s).is_ok_and(|k| (24..=64).contains(&k.len())) && s.starts_with("whsec_")
-}
-
-/// Whether a header's value is a credential, shown masked after registration.
-pub fn is_credential_header(name: &str) -> bool {
-    let name = name.to_ascii_lowercase();
-    [
-        "authorization",
-        "token",
-        "key",
-        "secret",
-        "cookie",
-        "password",
-    ]
-    .iter()
-    .any(|w| name.contains(w))
 }
