@@ -1,8 +1,9 @@
 //! Webhooks registered through the API, as destinations of the engine: each row becomes a `webhook`
 //! destination named by its id, with the same routing, queue, retries, pacing and attempt log as the
-//! config's. They are re-read when they change here (the API calls [`Engine::reload_webhooks`]) and every
-//! few seconds from the store (another process sharing PostgreSQL changed them); a delivery for a webhook
-//! this process has not seen yet re-reads them before giving up.
+//! config's. They are re-read when they change here (the API calls [`Engine::reload_webhooks`]); when the
+//! store says another process changed them (checked before each routing on PostgreSQL, and every few
+//! seconds); when a rotation's grace period ends; and when a delivery names a webhook this process has not
+//! seen. Unchanged webhooks keep their runtime and compiled routing rule.
 
 use super::Engine;
 use super::destinations::DestinationRuntime;
@@ -26,11 +27,14 @@ pub(super) struct Registered {
     pub(super) routes: Arc<RoutingTable>,
     /// The store's [`webhooks_version`](crate::storage::Webhooks::webhooks_version) these were read at.
     version: (i64, i64),
+    /// When the first rotation's old secret stops signing: the runtimes must be rebuilt then.
+    grace_ends: Option<DateTime<Utc>>,
 }
 
-/// One webhook at run time, with what its runtime was built from.
+/// One webhook at run time, with what its runtime and routing rule were built from.
 struct Known {
     runtime: Arc<DestinationRuntime>,
+    rule: Rule,
     updated_at: DateTime<Utc>,
     /// How many secrets sign (two during a rotation's grace period).
     signing: usize,
@@ -87,14 +91,19 @@ impl Engine {
         let mut by_id = HashMap::with_capacity(rows.len());
         let mut rules = self.config_rules.clone();
         let mut built = false;
+        let grace_ends = rows
+            .iter()
+            .filter_map(|r| r.previous_secret_until)
+            .filter(|t| *t > now)
+            .min();
         for row in rows {
-            let Some(d) = destination_of(&row) else {
-                continue;
-            };
             let secrets = row.signing_secrets(now);
             let known = match registered.by_id.remove(&row.id) {
                 Some(k) if k.updated_at == row.updated_at && k.signing == secrets.len() => k,
                 _ => {
+                    let Some(d) = destination_of(&row) else {
+                        continue;
+                    };
                     built = true;
                     let mut target = Target::from_config(&d, None);
                     target.secrets = secrets.clone();
@@ -102,33 +111,35 @@ impl Engine {
                     runtime.guarded = true;
                     Known {
                         runtime: Arc::new(runtime),
+                        rule: Rule::new(&d),
                         updated_at: row.updated_at,
                         signing: secrets.len(),
                     }
                 }
             };
-            rules.push(Rule::new(&d));
+            rules.push(known.rule.clone());
             by_id.insert(row.id, known);
         }
         *registered = Registered {
             by_id,
             routes: Arc::new(RoutingTable { rules }),
             version,
+            grace_ends,
         };
         built
     }
 
-    /// Before routing on a database shared with other processes: re-reads the webhooks when one was
-    /// registered, changed or deleted elsewhere since they were read (one small query), so an event is
-    /// never routed by an out-of-date table.
-    pub(super) async fn sync_webhooks(&self) -> Result<(), StoreError> {
-        if self.store.backend() != "postgres" {
-            // SQLite has one serving process (the serve lock): every change went through this one.
-            return Ok(());
-        }
+    /// Re-reads the webhooks only when they are out of date: one was registered, changed or deleted since
+    /// they were read (one small query, for changes made by another process), or a rotation's grace period
+    /// ended. Before each routing on a database shared with other processes, so that an event is never
+    /// routed by an out-of-date table, and every few seconds.
+    pub(super) async fn reload_webhooks_if_stale(&self) -> Result<(), StoreError> {
         let version = self.store.webhooks_version().await?;
-        let known = self.registered.read().expect("registered lock").version;
-        if version != known {
+        let stale = {
+            let registered = self.registered.read().expect("registered lock");
+            registered.version != version || registered.grace_ends.is_some_and(|t| t <= Utc::now())
+        };
+        if stale {
             self.reload_webhooks().await?;
         }
         Ok(())

@@ -62,7 +62,10 @@ impl Engine {
     pub(super) async fn route_loop(self: Arc<Self>, shutdown: CancellationToken) {
         let mut last_refresh = Instant::now();
         loop {
-            if let Err(error) = self.sync_webhooks().await {
+            // Another process sharing the database may have changed the webhooks since the last routing.
+            if self.store.backend() == "postgres"
+                && let Err(error) = self.reload_webhooks_if_stale().await
+            {
                 error.log("Reading the registered webhooks failed.");
             }
             let enabled = |name: &str| self.is_enabled(name);
@@ -96,8 +99,8 @@ impl Engine {
             }
             if last_refresh.elapsed() > Duration::from_secs(5) {
                 last_refresh = Instant::now();
-                // Other processes sharing the database register webhooks and change destination state.
-                if let Err(error) = self.reload_webhooks().await {
+                // Other processes sharing the database change destination state; rotations' grace ends.
+                if let Err(error) = self.reload_webhooks_if_stale().await {
                     error.log("Reading the registered webhooks failed.");
                 }
                 if let Err(error) = self.refresh_state().await {
