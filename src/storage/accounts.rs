@@ -1,11 +1,52 @@
 //! Who may use hookarr: the built-in sources with their tokens, users, and the hashes of their API keys.
 
 use super::dialect::{Dialect, SqlStore};
-use super::{Role, SourceRow, StoreError, UserRow, from_millis, millis};
+use super::{StoreError, from_millis, millis};
 use crate::event::new_prefixed_id;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Row, Type};
+
+/// A built-in source's row.
+#[derive(Debug, Clone)]
+pub struct SourceRow {
+    pub name: String,
+    pub app: String,
+    pub token: String,
+}
+
+/// A user's role (CONTRACT §7).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Admin,
+    User,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::User => "user",
+        }
+    }
+
+    fn parse(s: &str) -> Role {
+        if s == "admin" {
+            Role::Admin
+        } else {
+            Role::User
+        }
+    }
+}
+
+/// A user.
+#[derive(Debug, Clone)]
+pub struct UserRow {
+    pub id: String,
+    pub name: String,
+    pub role: Role,
+    pub created_at: DateTime<Utc>,
+}
 
 /// Sources, users and keys (part of every [`super::Store`]).
 #[async_trait]

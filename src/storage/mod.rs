@@ -32,7 +32,7 @@ pub use deliveries::{
     DeliveryStatus, DestinationState, NewDelivery, RetryFilter, StatusCount,
 };
 
-pub use accounts::{Accounts, KeyOwner, KeyRow};
+pub use accounts::{Accounts, KeyOwner, KeyRow, Role, SourceRow, UserRow};
 pub use audit::{Audit, AuditEntry};
 pub use delivery_log::{AttemptSample, DeliveryLog, QueueSnapshot};
 pub use destinations::Destinations;
@@ -166,47 +166,6 @@ pub struct StoredRaw {
     pub content_type: Option<String>,
     pub headers: serde_json::Map<String, serde_json::Value>,
     pub body: Vec<u8>,
-}
-
-/// A built-in source's row.
-#[derive(Debug, Clone)]
-pub struct SourceRow {
-    pub name: String,
-    pub app: String,
-    pub token: String,
-}
-
-/// A user's role (CONTRACT §7).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Role {
-    Admin,
-    User,
-}
-
-impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Admin => "admin",
-            Role::User => "user",
-        }
-    }
-
-    fn parse(s: &str) -> Role {
-        if s == "admin" {
-            Role::Admin
-        } else {
-            Role::User
-        }
-    }
-}
-
-/// A user.
-#[derive(Debug, Clone)]
-pub struct UserRow {
-    pub id: String,
-    pub name: String,
-    pub role: Role,
-    pub created_at: DateTime<Utc>,
 }
 
 /// Everything hookarr keeps: every aggregate's trait, implemented by [`SqlStore`] for both databases.
