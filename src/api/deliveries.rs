@@ -158,7 +158,8 @@ pub async fn retry_bulk(
     state.engine.notify_ingest();
     let target = Changed {
         kind: "deliveries",
-        id: "",
+        // The destination retried, or every one the caller may see.
+        id: filter.destination.as_deref().unwrap_or("*"),
         owner: filter.owner.as_deref(),
     };
     let detail =
