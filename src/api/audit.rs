@@ -46,7 +46,7 @@ pub async fn record(
 }
 
 /// An audit entry as answered.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AuditBody {
     id: String,
     at: chrono::DateTime<chrono::Utc>,

@@ -8,14 +8,25 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 /// A delivery (`GET /api/deliveries`, `GET /api/events/{id}`).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct DeliveryBody {
+    #[serde(flatten)]
+    delivery: DeliveryFields,
+    /// How many attempts were made.
+    attempts: u32,
+}
+
+/// What a delivery is, in the list and alone.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct DeliveryFields {
     id: String,
     event_id: String,
+    /// The event's name.
     event: String,
+    /// A destination's name or a registered webhook's id.
     destination: String,
+    /// `pending`, `succeeded`, `failed`, `dead` or `expired`.
     status: &'static str,
-    attempts: u32,
     #[serde(with = "opt_millis_rfc3339")]
     next_attempt_at: Option<DateTime<Utc>>,
     #[serde(with = "opt_millis_rfc3339")]
@@ -31,12 +42,20 @@ pub struct DeliveryBody {
 impl From<DeliveryRow> for DeliveryBody {
     fn from(r: DeliveryRow) -> Self {
         DeliveryBody {
+            attempts: r.attempts,
+            delivery: r.into(),
+        }
+    }
+}
+
+impl From<DeliveryRow> for DeliveryFields {
+    fn from(r: DeliveryRow) -> Self {
+        DeliveryFields {
             id: r.id,
             event_id: r.event_id,
             event: r.event,
             destination: r.destination,
             status: r.status.as_str(),
-            attempts: r.attempts,
             next_attempt_at: r.next_attempt_at,
             expires_at: r.expires_at,
             created_at: r.created_at,
@@ -48,7 +67,7 @@ impl From<DeliveryRow> for DeliveryBody {
 }
 
 /// One logged attempt (`GET /api/deliveries/{id}`).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AttemptBody {
     attempt: u32,
     #[serde(with = "millis_rfc3339")]
@@ -80,10 +99,11 @@ impl From<AttemptRow> for AttemptBody {
 }
 
 /// A delivery with its attempts (`GET /api/deliveries/{id}`).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct DeliveryWithAttempts {
     #[serde(flatten)]
-    delivery: DeliveryBody,
+    delivery: DeliveryFields,
+    /// Every attempt, oldest first.
     attempts: Vec<AttemptBody>,
 }
 
@@ -97,7 +117,7 @@ impl DeliveryWithAttempts {
 }
 
 /// A body hookarr could not parse, kept (`GET /api/rejected`).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct RejectedBody {
     id: String,
     source: String,
@@ -118,5 +138,17 @@ impl From<RejectedRow> for RejectedBody {
             content_type: r.content_type,
             body: r.body,
         }
+    }
+}
+
+/// Bytes as the API shows them: the text when they are UTF-8 (`utf8`), else their base64 (`base64`).
+pub fn text_or_base64(bytes: Vec<u8>) -> (String, &'static str) {
+    use base64::Engine;
+    match String::from_utf8(bytes) {
+        Ok(text) => (text, "utf8"),
+        Err(e) => (
+            base64::engine::general_purpose::STANDARD.encode(e.as_bytes()),
+            "base64",
+        ),
     }
 }

@@ -13,14 +13,19 @@ use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::json;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct ListParams {
+    /// `pending`, `succeeded`, `failed`, `dead` or `expired`.
     status: Option<String>,
+    /// A destination's name or a webhook's id.
     destination: Option<String>,
+    /// An event id: its deliveries only.
     event: Option<String>,
+    /// At most this many (1–500, default 50).
     limit: Option<String>,
+    /// `next_cursor` of the page before.
     cursor: Option<String>,
 }
 
@@ -100,7 +105,7 @@ pub async fn retry_one(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<Retried>), ApiError> {
     let (row, owner) = visible(&state, &caller, &id).await?;
     if !row.status.is_retryable() {
         return Err(ApiError::Conflict(format!(
@@ -121,22 +126,31 @@ pub async fn retry_one(
     };
     let detail = json!({"destination": row.destination, "was": row.status.as_str()});
     audit::record(&state, &caller, "delivery.retried", target, detail).await;
-    Ok((StatusCode::ACCEPTED, Json(json!({"retried": n}))))
+    Ok((StatusCode::ACCEPTED, Json(Retried { retried: n })))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BulkRetry {
+    /// Which finished deliveries: `dead` (the default), `failed` or `expired`.
     status: Option<String>,
+    /// Only those to this destination or webhook.
     destination: Option<String>,
+    /// Only those created since this RFC 3339 time.
     since: Option<String>,
+}
+
+/// How many deliveries were put back in the queue.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct Retried {
+    retried: u64,
 }
 
 pub async fn retry_bulk(
     State(state): State<AppState>,
     caller: Caller,
     body: Result<Json<BulkRetry>, axum::extract::rejection::JsonRejection>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<Retried>), ApiError> {
     let Json(b) = body.map_err(|e| ApiError::InvalidPayload(e.body_text()))?;
     let status = parse_status(b.status.as_deref().unwrap_or("dead"))?;
     if !status.is_retryable() {
@@ -165,13 +179,21 @@ pub async fn retry_bulk(
     let detail =
         json!({"status": filter.status.as_str(), "destination": filter.destination, "retried": n});
     audit::record(&state, &caller, "deliveries.retried", target, detail).await;
-    Ok((StatusCode::ACCEPTED, Json(json!({"retried": n}))))
+    Ok((StatusCode::ACCEPTED, Json(Retried { retried: n })))
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Replay {
+    /// Only to these destinations (by name); every matching one when left out.
     destinations: Option<Vec<String>>,
+}
+
+/// The deliveries a replay created.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct Replayed {
+    /// Their ids.
+    deliveries: Vec<String>,
 }
 
 pub async fn replay(
@@ -179,7 +201,7 @@ pub async fn replay(
     caller: Caller,
     Path(id): Path<String>,
     OptionalJson(body): OptionalJson<Replay>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<Replayed>), ApiError> {
     let store = state.store.as_ref();
     let names = body.destinations.as_deref();
     let ids = operations::replay(&state.engine, store, &id, names).await?;
@@ -190,5 +212,6 @@ pub async fn replay(
     };
     let detail = json!({"destinations": names, "deliveries": ids.len()});
     audit::record(&state, &caller, "event.replayed", target, detail).await;
-    Ok((StatusCode::ACCEPTED, Json(json!({"deliveries": ids}))))
+    let deliveries = ids.into_iter().map(|id| id.to_string()).collect();
+    Ok((StatusCode::ACCEPTED, Json(Replayed { deliveries })))
 }

@@ -3,6 +3,7 @@
 
 use super::audit::{self, Changed};
 use super::auth::Caller;
+use super::events::ListResponse;
 use super::{ApiError, AppState};
 use crate::config::DestinationType;
 use crate::operations::{self, DeliveryCounts, DestinationSummary, PreviewEvent};
@@ -11,10 +12,10 @@ use axum::Json;
 use axum::extract::{Path, State};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 /// One destination as the API shows it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct DestinationBody {
     name: String,
     #[serde(rename = "type")]
@@ -36,7 +37,8 @@ pub struct DestinationBody {
     signing_secret: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+/// Deliveries to it by state.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct CountsBody {
     pending: u64,
     succeeded: u64,
@@ -105,10 +107,12 @@ async fn one(state: &AppState, name: &str) -> Result<Json<DestinationBody>, ApiE
     Ok(Json(items.remove(0)))
 }
 
-pub async fn list(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+pub async fn list(
+    State(state): State<AppState>,
+) -> Result<Json<ListResponse<DestinationBody>>, ApiError> {
     let names: Vec<&str> = state.engine.destination_names().collect();
     let items = bodies(&state, &names).await?;
-    Ok(Json(json!({"items": items, "next_cursor": null})))
+    Ok(Json(ListResponse::whole(items)))
 }
 
 pub async fn get(
@@ -163,7 +167,7 @@ pub async fn disable(
 
 /// The answer of a test send: the target's status, how long it took, the headers kept of its answer and the
 /// start of its body.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct TestBody {
     ok: bool,
     status: Option<u16>,
@@ -202,29 +206,47 @@ pub async fn test(
     Ok(Json(TestBody::from(&sent)))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PreviewRequest {
+    /// Render for this destination (its type and template)…
     destination: Option<String>,
+    /// …or for a destination type with its default template.
     #[serde(rename = "type")]
     kind: Option<DestinationType>,
+    /// A Handlebars template to use instead of the destination's.
     template: Option<String>,
+    /// Render this stored event…
     event_id: Option<String>,
+    /// …or this app payload; neither renders a `test` event.
     fixture: Option<Fixture>,
 }
 
 /// An app payload to preview with, parsed as its source would parse it.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Fixture {
+    /// The source whose parser reads it (`radarr`, `jellyfin`…).
     source: String,
+    /// The payload as the app sends it.
     payload: Value,
+}
+
+/// A rendered payload, or what stopped it.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Preview {
+    /// The body the target would be sent; `null` when a problem stopped it.
+    payload: Option<Value>,
+    /// A template that does not compile or render, a shape the target refuses.
+    problems: Vec<String>,
+    /// The event rendered.
+    event: crate::event::EventKind,
 }
 
 pub async fn preview(
     State(state): State<AppState>,
     body: Result<Json<PreviewRequest>, axum::extract::rejection::JsonRejection>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Preview>, ApiError> {
     let Json(p) = body.map_err(|e| ApiError::InvalidPayload(e.body_text()))?;
     let target = match (&p.destination, p.kind) {
         (Some(name), _) => destination(&state, name)?.clone(),
@@ -261,9 +283,13 @@ pub async fn preview(
             }
             other => other.into(),
         })?;
-    let name = preview.event.event.as_str();
-    Ok(Json(match preview.payload {
-        Ok(payload) => json!({"payload": payload, "problems": [], "event": name}),
-        Err(problem) => json!({"payload": null, "problems": [problem], "event": name}),
+    let (payload, problems) = match preview.payload {
+        Ok(payload) => (Some(payload), vec![]),
+        Err(problem) => (None, vec![problem]),
+    };
+    Ok(Json(Preview {
+        payload,
+        problems,
+        event: preview.event.event,
     }))
 }

@@ -1,7 +1,7 @@
 //! `GET /api/events`, `GET /api/events/{id}` and `GET /api/rejected`.
 
 use super::auth::Caller;
-use super::bodies::{DeliveryBody, RejectedBody};
+use super::bodies::{DeliveryBody, RejectedBody, text_or_base64};
 use super::{ApiError, AppState};
 use crate::event::EventId;
 use crate::storage::{EventQuery, Page};
@@ -10,13 +10,22 @@ use axum::extract::{Path, Query, State};
 use base64::Engine;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
 
 /// The list response of CONTRACT §7.
 #[derive(Debug, Serialize)]
 pub struct ListResponse<T> {
     pub items: Vec<T>,
     pub next_cursor: Option<String>,
+}
+
+impl<T> ListResponse<T> {
+    /// Every item in one page (lists that are never long: users, keys, mocks).
+    pub fn whole(items: Vec<T>) -> Self {
+        ListResponse {
+            items,
+            next_cursor: None,
+        }
+    }
 }
 
 impl<T, R> From<Page<R>> for ListResponse<T>
@@ -32,15 +41,21 @@ where
 }
 
 /// Query string of `GET /api/events`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct EventParams {
     /// Comma-separated globs: `library.*,health.*`.
     event: Option<String>,
+    /// A source's name (`radarr`, `radarr-4k`).
     source: Option<String>,
+    /// Received at or after this RFC 3339 time.
     since: Option<String>,
+    /// Received before this RFC 3339 time.
     until: Option<String>,
+    /// Words the summary contains.
     q: Option<String>,
+    /// At most this many (1–500, default 50).
     limit: Option<String>,
+    /// `next_cursor` of the page before.
     cursor: Option<String>,
 }
 
@@ -80,9 +95,34 @@ pub async fn list_events(
 }
 
 /// Query string of `GET /api/events/{id}`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct GetParams {
+    /// `true`: add what the app sent (admins only).
     raw: Option<String>,
+}
+
+/// One event with its deliveries (`GET /api/events/{id}`).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct EventWithDeliveries {
+    #[serde(flatten)]
+    event: crate::event::Event,
+    /// Its deliveries (a user: those to their own webhooks).
+    deliveries: Vec<DeliveryBody>,
+    /// With `?raw=true` (admins): what the app sent; `null` when it was not kept.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    raw: Option<Option<RawBody>>,
+}
+
+/// The request an app sent, as kept.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct RawBody {
+    content_type: Option<String>,
+    /// The headers kept (never `Authorization` or a token).
+    headers: serde_json::Map<String, serde_json::Value>,
+    /// The body: text, or base64 for bytes that are not UTF-8.
+    body: String,
+    /// `utf8` or `base64`.
+    encoding: &'static str,
 }
 
 /// One event; with `?raw=true` also the body and headers the app sent.
@@ -91,7 +131,7 @@ pub async fn get_event(
     caller: Caller,
     Path(id): Path<String>,
     Query(params): Query<GetParams>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<EventWithDeliveries>, ApiError> {
     let not_found = || ApiError::NotFound(format!("no event has the id `{id}`"));
     let event_id = EventId::parse(&id).ok_or_else(not_found)?;
     let event = state
@@ -99,7 +139,6 @@ pub async fn get_event(
         .get_event(&event_id)
         .await?
         .ok_or_else(not_found)?;
-    let mut body = serde_json::to_value(&event).map_err(|e| ApiError::Internal(e.into()))?;
     let deliveries = state
         .store
         .list_deliveries(&crate::storage::DeliveryQuery {
@@ -110,9 +149,11 @@ pub async fn get_event(
             ..Default::default()
         })
         .await?;
-    let deliveries: Vec<DeliveryBody> = deliveries.items.into_iter().map(Into::into).collect();
-    body["deliveries"] =
-        serde_json::to_value(deliveries).map_err(|e| ApiError::Internal(e.into()))?;
+    let mut answer = EventWithDeliveries {
+        event,
+        deliveries: deliveries.items.into_iter().map(Into::into).collect(),
+        raw: None,
+    };
     if matches!(params.raw.as_deref(), Some("true" | "1")) {
         if !caller.is_admin() {
             return Err(ApiError::Forbidden(
@@ -120,27 +161,25 @@ pub async fn get_event(
             ));
         }
         let raw = state.store.get_raw(&event_id).await?;
-        body["raw"] = match raw {
-            Some(raw) => {
-                let (text, encoding) = match String::from_utf8(raw.body.clone()) {
-                    Ok(s) => (s, "utf8"),
-                    Err(_) => (
-                        base64::engine::general_purpose::STANDARD.encode(&raw.body),
-                        "base64",
-                    ),
-                };
-                json!({"content_type": raw.content_type, "headers": raw.headers, "body": text, "encoding": encoding})
+        answer.raw = Some(raw.map(|raw| {
+            let (body, encoding) = text_or_base64(raw.body);
+            RawBody {
+                content_type: raw.content_type,
+                headers: raw.headers,
+                body,
+                encoding,
             }
-            None => Value::Null,
-        };
+        }));
     }
-    Ok(Json(body))
+    Ok(Json(answer))
 }
 
 /// The query string of a plain list (`?limit=&cursor=`).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct PageParams {
+    /// At most this many (1–500, default 50).
     limit: Option<String>,
+    /// `next_cursor` of the page before.
     cursor: Option<String>,
 }
 

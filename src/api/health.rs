@@ -6,9 +6,10 @@ use crate::storage::StorageFault;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use serde_json::{Value, json};
+use serde::Serialize;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
+use utoipa::ToSchema;
 
 /// How long a storage fault met by an ingest keeps `/readyz` at 503 when nothing has been stored since.
 const FAULT_MEMORY: Duration = Duration::from_secs(30);
@@ -38,37 +39,70 @@ impl IngestFaults {
     }
 }
 
+/// `GET /healthz`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Liveness {
+    /// Always `ok`.
+    status: &'static str,
+}
+
 /// Always 200 while the process serves HTTP.
-pub async fn healthz() -> Json<Value> {
-    Json(json!({"status": "ok"}))
+pub async fn healthz() -> Json<Liveness> {
+    Json(Liveness { status: "ok" })
+}
+
+/// `GET /readyz`: what is ready and, on a 503, what is not.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Readiness {
+    /// `ready` or `not_ready`.
+    status: &'static str,
+    /// `sqlite` or `postgres`, with `unreachable` when it cannot be read.
+    database: String,
+    /// `current`, or what to run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    migrations: Option<&'static str>,
+    /// `ok`, or the storage fault writes meet (`disk_full`, `read_only`…).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    writes: Option<&'static str>,
+    /// `running` or `stopped`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    workers: Option<&'static str>,
+}
+
+impl Readiness {
+    fn not_ready(database: impl Into<String>) -> Readiness {
+        Readiness {
+            status: "not_ready",
+            database: database.into(),
+            migrations: None,
+            writes: None,
+            workers: None,
+        }
+    }
 }
 
 /// 200 when the store answers and takes a write, every migration is applied and the delivery workers run,
 /// else 503 naming what is wrong.
-pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
+pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Readiness>) {
     let backend = state.store.backend();
+    let unready = |r: Readiness| (StatusCode::SERVICE_UNAVAILABLE, Json(r));
     if !state.engine.is_running() {
-        return (
-            StatusCode::SERVICE_UNAVAILABLE,
-            Json(json!({"status": "not_ready", "database": backend, "workers": "stopped"})),
-        );
+        return unready(Readiness {
+            workers: Some("stopped"),
+            ..Readiness::not_ready(backend)
+        });
     }
     match state.store.ready().await {
         Ok(true) => {}
         Ok(false) => {
-            return (
-                StatusCode::SERVICE_UNAVAILABLE,
-                Json(
-                    json!({"status": "not_ready", "database": backend, "migrations": "pending; run `hookarr migrate`"}),
-                ),
-            );
+            return unready(Readiness {
+                migrations: Some("pending; run `hookarr migrate`"),
+                ..Readiness::not_ready(backend)
+            });
         }
         Err(error) => {
             error.log("Readiness check failed: the database cannot be read.");
-            return (
-                StatusCode::SERVICE_UNAVAILABLE,
-                Json(json!({"status": "not_ready", "database": format!("{backend} unreachable")})),
-            );
+            return unready(Readiness::not_ready(format!("{backend} unreachable")));
         }
     }
     // Reads can work while writes fail (a full disk): ready means an event sent now would be stored.
@@ -76,25 +110,35 @@ pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) 
         Ok(()) => state.ingest_faults.recent().map(|f| (f.as_str(), None)),
         Err(error) => Some((error.fault().map_or("failing", |f| f.as_str()), Some(error))),
     };
-    match probe {
-        None => (
-            StatusCode::OK,
-            Json(
-                json!({"status": "ready", "database": backend, "migrations": "current", "writes": "ok", "workers": "running"}),
-            ),
-        ),
+    let writes = match probe {
+        None => "ok",
         Some((fault, error)) => {
             if let Some(error) = error {
                 error.log("Readiness check failed: the database takes no writes.");
             }
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                Json(
-                    json!({"status": "not_ready", "database": backend, "migrations": "current", "writes": fault, "workers": "running"}),
-                ),
-            )
+            fault
         }
+    };
+    let status = if writes == "ok" { "ready" } else { "not_ready" };
+    let readiness = Readiness {
+        status,
+        database: backend.to_owned(),
+        migrations: Some("current"),
+        writes: Some(writes),
+        workers: Some("running"),
+    };
+    match status {
+        "ready" => (StatusCode::OK, Json(readiness)),
+        _ => unready(readiness),
     }
+}
+
+/// `GET /api/openapi.json`: the OpenAPI 3.1 document of every route.
+pub async fn openapi() -> impl axum::response::IntoResponse {
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        super::openapi::document(),
+    )
 }
 
 /// `GET /metrics`: Prometheus text, the gauges measured now.

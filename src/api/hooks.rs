@@ -10,7 +10,7 @@ use axum::body::Body;
 use axum::extract::{ConnectInfo, Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use base64::Engine;
-use serde_json::{Value, json};
+
 use std::net::SocketAddr;
 
 /// Headers worth keeping beside the raw body (never `Authorization` or `X-Hookarr-Token`).
@@ -34,7 +34,7 @@ pub async fn receive_hook(
     RawQuery(query): RawQuery,
     headers: HeaderMap,
     body: Body,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<Received>), ApiError> {
     let known = state.sources.get(&name).is_some();
     let answer = receive_one(state, &name, peer, query, headers, body).await;
     if let Err(error) = &answer {
@@ -68,7 +68,7 @@ async fn receive_one(
     query: Option<String>,
     headers: HeaderMap,
     body: Body,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<Received>), ApiError> {
     let received_at = chrono::Utc::now();
     let source = state.sources.get(name).ok_or_else(|| {
         ApiError::NotFound(format!(
@@ -136,10 +136,24 @@ async fn receive_one(
     } else {
         StatusCode::ACCEPTED
     };
-    Ok((
-        status,
-        Json(json!({"accepted": true, "events": r.events, "duplicate": r.duplicate})),
-    ))
+    let events = r.events.iter().map(ToString::to_string).collect();
+    let received = Received {
+        accepted: true,
+        events,
+        duplicate: r.duplicate,
+    };
+    Ok((status, Json(received)))
+}
+
+/// What a source is answered: `202` with the new events' ids, or `200` for a body already received.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct Received {
+    /// Always `true`: the body is stored.
+    accepted: bool,
+    /// The ids of the events the body became (none for a body that names no event worth keeping).
+    events: Vec<String>,
+    /// The same body came before (a retry of the app's): nothing new was stored.
+    duplicate: bool,
 }
 
 /// Reads the body as its kind says and gathers what is kept beside it.

@@ -5,6 +5,7 @@
 
 use super::audit::{self, Changed};
 use super::auth::Caller;
+use super::events::ListResponse;
 use super::json_body::{OptionalJson, required};
 use super::{ApiError, AppState};
 use crate::event::new_prefixed_id;
@@ -27,15 +28,19 @@ const MAX_DELAY_MS: u64 = 60_000;
 const KEPT_BODY_BYTES: usize = 64 * 1024;
 
 /// How a mock answers: the fields of `POST /api/mocks` and `PATCH /api/mocks/{id}`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MockSpec {
+    /// The status to answer (100–599; default 200).
     #[serde(default)]
     status: Option<u16>,
+    /// Wait this long before answering (at most 60,000).
     #[serde(default)]
     delay_ms: Option<u64>,
+    /// The body to answer.
     #[serde(default)]
     body: Option<String>,
+    /// Headers to answer with (`Retry-After` for a 429…).
     #[serde(default)]
     headers: Option<BTreeMap<String, String>>,
     /// A `whsec_…` secret: recorded requests say whether their signature verifies.
@@ -44,10 +49,11 @@ pub struct MockSpec {
 }
 
 /// A mock as answered (its secret is the caller's own, given by them, and not shown back).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct MockBody {
     id: String,
     user_id: String,
+    /// Where to send: `<public_url>/mock/{id}`.
     url: String,
     status: u16,
     delay_ms: u64,
@@ -171,7 +177,10 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(MockBody::new(&state, mock))))
 }
 
-pub async fn list(State(state): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<ListResponse<MockBody>>, ApiError> {
     let mocks: Vec<MockBody> = state
         .store
         .list_mocks(caller.scope())
@@ -179,7 +188,7 @@ pub async fn list(State(state): State<AppState>, caller: Caller) -> Result<Json<
         .into_iter()
         .map(|m| MockBody::new(&state, m))
         .collect();
-    Ok(Json(json!({"items": mocks, "next_cursor": null})))
+    Ok(Json(ListResponse::whole(mocks)))
 }
 
 pub async fn update(
@@ -227,8 +236,8 @@ pub async fn remove(
 }
 
 /// A recorded request as answered.
-#[derive(Debug, Serialize)]
-pub struct RequestBody {
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct RecordedRequest {
     id: String,
     received_at: chrono::DateTime<chrono::Utc>,
     method: String,
@@ -241,17 +250,10 @@ pub struct RequestBody {
     status: u16,
 }
 
-impl From<MockRequest> for RequestBody {
+impl From<MockRequest> for RecordedRequest {
     fn from(r: MockRequest) -> Self {
-        use base64::Engine;
-        let (body, encoding) = match String::from_utf8(r.body) {
-            Ok(text) => (text, "utf8"),
-            Err(e) => (
-                base64::engine::general_purpose::STANDARD.encode(e.as_bytes()),
-                "base64",
-            ),
-        };
-        RequestBody {
+        let (body, encoding) = super::bodies::text_or_base64(r.body);
+        RecordedRequest {
             id: r.id,
             received_at: r.received_at,
             method: r.method,
@@ -269,16 +271,16 @@ pub async fn requests(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<ListResponse<RecordedRequest>>, ApiError> {
     owned(&state, &caller, &id).await?;
-    let items: Vec<RequestBody> = state
+    let items: Vec<RecordedRequest> = state
         .store
         .mock_requests(&id, crate::storage::MOCK_REQUESTS_KEPT as u32)
         .await?
         .into_iter()
         .map(Into::into)
         .collect();
-    Ok(Json(json!({"items": items, "next_cursor": null})))
+    Ok(Json(ListResponse::whole(items)))
 }
 
 /// `ANY /mock/{id}`: records the request, then answers as the mock was told.

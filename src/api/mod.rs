@@ -13,6 +13,7 @@ mod health;
 mod hooks;
 mod json_body;
 mod mocks;
+mod openapi;
 mod overload;
 mod routes;
 mod stats;
@@ -22,6 +23,7 @@ mod webhooks;
 
 pub use auth::Access;
 pub use error::ApiError;
+pub use openapi::document as openapi_document;
 pub use routes::{Route, table as route_table};
 
 use crate::config::Config;
@@ -63,7 +65,7 @@ pub fn router(state: AppState) -> Router {
     let body_timeout = std::time::Duration::from_secs(state.cfg.server.body_timeout_secs.max(1));
     let mut api = Router::new();
     let mut root = Router::new();
-    for (route, handler) in routes::entries() {
+    for routes::Entry { route, handler } in routes::entries() {
         let handler = handler.route_layer(axum::middleware::from_fn_with_state(
             (state.clone(), route.access),
             auth::require,

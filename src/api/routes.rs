@@ -1,13 +1,17 @@
-//! The route table: every route with its method, who may call it and what it does — the one list the router
-//! is built from, each route's access check comes from, and the tests walk (the auth matrix).
+//! The route table: every route with its method, who may call it, what it does, and what it takes and
+//! answers — the one list the router is built from, each route's access check comes from, the OpenAPI
+//! document is generated from, and the tests walk (the auth matrix).
 
 use super::auth::Access;
+use super::bodies::{DeliveryBody, DeliveryWithAttempts, RejectedBody};
+use super::openapi::{Answer, Doc, SchemaOf, params_of};
 use super::{
     AppState, audit, deliveries, destinations, events, health, hooks, mocks, stats, stream, users,
     webhooks,
 };
-use axum::http::Method;
+use axum::http::{Method, StatusCode};
 use axum::routing::{MethodRouter, delete, get, patch, post, put};
+use utoipa::{IntoParams, ToSchema};
 
 /// One route as the world sees it.
 #[derive(Debug, Clone)]
@@ -17,6 +21,8 @@ pub struct Route {
     pub path: &'static str,
     pub access: Access,
     pub summary: &'static str,
+    /// What it takes and answers, for the OpenAPI document.
+    pub(super) doc: Doc,
 }
 
 impl Route {
@@ -26,7 +32,11 @@ impl Route {
     }
 }
 
-type Entry = (Route, MethodRouter<AppState>);
+/// A row of the table: the route and its handler.
+pub(super) struct Entry {
+    pub(super) route: Route,
+    pub(super) handler: MethodRouter<AppState>,
+}
 
 fn route(
     method: Method,
@@ -35,69 +45,187 @@ fn route(
     summary: &'static str,
     handler: MethodRouter<AppState>,
 ) -> Entry {
-    (
-        Route {
-            method,
-            path,
-            access,
-            summary,
-        },
-        handler,
-    )
+    let route = Route {
+        method,
+        path,
+        access,
+        summary,
+        doc: Doc::new(),
+    };
+    Entry { route, handler }
 }
 
-/// Every route with its handler: one line each, read as a table.
+/// What a row says about its query, body and answer.
+impl Entry {
+    fn query<P: IntoParams>(mut self) -> Self {
+        self.route.doc.query = Some(params_of::<P>);
+        self
+    }
+    fn body<T: ToSchema>(mut self) -> Self {
+        self.route.doc.body = Some((SchemaOf::of::<T>(), true));
+        self
+    }
+    /// A body that may be left out (an empty body, or `null`, takes the defaults).
+    fn optional_body<T: ToSchema>(mut self) -> Self {
+        self.route.doc.body = Some((SchemaOf::of::<T>(), false));
+        self
+    }
+    fn answers<T: ToSchema>(mut self, status: u16) -> Self {
+        self.route.doc.answer = Some(Answer::Json(status_code(status), SchemaOf::of::<T>()));
+        self
+    }
+    /// Also answers `status` with a `T` (instead of the error body).
+    fn or<T: ToSchema>(mut self, status: u16) -> Self {
+        self.route.doc.or = Some((status_code(status), SchemaOf::of::<T>()));
+        self
+    }
+    fn lists<T: ToSchema>(mut self) -> Self {
+        self.route.doc.answer = Some(Answer::List(SchemaOf::of::<T>()));
+        self
+    }
+    fn no_content(mut self) -> Self {
+        self.route.doc.answer = Some(Answer::Empty(StatusCode::NO_CONTENT));
+        self
+    }
+    fn text(mut self, media: &'static str, what: &'static str) -> Self {
+        self.route.doc.answer = Some(Answer::Text(media, what));
+        self
+    }
+    fn answers_as_told(mut self) -> Self {
+        self.route.doc.answer = Some(Answer::AsTold);
+        self
+    }
+    /// Takes whatever the app sends (JSON, a form, multipart): the source's parser reads it.
+    fn takes_any_body(mut self) -> Self {
+        self.route.doc.raw_body = true;
+        self
+    }
+    fn answers_document(mut self) -> Self {
+        self.route.doc.answer = Some(Answer::Document);
+        self
+    }
+    /// Errors of its own, beyond those its access, path, query and body imply.
+    fn errors(mut self, errors: &'static [StatusCode]) -> Self {
+        self.route.doc.errors = errors;
+        self
+    }
+}
+
+fn status_code(status: u16) -> StatusCode {
+    StatusCode::from_u16(status).expect("the route table names real status codes")
+}
+
+const CONFLICT: StatusCode = StatusCode::CONFLICT;
+const FORBIDDEN: StatusCode = StatusCode::FORBIDDEN;
+const NOT_FOUND: StatusCode = StatusCode::NOT_FOUND;
+const RATE_LIMITED: StatusCode = StatusCode::TOO_MANY_REQUESTS;
+const SLOW_BODY: StatusCode = StatusCode::REQUEST_TIMEOUT;
+const TOO_LARGE: StatusCode = StatusCode::PAYLOAD_TOO_LARGE;
+
+/// Every route with its handler: one row each, read as a table.
 #[rustfmt::skip]
 pub(super) fn entries() -> Vec<Entry> {
     use Access::*;
     use Method as M;
     vec![
-        route(M::POST,   "/hooks/{source}", Source, "Receive a webhook from a source app", post(hooks::receive_hook)),
-        route(M::PUT,    "/hooks/{source}", Source, "Receive a webhook from a source app (PUT)", put(hooks::receive_hook)),
-        route(M::GET,    "/healthz", Anyone, "The process is up", get(health::healthz)),
-        route(M::GET,    "/readyz", Anyone, "The database takes writes, migrations are current, workers run", get(health::readyz)),
-        route(M::GET,    "/metrics", LoopbackOrAdmin, "Prometheus metrics", get(health::metrics)),
-        route(M::GET,    "/api/events", User, "Normalized events, newest first", get(events::list_events)),
-        route(M::GET,    "/api/events/stream", User, "Events live as Server-Sent Events; Last-Event-ID resumes", get(stream::stream)),
-        route(M::GET,    "/api/events/{id}", User, "One event and its deliveries (an admin may add ?raw=true)", get(events::get_event)),
-        route(M::POST,   "/api/events/{id}/replay", Admin, "Route an event again", post(deliveries::replay)),
-        route(M::GET,    "/api/rejected", Admin, "Bodies that authenticated but could not be parsed", get(events::list_rejected)),
-        route(M::GET,    "/api/deliveries", Owner, "Deliveries with their state", get(deliveries::list)),
-        route(M::POST,   "/api/deliveries/retry", Owner, "Send finished deliveries again (dead-letter redrive)", post(deliveries::retry_bulk)),
-        route(M::GET,    "/api/deliveries/{id}", Owner, "One delivery with every attempt", get(deliveries::get)),
-        route(M::POST,   "/api/deliveries/{id}/retry", Owner, "Send one finished delivery again", post(deliveries::retry_one)),
-        route(M::GET,    "/api/destinations", Admin, "The config's destinations with their health", get(destinations::list)),
-        route(M::GET,    "/api/destinations/{name}", Admin, "One destination with its health", get(destinations::get)),
-        route(M::POST,   "/api/destinations/{name}/enable", Admin, "Enable a destination", post(destinations::enable)),
-        route(M::POST,   "/api/destinations/{name}/disable", Admin, "Disable a destination", post(destinations::disable)),
-        route(M::POST,   "/api/destinations/{name}/test", Admin, "Send a test event to a destination now", post(destinations::test)),
-        route(M::POST,   "/api/templates/preview", Admin, "Render a payload without sending it", post(destinations::preview)),
-        route(M::POST,   "/api/users", Admin, "Create a user", post(users::create_user)),
-        route(M::GET,    "/api/users", Admin, "Every user", get(users::list_users)),
-        route(M::DELETE, "/api/users/{id}", Admin, "Delete a user with their keys and webhooks", delete(users::delete_user)),
-        route(M::POST,   "/api/keys", Owner, "Create an API key (shown once)", post(users::create_key)),
-        route(M::GET,    "/api/keys", Owner, "API keys (never the keys themselves)", get(users::list_keys)),
-        route(M::DELETE, "/api/keys/{id}", Owner, "Revoke an API key", delete(users::delete_key)),
-        route(M::POST,   "/api/webhooks", User, "Register a webhook (its secret is shown once)", post(webhooks::create)),
-        route(M::GET,    "/api/webhooks", Owner, "Registered webhooks", get(webhooks::list)),
-        route(M::GET,    "/api/webhooks/{id}", Owner, "One registered webhook", get(webhooks::get)),
-        route(M::PATCH,  "/api/webhooks/{id}", Owner, "Change a registered webhook", patch(webhooks::update)),
-        route(M::DELETE, "/api/webhooks/{id}", Owner, "Delete a registered webhook", delete(webhooks::remove)),
-        route(M::POST,   "/api/webhooks/{id}/rotate-secret", Owner, "A new signing secret; the old one signs for 24 h more", post(webhooks::rotate_secret)),
-        route(M::POST,   "/api/webhooks/{id}/test", Owner, "Send a signed test event to a webhook now", post(webhooks::test)),
-        route(M::POST,   "/api/webhooks/test", User, "Send a signed test event to any URL now", post(webhooks::test_url)),
-        route(M::GET,    "/api/stats", User, "Per destination and webhook, the last hour and day: success rate, latency, retries, dead, queue", get(stats::get)),
-        route(M::GET,    "/api/audit", User, "Who changed what, when, from where (a user: what they did and what was done to theirs)", get(audit::list)),
-        route(M::POST,   "/api/mocks", User, "Create a mock receiver", post(mocks::create)),
-        route(M::GET,    "/api/mocks", Owner, "Mock receivers", get(mocks::list)),
-        route(M::PATCH,  "/api/mocks/{id}", Owner, "Change how a mock answers", patch(mocks::update)),
-        route(M::DELETE, "/api/mocks/{id}", Owner, "Delete a mock receiver", delete(mocks::remove)),
-        route(M::GET,    "/api/mocks/{id}/requests", Owner, "What a mock received, newest first", get(mocks::requests)),
-        route(M::POST,   "/mock/{id}", Anyone, "A mock receiver: records the request (GET, POST, PUT, PATCH or DELETE), answers as told", get(mocks::receive).post(mocks::receive).put(mocks::receive).patch(mocks::receive).delete(mocks::receive)),
+        route(M::POST,   "/hooks/{source}", Source, "Receive a webhook from a source app", post(hooks::receive_hook))
+            .answers::<hooks::Received>(202).or::<hooks::Received>(200).errors(&[FORBIDDEN, SLOW_BODY]).takes_any_body(),
+        route(M::PUT,    "/hooks/{source}", Source, "Receive a webhook from a source app (PUT)", put(hooks::receive_hook))
+            .answers::<hooks::Received>(202).or::<hooks::Received>(200).errors(&[FORBIDDEN, SLOW_BODY]).takes_any_body(),
+        route(M::GET,    "/healthz", Anyone, "The process is up", get(health::healthz))
+            .answers::<health::Liveness>(200),
+        route(M::GET,    "/readyz", Anyone, "The database takes writes, migrations are current, workers run", get(health::readyz))
+            .answers::<health::Readiness>(200).or::<health::Readiness>(503),
+        route(M::GET,    "/metrics", LoopbackOrAdmin, "Prometheus metrics", get(health::metrics))
+            .text("text/plain; version=0.0.4", "Prometheus text exposition"),
+        route(M::GET,    "/api/openapi.json", Anyone, "This document: OpenAPI 3.1 of every route", get(health::openapi))
+            .answers_document(),
+        route(M::GET,    "/api/events", User, "Normalized events, newest first", get(events::list_events))
+            .query::<events::EventParams>().lists::<crate::event::Event>(),
+        route(M::GET,    "/api/events/stream", User, "Events live as Server-Sent Events; Last-Event-ID resumes", get(stream::stream))
+            .query::<stream::StreamParams>().text("text/event-stream", "`id:` the event id, `event:` its name, `data:` the event as JSON; `: keepalive` every 15 s").errors(&[RATE_LIMITED]),
+        route(M::GET,    "/api/events/{id}", User, "One event and its deliveries (an admin may add ?raw=true)", get(events::get_event))
+            .query::<events::GetParams>().answers::<events::EventWithDeliveries>(200).errors(&[FORBIDDEN]),
+        route(M::POST,   "/api/events/{id}/replay", Admin, "Route an event again", post(deliveries::replay))
+            .optional_body::<deliveries::Replay>().answers::<deliveries::Replayed>(202),
+        route(M::GET,    "/api/rejected", Admin, "Bodies that authenticated but could not be parsed", get(events::list_rejected))
+            .query::<events::PageParams>().lists::<RejectedBody>(),
+        route(M::GET,    "/api/deliveries", Owner, "Deliveries with their state", get(deliveries::list))
+            .query::<deliveries::ListParams>().lists::<DeliveryBody>(),
+        route(M::POST,   "/api/deliveries/retry", Owner, "Send finished deliveries again (dead-letter redrive)", post(deliveries::retry_bulk))
+            .body::<deliveries::BulkRetry>().answers::<deliveries::Retried>(202),
+        route(M::GET,    "/api/deliveries/{id}", Owner, "One delivery with every attempt", get(deliveries::get))
+            .answers::<DeliveryWithAttempts>(200),
+        route(M::POST,   "/api/deliveries/{id}/retry", Owner, "Send one finished delivery again", post(deliveries::retry_one))
+            .answers::<deliveries::Retried>(202).errors(&[CONFLICT]),
+        route(M::GET,    "/api/destinations", Admin, "The config's destinations with their health", get(destinations::list))
+            .lists::<destinations::DestinationBody>(),
+        route(M::GET,    "/api/destinations/{name}", Admin, "One destination with its health", get(destinations::get))
+            .answers::<destinations::DestinationBody>(200),
+        route(M::POST,   "/api/destinations/{name}/enable", Admin, "Enable a destination", post(destinations::enable))
+            .answers::<destinations::DestinationBody>(200),
+        route(M::POST,   "/api/destinations/{name}/disable", Admin, "Disable a destination", post(destinations::disable))
+            .answers::<destinations::DestinationBody>(200),
+        route(M::POST,   "/api/destinations/{name}/test", Admin, "Send a test event to a destination now", post(destinations::test))
+            .answers::<destinations::TestBody>(200),
+        route(M::POST,   "/api/templates/preview", Admin, "Render a payload without sending it", post(destinations::preview))
+            .body::<destinations::PreviewRequest>().answers::<destinations::Preview>(200),
+        route(M::POST,   "/api/users", Admin, "Create a user", post(users::create_user))
+            .body::<users::NewUser>().answers::<users::UserBody>(201).errors(&[CONFLICT]),
+        route(M::GET,    "/api/users", Admin, "Every user", get(users::list_users))
+            .lists::<users::UserBody>(),
+        route(M::DELETE, "/api/users/{id}", Admin, "Delete a user with their keys and webhooks", delete(users::delete_user))
+            .no_content().errors(&[CONFLICT]),
+        route(M::POST,   "/api/keys", Owner, "Create an API key (shown once)", post(users::create_key))
+            .optional_body::<users::NewKey>().answers::<users::CreatedKey>(201).errors(&[NOT_FOUND]),
+        route(M::GET,    "/api/keys", Owner, "API keys (never the keys themselves)", get(users::list_keys))
+            .query::<users::KeyParams>().lists::<users::KeyBody>(),
+        route(M::DELETE, "/api/keys/{id}", Owner, "Revoke an API key", delete(users::delete_key))
+            .no_content(),
+        route(M::POST,   "/api/webhooks", User, "Register a webhook (its secret is shown once)", post(webhooks::create))
+            .body::<crate::operations::webhooks::NewWebhook>().answers::<webhooks::WebhookWithSecret>(201).errors(&[FORBIDDEN]),
+        route(M::GET,    "/api/webhooks", Owner, "Registered webhooks", get(webhooks::list))
+            .query::<events::PageParams>().lists::<webhooks::WebhookBody>(),
+        route(M::GET,    "/api/webhooks/{id}", Owner, "One registered webhook", get(webhooks::get))
+            .answers::<webhooks::WebhookBody>(200),
+        route(M::PATCH,  "/api/webhooks/{id}", Owner, "Change a registered webhook", patch(webhooks::update))
+            .body::<crate::operations::webhooks::WebhookPatch>().answers::<webhooks::WebhookBody>(200),
+        route(M::DELETE, "/api/webhooks/{id}", Owner, "Delete a registered webhook", delete(webhooks::remove))
+            .no_content(),
+        route(M::POST,   "/api/webhooks/{id}/rotate-secret", Owner, "A new signing secret; the old one signs for 24 h more", post(webhooks::rotate_secret))
+            .optional_body::<webhooks::Rotate>().answers::<webhooks::WebhookWithSecret>(200),
+        route(M::POST,   "/api/webhooks/{id}/test", Owner, "Send a signed test event to a webhook now", post(webhooks::test))
+            .answers::<destinations::TestBody>(200).errors(&[RATE_LIMITED]),
+        route(M::POST,   "/api/webhooks/test", User, "Send a signed test event to any URL now", post(webhooks::test_url))
+            .body::<webhooks::UrlTest>().answers::<webhooks::UrlTestBody>(200).errors(&[RATE_LIMITED]),
+        route(M::GET,    "/api/stats", User, "Per destination and webhook, the last hour and day: success rate, latency, retries, dead, queue", get(stats::get))
+            .answers::<stats::Stats>(200),
+        route(M::GET,    "/api/audit", User, "Who changed what, when, from where (a user: what they did and what was done to theirs)", get(audit::list))
+            .query::<events::PageParams>().lists::<audit::AuditBody>(),
+        route(M::POST,   "/api/mocks", User, "Create a mock receiver", post(mocks::create))
+            .optional_body::<mocks::MockSpec>().answers::<mocks::MockBody>(201).errors(&[CONFLICT]),
+        route(M::GET,    "/api/mocks", Owner, "Mock receivers", get(mocks::list))
+            .lists::<mocks::MockBody>(),
+        route(M::PATCH,  "/api/mocks/{id}", Owner, "Change how a mock answers", patch(mocks::update))
+            .body::<mocks::MockSpec>().answers::<mocks::MockBody>(200),
+        route(M::DELETE, "/api/mocks/{id}", Owner, "Delete a mock receiver", delete(mocks::remove))
+            .no_content(),
+        route(M::GET,    "/api/mocks/{id}/requests", Owner, "What a mock received, newest first", get(mocks::requests))
+            .lists::<mocks::RecordedRequest>(),
+        route(M::POST,   "/mock/{id}", Anyone, "A mock receiver: records the request, answers as told", post(mocks::receive))
+            .answers_as_told().errors(&[TOO_LARGE]),
+        route(M::GET,    "/mock/{id}", Anyone, "A mock receiver (GET)", get(mocks::receive))
+            .answers_as_told().errors(&[TOO_LARGE]),
+        route(M::PUT,    "/mock/{id}", Anyone, "A mock receiver (PUT)", put(mocks::receive))
+            .answers_as_told().errors(&[TOO_LARGE]),
+        route(M::PATCH,  "/mock/{id}", Anyone, "A mock receiver (PATCH)", patch(mocks::receive))
+            .answers_as_told().errors(&[TOO_LARGE]),
+        route(M::DELETE, "/mock/{id}", Anyone, "A mock receiver (DELETE)", delete(mocks::receive))
+            .answers_as_told().errors(&[TOO_LARGE]),
     ]
 }
 
 /// The route table, for documentation and tests.
 pub fn table() -> Vec<Route> {
-    entries().into_iter().map(|(r, _)| r).collect()
+    entries().into_iter().map(|e| e.route).collect()
 }

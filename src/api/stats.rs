@@ -6,9 +6,14 @@ use super::{ApiError, AppState};
 use crate::operations::stats::{DestinationStats, stats};
 use axum::Json;
 use axum::extract::State;
-use serde_json::{Value, json};
 
-pub async fn get(State(state): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
+/// `GET /api/stats`: one item per destination and webhook.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct Stats {
+    items: Vec<DestinationStats>,
+}
+
+pub async fn get(State(state): State<AppState>, caller: Caller) -> Result<Json<Stats>, ApiError> {
     let own: Option<Vec<String>> = match caller.scope() {
         None => None,
         Some(user) => Some(
@@ -24,5 +29,5 @@ pub async fn get(State(state): State<AppState>, caller: Caller) -> Result<Json<V
     };
     let items: Vec<DestinationStats> =
         stats(state.store.as_ref(), own.as_deref(), chrono::Utc::now()).await?;
-    Ok(Json(json!({"items": items})))
+    Ok(Json(Stats { items }))
 }

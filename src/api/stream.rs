@@ -67,7 +67,7 @@ impl Drop for Slot {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct StreamParams {
     /// Comma-separated event-name globs.
     events: Option<String>,

@@ -3,6 +3,7 @@
 
 use super::audit::{self, Changed};
 use super::auth::Caller;
+use super::events::ListResponse;
 use super::json_body::{OptionalJson, required};
 use super::{ApiError, AppState};
 use crate::secrets::new_api_key;
@@ -15,10 +16,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 /// A user as answered.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct UserBody {
     id: String,
     name: String,
+    /// `admin` or `user`.
     role: &'static str,
     created_at: chrono::DateTime<chrono::Utc>,
 }
@@ -35,7 +37,7 @@ impl From<UserRow> for UserBody {
 }
 
 /// A key as listed: never the key.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct KeyBody {
     id: String,
     user_id: String,
@@ -59,12 +61,23 @@ impl From<KeyRow> for KeyBody {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewUser {
+    /// Unique: letters, digits, `-`, `_`, `.`.
     name: String,
+    /// `user` (the default) or `admin`.
     #[serde(default)]
     role: Option<String>,
+}
+
+/// A new key: the one answer that shows it.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct CreatedKey {
+    #[serde(flatten)]
+    key_row: KeyBody,
+    /// The key itself (`hk_…`), shown this once: hookarr keeps only its hash.
+    key: String,
 }
 
 pub async fn create_user(
@@ -99,7 +112,9 @@ pub async fn create_user(
     Ok((StatusCode::CREATED, Json(user.into())))
 }
 
-pub async fn list_users(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+pub async fn list_users(
+    State(state): State<AppState>,
+) -> Result<Json<ListResponse<UserBody>>, ApiError> {
     let users: Vec<UserBody> = state
         .store
         .list_users()
@@ -107,7 +122,7 @@ pub async fn list_users(State(state): State<AppState>) -> Result<Json<Value>, Ap
         .into_iter()
         .map(Into::into)
         .collect();
-    Ok(Json(json!({"items": users, "next_cursor": null})))
+    Ok(Json(ListResponse::whole(users)))
 }
 
 pub async fn delete_user(
@@ -140,7 +155,7 @@ pub async fn delete_user(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewKey {
     /// Whose key (an admin may name anyone; a user only themselves). Default: the caller.
@@ -156,7 +171,7 @@ pub async fn create_key(
     caller: Caller,
     // No body makes a key for the caller.
     OptionalJson(new): OptionalJson<NewKey>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<CreatedKey>), ApiError> {
     let user_id = new.user_id.unwrap_or_else(|| caller.user.id.clone());
     let no_user = || ApiError::NotFound(format!("no user has the id `{user_id}`"));
     if !caller.may_touch(&user_id) {
@@ -181,13 +196,16 @@ pub async fn create_key(
     };
     let detail = json!({"name": row.name, "prefix": row.prefix});
     audit::record(&state, &caller, "key.created", target, detail).await;
-    let mut answer = serde_json::to_value(KeyBody::from(row)).expect("plain struct");
-    answer["key"] = key.key.into();
+    let answer = CreatedKey {
+        key_row: row.into(),
+        key: key.key,
+    };
     Ok((StatusCode::CREATED, Json(answer)))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct KeyParams {
+    /// An admin: only this user's keys (a user always sees their own).
     user_id: Option<String>,
 }
 
@@ -195,7 +213,7 @@ pub async fn list_keys(
     State(state): State<AppState>,
     caller: Caller,
     params: Result<Query<KeyParams>, QueryRejection>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<ListResponse<KeyBody>>, ApiError> {
     let Query(p) = params.map_err(|e| ApiError::invalid_param("query", e.body_text()))?;
     let owner = match (caller.is_admin(), p.user_id) {
         (true, wanted) => wanted,
@@ -208,7 +226,7 @@ pub async fn list_keys(
         .into_iter()
         .map(Into::into)
         .collect();
-    Ok(Json(json!({"items": keys, "next_cursor": null})))
+    Ok(Json(ListResponse::whole(keys)))
 }
 
 pub async fn delete_key(

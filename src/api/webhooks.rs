@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 use std::collections::BTreeMap;
 
 /// A webhook as answered: never its secret (only the answers that create one carry it).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct WebhookBody {
     id: String,
     user_id: String,
@@ -72,11 +72,30 @@ impl WebhookBody {
     }
 
     /// The body with the secret: the one answer that shows it.
-    fn with_secret(self, secret: &str) -> Value {
-        let mut v = serde_json::to_value(self).expect("plain struct");
-        v["secret"] = secret.into();
-        v
+    fn with_secret(self, secret: &str) -> WebhookWithSecret {
+        WebhookWithSecret {
+            webhook: self,
+            secret: secret.to_owned(),
+        }
     }
+}
+
+/// A webhook as registered or rotated: the one answer that shows its secret.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct WebhookWithSecret {
+    #[serde(flatten)]
+    webhook: WebhookBody,
+    /// The `whsec_…` signing secret (Standard Webhooks), shown this once.
+    secret: String,
+}
+
+/// The answer of a URL test: the test's, and the secret it was signed with.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct UrlTestBody {
+    #[serde(flatten)]
+    test: TestBody,
+    /// The secret the request was signed with (generated when none was given).
+    secret: String,
 }
 
 /// Records a change to a webhook in the audit log.
@@ -116,7 +135,7 @@ pub async fn create(
     State(state): State<AppState>,
     caller: Caller,
     new: Result<Json<NewWebhook>, JsonRejection>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<WebhookWithSecret>), ApiError> {
     let new = required(new)?;
     let row = webhooks::register(&context(&state), &caller.user.id, new).await?;
     let detail = json!({"url": row.url, "events": row.events});
@@ -194,7 +213,7 @@ pub async fn remove(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Rotate {
     /// The new secret; generated when absent.
@@ -207,7 +226,7 @@ pub async fn rotate_secret(
     caller: Caller,
     Path(id): Path<String>,
     OptionalJson(rotate): OptionalJson<Rotate>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<WebhookWithSecret>, ApiError> {
     let row = owned(&state, &caller, &id).await?;
     let (row, until) = webhooks::rotate_secret(&context(&state), row, rotate.secret).await?;
     let detail = json!({"previous_secret_expires_at": until});
@@ -258,9 +277,10 @@ pub async fn test(
 }
 
 /// `POST /api/webhooks/test`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UrlTest {
+    /// Where to send: an http(s) URL that passes the same checks as a webhook's.
     url: String,
     /// The event name the test carries (default `test`).
     #[serde(default)]
@@ -275,7 +295,7 @@ pub async fn test_url(
     State(state): State<AppState>,
     caller: Caller,
     req: Result<Json<UrlTest>, JsonRejection>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<UrlTestBody>, ApiError> {
     let req = required(req)?;
     let url = state
         .engine
@@ -312,7 +332,8 @@ pub async fn test_url(
         json!({"status": sent.status}),
     )
     .await;
-    let mut answer = serde_json::to_value(TestBody::from(&sent)).expect("plain struct");
-    answer["secret"] = secret.into();
-    Ok(Json(answer))
+    Ok(Json(UrlTestBody {
+        test: TestBody::from(&sent),
+        secret,
+    }))
 }

@@ -124,7 +124,7 @@ pub struct BasicAuth {
 }
 
 /// The outbound target kinds; what each knows is in `outbound/targets/` ([`DestinationType::target`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum DestinationType {
     Discord,
@@ -212,11 +212,14 @@ pub struct Destination {
 
 /// `destinations[].batch`: a batch leaves when its first event has waited `max_wait`, with at most
 /// `max_events` events (more waiting go in further requests).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Batch {
+    /// At most this many events in one request (1–1,000).
     pub max_events: u32,
+    /// How long the first event of a batch waits for others: a duration like `30s` or `2m`.
     #[serde(deserialize_with = "duration", serialize_with = "humantime_secs")]
+    #[schema(value_type = String, examples("30s"))]
     pub max_wait: Duration,
 }
 

@@ -19,8 +19,11 @@ pub fn new_prefixed_id(prefix: &str) -> String {
 }
 
 /// The id of a stored event, `evt_<ulid>`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema,
+)]
 #[serde(transparent)]
+#[schema(value_type = String, pattern = "^evt_[0-9A-HJKMNP-TV-Z]{26}$")]
 pub struct EventId(String);
 
 impl EventId {

@@ -85,6 +85,19 @@ impl<'de> Deserialize<'de> for EventKind {
     }
 }
 
+/// In the API's schema: a string, one of the contract's names.
+impl utoipa::PartialSchema for EventKind {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::schema::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .enum_values(Some(EventKind::ALL.iter().map(|k| k.as_str())))
+            .description(Some("A normalized event name (CONTRACT §4.1)"))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for EventKind {}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 /// One normalized event: the envelope of CONTRACT §4.2.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Event {
     /// `evt_<ulid>`: sortable by creation time.
     pub id: EventId,
@@ -58,7 +58,7 @@ impl Event {
 }
 
 /// Where an event came from (`source` in the envelope).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SourceInfo {
     /// The hookarr source name (`radarr`, `radarr-4k`).
     pub name: String,
@@ -77,7 +77,7 @@ pub struct SourceInfo {
 }
 
 /// The sections of an event. A section that does not apply is absent, never `{}`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct EventData {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub media: Option<Media>,
@@ -100,7 +100,7 @@ pub struct EventData {
 }
 
 /// What kind of library item an event is about.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum MediaType {
     Movie,
@@ -115,7 +115,7 @@ pub enum MediaType {
 }
 
 /// The library item (`data.media`).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Media {
     #[serde(rename = "type")]
     pub kind: MediaType,
@@ -139,7 +139,7 @@ pub struct Media {
 }
 
 /// External ids of the title. Unknown ids are `null` (Arr's `0` becomes `null`).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct MediaIds {
     pub tmdb: Option<i64>,
     pub imdb: Option<String>,
@@ -152,7 +152,7 @@ pub struct MediaIds {
 }
 
 /// One episode of `media.episodes`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Episode {
     pub season: Option<i32>,
     pub episode: Option<i32>,
@@ -162,7 +162,7 @@ pub struct Episode {
 }
 
 /// Ids of one episode.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct EpisodeIds {
     pub tvdb: Option<i64>,
     pub imdb: Option<String>,
@@ -170,14 +170,14 @@ pub struct EpisodeIds {
 }
 
 /// One track of `media.tracks`. Track numbers are strings (`"A1"` exists).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Track {
     pub number: Option<String>,
     pub title: Option<String>,
 }
 
 /// The release that was grabbed or imported (`data.release`).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Release {
     pub title: Option<String>,
     pub quality: Option<String>,
@@ -192,7 +192,7 @@ pub struct Release {
 }
 
 /// The file on disk (`data.file`). For a multi-file import, the folder and the total size.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct FileInfo {
     pub path: Option<String>,
     pub relative_path: Option<String>,
@@ -203,7 +203,7 @@ pub struct FileInfo {
 }
 
 /// Technical details of a file, as the app reports them.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct MediaInfo {
     pub video_codec: Option<String>,
     pub video_dynamic_range: Option<String>,
@@ -216,7 +216,7 @@ pub struct MediaInfo {
 }
 
 /// What was deleted (`data.deleted`): on `library.deleted`, and the replaced files of `library.upgraded`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Deleted {
     /// `item` (the movie/series/artist/album) or `file`.
     pub scope: String,
@@ -239,7 +239,7 @@ impl Deleted {
 }
 
 /// The download client's view (`data.download`).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Download {
     pub client: Option<String>,
     pub client_type: Option<String>,
@@ -249,7 +249,7 @@ pub struct Download {
 }
 
 /// A playback session (`data.playback`); the viewer is in `data.user`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Playback {
     pub device: Option<String>,
     pub client: Option<String>,
@@ -262,7 +262,7 @@ pub struct Playback {
 }
 
 /// The person acting (`data.user`).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct User {
     pub name: Option<String>,
     pub id: Option<String>,
@@ -270,7 +270,7 @@ pub struct User {
 }
 
 /// A health check (`data.health`).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Health {
     pub level: Option<String>,
     pub check: Option<String>,
@@ -279,7 +279,7 @@ pub struct Health {
 }
 
 /// An application update (`data.update`).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Update {
     pub previous_version: Option<String>,
     pub new_version: Option<String>,

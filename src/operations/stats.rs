@@ -13,7 +13,8 @@ use std::collections::BTreeMap;
 const LONGEST_RETRY_SPAN: Duration = Duration::hours(12);
 
 /// One window's figures.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, utoipa::ToSchema)]
+#[schema(as = StatsWindow)]
 pub struct Window {
     pub attempts: u64,
     pub succeeded: u64,
@@ -26,7 +27,7 @@ pub struct Window {
 }
 
 /// One destination's figures.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct DestinationStats {
     pub destination: String,
     /// Pending deliveries now.

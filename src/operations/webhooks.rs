@@ -23,20 +23,26 @@ const DISABLED_BY_OWNER: &str = "disabled by its owner";
 pub const ROTATION_GRACE: chrono::TimeDelta = chrono::TimeDelta::hours(24);
 
 /// `POST /api/webhooks`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewWebhook {
+    /// Where to send: `https://` (or, with `api.allow_private_targets`, a private or loopback address).
     pub url: String,
+    /// Event-name globs (`library.*`, `health.issue`); default every event.
     #[serde(default)]
     pub events: Option<Vec<String>>,
+    /// Only events of these sources (by name); default every source.
     #[serde(default)]
     pub sources: Option<Vec<String>>,
+    /// Field conditions, as a destination's `filter` (CONTRACT §5): `{"data.media.type": "movie"}`.
     #[serde(default)]
     pub filter: Option<serde_json::Map<String, Value>>,
+    /// Headers sent with every delivery (not those hookarr sets itself).
     #[serde(default)]
     pub headers: Option<BTreeMap<String, String>>,
     #[serde(default)]
     pub description: Option<String>,
+    /// Default `true`.
     #[serde(default)]
     pub enabled: Option<bool>,
     /// A `whsec_…` secret to sign with; generated when absent.
@@ -48,13 +54,14 @@ pub struct NewWebhook {
 }
 
 /// `PATCH /api/webhooks/{id}`: what is present changes; `sources: null` means every source again.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WebhookPatch {
     #[serde(default)]
     pub url: Option<String>,
     #[serde(default)]
     pub events: Option<Vec<String>>,
+    /// `null`: every source again.
     #[serde(default, deserialize_with = "present")]
     pub sources: Option<Option<Vec<String>>>,
     #[serde(default)]

@@ -2,6 +2,7 @@
 //! parses, and its normalized event matches a reviewed snapshot (id and time redacted); every payload of every
 //! app renders for every target type.
 
+use crate::api::openapi::Documented;
 use crate::helpers::{Corpus, user_agent};
 use chrono::TimeZone;
 use hookarr::event::{Event, EventKind};
@@ -35,6 +36,8 @@ fn parse_from(corpus: &Corpus, app: SourceApp, name: &str) -> Event {
 
 #[test]
 fn every_arr_fixture_matches_its_snapshot() {
+    // Each event also keeps to the OpenAPI document's `Event` schema.
+    let documented = Documented::built();
     for corpus in Corpus::all() {
         let mut seen = 0;
         for app in [SourceApp::Radarr, SourceApp::Sonarr, SourceApp::Lidarr] {
@@ -45,6 +48,7 @@ fn every_arr_fixture_matches_its_snapshot() {
                     EventKind::Other,
                     "{corpus:?} {app}/{name} should map to a known event"
                 );
+                documented.check_schema("Event", &serde_json::to_value(&event).unwrap());
                 let snapshot = format!("{}{}__{name}", corpus.snapshot_prefix, app.as_str());
                 insta::assert_json_snapshot!(snapshot, event, {
                     ".id" => "[id]",

@@ -2,6 +2,7 @@
 //! text/plain, Emby JSON or the form field `data`), the playback-session rules over HTTP and across a
 //! restart, and the ways a form can be broken.
 
+use crate::api::openapi::Documented;
 use crate::helpers::{Backend, Corpus, TestApp, assert_error, fixture};
 use reqwest::StatusCode;
 use serde_json::Value;
@@ -186,6 +187,9 @@ async fn media_server_corpus_matches_its_snapshots(corpus: &Corpus) {
         .collect();
     listed.sort();
     assert_eq!(on_disk, listed, "{corpus:?}");
+    // Each stored event, as the API serves it, keeps to the OpenAPI document.
+    let documented = Documented::built();
+    let one_event = Documented::route(reqwest::Method::GET, "/api/events/{id}");
 
     for (n, (source, name, expected)) in EXPECTED.iter().enumerate() {
         let transport = transport_for(source, name, n);
@@ -198,6 +202,7 @@ async fn media_server_corpus_matches_its_snapshots(corpus: &Corpus) {
         );
         let event = stored_event(&app, &answer).await;
         assert_eq!(event["event"], *expected, "{source}/{name}: {event}");
+        documented.check(&one_event, StatusCode::OK, &event);
         let snapshot = format!("{}media__{source}__{name}", corpus.snapshot_prefix);
         insta::assert_json_snapshot!(snapshot, event, {
             ".id" => "[id]",

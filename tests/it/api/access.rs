@@ -134,6 +134,8 @@ async fn every_route_answers_each_caller_as_its_access_says(backend: Backend) {
         .await;
     let delivery = deliveries["items"][0]["id"].as_str().unwrap().to_owned();
 
+    // Every answer below also keeps to the OpenAPI document: its status listed, its body as described.
+    let documented = &super::openapi::Documented::of(&app).await;
     let table = hookarr::api::route_table();
     assert!(table.len() >= 30, "the route table lists every route");
     let mut checked = 0;
@@ -149,7 +151,11 @@ async fn every_route_answers_each_caller_as_its_access_says(backend: Backend) {
             let call = |key: Option<String>| {
                 let (method, path, body) = (route.method.clone(), path.clone(), body.clone());
                 let app = &app;
-                async move { answer(app, method, &path, key.as_deref(), body.as_ref()).await }
+                async move {
+                    let (s, b) = answer(app, method, &path, key.as_deref(), body.as_ref()).await;
+                    documented.check(route, s, &b);
+                    (s, b)
+                }
             };
             let what = format!("{} {path}", route.method);
             // `/metrics` is open to this machine: the tests connect over loopback.
@@ -208,6 +214,7 @@ async fn every_route_answers_each_caller_as_its_access_says(backend: Backend) {
                 body.as_ref(),
             )
             .await;
+            documented.check(route, s, &b);
             assert!(allowed(s), "{} {path} as the admin: {s} {b}", route.method);
             checked += 1;
         }

@@ -9,15 +9,7 @@ async fn mocks_record_what_webhooks_and_test_sends_deliver(backend: Backend) {
     let app = TestApp::spawn_with(backend, |c| c.api.allow_private_targets = true).await;
     let alice = member(&app, "alice").await;
     let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
-    let (s, mock) = app
-        .call(
-            Method::POST,
-            "/api/mocks",
-            Some(&alice.key),
-            Some(&json!({"secret": secret})),
-        )
-        .await;
-    assert_eq!(s, StatusCode::CREATED, "{mock}");
+    let mock = mock_checking(&app, &alice.key, secret).await;
     let mock_url = mock["url"].as_str().unwrap().to_owned();
     assert!(
         mock_url.starts_with(&app.base) && mock_url.contains("/mock/mock_"),

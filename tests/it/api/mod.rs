@@ -9,6 +9,7 @@ mod access;
 mod address_guard;
 mod mocks;
 mod observability;
+pub mod openapi;
 mod stream;
 mod users;
 mod webhooks;
@@ -57,4 +58,18 @@ pub async fn register(app: &TestApp, key: &str, body: Value) -> Value {
     let (s, hook) = try_register(app, key, &body).await;
     assert_eq!(s, StatusCode::CREATED, "{hook}");
     hook
+}
+
+/// Creates a mock receiver with `key` that checks signatures made with `secret`; returns the answer.
+pub async fn mock_checking(app: &TestApp, key: &str, secret: &str) -> Value {
+    let (s, mock) = app
+        .call(
+            Method::POST,
+            "/api/mocks",
+            Some(key),
+            Some(&json!({"secret": secret})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{mock}");
+    mock
 }
