@@ -246,6 +246,7 @@ pub struct RecordedRequest {
     body: String,
     /// `utf8`, or `base64` for bytes that are not text.
     encoding: &'static str,
+    /// `valid`, `invalid`, `missing` (no signature headers) or `not_checked` (the mock has no secret).
     signature: String,
     status: u16,
 }

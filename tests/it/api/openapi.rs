@@ -354,9 +354,21 @@ async fn answers_with_data_keep_to_their_schemas(backend: Backend) {
         .post_hook("radarr", &crate::helpers::fixture("radarr", "download"))
         .await;
     assert_eq!(s, StatusCode::ACCEPTED);
+    let receive = Documented::route(Method::POST, "/hooks/{source}");
+    documented.check(&receive, s, &posted);
     let event = posted["events"][0].as_str().unwrap().to_owned();
-    let (s, _) = app.post_hook("radarr", b"{\"eventType\": 7").await;
+    let (s, again) = app
+        .post_hook("radarr", &crate::helpers::fixture("radarr", "download"))
+        .await;
+    assert_eq!(
+        s,
+        StatusCode::OK,
+        "the same body again is a duplicate: {again}"
+    );
+    documented.check(&receive, s, &again);
+    let (s, refused) = app.post_hook("radarr", b"{\"eventType\": 7").await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
+    documented.check(&receive, s, &refused);
     let done = |p: &Value| {
         let items = p["items"].as_array().unwrap();
         items.len() == 2 && items.iter().all(|d| d["status"] == "succeeded")
