@@ -73,7 +73,7 @@ pub enum Answer {
 /// What a route takes and answers, beyond its method, path and access.
 #[derive(Debug, Clone, Copy)]
 pub struct Doc {
-    pub(super) query: Option<fn(Option<ParameterIn>) -> Vec<Parameter>>,
+    pub(super) query: Option<fn() -> Vec<Parameter>>,
     pub(super) body: Option<(SchemaOf, bool)>,
     pub(super) answer: Option<Answer>,
     /// A second answer that is not an error (`/readyz`'s 503, a duplicate's 200).
@@ -98,7 +98,7 @@ impl Doc {
 }
 
 /// Query parameters of a `Deserialize` struct that derives `IntoParams`.
-pub fn params_of<P: IntoParams>(_: Option<ParameterIn>) -> Vec<Parameter> {
+pub fn params_of<P: IntoParams>() -> Vec<Parameter> {
     P::into_params(|| Some(ParameterIn::Query))
 }
 
@@ -126,7 +126,10 @@ pub fn build(routes: &[Route]) -> OpenApi {
     }
     let mut components = Components::new();
     for (name, schema) in schemas {
-        components.schemas.insert(name, schema);
+        if let Some(other) = components.schemas.insert(name.clone(), schema.clone()) {
+            // Two types of one name would describe one of them wrongly.
+            assert!(other == schema, "two API types are named `{name}`");
+        }
     }
     components.add_security_scheme(
         "apiKey",
@@ -218,7 +221,7 @@ fn operation(route: &Route, tag: &str, error: &RefOr<Schema>, schemas: &mut Sche
     op.description = Some(format!("Who may call: {}.", route.access.as_str()));
     let mut parameters: Vec<Parameter> = path_params(route.path);
     if let Some(query) = doc.query {
-        parameters.extend(query(Some(ParameterIn::Query)));
+        parameters.extend(query());
     }
     if !parameters.is_empty() {
         op.parameters = Some(parameters.into_iter().map(RefOr::T).collect());
