@@ -2,6 +2,8 @@
 //!
 //! Crate map (dependencies point one way: `api` → `inbound` → `storage` → `event`):
 
+/// The admin page (`/admin`): server-rendered views, logged in with an API key.
+pub mod admin;
 /// HTTP routes (axum).
 pub mod api;
 /// Start-up and the run loop.

@@ -12,6 +12,11 @@ fn random_b64(n: usize) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
+/// An admin page log-in id or CSRF token: 32 random bytes, URL-safe.
+pub fn new_login_token() -> String {
+    random_b64(32)
+}
+
 /// A source token: 24 random bytes, URL-safe so it pastes into `?token=`.
 pub fn new_source_token() -> String {
     random_b64(24)

@@ -47,47 +47,61 @@ impl FromRequestParts<AppState> for Caller {
             .extensions
             .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
             .map(|peer| peer.0.ip().to_canonical());
-        let key = parts
+        let bearer = parts
             .headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "))
-            .map(str::trim)
-            .ok_or_else(|| {
-                ApiError::Unauthorized("send an API key as `Authorization: Bearer hk_…`".into())
-            })?;
-        if let Some(configured) = &state.admin_key
-            && secrets_match(key.as_bytes(), configured.as_bytes())
-        {
+            .map(str::trim);
+        if let Some(key) = bearer {
+            let (user, _) = authenticate_key(state, key).await?;
+            return Ok(Caller { user, address });
+        }
+        // The admin page's scripts call the API with the page's log-in cookie.
+        if let Some(login) = crate::admin::login_of(parts, state).await? {
+            crate::admin::check_csrf(parts, &login)?;
             return Ok(Caller {
-                user: state.config_admin.clone(),
+                user: login.user,
                 address,
             });
         }
-        match state.store.find_key_owner(&hash_api_key(key)).await? {
-            Some(owner) => {
-                let now = chrono::Utc::now();
-                if owner
-                    .last_used_at
-                    .is_none_or(|t| now - t >= LAST_USED_RESOLUTION)
-                {
-                    // Off the request's path: a busy or failing database must not cost an API call.
-                    let store = state.store.clone();
-                    tokio::spawn(async move {
-                        if let Err(e) = store.touch_api_key(&owner.key_id, now).await {
-                            e.log("Recording when an API key was used failed.");
-                        }
-                    });
-                }
-                Ok(Caller {
-                    user: owner.user,
-                    address,
-                })
+        Err(ApiError::Unauthorized(
+            "send an API key as `Authorization: Bearer hk_…`".into(),
+        ))
+    }
+}
+
+/// The user an API key belongs to, and the key's id (`None` for the config's `admin.api_key`).
+pub async fn authenticate_key(
+    state: &AppState,
+    key: &str,
+) -> Result<(UserRow, Option<String>), ApiError> {
+    if let Some(configured) = &state.admin_key
+        && secrets_match(key.as_bytes(), configured.as_bytes())
+    {
+        return Ok((state.config_admin.clone(), None));
+    }
+    match state.store.find_key_owner(&hash_api_key(key)).await? {
+        Some(owner) => {
+            let now = chrono::Utc::now();
+            if owner
+                .last_used_at
+                .is_none_or(|t| now - t >= LAST_USED_RESOLUTION)
+            {
+                // Off the request's path: a busy or failing database must not cost an API call.
+                let store = state.store.clone();
+                let key_id = owner.key_id.clone();
+                tokio::spawn(async move {
+                    if let Err(e) = store.touch_api_key(&key_id, now).await {
+                        e.log("Recording when an API key was used failed.");
+                    }
+                });
             }
-            None => Err(ApiError::Unauthorized(
-                "that API key is not valid (revoked, or mistyped)".into(),
-            )),
+            Ok((owner.user, Some(owner.key_id)))
         }
+        None => Err(ApiError::Unauthorized(
+            "that API key is not valid (revoked, or mistyped)".into(),
+        )),
     }
 }
 

@@ -132,26 +132,12 @@ pub async fn get_event(
     Path(id): Path<String>,
     Query(params): Query<GetParams>,
 ) -> Result<Json<EventWithDeliveries>, ApiError> {
-    let not_found = || ApiError::NotFound(format!("no event has the id `{id}`"));
-    let event_id = EventId::parse(&id).ok_or_else(not_found)?;
-    let event = state
-        .store
-        .get_event(&event_id)
-        .await?
-        .ok_or_else(not_found)?;
-    let deliveries = state
-        .store
-        .list_deliveries(&crate::storage::DeliveryQuery {
-            event_id: Some(event_id.to_string()),
-            // A user sees the deliveries to their own webhooks only.
-            owner: caller.scope().map(str::to_owned),
-            limit: 500,
-            ..Default::default()
-        })
-        .await?;
+    let (event, deliveries) =
+        crate::operations::events::event_and_deliveries(state.store.as_ref(), &id, caller.scope())
+            .await?;
     let mut answer = EventWithDeliveries {
         event,
-        deliveries: deliveries.items.into_iter().map(Into::into).collect(),
+        deliveries: deliveries.into_iter().map(Into::into).collect(),
         raw: None,
     };
     if matches!(params.raw.as_deref(), Some("true" | "1")) {
@@ -160,7 +146,7 @@ pub async fn get_event(
                 "the raw request an app sent is for admins only".into(),
             ));
         }
-        let raw = state.store.get_raw(&event_id).await?;
+        let raw = state.store.get_raw(&answer.event.id).await?;
         answer.raw = Some(raw.map(|raw| {
             let (body, encoding) = text_or_base64(raw.body);
             RawBody {

@@ -21,7 +21,8 @@ mod stream;
 mod users;
 mod webhooks;
 
-pub use auth::Access;
+pub use auth::{Access, Caller, authenticate_key};
+pub use bodies::text_or_base64;
 pub use error::ApiError;
 pub use openapi::document as openapi_document;
 pub use routes::{Route, table as route_table};
@@ -75,7 +76,8 @@ pub fn router(state: AppState) -> Router {
             None => root = root.route(route.path, handler),
         }
     }
-    root.nest("/api/v1", api.clone())
+    root.merge(crate::admin::router())
+        .nest("/api/v1", api.clone())
         .nest("/api", api)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

@@ -14,19 +14,7 @@ pub struct Stats {
 }
 
 pub async fn get(State(state): State<AppState>, caller: Caller) -> Result<Json<Stats>, ApiError> {
-    let own: Option<Vec<String>> = match caller.scope() {
-        None => None,
-        Some(user) => Some(
-            state
-                .store
-                .all_webhooks()
-                .await?
-                .into_iter()
-                .filter(|w| w.user_id == user)
-                .map(|w| w.id)
-                .collect(),
-        ),
-    };
+    let own = crate::operations::webhooks::ids_of(state.store.as_ref(), caller.scope()).await?;
     let items: Vec<DestinationStats> =
         stats(state.store.as_ref(), own.as_deref(), chrono::Utc::now()).await?;
     Ok(Json(Stats { items }))

@@ -3,6 +3,7 @@
 //! HTTP nor a terminal is known here; each caller shows the results in its own way.
 
 mod destinations;
+pub mod events;
 mod preview;
 mod replay;
 pub mod stats;

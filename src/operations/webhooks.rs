@@ -10,7 +10,7 @@ use super::webhook_fields::{
 use crate::config::Batch;
 use crate::delivery::{Engine, WEBHOOK_ID_PREFIX};
 use crate::event::new_prefixed_id;
-use crate::storage::{Store, WebhookRow};
+use crate::storage::{Store, StoreError, WebhookRow};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::Value;
@@ -239,4 +239,21 @@ async fn check_url(cx: &Context<'_>, url: &str) -> Result<String, OperationError
         .await
         .map(String::from)
         .map_err(|refusal| OperationError::invalid("url", refusal.0))
+}
+
+/// The ids of `user`'s webhooks; `None` (everyone's) without a user — an admin's view.
+pub async fn ids_of(
+    store: &dyn Store,
+    user: Option<&str>,
+) -> Result<Option<Vec<String>>, StoreError> {
+    let Some(user) = user else {
+        return Ok(None);
+    };
+    let all = store.all_webhooks().await?;
+    Ok(Some(
+        all.into_iter()
+            .filter(|w| w.user_id == user)
+            .map(|w| w.id)
+            .collect(),
+    ))
 }

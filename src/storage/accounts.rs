@@ -318,7 +318,7 @@ where
     }
 }
 
-fn user_from_row<R: Row>(row: &R) -> Result<UserRow, StoreError>
+pub(super) fn user_from_row<R: Row>(row: &R) -> Result<UserRow, StoreError>
 where
     for<'q> &'q str: Decode<'q, R::Database> + Type<R::Database> + ColumnIndex<R>,
     for<'q> String: Decode<'q, R::Database> + Type<R::Database>,

@@ -8,6 +8,7 @@ use super::{
 };
 use crate::event::{Event, EventId};
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Row as _, Type};
 
 /// Events and what came with them (part of every [`super::Store`]). Storing them is [`super::Intake`].
@@ -25,6 +26,12 @@ pub trait Events: Send + Sync + 'static {
     async fn list_events(&self, query: &EventQuery) -> Result<Page<Event>, StoreError>;
     /// One event by id.
     async fn get_event(&self, id: &EventId) -> Result<Option<Event>, StoreError>;
+    /// How many events arrived in each minute since `since` that had any: (minute start, count), oldest
+    /// first.
+    async fn events_per_minute(
+        &self,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<(DateTime<Utc>, u64)>, StoreError>;
     /// Events after an id (from the oldest when `None`), oldest first: a resumed stream's replay.
     async fn events_after(
         &self,
@@ -129,6 +136,26 @@ where
                 .fetch_optional(&self.pool)
                 .await?;
         envelope.as_deref().map(parse_envelope).transpose()
+    }
+
+    async fn events_per_minute(
+        &self,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<(DateTime<Utc>, u64)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT received_at / 60000 AS minute, COUNT(*) AS n FROM events \
+             WHERE received_at >= $1 GROUP BY received_at / 60000 ORDER BY minute",
+        )
+        .bind(millis(since))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let minute: i64 = row.try_get("minute")?;
+                let n: i64 = row.try_get("n")?;
+                Ok((from_millis(minute * 60_000), n as u64))
+            })
+            .collect()
     }
 
     async fn events_after(

@@ -17,6 +17,7 @@ mod destinations;
 mod dialect;
 mod events;
 mod fault;
+mod logins;
 mod mocks;
 mod postgres;
 mod queue;
@@ -39,6 +40,7 @@ pub use destinations::Destinations;
 pub use dialect::{Announcements, Dialect, SqlStore};
 pub use events::Events;
 pub use fault::StorageFault;
+pub use logins::{Login, Logins, NewLogin};
 pub use mocks::{MOCK_REQUESTS_KEPT, MockRequest, MockRow, Mocks};
 pub use queue::Queue;
 pub use serve_lock::{ServeLock, ServeLockError};
@@ -180,6 +182,7 @@ pub trait Store:
     + Webhooks
     + Mocks
     + Audit
+    + Logins
     + Send
     + Sync
     + 'static

@@ -3,6 +3,7 @@
 #[macro_use]
 mod helpers;
 
+mod admin;
 mod api;
 mod binary;
 mod config;

@@ -1,0 +1,139 @@
+// The admin page's script: times in the browser's zone, copy buttons, action buttons that call the API
+// with the page's CSRF token, and live lists fed by the event stream. No framework, no build step.
+"use strict";
+
+const main = document.getElementById("main");
+const csrf = main ? main.dataset.csrf : undefined;
+
+function localTimes(root) {
+  for (const t of root.querySelectorAll("time[datetime]")) {
+    const d = new Date(t.getAttribute("datetime"));
+    if (!Number.isNaN(d.getTime())) {
+      t.textContent = d.toLocaleString();
+      t.title = t.getAttribute("datetime");
+    }
+  }
+}
+
+function copyButtons() {
+  for (const button of document.querySelectorAll("button[data-copy]")) {
+    button.addEventListener("click", async () => {
+      const input = document.getElementById(button.dataset.copy);
+      let copied = false;
+      try {
+        await navigator.clipboard.writeText(input.value);
+        copied = true;
+      } catch {
+        // Plain http on a LAN address has no clipboard API: select, and let the old command copy.
+        input.select();
+        copied = document.execCommand("copy");
+      }
+      button.textContent = copied ? "Copied" : "Press Ctrl+C";
+      setTimeout(() => { button.textContent = "Copy"; }, 2000);
+    });
+  }
+}
+
+// A button with data-post="/api/…" posts to the API and says what came back in its data-result element.
+function actionButtons() {
+  for (const button of document.querySelectorAll("button[data-post]")) {
+    button.addEventListener("click", async () => {
+      const out = document.getElementById(button.dataset.result);
+      button.disabled = true;
+      try {
+        const response = await fetch(button.dataset.post, {
+          method: "POST",
+          headers: { "X-CSRF-Token": csrf, "Content-Type": "application/json" },
+          body: button.dataset.body || "{}",
+        });
+        const answer = await response.json().catch(() => ({}));
+        out.textContent = response.ok
+          ? describe(answer)
+          : "Failed: " + ((answer.error && answer.error.message) || response.status);
+        if (response.ok && button.dataset.reload) setTimeout(() => location.reload(), 800);
+      } finally {
+        button.disabled = false;
+      }
+    });
+  }
+}
+
+function describe(answer) {
+  if (Array.isArray(answer.deliveries)) return answer.deliveries.length + " new deliveries queued.";
+  if (typeof answer.retried === "number") return answer.retried + " deliveries queued again.";
+  return "Done.";
+}
+
+// Every event of the stream, whatever its name (SSE dispatches by name only).
+function follow(params, onEvent) {
+  const url = "/api/events/stream" + (params.toString() ? "?" + params : "");
+  const stream = new EventSource(url);
+  for (const kind of (main.dataset.kinds || "").split(" ").filter(Boolean)) {
+    stream.addEventListener(kind, (message) => onEvent(JSON.parse(message.data)));
+  }
+  return stream;
+}
+
+function cell(row, text, className) {
+  const td = document.createElement("td");
+  if (className) td.className = className;
+  if (text instanceof Node) td.append(text); else td.textContent = text;
+  row.append(td);
+  return td;
+}
+
+function liveEvents() {
+  const body = document.querySelector("[data-live-events]");
+  if (!body) return;
+  const params = new URLSearchParams();
+  if (body.dataset.filterEvent) params.set("events", body.dataset.filterEvent);
+  if (body.dataset.filterSource) params.set("sources", body.dataset.filterSource);
+  const text = (body.dataset.filterQ || "").toLowerCase();
+  const status = document.querySelector("[data-live-status]");
+  const stream = follow(params, (event) => {
+    if (text && !event.summary.toLowerCase().includes(text)) return;
+    const row = document.createElement("tr");
+    row.className = "fresh";
+    const time = document.createElement("time");
+    time.setAttribute("datetime", event.timestamp);
+    cell(row, time);
+    const code = document.createElement("code");
+    code.textContent = event.event;
+    cell(row, code);
+    cell(row, event.source.name);
+    const link = document.createElement("a");
+    link.href = "/admin/events/" + encodeURIComponent(event.id);
+    link.textContent = event.summary;
+    cell(row, link, "wrap");
+    localTimes(row);
+    body.prepend(row);
+    const empty = document.querySelector("[data-empty]");
+    if (empty) empty.remove();
+  });
+  stream.addEventListener("open", () => { if (status) status.textContent = "Live: new events appear here as they arrive."; });
+  stream.addEventListener("error", () => { if (status) status.textContent = "Reconnecting to the live stream…"; });
+}
+
+function liveSources() {
+  const cards = document.querySelector("[data-live-sources]");
+  if (!cards) return;
+  follow(new URLSearchParams(), (event) => {
+    const card = cards.querySelector('[data-source="' + CSS.escape(event.source.name) + '"]');
+    if (!card) return;
+    const last = card.querySelector(".last");
+    const badge = document.createElement("span");
+    badge.className = "badge ok";
+    badge.textContent = "received";
+    const time = document.createElement("time");
+    time.setAttribute("datetime", event.timestamp);
+    last.replaceChildren(badge, " Last event: " + event.summary + ", ", time);
+    localTimes(last);
+    card.classList.add("arrived");
+  });
+}
+
+localTimes(document);
+copyButtons();
+actionButtons();
+liveEvents();
+liveSources();

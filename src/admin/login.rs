@@ -1,0 +1,182 @@
+//! Logging in to the admin page with an API key: a log-in row in the store, its random id in an HttpOnly,
+//! SameSite=Strict cookie, a CSRF token per log-in that every state-changing request carries (a form field
+//! or the `X-CSRF-Token` header), and an end after [`LOGIN_LASTS`] or on log-out.
+
+use super::views::{Layout, render};
+use crate::api::{ApiError, AppState};
+use crate::secrets::{hash_api_key, new_login_token, secrets_match};
+use crate::storage::{Login, NewLogin};
+use askama::Template;
+use axum::Form;
+use axum::extract::State;
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, Method, header};
+use axum::response::{IntoResponse, Redirect, Response};
+
+/// How long a log-in lasts.
+pub const LOGIN_LASTS: chrono::TimeDelta = chrono::TimeDelta::hours(12);
+/// The log-in cookie.
+const COOKIE: &str = "hookarr_login";
+/// The cookie of the log-in form's CSRF token (double submit: the form's field must match it).
+const FORM_COOKIE: &str = "hookarr_login_form";
+
+/// The value of cookie `name` in `headers`.
+fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+/// A `Set-Cookie` value: HttpOnly, SameSite=Strict, for the whole site; `Secure` when hookarr is served
+/// over https.
+fn set_cookie(state: &AppState, name: &str, value: &str, max_age_secs: i64) -> HeaderValue {
+    let secure = if state.public_url.starts_with("https://") {
+        "; Secure"
+    } else {
+        ""
+    };
+    HeaderValue::from_str(&format!(
+        "{name}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age_secs}{secure}"
+    ))
+    .expect("cookie values are base64url")
+}
+
+/// The log-in the request's cookie names, if it holds.
+pub async fn login_of(parts: &Parts, state: &AppState) -> Result<Option<Login>, ApiError> {
+    let Some(id) = cookie(&parts.headers, COOKIE) else {
+        return Ok(None);
+    };
+    Ok(state
+        .store
+        .find_login(&hash_api_key(id), chrono::Utc::now())
+        .await?)
+}
+
+/// A request that may change something (not GET or HEAD) must carry the log-in's CSRF token in
+/// `X-CSRF-Token`.
+pub fn check_csrf(parts: &Parts, login: &Login) -> Result<(), ApiError> {
+    if matches!(parts.method, Method::GET | Method::HEAD) {
+        return Ok(());
+    }
+    let given = parts
+        .headers
+        .get("x-csrf-token")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    match secrets_match(given.as_bytes(), login.csrf.as_bytes()) {
+        true => Ok(()),
+        false => Err(ApiError::Forbidden(
+            "this request needs the page's CSRF token (`X-CSRF-Token`); reload the page".into(),
+        )),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage {
+    layout: Layout,
+    csrf: String,
+    problem: Option<String>,
+}
+
+/// `GET /admin/login`: the form, with a fresh CSRF token in a cookie and a field.
+pub async fn form(State(state): State<AppState>) -> Response {
+    login_form(&state, None)
+}
+
+fn login_form(state: &AppState, problem: Option<String>) -> Response {
+    let csrf = new_login_token();
+    let page = LoginPage {
+        layout: Layout::anonymous("Log in"),
+        csrf: csrf.clone(),
+        problem,
+    };
+    let mut response = render(&page);
+    response.headers_mut().append(
+        header::SET_COOKIE,
+        set_cookie(state, FORM_COOKIE, &csrf, 3600),
+    );
+    response
+}
+
+#[derive(serde::Deserialize)]
+pub struct LogInForm {
+    key: String,
+    csrf: String,
+}
+
+/// `POST /admin/login`: an API key (admin or user) opens a log-in.
+pub async fn log_in(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<LogInForm>,
+) -> Result<Response, ApiError> {
+    let expected = cookie(&headers, FORM_COOKIE).unwrap_or("");
+    if expected.is_empty() || !secrets_match(form.csrf.as_bytes(), expected.as_bytes()) {
+        return Ok(login_form(
+            &state,
+            Some("The form had expired; log in again.".into()),
+        ));
+    }
+    let (user, key_id) = match crate::api::authenticate_key(&state, form.key.trim()).await {
+        Ok(found) => found,
+        Err(ApiError::Unauthorized(_)) => {
+            return Ok(login_form(
+                &state,
+                Some("That API key is not valid (revoked, or mistyped).".into()),
+            ));
+        }
+        Err(other) => return Err(other),
+    };
+    let id = new_login_token();
+    let now = chrono::Utc::now();
+    let login = NewLogin {
+        id_hash: hash_api_key(&id),
+        user_id: user.id,
+        key_id,
+        csrf: new_login_token(),
+        created_at: now,
+        expires_at: now + LOGIN_LASTS,
+    };
+    state.store.create_login(&login).await?;
+    let mut response = Redirect::to("/admin").into_response();
+    let headers = response.headers_mut();
+    let cookie = set_cookie(&state, COOKIE, &id, LOGIN_LASTS.num_seconds());
+    headers.append(header::SET_COOKIE, cookie);
+    headers.append(header::SET_COOKIE, set_cookie(&state, FORM_COOKIE, "", 0));
+    Ok(response)
+}
+
+#[derive(serde::Deserialize)]
+pub struct LogOutForm {
+    csrf: String,
+}
+
+/// `POST /admin/logout`: ends the log-in (the form carries its CSRF token).
+pub async fn log_out(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<LogOutForm>,
+) -> Result<Response, ApiError> {
+    if let Some(id) = cookie(&headers, COOKIE) {
+        let id_hash = hash_api_key(id);
+        if let Some(login) = state.store.find_login(&id_hash, chrono::Utc::now()).await? {
+            if !secrets_match(form.csrf.as_bytes(), login.csrf.as_bytes()) {
+                return Err(ApiError::Forbidden(
+                    "the log-out form's CSRF token does not match; reload the page".into(),
+                ));
+            }
+            state.store.delete_login(&id_hash).await?;
+        }
+    }
+    let mut response = Redirect::to("/admin/login").into_response();
+    response
+        .headers_mut()
+        .append(header::SET_COOKIE, set_cookie(&state, COOKIE, "", 0));
+    Ok(response)
+}

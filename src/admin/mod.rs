@@ -1,0 +1,28 @@
+//! The admin page (`GET /admin`): server-rendered views over the same store and engine as the API, for
+//! someone logged in with an API key (a user sees only their own webhooks and deliveries). The page's few
+//! scripts (copy buttons, live lists, actions) call the JSON API with the log-in cookie and its CSRF token.
+
+mod assets;
+mod login;
+mod views;
+
+pub use login::{check_csrf, login_of};
+
+use crate::api::AppState;
+use axum::Router;
+use axum::response::Redirect;
+use axum::routing::{get, post};
+
+/// The admin page's routes; the CSP and cache headers come with them.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/", get(|| async { Redirect::to("/admin") }))
+        .route("/admin", get(views::dashboard::page))
+        .route("/admin/login", get(login::form).post(login::log_in))
+        .route("/admin/logout", post(login::log_out))
+        .route("/admin/sources", get(views::sources::page))
+        .route("/admin/events", get(views::events::list))
+        .route("/admin/events/{id}", get(views::events::one))
+        .route("/admin/assets/{file}", get(assets::serve))
+        .layer(axum::middleware::from_fn(assets::page_headers))
+}

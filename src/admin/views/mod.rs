@@ -1,0 +1,129 @@
+//! The views of the admin page: each gathers what it shows from the store and the engine and renders an
+//! askama template of `src/admin/pages/`; [`LoggedIn`] sends anyone not logged in to the log-in form.
+
+pub mod dashboard;
+pub mod events;
+pub mod sources;
+
+use super::assets;
+use crate::api::{ApiError, AppState, Caller};
+use crate::storage::Login;
+use askama::Template;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use chrono::{DateTime, Utc};
+
+/// What every page's frame shows: the title, who is logged in, the navigation and the assets.
+pub struct Layout {
+    pub title: String,
+    /// `None` on the log-in form.
+    pub viewer: Option<Viewer>,
+    /// The navigation entry of this page.
+    pub nav: &'static str,
+    pub css: String,
+    pub js: String,
+    /// Every event name, space-separated: the live lists listen for each (SSE events are named).
+    pub kinds: String,
+}
+
+/// Who is logged in.
+pub struct Viewer {
+    pub name: String,
+    pub is_admin: bool,
+    /// The log-in's CSRF token, for the log-out form and the scripts' API calls.
+    pub csrf: String,
+}
+
+impl Layout {
+    pub fn anonymous(title: &str) -> Layout {
+        Layout {
+            title: title.to_owned(),
+            viewer: None,
+            nav: "",
+            css: assets::css_url(),
+            js: assets::js_url(),
+            kinds: crate::event::EventKind::ALL
+                .iter()
+                .map(|k| k.as_str())
+                .collect::<Vec<_>>()
+                .join(" "),
+        }
+    }
+
+    pub fn new(title: &str, nav: &'static str, who: &LoggedIn) -> Layout {
+        Layout {
+            viewer: Some(Viewer {
+                name: who.caller.user.name.clone(),
+                is_admin: who.caller.is_admin(),
+                csrf: who.login.csrf.clone(),
+            }),
+            nav,
+            ..Layout::anonymous(title)
+        }
+    }
+
+    /// The navigation: (path, label, whether it is this page).
+    pub fn entries(&self) -> Vec<(&'static str, &'static str, bool)> {
+        let admin = self.viewer.as_ref().is_some_and(|v| v.is_admin);
+        [
+            ("/admin", "Dashboard", false),
+            ("/admin/sources", "Sources", true),
+            ("/admin/events", "Events", false),
+        ]
+        .into_iter()
+        .filter(|(_, _, admin_only)| admin || !admin_only)
+        .map(|(path, label, _)| (path, label, path == self.nav))
+        .collect()
+    }
+}
+
+/// A page as HTML, or the usual 500 when its template fails.
+pub fn render<T: Template>(page: &T) -> Response {
+    match page.render() {
+        Ok(html) => Html(html).into_response(),
+        Err(e) => ApiError::Internal(anyhow::anyhow!("rendering a page: {e}")).into_response(),
+    }
+}
+
+/// Someone logged in to the admin page; extracting it from a request without a log-in redirects to the
+/// log-in form.
+pub struct LoggedIn {
+    pub login: Login,
+    pub caller: Caller,
+}
+
+impl FromRequestParts<AppState> for LoggedIn {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        match super::login_of(parts, state).await {
+            Ok(Some(login)) => {
+                let address = parts
+                    .extensions
+                    .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                    .map(|peer| peer.0.ip().to_canonical());
+                let caller = Caller {
+                    user: login.user.clone(),
+                    address,
+                };
+                Ok(LoggedIn { login, caller })
+            }
+            Ok(None) => Err(Redirect::to("/admin/login").into_response()),
+            Err(e) => Err(e.into_response()),
+        }
+    }
+}
+
+/// An admin-only page refuses users with a page that says so.
+pub fn admin_only(who: &LoggedIn) -> Result<(), ApiError> {
+    match who.caller.is_admin() {
+        true => Ok(()),
+        false => Err(ApiError::Forbidden("this page is for admins".into())),
+    }
+}
+
+/// A time as the page sends it: RFC 3339 in UTC, shown in the browser's zone by the script.
+pub fn iso(t: &DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}

@@ -1,0 +1,98 @@
+//! Sources (admins): per app its Connect URL with a copy button, the steps to set it up in that app with
+//! the URL filled in, and its last event — "waiting for the Test button…" until one arrives, which the
+//! page's script turns green live from the event stream.
+
+use super::{Layout, LoggedIn, admin_only, iso, render};
+use crate::api::{ApiError, AppState};
+use crate::inbound::SourceApp;
+use crate::operations::events::last_event_of;
+use askama::Template;
+use axum::extract::State;
+use axum::response::Response;
+
+pub struct SourceCard {
+    pub name: String,
+    pub app: &'static str,
+    pub connect_url: String,
+    /// The steps in the app, in order.
+    pub steps: Vec<&'static str>,
+    /// Whether the app has a test button (Plex has none: play something).
+    pub test_hint: &'static str,
+    pub last_summary: Option<String>,
+    pub last_at: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "sources.html")]
+struct SourcesPage {
+    layout: Layout,
+    cards: Vec<SourceCard>,
+}
+
+pub async fn page(State(state): State<AppState>, who: LoggedIn) -> Result<Response, ApiError> {
+    admin_only(&who)?;
+    let mut cards = Vec::new();
+    for source in state.sources.iter() {
+        let last = last_event_of(state.store.as_ref(), &source.name).await?;
+        let (steps, test_hint) = set_up(source.app);
+        cards.push(SourceCard {
+            name: source.name.clone(),
+            app: source.app.as_str(),
+            connect_url: source.connect_url(&state.public_url, true),
+            steps,
+            test_hint,
+            last_summary: last.as_ref().map(|e| e.summary.clone()),
+            last_at: last.as_ref().map(|e| iso(&e.timestamp)),
+        });
+    }
+    let page = SourcesPage {
+        layout: Layout::new("Sources", "/admin/sources", &who),
+        cards,
+    };
+    Ok(render(&page))
+}
+
+/// Where the webhook form is in each app and what to do there (the README's steps, shortened).
+fn set_up(app: SourceApp) -> (Vec<&'static str>, &'static str) {
+    match app {
+        SourceApp::Radarr | SourceApp::Sonarr | SourceApp::Lidarr | SourceApp::Whisparr => (
+            vec![
+                "Settings → Connect → + → Webhook.",
+                "Name: hookarr. Pick the notification triggers you want to hear about.",
+                "Webhook URL: paste the Connect URL. Method: POST.",
+                "Press Test, then Save.",
+            ],
+            "Waiting for the Test button…",
+        ),
+        SourceApp::Plex => (
+            vec![
+                "Open app.plex.tv signed in as the account whose events you want (Plex Pass).",
+                "Settings (the spanner) → Webhooks (under your account) → Add Webhook.",
+                "Paste the Connect URL → Save Changes.",
+                "Plex has no test button: play something.",
+            ],
+            "Waiting for Plex: play something…",
+        ),
+        SourceApp::Jellyfin => (
+            vec![
+                "Dashboard → Plugins → Catalog → install Webhook, restart Jellyfin.",
+                "Dashboard → Plugins → Webhook: set Server Url to your Jellyfin's public address.",
+                "Add Generic Destination; Webhook Url: paste the Connect URL.",
+                "Pick the notification types, turn on Send All Properties, Save.",
+            ],
+            "Waiting for Jellyfin: play something or add an item…",
+        ),
+        SourceApp::Emby => (
+            vec![
+                "Settings → Notifications → Add Notification → Webhooks.",
+                "URL: paste the Connect URL; Request content type: application/json.",
+                "Pick the events, then Send Test Notification.",
+            ],
+            "Waiting for the test notification…",
+        ),
+        SourceApp::Generic => (
+            vec!["POST JSON to the Connect URL from any program."],
+            "Waiting for a first request…",
+        ),
+    }
+}

@@ -1,0 +1,156 @@
+// The admin page in Debian's Chromium (headless), driven by playwright-core, against a running hookarr.
+// Run by `cargo test` (tests/it/admin.rs), which starts hookarr and passes:
+//   HOOKARR_URL          hookarr's base URL (loopback)
+//   HOOKARR_ADMIN_KEY    the admin's API key
+//   HOOKARR_USER_KEY     a user's API key
+//   HOOKARR_FIXTURES     tests/fixtures/inbound
+//   HOOKARR_SCREENSHOTS  where to write a screenshot of every view at 1280 and 390 px wide
+// Exits 0 when every check holds; else prints what failed and exits 1.
+import { chromium } from "playwright-core";
+import { readFileSync, mkdirSync } from "node:fs";
+import { join, dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+import assert from "node:assert/strict";
+
+const base = process.env.HOOKARR_URL;
+const adminKey = process.env.HOOKARR_ADMIN_KEY;
+const userKey = process.env.HOOKARR_USER_KEY;
+const fixtures = process.env.HOOKARR_FIXTURES;
+const shots = process.env.HOOKARR_SCREENSHOTS;
+const here = dirname(fileURLToPath(import.meta.url));
+const axeSource = readFileSync(join(here, "node_modules/axe-core/axe.min.js"), "utf8");
+
+const problems = [];
+const leftLoopback = [];
+
+function isLoopback(url) {
+  const { protocol, hostname } = new URL(url);
+  if (protocol === "data:" || protocol === "about:" || protocol === "blob:") return true;
+  return hostname === "127.0.0.1" || hostname === "localhost" || hostname === "[::1]" || hostname.startsWith("127.");
+}
+
+const browser = await chromium.launch({ executablePath: "/usr/bin/chromium", headless: true });
+try {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: base });
+  // Nothing may leave this machine: anything not on loopback is refused and remembered.
+  await context.route("**/*", (route) => {
+    const url = route.request().url();
+    if (isLoopback(url)) return route.continue();
+    leftLoopback.push(url);
+    return route.abort();
+  });
+  const page = await context.newPage();
+  page.on("console", (m) => { if (m.type() === "error") problems.push(`console error on ${page.url()}: ${m.text()}`); });
+  page.on("pageerror", (e) => problems.push(`script error on ${page.url()}: ${e.message}`));
+
+  // Log in: a wrong key is refused with a message, the admin key opens the dashboard.
+  await page.goto(`${base}/admin`);
+  assert.match(page.url(), /\/admin\/login$/, "the page asks for a log-in first");
+  await page.getByLabel("API key").fill("hk_not_a_key");
+  await page.getByRole("button", { name: "Log in" }).click();
+  await page.getByRole("alert").filter({ hasText: "not valid" }).waitFor();
+  await check(page, "login");
+  await page.getByLabel("API key").fill(adminKey);
+  await page.getByRole("button", { name: "Log in" }).click();
+  await page.getByRole("heading", { name: "Dashboard" }).waitFor();
+  const cookies = await context.cookies();
+  const login = cookies.find((c) => c.name === "hookarr_login");
+  assert.ok(login, "a log-in cookie is set");
+  assert.equal(login.httpOnly, true, "the log-in cookie is HttpOnly");
+  assert.equal(login.sameSite, "Strict", "the log-in cookie is SameSite=Strict");
+  await check(page, "dashboard");
+
+  // Sources: copy radarr's Connect URL, post the app's test payload to it, and see the card turn green.
+  await page.getByRole("link", { name: "Sources" }).click();
+  const radarr = page.locator('[data-source="radarr"]');
+  await radarr.getByText("Waiting for the Test button").waitFor();
+  await check(page, "sources");
+  await radarr.getByRole("button", { name: "Copy" }).click();
+  await radarr.getByRole("button", { name: "Copied" }).waitFor();
+  const copied = await page.evaluate(() => navigator.clipboard.readText());
+  assert.match(copied, /\/hooks\/radarr\?token=[A-Za-z0-9_-]{20,}$/, `the copied Connect URL: ${copied}`);
+  assert.ok(copied.startsWith(base + "/"), `the Connect URL is hookarr's own (loopback) address: ${copied}`);
+  await postTo(copied, "radarr", "test");
+  await radarr.locator(".badge.ok").waitFor();
+  assert.ok(await radarr.evaluate((el) => el.classList.contains("arrived")), "the radarr card turned green");
+  await shoot(page, "sources-received");
+
+  // Events: a new event appears live without a reload; open it.
+  await page.getByRole("link", { name: "Events" }).click();
+  await page.getByText("Live: new events appear here").waitFor();
+  await postTo(copied, "radarr", "download");
+  const row = page.locator("tbody tr").filter({ hasText: "library.new" }).first();
+  await row.waitFor();
+  await check(page, "events");
+  await row.getByRole("link").click();
+  await page.getByRole("heading", { name: "Normalized" }).waitFor();
+  await page.getByRole("heading", { name: "As the app sent it" }).waitFor();
+  assert.match(await page.locator("pre.json").innerText(), /"event": "library.new"/);
+  await check(page, "event");
+
+  // The dashboard now counts the events and shows radarr's last one.
+  await page.getByRole("link", { name: "Dashboard" }).click();
+  await page.getByRole("cell", { name: /Dune: Part Two/ }).waitFor();
+  assert.equal(await page.locator(".chart rect").count() > 0, true, "the chart has a bar");
+  await shoot(page, "dashboard-with-events");
+
+  // Log out: the log-in ends, and the pages ask for one again.
+  await page.getByRole("button", { name: "Log out" }).click();
+  await page.getByRole("heading", { name: "Log in to hookarr" }).waitFor();
+  await page.goto(`${base}/admin/events`);
+  assert.match(page.url(), /\/admin\/login$/, "after log-out the pages ask for a log-in");
+
+  // A user: no sources view (it shows every token), and the dashboard without the admin's parts.
+  await page.getByLabel("API key").fill(userKey);
+  await page.getByRole("button", { name: "Log in" }).click();
+  await page.getByRole("heading", { name: "Dashboard" }).waitFor();
+  assert.equal(await page.getByRole("link", { name: "Sources" }).count(), 0, "no Sources link for a user");
+  assert.equal(await page.getByRole("heading", { name: "Queue" }).count(), 0, "no queue for a user");
+  const refused = await context.request.get(`${base}/admin/sources`);
+  assert.equal(refused.status(), 403, "a user may not open the sources view");
+  await check(page, "dashboard-user");
+  await page.getByRole("button", { name: "Log out" }).click();
+  await page.getByRole("heading", { name: "Log in to hookarr" }).waitFor();
+} catch (e) {
+  problems.push(e.stack || String(e));
+} finally {
+  await browser.close();
+}
+
+if (leftLoopback.length) problems.push(`requests that would have left this machine: ${leftLoopback.join(", ")}`);
+if (problems.length) {
+  console.error(problems.join("\n\n"));
+  process.exit(1);
+}
+console.log("admin page: every browser check held");
+
+/** Posts an app fixture to a Connect URL, as the app would; asserts a 202. */
+async function postTo(url, app, name) {
+  const body = readFileSync(join(fixtures, app, `${name}.json`));
+  const response = await fetch(url, { method: "POST", headers: { "Content-Type": "application/json" }, body });
+  assert.equal(response.status, 202, `posting ${app}/${name}: ${await response.text()}`);
+}
+
+/** The checks every view gets: no serious accessibility violation, no horizontal scroll on a phone, and a
+ * screenshot at 1280 and 390 px wide. */
+async function check(page, name) {
+  await page.evaluate(axeSource);
+  const result = await page.evaluate(() => window.axe.run(document, { resultTypes: ["violations"] }));
+  const serious = result.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
+  for (const v of serious) {
+    problems.push(`${name}: ${v.id} (${v.impact}): ${v.help} — ${v.nodes.map((n) => n.target.join(" ")).join("; ")}`);
+  }
+  await shoot(page, name);
+  await page.setViewportSize({ width: 390, height: 844 });
+  const wide = await page.evaluate(() => document.documentElement.scrollWidth);
+  if (wide > 390) problems.push(`${name}: ${wide} px wide at a 390 px viewport (horizontal scroll)`);
+  await shoot(page, `${name}-phone`, false);
+  await page.setViewportSize({ width: 1280, height: 900 });
+}
+
+async function shoot(page, name, full = true) {
+  if (!shots) return;
+  mkdirSync(shots, { recursive: true });
+  await page.screenshot({ path: join(shots, `${name}.png`), fullPage: full });
+}

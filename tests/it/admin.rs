@@ -1,0 +1,341 @@
+//! The admin page: log-in, cookies, CSRF and headers over plain HTTP; then every view in a real browser
+//! (Debian's Chromium driven by playwright-core: `tests/browser/admin.mjs`) when both are installed — else
+//! the browser part says SKIPPED, which `.ci/run` does not accept.
+
+use crate::api::member;
+use crate::helpers::{ADMIN_KEY, Backend, TestApp, report_skip};
+use reqwest::StatusCode;
+use reqwest::header::{CONTENT_SECURITY_POLICY, LOCATION, SET_COOKIE};
+use std::path::Path;
+
+/// A client that keeps no cookies and follows no redirects, so each answer is seen as sent.
+fn plain_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// The value of the `name=` cookie a response sets.
+fn set_cookie<'a>(resp: &'a reqwest::Response, name: &str) -> Option<&'a str> {
+    resp.headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with(&format!("{name}=")))
+}
+
+fn cookie_value(set_cookie: &str) -> &str {
+    set_cookie
+        .split(';')
+        .next()
+        .unwrap()
+        .split_once('=')
+        .unwrap()
+        .1
+}
+
+/// The hidden `csrf` field of a page.
+fn csrf_field(html: &str) -> String {
+    let at = html.find("name=\"csrf\" value=\"").expect("a csrf field") + 19;
+    html[at..at + html[at..].find('"').unwrap()].to_owned()
+}
+
+/// Logs in with `key` as a browser would: the form (its CSRF cookie and field), then the post. Returns
+/// the log-in cookie's value.
+async fn log_in(app: &TestApp, key: &str) -> String {
+    let client = plain_client();
+    let form = client
+        .get(format!("{}/admin/login", app.base))
+        .send()
+        .await
+        .unwrap();
+    let form_cookie = set_cookie(&form, "hookarr_login_form").unwrap().to_owned();
+    let html = form.text().await.unwrap();
+    let resp = client
+        .post(format!("{}/admin/login", app.base))
+        .header(
+            "cookie",
+            format!("hookarr_login_form={}", cookie_value(&form_cookie)),
+        )
+        .form(&[("key", key), ("csrf", &csrf_field(&html))])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    assert_eq!(resp.headers()[LOCATION], "/admin");
+    let login = set_cookie(&resp, "hookarr_login").expect("a log-in cookie");
+    for flag in ["HttpOnly", "SameSite=Strict", "Path=/", "Max-Age=43200"] {
+        assert!(login.contains(flag), "{flag} in {login}");
+    }
+    cookie_value(login).to_owned()
+}
+
+/// GETs an admin path with the log-in cookie.
+async fn page(app: &TestApp, path: &str, login: &str) -> reqwest::Response {
+    plain_client()
+        .get(format!("{}{path}", app.base))
+        .header("cookie", format!("hookarr_login={login}"))
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn logging_in_and_out_with_a_key() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let client = plain_client();
+    // Not logged in: `/` and every view lead to the log-in form.
+    let root = client.get(format!("{}/", app.base)).send().await.unwrap();
+    assert_eq!(root.headers()[LOCATION], "/admin");
+    for path in ["/admin", "/admin/sources", "/admin/events"] {
+        let resp = client
+            .get(format!("{}{path}", app.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::SEE_OTHER, "{path}");
+        assert_eq!(resp.headers()[LOCATION], "/admin/login", "{path}");
+    }
+    // A wrong key: the form again, saying so, and no log-in cookie.
+    let form = client
+        .get(format!("{}/admin/login", app.base))
+        .send()
+        .await
+        .unwrap();
+    let form_cookie = cookie_value(set_cookie(&form, "hookarr_login_form").unwrap()).to_owned();
+    let csrf = csrf_field(&form.text().await.unwrap());
+    let wrong = client
+        .post(format!("{}/admin/login", app.base))
+        .header("cookie", format!("hookarr_login_form={form_cookie}"))
+        .form(&[("key", "hk_wrong"), ("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert!(set_cookie(&wrong, "hookarr_login").is_none());
+    assert!(wrong.text().await.unwrap().contains("not valid"));
+    // The right key without the form's cookie (a post from another site): refused.
+    let forged = client
+        .post(format!("{}/admin/login", app.base))
+        .form(&[("key", ADMIN_KEY), ("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert!(set_cookie(&forged, "hookarr_login").is_none());
+
+    let login = log_in(&app, ADMIN_KEY).await;
+    let dashboard = page(&app, "/admin", &login).await;
+    assert_eq!(dashboard.status(), StatusCode::OK);
+    let html = dashboard.text().await.unwrap();
+    assert!(html.contains("<h1>Dashboard</h1>"));
+    // Log-out needs the page's CSRF token; then the cookie no longer opens anything.
+    let no_token = client
+        .post(format!("{}/admin/logout", app.base))
+        .header("cookie", format!("hookarr_login={login}"))
+        .form(&[("csrf", "nope")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(no_token.status(), StatusCode::FORBIDDEN);
+    assert_eq!(page(&app, "/admin", &login).await.status(), StatusCode::OK);
+    let out = client
+        .post(format!("{}/admin/logout", app.base))
+        .header("cookie", format!("hookarr_login={login}"))
+        .form(&[("csrf", csrf_field(&html))])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.headers()[LOCATION], "/admin/login");
+    assert!(
+        set_cookie(&out, "hookarr_login")
+            .unwrap()
+            .contains("Max-Age=0")
+    );
+    assert_eq!(
+        page(&app, "/admin", &login).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    app.stop().await;
+}
+
+/// The page's scripts call the API with the log-in cookie: reads need nothing more, changes need the
+/// log-in's CSRF token; revoking the key a log-in was made with ends the log-in.
+async fn the_cookie_reaches_the_api_with_its_csrf_token(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let alice = member(&app, "alice").await;
+    let login = log_in(&app, &alice.key).await;
+    let html = page(&app, "/admin", &login).await.text().await.unwrap();
+    let csrf = csrf_field(&html);
+    let client = plain_client();
+    let cookie = format!("hookarr_login={login}");
+    let read = client
+        .get(format!("{}/api/webhooks", app.base))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(read.status(), StatusCode::OK);
+    let mock = |token: Option<&str>| {
+        let mut req = client
+            .post(format!("{}/api/mocks", app.base))
+            .header("cookie", &cookie);
+        if let Some(token) = token {
+            req = req.header("x-csrf-token", token);
+        }
+        req.send()
+    };
+    let refused = mock(None).await.unwrap();
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    let body: serde_json::Value = refused.json().await.unwrap();
+    assert!(body["error"]["message"].as_str().unwrap().contains("CSRF"));
+    assert_eq!(
+        mock(Some("wrong")).await.unwrap().status(),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        mock(Some(&csrf)).await.unwrap().status(),
+        StatusCode::CREATED
+    );
+    // A user's cookie is that user: admin routes stay closed.
+    let users = client
+        .get(format!("{}/api/users", app.base))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(users.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        page(&app, "/admin/sources", &login).await.status(),
+        StatusCode::FORBIDDEN,
+        "the sources view shows every token: admins only"
+    );
+
+    // Revoke the key the log-in was made with: the log-in ends with it.
+    let (_, keys) = app
+        .call(reqwest::Method::GET, "/api/keys", Some(&alice.key), None)
+        .await;
+    let key_id = keys["items"][0]["id"].as_str().unwrap().to_owned();
+    let (s, _) = app
+        .call(
+            reqwest::Method::DELETE,
+            &format!("/api/keys/{key_id}"),
+            Some(ADMIN_KEY),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    assert_eq!(
+        page(&app, "/admin", &login).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    let after = client
+        .get(format!("{}/api/webhooks", app.base))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(after.status(), StatusCode::UNAUTHORIZED);
+    app.stop().await;
+}
+
+both_backends!(the_cookie_reaches_the_api_with_its_csrf_token);
+
+#[tokio::test]
+async fn pages_and_assets_carry_their_headers() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let login = log_in(&app, ADMIN_KEY).await;
+    let dashboard = page(&app, "/admin", &login).await;
+    let csp = dashboard.headers()[CONTENT_SECURITY_POLICY]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    for part in [
+        "default-src 'none'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "frame-ancestors 'none'",
+    ] {
+        assert!(csp.contains(part), "{part} in {csp}");
+    }
+    assert!(!csp.contains("unsafe-inline"));
+    assert_eq!(dashboard.headers()["cache-control"], "no-store");
+    assert_eq!(dashboard.headers()["x-frame-options"], "DENY");
+    let html = dashboard.text().await.unwrap();
+    assert!(
+        !html.contains("<script>") && !html.contains(" style="),
+        "no inline script or style"
+    );
+    // The assets' names carry their content's hash and may be cached for good; other names are 404.
+    let assets: Vec<String> = html
+        .match_indices("/admin/assets/")
+        .map(|(at, _)| html[at..at + html[at..].find('"').unwrap()].to_owned())
+        .collect();
+    assert_eq!(assets.len(), 2, "a stylesheet and a script: {assets:?}");
+    for url in assets {
+        assert!(url.ends_with(".css") || url.ends_with(".js"), "{url}");
+        let asset = page(&app, &url, &login).await;
+        assert_eq!(asset.status(), StatusCode::OK, "{url}");
+        let cache = asset.headers()["cache-control"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert!(cache.contains("immutable"), "{url}: {cache}");
+    }
+    let stale = page(&app, "/admin/assets/app.000000000000.css", &login).await;
+    assert_eq!(stale.status(), StatusCode::NOT_FOUND);
+    app.stop().await;
+}
+
+/// What the browser run needs, or why it cannot run here.
+fn browser() -> Result<std::path::PathBuf, String> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser");
+    if !Path::new("/usr/bin/chromium").exists() {
+        return Err("no /usr/bin/chromium (Debian's `chromium` package)".into());
+    }
+    if !dir.join("node_modules/playwright-core").exists() {
+        return Err("no playwright-core: run `npm ci` in tests/browser".into());
+    }
+    if std::process::Command::new("node")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        return Err("no node".into());
+    }
+    Ok(dir)
+}
+
+#[tokio::test]
+async fn the_admin_page_in_a_real_browser() {
+    let dir = match browser() {
+        Ok(dir) => dir,
+        Err(why) => return report_skip("the admin page in a real browser", &why),
+    };
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let alice = member(&app, "alice").await;
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let shots = std::env::var("HOOKARR_SCREENSHOTS")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|_| std::env::temp_dir().join("hookarr-admin-screenshots"));
+    let run = tokio::process::Command::new("node")
+        .arg(dir.join("admin.mjs"))
+        .env("HOOKARR_URL", &app.base)
+        .env("HOOKARR_ADMIN_KEY", ADMIN_KEY)
+        .env("HOOKARR_USER_KEY", &alice.key)
+        .env("HOOKARR_FIXTURES", root.join("tests/fixtures/inbound"))
+        .env("HOOKARR_SCREENSHOTS", &shots)
+        .kill_on_drop(true)
+        .output();
+    let out = tokio::time::timeout(std::time::Duration::from_secs(300), run)
+        .await
+        .expect("the browser run ends within 5 minutes")
+        .expect("node runs");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "the browser checks failed:\n{text}");
+    assert!(text.contains("every browser check held"), "{text}");
+    app.stop().await;
+}
