@@ -63,7 +63,9 @@ pub struct QueueSnapshot {
     pub oldest_due_at: Option<DateTime<Utc>>,
 }
 
-const DELIVERY_COLUMNS: &str = "id, event_id, event, destination, status, attempts, next_attempt_at, \
+/// `attempts` counts every attempt, those before a manual retry too.
+const DELIVERY_COLUMNS: &str = "id, event_id, event, destination, status, \
+                                attempts + attempts_before_retry AS attempts, next_attempt_at, \
      expires_at, created_at, updated_at, last_status, last_error";
 
 #[async_trait]
@@ -168,8 +170,9 @@ where
         now: DateTime<Utc>,
     ) -> Result<u64, StoreError> {
         let mut sql = String::from(
-            "UPDATE deliveries SET status = 'pending', attempts = 0, next_attempt_at = $1, updated_at = $1, \
-             lease_owner = NULL WHERE status IN ('failed', 'dead', 'expired')",
+            "UPDATE deliveries SET status = 'pending', attempts_before_retry = attempts_before_retry + attempts, \
+             attempts = 0, next_attempt_at = $1, updated_at = $1, lease_owner = NULL \
+             WHERE status IN ('failed', 'dead', 'expired')",
         );
         let mut texts = Vec::new();
         if let Some(id) = id {

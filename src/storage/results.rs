@@ -71,10 +71,24 @@ where
             .flat_map(|f| f.logged.iter().map(move |a| (f.id.as_str(), a)))
             .collect();
         for chunk in shaped_chunks(&logged, 128) {
-            let values = values_list(chunk.len(), &[""; 10]);
+            let values = values_list(
+                chunk.len(),
+                &[
+                    "TEXT", "BIGINT", "BIGINT", "BIGINT", "TEXT", "BIGINT", "TEXT", "TEXT", "TEXT",
+                    "TEXT",
+                ],
+            );
+            // Numbered after the attempts made before the delivery's last manual retry, so a retried
+            // delivery's new attempts are logged beside its old ones. (`WHERE true`: SQLite's upsert after a
+            // SELECT needs it to tell the join's ON from the conflict's.)
             let mut q = sqlx::query(sqlx::AssertSqlSafe(format!(
-                "INSERT INTO attempts (delivery_id, attempt, started_at, duration_ms, outcome, status_code, \
-                 response_headers, response_body, error, request_body) VALUES {values} \
+                "WITH v (delivery_id, attempt, started_at, duration_ms, outcome, status_code, response_headers, \
+                 response_body, error, request_body) AS (VALUES {values}) \
+                 INSERT INTO attempts (delivery_id, attempt, started_at, duration_ms, outcome, status_code, \
+                 response_headers, response_body, error, request_body) \
+                 SELECT v.delivery_id, v.attempt + d.attempts_before_retry, v.started_at, v.duration_ms, \
+                 v.outcome, v.status_code, v.response_headers, v.response_body, v.error, v.request_body \
+                 FROM v JOIN deliveries d ON d.id = v.delivery_id WHERE true \
                  ON CONFLICT (delivery_id, attempt) DO NOTHING"
             )));
             for (id, a) in chunk {

@@ -639,8 +639,15 @@ async fn claims_lease_due_deliveries_oldest_first_and_leases_expire(backend: Bac
             .unwrap(),
         1
     );
+    // Its attempts still count (and its next ones are logged after them); its retry schedule starts over.
     let d2 = store.get_delivery(&ids[2]).await.unwrap().unwrap();
-    assert_eq!((d2.status, d2.attempts), (DeliveryStatus::Pending, 0));
+    assert_eq!((d2.status, d2.attempts), (DeliveryStatus::Pending, 8));
+    let claimed = store
+        .claim_due("w5", now + Duration::seconds(1), later, 10)
+        .await
+        .unwrap();
+    let again = claimed.iter().find(|c| c.id == ids[2]).expect("due again");
+    assert_eq!(again.attempts, 0, "a fresh schedule");
     let counts = store.delivery_counts().await.unwrap();
     let count = |st: DeliveryStatus| {
         counts

@@ -146,6 +146,18 @@ async fn exhausted_retries_dead_letter_then_manual_and_bulk_retry_deliver() {
         .await;
     assert_eq!(status, StatusCode::ACCEPTED);
     assert_eq!(settled(&app, &first).await[0]["status"], "succeeded");
+    // The retry's attempt is logged after the two before it, and counted with them.
+    let (_, one) = app.api_get(&format!("/api/deliveries/{id}")).await;
+    let numbers: Vec<u64> = one["attempts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["attempt"].as_u64().unwrap())
+        .collect();
+    assert_eq!(numbers, [1, 2, 3], "{one}");
+    assert_eq!(one["attempts"][2]["outcome"], "succeeded");
+    let (_, listed) = app.api_get(&format!("/api/deliveries?event={first}")).await;
+    assert_eq!(listed["items"][0]["attempts"], 3);
     let (status, body) = app
         .api_post(&format!("/api/deliveries/{id}/retry"), json!({}))
         .await;
