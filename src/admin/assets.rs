@@ -26,7 +26,7 @@ fn asset(stem: &str, ext: &str, media: &'static str, body: &'static [u8]) -> Ass
     }
 }
 
-static ASSETS: LazyLock<[Asset; 2]> = LazyLock::new(|| {
+static ASSETS: LazyLock<[Asset; 3]> = LazyLock::new(|| {
     [
         asset(
             "app",
@@ -40,6 +40,12 @@ static ASSETS: LazyLock<[Asset; 2]> = LazyLock::new(|| {
             "text/javascript; charset=utf-8",
             include_bytes!("assets/app.js"),
         ),
+        asset(
+            "studio",
+            "js",
+            "text/javascript; charset=utf-8",
+            include_bytes!("assets/studio.js"),
+        ),
     ]
 });
 
@@ -51,6 +57,11 @@ pub fn css_url() -> String {
 /// The URL of the script.
 pub fn js_url() -> String {
     format!("/admin/assets/{}", ASSETS[1].name)
+}
+
+/// The URL of the template studio's script.
+pub fn studio_js_url() -> String {
+    format!("/admin/assets/{}", ASSETS[2].name)
 }
 
 /// `GET /admin/assets/{file}`: an embedded asset by its hashed name, cached for a year.

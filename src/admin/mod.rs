@@ -23,6 +23,10 @@ pub fn router() -> Router<AppState> {
         .route("/admin/sources", get(views::sources::page))
         .route("/admin/events", get(views::events::list))
         .route("/admin/events/{id}", get(views::events::one))
+        .route("/admin/deliveries", get(views::deliveries::list))
+        .route("/admin/deliveries/{id}", get(views::deliveries::one))
+        .route("/admin/destinations", get(views::destinations::page))
+        .route("/admin/studio", get(views::studio::page))
         .route("/admin/assets/{file}", get(assets::serve))
         .layer(axum::middleware::from_fn(assets::page_headers))
 }

@@ -62,7 +62,7 @@ fn no_delivery(id: &str) -> ApiError {
 
 /// The delivery `id` if the caller may see it (an admin any, a user one to a webhook of theirs), with the
 /// owner of its webhook.
-async fn visible(
+pub async fn visible(
     state: &AppState,
     caller: &Caller,
     id: &str,

@@ -239,6 +239,9 @@ pub struct Preview {
     payload: Option<Value>,
     /// A template that does not compile or render, a shape the target refuses.
     problems: Vec<String>,
+    /// What the target's limits cut from what the template rendered (an embed over 6,000 characters, more
+    /// than 25 fields…): sent cut, but worth fixing in the template.
+    warnings: Vec<String>,
     /// The event rendered.
     event: crate::event::EventKind,
 }
@@ -290,6 +293,7 @@ pub async fn preview(
     Ok(Json(Preview {
         payload,
         problems,
+        warnings: preview.warnings,
         event: preview.event.event,
     }))
 }

@@ -23,6 +23,7 @@ mod webhooks;
 
 pub use auth::{Access, Caller, authenticate_key};
 pub use bodies::text_or_base64;
+pub use deliveries::visible as visible_delivery;
 pub use error::ApiError;
 pub use openapi::document as openapi_document;
 pub use routes::{Route, table as route_table};

@@ -27,6 +27,8 @@ pub struct Preview {
     /// The payload, or what stopped it (a template that does not compile or render, a shape the target
     /// refuses).
     pub payload: Result<Value, String>,
+    /// What the target's limits cut from what the template rendered.
+    pub warnings: Vec<String>,
 }
 
 /// Renders `event` for `target`; `template_text`, when given, replaces its template for this preview only.
@@ -53,14 +55,22 @@ pub async fn preview(
                     return Ok(Preview {
                         event,
                         payload: Err(problem.to_string()),
+                        warnings: Vec::new(),
                     });
                 }
             }
         }
         None => templates,
     };
-    let payload = outbound::render_payload(templates, &target, &event).map_err(|e| e.to_string());
-    Ok(Preview { event, payload })
+    let (payload, warnings) = match outbound::render_with_warnings(templates, &target, &event) {
+        Ok((payload, warnings)) => (Ok(payload), warnings),
+        Err(e) => (Err(e.to_string()), Vec::new()),
+    };
+    Ok(Preview {
+        event,
+        payload,
+        warnings,
+    })
 }
 
 async fn resolve(store: &dyn Store, event: PreviewEvent<'_>) -> Result<Event, OperationError> {

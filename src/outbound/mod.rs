@@ -174,6 +174,18 @@ fn render_context(
     event: &Event,
     context: Value,
 ) -> Result<Value, RenderFailure> {
+    let (mut payload, name) = render_unheld(templates, target, event, context)?;
+    target.kind.target().hold_to_limits(&mut payload, &name)?;
+    Ok(payload)
+}
+
+/// The payload as the template renders it, before the target's limits; and the template's name.
+fn render_unheld(
+    templates: &Templates,
+    target: &Target,
+    event: &Event,
+    context: Value,
+) -> Result<(Value, String), RenderFailure> {
     let name = templates.resolve(
         target.kind,
         target.template.as_deref(),
@@ -182,7 +194,7 @@ fn render_context(
     );
     // `{{json this}}` (the built-in webhook template) outputs the context itself: skip rendering and re-parsing.
     let kind = target.kind.target();
-    let mut payload = if templates.is_envelope(&name) {
+    let payload = if templates.is_envelope(&name) {
         context
     } else {
         let text = templates
@@ -196,8 +208,23 @@ fn render_context(
             message: e.to_string(),
         })?
     };
-    kind.hold_to_limits(&mut payload, &name)?;
-    Ok(payload)
+    Ok((payload, name))
+}
+
+/// The payload for `event`, and what the target's limits cut from what the template rendered ("embeds[0]
+/// .description: 7120 characters, cut to 4096"): the template studio's warnings.
+pub fn render_with_warnings(
+    templates: &Templates,
+    target: &Target,
+    event: &Event,
+) -> Result<(Value, Vec<String>), RenderFailure> {
+    let context = serde_json::to_value(event).expect("an Event serializes");
+    let (rendered, name) = render_unheld(templates, target, event, context)?;
+    let mut held = rendered.clone();
+    target.kind.target().hold_to_limits(&mut held, &name)?;
+    let mut warnings = Vec::new();
+    limits::cuts("", &rendered, &held, &mut warnings);
+    Ok((held, warnings))
 }
 
 /// The request for a payload: the target's URL form, headers and signature. `now` is this attempt's time

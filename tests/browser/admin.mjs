@@ -95,6 +95,49 @@ try {
   assert.equal(await page.locator(".chart rect").count() > 0, true, "the chart has a bar");
   await shoot(page, "dashboard-with-events");
 
+  // A destination that fails: sonarr's health event goes dead at the "ops" receiver (500, 500); retried
+  // once the receiver answers again (it does from its third request on), a new attempt succeeds.
+  await page.getByRole("link", { name: "Sources" }).click();
+  const sonarrUrl = await page.locator("#url-sonarr").inputValue();
+  assert.ok(sonarrUrl.startsWith(base + "/"), sonarrUrl);
+  await postTo(sonarrUrl, "sonarr", "health");
+  const dead = page.locator("tbody tr").filter({ hasText: "dead" }).first();
+  await until(async () => {
+    await page.goto(`${base}/admin/deliveries?status=dead`);
+    return (await dead.count()) > 0;
+  }, "the delivery to ops goes dead");
+  await check(page, "deliveries");
+  await dead.getByRole("link").click();
+  await page.getByRole("heading", { name: "Attempt 2" }).waitFor();
+  await check(page, "delivery-dead");
+  await page.getByRole("button", { name: "Retry now" }).click();
+  await page.getByText("queued again").waitFor();
+  await until(async () => {
+    await page.reload();
+    return (await page.getByRole("heading", { name: "Attempt 3" }).count()) > 0;
+  }, "the retried delivery's new attempt");
+  await page.locator("h3", { hasText: "Attempt 3" }).getByText("succeeded").waitFor();
+  await shoot(page, "delivery-retried");
+
+  // Destinations: ops with its health; a test send answers.
+  await page.getByRole("link", { name: "Destinations" }).click();
+  const ops = page.locator('[data-destination="ops"]');
+  await ops.getByRole("button", { name: "Send a test" }).click();
+  await ops.getByText("Test sent: answered 204").waitFor();
+  await check(page, "destinations");
+
+  // The template studio: ops's Discord template drawn as Discord shows it; a title over Discord's limit
+  // gets a warning; a broken template its problem, with the line.
+  await page.goto(`${base}/admin/studio?destination=ops`);
+  await page.locator(".discord-embed").first().waitFor();
+  await check(page, "studio");
+  const editor = page.getByLabel("Handlebars");
+  await editor.fill(`{"embeds": [{"title": "${"x".repeat(300)}", "description": "{{summary}}"}]}`);
+  await page.locator(".warning", { hasText: "embeds[0].title: 300 characters, cut to 256" }).waitFor();
+  await shoot(page, "studio-warning");
+  await editor.fill(`{"content": "{{summary}}",\n "embeds": [{{#each}}]}`);
+  await page.locator(".problem", { hasText: "line 2" }).waitFor();
+
   // Log out: the log-in ends, and the pages ask for one again.
   await page.getByRole("button", { name: "Log out" }).click();
   await page.getByRole("heading", { name: "Log in to hookarr" }).waitFor();
@@ -114,6 +157,11 @@ try {
   await page.getByRole("heading", { name: "Log in to hookarr" }).waitFor();
 } catch (e) {
   problems.push(e.stack || String(e));
+  // What the page showed when it failed.
+  for (const p of browser.contexts().flatMap((c) => c.pages())) {
+    problems.push(`${p.url()}:\n${(await p.locator("main").innerText().catch(() => "")).slice(0, 3000)}`);
+    await shoot(p, "failure").catch(() => {});
+  }
 } finally {
   await browser.close();
 }
@@ -124,6 +172,16 @@ if (problems.length) {
   process.exit(1);
 }
 console.log("admin page: every browser check held");
+
+/** Retries `probe` for up to 30 s until it says yes. */
+async function until(probe, what) {
+  const end = Date.now() + 30_000;
+  while (Date.now() < end) {
+    if (await probe()) return;
+    await new Promise((done) => setTimeout(done, 300));
+  }
+  throw new Error(`timed out waiting until ${what}`);
+}
 
 /** Posts an app fixture to a Connect URL, as the app would; asserts a 202. */
 async function postTo(url, app, name) {

@@ -4,6 +4,7 @@
 
 use crate::api::member;
 use crate::helpers::{ADMIN_KEY, Backend, TestApp, report_skip};
+use crate::receiver::{Receiver, Reply};
 use reqwest::StatusCode;
 use reqwest::header::{CONTENT_SECURITY_POLICY, LOCATION, SET_COOKIE};
 use std::path::Path;
@@ -311,7 +312,20 @@ async fn the_admin_page_in_a_real_browser() {
         Ok(dir) => dir,
         Err(why) => return report_skip("the admin page in a real browser", &why),
     };
-    let app = TestApp::spawn(Backend::Sqlite).await;
+    // "ops" takes sonarr's events and fails twice (then dead: two attempts), then answers 204.
+    let rx = Receiver::start().await;
+    rx.script([Reply::status(500), Reply::status(500)]);
+    let ops = rx.url("/ops");
+    let app = TestApp::spawn_with(Backend::Sqlite, |c| {
+        c.destinations = vec![
+            serde_norway::from_str(&format!(
+                "{{name: ops, type: discord, url: '{ops}', sources: [sonarr], \
+                 retry: {{max_attempts: 2, schedule: [0s]}}}}"
+            ))
+            .unwrap(),
+        ];
+    })
+    .await;
     let alice = member(&app, "alice").await;
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let shots = std::env::var("HOOKARR_SCREENSHOTS")

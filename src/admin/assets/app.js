@@ -51,6 +51,9 @@ function actionButtons() {
           ? describe(answer)
           : "Failed: " + ((answer.error && answer.error.message) || response.status);
         if (response.ok && button.dataset.reload) setTimeout(() => location.reload(), 800);
+        if (response.ok && button.dataset.progress !== undefined && answer.retried > 0) {
+          await progress(out, answer.retried, button.dataset.progress);
+        }
       } finally {
         button.disabled = false;
       }
@@ -58,9 +61,31 @@ function actionButtons() {
   }
 }
 
+// After a bulk retry: how many of those queued are still waiting to go, until none is.
+async function progress(out, queued, destination) {
+  const params = new URLSearchParams({ status: "pending", limit: "500" });
+  if (destination) params.set("destination", destination);
+  for (;;) {
+    const response = await fetch("/api/deliveries?" + params);
+    if (!response.ok) return;
+    const waiting = Math.min((await response.json()).items.length, queued);
+    out.textContent = waiting > 0
+      ? queued + " deliveries queued again: " + (queued - waiting) + " of " + queued + " done."
+      : queued + " deliveries queued again: all " + queued + " done. Reload to see how they went.";
+    if (waiting === 0) return;
+    await new Promise((done) => setTimeout(done, 1000));
+  }
+}
+
 function describe(answer) {
   if (Array.isArray(answer.deliveries)) return answer.deliveries.length + " new deliveries queued.";
-  if (typeof answer.retried === "number") return answer.retried + " deliveries queued again.";
+  if (typeof answer.latency_ms === "number") {
+    const said = answer.status ? "answered " + answer.status : "failed: " + (answer.error || "no answer");
+    return "Test sent: " + said + " in " + answer.latency_ms + " ms." + (answer.body ? " " + answer.body.slice(0, 200) : "");
+  }
+  if (typeof answer.retried === "number") {
+    return answer.retried === 1 ? "1 delivery queued again." : answer.retried + " deliveries queued again.";
+  }
   return "Done.";
 }
 

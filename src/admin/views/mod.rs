@@ -2,8 +2,11 @@
 //! askama template of `src/admin/pages/`; [`LoggedIn`] sends anyone not logged in to the log-in form.
 
 pub mod dashboard;
+pub mod deliveries;
+pub mod destinations;
 pub mod events;
 pub mod sources;
+pub mod studio;
 
 use super::assets;
 use crate::api::{ApiError, AppState, Caller};
@@ -63,13 +66,21 @@ impl Layout {
         }
     }
 
+    /// Whether an admin is logged in.
+    pub fn is_admin(&self) -> bool {
+        self.viewer.as_ref().is_some_and(|v| v.is_admin)
+    }
+
     /// The navigation: (path, label, whether it is this page).
     pub fn entries(&self) -> Vec<(&'static str, &'static str, bool)> {
-        let admin = self.viewer.as_ref().is_some_and(|v| v.is_admin);
+        let admin = self.is_admin();
         [
             ("/admin", "Dashboard", false),
             ("/admin/sources", "Sources", true),
             ("/admin/events", "Events", false),
+            ("/admin/deliveries", "Deliveries", false),
+            ("/admin/destinations", "Destinations", true),
+            ("/admin/studio", "Template studio", true),
         ]
         .into_iter()
         .filter(|(_, _, admin_only)| admin || !admin_only)

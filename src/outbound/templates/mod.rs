@@ -60,6 +60,8 @@ pub struct Templates {
     /// Templates whose whole text is `{{json this}}` (the built-in webhook one, or a copy of it): their
     /// output is the context itself, so rendering can be skipped.
     envelope: std::collections::HashSet<String>,
+    /// Each template's text, by name (the template studio starts from it).
+    texts: std::collections::HashMap<String, String>,
 }
 
 impl std::fmt::Debug for Templates {
@@ -81,6 +83,7 @@ impl Templates {
             slack: helpers::registry(helpers::slack_escape),
             dir: None,
             envelope: Default::default(),
+            texts: Default::default(),
         };
         let mut problems = Vec::new();
         for (name, text) in EMBEDDED {
@@ -120,6 +123,7 @@ impl Templates {
             slack: self.slack.clone(),
             dir: self.dir.clone(),
             envelope: self.envelope.clone(),
+            texts: self.texts.clone(),
         };
         t.register(name, text).map_err(|e| problem(name, &e))?;
         Ok(t)
@@ -129,6 +133,7 @@ impl Templates {
     fn register(&mut self, name: &str, text: &str) -> Result<(), handlebars::TemplateError> {
         self.json.register_template_string(name, text)?;
         self.slack.register_template_string(name, text)?;
+        self.texts.insert(name.to_owned(), text.to_owned());
         if text.trim() == "{{json this}}" {
             self.envelope.insert(name.to_owned());
         } else {
@@ -138,6 +143,11 @@ impl Templates {
     }
 
     /// Whether template `name` outputs its context unchanged (`{{json this}}`).
+    /// The text of template `name`, as loaded.
+    pub fn text(&self, name: &str) -> Option<&str> {
+        self.texts.get(name).map(String::as_str)
+    }
+
     pub fn is_envelope(&self, name: &str) -> bool {
         self.envelope.contains(name)
     }
