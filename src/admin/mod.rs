@@ -27,6 +27,10 @@ pub fn router() -> Router<AppState> {
         .route("/admin/deliveries/{id}", get(views::deliveries::one))
         .route("/admin/destinations", get(views::destinations::page))
         .route("/admin/studio", get(views::studio::page))
+        .route("/admin/webhooks", get(views::webhooks::page))
+        .route("/admin/mocks/{id}", get(views::webhooks::mock))
+        .route("/admin/keys", get(views::accounts::keys))
+        .route("/admin/audit", get(views::accounts::audit))
         .route("/admin/assets/{file}", get(assets::serve))
         .layer(axum::middleware::from_fn(assets::page_headers))
 }

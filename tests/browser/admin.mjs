@@ -2,7 +2,8 @@
 // Run by `cargo test` (tests/it/admin.rs), which starts hookarr and passes:
 //   HOOKARR_URL          hookarr's base URL (loopback)
 //   HOOKARR_ADMIN_KEY    the admin's API key
-//   HOOKARR_USER_KEY     a user's API key
+//   HOOKARR_USER_KEY     a user's API key (alice)
+//   HOOKARR_OWN_HOOK     the id of alice's webhook; HOOKARR_OTHER_HOOK: bob's
 //   HOOKARR_FIXTURES     tests/fixtures/inbound
 //   HOOKARR_SCREENSHOTS  where to write a screenshot of every view at 1280 and 390 px wide
 // Exits 0 when every check holds; else prints what failed and exits 1.
@@ -15,6 +16,8 @@ import assert from "node:assert/strict";
 const base = process.env.HOOKARR_URL;
 const adminKey = process.env.HOOKARR_ADMIN_KEY;
 const userKey = process.env.HOOKARR_USER_KEY;
+const ownHook = process.env.HOOKARR_OWN_HOOK;
+const otherHook = process.env.HOOKARR_OTHER_HOOK;
 const fixtures = process.env.HOOKARR_FIXTURES;
 const shots = process.env.HOOKARR_SCREENSHOTS;
 const here = dirname(fileURLToPath(import.meta.url));
@@ -41,6 +44,8 @@ try {
     return route.abort();
   });
   const page = await context.newPage();
+  // "Delete this…?" and the like: yes.
+  page.on("dialog", (d) => d.accept());
   page.on("console", (m) => { if (m.type() === "error") problems.push(`console error on ${page.url()}: ${m.text()}`); });
   page.on("pageerror", (e) => problems.push(`script error on ${page.url()}: ${e.message}`));
 
@@ -138,6 +143,41 @@ try {
   await editor.fill(`{"content": "{{summary}}",\n "embeds": [{{#each}}]}`);
   await page.locator(".problem", { hasText: "line 2" }).waitFor();
 
+  // Webhooks and mocks: a mock, a webhook registered to it (its secret shown once), a test send that the
+  // mock records.
+  await page.getByRole("link", { name: "Webhooks" }).click();
+  await page.getByRole("button", { name: "Create a mock" }).click();
+  const mockUrlInput = page.locator('input[id^="mock-url-"]').first();
+  await mockUrlInput.waitFor();
+  const mockUrl = await mockUrlInput.inputValue();
+  assert.ok(mockUrl.startsWith(base + "/mock/mock_"), mockUrl);
+  await page.getByLabel("URL", { exact: true }).fill(mockUrl);
+  await page.getByLabel("Events (comma-separated globs)").fill("library.*, test");
+  await page.getByLabel("Description").fill("from the browser");
+  await page.getByRole("button", { name: "Register" }).click();
+  const secret = await page.locator("#register-result input").inputValue();
+  assert.match(secret, /^whsec_/, "the new webhook's secret, shown once");
+  await page.getByRole("link", { name: "Done — show it in the list" }).click();
+  const mine = page.locator(".item", { hasText: "from the browser" });
+  await mine.getByRole("button", { name: "Send a test" }).click();
+  await mine.getByText("Test sent: answered 200").waitFor();
+  await check(page, "webhooks");
+  await page.getByRole("link", { name: "What it received" }).first().click();
+  await page.locator("h2", { hasText: "POST" }).first().waitFor();
+  await check(page, "mock");
+
+  // Keys: a key for alice, shown once; the audit log has what was done.
+  await page.getByRole("link", { name: "Keys" }).click();
+  await page.getByLabel("For").selectOption({ label: "alice" });
+  await page.getByLabel("Label").fill("made in the browser");
+  await page.getByRole("button", { name: "Create a key" }).click();
+  assert.match(await page.locator("#key-result input").inputValue(), /^hk_/, "the new key, shown once");
+  await check(page, "keys");
+  await page.getByRole("link", { name: "Audit" }).click();
+  await page.getByText("webhook.created").first().waitFor();
+  await page.getByText("key.created").first().waitFor();
+  await check(page, "audit");
+
   // Log out: the log-in ends, and the pages ask for one again.
   await page.getByRole("button", { name: "Log out" }).click();
   await page.getByRole("heading", { name: "Log in to hookarr" }).waitFor();
@@ -153,6 +193,12 @@ try {
   const refused = await context.request.get(`${base}/admin/sources`);
   assert.equal(refused.status(), 403, "a user may not open the sources view");
   await check(page, "dashboard-user");
+  // Her own webhooks, and no one else's.
+  await page.getByRole("link", { name: "Webhooks" }).click();
+  await page.getByText(ownHook).waitFor();
+  assert.equal(await page.getByText(otherHook).count(), 0, "a user sees only her own webhooks");
+  assert.equal(await page.getByText("from the browser").count(), 0, "the admin's webhook is not hers");
+  await check(page, "webhooks-user");
   await page.getByRole("button", { name: "Log out" }).click();
   await page.getByRole("heading", { name: "Log in to hookarr" }).waitFor();
 } catch (e) {
@@ -202,7 +248,14 @@ async function check(page, name) {
   await shoot(page, name);
   await page.setViewportSize({ width: 390, height: 844 });
   const wide = await page.evaluate(() => document.documentElement.scrollWidth);
-  if (wide > 390) problems.push(`${name}: ${wide} px wide at a 390 px viewport (horizontal scroll)`);
+  if (wide > 390) {
+    // Which elements stick out, to say where to look.
+    const culprits = await page.evaluate(() => [...document.querySelectorAll("body *")]
+      .filter((e) => e.getBoundingClientRect().right > 391)
+      .slice(-3)
+      .map((e) => e.tagName.toLowerCase() + (e.id ? "#" + e.id : "") + (e.className ? "." + e.className : "")));
+    problems.push(`${name}: ${wide} px wide at a 390 px viewport (horizontal scroll): ${culprits.join(", ")}`);
+  }
   await shoot(page, `${name}-phone`, false);
   await page.setViewportSize({ width: 1280, height: 900 });
 }

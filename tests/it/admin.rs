@@ -2,11 +2,12 @@
 //! (Debian's Chromium driven by playwright-core: `tests/browser/admin.mjs`) when both are installed — else
 //! the browser part says SKIPPED, which `.ci/run` does not accept.
 
-use crate::api::member;
+use crate::api::{member, register};
 use crate::helpers::{ADMIN_KEY, Backend, TestApp, report_skip};
 use crate::receiver::{Receiver, Reply};
 use reqwest::StatusCode;
 use reqwest::header::{CONTENT_SECURITY_POLICY, LOCATION, SET_COOKIE};
+use serde_json::json;
 use std::path::Path;
 
 /// A client that keeps no cookies and follows no redirects, so each answer is seen as sent.
@@ -317,6 +318,7 @@ async fn the_admin_page_in_a_real_browser() {
     rx.script([Reply::status(500), Reply::status(500)]);
     let ops = rx.url("/ops");
     let app = TestApp::spawn_with(Backend::Sqlite, |c| {
+        c.api.allow_private_targets = true;
         c.destinations = vec![
             serde_norway::from_str(&format!(
                 "{{name: ops, type: discord, url: '{ops}', sources: [sonarr], \
@@ -327,6 +329,12 @@ async fn the_admin_page_in_a_real_browser() {
     })
     .await;
     let alice = member(&app, "alice").await;
+    let bob = member(&app, "bob").await;
+    // Their webhooks answer 204 from a receiver of their own (the scripted failures are ops's).
+    let sink = Receiver::start().await;
+    let hook = |owner: &str| json!({"url": sink.url(&format!("/{owner}")), "events": ["health.*"]});
+    let own = register(&app, &alice.key, hook("alice")).await;
+    let other = register(&app, &bob.key, hook("bob")).await;
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let shots = std::env::var("HOOKARR_SCREENSHOTS")
         .map(std::path::PathBuf::from)
@@ -336,6 +344,8 @@ async fn the_admin_page_in_a_real_browser() {
         .env("HOOKARR_URL", &app.base)
         .env("HOOKARR_ADMIN_KEY", ADMIN_KEY)
         .env("HOOKARR_USER_KEY", &alice.key)
+        .env("HOOKARR_OWN_HOOK", own["id"].as_str().unwrap())
+        .env("HOOKARR_OTHER_HOOK", other["id"].as_str().unwrap())
         .env("HOOKARR_FIXTURES", root.join("tests/fixtures/inbound"))
         .env("HOOKARR_SCREENSHOTS", &shots)
         .kill_on_drop(true)

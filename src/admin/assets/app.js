@@ -16,46 +16,124 @@ function localTimes(root) {
 }
 
 function copyButtons() {
-  for (const button of document.querySelectorAll("button[data-copy]")) {
-    button.addEventListener("click", async () => {
-      const input = document.getElementById(button.dataset.copy);
-      let copied = false;
-      try {
-        await navigator.clipboard.writeText(input.value);
-        copied = true;
-      } catch {
-        // Plain http on a LAN address has no clipboard API: select, and let the old command copy.
-        input.select();
-        copied = document.execCommand("copy");
-      }
-      button.textContent = copied ? "Copied" : "Press Ctrl+C";
-      setTimeout(() => { button.textContent = "Copy"; }, 2000);
-    });
-  }
+  for (const button of document.querySelectorAll("button[data-copy]")) wireCopy(button);
 }
 
-// A button with data-post="/api/…" posts to the API and says what came back in its data-result element.
+function wireCopy(button) {
+  button.addEventListener("click", async () => {
+    const input = document.getElementById(button.dataset.copy);
+    let copied = false;
+    try {
+      await navigator.clipboard.writeText(input.value);
+      copied = true;
+    } catch {
+      // Plain http on a LAN address has no clipboard API: select, and let the old command copy.
+      input.select();
+      copied = document.execCommand("copy");
+    }
+    button.textContent = copied ? "Copied" : "Press Ctrl+C";
+    setTimeout(() => { button.textContent = "Copy"; }, 2000);
+  });
+}
+
+// Calls the API as the logged-in page: JSON in and out, the log-in's CSRF token in a header.
+async function callApi(method, path, body) {
+  const response = await fetch(path, {
+    method,
+    headers: { "X-CSRF-Token": csrf, "Content-Type": "application/json" },
+    body: method === "GET" ? undefined : body,
+  });
+  const answer = response.status === 204 ? {} : await response.json().catch(() => ({}));
+  return { response, answer };
+}
+
+function failure(response, answer) {
+  const e = answer.error || {};
+  const fields = (e.details || []).map((d) => d.field + ": " + d.message).join("; ");
+  return "Failed: " + (fields || e.message || response.status);
+}
+
+// A secret shown once (a webhook's signing secret, a new API key), with a copy button.
+function showOnce(out, label, value) {
+  const id = "once-" + Math.random().toString(36).slice(2);
+  const lab = document.createElement("label");
+  lab.htmlFor = id;
+  lab.textContent = label;
+  const box = document.createElement("div");
+  box.className = "copy";
+  const input = document.createElement("input");
+  input.id = id;
+  input.readOnly = true;
+  input.value = value;
+  const button = document.createElement("button");
+  button.type = "button";
+  button.dataset.copy = id;
+  button.textContent = "Copy";
+  box.append(input, button);
+  out.replaceChildren(lab, box);
+  wireCopy(button);
+}
+
+function report(out, answer) {
+  if (answer.key) return showOnce(out, "The new key, shown this once — keep it:", answer.key);
+  if (answer.secret && answer.id) return showOnce(out, answer.id + ": its signing secret, shown this once — keep it:", answer.secret);
+  out.textContent = describe(answer);
+}
+
+// A button with data-post="/api/…" (and data-method, data-body, data-confirm) calls the API and says what
+// came back in its data-result element.
 function actionButtons() {
   for (const button of document.querySelectorAll("button[data-post]")) {
     button.addEventListener("click", async () => {
+      if (button.dataset.confirm && !window.confirm(button.dataset.confirm)) return;
       const out = document.getElementById(button.dataset.result);
       button.disabled = true;
       try {
-        const response = await fetch(button.dataset.post, {
-          method: "POST",
-          headers: { "X-CSRF-Token": csrf, "Content-Type": "application/json" },
-          body: button.dataset.body || "{}",
-        });
-        const answer = await response.json().catch(() => ({}));
-        out.textContent = response.ok
-          ? describe(answer)
-          : "Failed: " + ((answer.error && answer.error.message) || response.status);
-        if (response.ok && button.dataset.reload) setTimeout(() => location.reload(), 800);
-        if (response.ok && button.dataset.progress !== undefined && answer.retried > 0) {
+        const method = button.dataset.method || "POST";
+        const { response, answer } = await callApi(method, button.dataset.post, button.dataset.body || "{}");
+        if (!response.ok) {
+          out.textContent = failure(response, answer);
+          return;
+        }
+        report(out, answer);
+        if (button.dataset.reload) setTimeout(() => location.reload(), 800);
+        if (button.dataset.progress !== undefined && answer.retried > 0) {
           await progress(out, answer.retried, button.dataset.progress);
         }
       } finally {
         button.disabled = false;
+      }
+    });
+  }
+}
+
+// A form with data-api="/api/…" sends its fields as JSON: data-kind="list" splits on commas,
+// data-kind="number" is a number; empty fields are left out.
+function apiForms() {
+  for (const form of document.querySelectorAll("form[data-api]")) {
+    form.addEventListener("submit", async (e) => {
+      e.preventDefault();
+      const body = {};
+      for (const field of form.querySelectorAll("[name]")) {
+        const value = field.value.trim();
+        if (!value) continue;
+        if (field.dataset.kind === "list") body[field.name] = value.split(",").map((v) => v.trim()).filter(Boolean);
+        else if (field.dataset.kind === "number") body[field.name] = Number(value);
+        else body[field.name] = value;
+      }
+      const out = document.getElementById(form.dataset.result);
+      const { response, answer } = await callApi(form.dataset.method || "POST", form.dataset.api, JSON.stringify(body));
+      if (!response.ok) {
+        out.textContent = failure(response, answer);
+        return;
+      }
+      report(out, answer);
+      if (form.dataset.reload && !answer.key && !answer.secret) setTimeout(() => location.reload(), 800);
+      else if (!form.dataset.reload) {
+        const again = document.createElement("a");
+        again.href = location.pathname;
+        again.textContent = "Done — show it in the list";
+        out.append(again);
       }
     });
   }
@@ -78,6 +156,8 @@ async function progress(out, queued, destination) {
 }
 
 function describe(answer) {
+  if (answer.name && answer.role) return "Created " + answer.role + " " + answer.name + ".";
+  if (answer.url && answer.id && answer.id.startsWith("mock_")) return "Created " + answer.id + ".";
   if (Array.isArray(answer.deliveries)) return answer.deliveries.length + " new deliveries queued.";
   if (typeof answer.latency_ms === "number") {
     const said = answer.status ? "answered " + answer.status : "failed: " + (answer.error || "no answer");
@@ -160,5 +240,6 @@ function liveSources() {
 localTimes(document);
 copyButtons();
 actionButtons();
+apiForms();
 liveEvents();
 liveSources();

@@ -1,12 +1,14 @@
 //! The views of the admin page: each gathers what it shows from the store and the engine and renders an
 //! askama template of `src/admin/pages/`; [`LoggedIn`] sends anyone not logged in to the log-in form.
 
+pub mod accounts;
 pub mod dashboard;
 pub mod deliveries;
 pub mod destinations;
 pub mod events;
 pub mod sources;
 pub mod studio;
+pub mod webhooks;
 
 use super::assets;
 use crate::api::{ApiError, AppState, Caller};
@@ -81,6 +83,9 @@ impl Layout {
             ("/admin/deliveries", "Deliveries", false),
             ("/admin/destinations", "Destinations", true),
             ("/admin/studio", "Template studio", true),
+            ("/admin/webhooks", "Webhooks", false),
+            ("/admin/keys", "Keys", false),
+            ("/admin/audit", "Audit", false),
         ]
         .into_iter()
         .filter(|(_, _, admin_only)| admin || !admin_only)
