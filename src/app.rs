@@ -110,6 +110,7 @@ impl App {
         };
         let public_url = public_url(&cfg, addr);
         let connect_urls = sources
+            .all()
             .iter()
             .map(|s| ConnectUrl {
                 source: s.name.clone(),

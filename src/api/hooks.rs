@@ -70,7 +70,7 @@ async fn receive_one(
     body: Body,
 ) -> Result<(StatusCode, Json<Received>), ApiError> {
     let received_at = chrono::Utc::now();
-    let source = state.sources.get(name).ok_or_else(|| {
+    let mut source = state.sources.get(name).ok_or_else(|| {
         ApiError::NotFound(format!(
             "no source is named `{name}`; use a Connect URL that hookarr prints at start"
         ))
@@ -81,7 +81,14 @@ async fn receive_one(
             peer.ip().to_canonical()
         )));
     }
-    if !source.authenticates(&credentials(query.as_deref(), &headers)) {
+    let presented = credentials(query.as_deref(), &headers);
+    // A token that does not match may be one rotated by another process sharing the database.
+    if !source.authenticates(&presented)
+        && state.sources.refresh(state.store.as_ref(), name).await?
+    {
+        source = state.sources.get(name).unwrap_or(source);
+    }
+    if !source.authenticates(&presented) {
         return Err(ApiError::Unauthorized(format!(
             "missing or wrong token for source `{name}`; use the Connect URL hookarr printed (…?token=…), \
              an X-Hookarr-Token header, or Basic auth"

@@ -16,6 +16,7 @@ mod mocks;
 mod openapi;
 mod overload;
 mod routes;
+mod sources;
 mod stats;
 mod stream;
 mod users;

@@ -188,6 +188,7 @@ fn tag_of(path: &str) -> &'static str {
         "hooks" => "inbound",
         "healthz" | "readyz" | "metrics" | "openapi.json" => "health",
         "events" | "rejected" => "events",
+        "sources" => "inbound",
         "deliveries" => "deliveries",
         "destinations" | "templates" => "destinations",
         "users" | "keys" => "users and keys",

@@ -6,8 +6,8 @@ use super::auth::Access;
 use super::bodies::{DeliveryBody, DeliveryWithAttempts, RejectedBody};
 use super::openapi::{Answer, Doc, SchemaOf, params_of};
 use super::{
-    AppState, audit, deliveries, destinations, events, health, hooks, mocks, stats, stream, users,
-    webhooks,
+    AppState, audit, deliveries, destinations, events, health, hooks, mocks, sources, stats,
+    stream, users, webhooks,
 };
 use axum::http::{Method, StatusCode};
 use axum::routing::{MethodRouter, delete, get, patch, post, put};
@@ -170,6 +170,10 @@ pub(super) fn entries() -> Vec<Entry> {
             .answers::<destinations::TestBody>(200),
         route(M::POST,   "/api/templates/preview", Admin, "Render a payload without sending it", post(destinations::preview))
             .body::<destinations::PreviewRequest>().answers::<destinations::Preview>(200),
+        route(M::GET,    "/api/sources", Admin, "Every source with its Connect URL and last event", get(sources::list))
+            .lists::<sources::SourceBody>(),
+        route(M::POST,   "/api/sources/{name}/rotate-token", Admin, "A new token for a source (paste its new Connect URL into the app)", post(sources::rotate_token))
+            .answers::<sources::RotatedToken>(200).errors(&[CONFLICT]),
         route(M::POST,   "/api/users", Admin, "Create a user", post(users::create_user))
             .body::<users::NewUser>().answers::<users::UserBody>(201).errors(&[CONFLICT]),
         route(M::GET,    "/api/users", Admin, "Every user", get(users::list_users))

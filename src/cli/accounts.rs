@@ -29,14 +29,14 @@ pub(super) async fn list_sources(loaded: Loaded, show_tokens: bool) -> anyhow::R
         .parse()
         .context("server.listen is not an address")?;
     let public_url = crate::app::public_url(&loaded.config, listen);
-    for s in sources.iter() {
+    for s in sources.all() {
         say!(
             "{:<18} {}",
             source_label(&s.name, s.app.as_str()),
             s.connect_url(&public_url, show_tokens)
         );
     }
-    if !show_tokens && sources.iter().any(|s| s.token.is_some()) {
+    if !show_tokens && sources.all().iter().any(|s| s.token.is_some()) {
         say!("(tokens hidden; add --show-tokens to print them)");
     }
     Ok(ExitCode::SUCCESS)

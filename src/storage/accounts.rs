@@ -55,6 +55,10 @@ pub trait Accounts: Send + Sync + 'static {
     async fn list_sources(&self) -> Result<Vec<SourceRow>, StoreError>;
     /// Creates a built-in source unless one of that name exists; returns whether it was created.
     async fn insert_source(&self, row: &SourceRow) -> Result<bool, StoreError>;
+    /// A stored source's token now; `None` for a source with no row.
+    async fn source_token(&self, name: &str) -> Result<Option<String>, StoreError>;
+    /// Replaces a stored source's token; returns whether the source has a row.
+    async fn set_source_token(&self, name: &str, token: &str) -> Result<bool, StoreError>;
     /// Creates a user; a name taken already is a [`StoreError::Conflict`].
     async fn create_user(&self, name: &str, role: Role) -> Result<UserRow, StoreError>;
     /// Creates a user with a fixed id unless it exists (the user the config's admin key acts as).
@@ -146,6 +150,24 @@ where
         .bind(millis(chrono::Utc::now()))
         .execute(&self.pool)
         .await?;
+        Ok(D::rows_affected(&done) == 1)
+    }
+
+    async fn source_token(&self, name: &str) -> Result<Option<String>, StoreError> {
+        Ok(
+            sqlx::query_scalar("SELECT token FROM sources WHERE name = $1")
+                .bind(name)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
+    }
+
+    async fn set_source_token(&self, name: &str, token: &str) -> Result<bool, StoreError> {
+        let done = sqlx::query("UPDATE sources SET token = $1 WHERE name = $2")
+            .bind(token)
+            .bind(name)
+            .execute(&self.pool)
+            .await?;
         Ok(D::rows_affected(&done) == 1)
     }
 

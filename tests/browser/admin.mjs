@@ -80,6 +80,14 @@ try {
   await radarr.locator(".badge.ok").waitFor();
   assert.ok(await radarr.evaluate((el) => el.classList.contains("arrived")), "the radarr card turned green");
   await shoot(page, "sources-received");
+  // Lidarr gets a new token: its old Connect URL is refused, the new one shown is taken.
+  const lidarr = page.locator('[data-source="lidarr"]');
+  const lidarrOld = await lidarr.locator("input").inputValue();
+  await lidarr.getByRole("button", { name: "Rotate the token" }).click();
+  await until(async () => (await page.locator('[data-source="lidarr"] input').inputValue()) !== lidarrOld, "the new Connect URL");
+  const lidarrNew = await page.locator('[data-source="lidarr"] input').inputValue();
+  assert.equal((await fetch(lidarrOld, { method: "POST", body: "{}" })).status, 401, "the old token is refused");
+  await postTo(lidarrNew, "lidarr", "test");
 
   // Events: a new event appears live without a reload; open it.
   await page.getByRole("link", { name: "Events" }).click();
@@ -93,6 +101,12 @@ try {
   await page.getByRole("heading", { name: "As the app sent it" }).waitFor();
   assert.match(await page.locator("pre.json").innerText(), /"event": "library.new"/);
   await check(page, "event");
+  // Replay to a chosen destination: ops (it takes sonarr only, but a replay to it by name sends anyway).
+  await page.getByRole("button", { name: "Replay to the chosen" }).click();
+  await page.getByText("Choose at least one.").waitFor();
+  await page.getByLabel("ops").check();
+  await page.getByRole("button", { name: "Replay to the chosen" }).click();
+  await page.getByText("1 new delivery queued.").waitFor();
 
   // The dashboard now counts the events and shows radarr's last one.
   await page.getByRole("link", { name: "Dashboard" }).click();

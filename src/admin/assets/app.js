@@ -75,6 +75,10 @@ function showOnce(out, label, value) {
 }
 
 function report(out, answer) {
+  if (answer.token && answer.connect_url) {
+    out.textContent = "New token: paste the new Connect URL into the app.";
+    return;
+  }
   if (answer.key) return showOnce(out, "The new key, shown this once — keep it:", answer.key);
   if (answer.secret && answer.id) return showOnce(out, answer.id + ": its signing secret, shown this once — keep it:", answer.secret);
   out.textContent = describe(answer);
@@ -115,6 +119,12 @@ function apiForms() {
       e.preventDefault();
       const body = {};
       for (const field of form.querySelectorAll("[name]")) {
+        if (field.type === "checkbox") {
+          // Checkboxes of one name make a list of the values checked.
+          body[field.name] = body[field.name] || [];
+          if (field.checked) body[field.name].push(field.value);
+          continue;
+        }
         const value = field.value.trim();
         if (!value) continue;
         if (field.dataset.kind === "list") body[field.name] = value.split(",").map((v) => v.trim()).filter(Boolean);
@@ -122,18 +132,26 @@ function apiForms() {
         else body[field.name] = value;
       }
       const out = document.getElementById(form.dataset.result);
+      for (const [name, value] of Object.entries(body)) {
+        if (Array.isArray(value) && value.length === 0 && form.querySelector('input[type="checkbox"][name="' + name + '"]')) {
+          out.textContent = "Choose at least one.";
+          return;
+        }
+      }
       const { response, answer } = await callApi(form.dataset.method || "POST", form.dataset.api, JSON.stringify(body));
       if (!response.ok) {
         out.textContent = failure(response, answer);
         return;
       }
       report(out, answer);
-      if (form.dataset.reload && !answer.key && !answer.secret) setTimeout(() => location.reload(), 800);
-      else if (!form.dataset.reload) {
+      if (answer.key || (answer.secret && answer.id)) {
+        // Shown once: no reload until it is copied.
         const again = document.createElement("a");
         again.href = location.pathname;
         again.textContent = "Done — show it in the list";
         out.append(again);
+      } else if (form.dataset.reload) {
+        setTimeout(() => location.reload(), 800);
       }
     });
   }
@@ -158,7 +176,10 @@ async function progress(out, queued, destination) {
 function describe(answer) {
   if (answer.name && answer.role) return "Created " + answer.role + " " + answer.name + ".";
   if (answer.url && answer.id && answer.id.startsWith("mock_")) return "Created " + answer.id + ".";
-  if (Array.isArray(answer.deliveries)) return answer.deliveries.length + " new deliveries queued.";
+  if (Array.isArray(answer.deliveries)) {
+    const n = answer.deliveries.length;
+    return n === 1 ? "1 new delivery queued." : n + " new deliveries queued.";
+  }
   if (typeof answer.latency_ms === "number") {
     const said = answer.status ? "answered " + answer.status : "failed: " + (answer.error || "no answer");
     return "Test sent: " + said + " in " + answer.latency_ms + " ms." + (answer.body ? " " + answer.body.slice(0, 200) : "");

@@ -113,7 +113,7 @@ pub async fn page(State(state): State<AppState>, who: LoggedIn) -> Result<Respon
                 at: s.last_error_at.or(s.disabled_at).as_ref().map(iso),
             });
         }
-        for source in state.sources.iter() {
+        for source in state.sources.all() {
             let last = last_event_of(state.store.as_ref(), &source.name).await?;
             sources.push(SourceSeen {
                 name: source.name.clone(),

@@ -77,6 +77,7 @@ pub async fn list(
         layout: Layout::new("Events", "/admin/events", &who),
         sources: state
             .sources
+            .all()
             .iter()
             .map(|s| (s.name.clone(), s.name == filters.source.trim()))
             .collect(),
@@ -108,6 +109,8 @@ struct EventPage {
     raw: Option<String>,
     deliveries: Vec<DeliveryRow>,
     is_admin: bool,
+    /// Admins: the config's destinations, to replay to some of them.
+    destinations: Vec<String>,
 }
 
 pub async fn one(
@@ -151,6 +154,14 @@ pub async fn one(
         raw,
         deliveries,
         is_admin: who.caller.is_admin(),
+        destinations: match who.caller.is_admin() {
+            true => state
+                .engine
+                .destination_names()
+                .map(str::to_owned)
+                .collect(),
+            false => Vec::new(),
+        },
     };
     Ok(render(&page))
 }

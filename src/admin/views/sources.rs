@@ -20,6 +20,8 @@ pub struct SourceCard {
     pub test_hint: &'static str,
     pub last_summary: Option<String>,
     pub last_at: Option<String>,
+    /// Whether its token may be rotated here (not one written in the config).
+    pub rotatable: bool,
 }
 
 #[derive(Template)]
@@ -32,7 +34,7 @@ struct SourcesPage {
 pub async fn page(State(state): State<AppState>, who: LoggedIn) -> Result<Response, ApiError> {
     admin_only(&who)?;
     let mut cards = Vec::new();
-    for source in state.sources.iter() {
+    for source in state.sources.all() {
         let last = last_event_of(state.store.as_ref(), &source.name).await?;
         let (steps, test_hint) = set_up(source.app);
         cards.push(SourceCard {
@@ -43,6 +45,7 @@ pub async fn page(State(state): State<AppState>, who: LoggedIn) -> Result<Respon
             test_hint,
             last_summary: last.as_ref().map(|e| e.summary.clone()),
             last_at: last.as_ref().map(|e| iso(&e.timestamp)),
+            rotatable: source.token_in_store,
         });
     }
     let page = SourcesPage {

@@ -142,7 +142,7 @@ pub async fn page(
             })
             .collect(),
         events,
-        sources: state.sources.iter().map(|s| s.name.clone()).collect(),
+        sources: state.sources.all().iter().map(|s| s.name.clone()).collect(),
         kind: target.kind.as_str(),
         template_text: templates
             .text(&template_name)

@@ -57,7 +57,12 @@ fn concrete_path(route: &Route, o: &Objects) -> String {
     } else {
         ""
     };
-    route.path.replace("{id}", id).replace("{name}", "ops")
+    let name = if route.path.starts_with("/api/sources/") {
+        "radarr"
+    } else {
+        "ops"
+    };
+    route.path.replace("{id}", id).replace("{name}", name)
 }
 
 /// Fresh objects of alice's (the event and its delivery are shared: nothing in the matrix deletes them).

@@ -10,6 +10,7 @@ mod address_guard;
 mod mocks;
 mod observability;
 pub mod openapi;
+mod sources;
 mod stream;
 mod users;
 mod webhooks;
