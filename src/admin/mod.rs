@@ -4,6 +4,7 @@
 
 mod assets;
 mod login;
+mod samples;
 mod views;
 
 pub use login::{check_csrf, login_of};

@@ -150,6 +150,10 @@ try {
   await page.goto(`${base}/admin/studio?destination=ops`);
   await page.locator(".discord-embed").first().waitFor();
   await check(page, "studio");
+  // A sample payload of an app, when no stored event fits.
+  await page.getByLabel("Event").selectOption({ label: "Sample: Radarr: a movie imported" });
+  await page.locator(".discord-title", { hasText: "Dune" }).waitFor();
+  await shoot(page, "studio-sample");
   const editor = page.getByLabel("Handlebars");
   await editor.fill(`{"embeds": [{"title": "${"x".repeat(300)}", "description": "{{summary}}"}]}`);
   await page.locator(".warning", { hasText: "embeds[0].title: 300 characters, cut to 256" }).waitFor();

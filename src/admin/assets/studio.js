@@ -13,10 +13,12 @@ function el(tag, className, text) {
   return node;
 }
 
-function imageBox(what, url) {
-  const box = el("div", "img-box", what + (url ? ": " + url : ""));
+// Where the target would show an image (never loaded here: it lives on another host).
+function imageBox(what, url, className) {
+  const box = el("div", "img-box" + (className ? " " + className : ""), what);
   box.setAttribute("role", "img");
-  box.setAttribute("aria-label", what);
+  box.setAttribute("aria-label", what + (url ? ": " + url : ""));
+  if (url) box.title = url;
   return box;
 }
 
@@ -51,7 +53,7 @@ function discord(payload) {
     const footer = [embed.footer && embed.footer.text, embed.timestamp && new Date(embed.timestamp).toLocaleString()].filter(Boolean);
     if (footer.length) body.append(el("div", "discord-footer", footer.join(" • ")));
     card.append(body);
-    if (embed.thumbnail && embed.thumbnail.url) card.append(imageBox("thumbnail", embed.thumbnail.url));
+    if (embed.thumbnail && embed.thumbnail.url) card.append(imageBox("poster", embed.thumbnail.url, "thumb"));
     message.append(card);
   }
   return message;
@@ -111,7 +113,9 @@ function withLine(problem, template) {
 async function preview() {
   const field = (name) => studio.querySelector('[data-field="' + name + '"]');
   const template = field("template").value;
-  const eventChoice = document.getElementById("s-event").value;
+  const select = document.getElementById("s-event");
+  const eventChoice = select.value;
+  const option = select.selectedOptions[0];
   const request = { destination: document.getElementById("s-destination").value, template };
   if (eventChoice === "payload") {
     let payload;
@@ -119,6 +123,9 @@ async function preview() {
       return show({ problems: ["The app's payload is not JSON: " + e.message], warnings: [] }, template);
     }
     request.fixture = { source: field("source").value, payload };
+  } else if (option && option.dataset.payload) {
+    // A sample: the app's payload, parsed by its source.
+    request.fixture = { source: option.dataset.source, payload: JSON.parse(option.dataset.payload) };
   } else if (eventChoice !== "test") {
     request.event_id = eventChoice;
   }

@@ -21,11 +21,12 @@ pub struct Chosen {
     event: String,
 }
 
-/// One entry of a select: value, label, chosen.
+/// One entry of a select: value, label, chosen; for a sample, the source and payload it renders.
 pub struct Choice {
     pub value: String,
     pub label: String,
     pub chosen: bool,
+    pub sample: Option<(&'static str, &'static str)>,
 }
 
 #[derive(Template)]
@@ -90,6 +91,7 @@ pub async fn page(
     // The event the template is resolved for: the one chosen, else the newest, else `test`.
     let event_kind = match chosen.event.as_str() {
         "test" | "payload" => EventKind::Test,
+        sample if sample.starts_with("sample-") => sample_kind(&state, sample),
         id => recent
             .iter()
             .find(|e| Some(&e.id) == EventId::parse(id).as_ref())
@@ -108,17 +110,32 @@ pub async fn page(
             value: e.id.to_string(),
             label: format!("{} — {}", e.event.as_str(), e.summary),
             chosen: e.id.as_str() == chosen_event,
+            sample: None,
         })
         .collect();
+    // Samples only where their app has a source (a config may rename or drop the built-in ones).
+    for (i, s) in super::super::samples::SAMPLES.iter().enumerate() {
+        if state.sources.get(s.source).is_some() {
+            let value = format!("sample-{i}");
+            events.push(Choice {
+                chosen: value == chosen_event,
+                label: format!("Sample: {}", s.label),
+                sample: Some((s.source, s.payload)),
+                value,
+            });
+        }
+    }
     events.push(Choice {
         value: "test".into(),
         label: "hookarr's test event".into(),
         chosen: chosen_event == "test",
+        sample: None,
     });
     events.push(Choice {
         value: "payload".into(),
         label: "An app's payload, pasted…".into(),
         chosen: chosen_event == "payload",
+        sample: None,
     });
     let templates = state.engine.templates();
     let template_name = templates.resolve(
@@ -139,6 +156,7 @@ pub async fn page(
                 value: (*n).to_owned(),
                 label: (*n).to_owned(),
                 chosen: n == name,
+                sample: None,
             })
             .collect(),
         events,
@@ -154,4 +172,18 @@ pub async fn page(
         studio_js: super::assets::studio_js_url(),
     };
     Ok(render(&page))
+}
+
+/// The event a sample becomes, to pick its template (`test` when it does not parse).
+fn sample_kind(state: &AppState, value: &str) -> EventKind {
+    let sample = value
+        .strip_prefix("sample-")
+        .and_then(|i| i.parse::<usize>().ok())
+        .and_then(|i| super::super::samples::SAMPLES.get(i));
+    sample
+        .and_then(|s| {
+            let source = state.sources.get(s.source)?;
+            crate::receive::parse_preview(&source, s.payload.as_bytes()).ok()
+        })
+        .map_or(EventKind::Test, |e| e.event)
 }
