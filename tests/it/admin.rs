@@ -363,3 +363,43 @@ async fn the_admin_page_in_a_real_browser() {
     assert!(text.contains("every browser check held"), "{text}");
     app.stop().await;
 }
+
+/// A log-in ends when its time is up: its cookie then opens nothing, page or API.
+#[tokio::test]
+async fn a_log_in_expires() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let now = chrono::Utc::now();
+    // The user the config's admin key acts as.
+    let user_id = "usr_config_admin".to_owned();
+    let login = |id: &str, expires_at| hookarr::storage::NewLogin {
+        id_hash: hookarr::secrets::hash_api_key(id),
+        user_id: user_id.clone(),
+        key_id: None,
+        csrf: "csrf".into(),
+        created_at: now - chrono::TimeDelta::hours(13),
+        expires_at,
+    };
+    app.store
+        .create_login(&login("still-on", now + chrono::TimeDelta::hours(1)))
+        .await
+        .unwrap();
+    app.store
+        .create_login(&login("timed-out", now - chrono::TimeDelta::seconds(1)))
+        .await
+        .unwrap();
+    assert_eq!(
+        page(&app, "/admin", "still-on").await.status(),
+        StatusCode::OK
+    );
+    let ended = page(&app, "/admin", "timed-out").await;
+    assert_eq!(ended.status(), StatusCode::SEE_OTHER);
+    assert_eq!(ended.headers()[LOCATION], "/admin/login");
+    let api = plain_client()
+        .get(format!("{}/api/events", app.base))
+        .header("cookie", "hookarr_login=timed-out")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(api.status(), StatusCode::UNAUTHORIZED);
+    app.stop().await;
+}
