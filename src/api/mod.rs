@@ -15,6 +15,7 @@ mod json_body;
 mod mocks;
 mod openapi;
 mod overload;
+mod route_doc;
 mod routes;
 mod sources;
 mod stats;

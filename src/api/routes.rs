@@ -4,7 +4,7 @@
 
 use super::auth::Access;
 use super::bodies::{DeliveryBody, DeliveryWithAttempts, RejectedBody};
-use super::openapi::{Answer, Doc, SchemaOf, params_of};
+use super::route_doc::{Answer, Doc, SchemaOf, params_of};
 use super::{
     AppState, audit, deliveries, destinations, events, health, hooks, mocks, sources, stats,
     stream, users, webhooks,
