@@ -101,10 +101,10 @@ try {
   await page.getByRole("heading", { name: "As the app sent it" }).waitFor();
   assert.match(await page.locator("pre.json").innerText(), /"event": "library.new"/);
   await check(page, "event");
-  // Replay to a chosen destination: ops (it takes sonarr only, but a replay to it by name sends anyway).
+  // Replay to a chosen destination: archive (it takes none of radarr's events, but a replay by name sends).
   await page.getByRole("button", { name: "Replay to the chosen" }).click();
   await page.getByText("Choose at least one.").waitFor();
-  await page.getByLabel("ops").check();
+  await page.getByLabel("archive").check();
   await page.getByRole("button", { name: "Replay to the chosen" }).click();
   await page.getByText("1 new delivery queued.").waitFor();
 

@@ -313,10 +313,13 @@ async fn the_admin_page_in_a_real_browser() {
         Ok(dir) => dir,
         Err(why) => return report_skip("the admin page in a real browser", &why),
     };
-    // "ops" takes sonarr's events and fails twice (then dead: two attempts), then answers 204.
+    // "ops" takes sonarr's events and fails twice (then dead: two attempts), then answers 204; nothing else
+    // is sent there before the browser retries it. "archive" answers 204 (the replay goes there).
     let rx = Receiver::start().await;
     rx.script([Reply::status(500), Reply::status(500)]);
     let ops = rx.url("/ops");
+    let sink = Receiver::start().await;
+    let archive = sink.url("/archive");
     let app = TestApp::spawn_with(Backend::Sqlite, |c| {
         c.api.allow_private_targets = true;
         c.destinations = vec![
@@ -325,13 +328,16 @@ async fn the_admin_page_in_a_real_browser() {
                  retry: {{max_attempts: 2, schedule: [0s]}}}}"
             ))
             .unwrap(),
+            serde_norway::from_str(&format!(
+                "{{name: archive, type: webhook, url: '{archive}', events: [health.restored]}}"
+            ))
+            .unwrap(),
         ];
     })
     .await;
     let alice = member(&app, "alice").await;
     let bob = member(&app, "bob").await;
-    // Their webhooks answer 204 from a receiver of their own (the scripted failures are ops's).
-    let sink = Receiver::start().await;
+    // Their webhooks answer 204 from the sink too (the scripted failures are ops's alone).
     let hook = |owner: &str| json!({"url": sink.url(&format!("/{owner}")), "events": ["health.*"]});
     let own = register(&app, &alice.key, hook("alice")).await;
     let other = register(&app, &bob.key, hook("bob")).await;

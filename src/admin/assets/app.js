@@ -212,6 +212,7 @@ function liveEvents() {
   const body = document.querySelector("[data-live-events]");
   if (!body) return;
   const params = new URLSearchParams();
+  if (body.dataset.since) params.set("last_event_id", body.dataset.since);
   if (body.dataset.filterEvent) params.set("events", body.dataset.filterEvent);
   if (body.dataset.filterSource) params.set("sources", body.dataset.filterSource);
   const text = (body.dataset.filterQ || "").toLowerCase();
@@ -243,7 +244,9 @@ function liveEvents() {
 function liveSources() {
   const cards = document.querySelector("[data-live-sources]");
   if (!cards) return;
-  follow(new URLSearchParams(), (event) => {
+  const params = new URLSearchParams();
+  if (cards.dataset.since) params.set("last_event_id", cards.dataset.since);
+  follow(params, (event) => {
     const card = cards.querySelector('[data-source="' + CSS.escape(event.source.name) + '"]');
     if (!card) return;
     const last = card.querySelector(".last");

@@ -36,6 +36,8 @@ struct EventsPage {
     /// Every source's name, and whether the filter names it.
     sources: Vec<(String, bool)>,
     rows: Vec<Row>,
+    /// The newest event now: the live list follows the stream from it.
+    since: String,
 }
 
 /// How many events the list shows.
@@ -73,7 +75,9 @@ pub async fn list(
             at: iso(&e.timestamp),
         })
         .collect();
+    let since = super::newest_event_id(&state).await?;
     let page = EventsPage {
+        since,
         layout: Layout::new("Events", "/admin/events", &who),
         sources: state
             .sources

@@ -143,3 +143,20 @@ pub fn admin_only(who: &LoggedIn) -> Result<(), ApiError> {
 pub fn iso(t: &DateTime<Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
+
+/// The newest event's id when a page is made: its live list asks the stream for what came after it, so
+/// nothing that arrives between the page and the stream's start is missed.
+pub async fn newest_event_id(state: &AppState) -> Result<String, ApiError> {
+    let newest = state
+        .store
+        .list_events(&crate::storage::EventQuery {
+            limit: 1,
+            ..Default::default()
+        })
+        .await?;
+    // With no event yet, the smallest id: everything that arrives is after it.
+    Ok(newest.items.first().map_or_else(
+        || format!("evt_{}", ulid::Ulid::nil()),
+        |e| e.id.to_string(),
+    ))
+}

@@ -29,6 +29,8 @@ pub struct SourceCard {
 struct SourcesPage {
     layout: Layout,
     cards: Vec<SourceCard>,
+    /// The newest event now: the live cards follow the stream from it.
+    since: String,
 }
 
 pub async fn page(State(state): State<AppState>, who: LoggedIn) -> Result<Response, ApiError> {
@@ -51,6 +53,7 @@ pub async fn page(State(state): State<AppState>, who: LoggedIn) -> Result<Respon
     let page = SourcesPage {
         layout: Layout::new("Sources", "/admin/sources", &who),
         cards,
+        since: super::newest_event_id(&state).await?,
     };
     Ok(render(&page))
 }
