@@ -9,6 +9,7 @@ use crate::storage::{Login, NewLogin};
 use askama::Template;
 use axum::Form;
 use axum::extract::State;
+use axum::extract::rejection::FormRejection;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method, header};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -114,8 +115,14 @@ pub struct LogInForm {
 pub async fn log_in(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Form(form): Form<LogInForm>,
+    form: Result<Form<LogInForm>, FormRejection>,
 ) -> Result<Response, ApiError> {
+    let Ok(Form(form)) = form else {
+        return Ok(login_form(
+            &state,
+            Some("The form came incomplete; log in again.".into()),
+        ));
+    };
     let expected = cookie(&headers, FORM_COOKIE).unwrap_or("");
     if expected.is_empty() || !secrets_match(form.csrf.as_bytes(), expected.as_bytes()) {
         return Ok(login_form(
@@ -161,12 +168,13 @@ pub struct LogOutForm {
 pub async fn log_out(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Form(form): Form<LogOutForm>,
+    form: Result<Form<LogOutForm>, FormRejection>,
 ) -> Result<Response, ApiError> {
+    let csrf = form.map(|Form(f)| f.csrf).unwrap_or_default();
     if let Some(id) = cookie(&headers, COOKIE) {
         let id_hash = hash_api_key(id);
         if let Some(login) = state.store.find_login(&id_hash, chrono::Utc::now()).await? {
-            if !secrets_match(form.csrf.as_bytes(), login.csrf.as_bytes()) {
+            if !secrets_match(csrf.as_bytes(), login.csrf.as_bytes()) {
                 return Err(ApiError::Forbidden(
                     "the log-out form's CSRF token does not match; reload the page".into(),
                 ));

@@ -409,3 +409,52 @@ async fn a_log_in_expires() {
     assert_eq!(api.status(), StatusCode::UNAUTHORIZED);
     app.stop().await;
 }
+
+/// Lists show their newest page and link to the older ones; a half-sent log-in form gets the form again.
+#[tokio::test]
+async fn lists_page_back_and_a_broken_form_is_asked_again() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    for n in 0..101 {
+        let body = crate::helpers::fixture_copy("radarr", "health", n);
+        let (s, b) = app.post_hook("radarr", &body).await;
+        assert_eq!(s, StatusCode::ACCEPTED, "{b}");
+    }
+    let login = log_in(&app, ADMIN_KEY).await;
+    let newest = page(&app, "/admin/events?source=radarr", &login)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(newest.matches("/admin/events/evt_").count(), 100);
+    let at = newest.find("Older events").expect("a link to older events");
+    let href_at = newest[..at].rfind("href=\"").unwrap() + 6;
+    let href = newest[href_at..href_at + newest[href_at..].find('"').unwrap()]
+        .replace("&amp;", "&")
+        .replace("&#38;", "&");
+    assert!(
+        href.contains("source=radarr") && href.contains("before=evt_"),
+        "{href}"
+    );
+    let older = page(&app, &href, &login).await.text().await.unwrap();
+    assert_eq!(
+        older.matches("/admin/events/evt_").count(),
+        1,
+        "the 101st: {href}"
+    );
+    assert!(!older.contains("Older events"));
+    assert!(
+        !older.contains("data-live-events"),
+        "an older page is not live"
+    );
+
+    let broken = plain_client()
+        .post(format!("{}/admin/login", app.base))
+        .form(&[("key", ADMIN_KEY)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(broken.status(), StatusCode::OK);
+    assert!(set_cookie(&broken, "hookarr_login").is_none());
+    assert!(broken.text().await.unwrap().contains("log in again"));
+    app.stop().await;
+}

@@ -4,7 +4,7 @@
 use super::{Layout, LoggedIn, iso, render};
 use crate::api::{ApiError, AppState};
 use askama::Template;
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::response::Response;
 
 pub struct UserView {
@@ -92,16 +92,34 @@ pub struct AuditView {
 struct AuditPage {
     layout: Layout,
     entries: Vec<AuditView>,
+    /// The link to the next older page, when there is one.
+    older: Option<String>,
+}
+
+/// `?before=`: older than this entry.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct Before {
+    #[serde(default)]
+    before: String,
 }
 
 /// How many audit entries the page shows.
 const AUDIT_SHOWN: u32 = 200;
 
-pub async fn audit(State(state): State<AppState>, who: LoggedIn) -> Result<Response, ApiError> {
+pub async fn audit(
+    State(state): State<AppState>,
+    who: LoggedIn,
+    Query(before): Query<Before>,
+) -> Result<Response, ApiError> {
+    let before = Some(before.before.trim()).filter(|b| !b.is_empty());
     let page = state
         .store
-        .list_audit(who.caller.scope(), None, AUDIT_SHOWN)
+        .list_audit(who.caller.scope(), before, AUDIT_SHOWN)
         .await?;
+    let older = page
+        .next
+        .as_deref()
+        .map(|next| super::page_link("/admin/audit", &[("before", next)]));
     let entries = page
         .items
         .into_iter()
@@ -120,6 +138,7 @@ pub async fn audit(State(state): State<AppState>, who: LoggedIn) -> Result<Respo
     let page = AuditPage {
         layout: Layout::new("Audit log", "/admin/audit", &who),
         entries,
+        older,
     };
     Ok(render(&page))
 }

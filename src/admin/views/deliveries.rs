@@ -15,6 +15,9 @@ pub struct Filters {
     status: String,
     #[serde(default)]
     destination: String,
+    /// Older than this delivery (the page before's last).
+    #[serde(default)]
+    before: String,
 }
 
 pub struct Row {
@@ -37,6 +40,8 @@ struct DeliveriesPage {
     rows: Vec<Row>,
     /// The body of "retry every dead one": the destination filter, if any.
     retry_body: String,
+    /// The link to the next older page, when there is one.
+    older: Option<String>,
 }
 
 const STATUSES: [&str; 5] = ["pending", "succeeded", "failed", "dead", "expired"];
@@ -59,10 +64,21 @@ pub async fn list(
             status,
             destination: destination.clone(),
             owner: who.caller.scope().map(str::to_owned),
+            before: Some(filters.before.trim().to_owned()).filter(|b| !b.is_empty()),
             limit: 200,
             ..Default::default()
         })
         .await?;
+    let older = page.next.as_deref().map(|next| {
+        super::page_link(
+            "/admin/deliveries",
+            &[
+                ("status", &filters.status),
+                ("destination", &filters.destination),
+                ("before", next),
+            ],
+        )
+    });
     let rows = page
         .items
         .into_iter()
@@ -86,6 +102,7 @@ pub async fn list(
         filters,
         rows,
         retry_body,
+        older,
     };
     Ok(render(&page))
 }

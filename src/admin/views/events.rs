@@ -18,6 +18,9 @@ pub struct Filters {
     source: String,
     #[serde(default)]
     q: String,
+    /// Older than this event (the page before's last).
+    #[serde(default)]
+    before: String,
 }
 
 pub struct Row {
@@ -38,6 +41,8 @@ struct EventsPage {
     rows: Vec<Row>,
     /// The newest event now: the live list follows the stream from it.
     since: String,
+    /// The link to the next older page, when there is one.
+    older: Option<String>,
 }
 
 /// How many events the list shows.
@@ -58,13 +63,23 @@ pub async fn list(
             .collect(),
         source: Some(filters.source.trim().to_owned()).filter(|s| !s.is_empty()),
         q: Some(filters.q.trim().to_owned()).filter(|q| !q.is_empty()),
+        before: crate::event::EventId::parse(filters.before.trim()),
         limit: SHOWN,
         ..Default::default()
     };
-    let rows = state
-        .store
-        .list_events(&query)
-        .await?
+    let found = state.store.list_events(&query).await?;
+    let older = found.next.map(|next| {
+        super::page_link(
+            "/admin/events",
+            &[
+                ("event", &filters.event),
+                ("source", &filters.source),
+                ("q", &filters.q),
+                ("before", &next),
+            ],
+        )
+    });
+    let rows = found
         .items
         .into_iter()
         .map(|e| Row {
@@ -78,6 +93,7 @@ pub async fn list(
     let since = super::newest_event_id(&state).await?;
     let page = EventsPage {
         since,
+        older,
         layout: Layout::new("Events", "/admin/events", &who),
         sources: state
             .sources

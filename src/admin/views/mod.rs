@@ -160,3 +160,11 @@ pub async fn newest_event_id(state: &AppState) -> Result<String, ApiError> {
         |e| e.id.to_string(),
     ))
 }
+
+/// A link to `path` with the non-empty `params` in its query string (a list's next page).
+pub fn page_link(path: &str, params: &[(&str, &str)]) -> String {
+    let query: String = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(params.iter().filter(|(_, v)| !v.trim().is_empty()))
+        .finish();
+    format!("{path}?{query}")
+}
