@@ -59,6 +59,18 @@ try {
   await page.getByLabel("API key").fill(adminKey);
   await page.getByRole("button", { name: "Log in" }).click();
   await page.getByRole("heading", { name: "Dashboard" }).waitFor();
+  // By keyboard: the first Tab reaches "Skip to the content", the next ones the views, each with a visible
+  // focus ring.
+  await page.keyboard.press("Tab");
+  assert.equal(await page.evaluate(() => document.activeElement.textContent), "Skip to the content");
+  await page.keyboard.press("Tab");
+  await page.keyboard.press("Tab");
+  const focused = await page.evaluate(() => {
+    const e = document.activeElement;
+    return { text: e.textContent, outline: getComputedStyle(e).outlineStyle };
+  });
+  assert.equal(focused.text, "Dashboard", "Tab goes through the views");
+  assert.notEqual(focused.outline, "none", "the focus is visible");
   const cookies = await context.cookies();
   const login = cookies.find((c) => c.name === "hookarr_login");
   assert.ok(login, "a log-in cookie is set");
@@ -112,6 +124,11 @@ try {
   await page.getByRole("link", { name: "Dashboard" }).click();
   await page.getByRole("cell", { name: /Dune: Part Two/ }).waitFor();
   assert.equal(await page.locator(".chart rect").count() > 0, true, "the chart has a bar");
+  // Live: another event raises the hour's count and becomes radarr's last, without a reload.
+  const before = Number(await page.locator("[data-live-count]").innerText());
+  await postTo(copied, "radarr", "grab");
+  await page.locator("[data-live-count]", { hasText: String(before + 1) }).waitFor();
+  await page.locator('[data-source-row="radarr"]', { hasText: "grabbed" }).waitFor();
   await shoot(page, "dashboard-with-events");
 
   // A destination that fails: sonarr's health event goes dead at the "ops" receiver (500, 500); retried

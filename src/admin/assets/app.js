@@ -261,9 +261,31 @@ function liveSources() {
   });
 }
 
+// The dashboard: the hour's count goes up, and each source's row shows its newest event, as they arrive.
+function liveDashboard() {
+  const count = document.querySelector("[data-live-count]");
+  if (!count) return;
+  const params = new URLSearchParams();
+  if (count.dataset.since) params.set("last_event_id", count.dataset.since);
+  follow(params, (event) => {
+    count.textContent = String(Number(count.textContent) + 1);
+    const row = document.querySelector('[data-source-row="' + CSS.escape(event.source.name) + '"]');
+    if (!row) return;
+    const time = document.createElement("time");
+    time.setAttribute("datetime", event.timestamp);
+    const name = row.cells[0].textContent;
+    row.replaceChildren();
+    cell(row, name);
+    cell(row, event.summary, "wrap");
+    cell(row, time);
+    localTimes(row);
+  });
+}
+
 localTimes(document);
 copyButtons();
 actionButtons();
 apiForms();
 liveEvents();
 liveSources();
+liveDashboard();

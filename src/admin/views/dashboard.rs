@@ -53,6 +53,8 @@ struct DashboardPage {
     /// Admins: every source.
     sources: Vec<SourceSeen>,
     is_admin: bool,
+    /// The newest event now: the live count and source rows follow the stream from it.
+    since: String,
 }
 
 pub struct Queue {
@@ -147,6 +149,7 @@ pub async fn page(State(state): State<AppState>, who: LoggedIn) -> Result<Respon
         troubles,
         sources,
         is_admin,
+        since: super::newest_event_id(&state).await?,
     };
     Ok(render(&page))
 }
