@@ -130,6 +130,12 @@ try {
   await page.locator("[data-live-count]", { hasText: String(before + 1) }).waitFor();
   await page.locator('[data-source-row="radarr"]', { hasText: "grabbed" }).waitFor();
   await shoot(page, "dashboard-with-events");
+  // Dark, as the system asks: the same checks (contrast included).
+  await page.emulateMedia({ colorScheme: "dark" });
+  await check(page, "dashboard-dark");
+  await page.goto(`${base}/admin/events`);
+  await check(page, "events-dark");
+  await page.emulateMedia({ colorScheme: "light" });
 
   // A destination that fails: sonarr's health event goes dead at the "ops" receiver (500, 500); retried
   // once the receiver answers again (it does from its third request on), a new attempt succeeds.

@@ -86,10 +86,7 @@ pub async fn page(State(state): State<AppState>, who: LoggedIn) -> Result<Respon
             pending: snapshot.pending,
             due: snapshot.due,
             dead: snapshot.dead,
-            oldest_due: snapshot
-                .oldest_due_at
-                .map(|t| humantime::format_duration((now - t).to_std().unwrap_or_default()))
-                .map(|d| d.to_string()),
+            oldest_due: snapshot.oldest_due_at.map(|t| waited(now - t)),
         });
         let names: Vec<&str> = state.engine.destination_names().collect();
         let summaries =
@@ -154,6 +151,14 @@ pub async fn page(State(state): State<AppState>, who: LoggedIn) -> Result<Respon
     Ok(render(&page))
 }
 
+/// How long something waited, in whole seconds: `3m 12s`, or "under a second".
+fn waited(d: TimeDelta) -> String {
+    match d.num_seconds() {
+        s if s < 1 => "under a second".to_owned(),
+        s => humantime::format_duration(std::time::Duration::from_secs(s as u64)).to_string(),
+    }
+}
+
 /// One bar per minute of the last hour, oldest on the left, scaled to the busiest minute.
 fn bars(per_minute: &[(DateTime<Utc>, u64)], now: DateTime<Utc>) -> Vec<Bar> {
     let this_minute = now.timestamp() / 60;
@@ -186,6 +191,12 @@ fn bars(per_minute: &[(DateTime<Utc>, u64)], now: DateTime<Utc>) -> Vec<Bar> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn waits_are_said_in_whole_seconds() {
+        assert_eq!(waited(TimeDelta::milliseconds(76)), "under a second");
+        assert_eq!(waited(TimeDelta::milliseconds(192_600)), "3m 12s");
+    }
 
     #[test]
     fn bars_put_each_minute_in_its_place_scaled_to_the_busiest() {
