@@ -161,20 +161,25 @@ pub async fn create(
             "a user may keep {MOCKS_PER_USER} mocks; delete one first"
         )));
     }
+    let detail = json!({"status": mock.status});
+    audit_mock(&state, &caller, "mock.created", &mock, detail).await;
+    Ok((StatusCode::CREATED, Json(MockBody::new(&state, mock))))
+}
+
+/// Records a change to a mock in the audit log.
+async fn audit_mock(
+    state: &AppState,
+    caller: &Caller,
+    action: &'static str,
+    mock: &MockRow,
+    detail: Value,
+) {
     let target = Changed {
         kind: "mock",
         id: &mock.id,
         owner: Some(&mock.user_id),
     };
-    audit::record(
-        &state,
-        &caller,
-        "mock.created",
-        target,
-        json!({"status": mock.status}),
-    )
-    .await;
-    Ok((StatusCode::CREATED, Json(MockBody::new(&state, mock))))
+    audit::record(state, caller, action, target, detail).await;
 }
 
 pub async fn list(
@@ -203,19 +208,8 @@ pub async fn update(
     if !state.store.update_mock(&mock).await? {
         return Err(no_mock(&id));
     }
-    let target = Changed {
-        kind: "mock",
-        id: &mock.id,
-        owner: Some(&mock.user_id),
-    };
-    audit::record(
-        &state,
-        &caller,
-        "mock.changed",
-        target,
-        json!({"status": mock.status}),
-    )
-    .await;
+    let detail = json!({"status": mock.status});
+    audit_mock(&state, &caller, "mock.changed", &mock, detail).await;
     Ok(Json(MockBody::new(&state, mock)))
 }
 
@@ -226,12 +220,7 @@ pub async fn remove(
 ) -> Result<StatusCode, ApiError> {
     let mock = owned(&state, &caller, &id).await?;
     state.store.delete_mock(&id).await?;
-    let target = Changed {
-        kind: "mock",
-        id: &id,
-        owner: Some(&mock.user_id),
-    };
-    audit::record(&state, &caller, "mock.deleted", target, Value::Null).await;
+    audit_mock(&state, &caller, "mock.deleted", &mock, Value::Null).await;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -18,6 +18,12 @@ async fn post_with(app: &TestApp, token: &str) -> StatusCode {
         .status()
 }
 
+/// Asks for a new token for source `name` with `key`.
+async fn rotate(app: &TestApp, name: &str, key: &str) -> (StatusCode, Value) {
+    let path = format!("/api/sources/{name}/rotate-token");
+    app.call(Method::POST, &path, Some(key), None).await
+}
+
 async fn a_rotated_token_replaces_the_old_one(backend: Backend) {
     let app = TestApp::spawn_with(backend, |c| {
         c.sources = vec![
@@ -47,14 +53,7 @@ async fn a_rotated_token_replaces_the_old_one(backend: Backend) {
     assert_eq!(radarr["rotatable"], true);
     assert_eq!(post_with(&app, &old).await, StatusCode::ACCEPTED);
 
-    let (s, rotated) = app
-        .call(
-            Method::POST,
-            "/api/sources/radarr/rotate-token",
-            Some(ADMIN_KEY),
-            None,
-        )
-        .await;
+    let (s, rotated) = rotate(&app, "radarr", ADMIN_KEY).await;
     assert_eq!(s, StatusCode::OK, "{rotated}");
     let new = rotated["token"].as_str().unwrap();
     assert_ne!(new, old);
@@ -63,14 +62,7 @@ async fn a_rotated_token_replaces_the_old_one(backend: Backend) {
     assert_eq!(post_with(&app, new).await, StatusCode::ACCEPTED);
 
     // A token the config sets is changed in the config; no such source is 404; users may not rotate.
-    let (s, body) = app
-        .call(
-            Method::POST,
-            "/api/sources/radarr-4k/rotate-token",
-            Some(ADMIN_KEY),
-            None,
-        )
-        .await;
+    let (s, body) = rotate(&app, "radarr-4k", ADMIN_KEY).await;
     assert_eq!(s, StatusCode::CONFLICT, "{body}");
     assert!(
         body["error"]["message"]
@@ -78,24 +70,10 @@ async fn a_rotated_token_replaces_the_old_one(backend: Backend) {
             .unwrap()
             .contains("config")
     );
-    let (s, _) = app
-        .call(
-            Method::POST,
-            "/api/sources/nope/rotate-token",
-            Some(ADMIN_KEY),
-            None,
-        )
-        .await;
+    let (s, _) = rotate(&app, "nope", ADMIN_KEY).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
     let alice = member(&app, "alice").await;
-    let (s, _) = app
-        .call(
-            Method::POST,
-            "/api/sources/radarr/rotate-token",
-            Some(&alice.key),
-            None,
-        )
-        .await;
+    let (s, _) = rotate(&app, "radarr", &alice.key).await;
     assert_eq!(s, StatusCode::FORBIDDEN);
     // The audit log says who rotated it, never the token.
     let (_, audit) = app
@@ -121,14 +99,7 @@ async fn a_token_rotated_on_one_process_is_taken_by_another() {
     let two = TestApp::spawn_at(url, tempfile::tempdir().unwrap(), |_| {}).await;
     let old = one.token("radarr").to_owned();
     assert_eq!(post_with(&two, &old).await, StatusCode::ACCEPTED);
-    let (_, rotated) = one
-        .call(
-            Method::POST,
-            "/api/sources/radarr/rotate-token",
-            Some(ADMIN_KEY),
-            None,
-        )
-        .await;
+    let (_, rotated) = rotate(&one, "radarr", ADMIN_KEY).await;
     let new = rotated["token"].as_str().unwrap();
     assert_eq!(post_with(&two, new).await, StatusCode::ACCEPTED);
     assert_eq!(post_with(&two, &old).await, StatusCode::UNAUTHORIZED);
