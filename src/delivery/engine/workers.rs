@@ -71,13 +71,16 @@ impl Engine {
             let enabled = |name: &str| self.is_enabled(name);
             let routes = self.routes();
             // Routed events go to live followers here, and are announced to other processes sharing the
-            // database (who may have followers of their own), once the routing has committed.
-            let follow = self.feed.has_followers();
+            // database (who may have followers of their own), once the routing has committed. Whether anyone
+            // follows is asked per event, as it is routed: a stream that joins after that read the event
+            // from the store already (it was stored before it was routed), one that joined before gets it
+            // here — asked once per pass, an event stored while the pass began would reach neither.
             let announce = self.store.backend() == "postgres";
             let routed = std::sync::Mutex::new((Vec::new(), Vec::new()));
             let route = |e: &Event| {
                 let destinations = routes.route(e, &enabled);
                 tell_received(e, &destinations);
+                let follow = self.feed.has_followers();
                 if follow || announce {
                     let mut routed = routed.lock().expect("routed lock");
                     routed.0.push(e.id.clone());
