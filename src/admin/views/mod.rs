@@ -19,6 +19,15 @@ use axum::http::request::Parts;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use chrono::{DateTime, Utc};
 
+/// Every event name, space-separated, made once.
+static EVENT_NAMES: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    crate::event::EventKind::ALL
+        .iter()
+        .map(|k| k.as_str())
+        .collect::<Vec<_>>()
+        .join(" ")
+});
+
 /// What every page's frame shows: the title, who is logged in, the navigation and the assets.
 pub struct Layout {
     pub title: String,
@@ -48,11 +57,7 @@ impl Layout {
             nav: "",
             css: assets::css_url(),
             js: assets::js_url(),
-            kinds: crate::event::EventKind::ALL
-                .iter()
-                .map(|k| k.as_str())
-                .collect::<Vec<_>>()
-                .join(" "),
+            kinds: EVENT_NAMES.clone(),
         }
     }
 
