@@ -172,7 +172,8 @@ pub fn load_from_str(
     if let Some(v) = section("sources") {
         config.sources = deserialize_list::<SourceConfig>("sources", v, &mut problems);
     }
-    if let Some(v) = section("destinations") {
+    if let Some(mut v) = section("destinations") {
+        config.long_forms = expand_short_forms(&mut v, &mut problems);
         config.destinations = deserialize_list::<Destination>("destinations", v, &mut problems);
     }
     let (semantic, more_warnings) = validate(&config);
@@ -183,6 +184,28 @@ pub fn load_from_str(
     } else {
         Err(ConfigProblems(problems))
     }
+}
+
+/// Expands the destinations written as an Apprise-style URL (`url: tgram://…`) into their long form, and
+/// returns those long forms.
+fn expand_short_forms(destinations: &mut Value, problems: &mut Vec<Problem>) -> Vec<Value> {
+    let mut long_forms = Vec::new();
+    let Value::Array(items) = destinations else {
+        return long_forms;
+    };
+    for (i, item) in items.iter_mut().enumerate() {
+        let Value::Object(map) = item else { continue };
+        match super::apprise::expand(map) {
+            Ok(true) => long_forms.push(Value::Object(map.clone())),
+            Ok(false) => {}
+            Err(message) => {
+                problems.push(Problem::new(format!("destinations[{i}].url"), message));
+                // Read on, it would only add problems that follow from this one.
+                *item = Value::Null;
+            }
+        }
+    }
+    long_forms
 }
 
 /// Deserializes one section, reporting every field-level error: after each error the offending key is
@@ -270,6 +293,8 @@ fn deserialize_list<T: DeserializeOwned>(
     items
         .into_iter()
         .enumerate()
+        // A null entry is one whose problem is already told (a short form that could not be read).
+        .filter(|(_, item)| !item.is_null() || path != "destinations")
         .filter_map(|(i, item)| deserialize_at(&format!("{path}[{i}]"), item, problems))
         .collect()
 }

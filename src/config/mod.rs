@@ -1,6 +1,7 @@
 //! Configuration (CONTRACT §2): typed structs with their defaults, loaded from YAML with `${VAR}`
 //! interpolation and `HOOKARR_<SECTION>__<KEY>` overrides, then validated with every problem reported at once.
 
+mod apprise;
 mod filter;
 mod interpolate;
 mod load;
@@ -9,6 +10,7 @@ mod targets;
 mod types;
 mod validate;
 
+pub use apprise::short_form_type;
 pub use filter::{Condition, FilterOp};
 pub use interpolate::interpolate;
 pub use load::{ConfigProblems, Loaded, load, load_from_str};

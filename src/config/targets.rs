@@ -1,21 +1,57 @@
-//! Checks of destination URLs (CONTRACT §6): `https://` for public hosts, and each target type's URL shape.
+//! Checks of how destinations are reached (CONTRACT §6): a `url` or a `server` as its type wants, `https://`
+//! for public hosts, and each target type's own checks.
 
 use super::types::Destination;
 use super::validate::Validator;
-use crate::outbound::targets::UrlFinding;
+use crate::outbound::targets::{Reached, UrlFinding};
 use url::{Host, Url};
 
 impl Validator {
-    /// Checks `{path}.url`: an http(s) URL, `https://` for public hosts, and the shape its target type wants
-    /// (each type's own check, in `outbound/targets/`); odd but working hosts only warn.
+    /// Checks `{path}.url` (or `{path}.server`): an http(s) URL (`smtp(s)://` for e-mail), `https://` for
+    /// public hosts, and what its target type wants (each type's own check, in `outbound/targets/`); odd but
+    /// working hosts only warn.
     pub(super) fn target_url(&mut self, path: &str, d: &Destination) {
-        let at = format!("{path}.url");
         let kind = d.kind.target();
-        let url = match Url::parse(d.url.expose()) {
-            Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => u,
+        let example = kind.example_url();
+        let (key, given) = match (kind.reached(), &d.url) {
+            (Reached::AtUrl, Some(url)) => ("url", Some(url.expose().to_owned())),
+            (Reached::AtUrl, None) => {
+                return self.problem(
+                    format!("{path}.url"),
+                    format!(
+                        "missing: a {} destination needs its url, like {example}",
+                        d.kind.as_str()
+                    ),
+                );
+            }
+            (Reached::ThroughServer { default }, _) => {
+                let server = d.server.clone().or(default.map(str::to_owned));
+                if server.is_none() {
+                    return self.problem(
+                        format!("{path}.server"),
+                        format!(
+                            "missing: a {} destination needs its server's address (or write it as a short form like {example})",
+                            d.kind.as_str()
+                        ),
+                    );
+                }
+                ("server", server)
+            }
+        };
+        let at = format!("{path}.{key}");
+        let schemes = kind.schemes();
+        let url = match Url::parse(given.as_deref().unwrap_or_default()) {
+            Ok(u) if schemes.contains(&u.scheme()) && u.host().is_some() => u,
             _ => {
-                let example = kind.example_url();
-                return self.problem(at, format!("must be an http(s) URL, like {example}"));
+                let wanted = schemes
+                    .iter()
+                    .map(|s| format!("{s}://"))
+                    .collect::<Vec<_>>()
+                    .join(" or ");
+                return self.problem(
+                    at,
+                    format!("must be a {wanted} URL with a host, like {example}"),
+                );
             }
         };
         let host = url.host().expect("checked above");

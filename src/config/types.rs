@@ -23,6 +23,10 @@ pub struct Config {
     /// the data directory); not a config key.
     #[serde(skip)]
     pub templates_dir: Option<std::path::PathBuf>,
+    /// The destinations written in a short form (`url: tgram://…`), as the long form they stand for
+    /// (`check-config --long-form` prints them); not a config key.
+    #[serde(skip)]
+    pub long_forms: Vec<serde_json::Value>,
 }
 
 /// `server`: the HTTP listener and inbound behaviour.
@@ -131,6 +135,12 @@ pub enum DestinationType {
     Slack,
     HomeAssistant,
     Webhook,
+    Telegram,
+    Ntfy,
+    Gotify,
+    Pushover,
+    Matrix,
+    Email,
 }
 
 impl DestinationType {
@@ -141,6 +151,12 @@ impl DestinationType {
             DestinationType::Slack => "slack",
             DestinationType::HomeAssistant => "home_assistant",
             DestinationType::Webhook => "webhook",
+            DestinationType::Telegram => "telegram",
+            DestinationType::Ntfy => "ntfy",
+            DestinationType::Gotify => "gotify",
+            DestinationType::Pushover => "pushover",
+            DestinationType::Matrix => "matrix",
+            DestinationType::Email => "email",
         }
     }
 }
@@ -162,7 +178,14 @@ pub struct Destination {
     pub name: String,
     #[serde(rename = "type")]
     pub kind: DestinationType,
-    pub url: Secret,
+    /// The target's URL (discord, slack, home_assistant, webhook); an Apprise-style URL (`tgram://…`) is
+    /// expanded to the long form before this is read.
+    #[serde(default)]
+    pub url: Option<Secret>,
+    /// The service's base URL (telegram, ntfy, gotify, pushover, matrix, email); default the public service
+    /// where there is one.
+    #[serde(default)]
+    pub server: Option<String>,
     /// Event-name globs; default `["*"]`. `test` always passes.
     #[serde(default = "all_events")]
     pub events: Vec<String>,
@@ -196,9 +219,59 @@ pub struct Destination {
     /// webhook only.
     #[serde(default)]
     pub signing: Option<Signing>,
-    /// Bearer token for Home Assistant `/api/events/<type>` URLs.
+    /// A credential: Home Assistant's Bearer token for `/api/events/<type>`, Telegram's bot token, ntfy's
+    /// access token, Gotify's app token, Pushover's application token, Matrix's access token.
     #[serde(default)]
     pub token: Option<Secret>,
+    /// telegram: the chat (`-100…` or `@channel`).
+    #[serde(default, deserialize_with = "opt_text")]
+    pub chat_id: Option<String>,
+    /// telegram: the forum topic (`message_thread_id`).
+    #[serde(default)]
+    pub thread_id: Option<i64>,
+    /// telegram: deliver without a sound (`disable_notification`).
+    #[serde(default)]
+    pub silent: bool,
+    /// ntfy: the topic.
+    #[serde(default)]
+    pub topic: Option<String>,
+    /// ntfy: tags (emoji short codes become icons).
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// ntfy (1–5 or min…max), gotify (0–10), pushover (−2…2).
+    #[serde(default)]
+    pub priority: Option<Priority>,
+    /// pushover: the user (or group) key.
+    #[serde(default)]
+    pub user_key: Option<Secret>,
+    /// pushover: only these devices.
+    #[serde(default)]
+    pub devices: Vec<String>,
+    /// pushover: the sound.
+    #[serde(default)]
+    pub sound: Option<String>,
+    /// pushover: how often an emergency (priority 2) message repeats and for how long.
+    #[serde(default)]
+    pub emergency: Option<Emergency>,
+    /// matrix: the room (`!id:server` or `#alias:server`).
+    #[serde(default)]
+    pub room: Option<String>,
+    /// ntfy and email: the user name to log in with.
+    #[serde(default)]
+    pub username: Option<String>,
+    /// ntfy and email: the password.
+    #[serde(default)]
+    pub password: Option<Secret>,
+    /// email: the sender address.
+    #[serde(default)]
+    pub from: Option<String>,
+    /// email: the recipients.
+    #[serde(default)]
+    pub to: Vec<String>,
+    /// email: how the SMTP connection is secured (`starttls`, `implicit`, `none`); default by the server's
+    /// scheme (`smtp://` STARTTLS, `smtps://` implicit TLS).
+    #[serde(default)]
+    pub tls: Option<SmtpTls>,
     /// Allow `http://` to a public host.
     #[serde(default)]
     pub allow_insecure: bool,
@@ -208,6 +281,49 @@ pub struct Destination {
     /// webhook only: send events in batches (`{"batch_id", "events": [...]}`) instead of one by one.
     #[serde(default)]
     pub batch: Option<Batch>,
+}
+
+/// `destinations[].priority`: a number or a name (`high`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(untagged)]
+pub enum Priority {
+    Number(i64),
+    Name(String),
+}
+
+/// `destinations[].emergency` (pushover priority 2): the repeat interval (≥ 30 s) and how long it repeats
+/// (≤ 3 h).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Emergency {
+    #[serde(deserialize_with = "duration")]
+    pub retry: Duration,
+    #[serde(deserialize_with = "duration")]
+    pub expire: Duration,
+}
+
+/// `destinations[].tls` (email).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SmtpTls {
+    /// Plain connection upgraded with STARTTLS (required: no mail goes out unencrypted).
+    Starttls,
+    /// TLS from the first byte (port 465).
+    Implicit,
+    /// No encryption: only to loopback or private hosts.
+    None,
+}
+
+/// A text that YAML may have read as a number (`chat_id: -1001234`).
+fn opt_text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    match serde_json::Value::deserialize(d)? {
+        serde_json::Value::Null => Ok(None),
+        serde_json::Value::String(s) => Ok(Some(s)),
+        serde_json::Value::Number(n) => Ok(Some(n.to_string())),
+        other => Err(serde::de::Error::custom(format!(
+            "`{other}` is not a chat id; write a number like -1001234567890 or a name like @mychannel"
+        ))),
+    }
 }
 
 /// `destinations[].batch`: a batch leaves when its first event has waited `max_wait`, with at most

@@ -308,14 +308,19 @@ impl Validator {
             .filter(|k| k.is_set(d) && !own.contains(k))
         {
             let takers: Vec<&str> = key.taken_by().iter().map(|k| k.as_str()).collect();
-            self.problem(
-                format!("{path}.{}", key.name()),
-                format!(
+            let message = match key {
+                OwnKey::Url => format!(
+                    "a {} destination takes `server:` and its own keys, not a url (or a short form like {})",
+                    d.kind.as_str(),
+                    d.kind.target().example_url()
+                ),
+                _ => format!(
                     "only {} destinations {}; remove it",
-                    takers.join(" and "),
+                    takers.join(", "),
                     key.meaning()
                 ),
-            );
+            };
+            self.problem(format!("{path}.{}", key.name()), message);
         }
         if let Some(secret) = &d.secret
             && own.contains(&OwnKey::Secret)

@@ -33,6 +33,9 @@ const KEPT_HEADERS: &[&str] = &[
     "x-ratelimit-bucket",
     "x-ratelimit-global",
     "x-ratelimit-scope",
+    "x-limit-app-limit",
+    "x-limit-app-remaining",
+    "x-limit-app-reset",
 ];
 
 impl Sent {
@@ -77,7 +80,11 @@ impl Sent {
         );
         // Only a 429 or 503 may set the wait; other answers follow the schedule.
         let after = matches!(status, 429 | 503).then_some(after).flatten();
-        policy::classify(kind, status, &self.body, after)
+        // A type that reads its answers its own way (a Telegram edit that changed nothing, an SMTP reply,
+        // Pushover's quota header) says so first.
+        kind.target()
+            .classify(status, &self.body, &self.headers, after)
+            .unwrap_or_else(|| policy::classify(kind, status, &self.body, after))
     }
 }
 

@@ -8,7 +8,7 @@ pub mod signing;
 pub mod targets;
 pub mod templates;
 
-use crate::config::{Destination, DestinationType, Signing};
+use crate::config::{Destination, DestinationType, Emergency, Priority, Signing, SmtpTls};
 use crate::event::Event;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -28,8 +28,57 @@ pub struct Target {
     pub secrets: Vec<String>,
     /// Home Assistant `/api/events/` Bearer token.
     pub token: Option<String>,
-    /// Discord: the import of a download edits the message its grab posted.
+    /// Discord and Telegram: the import of a download edits the message its grab posted.
     pub edit_messages: bool,
+    /// The settings of the service types (telegram … email).
+    pub service: ServiceKeys,
+}
+
+/// The settings of the types reached through a service (telegram, ntfy, gotify, pushover, matrix, email),
+/// as the config gives them; `Target::url` is their `server`.
+#[derive(Clone, Default)]
+pub struct ServiceKeys {
+    pub chat_id: Option<String>,
+    pub thread_id: Option<i64>,
+    pub silent: bool,
+    pub topic: Option<String>,
+    pub tags: Vec<String>,
+    pub priority: Option<Priority>,
+    /// Pushover's user or group key: a secret.
+    pub user_key: Option<String>,
+    pub devices: Vec<String>,
+    pub sound: Option<String>,
+    pub emergency: Option<Emergency>,
+    pub room: Option<String>,
+    pub username: Option<String>,
+    /// A secret.
+    pub password: Option<String>,
+    pub from: Option<String>,
+    pub to: Vec<String>,
+    pub tls: Option<SmtpTls>,
+}
+
+impl ServiceKeys {
+    fn from_config(d: &Destination) -> ServiceKeys {
+        ServiceKeys {
+            chat_id: d.chat_id.clone(),
+            thread_id: d.thread_id,
+            silent: d.silent,
+            topic: d.topic.clone(),
+            tags: d.tags.clone(),
+            priority: d.priority.clone(),
+            user_key: d.user_key.as_ref().map(|k| k.expose().to_owned()),
+            devices: d.devices.clone(),
+            sound: d.sound.clone(),
+            emergency: d.emergency,
+            room: d.room.clone(),
+            username: d.username.clone(),
+            password: d.password.as_ref().map(|p| p.expose().to_owned()),
+            from: d.from.clone(),
+            to: d.to.clone(),
+            tls: d.tls,
+        }
+    }
 }
 
 impl std::fmt::Debug for Target {
@@ -50,16 +99,28 @@ impl Target {
             (None, Some(g)) => vec![g],
             (None, None) => Vec::new(),
         };
+        let url = match (d.kind.target().reached(), &d.url) {
+            (_, Some(url)) => url.expose().to_owned(),
+            (targets::Reached::ThroughServer { default }, None) => d
+                .server
+                .as_deref()
+                .or(default)
+                .unwrap_or_default()
+                .trim_end_matches('/')
+                .to_owned(),
+            (targets::Reached::AtUrl, None) => String::new(),
+        };
         Target {
             name: d.name.clone(),
             kind: d.kind,
-            url: d.url.expose().to_owned(),
+            url,
             template: d.template.clone(),
             headers: d.headers.clone(),
             signing: d.signing.unwrap_or_default(),
             secrets,
             token: d.token.as_ref().map(|t| t.expose().to_owned()),
             edit_messages: d.edit_messages,
+            service: ServiceKeys::from_config(d),
         }
     }
 }
@@ -78,6 +139,7 @@ impl Target {
             secrets: vec![signing::new_whsec()],
             token: None,
             edit_messages: false,
+            service: ServiceKeys::default(),
         }
     }
 }
@@ -257,7 +319,7 @@ pub fn build_request(
 }
 
 /// A URL safe to log: scheme, host and port only — Discord, Slack and Home Assistant keep their secret in the
-/// path, webhooks may keep one in the query.
+/// path, webhooks may keep one in the query, Telegram's bot token is in the path.
 pub fn redact_url(url: &str) -> String {
     match url::Url::parse(url) {
         Ok(u) => match u.port() {

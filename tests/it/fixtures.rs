@@ -137,7 +137,7 @@ fn every_fixture_renders_for_every_target_type() {
     let templates = hookarr::outbound::Templates::load(None).unwrap();
     for corpus in Corpus::all() {
         let rendered = render_corpus(&templates, &corpus);
-        assert!(rendered >= 250, "rendered {rendered} of {corpus:?}");
+        assert!(rendered >= 600, "rendered {rendered} of {corpus:?}");
     }
 }
 
@@ -184,6 +184,41 @@ fn render_corpus(templates: &hookarr::outbound::Templates, corpus: &Corpus) -> u
                     }
                     DestinationType::Webhook => {
                         assert_eq!(payload, serde_json::to_value(&event).unwrap())
+                    }
+                    DestinationType::Telegram => {
+                        let text = payload["text"].as_str().unwrap();
+                        let limit = if payload.get("photo").is_some() {
+                            1024
+                        } else {
+                            4096
+                        };
+                        assert!(!text.is_empty() && text.chars().count() <= limit);
+                        assert!(text.contains("<b>"), "{app}/{name}: {text}");
+                    }
+                    DestinationType::Ntfy => {
+                        let message = payload["message"].as_str().unwrap();
+                        assert!(!message.is_empty() && message.len() <= 4096);
+                        assert!(payload["title"].as_str().is_some_and(|t| !t.is_empty()));
+                    }
+                    DestinationType::Gotify => {
+                        assert!(payload["message"].as_str().is_some_and(|m| !m.is_empty()));
+                        assert_eq!(
+                            payload["extras"]["client::display"]["contentType"],
+                            "text/markdown"
+                        );
+                    }
+                    DestinationType::Pushover => {
+                        let message = payload["message"].as_str().unwrap();
+                        assert!(!message.is_empty() && message.chars().count() <= 1024);
+                    }
+                    DestinationType::Matrix => {
+                        assert!(payload["body"].as_str().is_some_and(|b| !b.is_empty()));
+                        assert!(payload["formatted_body"].as_str().is_some());
+                    }
+                    DestinationType::Email => {
+                        let subject = payload["subject"].as_str().unwrap();
+                        assert!(!subject.is_empty() && !subject.contains('\n'));
+                        assert!(payload["text"].as_str().is_some_and(|t| !t.is_empty()));
                     }
                 }
                 insta::assert_json_snapshot!(

@@ -222,7 +222,12 @@ impl Engine {
             .send_payload(dest, &c.event, &c.id, &message.payload, edit_of.as_deref())
             .await;
         // The message to edit is gone (deleted in Discord): post a new one. Not a reason to disable.
-        if edit_of.is_some() && last.status == Some(404) {
+        let kind = dest.target.kind.target();
+        if edit_of.is_some()
+            && last
+                .status
+                .is_some_and(|s| kind.edit_missing(s, &last.body))
+        {
             earlier.push((last, AttemptOutcome::EditMissing));
             last = self
                 .send_payload(dest, &c.event, &c.id, &message.payload, None)
@@ -272,6 +277,9 @@ impl Engine {
         payload: &serde_json::Value,
         edit_of: Option<&str>,
     ) -> Sent {
+        if let Some(mailer) = &dest.mailer {
+            return mailer.send(&dest.target, payload, delivery_id).await;
+        }
         let started = Utc::now();
         let clock = Instant::now();
         let request = match outbound::build_request(

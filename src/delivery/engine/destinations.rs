@@ -22,6 +22,8 @@ pub(super) struct DestinationRuntime {
     pub(super) pace: Pace,
     /// A registered webhook: sent through the SSRF guard.
     pub(super) guarded: bool,
+    /// An e-mail destination's SMTP client (every other type speaks HTTP).
+    pub(super) mailer: Option<crate::outbound::targets::email::Mailer>,
     state: Mutex<LiveState>,
 }
 
@@ -56,8 +58,22 @@ impl DestinationRuntime {
             max_attempts: retry.max_attempts.max(1),
             pace: Pace::new(d, probe_timeout),
             guarded: false,
+            mailer: None,
             state: Mutex::default(),
         }
+    }
+
+    /// An e-mail destination gets its SMTP client, waiting `timeout` for each reply of its server.
+    pub(super) fn with_mailer(mut self, timeout: Duration) -> DestinationRuntime {
+        if self.target.kind == crate::config::DestinationType::Email {
+            match crate::outbound::targets::email::Mailer::new(&self.target, timeout) {
+                Ok(mailer) => self.mailer = Some(mailer),
+                Err(error) => {
+                    tracing::error!(message = "An e-mail destination cannot be set up.", destination = %self.target.name, %error)
+                }
+            }
+        }
+        self
     }
 
     fn state(&self) -> std::sync::MutexGuard<'_, LiveState> {

@@ -1,5 +1,5 @@
-//! Message lifecycle: the id of the Discord message a grab posted is kept, so the import of the same
-//! download can edit that message instead of posting a new one.
+//! Message lifecycle: the id of the message a grab posted (Discord, Telegram) is kept, so the import of the
+//! same download can edit that message instead of posting a new one.
 
 use super::{DestinationRuntime, Engine};
 use crate::delivery::send::Sent;
@@ -15,9 +15,10 @@ impl Engine {
         sent: &Sent,
         at: DateTime<Utc>,
     ) {
-        let message = serde_json::from_str::<serde_json::Value>(&sent.body)
-            .ok()
-            .and_then(|v| v["id"].as_str().map(str::to_owned));
+        let kind = self
+            .destination(destination)
+            .map(|d| d.target.kind.target());
+        let message = kind.and_then(|k| k.posted_message(&sent.body));
         if let Some(message) = message
             && let Err(error) = self
                 .store

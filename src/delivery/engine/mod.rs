@@ -142,7 +142,7 @@ impl Engine {
             .iter()
             .zip(targets)
             .map(|(d, target)| {
-                let runtime = DestinationRuntime::new(d, target, lease);
+                let runtime = DestinationRuntime::new(d, target, lease).with_mailer(timeout);
                 (d.name.clone(), Arc::new(runtime))
             })
             .collect();

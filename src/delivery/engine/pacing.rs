@@ -80,7 +80,7 @@ impl Pace {
                 Duration::from_secs_f64(1.0 / r.per_second.max(1e-6)),
                 r.burst.max(1),
             ),
-            None => d.kind.target().default_rate(),
+            None => d.kind.target().default_rate(d),
         };
         let period = period.max(Duration::from_nanos(1));
         let quota = Quota::with_period(period)

@@ -4,7 +4,7 @@
 //! Limits: <https://discord.com/developers/docs/resources/message#embed-object-embed-limits>.
 
 use super::{
-    OutboundRequest, RenderFailure, Target, TargetKind, UrlFinding, header, segments,
+    OutboundRequest, OwnKey, RenderFailure, Target, TargetKind, UrlFinding, header, segments,
     set_query_param,
 };
 use crate::config::Destination;
@@ -61,7 +61,7 @@ impl TargetKind for Discord {
     }
 
     /// 5 requests per 2 s per webhook.
-    fn default_rate(&self) -> (Duration, u32) {
+    fn default_rate(&self, _d: &Destination) -> (Duration, u32) {
         (Duration::from_millis(400), 5)
     }
 
@@ -78,6 +78,10 @@ impl TargetKind for Discord {
             request.url = u.to_string();
         }
         Ok(())
+    }
+
+    fn own_keys(&self) -> &'static [OwnKey] {
+        &[OwnKey::Url, OwnKey::EditMessages]
     }
 
     fn default_group_window(&self) -> Duration {

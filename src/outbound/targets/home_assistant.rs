@@ -47,12 +47,12 @@ impl TargetKind for HomeAssistant {
         found
     }
 
-    fn default_rate(&self) -> (Duration, u32) {
+    fn default_rate(&self, _d: &Destination) -> (Duration, u32) {
         (Duration::from_millis(50), 20)
     }
 
     fn own_keys(&self) -> &'static [OwnKey] {
-        &[OwnKey::Headers, OwnKey::Token]
+        &[OwnKey::Url, OwnKey::Headers, OwnKey::Token]
     }
 
     fn address(

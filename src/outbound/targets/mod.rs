@@ -7,8 +7,14 @@
 //! [`DestinationType`] with its arm in [`DestinationType::target`], and `templates/<type>/default.hbs`.
 
 mod discord;
+pub mod email;
+mod gotify;
 mod home_assistant;
+mod matrix;
+mod ntfy;
+mod pushover;
 mod slack;
+mod telegram;
 mod webhook;
 
 use super::{OutboundRequest, RenderFailure, Target};
@@ -27,17 +33,58 @@ pub enum OwnKey {
     Secret,
     /// `signing`: the signature scheme.
     Signing,
-    /// `token`: a Bearer token.
+    /// `token`: a credential (a Bearer token, a bot or app token).
     Token,
+    /// `url`: the target's whole URL.
+    Url,
+    /// `server`: the service's base URL.
+    Server,
+    ChatId,
+    ThreadId,
+    Silent,
+    Topic,
+    Tags,
+    Priority,
+    UserKey,
+    Devices,
+    Sound,
+    Emergency,
+    Room,
+    Username,
+    Password,
+    From,
+    To,
+    Tls,
+    /// `edit_messages`: the import edits the grab's message.
+    EditMessages,
 }
 
 impl OwnKey {
     /// Every key that only some types take.
-    pub const ALL: [OwnKey; 4] = [
+    pub const ALL: [OwnKey; 23] = [
         OwnKey::Headers,
         OwnKey::Secret,
         OwnKey::Signing,
         OwnKey::Token,
+        OwnKey::Url,
+        OwnKey::Server,
+        OwnKey::ChatId,
+        OwnKey::ThreadId,
+        OwnKey::Silent,
+        OwnKey::Topic,
+        OwnKey::Tags,
+        OwnKey::Priority,
+        OwnKey::UserKey,
+        OwnKey::Devices,
+        OwnKey::Sound,
+        OwnKey::Emergency,
+        OwnKey::Room,
+        OwnKey::Username,
+        OwnKey::Password,
+        OwnKey::From,
+        OwnKey::To,
+        OwnKey::Tls,
+        OwnKey::EditMessages,
     ];
 
     /// The key's name in the config.
@@ -47,6 +94,25 @@ impl OwnKey {
             OwnKey::Secret => "secret",
             OwnKey::Signing => "signing",
             OwnKey::Token => "token",
+            OwnKey::Url => "url",
+            OwnKey::Server => "server",
+            OwnKey::ChatId => "chat_id",
+            OwnKey::ThreadId => "thread_id",
+            OwnKey::Silent => "silent",
+            OwnKey::Topic => "topic",
+            OwnKey::Tags => "tags",
+            OwnKey::Priority => "priority",
+            OwnKey::UserKey => "user_key",
+            OwnKey::Devices => "devices",
+            OwnKey::Sound => "sound",
+            OwnKey::Emergency => "emergency",
+            OwnKey::Room => "room",
+            OwnKey::Username => "username",
+            OwnKey::Password => "password",
+            OwnKey::From => "from",
+            OwnKey::To => "to",
+            OwnKey::Tls => "tls",
+            OwnKey::EditMessages => "edit_messages",
         }
     }
 
@@ -57,15 +123,36 @@ impl OwnKey {
             OwnKey::Secret => d.secret.is_some(),
             OwnKey::Signing => d.signing.is_some(),
             OwnKey::Token => d.token.is_some(),
+            OwnKey::Url => d.url.is_some(),
+            OwnKey::Server => d.server.is_some(),
+            OwnKey::ChatId => d.chat_id.is_some(),
+            OwnKey::ThreadId => d.thread_id.is_some(),
+            OwnKey::Silent => d.silent,
+            OwnKey::Topic => d.topic.is_some(),
+            OwnKey::Tags => !d.tags.is_empty(),
+            OwnKey::Priority => d.priority.is_some(),
+            OwnKey::UserKey => d.user_key.is_some(),
+            OwnKey::Devices => !d.devices.is_empty(),
+            OwnKey::Sound => d.sound.is_some(),
+            OwnKey::Emergency => d.emergency.is_some(),
+            OwnKey::Room => d.room.is_some(),
+            OwnKey::Username => d.username.is_some(),
+            OwnKey::Password => d.password.is_some(),
+            OwnKey::From => d.from.is_some(),
+            OwnKey::To => !d.to.is_empty(),
+            OwnKey::Tls => d.tls.is_some(),
+            // On by default: only turning it off is setting it.
+            OwnKey::EditMessages => !d.edit_messages,
         }
     }
 
     /// What the types that take it do with it, for "only webhook destinations are signed".
-    pub fn meaning(self) -> &'static str {
+    pub fn meaning(self) -> String {
         match self {
-            OwnKey::Headers => "send extra headers",
-            OwnKey::Secret | OwnKey::Signing => "are signed",
-            OwnKey::Token => "take a token",
+            OwnKey::Headers => "send extra headers".into(),
+            OwnKey::Secret | OwnKey::Signing => "are signed".into(),
+            OwnKey::EditMessages => "edit messages".into(),
+            other => format!("take `{}`", other.name()),
         }
     }
 
@@ -92,21 +179,43 @@ pub enum UrlFinding {
 pub enum Escaping {
     /// As JSON string content.
     Json,
-    /// As JSON string content, with Slack's `&`, `<` and `>` escaped (its mrkdwn control characters).
-    SlackMrkdwn,
+    /// As JSON string content, with `&`, `<` and `>` as HTML entities: Slack's mrkdwn control characters, and
+    /// the text of the HTML that Telegram, Matrix, Pushover and e-mail show.
+    Entities,
+}
+
+/// How a destination of a type is reached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reached {
+    /// At its `url` (a webhook URL holding its own secret).
+    AtUrl,
+    /// Through the service at `server`, with the type's own keys; `default` is the public service, when there
+    /// is one.
+    ThroughServer { default: Option<&'static str> },
 }
 
 /// What a target type knows about itself. Every method but the first four has the plain-webhook answer as its
 /// default.
 pub trait TargetKind: Send + Sync {
-    /// A URL of the right shape, for error messages.
+    /// A URL of the right shape (the `url`, or the `server` with what the type needs beside it), for error
+    /// messages.
     fn example_url(&self) -> &'static str;
 
-    /// Checks the shape of the destination's URL (already an http(s) URL with a host).
+    /// Checks the destination: `url` is its `url`, or its `server` (already parsed, with a host).
     fn check_url(&self, url: &Url, d: &Destination) -> Vec<UrlFinding>;
 
-    /// The default rate limit (CONTRACT §5): `(period per token, burst)`.
-    fn default_rate(&self) -> (Duration, u32);
+    /// The default rate limit (CONTRACT §5) of a destination: `(period per token, burst)`.
+    fn default_rate(&self, d: &Destination) -> (Duration, u32);
+
+    /// Whether it is reached at a URL or through a service.
+    fn reached(&self) -> Reached {
+        Reached::AtUrl
+    }
+
+    /// The URL schemes its `url` or `server` may have.
+    fn schemes(&self) -> &'static [&'static str] {
+        &["http", "https"]
+    }
 
     /// Addresses, signs and completes the request of one payload: `request` arrives with the destination's
     /// URL, the body and the headers every request carries.
@@ -148,6 +257,31 @@ pub trait TargetKind: Send + Sync {
         None
     }
 
+    /// What an answer means when this type reads it otherwise than the generic rules (CONTRACT §5): a 400
+    /// that is a success, a 429 whose wait is in the body, a quota. `retry_after` is the parsed
+    /// `Retry-After`.
+    fn classify(
+        &self,
+        _status: u16,
+        _body: &str,
+        _headers: &serde_json::Map<String, Value>,
+        _retry_after: Option<Duration>,
+    ) -> Option<crate::delivery::policy::Verdict> {
+        None
+    }
+
+    /// Whether an answer to an edit says the message to edit is gone (so a new one is posted).
+    fn edit_missing(&self, status: u16, _body: &str) -> bool {
+        status == 404
+    }
+
+    /// The id of the message a successful answer posted, for an edit to name.
+    fn posted_message(&self, body: &str) -> Option<String> {
+        serde_json::from_str::<Value>(body)
+            .ok()
+            .and_then(|v| v["id"].as_str().map(str::to_owned))
+    }
+
     /// Whether a 429's body says the limit holds for every destination of this type.
     fn rate_limit_is_global(&self, _body: &str) -> bool {
         false
@@ -171,11 +305,17 @@ pub trait TargetKind: Send + Sync {
 
 impl DestinationType {
     /// Every target type, in the order the README lists them.
-    pub const ALL: [DestinationType; 4] = [
+    pub const ALL: [DestinationType; 10] = [
         DestinationType::Discord,
         DestinationType::Slack,
         DestinationType::HomeAssistant,
         DestinationType::Webhook,
+        DestinationType::Telegram,
+        DestinationType::Ntfy,
+        DestinationType::Gotify,
+        DestinationType::Pushover,
+        DestinationType::Matrix,
+        DestinationType::Email,
     ];
 
     /// What the type knows about itself.
@@ -185,6 +325,12 @@ impl DestinationType {
             DestinationType::Slack => &slack::Slack,
             DestinationType::HomeAssistant => &home_assistant::HomeAssistant,
             DestinationType::Webhook => &webhook::Webhook,
+            DestinationType::Telegram => &telegram::Telegram,
+            DestinationType::Ntfy => &ntfy::Ntfy,
+            DestinationType::Gotify => &gotify::Gotify,
+            DestinationType::Pushover => &pushover::Pushover,
+            DestinationType::Matrix => &matrix::Matrix,
+            DestinationType::Email => &email::Email,
         }
     }
 }
@@ -224,6 +370,84 @@ fn segments(url: &Url) -> Vec<&str> {
         .unwrap_or_default()
 }
 
+/// The request body as JSON (every target's template renders JSON).
+fn body_json(request: &OutboundRequest) -> Result<serde_json::Map<String, Value>, RenderFailure> {
+    match serde_json::from_slice(&request.body) {
+        Ok(Value::Object(map)) => Ok(map),
+        _ => Err(RenderFailure::Shape(
+            "the template must render a JSON object".into(),
+        )),
+    }
+}
+
+/// The text of a string field, when it has one.
+fn text<'v>(payload: &'v serde_json::Map<String, Value>, key: &str) -> Option<&'v str> {
+    payload.get(key).and_then(Value::as_str)
+}
+
+/// A `priority` as a number, names read with `names` (`("high", 4)`); `None` when it is neither.
+fn priority_number(p: &crate::config::Priority, names: &[(&str, i64)]) -> Option<i64> {
+    match p {
+        crate::config::Priority::Number(n) => Some(*n),
+        crate::config::Priority::Name(name) => names
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name.trim()))
+            .map(|(_, v)| *v)
+            .or_else(|| name.trim().parse().ok()),
+    }
+}
+
+/// A required key that is missing, as a problem.
+fn missing(key: &'static str, message: impl Into<String>) -> UrlFinding {
+    UrlFinding::Problem {
+        key,
+        message: message.into(),
+    }
+}
+
+/// HTML to plain text: tags dropped (`<br>` and block ends as new lines), the entities Telegram, Matrix and
+/// e-mail templates use read back.
+pub fn html_to_text(html: &str) -> String {
+    let mut out = String::with_capacity(html.len());
+    let mut rest = html;
+    while let Some(open) = rest.find('<') {
+        out.push_str(&rest[..open]);
+        let Some(close) = rest[open..].find('>') else {
+            out.push_str(&rest[open..]);
+            rest = "";
+            break;
+        };
+        let closing = rest[open + 1..].starts_with('/');
+        let tag = rest[open + 1..open + close]
+            .trim_start_matches('/')
+            .split([' ', '/'])
+            .next()
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        if matches!(
+            tag.as_str(),
+            "br" | "p" | "div" | "li" | "tr" | "h1" | "h2" | "h3"
+        ) && !out.ends_with('\n')
+            && !out.is_empty()
+        {
+            out.push('\n');
+        } else if matches!(tag.as_str(), "td" | "th")
+            && !closing
+            && !out.ends_with(char::is_whitespace)
+        {
+            out.push(' ');
+        }
+        rest = &rest[open + close + 1..];
+    }
+    out.push_str(rest);
+    out.trim_end()
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&amp;", "&")
+}
+
 /// The destination's extra headers, added to its request.
 fn add_headers(target: &Target, request: &mut OutboundRequest) {
     for (k, v) in &target.headers {
@@ -244,6 +468,12 @@ mod tests {
             DestinationType::Slack => 1,
             DestinationType::HomeAssistant => 2,
             DestinationType::Webhook => 3,
+            DestinationType::Telegram => 4,
+            DestinationType::Ntfy => 5,
+            DestinationType::Gotify => 6,
+            DestinationType::Pushover => 7,
+            DestinationType::Matrix => 8,
+            DestinationType::Email => 9,
         };
         for (i, kind) in DestinationType::ALL.into_iter().enumerate() {
             assert_eq!(position(kind), i, "{kind:?}");
@@ -270,6 +500,9 @@ mod tests {
             [DestinationType::HomeAssistant, DestinationType::Webhook]
         );
         assert_eq!(OwnKey::Secret.taken_by(), [DestinationType::Webhook]);
-        assert_eq!(OwnKey::Token.taken_by(), [DestinationType::HomeAssistant]);
+        assert_eq!(
+            OwnKey::Password.taken_by(),
+            [DestinationType::Ntfy, DestinationType::Email]
+        );
     }
 }

@@ -2,7 +2,9 @@
 //! held to Slack's limits, values escaped for mrkdwn, 404/410 meaning the webhook or channel is gone.
 //! Limits: <https://api.slack.com/reference/block-kit/blocks>.
 
-use super::{Escaping, OutboundRequest, RenderFailure, Target, TargetKind, UrlFinding, first_line};
+use super::{
+    Escaping, OutboundRequest, OwnKey, RenderFailure, Target, TargetKind, UrlFinding, first_line,
+};
 use crate::config::Destination;
 use crate::event::Event;
 use crate::outbound::limits::{cut, cut_at};
@@ -31,7 +33,7 @@ impl TargetKind for Slack {
     }
 
     /// About one message per second per webhook, short bursts allowed.
-    fn default_rate(&self) -> (Duration, u32) {
+    fn default_rate(&self, _d: &Destination) -> (Duration, u32) {
         (Duration::from_secs(1), 3)
     }
 
@@ -45,12 +47,16 @@ impl TargetKind for Slack {
         Ok(())
     }
 
+    fn own_keys(&self) -> &'static [OwnKey] {
+        &[OwnKey::Url]
+    }
+
     fn default_group_window(&self) -> Duration {
         Duration::from_secs(30)
     }
 
     fn escaping(&self) -> Escaping {
-        Escaping::SlackMrkdwn
+        Escaping::Entities
     }
 
     fn hold_to_limits(&self, payload: &mut Value, _template: &str) -> Result<(), RenderFailure> {

@@ -20,12 +20,17 @@ impl TargetKind for Webhook {
         Vec::new()
     }
 
-    fn default_rate(&self) -> (Duration, u32) {
+    fn default_rate(&self, _d: &Destination) -> (Duration, u32) {
         (Duration::from_millis(20), 50)
     }
 
     fn own_keys(&self) -> &'static [OwnKey] {
-        &[OwnKey::Headers, OwnKey::Secret, OwnKey::Signing]
+        &[
+            OwnKey::Url,
+            OwnKey::Headers,
+            OwnKey::Secret,
+            OwnKey::Signing,
+        ]
     }
 
     /// `webhook-id` is the delivery id (stable across retries, so receivers can de-duplicate) and

@@ -15,7 +15,7 @@ pub fn json_escape(s: &str) -> String {
 }
 
 /// Slack's escaping (`&`, `<`, `>` as entities) inside JSON string escaping.
-pub fn slack_escape(s: &str) -> String {
+pub fn entity_escape(s: &str) -> String {
     json_escape(
         &s.replace('&', "&amp;")
             .replace('<', "&lt;")

@@ -37,6 +37,30 @@ const EMBEDDED: &[(&str, &str)] = &[
         "webhook/default",
         include_str!("../../../templates/webhook/default.hbs"),
     ),
+    (
+        "telegram/default",
+        include_str!("../../../templates/telegram/default.hbs"),
+    ),
+    (
+        "ntfy/default",
+        include_str!("../../../templates/ntfy/default.hbs"),
+    ),
+    (
+        "gotify/default",
+        include_str!("../../../templates/gotify/default.hbs"),
+    ),
+    (
+        "pushover/default",
+        include_str!("../../../templates/pushover/default.hbs"),
+    ),
+    (
+        "matrix/default",
+        include_str!("../../../templates/matrix/default.hbs"),
+    ),
+    (
+        "email/default",
+        include_str!("../../../templates/email/default.hbs"),
+    ),
 ];
 
 /// A template that does not compile, or a destination's template that does not exist.
@@ -52,9 +76,9 @@ pub struct TemplateProblem {
 pub struct Templates {
     /// Every template, values escaped as JSON string content.
     json: Handlebars<'static>,
-    /// The same templates, values escaped for Slack too (`&`, `<`, `>`): a target type picks its
-    /// [`Escaping`], whatever its template is called.
-    slack: Handlebars<'static>,
+    /// The same templates, values' `&`, `<` and `>` escaped as HTML entities too (Slack, and the targets
+    /// showing HTML): a target type picks its [`Escaping`], whatever its template is called.
+    entities: Handlebars<'static>,
     /// Where overrides were read from (for messages).
     pub dir: Option<PathBuf>,
     /// Templates whose whole text is `{{json this}}` (the built-in webhook one, or a copy of it): their
@@ -80,7 +104,7 @@ impl Templates {
     pub fn load(dir: Option<&Path>) -> Result<Templates, Vec<TemplateProblem>> {
         let mut t = Templates {
             json: helpers::registry(helpers::json_escape),
-            slack: helpers::registry(helpers::slack_escape),
+            entities: helpers::registry(helpers::entity_escape),
             dir: None,
             envelope: Default::default(),
             texts: Default::default(),
@@ -120,7 +144,7 @@ impl Templates {
     pub fn with_extra(&self, name: &str, text: &str) -> Result<Templates, TemplateProblem> {
         let mut t = Templates {
             json: self.json.clone(),
-            slack: self.slack.clone(),
+            entities: self.entities.clone(),
             dir: self.dir.clone(),
             envelope: self.envelope.clone(),
             texts: self.texts.clone(),
@@ -132,7 +156,7 @@ impl Templates {
     /// Compiles `text` as template `name`, for every escaping.
     fn register(&mut self, name: &str, text: &str) -> Result<(), handlebars::TemplateError> {
         self.json.register_template_string(name, text)?;
-        self.slack.register_template_string(name, text)?;
+        self.entities.register_template_string(name, text)?;
         self.texts.insert(name.to_owned(), text.to_owned());
         if text.trim() == "{{json this}}" {
             self.envelope.insert(name.to_owned());
@@ -155,7 +179,7 @@ impl Templates {
     fn registry(&self, escaping: Escaping) -> &Handlebars<'static> {
         match escaping {
             Escaping::Json => &self.json,
-            Escaping::SlackMrkdwn => &self.slack,
+            Escaping::Entities => &self.entities,
         }
     }
 
@@ -264,7 +288,7 @@ mod tests {
     fn slack_escaping_follows_the_target_type_not_the_template_name() {
         let data = json!({"a": "Tom & <Jerry>"});
         assert_eq!(
-            render_as(Escaping::SlackMrkdwn, "{{a}}", data.clone()),
+            render_as(Escaping::Entities, "{{a}}", data.clone()),
             "Tom &amp; &lt;Jerry&gt;"
         );
         assert_eq!(render_as(Escaping::Json, "{{a}}", data), "Tom & <Jerry>");

@@ -1,0 +1,570 @@
+//! Apprise-style short forms of destinations (CONTRACT §6): `{name, url: tgram://TOKEN/CHAT}` — the scheme
+//! says the type — becomes the long form (`type: telegram, token: …, chat_id: …`) before the config is read,
+//! so both are one destination to everything after. The forms and parameters are Apprise's, where hookarr
+//! has the same setting (`docs/targets.md`).
+
+use serde_json::{Map, Value, json};
+use url::Url;
+
+/// The schemes that are short forms, and the type each gives.
+const SCHEMES: [(&str, &str); 12] = [
+    ("tgram", "telegram"),
+    ("ntfy", "ntfy"),
+    ("ntfys", "ntfy"),
+    ("gotify", "gotify"),
+    ("gotifys", "gotify"),
+    ("pover", "pushover"),
+    ("matrix", "matrix"),
+    ("matrixs", "matrix"),
+    ("mailto", "email"),
+    ("mailtos", "email"),
+    ("discord", "discord"),
+    ("slack", "slack"),
+];
+
+/// The type a short-form URL gives, when it is one.
+pub fn short_form_type(url: &str) -> Option<&'static str> {
+    let scheme = url.split_once("://")?.0.to_ascii_lowercase();
+    SCHEMES
+        .iter()
+        .find(|(s, _)| *s == scheme)
+        .map(|(_, kind)| *kind)
+}
+
+/// Expands a destination written with a short-form `url` in place: `Ok(true)` when it was one. The
+/// destination's own keys win over what the URL says (a `server:` beside a `discord://` URL moves the
+/// webhook to that host, for a proxy or a test receiver). The error is about `url`.
+pub fn expand(destination: &mut Map<String, Value>) -> Result<bool, String> {
+    let Some(Value::String(url)) = destination.get("url") else {
+        return Ok(false);
+    };
+    let Some(kind) = short_form_type(url) else {
+        return Ok(false);
+    };
+    if let Some(Value::String(given)) = destination.get("type")
+        && given != kind
+    {
+        return Err(format!(
+            "this URL is a {kind} destination, but `type` says {given}; remove `type` (the scheme says it)"
+        ));
+    }
+    let url = url.clone();
+    let keys = match kind {
+        "telegram" => telegram(&url)?,
+        "ntfy" => ntfy(&url)?,
+        "gotify" => gotify(&url)?,
+        "pushover" => pushover(&url)?,
+        "matrix" => matrix(&url)?,
+        "email" => email(&url)?,
+        "discord" => discord(&url, destination.get("server"))?,
+        _ => slack(&url, destination.get("server"))?,
+    };
+    destination.remove("url");
+    if matches!(kind, "discord" | "slack") {
+        destination.remove("server");
+    }
+    destination.insert("type".into(), Value::String(kind.into()));
+    for (key, value) in keys {
+        destination.entry(key).or_insert(value);
+    }
+    Ok(true)
+}
+
+/// What follows `scheme://`, split at `?`: the part before, and the query's pairs.
+fn split(url: &str) -> (&str, Vec<(String, String)>) {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let (rest, query) = rest.split_once('?').unwrap_or((rest, ""));
+    let pairs = url::form_urlencoded::parse(query.as_bytes())
+        .map(|(k, v)| (k.to_ascii_lowercase(), v.into_owned()))
+        .collect();
+    (rest, pairs)
+}
+
+fn param<'p>(pairs: &'p [(String, String)], names: &[&str]) -> Option<&'p str> {
+    names
+        .iter()
+        .find_map(|n| pairs.iter().find(|(k, _)| k == n).map(|(_, v)| v.as_str()))
+}
+
+fn yes(v: Option<&str>) -> bool {
+    v.is_some_and(|v| matches!(v.to_ascii_lowercase().as_str(), "yes" | "true" | "1" | "on"))
+}
+
+/// Percent-decoded (a `+` stays a `+`).
+fn decode(s: &str) -> String {
+    url::form_urlencoded::parse(format!("x={}", s.replace('+', "%2B")).as_bytes())
+        .next()
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default()
+}
+
+/// A URL parsed with the `http` scheme in place of its own (the `url` crate knows hosts only for special
+/// schemes).
+fn as_http(url: &str, secure: bool) -> Result<Url, String> {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let scheme = if secure { "https" } else { "http" };
+    Url::parse(&format!("{scheme}://{rest}")).map_err(|e| format!("cannot read this URL: {e}"))
+}
+
+fn secure(url: &str) -> bool {
+    url.split_once("://")
+        .is_some_and(|(s, _)| s.to_ascii_lowercase().ends_with('s') && s != "pover")
+}
+
+/// The base URL of a parsed URL: scheme, host and port.
+fn base(u: &Url) -> String {
+    let host = u.host_str().unwrap_or("");
+    match u.port() {
+        Some(p) => format!("{}://{host}:{p}", u.scheme()),
+        None => format!("{}://{host}", u.scheme()),
+    }
+}
+
+/// `tgram://{bot_token}/{chat_id}[:topic]?silent=yes&topic=N`. The token holds a `:`, so the URL is split by
+/// hand.
+fn telegram(url: &str) -> Result<Map<String, Value>, String> {
+    let (rest, pairs) = split(url);
+    let mut parts = rest.split('/').filter(|p| !p.is_empty());
+    let token = parts.next().map(decode).unwrap_or_default();
+    let token = token.strip_prefix("bot").unwrap_or(&token).to_owned();
+    if !token.contains(':') {
+        return Err("a Telegram URL looks like tgram://123456789:AAbbCC…/-1001234567890 (the bot token from @BotFather, then the chat id)".into());
+    }
+    let chats: Vec<String> = parts.map(decode).collect();
+    let [chat] = chats.as_slice() else {
+        return Err(if chats.is_empty() {
+            "name the chat after the token: tgram://TOKEN/CHAT_ID (hookarr does not guess it from the bot's updates)".into()
+        } else {
+            "one chat per destination: write one destination for each chat".into()
+        });
+    };
+    let mut out = Map::new();
+    out.insert("token".into(), json!(token));
+    let (chat, topic) = match chat.rsplit_once(':') {
+        Some((c, t)) if t.parse::<i64>().is_ok() => (c.to_owned(), Some(t.to_owned())),
+        _ => (chat.clone(), None),
+    };
+    let chat = if chat.parse::<i64>().is_ok() || chat.starts_with('@') {
+        chat
+    } else {
+        format!("@{chat}")
+    };
+    out.insert("chat_id".into(), json!(chat));
+    if let Some(topic) = topic.as_deref().or(param(&pairs, &["topic", "thread"])) {
+        let n: i64 = topic
+            .parse()
+            .map_err(|_| format!("topic `{topic}` is not a number"))?;
+        out.insert("thread_id".into(), json!(n));
+    }
+    if yes(param(&pairs, &["silent"])) {
+        out.insert("silent".into(), json!(true));
+    }
+    Ok(out)
+}
+
+/// `ntfy[s]://[user:pass@|token@]host[:port]/topic`, or `ntfys://topic` on ntfy.sh; `?priority=`, `?tags=`
+/// (or `xtags`), `?token=`.
+fn ntfy(url: &str) -> Result<Map<String, Value>, String> {
+    let secure = secure(url);
+    let u = as_http(url, secure)?;
+    let pairs: Vec<(String, String)> = u
+        .query_pairs()
+        .map(|(k, v)| (k.to_ascii_lowercase(), v.into_owned()))
+        .collect();
+    let topics: Vec<String> = u
+        .path_segments()
+        .map(|s| s.filter(|p| !p.is_empty()).map(decode).collect())
+        .unwrap_or_default();
+    let mut out = Map::new();
+    let topic = match topics.as_slice() {
+        // Only a host: on ntfy.sh, that "host" is the topic.
+        [] => {
+            out.insert("server".into(), json!("https://ntfy.sh"));
+            u.host_str().unwrap_or("").to_owned()
+        }
+        [topic] => {
+            out.insert("server".into(), json!(base(&u)));
+            topic.clone()
+        }
+        _ => return Err("one topic per destination: write one destination for each topic".into()),
+    };
+    if topic.is_empty() {
+        return Err("a ntfy URL looks like ntfys://ntfy.example.org/my-topic".into());
+    }
+    out.insert("topic".into(), json!(topic));
+    let user = decode(u.username());
+    let password = u.password().map(decode);
+    match (user.as_str(), password) {
+        ("", _) => {}
+        (token, None) => {
+            out.insert("token".into(), json!(token));
+        }
+        (user, Some(password)) => {
+            out.insert("username".into(), json!(user));
+            out.insert("password".into(), json!(password));
+        }
+    }
+    if let Some(token) = param(&pairs, &["token"]) {
+        out.insert("token".into(), json!(token));
+    }
+    if let Some(p) = param(&pairs, &["priority"]) {
+        out.insert("priority".into(), priority_value(p));
+    }
+    if let Some(tags) = param(&pairs, &["xtags", "tags"]) {
+        let tags: Vec<&str> = tags
+            .split(',')
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .collect();
+        out.insert("tags".into(), json!(tags));
+    }
+    Ok(out)
+}
+
+fn priority_value(p: &str) -> Value {
+    p.parse::<i64>().map_or_else(|_| json!(p), |n| json!(n))
+}
+
+/// `gotify[s]://host[:port][/path]/{app_token}?priority=N`: the last path segment is the token.
+fn gotify(url: &str) -> Result<Map<String, Value>, String> {
+    let u = as_http(url, secure(url))?;
+    let mut segments: Vec<String> = u
+        .path_segments()
+        .map(|s| s.filter(|p| !p.is_empty()).map(decode).collect())
+        .unwrap_or_default();
+    let Some(token) = segments.pop() else {
+        return Err("a Gotify URL looks like gotifys://gotify.example.org/APP_TOKEN".into());
+    };
+    let mut server = base(&u);
+    for s in &segments {
+        server.push('/');
+        server.push_str(s);
+    }
+    let mut out = Map::new();
+    out.insert("server".into(), json!(server));
+    out.insert("token".into(), json!(token));
+    if let Some((_, p)) = u.query_pairs().find(|(k, _)| k == "priority") {
+        out.insert("priority".into(), priority_value(&p));
+    }
+    Ok(out)
+}
+
+/// `pover://{user_key}@{app_token}[/device…]?priority=&sound=&expire=&interval=` (`interval` is Pushover's
+/// emergency `retry`; Apprise's own `retry` is its resend count and is not read).
+fn pushover(url: &str) -> Result<Map<String, Value>, String> {
+    let (rest, pairs) = split(url);
+    let (user, rest) = rest.split_once('@').ok_or(
+        "a Pushover URL looks like pover://USER_KEY@APP_TOKEN (your user key, then the application's token)",
+    )?;
+    let mut parts = rest.split('/').filter(|p| !p.is_empty());
+    let token = parts.next().map(decode).unwrap_or_default();
+    if user.is_empty() || token.is_empty() {
+        return Err("a Pushover URL looks like pover://USER_KEY@APP_TOKEN".into());
+    }
+    let devices: Vec<String> = parts.map(decode).collect();
+    if devices.iter().any(|d| d.starts_with('#')) {
+        return Err("group keys go in the user part: pover://GROUP_KEY@APP_TOKEN".into());
+    }
+    let mut out = Map::new();
+    out.insert("user_key".into(), json!(decode(user)));
+    out.insert("token".into(), json!(token));
+    if !devices.is_empty() {
+        out.insert("devices".into(), json!(devices));
+    }
+    if let Some(p) = param(&pairs, &["priority"]) {
+        out.insert("priority".into(), priority_value(p));
+    }
+    if let Some(s) = param(&pairs, &["sound"]) {
+        out.insert("sound".into(), json!(s));
+    }
+    let emergency = out
+        .get("priority")
+        .is_some_and(|p| p == &json!(2) || p == &json!("emergency"));
+    if emergency {
+        let retry = param(&pairs, &["interval", "retry"]).unwrap_or("900");
+        let expire = param(&pairs, &["expire"]).unwrap_or("3600");
+        out.insert(
+            "emergency".into(),
+            json!({"retry": priority_value(retry), "expire": priority_value(expire)}),
+        );
+    }
+    Ok(out)
+}
+
+/// `matrix[s]://{access_token}@host[:port]/{#alias:server | !room:server}`; a user and password (Apprise's
+/// log-in mode) is refused: hookarr takes an access token.
+fn matrix(url: &str) -> Result<Map<String, Value>, String> {
+    // `#alias` would be read as a fragment: encode it first.
+    let (rest, pairs) = split(url);
+    let scheme = if secure(url) { "https" } else { "http" };
+    let (auth, rest) = rest.rsplit_once('@').ok_or(
+        "a Matrix URL looks like matrixs://ACCESS_TOKEN@matrix.example.org/!room:example.org",
+    )?;
+    if auth.contains(':') {
+        return Err("hookarr logs in with an access token, not a password: matrixs://ACCESS_TOKEN@host/!room:host".into());
+    }
+    let (host, room) = rest.split_once('/').unwrap_or((rest, ""));
+    let room = decode(room.trim_matches('/'));
+    let token = param(&pairs, &["token"])
+        .map(str::to_owned)
+        .unwrap_or_else(|| decode(auth));
+    if room.is_empty() || room.contains('/') || !(room.starts_with('!') || room.starts_with('#')) {
+        return Err(
+            "name one room after the host: !roomid:server or #alias:server (as %23alias:server)"
+                .into(),
+        );
+    }
+    let server = Url::parse(&format!("{scheme}://{host}"))
+        .map_err(|e| format!("cannot read the host `{host}`: {e}"))?;
+    let mut out = Map::new();
+    out.insert("server".into(), json!(base(&server)));
+    out.insert("token".into(), json!(token));
+    out.insert("room".into(), json!(room));
+    Ok(out)
+}
+
+/// `mailto[s]://[user[:password]@]host[:port][/to…]?to=&from=&smtp=&mode=starttls|ssl|insecure`. Unlike
+/// Apprise, `mailto://` is secured with STARTTLS too: plain SMTP needs `mode=insecure`.
+fn email(url: &str) -> Result<Map<String, Value>, String> {
+    let u = as_http(url, false)?;
+    let pairs: Vec<(String, String)> = u
+        .query_pairs()
+        .map(|(k, v)| (k.to_ascii_lowercase(), v.into_owned()))
+        .collect();
+    let host = u.host_str().unwrap_or("").to_owned();
+    let user = decode(u.username());
+    let mode = param(&pairs, &["mode"])
+        .unwrap_or("starttls")
+        .to_ascii_lowercase();
+    let (tls, scheme, default_port) = match mode.as_str() {
+        "starttls" => ("starttls", "smtp", 587),
+        "ssl" | "implicit" => ("implicit", "smtps", 465),
+        "insecure" => ("none", "smtp", 25),
+        other => {
+            return Err(format!(
+                "mode `{other}` is not one of starttls, ssl, insecure"
+            ));
+        }
+    };
+    let smtp_host = param(&pairs, &["smtp"]).unwrap_or(&host).to_owned();
+    let port = param(&pairs, &["port"])
+        .and_then(|p| p.parse::<u16>().ok())
+        .or(u.port())
+        .unwrap_or(default_port);
+    if smtp_host.is_empty() {
+        return Err(
+            "a mail URL looks like mailtos://user:password@smtp.example.org?to=me@example.org"
+                .into(),
+        );
+    }
+    let mut to: Vec<String> = u
+        .path_segments()
+        .map(|s| s.filter(|p| !p.is_empty()).map(decode).collect())
+        .unwrap_or_default();
+    if let Some(more) = param(&pairs, &["to"]) {
+        to.extend(
+            more.split([',', ' '])
+                .filter(|a| !a.is_empty())
+                .map(str::to_owned),
+        );
+    }
+    let from = param(&pairs, &["from"])
+        .map(str::to_owned)
+        .or_else(|| (!user.is_empty()).then(|| format!("{user}@{host}")))
+        .filter(|f| f.contains('@'))
+        .ok_or("name the sender with ?from=hookarr@example.org")?;
+    if to.is_empty() {
+        to.push(from.clone());
+    }
+    let mut out = Map::new();
+    out.insert(
+        "server".into(),
+        json!(format!("{scheme}://{smtp_host}:{port}")),
+    );
+    out.insert("tls".into(), json!(tls));
+    out.insert("from".into(), json!(from));
+    out.insert("to".into(), json!(to));
+    if !user.is_empty() {
+        out.insert("username".into(), json!(user));
+    }
+    if let Some(password) = param(&pairs, &["pass", "password"])
+        .map(str::to_owned)
+        .or_else(|| u.password().map(decode))
+    {
+        out.insert("password".into(), json!(password));
+    }
+    Ok(out)
+}
+
+/// `discord://[botname@]{webhook_id}/{webhook_token}` → `https://discord.com/api/webhooks/{id}/{token}` (or
+/// under `server`).
+fn discord(url: &str, server: Option<&Value>) -> Result<Map<String, Value>, String> {
+    let (rest, _) = split(url);
+    let rest = rest.rsplit_once('@').map_or(rest, |(_, r)| r);
+    let parts: Vec<&str> = rest.split('/').filter(|p| !p.is_empty()).collect();
+    let [id, token] = parts.as_slice() else {
+        return Err("a Discord URL looks like discord://WEBHOOK_ID/WEBHOOK_TOKEN".into());
+    };
+    let base = server
+        .and_then(Value::as_str)
+        .unwrap_or("https://discord.com");
+    let mut out = Map::new();
+    out.insert(
+        "url".into(),
+        json!(format!(
+            "{}/api/webhooks/{id}/{token}",
+            base.trim_end_matches('/')
+        )),
+    );
+    Ok(out)
+}
+
+/// `slack://[botname@]{T…}/{B…}/{secret}` → `https://hooks.slack.com/services/T…/B…/secret` (or under
+/// `server`). Slack's bot-token mode (`xoxb-…`) is not a webhook and is refused.
+fn slack(url: &str, server: Option<&Value>) -> Result<Map<String, Value>, String> {
+    let (rest, _) = split(url);
+    let rest = rest.rsplit_once('@').map_or(rest, |(_, r)| r);
+    let parts: Vec<&str> = rest.split('/').filter(|p| !p.is_empty()).collect();
+    let [a, b, c] = parts.as_slice() else {
+        return Err(if rest.starts_with("xox") {
+            "a bot token (xoxb-…) is not an incoming webhook; use slack://T…/B…/… from the webhook's URL".into()
+        } else {
+            "a Slack URL looks like slack://T00000000/B00000000/XXXXXXXXXXXXXXXXXXXXXXXX".into()
+        });
+    };
+    let base = server
+        .and_then(Value::as_str)
+        .unwrap_or("https://hooks.slack.com");
+    let mut out = Map::new();
+    out.insert(
+        "url".into(),
+        json!(format!(
+            "{}/services/{a}/{b}/{c}",
+            base.trim_end_matches('/')
+        )),
+    );
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn long(url: &str) -> Value {
+        let mut d = json!({"name": "x", "url": url});
+        let map = d.as_object_mut().unwrap();
+        assert!(expand(map).unwrap(), "{url} is a short form");
+        map.remove("name");
+        d
+    }
+
+    fn refused(url: &str) -> String {
+        let mut d = json!({"name": "x", "url": url});
+        expand(d.as_object_mut().unwrap()).unwrap_err()
+    }
+
+    #[test]
+    fn telegram_urls_expand_with_token_chat_and_topic() {
+        assert_eq!(
+            long("tgram://123456789:AAbb-CC_dd/-1001234567890:42?silent=yes"),
+            json!({"type": "telegram", "token": "123456789:AAbb-CC_dd", "chat_id": "-1001234567890", "thread_id": 42, "silent": true})
+        );
+        assert_eq!(
+            long("tgram://bot123:abc/mychannel")["chat_id"],
+            json!("@mychannel")
+        );
+        assert!(refused("tgram://123:abc").contains("name the chat"));
+        assert!(refused("tgram://123:abc/1/2").contains("one chat per destination"));
+        assert!(refused("tgram://nocolon/1").contains("bot token"));
+    }
+
+    #[test]
+    fn ntfy_urls_expand_for_cloud_self_hosted_and_auth() {
+        assert_eq!(
+            long("ntfys://my-topic"),
+            json!({"type": "ntfy", "server": "https://ntfy.sh", "topic": "my-topic"})
+        );
+        assert_eq!(
+            long("ntfy://alice:s3cret@ntfy.lan:8080/media?priority=high&tags=tv,movie"),
+            json!({"type": "ntfy", "server": "http://ntfy.lan:8080", "topic": "media", "username": "alice", "password": "s3cret", "priority": "high", "tags": ["tv", "movie"]})
+        );
+        assert_eq!(
+            long("ntfys://tk_abc@ntfy.example.org/media")["token"],
+            json!("tk_abc")
+        );
+    }
+
+    #[test]
+    fn gotify_pushover_and_matrix_urls_expand() {
+        assert_eq!(
+            long("gotifys://push.example.org/sub/AbCdEf?priority=8"),
+            json!({"type": "gotify", "server": "https://push.example.org/sub", "token": "AbCdEf", "priority": 8})
+        );
+        assert_eq!(
+            long(
+                "pover://uQiRzpo4DXghDmr9QzzfQu27cmVRsG@azGDORePK8gMaC0QOYAMyEEuzJnyUi/phone?priority=2&sound=siren&interval=60&expire=600"
+            ),
+            json!({"type": "pushover", "user_key": "uQiRzpo4DXghDmr9QzzfQu27cmVRsG", "token": "azGDORePK8gMaC0QOYAMyEEuzJnyUi", "devices": ["phone"], "priority": 2, "sound": "siren", "emergency": {"retry": 60, "expire": 600}})
+        );
+        assert_eq!(
+            long("matrixs://syt_token@matrix.example.org/%23media:example.org"),
+            json!({"type": "matrix", "server": "https://matrix.example.org", "token": "syt_token", "room": "#media:example.org"})
+        );
+        assert_eq!(
+            long("matrix://tok@127.0.0.1:8008/!abc:localhost")["server"],
+            json!("http://127.0.0.1:8008")
+        );
+        assert!(refused("matrixs://bot:password@matrix.org/!a:b").contains("access token"));
+    }
+
+    #[test]
+    fn mail_urls_expand_secure_unless_told_otherwise() {
+        assert_eq!(
+            long("mailtos://alerts:pw@smtp.example.org?to=me@example.org,you@example.org"),
+            json!({"type": "email", "server": "smtp://smtp.example.org:587", "tls": "starttls", "from": "alerts@smtp.example.org", "to": ["me@example.org", "you@example.org"], "username": "alerts", "password": "pw"})
+        );
+        assert_eq!(
+            long(
+                "mailto://127.0.0.1:2525?from=hookarr@example.org&to=me@example.org&mode=insecure"
+            ),
+            json!({"type": "email", "server": "smtp://127.0.0.1:2525", "tls": "none", "from": "hookarr@example.org", "to": ["me@example.org"]})
+        );
+        assert_eq!(
+            long("mailto://u:p@mail.example.org?mode=ssl&from=a@example.org")["server"],
+            json!("smtps://mail.example.org:465")
+        );
+    }
+
+    #[test]
+    fn discord_and_slack_urls_become_their_webhook_urls_under_server() {
+        assert_eq!(
+            long("discord://hookarr@123456/tok-en"),
+            json!({"type": "discord", "url": "https://discord.com/api/webhooks/123456/tok-en"})
+        );
+        let mut d =
+            json!({"name": "x", "url": "discord://1/t", "server": "http://127.0.0.1:9000/"});
+        expand(d.as_object_mut().unwrap()).unwrap();
+        assert_eq!(d["url"], "http://127.0.0.1:9000/api/webhooks/1/t");
+        assert!(d.get("server").is_none());
+        assert_eq!(
+            long("slack://T1/B2/abc")["url"],
+            "https://hooks.slack.com/services/T1/B2/abc"
+        );
+        assert!(refused("slack://xoxb-123").contains("bot token"));
+    }
+
+    #[test]
+    fn own_keys_win_and_a_contradicting_type_is_refused() {
+        let mut d = json!({"name": "x", "url": "ntfys://t", "priority": 5});
+        expand(d.as_object_mut().unwrap()).unwrap();
+        assert_eq!(d["priority"], 5);
+        let mut d = json!({"name": "x", "type": "slack", "url": "tgram://1:a/2"});
+        assert!(
+            expand(d.as_object_mut().unwrap())
+                .unwrap_err()
+                .contains("type")
+        );
+        let mut d = json!({"name": "x", "url": "https://discord.com/api/webhooks/1/t"});
+        assert!(!expand(d.as_object_mut().unwrap()).unwrap());
+    }
+}

@@ -1,0 +1,201 @@
+//! Matrix (client-server API: `PUT {server}/_matrix/client/v3/rooms/{room}/send/m.room.message/{txn}` with
+//! the access token as Bearer): an HTML `formatted_body` with its plain `body`; the transaction id is the
+//! delivery id, so a retry of a message the homeserver already took is not posted twice; `M_LIMIT_EXCEEDED`
+//! waits for `Retry-After` or `retry_after_ms`; an unknown token, a room the bot is not in, or an unknown
+//! room disable it. Spec: <https://spec.matrix.org/latest/client-server-api/>.
+
+use super::{
+    Escaping, OutboundRequest, OwnKey, Reached, RenderFailure, Target, TargetKind, UrlFinding,
+    body_json, html_to_text, missing, text,
+};
+use crate::config::Destination;
+use crate::delivery::policy::Verdict;
+use crate::event::Event;
+use crate::outbound::templates::truncate_chars;
+use serde_json::{Map, Value, json};
+use std::time::Duration;
+use url::Url;
+
+/// The Matrix target type.
+pub(super) struct Matrix;
+
+/// An event's content is held well under the 65,536 bytes a whole event may have.
+const CONTENT_BYTES: usize = 60_000;
+
+impl TargetKind for Matrix {
+    fn example_url(&self) -> &'static str {
+        "matrixs://<access token>@matrix.example.org/!<room id>:example.org"
+    }
+
+    fn check_url(&self, _url: &Url, d: &Destination) -> Vec<UrlFinding> {
+        let mut found = Vec::new();
+        if d.token.as_ref().is_none_or(|t| t.expose().is_empty()) {
+            found.push(missing(
+                "token",
+                "needs the bot account's access token (Element: Settings → Help & About → Access token)",
+            ));
+        }
+        match d.room.as_deref() {
+            Some(room) if room.starts_with('!') && room.contains(':') => {}
+            Some(room) if room.starts_with('#') => found.push(missing(
+                "room",
+                "write the room's id (!…:server, in Element: Room settings → Advanced) rather than its alias",
+            )),
+            _ => found.push(missing(
+                "room",
+                "needs the room's id, like !AbCdEf:example.org (Element: Room settings → Advanced)",
+            )),
+        }
+        found
+    }
+
+    /// Homeservers limit senders to a few messages a second.
+    fn default_rate(&self, _d: &Destination) -> (Duration, u32) {
+        (Duration::from_millis(500), 5)
+    }
+
+    fn reached(&self) -> Reached {
+        Reached::ThroughServer { default: None }
+    }
+
+    fn own_keys(&self) -> &'static [OwnKey] {
+        &[OwnKey::Server, OwnKey::Token, OwnKey::Room]
+    }
+
+    fn default_group_window(&self) -> Duration {
+        Duration::from_secs(30)
+    }
+
+    fn escaping(&self) -> Escaping {
+        Escaping::Entities
+    }
+
+    /// `{"formatted_body": <HTML>, "body"?, "msgtype"?}`: the plain `body` is made from the HTML when the
+    /// template gives none (clients without HTML show it), both within the event's size.
+    fn hold_to_limits(&self, payload: &mut Value, template: &str) -> Result<(), RenderFailure> {
+        let Some(obj) = payload.as_object_mut() else {
+            return Err(shape(template));
+        };
+        let Some(html) = text(obj, "formatted_body").map(str::to_owned) else {
+            if text(obj, "body").is_some() {
+                return Ok(());
+            }
+            return Err(shape(template));
+        };
+        if text(obj, "body").is_none_or(str::is_empty) {
+            obj.insert("body".into(), Value::String(html_to_text(&html)));
+        }
+        let total = html.len() + text(obj, "body").map_or(0, str::len);
+        if total > CONTENT_BYTES {
+            // The HTML goes first: a cut tag would show as text.
+            obj.remove("formatted_body");
+            let body = text(obj, "body").unwrap_or_default();
+            let end = body.floor_char_boundary(CONTENT_BYTES);
+            obj.insert("body".into(), Value::String(body[..end].to_owned()));
+        }
+        Ok(())
+    }
+
+    fn fallback(&self, event: &Event) -> Option<Value> {
+        Some(json!({"body": truncate_chars(&event.summary, 4000)}))
+    }
+
+    /// The room's send URL, with the delivery id as the transaction id (`.plain` for the plain fallback,
+    /// which is another message).
+    fn address(
+        &self,
+        target: &Target,
+        request: &mut OutboundRequest,
+        delivery_id: &str,
+        _now: i64,
+    ) -> Result<(), RenderFailure> {
+        let mut body = body_json(request)?;
+        body.entry("msgtype").or_insert_with(|| json!("m.notice"));
+        let txn = if body.contains_key("formatted_body") {
+            body.insert("format".into(), json!("org.matrix.custom.html"));
+            delivery_id.to_owned()
+        } else {
+            format!("{delivery_id}.plain")
+        };
+        let room = target.service.room.as_deref().unwrap_or_default();
+        let mut url = Url::parse(&format!("{}/", target.url.trim_end_matches('/')))
+            .map_err(|e| RenderFailure::Shape(format!("server: {e}")))?;
+        url.path_segments_mut()
+            .map_err(|_| RenderFailure::Shape("server: not a base URL".into()))?
+            .pop_if_empty()
+            .extend([
+                "_matrix",
+                "client",
+                "v3",
+                "rooms",
+                room,
+                "send",
+                "m.room.message",
+                &txn,
+            ]);
+        request.method = reqwest::Method::PUT;
+        request.url = url.to_string();
+        request.headers.push((
+            "authorization".into(),
+            format!("Bearer {}", target.token.as_deref().unwrap_or_default()),
+        ));
+        request.body = serde_json::to_vec(&Value::Object(body)).expect("JSON serializes");
+        Ok(())
+    }
+
+    fn gone(&self, status: u16, body: &str) -> Option<String> {
+        let v = serde_json::from_str::<Value>(body).unwrap_or_default();
+        let code = v["errcode"].as_str().unwrap_or("");
+        let dead = matches!(
+            code,
+            "M_UNKNOWN_TOKEN"
+                | "M_MISSING_TOKEN"
+                | "M_FORBIDDEN"
+                | "M_NOT_FOUND"
+                | "M_USER_DEACTIVATED"
+        ) || matches!(status, 401 | 403);
+        dead.then(|| {
+            let hint = match code {
+                "M_FORBIDDEN" => "invite the bot to the room and let it join",
+                "M_NOT_FOUND" => "check the room id",
+                _ => "check the access token",
+            };
+            format!(
+                "Matrix answered {status} {code} `{}`: {hint}",
+                v["error"].as_str().unwrap_or("")
+            )
+        })
+    }
+
+    /// `M_LIMIT_EXCEEDED`: the `Retry-After` header, else the body's (deprecated) `retry_after_ms`.
+    fn classify(
+        &self,
+        status: u16,
+        body: &str,
+        _headers: &Map<String, Value>,
+        retry_after: Option<Duration>,
+    ) -> Option<Verdict> {
+        if status != 429 {
+            return None;
+        }
+        let after = retry_after
+            .or_else(|| {
+                let v = serde_json::from_str::<Value>(body).ok()?;
+                let ms = v["retry_after_ms"]
+                    .as_u64()
+                    .or_else(|| v["error"]["retry_after_ms"].as_u64())?;
+                Some(Duration::from_millis(ms.min(86_400_000)))
+            })
+            .unwrap_or(Duration::from_secs(1));
+        Some(Verdict::RateLimited {
+            after,
+            global: false,
+        })
+    }
+}
+
+fn shape(template: &str) -> RenderFailure {
+    RenderFailure::Shape(format!(
+        "template `{template}` must render {{\"formatted_body\": <HTML>}} or {{\"body\": <text>}} for Matrix"
+    ))
+}

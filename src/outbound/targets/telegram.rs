@@ -1,0 +1,399 @@
+//! Telegram's Bot API (`{server}/bot<token>/sendMessage`): an HTML message, or `sendPhoto` with the poster and
+//! the text as its caption when it fits in 1,024 characters; the import of a download edits the grab's
+//! message (`editMessageText` / `editMessageCaption`); `parameters.retry_after` honoured; a revoked token, a
+//! chat not found or a bot that was blocked or kicked disable it. API: <https://core.telegram.org/bots/api>.
+
+use super::{
+    Escaping, OutboundRequest, OwnKey, Reached, RenderFailure, Target, TargetKind, UrlFinding,
+    body_json, first_line, missing,
+};
+use crate::config::Destination;
+use crate::delivery::policy::Verdict;
+use crate::event::Event;
+use crate::outbound::templates::truncate_chars;
+use serde_json::{Map, Value, json};
+use std::time::Duration;
+use url::Url;
+
+/// The Telegram target type.
+pub(super) struct Telegram;
+
+/// A message's text: 1–4096 characters after entities are parsed.
+const TEXT_LIMIT: usize = 4096;
+/// A photo's caption: 0–1024 characters.
+const CAPTION_LIMIT: usize = 1024;
+
+impl TargetKind for Telegram {
+    fn example_url(&self) -> &'static str {
+        "tgram://<bot token>/<chat id>"
+    }
+
+    fn check_url(&self, _url: &Url, d: &Destination) -> Vec<UrlFinding> {
+        let mut found = Vec::new();
+        let token = d.token.as_ref().map(|t| t.expose()).unwrap_or("");
+        if token.is_empty() {
+            found.push(missing(
+                "token",
+                "needs the bot token from @BotFather: token: ${TELEGRAM_BOT_TOKEN}",
+            ));
+        } else if !token.split_once(':').is_some_and(|(id, rest)| {
+            id.parse::<u64>().is_ok() && !rest.is_empty() && !rest.contains('/')
+        }) {
+            found.push(missing(
+                "token",
+                "a bot token looks like 123456789:AAbbCC… (from @BotFather)",
+            ));
+        }
+        match d.chat_id.as_deref() {
+            None | Some("") => found.push(missing(
+                "chat_id",
+                "needs the chat: a number like -1001234567890, or @channelname",
+            )),
+            Some(chat) if chat.parse::<i64>().is_err() && !chat.starts_with('@') => {
+                found.push(missing(
+                    "chat_id",
+                    "a chat id is a number like -1001234567890, or @channelname",
+                ))
+            }
+            Some(_) => {}
+        }
+        found
+    }
+
+    /// About one message a second to a chat, and at most 20 a minute to a group (a negative chat id).
+    fn default_rate(&self, d: &Destination) -> (Duration, u32) {
+        if d.chat_id.as_deref().is_some_and(|c| c.starts_with('-')) {
+            (Duration::from_secs(3), 1)
+        } else {
+            (Duration::from_secs(1), 1)
+        }
+    }
+
+    fn reached(&self) -> Reached {
+        Reached::ThroughServer {
+            default: Some("https://api.telegram.org"),
+        }
+    }
+
+    fn own_keys(&self) -> &'static [OwnKey] {
+        &[
+            OwnKey::Server,
+            OwnKey::Token,
+            OwnKey::ChatId,
+            OwnKey::ThreadId,
+            OwnKey::Silent,
+            OwnKey::EditMessages,
+        ]
+    }
+
+    fn default_group_window(&self) -> Duration {
+        Duration::from_secs(30)
+    }
+
+    fn escaping(&self) -> Escaping {
+        Escaping::Entities
+    }
+
+    /// `{"text": <HTML>, "photo"?: <URL>}`: a photo whose text fits a caption, else a text message within
+    /// 4,096 characters (the poster as its link preview).
+    fn hold_to_limits(&self, payload: &mut Value, template: &str) -> Result<(), RenderFailure> {
+        let Some(obj) = payload.as_object_mut() else {
+            return Err(shape(template));
+        };
+        let Some(text) = obj.get("text").and_then(Value::as_str).map(str::to_owned) else {
+            return Err(shape(template));
+        };
+        let has_photo = obj
+            .get("photo")
+            .and_then(Value::as_str)
+            .is_some_and(|p| !p.is_empty());
+        if !has_photo {
+            obj.remove("photo");
+        }
+        let limit = if has_photo && text.chars().count() <= CAPTION_LIMIT {
+            CAPTION_LIMIT
+        } else {
+            TEXT_LIMIT
+        };
+        let cut = cut_html(&text, limit);
+        obj.insert("text".into(), Value::String(cut));
+        Ok(())
+    }
+
+    fn fallback(&self, event: &Event) -> Option<Value> {
+        Some(json!({"text": truncate_chars(&event.summary, TEXT_LIMIT), "parse_mode": null}))
+    }
+
+    /// The Bot API call the payload makes, with the chat, its topic and silence.
+    fn address(
+        &self,
+        target: &Target,
+        request: &mut OutboundRequest,
+        _delivery_id: &str,
+        _now: i64,
+    ) -> Result<(), RenderFailure> {
+        let payload = body_json(request)?;
+        let (method, body) = api_call(target, payload);
+        request.url = method_url(target, method);
+        request.body = serde_json::to_vec(&Value::Object(body)).expect("JSON serializes");
+        Ok(())
+    }
+
+    fn gone(&self, status: u16, body: &str) -> Option<String> {
+        let description = description(body);
+        let chat_gone = status == 400
+            && (description.contains("chat not found") || description.contains("PEER_ID_INVALID"));
+        (matches!(status, 401 | 403 | 404) || chat_gone).then(|| {
+            format!(
+                "Telegram answered {status} `{}`: check the bot token and that the bot is still in the chat",
+                first_line(&description)
+            )
+        })
+    }
+
+    /// A 429's wait is `parameters.retry_after`; an edit that changes nothing is a success.
+    fn classify(
+        &self,
+        status: u16,
+        body: &str,
+        _headers: &Map<String, Value>,
+        retry_after: Option<Duration>,
+    ) -> Option<Verdict> {
+        match status {
+            429 => {
+                let after = serde_json::from_str::<Value>(body)
+                    .ok()
+                    .and_then(|v| v["parameters"]["retry_after"].as_f64())
+                    .filter(|s| s.is_finite() && *s >= 0.0)
+                    .map(|s| Duration::from_secs_f64(s.min(86_400.0)))
+                    .or(retry_after)
+                    .unwrap_or(Duration::from_secs(1));
+                Some(Verdict::RateLimited {
+                    after,
+                    global: false,
+                })
+            }
+            400 if description(body).contains("message is not modified") => Some(Verdict::Success),
+            _ => None,
+        }
+    }
+
+    fn edits_messages(&self) -> bool {
+        true
+    }
+
+    /// `editMessageCaption` for a photo, `editMessageText` for text, naming the message.
+    fn as_edit(&self, mut request: OutboundRequest, message_id: &str) -> OutboundRequest {
+        let Ok(Value::Object(mut body)) = serde_json::from_slice::<Value>(&request.body) else {
+            return request;
+        };
+        let method = if body.remove("photo").is_some() {
+            "editMessageCaption"
+        } else {
+            "editMessageText"
+        };
+        body.remove("message_thread_id");
+        body.remove("disable_notification");
+        if let Ok(id) = message_id.parse::<i64>() {
+            body.insert("message_id".into(), json!(id));
+        }
+        if let Some((base, _)) = request.url.rsplit_once('/') {
+            request.url = format!("{base}/{method}");
+        }
+        request.body = serde_json::to_vec(&Value::Object(body)).expect("JSON serializes");
+        request
+    }
+
+    /// "message to edit not found", and an edit of the other kind (a caption on a text message) post anew.
+    fn edit_missing(&self, status: u16, body: &str) -> bool {
+        let d = description(body);
+        status == 400
+            && (d.contains("message to edit not found")
+                || d.contains("there is no caption")
+                || d.contains("there is no text"))
+    }
+
+    /// `result.message_id` of the `{ok, result: Message}` answer.
+    fn posted_message(&self, body: &str) -> Option<String> {
+        serde_json::from_str::<Value>(body)
+            .ok()
+            .and_then(|v| v["result"]["message_id"].as_i64())
+            .map(|id| id.to_string())
+    }
+}
+
+fn shape(template: &str) -> RenderFailure {
+    RenderFailure::Shape(format!(
+        "template `{template}` must render {{\"text\": …}} (and \"photo\" for a poster) for Telegram"
+    ))
+}
+
+/// The method and body of the payload: `sendPhoto` when it has a photo and its text fits a caption.
+fn api_call(
+    target: &Target,
+    mut payload: Map<String, Value>,
+) -> (&'static str, Map<String, Value>) {
+    let text = payload
+        .remove("text")
+        .unwrap_or(Value::String(String::new()));
+    let photo = payload.remove("photo");
+    let mut body = Map::new();
+    let chat = target.service.chat_id.clone().unwrap_or_default();
+    body.insert(
+        "chat_id".into(),
+        chat.parse::<i64>().map_or(json!(chat), |n| json!(n)),
+    );
+    if let Some(thread) = target.service.thread_id {
+        body.insert("message_thread_id".into(), json!(thread));
+    }
+    if target.service.silent {
+        body.insert("disable_notification".into(), json!(true));
+    }
+    // A template may choose its parse mode; `null` (the plain fallback) sends none.
+    match payload.remove("parse_mode") {
+        Some(Value::Null) => {}
+        Some(mode) => {
+            body.insert("parse_mode".into(), mode);
+        }
+        None => {
+            body.insert("parse_mode".into(), json!("HTML"));
+        }
+    }
+    let fits_caption = text
+        .as_str()
+        .is_some_and(|t| t.chars().count() <= CAPTION_LIMIT);
+    let method = match photo {
+        Some(photo) if fits_caption => {
+            body.insert("photo".into(), photo);
+            body.insert("caption".into(), text);
+            "sendPhoto"
+        }
+        Some(photo) => {
+            body.insert("text".into(), text);
+            body.insert(
+                "link_preview_options".into(),
+                json!({"url": photo, "prefer_large_media": true, "show_above_text": true}),
+            );
+            "sendMessage"
+        }
+        None => {
+            body.insert("text".into(), text);
+            body.insert("link_preview_options".into(), json!({"is_disabled": true}));
+            "sendMessage"
+        }
+    };
+    // What else the template set (reply_markup, protect_content…) goes as it is.
+    for (k, v) in payload {
+        body.entry(k).or_insert(v);
+    }
+    (method, body)
+}
+
+fn method_url(target: &Target, method: &str) -> String {
+    format!(
+        "{}/bot{}/{method}",
+        target.url.trim_end_matches('/'),
+        target.token.as_deref().unwrap_or_default()
+    )
+}
+
+/// The `description` of an error answer.
+fn description(body: &str) -> String {
+    serde_json::from_str::<Value>(body)
+        .ok()
+        .and_then(|v| v["description"].as_str().map(str::to_owned))
+        .unwrap_or_else(|| body.to_owned())
+}
+
+/// HTML text cut to `limit` characters at a line end when there is one in the last quarter, with any tag
+/// left open by the cut closed (an unbalanced tag is a 400 "can't parse entities").
+fn cut_html(text: &str, limit: usize) -> String {
+    if text.chars().count() <= limit {
+        return text.to_owned();
+    }
+    let room = limit.saturating_sub(16);
+    let mut cut = truncate_chars(text, room);
+    if let Some(nl) = cut.rfind('\n')
+        && nl > cut.len() * 3 / 4
+    {
+        cut.truncate(nl);
+        cut.push('…');
+    }
+    // An entity or tag cut in half goes.
+    if let Some(amp) = cut.rfind('&')
+        && !cut[amp..].contains(';')
+    {
+        cut.truncate(amp);
+    }
+    if let Some(lt) = cut.rfind('<')
+        && !cut[lt..].contains('>')
+    {
+        cut.truncate(lt);
+    }
+    let mut open: Vec<String> = Vec::new();
+    let mut rest = cut.as_str();
+    while let Some(at) = rest.find('<') {
+        let end = rest[at..].find('>').map_or(rest.len(), |e| at + e);
+        let tag = &rest[at + 1..end];
+        let name: String = tag
+            .trim_start_matches('/')
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
+            .collect();
+        if tag.starts_with('/') {
+            if let Some(pos) = open.iter().rposition(|t| *t == name) {
+                open.truncate(pos);
+            }
+        } else if !name.is_empty() {
+            open.push(name);
+        }
+        rest = &rest[(end + 1).min(rest.len())..];
+    }
+    for tag in open.iter().rev() {
+        cut.push_str(&format!("</{tag}>"));
+    }
+    cut
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cut_closes_the_tags_it_leaves_open_and_drops_half_entities() {
+        let text = format!(
+            "<b>{}</b>\n<i>{}</i>",
+            "a".repeat(10),
+            "b &amp; ".repeat(1000)
+        );
+        let cut = cut_html(&text, 1024);
+        assert!(cut.chars().count() <= 1024, "{}", cut.chars().count());
+        assert!(cut.ends_with("</i>"), "{cut}");
+        assert!(!cut.contains("&am<"));
+        assert_eq!(cut_html("<b>short</b>", 1024), "<b>short</b>");
+    }
+
+    #[test]
+    fn a_photo_goes_with_its_caption_and_a_long_text_takes_the_poster_as_preview() {
+        let mut target = Target::preview(crate::config::DestinationType::Telegram);
+        target.url = "http://127.0.0.1:9/".into();
+        target.token = Some("1:x".into());
+        target.service.chat_id = Some("-100".into());
+        target.service.thread_id = Some(7);
+        let payload = json!({"text": "<b>Dune</b>", "photo": "https://img/p.jpg"});
+        let (method, body) = api_call(&target, payload.as_object().unwrap().clone());
+        assert_eq!(method, "sendPhoto");
+        assert_eq!(
+            Value::Object(body),
+            json!({"chat_id": -100, "message_thread_id": 7, "parse_mode": "HTML", "photo": "https://img/p.jpg", "caption": "<b>Dune</b>"})
+        );
+        let long = json!({"text": "x".repeat(2000), "photo": "https://img/p.jpg"});
+        let (method, body) = api_call(&target, long.as_object().unwrap().clone());
+        assert_eq!(method, "sendMessage");
+        assert_eq!(body["link_preview_options"]["url"], "https://img/p.jpg");
+        assert_eq!(
+            method_url(&target, method),
+            "http://127.0.0.1:9/bot1:x/sendMessage"
+        );
+    }
+}
