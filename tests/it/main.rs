@@ -20,5 +20,6 @@ mod router;
 #[path = "../support/serve.rs"]
 mod serve;
 mod server_limits;
+mod services;
 mod storage_faults;
 mod store;

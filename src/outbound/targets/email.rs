@@ -57,7 +57,15 @@ impl TargetKind for Email {
             found.push(missing("password", "username and password go together"));
         }
         let plain = tls_of(url.scheme(), d.tls) == SmtpTls::None;
-        if plain && !url.host().is_some_and(|h| is_private_host(&h)) {
+        // `smtp:` is not a special scheme: its host is read as text, so an address is parsed here.
+        let host = url.host_str().and_then(|h| url::Host::parse(h).ok());
+        let private = match &host {
+            Some(url::Host::Domain(d)) => is_private_host(&url::Host::Domain(d.as_str())),
+            Some(url::Host::Ipv4(ip)) => is_private_host(&url::Host::Ipv4(*ip)),
+            Some(url::Host::Ipv6(ip)) => is_private_host(&url::Host::Ipv6(*ip)),
+            None => false,
+        };
+        if plain && !private {
             found.push(missing(
                 "tls",
                 "plain SMTP (tls: none) only goes to loopback or private hosts; use STARTTLS or smtps://",
