@@ -10,6 +10,9 @@ mod config;
 mod container;
 mod data_dir;
 mod delivery;
+#[path = "../support/discord_like.rs"]
+#[allow(dead_code)]
+mod discord_like;
 mod edge_cases;
 mod fixtures;
 mod logs;

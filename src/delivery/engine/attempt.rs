@@ -45,8 +45,18 @@ pub(super) struct Exchanges {
     pub(super) remember_for: Option<String>,
     /// This attempt is the probe after a pause: its answer lets the others go, or starts another pause.
     pub(super) probe: bool,
+    /// This attempt took a send from its rate-limit bucket (`buckets.rs`).
+    pub(super) from_bucket: bool,
     /// The destination it went to.
     pub(super) dest: Arc<DestinationRuntime>,
+}
+
+/// A delivery that may go now.
+struct Admitted {
+    /// It is the probe after a pause.
+    probe: bool,
+    /// It took a send from its rate-limit bucket.
+    from_bucket: bool,
 }
 
 /// The message one attempt sends: the event as shown (a group's merged event or digest) and its payload.
@@ -84,8 +94,8 @@ impl Engine {
                 reason: "expired before it could be delivered (expire_after)".to_owned(),
             };
         }
-        let probe = match self.held_back(dest, c, now) {
-            Ok(probe) => probe,
+        let Admitted { probe, from_bucket } = match self.held_back(dest, c, now) {
+            Ok(admitted) => admitted,
             Err(hold) => return Outcome::Held(hold),
         };
         // A season pack or a batch: the other pending deliveries of the group go out in this one message (a
@@ -99,12 +109,16 @@ impl Engine {
             Ok(message) => {
                 let mut exchanges = self.exchange(&runtime, c, &message).await;
                 exchanges.probe = probe;
+                exchanges.from_bucket = from_bucket;
                 Outcome::Sent(exchanges)
             }
             Err(e) => {
                 if probe {
                     // Nothing went out: the next send probes instead.
                     dest.pace.needs_probe();
+                }
+                if from_bucket {
+                    self.buckets.give_back(&c.destination);
                 }
                 Outcome::Unsent {
                     status: DeliveryStatus::Failed,
@@ -116,15 +130,15 @@ impl Engine {
     }
 
     /// Why the delivery cannot go out now, if it cannot: its destination is disabled (held, not dropped:
-    /// re-enabling makes it due again) or paused, a probe is out, or its rate limit has no token (it is put
-    /// back for the slot it booked, never slept on in the worker). `Ok(probe)` when it may go, with a token
-    /// taken.
+    /// re-enabling makes it due again) or paused, a probe is out, its rate-limit bucket is spent until its
+    /// reset, or its rate limit has no token (it is put back for the slot it booked, never slept on in the
+    /// worker). When it may go, a token (and a send of its bucket) is taken.
     fn held_back(
         &self,
         dest: &DestinationRuntime,
         c: &Claimed,
         now: DateTime<Utc>,
-    ) -> Result<bool, Hold> {
+    ) -> Result<Admitted, Hold> {
         if let Some(reason) = dest.disabled() {
             return Err(Hold {
                 until: now + chrono::Duration::minutes(5),
@@ -135,8 +149,35 @@ impl Engine {
         let paused = self
             .pause_until(dest, now)
             .map(|until| clock + (until - now).to_std().unwrap_or_default());
+        let hold_until = |at: Instant| {
+            self.wake_claimer_at(at);
+            let wait = chrono::Duration::from_std(at - clock).unwrap_or_default();
+            Hold {
+                until: now + wait,
+                note: None,
+            }
+        };
+        if paused.is_none() {
+            match self.buckets.take(&c.destination, clock) {
+                Ok(from_bucket) => {
+                    return match dest.pace.admit(&c.id, clock, paused) {
+                        Admit::Send { probe } => Ok(Admitted { probe, from_bucket }),
+                        Admit::Wait(at) => {
+                            if from_bucket {
+                                self.buckets.give_back(&c.destination);
+                            }
+                            Err(hold_until(at))
+                        }
+                    };
+                }
+                Err(at) => return Err(hold_until(at)),
+            }
+        }
         match dest.pace.admit(&c.id, clock, paused) {
-            Admit::Send { probe } => Ok(probe),
+            Admit::Send { probe } => Ok(Admitted {
+                probe,
+                from_bucket: false,
+            }),
             Admit::Wait(at) => {
                 self.wake_claimer_at(at);
                 let wait = chrono::Duration::from_std(at - clock).unwrap_or_default();
@@ -247,6 +288,7 @@ impl Engine {
             last,
             remember_for,
             probe: false,
+            from_bucket: false,
             dest: dest.clone(),
         }
     }

@@ -1,12 +1,10 @@
 //! Each destination at run time, in one structure: its target, retry schedule and pace (rate limit and
-//! probe, `pacing.rs`), and whether it is disabled or paused (by a 429, `Retry-After`, or Discord's bucket
-//! headers). The database holds the truth of the last two; the engine keeps a copy that it re-reads every
+//! probe, `pacing.rs`), and whether it is disabled or paused (by a 429 and its `Retry-After`). The database holds the truth of the last two; the engine keeps a copy that it re-reads every
 //! few seconds.
 
 use super::Engine;
 use super::pacing::Pace;
 use crate::config::Destination;
-use crate::delivery::send::Sent;
 use crate::outbound::Target;
 use crate::storage::{DestinationState, StoreError};
 use chrono::{DateTime, Utc};
@@ -194,22 +192,5 @@ impl Engine {
             error.log("Saving a pause failed.");
         }
         tracing::warn!(message = "Destination paused by its rate limit.", destination = name, until = %until, global);
-    }
-
-    /// A target's proactive limit headers (Discord's `X-RateLimit-*`): when a bucket is spent, wait for its
-    /// reset.
-    pub(super) async fn after_headers(
-        &self,
-        dest: &DestinationRuntime,
-        sent: &Sent,
-        now: DateTime<Utc>,
-    ) {
-        if sent.status == Some(429) {
-            return;
-        }
-        if let Some(after) = dest.target.kind.target().bucket_spent(&sent.headers) {
-            let until = now + chrono::Duration::from_std(after).unwrap_or_default();
-            self.pause(dest, until, false, false).await;
-        }
     }
 }

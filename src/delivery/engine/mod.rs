@@ -27,6 +27,7 @@ use tokio_util::sync::CancellationToken;
 
 mod alerts;
 mod attempt;
+mod buckets;
 mod destinations;
 mod groups;
 mod manual;
@@ -64,6 +65,8 @@ pub struct Engine {
     /// with the rich-message fallback), so a live worker never loses its lease.
     lease: Duration,
     owner: String,
+    /// The rate-limit buckets targets announce (Discord's), shared by the destinations in each.
+    buckets: buckets::Buckets,
     /// Pauses of every destination of a type (a Discord `global` 429).
     type_paused: Mutex<HashMap<crate::config::DestinationType, chrono::DateTime<Utc>>>,
     wake_router: Notify,
@@ -165,6 +168,7 @@ impl Engine {
             max_response_bytes: cfg.delivery.max_response_bytes,
             lease,
             owner: owner.clone(),
+            buckets: Default::default(),
             type_paused: Mutex::default(),
             wake_router: Notify::new(),
             feed: crate::feed::Feed::new(&owner),

@@ -1,5 +1,5 @@
 //! Writing back what one attempt came to, in one place: the [`Outcome`] becomes the delivery's new state
-//! and its attempt log, and the answer's consequences follow — a pause for a 429 or Discord's spent bucket,
+//! and its attempt log, and the answer's consequences follow — what it said of its rate-limit bucket, a pause for a 429,
 //! a disable when the target is gone, the alert for a dead delivery, and the message id a grab posted.
 
 use super::Engine;
@@ -42,6 +42,14 @@ impl Engine {
     async fn conclude(&self, c: &Claimed, finish: &mut DeliveryResult, exchanges: Exchanges) {
         let dest = exchanges.dest.as_ref();
         let kind = dest.target.kind;
+        let clock = std::time::Instant::now();
+        for (sent, _) in &exchanges.earlier {
+            let said = kind.target().bucket(&sent.headers);
+            self.buckets.answered(&c.destination, said, false, clock);
+        }
+        let said = kind.target().bucket(&exchanges.last.headers);
+        self.buckets
+            .answered(&c.destination, said, exchanges.from_bucket, clock);
         for (sent, outcome) in exchanges.earlier {
             finish.attempts += 1;
             finish.logged.push(sent.record(finish.attempts, outcome));
@@ -51,7 +59,6 @@ impl Engine {
         finish.last_status = sent.status;
         finish.at = Utc::now();
         let verdict = sent.verdict(kind, finish.at);
-        self.after_headers(dest, &sent, finish.at).await;
         if exchanges.probe && !matches!(verdict, Verdict::RateLimited { .. }) {
             dest.pace.probe_answered();
             self.wake_claimer.notify_one();

@@ -4,8 +4,8 @@
 //! Limits: <https://discord.com/developers/docs/resources/message#embed-object-embed-limits>.
 
 use super::{
-    OutboundRequest, OwnKey, RenderFailure, Target, TargetKind, UrlFinding, header, segments,
-    set_query_param,
+    BucketSaid, OutboundRequest, OwnKey, RenderFailure, Target, TargetKind, UrlFinding, header,
+    segments, set_query_param,
 };
 use crate::config::Destination;
 use crate::event::Event;
@@ -113,15 +113,16 @@ impl TargetKind for Discord {
             .unwrap_or(false)
     }
 
-    /// `X-RateLimit-Remaining: 0` with `X-RateLimit-Reset-After` (seconds, a float; capped at an hour).
-    fn bucket_spent(&self, headers: &Map<String, Value>) -> Option<Duration> {
-        if header(headers, "x-ratelimit-remaining") != Some("0") {
-            return None;
-        }
-        let after = header(headers, "x-ratelimit-reset-after")?
-            .parse::<f64>()
-            .ok()?;
-        (after.is_finite() && after > 0.0).then(|| Duration::from_secs_f64(after.min(3600.0)))
+    /// `X-RateLimit-Bucket`, `-Limit`, `-Remaining` and `-Reset-After` (seconds, a float; capped at an hour).
+    fn bucket(&self, headers: &Map<String, Value>) -> Option<BucketSaid> {
+        let number = |name: &str| header(headers, name)?.trim().parse::<f64>().ok();
+        let after = number("x-ratelimit-reset-after").filter(|a| a.is_finite() && *a >= 0.0)?;
+        Some(BucketSaid {
+            bucket: header(headers, "x-ratelimit-bucket")?.to_owned(),
+            limit: number("x-ratelimit-limit").filter(|l| *l >= 1.0)? as u32,
+            remaining: number("x-ratelimit-remaining").filter(|r| *r >= 0.0)? as u32,
+            reset_after: Duration::from_secs_f64(after.min(3600.0)),
+        })
     }
 
     fn edits_messages(&self) -> bool {
@@ -299,22 +300,32 @@ mod tests {
     }
 
     #[test]
-    fn a_spent_bucket_waits_for_its_reset() {
+    fn the_bucket_headers_are_read_and_bad_ones_ignored() {
         let headers = |remaining: &str, after: &str| {
             let mut m = Map::new();
+            m.insert("x-ratelimit-bucket".into(), "abcd1234".into());
+            m.insert("x-ratelimit-limit".into(), "5".into());
             m.insert("x-ratelimit-remaining".into(), remaining.into());
             m.insert("x-ratelimit-reset-after".into(), after.into());
             m
         };
         assert_eq!(
-            Discord.bucket_spent(&headers("0", "1.5")),
-            Some(Duration::from_millis(1500))
+            Discord.bucket(&headers("0", "1.5")),
+            Some(BucketSaid {
+                bucket: "abcd1234".into(),
+                limit: 5,
+                remaining: 0,
+                reset_after: Duration::from_millis(1500)
+            })
         );
-        assert_eq!(Discord.bucket_spent(&headers("1", "1.5")), None);
-        assert_eq!(Discord.bucket_spent(&headers("0", "nan")), None);
+        assert_eq!(Discord.bucket(&headers("0", "nan")), None);
+        assert_eq!(Discord.bucket(&headers("x", "1")), None);
         assert_eq!(
-            Discord.bucket_spent(&headers("0", "99999")),
-            Some(Duration::from_secs(3600))
+            Discord.bucket(&headers("3", "99999")).unwrap().reset_after,
+            Duration::from_secs(3600)
         );
+        let mut no_bucket = headers("1", "1");
+        no_bucket.remove("x-ratelimit-bucket");
+        assert_eq!(Discord.bucket(&no_bucket), None);
     }
 }

@@ -174,6 +174,19 @@ pub enum UrlFinding {
     Warning { key: &'static str, message: String },
 }
 
+/// What one answer said of its rate-limit bucket.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BucketSaid {
+    /// The bucket's id: destinations whose answers name the same one share it.
+    pub bucket: String,
+    /// Sends per window.
+    pub limit: u32,
+    /// Sends left in this window, this one counted.
+    pub remaining: u32,
+    /// Until the window ends.
+    pub reset_after: Duration,
+}
+
 /// How template output escapes the values it inserts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Escaping {
@@ -287,8 +300,8 @@ pub trait TargetKind: Send + Sync {
         false
     }
 
-    /// How long to wait before the next send when a 2xx's headers say the bucket is spent.
-    fn bucket_spent(&self, _headers: &serde_json::Map<String, Value>) -> Option<Duration> {
+    /// What an answer's headers say of the rate-limit bucket it was counted in (Discord's `X-RateLimit-*`).
+    fn bucket(&self, _headers: &serde_json::Map<String, Value>) -> Option<BucketSaid> {
         None
     }
 

@@ -109,3 +109,55 @@ async fn a_429_storm_draws_one_probe_per_pause_and_everything_is_delivered_after
     assert_eq!(succeeded, ids.len(), "each delivered once after the storm");
     app.stop().await;
 }
+
+/// Discord pacing by bucket (CONTRACT §5): two webhooks whose answers name one bucket (as the webhooks of one
+/// channel can) share its 5 requests per window. Once each has had an answer naming the bucket, a burst of
+/// 60 events to both (120 messages) draws no 429 at all, and every message arrives once.
+#[tokio::test]
+async fn a_burst_to_webhooks_sharing_a_discord_bucket_draws_no_429_once_the_bucket_is_known() {
+    let rx = crate::discord_like::DiscordLike::start(5, Duration::from_millis(300)).await;
+    let dests = ["one", "two"]
+        .iter()
+        .enumerate()
+        .map(|(i, name)| {
+            dest(&format!(
+                "name: {name}\ntype: discord\nurl: {}/api/webhooks/{i}/tok\ngroup_window: 0s\n",
+                rx.base
+            ))
+        })
+        .collect();
+    let app = app_with(Backend::Sqlite, dests, |cfg| cfg.delivery.workers = 32).await;
+    let (status, r) = app.post_hook("radarr", &fixture("radarr", "grab")).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{r}");
+    let wait_messages = async |n: usize| {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while rx.messages().len() < n {
+            assert!(
+                Instant::now() < deadline,
+                "{} of {n} messages arrived",
+                rx.messages().len()
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    };
+    wait_messages(2).await;
+    let learned = rx.arrivals().len();
+    let ids = post_grabs(&app, 60).await;
+    wait_messages(2 + 2 * ids.len()).await;
+    let arrivals = rx.arrivals();
+    let limited = arrivals[learned..].iter().filter(|a| a.limited).count();
+    assert_eq!(
+        limited,
+        0,
+        "429s after the bucket was known, of {}",
+        arrivals.len() - learned
+    );
+    assert_eq!(rx.messages().len(), 2 + 2 * ids.len(), "each message once");
+    let body = app
+        .wait_api("/api/deliveries?status=succeeded&limit=200", |b| {
+            b["items"].as_array().unwrap().len() == 2 + 2 * ids.len()
+        })
+        .await;
+    assert_eq!(body["items"].as_array().unwrap().len(), 122);
+    app.stop().await;
+}
