@@ -13,8 +13,14 @@
 //! deliveries, one through a registered webhook; the end-to-end run routes through all of their rules.
 //! `cargo bench --bench delivery -- --postgres`: the drains on PostgreSQL (`HOOKARR_TEST_PG`, default the
 //! local server), by one process and by two processes sharing the database.
+//! `cargo bench --bench delivery -- --discord-burst`: 1,000 distinct movie grabs (`HOOKARR_BENCH_BURST`)
+//! posted at once for one Discord destination whose receiver takes 5 requests per 2 s with Discord's headers
+//! and answers 429 past it: time to deliver all, 429s drawn, messages taken. `HOOKARR_BENCH_BINARY` runs
+//! another build of hookarr (an older one, for a before/after).
 
 mod common;
+#[path = "../tests/support/discord_like.rs"]
+mod discord_like;
 #[path = "../tests/support/serve.rs"]
 #[allow(dead_code)]
 mod serve;
@@ -89,12 +95,10 @@ impl Drop for Running {
 }
 
 fn start(config: &std::path::Path) -> Running {
-    let (child, banner, base) = serve::spawn_serve(
-        Command::new(env!("CARGO_BIN_EXE_hookarr")),
-        config,
-        "warn",
-        Stdio::inherit(),
-    );
+    let binary = std::env::var("HOOKARR_BENCH_BINARY")
+        .unwrap_or_else(|_| env!("CARGO_BIN_EXE_hookarr").to_owned());
+    let (child, banner, base) =
+        serve::spawn_serve(Command::new(binary), config, "warn", Stdio::inherit());
     let token = banner
         .iter()
         .find_map(|line| line.split_once("/hooks/radarr?token="))
@@ -382,6 +386,81 @@ async fn end_to_end(sink: &Arc<Sink>, sink_url: &str, secs: u64) {
     running.child.wait().unwrap();
 }
 
+/// The burst to one paced Discord-like receiver (5 requests per 2 s).
+async fn discord_burst(n: usize) {
+    let rx = discord_like::DiscordLike::start(5, Duration::from_secs(2)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let text = format!(
+        "server:\n  listen: 127.0.0.1:0\nstorage:\n  url: sqlite://{}\nadmin:\n  api_key: hk_bench_admin_key_0123456789\n\
+         delivery:\n  workers: 32\ndestinations:\n  - name: channel\n    type: discord\n    url: {}/api/webhooks/1/tok\n",
+        dir.path().join("burst.db").display(),
+        rx.base
+    );
+    let cfg = dir.path().join("hookarr.yaml");
+    std::fs::write(&cfg, text).unwrap();
+    let running = start(&cfg);
+    let grab: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/fixtures/inbound/radarr/grab.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let url = format!(
+        "{}/hooks/radarr?token={}",
+        running.base, running.radarr_token
+    );
+    let client = reqwest::Client::new();
+    let started = Instant::now();
+    // Posted 32 at a time, as fast as hookarr takes them (more at once would meet its in-flight limit).
+    let next = Arc::new(AtomicU64::new(0));
+    let posters: Vec<_> = (0..32)
+        .map(|_| {
+            let (client, url, grab, next) =
+                (client.clone(), url.clone(), grab.clone(), next.clone());
+            tokio::spawn(async move {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    if i >= n as u64 {
+                        return;
+                    }
+                    let mut body = grab.clone();
+                    body["movie"]["title"] = format!("Movie {i}").into();
+                    body["hookarrCopy"] = i.into();
+                    let r = client.post(&url).json(&body).send().await.unwrap();
+                    assert_eq!(r.status(), 202);
+                }
+            })
+        })
+        .collect();
+    for p in posters {
+        p.await.unwrap();
+    }
+    let deadline = started + Duration::from_secs(n as u64 + 120);
+    while rx.messages().len() < n && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let took = started.elapsed();
+    let arrivals = rx.arrivals();
+    let first_answer = arrivals.first().map(|a| a.at);
+    let limited = arrivals.iter().filter(|a| a.limited).count();
+    // The first answer told hookarr the limits; requests that arrived a moment after it were sent knowing them.
+    let limited_after = arrivals
+        .iter()
+        .filter(|a| {
+            a.limited && first_answer.is_some_and(|f| a.at > f + Duration::from_millis(100))
+        })
+        .count();
+    let messages = rx.messages().len();
+    println!(
+        "Discord burst of {n} events (5 per 2 s)  all delivered in {:.1} s (the limit allows {:.1} s)   messages {messages}   requests {}   429s {limited} ({limited_after} after the first answer)",
+        took.as_secs_f64(),
+        (n.saturating_sub(5) as f64 / 5.0).ceil() * 2.0,
+        arrivals.len(),
+    );
+}
+
 fn main() {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -397,6 +476,14 @@ fn main() {
             .split(',')
             .filter_map(|s| s.trim().parse().ok())
             .collect();
+        if std::env::args().any(|a| a == "--discord-burst") {
+            let n = std::env::var("HOOKARR_BENCH_BURST")
+                .ok()
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(1000);
+            discord_burst(n).await;
+            return;
+        }
         let sink = Arc::new(Sink::default());
         let sink_url = start_sink(sink.clone()).await;
         println!(

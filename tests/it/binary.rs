@@ -365,6 +365,67 @@ where
 
 both_backends!(multi_thread: nothing_accepted_is_lost_on_sigkill);
 
+/// Grouping survives a crash: three episodes of one season arrive within a Discord destination's group
+/// window, hookarr is SIGKILLed while the window is open, and after it comes back the group goes out once,
+/// complete — one message listing the three episodes, and nothing more.
+async fn a_group_window_open_at_sigkill_is_sent_once_complete_after_restart(backend: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let (url, _db_dir) = fresh_storage(backend).await;
+    let rx = crate::receiver::Receiver::start().await;
+    rx.set_default(crate::receiver::Reply::status(200).body(r#"{"id": "1"}"#));
+    let extra = format!(
+        "destinations:\n  - name: chat\n    type: discord\n    url: {}\n    group_window: 3s\n",
+        rx.url("/api/webhooks/1/t")
+    );
+    let config = write_config_with(dir.path(), &url, Some(ADMIN_KEY), &extra);
+    let mut running = start(&config, dir.path());
+    let token = token_of(&running.banner, "sonarr");
+    let client = reqwest::Client::new();
+    for episode in [1, 2, 3] {
+        let mut body: serde_json::Value =
+            serde_json::from_slice(&fixture("sonarr", "download")).unwrap();
+        body["episodes"][0]["seasonNumber"] = 2.into();
+        body["episodes"][0]["episodeNumber"] = episode.into();
+        let resp = client
+            .post(format!("{}/hooks/sonarr?token={token}", running.base))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 202);
+    }
+    running.child.kill().unwrap(); // SIGKILL, the window still open.
+    running.child.wait().unwrap();
+    assert!(
+        rx.got().is_empty(),
+        "nothing went out before the window closed"
+    );
+
+    let mut again = start(&config, dir.path());
+    let got = rx.wait_for(1).await;
+    // Past the window again: nothing more comes.
+    tokio::time::sleep(std::time::Duration::from_secs(4)).await;
+    let got_after = rx.got();
+    again.child.kill().unwrap();
+    again.child.wait().unwrap();
+    assert_eq!(
+        got_after.len(),
+        1,
+        "one message: {:?}",
+        got_after.iter().map(|g| g.json()).collect::<Vec<_>>()
+    );
+    let description = got[0].json()["embeds"][0]["description"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(description.contains("3 episodes imported"), "{description}");
+    for episode in ["S02E01", "S02E02", "S02E03"] {
+        assert!(got[0].json().to_string().contains(episode), "{episode}");
+    }
+}
+
+both_backends!(multi_thread: a_group_window_open_at_sigkill_is_sent_once_complete_after_restart);
+
 #[test]
 fn sigterm_stops_gracefully_with_exit_0() {
     let dir = tempfile::tempdir().unwrap();
