@@ -52,7 +52,14 @@ pub enum Command {
     /// Apply database migrations and exit.
     Migrate,
     /// Validate the configuration: exit 0, or print every problem with its path and exit 2.
-    CheckConfig,
+    CheckConfig {
+        /// Also print the destinations written as a short form (`url: tgram://…`) in their long form.
+        #[arg(long)]
+        long_form: bool,
+        /// With `--long-form`: print tokens and passwords instead of `***`.
+        #[arg(long, requires = "long_form")]
+        show_secrets: bool,
+    },
     /// Print the request hookarr would send to a destination for an app payload or a stored event; sends nothing.
     Render {
         /// The destination (its `name` in the config).
@@ -138,13 +145,16 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     };
     // Said where the config is being looked at (checking it, starting the server), not by every one-shot
     // command again.
-    if matches!(cli.command, Command::CheckConfig | Command::Serve) {
+    if matches!(cli.command, Command::CheckConfig { .. } | Command::Serve) {
         for warning in &loaded.warnings {
             tracing::warn!(message = "Configuration warning.", warning = %warning);
         }
     }
     match cli.command {
-        Command::CheckConfig => {
+        Command::CheckConfig {
+            long_form,
+            show_secrets,
+        } => {
             let from = loaded
                 .path
                 .as_ref()
@@ -153,6 +163,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 return Ok(ExitCode::from(2));
             }
             println!("configuration OK ({from})");
+            if long_form {
+                print!("{}", long_forms(&loaded.config.long_forms, show_secrets));
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Migrate => {
@@ -183,6 +196,45 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// The destinations written as short forms, as the YAML of their long form (name and type first); secrets as
+/// `***` unless `show_secrets`.
+fn long_forms(long_forms: &[serde_json::Value], show_secrets: bool) -> String {
+    const SECRET_KEYS: [&str; 4] = ["token", "password", "user_key", "url"];
+    if long_forms.is_empty() {
+        return "# no destination is written as a short form (url: tgram://…, ntfys://…)\n".into();
+    }
+    let mut out = String::from(
+        "# the destinations written as a short form, in their long form:\ndestinations:\n",
+    );
+    for d in long_forms {
+        let Some(map) = d.as_object() else { continue };
+        let mut ordered = serde_norway::Mapping::new();
+        for key in ["name", "type"].into_iter().chain(
+            map.keys()
+                .map(String::as_str)
+                .filter(|k| !matches!(*k, "name" | "type")),
+        ) {
+            let Some(value) = map.get(key) else { continue };
+            let value = if !show_secrets && SECRET_KEYS.contains(&key) {
+                serde_json::Value::String("***".into())
+            } else {
+                value.clone()
+            };
+            ordered.insert(
+                key.into(),
+                serde_norway::to_value(&value).expect("JSON is YAML"),
+            );
+        }
+        let yaml = serde_norway::to_string(&vec![ordered]).expect("YAML serializes");
+        for line in yaml.lines() {
+            out.push_str("  ");
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out
 }
 
 /// The templates of a config, or every problem printed.

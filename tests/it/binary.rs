@@ -789,3 +789,48 @@ async fn send_test_beside_a_live_serve_sends_nothing_twice() {
     );
     assert_eq!(paths.iter().filter(|p| *p == "/probe").count(), 1);
 }
+
+/// `check-config --long-form` prints the long form of the destinations written as a short form, secrets as
+/// `***` unless `--show-secrets`.
+#[test]
+fn check_config_prints_the_long_form_of_short_forms() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("hookarr.yaml");
+    std::fs::write(
+        &config,
+        "destinations:\n  - name: phone\n    url: tgram://123456789:AAsecret/-1001234567890:42\n  - name: family\n    url: ntfys://tk_hidden@ntfy.example.org/media?priority=high\n",
+    )
+    .unwrap();
+    let out = hookarr_cmd(&["check-config", "--long-form"], &config);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for line in [
+        "  - name: phone",
+        "    type: telegram",
+        "    chat_id: '-1001234567890'",
+        "    thread_id: 42",
+        "    token: '***'",
+        "  - name: family",
+        "    type: ntfy",
+        "    server: https://ntfy.example.org",
+        "    topic: media",
+        "    priority: high",
+    ] {
+        assert!(
+            stdout.lines().any(|l| l == line),
+            "no `{line}` in:\n{stdout}"
+        );
+    }
+    assert!(
+        !stdout.contains("AAsecret") && !stdout.contains("tk_hidden"),
+        "{stdout}"
+    );
+    let shown = hookarr_cmd(&["check-config", "--long-form", "--show-secrets"], &config);
+    let stdout = String::from_utf8_lossy(&shown.stdout);
+    assert!(stdout.contains("token: 123456789:AAsecret"), "{stdout}");
+    assert!(stdout.contains("token: tk_hidden"), "{stdout}");
+}

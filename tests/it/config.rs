@@ -9,6 +9,12 @@ fn env(name: &str) -> Option<String> {
         "WEBHOOK_SECRET" => Some("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".into()),
         "RADARR4K_TOKEN" => Some("radarr-4k-token".into()),
         "HA_TOKEN" => Some("ha-long-lived-token".into()),
+        "TELEGRAM_BOT_TOKEN" => Some("123456789:AAbbCCddEEff".into()),
+        "GOTIFY_APP_TOKEN" => Some("AbCdEfGhIjKlMnO".into()),
+        "PUSHOVER_APP_TOKEN" => Some("azGDORePK8gMaC0QOYAMyEEuzJnyUi".into()),
+        "PUSHOVER_USER_KEY" => Some("uQiRzpo4DXghDmr9QzzfQu27cmVRsG".into()),
+        "MATRIX_ACCESS_TOKEN" => Some("syt_aG9va2Fycg_abc".into()),
+        "SMTP_PASSWORD" => Some("correct horse".into()),
         _ => None,
     }
 }
@@ -45,6 +51,11 @@ fn the_example_config_documents_every_key_and_loads() {
     let retry = discord.retry.as_ref().unwrap();
     assert_eq!(retry.schedule[2], Duration::from_secs(60));
     assert_eq!(retry.schedule[6], Duration::from_secs(6 * 3600));
+    let kinds: Vec<DestinationType> = cfg.destinations.iter().map(|d| d.kind).collect();
+    assert!(
+        DestinationType::ALL.iter().all(|k| kinds.contains(k)),
+        "every type has an example: {kinds:?}"
+    );
     let filter = &discord.filter["data.media.year"];
     assert_eq!(filter.0, vec![FilterOp::Ge(2000.0)]);
     for key in [
@@ -77,6 +88,23 @@ fn the_example_config_documents_every_key_and_loads() {
         "max_response_bytes",
         "max_webhooks_per_user",
         "allow_private_targets",
+        "server",
+        "chat_id",
+        "thread_id",
+        "silent",
+        "topic",
+        "tags",
+        "priority",
+        "user_key",
+        "devices",
+        "sound",
+        "emergency",
+        "room",
+        "username",
+        "password",
+        "from",
+        "to",
+        "tls",
     ] {
         assert!(
             text.contains(&format!("{key}:")),
@@ -286,5 +314,42 @@ fn batches_are_for_webhooks_within_their_limits() {
             problems.contains(path) && problems.contains(says),
             "{path}: {problems}"
         );
+    }
+}
+
+/// Each service type says which of its keys is missing or wrong, the keys of other types are refused, and a
+/// short form that cannot be read is one problem on its `url`.
+#[test]
+fn service_destinations_name_what_they_need() {
+    let text = "destinations:
+  - {name: tg, type: telegram, token: nope}
+  - {name: ntfy, type: ntfy, topic: 'a b', priority: 9}
+  - {name: gotify, type: gotify, token: t}
+  - {name: po, type: pushover, token: short, user_key: short, priority: 2}
+  - {name: mx, type: matrix, server: 'https://m.example.org', token: t, room: '#alias:example.org'}
+  - {name: mail, type: email, server: 'smtp://mail.example.org', tls: none, from: nobody, to: []}
+  - {name: mixed, type: discord, url: 'https://discord.com/api/webhooks/1/t', chat_id: 5}
+  - {name: odd, type: telegram, url: 'https://api.telegram.org', token: '1:a', chat_id: 5}
+  - {name: short, url: 'tgram://123:abc'}
+";
+    let all = load_from_str(text, env, &[]).unwrap_err().to_string();
+    for expected in [
+        "destinations[0].token: a bot token looks like",
+        "destinations[0].chat_id: needs the chat",
+        "destinations[1].topic: needs a topic",
+        "destinations[1].priority: ntfy priorities are 1–5",
+        "destinations[2].server: missing: a gotify destination needs its server",
+        "destinations[3].token: needs the application's API token",
+        "destinations[3].user_key: needs your user key",
+        "destinations[3].emergency: priority 2 repeats until acknowledged",
+        "destinations[4].room: write the room's id",
+        "destinations[5].from: needs the sender",
+        "destinations[5].to: needs at least one recipient",
+        "destinations[5].tls: plain SMTP (tls: none) only goes to loopback or private hosts",
+        "destinations[6].chat_id: only telegram destinations take `chat_id`",
+        "destinations[7].url: a telegram destination takes `server:`",
+        "destinations[8].url: name the chat after the token",
+    ] {
+        assert!(all.contains(expected), "missing `{expected}` in:\n{all}");
     }
 }
