@@ -69,18 +69,7 @@ pub(super) async fn render(
             return Ok(ExitCode::from(1));
         }
     };
-    println!("POST {}", outbound::redact_url(&request.url));
-    for (k, v) in &request.headers {
-        let shown = if k == "authorization" {
-            "Bearer ***"
-        } else {
-            v
-        };
-        println!("{k}: {shown}");
-    }
-    println!();
-    let body: serde_json::Value = serde_json::from_slice(&request.body)?;
-    println!("{}", serde_json::to_string_pretty(&body)?);
+    print!("{}", request.shown());
     Ok(ExitCode::SUCCESS)
 }
 

@@ -318,6 +318,48 @@ pub fn build_request(
     Ok(request)
 }
 
+impl OutboundRequest {
+    /// The request as it may be shown (`hookarr render`): the method and the redacted URL, the headers with
+    /// credentials as `***`, and the body — pretty JSON, or a form's fields one per line — with the credentials
+    /// a body carries (Pushover's `token` and `user`) as `***`.
+    pub fn shown(&self) -> String {
+        const SECRET_HEADERS: [&str; 2] = ["authorization", "x-gotify-key"];
+        const SECRET_FIELDS: [&str; 2] = ["token", "user"];
+        let mut out = format!("{} {}\n", self.method, redact_url(&self.url));
+        for (k, v) in &self.headers {
+            let shown = if SECRET_HEADERS.contains(&k.as_str()) {
+                "***"
+            } else {
+                v
+            };
+            out.push_str(&format!("{k}: {shown}\n"));
+        }
+        out.push('\n');
+        let form = self.headers.iter().any(|(k, v)| {
+            k == "content-type" && v.starts_with("application/x-www-form-urlencoded")
+        });
+        if form {
+            for (k, v) in url::form_urlencoded::parse(&self.body) {
+                let v = if SECRET_FIELDS.contains(&k.as_ref()) {
+                    "***".into()
+                } else {
+                    v
+                };
+                out.push_str(&format!("{k}={v}\n"));
+            }
+        } else {
+            match serde_json::from_slice::<Value>(&self.body) {
+                Ok(body) => {
+                    out.push_str(&serde_json::to_string_pretty(&body).expect("JSON serializes"));
+                    out.push('\n');
+                }
+                Err(_) => out.push_str(&String::from_utf8_lossy(&self.body)),
+            }
+        }
+        out
+    }
+}
+
 /// A URL safe to log: scheme, host and port only — Discord, Slack and Home Assistant keep their secret in the
 /// path, webhooks may keep one in the query, Telegram's bot token is in the path.
 pub fn redact_url(url: &str) -> String {
@@ -333,6 +375,42 @@ pub fn redact_url(url: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_shown_request_masks_credentials_in_headers_and_bodies() {
+        let form = OutboundRequest {
+            method: reqwest::Method::POST,
+            url: "https://api.pushover.net/1/messages.json".into(),
+            headers: vec![
+                (
+                    "content-type".into(),
+                    "application/x-www-form-urlencoded".into(),
+                ),
+                ("x-gotify-key".into(), "gotify-secret".into()),
+            ],
+            body: b"token=app-secret&user=user-secret&message=Dune+%282021%29".to_vec(),
+        };
+        let shown = form.shown();
+        for secret in ["app-secret", "user-secret", "gotify-secret"] {
+            assert!(!shown.contains(secret), "{shown}");
+        }
+        assert!(shown.contains("message=Dune (2021)"), "{shown}");
+        let telegram = OutboundRequest {
+            method: reqwest::Method::PUT,
+            url: "https://api.telegram.org/bot123:secret/sendMessage".into(),
+            headers: vec![("authorization".into(), "Bearer tok".into())],
+            body: br#"{"text": "hi"}"#.to_vec(),
+        };
+        let shown = telegram.shown();
+        assert!(
+            shown.starts_with("PUT https://api.telegram.org/…\n"),
+            "{shown}"
+        );
+        assert!(
+            !shown.contains("secret") && !shown.contains("tok\n"),
+            "{shown}"
+        );
+    }
 
     #[test]
     fn urls_are_redacted_after_the_host() {
