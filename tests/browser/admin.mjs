@@ -183,6 +183,13 @@ try {
   await shoot(page, "studio-warning");
   await editor.fill(`{"content": "{{summary}}",\n "embeds": [{{#each}}]}`);
   await page.locator(".problem", { hasText: "line 2" }).waitFor();
+  // A service target: drawn as the phone shows the notification, its HTML read as text.
+  await page.goto(`${base}/admin/studio?destination=phone`);
+  await page.getByLabel("Event").selectOption({ label: "Sample: Radarr: a movie imported" });
+  const notice = page.locator(".notice-text", { hasText: "Dune: Part Two (2024)" });
+  await notice.waitFor();
+  assert.ok(!(await notice.innerText()).includes("<b>"), "tags are not shown as text");
+  await check(page, "studio-telegram");
 
   // Webhooks and mocks: a mock, a webhook registered to it (its secret shown once), a test send that the
   // mock records.

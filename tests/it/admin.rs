@@ -332,6 +332,12 @@ async fn the_admin_page_in_a_real_browser() {
                 "{{name: archive, type: webhook, url: '{archive}', events: [health.restored]}}"
             ))
             .unwrap(),
+            // A service target for the studio (nothing is routed to it).
+            serde_norway::from_str(&format!(
+                "{{name: phone, type: telegram, server: '{}', token: '1:abc', chat_id: 5, events: [health.restored]}}",
+                sink.base
+            ))
+            .unwrap(),
         ];
     })
     .await;

@@ -1,5 +1,6 @@
 // The template studio: renders the template being edited through POST /api/templates/preview and draws
-// the result as the target shows it — a Discord message with its embeds, Slack blocks, or the JSON.
+// the result as the target shows it — a Discord message with its embeds, Slack blocks, a phone's
+// notification for Telegram, ntfy, Gotify, Pushover and Matrix, a mail for e-mail, or the JSON.
 // Images are never loaded (they live on other hosts): a box names them instead.
 "use strict";
 
@@ -57,6 +58,30 @@ function discord(payload) {
     message.append(card);
   }
   return message;
+}
+
+// The text an HTML message shows (tags dropped, the entities templates write read back).
+function shownText(html) {
+  return String(html || "").replace(/<br\s*\/?>|<\/(p|li|div|tr|h\d)>/gi, "\n").replace(/<[^>]*>/g, "")
+    .replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&quot;/g, "\"").replace(/&amp;/g, "&");
+}
+
+const SERVICES = { telegram: "Telegram", ntfy: "ntfy", gotify: "Gotify", pushover: "Pushover", matrix: "Matrix", email: "E-mail" };
+
+// A notification as a phone (or a mail client) shows it: where it comes from, the title, the text, the poster.
+function notification(kind, payload) {
+  const card = el("div", "notice");
+  card.append(el("div", "notice-app", SERVICES[kind]));
+  const extras = payload.extras && payload.extras["client::notification"];
+  const poster = payload.photo || payload.attach || (extras && extras.bigImageUrl) ||
+    (kind === "email" && (/<img[^>]+src="([^"]+)"/.exec(payload.html || "") || [])[1]);
+  const title = payload.title || payload.subject;
+  if (title) card.append(el("div", "notice-title", title));
+  const html = kind === "telegram" || kind === "pushover" || kind === "matrix" || kind === "email";
+  const text = kind === "email" ? payload.text : kind === "matrix" ? payload.body : payload.text || payload.message;
+  card.append(el("div", "notice-text", html && kind !== "matrix" && kind !== "email" ? shownText(text) : text));
+  if (poster) card.append(imageBox("poster", poster, "notice-poster"));
+  return card;
 }
 
 function slackText(t) {
@@ -156,7 +181,8 @@ function show(answer, template) {
   }
   status.textContent = "Rendered for " + answer.event + (answer.warnings && answer.warnings.length ? ", cut to the target's limits." : ".");
   const kind = studio.dataset.kind;
-  target.replaceChildren(kind === "discord" ? discord(payload) : kind === "slack" ? slack(payload) : el("pre", null, JSON.stringify(payload, null, 2)));
+  target.replaceChildren(kind === "discord" ? discord(payload) : kind === "slack" ? slack(payload)
+    : SERVICES[kind] ? notification(kind, payload) : el("pre", null, JSON.stringify(payload, null, 2)));
   json.textContent = JSON.stringify(payload, null, 2);
 }
 
