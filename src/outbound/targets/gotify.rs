@@ -138,3 +138,18 @@ fn shape(template: &str) -> RenderFailure {
         "template `{template}` must render {{\"message\": …}} (not empty; and title, priority, extras) for Gotify"
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_empty_message_is_refused_and_empty_extras_left_out() {
+        let mut p = json!({"title": "t", "message": "m", "extras": {"client::notification": {"bigImageUrl": "", "click": {"url": ""}}}});
+        Gotify.hold_to_limits(&mut p, "gotify/default").unwrap();
+        assert_eq!(p["extras"]["client::notification"], json!({}));
+        let mut empty = json!({"title": "t", "message": ""});
+        assert!(Gotify.hold_to_limits(&mut empty, "gotify/default").is_err());
+        assert!(Gotify.gone(401, r#"{"error":"Unauthorized","errorCode":401,"errorDescription":"you need to provide a valid access token"}"#).unwrap().contains("valid access token"));
+    }
+}

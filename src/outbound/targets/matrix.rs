@@ -199,3 +199,45 @@ fn shape(template: &str) -> RenderFailure {
         "template `{template}` must render {{\"formatted_body\": <HTML>}} or {{\"body\": <text>}} for Matrix"
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_429_waits_for_retry_after_else_retry_after_ms() {
+        let none = Map::new();
+        let body =
+            r#"{"errcode":"M_LIMIT_EXCEEDED","error":"Too many requests","retry_after_ms":2500}"#;
+        let wait = |header| match Matrix.classify(429, body, &none, header) {
+            Some(Verdict::RateLimited { after, .. }) => after,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(wait(None), Duration::from_millis(2500));
+        assert_eq!(
+            wait(Some(Duration::from_secs(9))),
+            Duration::from_secs(9),
+            "the header first"
+        );
+        assert!(
+            Matrix
+                .gone(
+                    401,
+                    r#"{"errcode":"M_UNKNOWN_TOKEN","error":"Invalid access token passed."}"#
+                )
+                .is_some()
+        );
+        assert!(Matrix.gone(400, r#"{"errcode":"M_BAD_JSON"}"#).is_none());
+    }
+
+    #[test]
+    fn the_plain_body_is_made_from_the_html_and_a_huge_one_loses_its_html() {
+        let mut p = json!({"formatted_body": "<b>Dune</b><br>Tom &amp; Jerry"});
+        Matrix.hold_to_limits(&mut p, "matrix/default").unwrap();
+        assert_eq!(p["body"], "Dune\nTom & Jerry");
+        let mut huge = json!({"formatted_body": "<b>x</b>".repeat(10_000)});
+        Matrix.hold_to_limits(&mut huge, "matrix/default").unwrap();
+        assert!(huge.get("formatted_body").is_none());
+        assert!(huge["body"].as_str().unwrap().len() <= CONTENT_BYTES);
+    }
+}

@@ -218,6 +218,28 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_429_waits_for_the_refill_or_the_quota() {
+        let none = Map::new();
+        let wait = |body: &str| match Ntfy.classify(429, body, &none, None) {
+            Some(Verdict::RateLimited { after, .. }) => after,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            wait(r#"{"code":42901,"http":429,"error":"limit reached: too many requests"}"#),
+            Duration::from_secs(5)
+        );
+        assert_eq!(
+            wait(r#"{"code":42908,"http":429,"error":"daily message quota reached"}"#),
+            Duration::from_secs(3600)
+        );
+        assert!(
+            Ntfy.gone(403, r#"{"code":40301,"http":403,"error":"forbidden"}"#)
+                .is_some()
+        );
+        assert!(Ntfy.gone(400, r#"{"code":40009}"#).is_none());
+    }
+
+    #[test]
     fn the_message_is_held_to_4096_bytes_not_characters() {
         let mut p = json!({"title": "t", "message": "é".repeat(3000), "attach": ""});
         Ntfy.hold_to_limits(&mut p, "ntfy/default").unwrap();

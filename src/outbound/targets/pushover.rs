@@ -278,3 +278,42 @@ fn shape(template: &str) -> RenderFailure {
         "template `{template}` must render {{\"message\": …}} (not empty; and title, url, url_title) for Pushover"
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_quota_waits_for_its_reset_and_a_bad_key_disables() {
+        let mut headers = Map::new();
+        let reset = chrono::Utc::now().timestamp() + 7200;
+        headers.insert("x-limit-app-reset".into(), json!(reset.to_string()));
+        match Pushover.classify(429, "{}", &headers, None) {
+            Some(Verdict::RateLimited { after, .. }) => {
+                assert!((7100..=7200).contains(&after.as_secs()), "{after:?}")
+            }
+            other => panic!("{other:?}"),
+        }
+        let bad_user = r#"{"user":"invalid","errors":["user identifier is invalid"],"status":0}"#;
+        assert!(
+            Pushover
+                .gone(400, bad_user)
+                .unwrap()
+                .contains("user identifier is invalid")
+        );
+        assert!(
+            Pushover
+                .gone(400, r#"{"errors":["message cannot be blank"],"status":0}"#)
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn limits_cut_the_message_and_drop_a_url_too_long_to_cut() {
+        let mut p = json!({"message": "m".repeat(2000), "title": "t".repeat(300), "url": format!("https://x/{}", "u".repeat(600)), "url_title": "page"});
+        Pushover.hold_to_limits(&mut p, "pushover/default").unwrap();
+        assert_eq!(p["message"].as_str().unwrap().chars().count(), 1024);
+        assert_eq!(p["title"].as_str().unwrap().chars().count(), 250);
+        assert!(p.get("url").is_none() && p.get("url_title").is_none());
+    }
+}

@@ -360,6 +360,57 @@ mod tests {
     use super::*;
 
     #[test]
+    fn telegram_answers_mean_what_the_bot_api_says() {
+        let none = Map::new();
+        let limited = r#"{"ok":false,"error_code":429,"description":"Too Many Requests: retry after 7","parameters":{"retry_after":7}}"#;
+        assert_eq!(
+            Telegram.classify(429, limited, &none, Some(Duration::from_secs(1))),
+            Some(Verdict::RateLimited {
+                after: Duration::from_secs(7),
+                global: false
+            })
+        );
+        let same = r#"{"ok":false,"error_code":400,"description":"Bad Request: message is not modified: specified new message content and reply markup are exactly the same"}"#;
+        assert_eq!(
+            Telegram.classify(400, same, &none, None),
+            Some(Verdict::Success)
+        );
+        assert_eq!(
+            Telegram.classify(
+                400,
+                r#"{"description":"Bad Request: can't parse entities"}"#,
+                &none,
+                None
+            ),
+            None
+        );
+        assert!(Telegram.gone(403, r#"{"ok":false,"error_code":403,"description":"Forbidden: bot was blocked by the user"}"#).is_some());
+        assert!(
+            Telegram
+                .gone(
+                    400,
+                    r#"{"ok":false,"error_code":400,"description":"Bad Request: chat not found"}"#
+                )
+                .is_some()
+        );
+        assert!(
+            Telegram
+                .gone(400, r#"{"description":"Bad Request: message is too long"}"#)
+                .is_none()
+        );
+        assert!(Telegram.edit_missing(
+            400,
+            r#"{"description":"Bad Request: message to edit not found"}"#
+        ));
+        assert_eq!(
+            Telegram
+                .posted_message(r#"{"ok":true,"result":{"message_id":42}}"#)
+                .as_deref(),
+            Some("42")
+        );
+    }
+
+    #[test]
     fn a_cut_closes_the_tags_it_leaves_open_and_drops_half_entities() {
         let text = format!(
             "<b>{}</b>\n<i>{}</i>",
