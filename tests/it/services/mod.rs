@@ -474,6 +474,31 @@ async fn smtp_replies_decide_as_smtp_says() {
     app.stop().await;
 }
 
+/// STARTTLS is required unless `tls: none`: a server that does not offer it gets no mail and no password.
+#[tokio::test]
+async fn no_mail_goes_out_unencrypted_when_starttls_is_required() {
+    let smtp = SmtpServer::start(Some((SMTP_USER, SMTP_PASSWORD))).await;
+    let d = destination(
+        DestinationType::Email,
+        &format!(
+            "type: email\nserver: smtp://127.0.0.1:{}\nfrom: hookarr@example.org\nto: [me@example.org]\nusername: {SMTP_USER}\npassword: {SMTP_PASSWORD}\n",
+            smtp.port
+        ),
+    );
+    checked(std::slice::from_ref(&d));
+    let app = TestApp::spawn_manual(Backend::Sqlite, |cfg| cfg.destinations = vec![d]).await;
+    let id = post(&app, "radarr", &fixture("radarr", "download")).await;
+    app.deliver_pending().await;
+    let (_, d) = app
+        .api_get(&format!("/api/deliveries?event={}", id[0]))
+        .await;
+    let error = d["items"][0]["last_error"].as_str().unwrap_or_default();
+    assert!(error.contains("STARTTLS") || error.contains("TLS"), "{d}");
+    assert!(smtp.mails().is_empty());
+    assert!(smtp.logins().is_empty(), "the password was never sent");
+    app.stop().await;
+}
+
 /// A destination written as a short form reaches the same service as its long form, through `server:`.
 #[tokio::test]
 async fn a_short_form_destination_reaches_its_service() {

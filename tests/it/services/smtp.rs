@@ -20,6 +20,8 @@ pub struct Mail {
 
 #[derive(Default)]
 struct Settings {
+    /// Every AUTH attempt's user, accepted or not.
+    logins: Vec<String>,
     /// `(user, password)` required to send; none: no AUTH offered.
     login: Option<(String, String)>,
     /// The reply to every RCPT, when set (`451 4.3.0 try later`).
@@ -47,6 +49,7 @@ impl SmtpServer {
         let settings = Arc::new(Mutex::new(Settings {
             login: login.map(|(u, p)| (u.to_owned(), p.to_owned())),
             refuse_rcpt: None,
+            logins: Vec::new(),
         }));
         let (m, s) = (mails.clone(), settings.clone());
         let task = tokio::spawn(async move {
@@ -63,6 +66,11 @@ impl SmtpServer {
             settings,
             task,
         }
+    }
+
+    /// The users that tried to log in.
+    pub fn logins(&self) -> Vec<String> {
+        self.settings.lock().unwrap().logins.clone()
     }
 
     pub fn mails(&self) -> Vec<Mail> {
@@ -122,6 +130,9 @@ async fn session(
                 .split(|b| *b == 0)
                 .map(|p| String::from_utf8_lossy(p).into_owned())
                 .collect();
+            if let Some(user) = parts.get(1) {
+                settings.lock().unwrap().logins.push(user.clone());
+            }
             match (&login, parts.as_slice()) {
                 (Some((u, p)), [_, gu, gp]) if gu == u && gp == p => {
                     user = Some(u.clone());
