@@ -319,11 +319,18 @@ impl Engine {
         payload: &serde_json::Value,
         edit_of: Option<&str>,
     ) -> Sent {
-        if let Some(mailer) = &dest.mailer {
-            return mailer.send(&dest.target, payload, delivery_id).await;
-        }
         let started = Utc::now();
         let clock = Instant::now();
+        if dest.target.kind == crate::config::DestinationType::Email {
+            return match &dest.mailer {
+                Some(mailer) => mailer.send(&dest.target, payload, delivery_id).await,
+                None => Sent::error(
+                    started,
+                    clock,
+                    "the e-mail destination's SMTP client could not be set up (see the log at start)".into(),
+                ),
+            };
+        }
         let request = match outbound::build_request(
             &dest.target,
             event,

@@ -4,7 +4,7 @@
 
 use super::{
     OutboundRequest, OwnKey, Reached, RenderFailure, Target, TargetKind, UrlFinding, body_json,
-    first_line, missing, priority_number,
+    first_line, missing, priority_number, set_body_json,
 };
 use crate::config::Destination;
 use crate::event::Event;
@@ -118,7 +118,7 @@ impl TargetKind for Gotify {
             "x-gotify-key".into(),
             target.token.clone().unwrap_or_default(),
         ));
-        request.body = serde_json::to_vec(&Value::Object(body)).expect("JSON serializes");
+        set_body_json(request, body);
         Ok(())
     }
 

@@ -6,7 +6,7 @@
 
 use super::{
     Escaping, OutboundRequest, OwnKey, Reached, RenderFailure, Target, TargetKind, UrlFinding,
-    body_json, html_to_text, missing, text,
+    body_json, html_to_text, missing, set_body_json, text,
 };
 use crate::config::Destination;
 use crate::delivery::policy::Verdict;
@@ -139,7 +139,7 @@ impl TargetKind for Matrix {
             "authorization".into(),
             format!("Bearer {}", target.token.as_deref().unwrap_or_default()),
         ));
-        request.body = serde_json::to_vec(&Value::Object(body)).expect("JSON serializes");
+        set_body_json(request, body);
         Ok(())
     }
 

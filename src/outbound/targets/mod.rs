@@ -393,6 +393,11 @@ fn body_json(request: &OutboundRequest) -> Result<serde_json::Map<String, Value>
     }
 }
 
+/// Replaces the request's body with this JSON object.
+fn set_body_json(request: &mut OutboundRequest, body: serde_json::Map<String, Value>) {
+    request.body = serde_json::to_vec(&Value::Object(body)).expect("JSON serializes");
+}
+
 /// The text of a string field, when it has one.
 fn text<'v>(payload: &'v serde_json::Map<String, Value>, key: &str) -> Option<&'v str> {
     payload.get(key).and_then(Value::as_str)

@@ -5,7 +5,7 @@
 
 use super::{
     OutboundRequest, OwnKey, Reached, RenderFailure, Target, TargetKind, UrlFinding, body_json,
-    first_line, missing, priority_number,
+    first_line, missing, priority_number, set_body_json,
 };
 use crate::config::Destination;
 use crate::delivery::policy::Verdict;
@@ -159,7 +159,7 @@ impl TargetKind for Ntfy {
                 .headers
                 .push(("authorization".into(), format!("Basic {basic}")));
         }
-        request.body = serde_json::to_vec(&Value::Object(body)).expect("JSON serializes");
+        set_body_json(request, body);
         Ok(())
     }
 

@@ -5,7 +5,7 @@
 
 use super::{
     Escaping, OutboundRequest, OwnKey, Reached, RenderFailure, Target, TargetKind, UrlFinding,
-    body_json, first_line, missing,
+    body_json, first_line, missing, set_body_json,
 };
 use crate::config::Destination;
 use crate::delivery::policy::Verdict;
@@ -135,7 +135,7 @@ impl TargetKind for Telegram {
         let payload = body_json(request)?;
         let (method, body) = api_call(target, payload);
         request.url = method_url(target, method);
-        request.body = serde_json::to_vec(&Value::Object(body)).expect("JSON serializes");
+        set_body_json(request, body);
         Ok(())
     }
 
@@ -200,7 +200,7 @@ impl TargetKind for Telegram {
         if let Some((base, _)) = request.url.rsplit_once('/') {
             request.url = format!("{base}/{method}");
         }
-        request.body = serde_json::to_vec(&Value::Object(body)).expect("JSON serializes");
+        set_body_json(&mut request, body);
         request
     }
 
