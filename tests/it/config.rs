@@ -326,7 +326,7 @@ fn service_destinations_name_what_they_need() {
   - {name: ntfy, type: ntfy, topic: 'a b', priority: 9}
   - {name: gotify, type: gotify, token: t}
   - {name: po, type: pushover, token: short, user_key: short, priority: 2}
-  - {name: mx, type: matrix, server: 'https://m.example.org', token: t, room: '#alias:example.org'}
+  - {name: mx, type: matrix, server: 'https://m.example.org', token: t, room: 'media'}
   - {name: mail, type: email, server: 'smtp://mail.example.org', tls: none, from: nobody, to: []}
   - {name: mixed, type: discord, url: 'https://discord.com/api/webhooks/1/t', chat_id: 5}
   - {name: odd, type: telegram, url: 'https://api.telegram.org', token: '1:a', chat_id: 5}
@@ -342,7 +342,7 @@ fn service_destinations_name_what_they_need() {
         "destinations[3].token: needs the application's API token",
         "destinations[3].user_key: needs your user key",
         "destinations[3].emergency: priority 2 repeats until acknowledged",
-        "destinations[4].room: write the room's id",
+        "destinations[4].room: needs the room: its alias",
         "destinations[5].from: needs the sender",
         "destinations[5].to: needs at least one recipient",
         "destinations[5].tls: plain SMTP (tls: none) only goes to loopback or private hosts",

@@ -331,16 +331,28 @@ impl Engine {
                 ),
             };
         }
-        let request = match outbound::build_request(
-            &dest.target,
-            event,
-            delivery_id,
-            payload,
-            started.timestamp(),
-        ) {
-            Ok(r) => r,
-            Err(e) => return Sent::error(started, clock, e.to_string()),
+        let joined;
+        let target = match self.matrix_room(dest, started, clock).await {
+            Ok(None) => &dest.target,
+            Ok(Some(room)) => {
+                joined = outbound::Target {
+                    service: outbound::ServiceKeys {
+                        room: Some(room),
+                        ..dest.target.service.clone()
+                    },
+                    ..dest.target.clone()
+                };
+                &joined
+            }
+            // The join was refused: its answer is this attempt's.
+            Err(sent) => return sent,
         };
+        let request =
+            match outbound::build_request(target, event, delivery_id, payload, started.timestamp())
+            {
+                Ok(r) => r,
+                Err(e) => return Sent::error(started, clock, e.to_string()),
+            };
         let request = match edit_of {
             Some(message) => dest.target.kind.target().as_edit(request, message),
             None => request,
@@ -363,6 +375,48 @@ impl Engine {
         let mut sent = send(client, request, self.max_response_bytes, started, clock).await;
         sent.request_body = kept_body;
         sent
+    }
+}
+
+impl Engine {
+    /// The room id of a Matrix destination given by its alias: joined once (the join answers the id), then
+    /// remembered. `Ok(None)` for every other destination.
+    async fn matrix_room(
+        &self,
+        dest: &DestinationRuntime,
+        started: DateTime<Utc>,
+        clock: Instant,
+    ) -> Result<Option<String>, Sent> {
+        use outbound::targets::matrix;
+        let alias = match dest.target.service.room.as_deref() {
+            Some(room)
+                if dest.target.kind == crate::config::DestinationType::Matrix
+                    && room.starts_with('#') =>
+            {
+                room
+            }
+            _ => return Ok(None),
+        };
+        if let Some(room) = dest.joined_room.lock().expect("room lock").clone() {
+            return Ok(Some(room));
+        }
+        let join = matrix::join_request(&dest.target, alias);
+        let sent = send(&self.client, join, self.max_response_bytes, started, clock).await;
+        match sent.status {
+            Some(200..=299) => match matrix::joined_room(&sent.body) {
+                Some(room) => {
+                    *dest.joined_room.lock().expect("room lock") = Some(room.clone());
+                    Ok(Some(room))
+                }
+                // Not what a homeserver answers: tried again later.
+                None => Err(Sent {
+                    status: None,
+                    error: Some(format!("joining {alias} answered no room id")),
+                    ..sent
+                }),
+            },
+            _ => Err(sent),
+        }
     }
 }
 

@@ -22,6 +22,8 @@ pub(super) struct DestinationRuntime {
     pub(super) guarded: bool,
     /// An e-mail destination's SMTP client (every other type speaks HTTP).
     pub(super) mailer: Option<crate::outbound::targets::email::Mailer>,
+    /// A Matrix destination given a room alias: the room id its join named.
+    pub(super) joined_room: Mutex<Option<String>>,
     state: Mutex<LiveState>,
 }
 
@@ -57,6 +59,7 @@ impl DestinationRuntime {
             pace: Pace::new(d, probe_timeout),
             guarded: false,
             mailer: None,
+            joined_room: Mutex::default(),
             state: Mutex::default(),
         }
     }

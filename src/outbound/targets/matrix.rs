@@ -1,8 +1,9 @@
 //! Matrix (client-server API: `PUT {server}/_matrix/client/v3/rooms/{room}/send/m.room.message/{txn}` with
 //! the access token as Bearer): an HTML `formatted_body` with its plain `body`; the transaction id is the
-//! delivery id, so a retry of a message the homeserver already took is not posted twice; `M_LIMIT_EXCEEDED`
-//! waits for `Retry-After` or `retry_after_ms`; an unknown token, a room the bot is not in, or an unknown
-//! room disable it. Spec: <https://spec.matrix.org/latest/client-server-api/>.
+//! delivery id, so a retry of a message the homeserver already took is not posted twice; a room given by its
+//! alias is joined once (`POST …/join/{alias}`, which also names its id); `M_LIMIT_EXCEEDED` waits for
+//! `Retry-After` or `retry_after_ms`; an unknown token, a room the bot is not in, or an unknown room disable
+//! it. Spec: <https://spec.matrix.org/latest/client-server-api/>.
 
 use super::{
     Escaping, OutboundRequest, OwnKey, Reached, RenderFailure, Target, TargetKind, UrlFinding,
@@ -36,14 +37,10 @@ impl TargetKind for Matrix {
             ));
         }
         match d.room.as_deref() {
-            Some(room) if room.starts_with('!') && room.contains(':') => {}
-            Some(room) if room.starts_with('#') => found.push(missing(
-                "room",
-                "write the room's id (!…:server, in Element: Room settings → Advanced) rather than its alias",
-            )),
+            Some(room) if (room.starts_with('!') || room.starts_with('#')) && room.contains(':') => {}
             _ => found.push(missing(
                 "room",
-                "needs the room's id, like !AbCdEf:example.org (Element: Room settings → Advanced)",
+                "needs the room: its alias like #media:example.org, or its id like !AbCdEf:example.org",
             )),
         }
         found
@@ -157,7 +154,7 @@ impl TargetKind for Matrix {
         dead.then(|| {
             let hint = match code {
                 "M_FORBIDDEN" => "invite the bot to the room and let it join",
-                "M_NOT_FOUND" => "check the room id",
+                "M_NOT_FOUND" => "check the room's id or alias",
                 _ => "check the access token",
             };
             format!(
@@ -192,6 +189,39 @@ impl TargetKind for Matrix {
             global: false,
         })
     }
+}
+
+/// The request that joins the room of an alias (`#media:example.org`): the homeserver answers
+/// `{"room_id": "!…"}`, and joining a room the bot is already in changes nothing.
+pub fn join_request(target: &Target, alias: &str) -> OutboundRequest {
+    let mut url = Url::parse(&format!("{}/", target.url.trim_end_matches('/')))
+        .unwrap_or_else(|_| Url::parse("http://invalid/").expect("a URL"));
+    if let Ok(mut path) = url.path_segments_mut() {
+        path.pop_if_empty()
+            .extend(["_matrix", "client", "v3", "join", alias]);
+    }
+    OutboundRequest {
+        method: reqwest::Method::POST,
+        url: url.to_string(),
+        headers: vec![
+            ("content-type".into(), "application/json".into()),
+            (
+                "authorization".into(),
+                format!("Bearer {}", target.token.as_deref().unwrap_or_default()),
+            ),
+        ],
+        body: b"{}".to_vec(),
+    }
+}
+
+/// The room id a join's answer names.
+pub fn joined_room(body: &str) -> Option<String> {
+    serde_json::from_str::<Value>(body)
+        .ok()?
+        .get("room_id")?
+        .as_str()
+        .filter(|id| id.starts_with('!'))
+        .map(str::to_owned)
 }
 
 fn shape(template: &str) -> RenderFailure {

@@ -10,7 +10,7 @@ mod discord;
 pub mod email;
 mod gotify;
 mod home_assistant;
-mod matrix;
+pub mod matrix;
 mod ntfy;
 mod pushover;
 mod slack;

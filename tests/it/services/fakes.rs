@@ -35,6 +35,7 @@ pub const PUSHOVER_TOKEN: &str = "azGDORePK8gMaC0QOYAMyEEuzJnyUi";
 pub const PUSHOVER_USER: &str = "uQiRzpo4DXghDmr9QzzfQu27cmVRsG";
 pub const MATRIX_TOKEN: &str = "syt_aG9va2Fycg_abcdefghijklmnopqrst_0AbCdE";
 pub const MATRIX_ROOM: &str = "!media:example.org";
+pub const MATRIX_ALIAS: &str = "#media:example.org";
 
 /// One request the fake got, with how it answered.
 #[derive(Debug, Clone)]
@@ -57,6 +58,8 @@ struct FakeState {
     /// The next message is taken, but its answer is lost on the way back (a proxy's 502).
     lose_answer: AtomicBool,
     next_message: AtomicI64,
+    /// Matrix joins asked for.
+    joins: AtomicI64,
     /// Telegram messages by id (for edits); Matrix transactions by id (a retransmission posts nothing new).
     messages: Mutex<HashMap<String, Value>>,
 }
@@ -114,6 +117,11 @@ impl Fake {
             .values()
             .cloned()
             .collect()
+    }
+
+    /// How many joins a Matrix fake was asked for.
+    pub fn joins(&self) -> i64 {
+        self.state.joins.load(Ordering::SeqCst)
     }
 
     /// Revokes (or restores) the credential.
@@ -560,6 +568,21 @@ fn matrix(
                 .unwrap_or_default()
         })
         .collect();
+    let parts: Vec<&str> = segments.iter().map(String::as_str).collect();
+    if let ["", "_matrix", "client", "v3", "join", alias] = parts[..] {
+        state.joins.fetch_add(1, Ordering::SeqCst);
+        return match (method, alias) {
+            ("POST", MATRIX_ALIAS) => (200, json!({"room_id": MATRIX_ROOM})),
+            ("POST", _) => (
+                404,
+                json!({"errcode": "M_NOT_FOUND", "error": "Room alias not found"}),
+            ),
+            _ => (
+                405,
+                json!({"errcode": "M_UNRECOGNIZED", "error": "Unrecognized request"}),
+            ),
+        };
+    }
     let [
         "",
         "_matrix",

@@ -437,6 +437,58 @@ async fn a_matrix_retry_reuses_its_transaction_id() {
     app.stop().await;
 }
 
+/// A Matrix room given by its alias (as Apprise URLs give it) is joined once, through the join that names
+/// its id; an alias the homeserver does not know disables the destination with the homeserver's answer.
+#[tokio::test]
+async fn a_matrix_alias_is_joined_once_and_an_unknown_one_disables() {
+    let fake = Fake::start(Service::Matrix).await;
+    let host = fake.base.trim_start_matches("http://");
+    let token = fakes::MATRIX_TOKEN;
+    let yaml = format!(
+        "destinations:\n  - name: room\n    url: matrix://{token}@{host}/%23media:example.org\n  - name: nowhere\n    url: matrix://{token}@{host}/%23gone:example.org\n"
+    );
+    let (cfg, _) =
+        hookarr::config::load_from_str(&yaml, |_| None, &[]).unwrap_or_else(|p| panic!("{p}"));
+    assert_eq!(
+        cfg.destinations[0].room.as_deref(),
+        Some(fakes::MATRIX_ALIAS)
+    );
+    let dests = cfg.destinations;
+    let app = TestApp::spawn_manual(Backend::Sqlite, |cfg| cfg.destinations = dests).await;
+    post(&app, "radarr", &fixture("radarr", "download")).await;
+    post(&app, "radarr", &fixture("radarr", "grab")).await;
+    drain(&app).await;
+    let rooms: Vec<String> = fake
+        .accepted()
+        .into_iter()
+        // (hookarr's own `destination_disabled` event goes to `room` too.)
+        .filter(|s| s.method == "PUT" && !s.headers["x-hookarr-event"].starts_with("hookarr."))
+        .map(|s| s.path)
+        .collect();
+    assert_eq!(rooms.len(), 2, "{:?}", fake.seen());
+    let room_id =
+        url::form_urlencoded::byte_serialize(fakes::MATRIX_ROOM.as_bytes()).collect::<String>();
+    assert!(
+        rooms
+            .iter()
+            .all(|p| p.contains(&room_id) || p.contains(fakes::MATRIX_ROOM)),
+        "{rooms:?}"
+    );
+    // One join for `room` (then remembered), one refused for `nowhere`.
+    assert_eq!(fake.joins(), 2);
+    let (status, state) = app.api_get("/api/destinations/nowhere").await;
+    assert_eq!(status, StatusCode::OK, "{state}");
+    assert_eq!(state["enabled"], false, "{state}");
+    assert!(
+        state["disabled_reason"]
+            .as_str()
+            .unwrap()
+            .contains("M_NOT_FOUND"),
+        "{state}"
+    );
+    app.stop().await;
+}
+
 /// SMTP reply codes decide: a 4xx is tried again, a 5xx fails, a refused log-in disables.
 #[tokio::test]
 async fn smtp_replies_decide_as_smtp_says() {
