@@ -110,6 +110,9 @@ pub enum AttemptOutcome {
     EditMissing,
     /// A chat target refused the rich message (400); the plain summary goes in the next exchange.
     RejectedRich,
+    /// The chat moved (a Telegram group became a supergroup); the message goes to its new id in the next
+    /// exchange.
+    ChatMoved,
     /// The template did not render a payload; nothing was sent.
     RenderFailed,
     /// `expire_after` passed before it could be sent; nothing was sent.
@@ -132,6 +135,7 @@ impl AttemptOutcome {
             AttemptOutcome::Disabled => "disabled",
             AttemptOutcome::EditMissing => "edit_missing",
             AttemptOutcome::RejectedRich => "rejected_rich",
+            AttemptOutcome::ChatMoved => "chat_moved",
             AttemptOutcome::RenderFailed => "render_failed",
             AttemptOutcome::Expired => "expired",
             AttemptOutcome::Grouped(inner) => {
@@ -155,6 +159,7 @@ impl AttemptOutcome {
             "disabled" => AttemptOutcome::Disabled,
             "edit_missing" => AttemptOutcome::EditMissing,
             "rejected_rich" => AttemptOutcome::RejectedRich,
+            "chat_moved" => AttemptOutcome::ChatMoved,
             "render_failed" => AttemptOutcome::RenderFailed,
             "expired" => AttemptOutcome::Expired,
             _ => return None,
@@ -253,6 +258,7 @@ mod tests {
             AttemptOutcome::Disabled,
             AttemptOutcome::EditMissing,
             AttemptOutcome::RejectedRich,
+            AttemptOutcome::ChatMoved,
             AttemptOutcome::RenderFailed,
             AttemptOutcome::Expired,
         ];

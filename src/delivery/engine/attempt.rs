@@ -262,8 +262,21 @@ impl Engine {
         let mut last = self
             .send_payload(dest, &c.event, &c.id, &message.payload, edit_of.as_deref())
             .await;
-        // The message to edit is gone (deleted in Discord): post a new one. Not a reason to disable.
+        // The chat moved (a Telegram group became a supergroup): the same message to where it is now.
         let kind = dest.target.kind.target();
+        if let Some(moved) = last.status.and_then(|s| kind.moved_to(s, &last.body)) {
+            tracing::warn!(
+                message = "The destination's chat moved: write its new id in the config.",
+                destination = %dest.target.name,
+                chat_id = %moved
+            );
+            dest.learn(|l| l.chat_id = Some(moved));
+            earlier.push((last, AttemptOutcome::ChatMoved));
+            last = self
+                .send_payload(dest, &c.event, &c.id, &message.payload, edit_of.as_deref())
+                .await;
+        }
+        // The message to edit is gone (deleted in Discord): post a new one. Not a reason to disable.
         if edit_of.is_some()
             && last
                 .status
@@ -331,28 +344,21 @@ impl Engine {
                 ),
             };
         }
-        let joined;
-        let target = match self.matrix_room(dest, started, clock).await {
-            Ok(None) => &dest.target,
-            Ok(Some(room)) => {
-                joined = outbound::Target {
-                    service: outbound::ServiceKeys {
-                        room: Some(room),
-                        ..dest.target.service.clone()
-                    },
-                    ..dest.target.clone()
-                };
-                &joined
-            }
-            // The join was refused: its answer is this attempt's.
-            Err(sent) => return sent,
+        // A Matrix alias is joined before its first message: a refused join is this attempt's answer.
+        if let Err(sent) = self.join_matrix_alias(dest, started, clock).await {
+            return sent;
+        }
+        let target = dest.current_target();
+        let request = match outbound::build_request(
+            &target,
+            event,
+            delivery_id,
+            payload,
+            started.timestamp(),
+        ) {
+            Ok(r) => r,
+            Err(e) => return Sent::error(started, clock, e.to_string()),
         };
-        let request =
-            match outbound::build_request(target, event, delivery_id, payload, started.timestamp())
-            {
-                Ok(r) => r,
-                Err(e) => return Sent::error(started, clock, e.to_string()),
-            };
         let request = match edit_of {
             Some(message) => dest.target.kind.target().as_edit(request, message),
             None => request,
@@ -379,14 +385,14 @@ impl Engine {
 }
 
 impl Engine {
-    /// The room id of a Matrix destination given by its alias: joined once (the join answers the id), then
-    /// remembered. `Ok(None)` for every other destination.
-    async fn matrix_room(
+    /// Joins the room of a Matrix destination given by its alias, once: the join names the room id, which
+    /// the destination's messages then go to. Nothing for every other destination.
+    async fn join_matrix_alias(
         &self,
         dest: &DestinationRuntime,
         started: DateTime<Utc>,
         clock: Instant,
-    ) -> Result<Option<String>, Sent> {
+    ) -> Result<(), Sent> {
         use outbound::targets::matrix;
         let alias = match dest.target.service.room.as_deref() {
             Some(room)
@@ -395,18 +401,18 @@ impl Engine {
             {
                 room
             }
-            _ => return Ok(None),
+            _ => return Ok(()),
         };
-        if let Some(room) = dest.joined_room.lock().expect("room lock").clone() {
-            return Ok(Some(room));
+        if dest.learned().room.is_some() {
+            return Ok(());
         }
         let join = matrix::join_request(&dest.target, alias);
         let sent = send(&self.client, join, self.max_response_bytes, started, clock).await;
         match sent.status {
             Some(200..=299) => match matrix::joined_room(&sent.body) {
                 Some(room) => {
-                    *dest.joined_room.lock().expect("room lock") = Some(room.clone());
-                    Ok(Some(room))
+                    dest.learn(|l| l.room = Some(room));
+                    Ok(())
                 }
                 // Not what a homeserver answers: tried again later.
                 None => Err(Sent {

@@ -22,8 +22,8 @@ pub(super) struct DestinationRuntime {
     pub(super) guarded: bool,
     /// An e-mail destination's SMTP client (every other type speaks HTTP).
     pub(super) mailer: Option<crate::outbound::targets::email::Mailer>,
-    /// A Matrix destination given a room alias: the room id its join named.
-    pub(super) joined_room: Mutex<Option<String>>,
+    /// What the service told about where the destination really is, since this process started.
+    learned: Mutex<Learned>,
     state: Mutex<LiveState>,
 }
 
@@ -33,6 +33,14 @@ pub struct DestinationHealth {
     pub name: String,
     pub disabled: bool,
     pub paused: bool,
+}
+
+/// Where a service destination really is, as its service said: the room id a Matrix alias's join named, the
+/// chat id a Telegram group got when it became a supergroup. In memory: a restart learns them again.
+#[derive(Debug, Default, Clone)]
+pub(super) struct Learned {
+    pub(super) room: Option<String>,
+    pub(super) chat_id: Option<String>,
 }
 
 /// Whether a destination may send now (a copy of `destination_state`).
@@ -59,7 +67,7 @@ impl DestinationRuntime {
             pace: Pace::new(d, probe_timeout),
             guarded: false,
             mailer: None,
-            joined_room: Mutex::default(),
+            learned: Mutex::default(),
             state: Mutex::default(),
         }
     }
@@ -75,6 +83,32 @@ impl DestinationRuntime {
             }
         }
         self
+    }
+
+    /// What the service has told of the destination so far.
+    pub(super) fn learned(&self) -> Learned {
+        self.learned.lock().expect("learned lock").clone()
+    }
+
+    /// Keeps what the service told.
+    pub(super) fn learn(&self, change: impl FnOnce(&mut Learned)) {
+        change(&mut self.learned.lock().expect("learned lock"));
+    }
+
+    /// The target as it stands now: the config's, with what the service told applied.
+    pub(super) fn current_target(&self) -> std::borrow::Cow<'_, Target> {
+        let learned = self.learned();
+        if learned.room.is_none() && learned.chat_id.is_none() {
+            return std::borrow::Cow::Borrowed(&self.target);
+        }
+        let mut target = self.target.clone();
+        if let Some(room) = learned.room {
+            target.service.room = Some(room);
+        }
+        if let Some(chat) = learned.chat_id {
+            target.service.chat_id = Some(chat);
+        }
+        std::borrow::Cow::Owned(target)
     }
 
     fn state(&self) -> std::sync::MutexGuard<'_, LiveState> {

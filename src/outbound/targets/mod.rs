@@ -283,6 +283,12 @@ pub trait TargetKind: Send + Sync {
         None
     }
 
+    /// The new address an answer says the destination moved to (Telegram: a group that became a supergroup
+    /// has a new chat id); the message is sent there at once, and so are the next ones.
+    fn moved_to(&self, _status: u16, _body: &str) -> Option<String> {
+        None
+    }
+
     /// Whether an answer to an edit says the message to edit is gone (so a new one is posted).
     fn edit_missing(&self, status: u16, _body: &str) -> bool {
         status == 404

@@ -178,6 +178,16 @@ impl TargetKind for Telegram {
         }
     }
 
+    /// `400 group chat was upgraded to a supergroup chat` with `parameters.migrate_to_chat_id`.
+    fn moved_to(&self, status: u16, body: &str) -> Option<String> {
+        if status != 400 {
+            return None;
+        }
+        serde_json::from_str::<Value>(body).ok()?["parameters"]["migrate_to_chat_id"]
+            .as_i64()
+            .map(|id| id.to_string())
+    }
+
     fn edits_messages(&self) -> bool {
         true
     }

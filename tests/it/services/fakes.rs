@@ -29,6 +29,8 @@ pub enum Service {
 /// The credentials the fakes expect (and the destinations are given).
 pub const TELEGRAM_TOKEN: &str = "123456789:AAbbCCddEEffGGhhIIjjKKllMMnnOOppQQr";
 pub const TELEGRAM_CHAT: i64 = -1001234567890;
+/// The chat id the group has after it became a supergroup.
+pub const TELEGRAM_SUPERGROUP: i64 = -1009876543210;
 pub const NTFY_TOKEN: &str = "tk_0123456789abcdefghijklmnopqrs";
 pub const GOTIFY_TOKEN: &str = "AbCdEfGhIjKlMnO";
 pub const PUSHOVER_TOKEN: &str = "azGDORePK8gMaC0QOYAMyEEuzJnyUi";
@@ -58,6 +60,8 @@ struct FakeState {
     /// The next message is taken, but its answer is lost on the way back (a proxy's 502).
     lose_answer: AtomicBool,
     next_message: AtomicI64,
+    /// Telegram: the group became a supergroup (its old chat id answers with the new one).
+    migrated: AtomicBool,
     /// Matrix joins asked for.
     joins: AtomicI64,
     /// Telegram messages by id (for edits); Matrix transactions by id (a retransmission posts nothing new).
@@ -117,6 +121,11 @@ impl Fake {
             .values()
             .cloned()
             .collect()
+    }
+
+    /// Telegram: the group becomes a supergroup with a new chat id.
+    pub fn migrate_group(&self) {
+        self.state.migrated.store(true, Ordering::SeqCst);
     }
 
     /// How many joins a Matrix fake was asked for.
@@ -306,7 +315,19 @@ fn telegram(
             json!({"ok": false, "error_code": 401, "description": "Unauthorized"}),
         );
     }
-    if body["chat_id"] != json!(TELEGRAM_CHAT) {
+    let migrated = state.migrated.load(Ordering::SeqCst);
+    if migrated && body["chat_id"] == json!(TELEGRAM_CHAT) {
+        return (
+            400,
+            json!({"ok": false, "error_code": 400, "description": "Bad Request: group chat was upgraded to a supergroup chat", "parameters": {"migrate_to_chat_id": TELEGRAM_SUPERGROUP}}),
+        );
+    }
+    let chat = if migrated {
+        TELEGRAM_SUPERGROUP
+    } else {
+        TELEGRAM_CHAT
+    };
+    if body["chat_id"] != json!(chat) {
         return bad("chat not found");
     }
     let html = body["parse_mode"] == "HTML";
@@ -370,7 +391,8 @@ fn telegram(
         return (200, json!({"ok": true, "result": new}));
     }
     let id = state.next_message.fetch_add(1, Ordering::SeqCst);
-    let message = json!({"message_id": id, "chat": {"id": TELEGRAM_CHAT, "type": "supergroup"}, field: body[field]});
+    let message =
+        json!({"message_id": id, "chat": {"id": chat, "type": "supergroup"}, field: body[field]});
     messages.insert(id.to_string(), message.clone());
     (200, json!({"ok": true, "result": message}))
 }

@@ -411,6 +411,45 @@ async fn a_telegram_import_edits_the_message_of_its_grab() {
     app.stop().await;
 }
 
+/// A Telegram group that became a supergroup answers with its new chat id: the message goes there at once
+/// (both exchanges logged), and so do the next ones.
+#[tokio::test]
+async fn a_telegram_group_that_became_a_supergroup_is_followed() {
+    let (s, d) = stand_in(DestinationType::Telegram).await;
+    let StandIn::Http(fake) = s else {
+        unreachable!()
+    };
+    fake.migrate_group();
+    let app = TestApp::spawn_manual(Backend::Sqlite, |cfg| cfg.destinations = vec![d]).await;
+    let first = post(&app, "radarr", &fixture("radarr", "download")).await;
+    drain(&app).await;
+    post(&app, "sonarr", &fixture("sonarr", "download")).await;
+    drain(&app).await;
+    let chats: Vec<(u16, Value)> = fake
+        .seen()
+        .iter()
+        .map(|s| (s.status, s.body["chat_id"].clone()))
+        .collect();
+    let (old, new) = (
+        Value::from(fakes::TELEGRAM_CHAT),
+        Value::from(fakes::TELEGRAM_SUPERGROUP),
+    );
+    assert_eq!(chats, [(400, old), (200, new.clone()), (200, new)]);
+    let (_, listed) = app
+        .api_get(&format!("/api/deliveries?event={}", first[0]))
+        .await;
+    let id = listed["items"][0]["id"].as_str().unwrap();
+    let (_, one) = app.api_get(&format!("/api/deliveries/{id}")).await;
+    let outcomes: Vec<&str> = one["attempts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["outcome"].as_str().unwrap())
+        .collect();
+    assert_eq!(outcomes, ["chat_moved", "succeeded"]);
+    app.stop().await;
+}
+
 /// Matrix: a message the homeserver took but whose answer was lost is sent again with the same transaction id,
 /// and the homeserver posts it once.
 #[tokio::test]
