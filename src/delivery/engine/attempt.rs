@@ -157,34 +157,22 @@ impl Engine {
                 note: None,
             }
         };
-        if paused.is_none() {
-            match self.buckets.take(&c.destination, clock) {
-                Ok(from_bucket) => {
-                    return match dest.pace.admit(&c.id, clock, paused) {
-                        Admit::Send { probe } => Ok(Admitted { probe, from_bucket }),
-                        Admit::Wait(at) => {
-                            if from_bucket {
-                                self.buckets.give_back(&c.destination);
-                            }
-                            Err(hold_until(at))
-                        }
-                    };
-                }
+        // A pause holds everything; otherwise a send is taken from the bucket the target announced, then a
+        // token from the destination's own limit.
+        let from_bucket = match paused {
+            Some(_) => false,
+            None => match self.buckets.take(&c.destination, clock) {
+                Ok(taken) => taken,
                 Err(at) => return Err(hold_until(at)),
-            }
-        }
+            },
+        };
         match dest.pace.admit(&c.id, clock, paused) {
-            Admit::Send { probe } => Ok(Admitted {
-                probe,
-                from_bucket: false,
-            }),
+            Admit::Send { probe } => Ok(Admitted { probe, from_bucket }),
             Admit::Wait(at) => {
-                self.wake_claimer_at(at);
-                let wait = chrono::Duration::from_std(at - clock).unwrap_or_default();
-                Err(Hold {
-                    until: now + wait,
-                    note: None,
-                })
+                if from_bucket {
+                    self.buckets.give_back(&c.destination);
+                }
+                Err(hold_until(at))
             }
         }
     }
