@@ -19,14 +19,16 @@ pub use templates::{TemplateProblem, Templates};
 pub struct Target {
     pub name: String,
     pub kind: DestinationType,
-    /// The full URL, secret parts included: never log it (see [`redact_url`]).
+    /// The full URL, secret parts included: never log it (see [`redact_url`]). For a type reached through a
+    /// service, the service's base URL (`server`), to which its file adds the path.
     pub url: String,
     pub template: Option<String>,
     pub headers: BTreeMap<String, String>,
     pub signing: Signing,
     /// Signing secrets, newest first (several during a rotation).
     pub secrets: Vec<String>,
-    /// Home Assistant `/api/events/` Bearer token.
+    /// The credential: Home Assistant's `/api/events/` Bearer token, Telegram's bot token, ntfy's access
+    /// token, Gotify's and Pushover's app token, Matrix's access token. Never logged.
     pub token: Option<String>,
     /// Discord and Telegram: the import of a download edits the message its grab posted.
     pub edit_messages: bool,
@@ -147,7 +149,7 @@ impl Target {
 /// One HTTP request, ready to send.
 #[derive(Debug, Clone)]
 pub struct OutboundRequest {
-    /// `POST`, or `PATCH` for a Discord message edit.
+    /// `POST`; `PATCH` for a Discord message edit, `PUT` for a Matrix message.
     pub method: reqwest::Method,
     pub url: String,
     pub headers: Vec<(String, String)>,
