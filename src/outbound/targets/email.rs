@@ -135,13 +135,17 @@ impl TargetKind for Email {
         None
     }
 
+    /// Mail does not go over HTTP (`Mailer` sends it): the request only shows what would be sent
+    /// (`hookarr render`), as `SMTP smtp://host:port/…` and the rendered message.
     fn address(
         &self,
         _target: &Target,
-        _request: &mut OutboundRequest,
+        request: &mut OutboundRequest,
         _delivery_id: &str,
         _now: i64,
     ) -> Result<(), RenderFailure> {
+        request.method = reqwest::Method::from_bytes(b"SMTP").expect("a valid method token");
+        request.headers.retain(|(k, _)| k.starts_with("x-hookarr-"));
         Ok(())
     }
 
