@@ -8,10 +8,11 @@ pub mod signing;
 pub mod targets;
 pub mod templates;
 
-use crate::config::{Destination, DestinationType, Emergency, Priority, Signing, SmtpTls};
+use crate::config::{Destination, DestinationType, Signing};
 use crate::event::Event;
 use serde_json::Value;
 use std::collections::BTreeMap;
+pub use targets::ServiceKeys;
 pub use templates::{TemplateProblem, Templates};
 
 /// A destination as the sender needs it: the config entry with its secrets resolved.
@@ -34,53 +35,6 @@ pub struct Target {
     pub edit_messages: bool,
     /// The settings of the service types (telegram … email).
     pub service: ServiceKeys,
-}
-
-/// The settings of the types reached through a service (telegram, ntfy, gotify, pushover, matrix, email),
-/// as the config gives them; `Target::url` is their `server`.
-#[derive(Clone, Default)]
-pub struct ServiceKeys {
-    pub chat_id: Option<String>,
-    pub thread_id: Option<i64>,
-    pub silent: bool,
-    pub topic: Option<String>,
-    pub tags: Vec<String>,
-    pub priority: Option<Priority>,
-    /// Pushover's user or group key: a secret.
-    pub user_key: Option<String>,
-    pub devices: Vec<String>,
-    pub sound: Option<String>,
-    pub emergency: Option<Emergency>,
-    pub room: Option<String>,
-    pub username: Option<String>,
-    /// A secret.
-    pub password: Option<String>,
-    pub from: Option<String>,
-    pub to: Vec<String>,
-    pub tls: Option<SmtpTls>,
-}
-
-impl ServiceKeys {
-    fn from_config(d: &Destination) -> ServiceKeys {
-        ServiceKeys {
-            chat_id: d.chat_id.clone(),
-            thread_id: d.thread_id,
-            silent: d.silent,
-            topic: d.topic.clone(),
-            tags: d.tags.clone(),
-            priority: d.priority.clone(),
-            user_key: d.user_key.as_ref().map(|k| k.expose().to_owned()),
-            devices: d.devices.clone(),
-            sound: d.sound.clone(),
-            emergency: d.emergency,
-            room: d.room.clone(),
-            username: d.username.clone(),
-            password: d.password.as_ref().map(|p| p.expose().to_owned()),
-            from: d.from.clone(),
-            to: d.to.clone(),
-            tls: d.tls,
-        }
-    }
 }
 
 impl std::fmt::Debug for Target {
