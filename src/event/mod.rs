@@ -97,6 +97,8 @@ pub struct EventData {
     pub health: Option<Health>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub update: Option<Update>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notification: Option<Notification>,
 }
 
 /// What kind of library item an event is about.
@@ -284,6 +286,17 @@ pub struct Update {
     pub previous_version: Option<String>,
     pub new_version: Option<String>,
     pub message: Option<String>,
+}
+
+/// A free-text notification (`data.notification`): what an app that speaks Apprise (Bazarr, Audiobookshelf)
+/// sends — a title, a body, and Apprise's type.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Notification {
+    pub title: Option<String>,
+    pub body: Option<String>,
+    /// Apprise's notification type: `info`, `success`, `warning` or `failure`.
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
 }
 
 /// Timestamps as RFC 3339 with milliseconds and `Z`, as the contract shows.

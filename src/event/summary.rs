@@ -140,10 +140,30 @@ pub fn summarize(kind: EventKind, source: &SourceInfo, data: &EventData) -> Stri
                 on_device(data)
             )
         }
-        EventKind::Other => format!("{app}: {}", source.event),
+        EventKind::Other => match &data.notification {
+            Some(n) => notification_line(n, &source.name),
+            None => format!("{app}: {}", source.event),
+        },
         EventKind::DeliveryDead => "A delivery ran out of attempts".to_owned(),
         EventKind::DestinationDisabled => "A destination was disabled".to_owned(),
     }
+}
+
+/// An Apprise notification in one line: its title and the first line of its body (`Bazarr notification:
+/// Dune (2021) : German subtitles downloaded…`), or whichever of the two it has.
+fn notification_line(n: &super::Notification, source: &str) -> String {
+    let title = n.title.as_deref().map(str::trim).filter(|t| !t.is_empty());
+    let body = n
+        .body
+        .as_deref()
+        .and_then(|b| b.lines().map(str::trim).find(|l| !l.is_empty()));
+    let line = match (title, body) {
+        (Some(t), Some(b)) => format!("{t}: {b}"),
+        (Some(t), None) => t.to_owned(),
+        (None, Some(b)) => b.to_owned(),
+        (None, None) => format!("{source}: a notification"),
+    };
+    crate::outbound::templates::truncate_chars(&line, 300)
 }
 
 fn user_name(data: &EventData) -> &str {

@@ -1,6 +1,7 @@
 //! Inbound payloads: each app's body becomes one normalized [`Event`]. Pure functions of
 //! (context, bytes): no HTTP framework, no database.
 
+mod apprise;
 mod arr;
 mod emby;
 mod generic;
@@ -27,11 +28,12 @@ pub enum SourceApp {
     Jellyfin,
     Emby,
     Generic,
+    Apprise,
 }
 
 impl SourceApp {
     /// Every app, in the order built-in sources are listed.
-    pub const ALL: [SourceApp; 8] = [
+    pub const ALL: [SourceApp; 9] = [
         SourceApp::Radarr,
         SourceApp::Sonarr,
         SourceApp::Lidarr,
@@ -40,6 +42,7 @@ impl SourceApp {
         SourceApp::Jellyfin,
         SourceApp::Emby,
         SourceApp::Generic,
+        SourceApp::Apprise,
     ];
 
     /// The apps that get a built-in source on first start (CONTRACT §1).
@@ -63,6 +66,7 @@ impl SourceApp {
             SourceApp::Jellyfin => "jellyfin",
             SourceApp::Emby => "emby",
             SourceApp::Generic => "generic",
+            SourceApp::Apprise => "apprise",
         }
     }
 
@@ -228,6 +232,7 @@ pub fn parse(ctx: &ParseContext<'_>, body: &[u8]) -> Result<Parsed, InboundError
         SourceApp::Jellyfin => jellyfin::parse(ctx, body),
         SourceApp::Emby => emby::parse(ctx, body),
         SourceApp::Generic => generic::parse(ctx, body).map(Parsed::from),
+        SourceApp::Apprise => apprise::parse(ctx, body).map(Parsed::from),
     }
 }
 

@@ -97,6 +97,47 @@ fn fixtures_map_to_the_contract_event_names() {
     }
 }
 
+/// Apprise notifications (Bazarr's json://, Audiobookshelf's Apprise API call): `other` events with their title,
+/// body and type, tests by their title; the sender's own Apprise URLs never reach the event.
+#[test]
+fn every_apprise_fixture_matches_its_snapshot() {
+    let documented = Documented::built();
+    for corpus in Corpus::all() {
+        if !corpus.app_dir("apprise").is_dir() {
+            continue;
+        }
+        for name in corpus.names("apprise") {
+            let ua = if name.starts_with("audiobookshelf") {
+                "axios/1.8.4"
+            } else {
+                "Apprise"
+            };
+            let body = corpus.read("apprise", &name);
+            let event = parse_as(SourceApp::Apprise, ua, &body)
+                .unwrap_or_else(|e| panic!("apprise/{name}: {e}"));
+            let expected = if name.ends_with("-test") {
+                EventKind::Test
+            } else {
+                EventKind::Other
+            };
+            assert_eq!(event.event, expected, "apprise/{name}");
+            let n = event.data.notification.as_ref().expect("a notification");
+            assert!(n.title.is_some() && n.body.is_some(), "apprise/{name}");
+            let json = serde_json::to_value(&event).unwrap();
+            assert!(
+                !json.to_string().contains("://"),
+                "apprise/{name}: no sender URL in {json}"
+            );
+            documented.check_schema("Event", &json);
+            let snapshot = format!("{}apprise__{name}", corpus.snapshot_prefix);
+            insta::assert_json_snapshot!(snapshot, event, {
+                ".id" => "[id]",
+                ".timestamp" => "[timestamp]",
+            });
+        }
+    }
+}
+
 #[test]
 fn an_upgrade_carries_the_replaced_files() {
     let event = parse_fixture(SourceApp::Radarr, "download-upgrade");
@@ -147,7 +188,12 @@ fn render_corpus(templates: &hookarr::outbound::Templates, corpus: &Corpus) -> u
     use hookarr::outbound::{Target, render_payload};
     let target = Target::preview;
     let mut rendered = 0;
-    for app in SourceApp::BUILT_IN {
+    // The built-in apps, and the Apprise source where the corpus has its payloads.
+    let apps = SourceApp::BUILT_IN
+        .into_iter()
+        .chain([SourceApp::Apprise])
+        .filter(|app| corpus.app_dir(app.as_str()).is_dir());
+    for app in apps {
         for name in corpus.names(app.as_str()) {
             let mut event = parse_from(corpus, app, &name);
             event.id = hookarr::event::EventId::parse("evt_01JD00000000000000000000AA").unwrap();

@@ -123,6 +123,7 @@ pub fn user_agent(app: &str) -> &'static str {
         "plex" => "PlexMediaServer/1.41.3.9314-a0bfb8370",
         "jellyfin" => "Jellyfin-Server/10.10.7",
         "emby" => "Emby Server/4.8.10.0",
+        "apprise" => "Apprise",
         _ => "Radarr/6.0.3.10276 (ubuntu 24.04)",
     }
 }

@@ -100,5 +100,14 @@ fn set_up(app: SourceApp) -> (Vec<&'static str>, &'static str) {
             vec!["POST JSON to the Connect URL from any program."],
             "Waiting for a first request…",
         ),
+        SourceApp::Apprise => (
+            vec![
+                "Bazarr: Settings → Notifications → add the Connect URL with json:// for http:// (jsons:// for https://).",
+                "Audiobookshelf: Settings → Notifications → Apprise API URL: paste the Connect URL as it is.",
+                "Any app with an Apprise URL field: json://<the Connect URL without http://>.",
+                "Send the app's test notification.",
+            ],
+            "Waiting for the test notification…",
+        ),
     }
 }
