@@ -99,6 +99,8 @@ pub struct EventData {
     pub update: Option<Update>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notification: Option<Notification>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grab: Option<Grab>,
 }
 
 /// What kind of library item an event is about.
@@ -286,6 +288,17 @@ pub struct Update {
     pub previous_version: Option<String>,
     pub new_version: Option<String>,
     pub message: Option<String>,
+}
+
+/// Who had an indexer manager fetch a release (`data.grab`, Prowlarr): it knows no media, only the caller.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Grab {
+    /// `api` (an app fetched the release through it) or `manual` (its own search page).
+    pub trigger: Option<String>,
+    /// The caller: `Sonarr`, `Radarr`, `Prowlarr`…
+    pub source: Option<String>,
+    /// The caller's host name or address.
+    pub host: Option<String>,
 }
 
 /// A free-text notification (`data.notification`): what an app that speaks Apprise (Bazarr, Audiobookshelf)

@@ -37,9 +37,18 @@ pub fn summarize(kind: EventKind, source: &SourceInfo, data: &EventData) -> Stri
         EventKind::Test => format!("Test notification from {app}"),
         EventKind::DownloadGrabbed => {
             let indexer = data.release.as_ref().and_then(|r| r.indexer.as_deref());
-            match indexer {
-                Some(i) => format!("{} from {i}", with_quality("grabbed")),
-                None => with_quality("grabbed"),
+            // An indexer manager's grab knows the release, not the media (and says who asked).
+            let grabbed = match &data.media {
+                None => format!("{} grabbed", release_title()),
+                Some(_) => with_quality("grabbed"),
+            };
+            let grabbed = match indexer {
+                Some(i) => format!("{grabbed} from {i}"),
+                None => grabbed,
+            };
+            match data.grab.as_ref().and_then(|g| g.source.as_deref()) {
+                Some(by) if data.media.is_none() => format!("{grabbed} for {by}"),
+                _ => grabbed,
             }
         }
         EventKind::DownloadFailed => format!("Download failed: {}", release_title()),

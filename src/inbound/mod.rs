@@ -29,11 +29,12 @@ pub enum SourceApp {
     Emby,
     Generic,
     Apprise,
+    Prowlarr,
 }
 
 impl SourceApp {
     /// Every app, in the order built-in sources are listed.
-    pub const ALL: [SourceApp; 9] = [
+    pub const ALL: [SourceApp; 10] = [
         SourceApp::Radarr,
         SourceApp::Sonarr,
         SourceApp::Lidarr,
@@ -43,13 +44,15 @@ impl SourceApp {
         SourceApp::Emby,
         SourceApp::Generic,
         SourceApp::Apprise,
+        SourceApp::Prowlarr,
     ];
 
     /// The apps that get a built-in source on first start (CONTRACT §1).
-    pub const BUILT_IN: [SourceApp; 6] = [
+    pub const BUILT_IN: [SourceApp; 7] = [
         SourceApp::Radarr,
         SourceApp::Sonarr,
         SourceApp::Lidarr,
+        SourceApp::Prowlarr,
         SourceApp::Plex,
         SourceApp::Jellyfin,
         SourceApp::Emby,
@@ -67,6 +70,7 @@ impl SourceApp {
             SourceApp::Emby => "emby",
             SourceApp::Generic => "generic",
             SourceApp::Apprise => "apprise",
+            SourceApp::Prowlarr => "prowlarr",
         }
     }
 
@@ -225,9 +229,11 @@ impl From<Event> for Parsed {
 /// Parses one body (the app's JSON, taken out of its form if it came in one) from a source of the given app.
 pub fn parse(ctx: &ParseContext<'_>, body: &[u8]) -> Result<Parsed, InboundError> {
     match ctx.app {
-        SourceApp::Radarr | SourceApp::Sonarr | SourceApp::Lidarr | SourceApp::Whisparr => {
-            arr::parse(ctx, body).map(Parsed::from)
-        }
+        SourceApp::Radarr
+        | SourceApp::Sonarr
+        | SourceApp::Lidarr
+        | SourceApp::Whisparr
+        | SourceApp::Prowlarr => arr::parse(ctx, body).map(Parsed::from),
         SourceApp::Plex => plex::parse(ctx, body),
         SourceApp::Jellyfin => jellyfin::parse(ctx, body),
         SourceApp::Emby => emby::parse(ctx, body),

@@ -133,7 +133,9 @@ fn the_first_start_prints_key_and_tokens_later_starts_mask_them_and_sources_show
             .iter()
             .any(|l| l.starts_with("admin page: http://127.0.0.1:"))
     );
-    for app in ["radarr", "sonarr", "lidarr", "plex", "jellyfin", "emby"] {
+    for app in [
+        "radarr", "sonarr", "lidarr", "prowlarr", "plex", "jellyfin", "emby",
+    ] {
         assert!(!token_of(&first.banner, app).is_empty());
     }
     let mut second = start(&config, dir.path());

@@ -40,7 +40,16 @@ fn every_arr_fixture_matches_its_snapshot() {
     let documented = Documented::built();
     for corpus in Corpus::all() {
         let mut seen = 0;
-        for app in [SourceApp::Radarr, SourceApp::Sonarr, SourceApp::Lidarr] {
+        let apps = [
+            SourceApp::Radarr,
+            SourceApp::Sonarr,
+            SourceApp::Lidarr,
+            SourceApp::Prowlarr,
+        ];
+        for app in apps
+            .into_iter()
+            .filter(|a| corpus.app_dir(a.as_str()).is_dir())
+        {
             for name in corpus.names(app.as_str()) {
                 let event = parse_from(&corpus, app, &name);
                 assert_ne!(
@@ -90,6 +99,13 @@ fn fixtures_map_to_the_contract_event_names() {
         (SourceApp::Lidarr, "import-failure", "import.failed"),
         (SourceApp::Lidarr, "artist-add", "library.monitored"),
         (SourceApp::Lidarr, "album-delete", "library.deleted"),
+        (SourceApp::Prowlarr, "test", "test"),
+        (SourceApp::Prowlarr, "grab", "download.grabbed"),
+        (SourceApp::Prowlarr, "grab-manual", "download.grabbed"),
+        (SourceApp::Prowlarr, "grab-v1", "download.grabbed"),
+        (SourceApp::Prowlarr, "health", "health.issue"),
+        (SourceApp::Prowlarr, "health-restored", "health.restored"),
+        (SourceApp::Prowlarr, "application-update", "app.updated"),
     ];
     for (app, file, expected) in cases {
         let event = parse_fixture(app, file);
@@ -136,6 +152,45 @@ fn every_apprise_fixture_matches_its_snapshot() {
             });
         }
     }
+}
+
+/// Prowlarr knows the release, not the media: its grab says who asked; an unknown size or a date of year 1 is
+/// not a value.
+#[test]
+fn a_prowlarr_grab_says_who_asked_and_has_no_media() {
+    let api = parse_fixture(SourceApp::Prowlarr, "grab");
+    assert!(api.data.media.is_none());
+    let grab = api.data.grab.as_ref().unwrap();
+    assert_eq!(
+        (
+            grab.trigger.as_deref(),
+            grab.source.as_deref(),
+            grab.host.as_deref()
+        ),
+        (Some("api"), Some("Sonarr"), Some("sonarr"))
+    );
+    let release = api.data.release.as_ref().unwrap();
+    assert_eq!(release.size_bytes, None);
+    assert_eq!(release.indexer.as_deref(), Some("TorrentLeech"));
+    assert_eq!(api.source.url, None, "an empty applicationUrl is none");
+    assert_eq!(
+        api.summary,
+        "Shōgun.2024.S01E01.Anjin.1080p.DSNP.WEB-DL.DDP5.1.H.264-NTb grabbed from TorrentLeech for Sonarr"
+    );
+    let manual = parse_fixture(SourceApp::Prowlarr, "grab-manual");
+    let release = manual.data.release.as_ref().unwrap();
+    assert_eq!(release.size_bytes, Some(71_830_325_248));
+    assert_eq!(release.flags, ["freeleech", "internal"]);
+    assert_eq!(
+        manual.data.download.as_ref().unwrap().client.as_deref(),
+        Some("qBittorrent")
+    );
+    let old = parse_fixture(SourceApp::Prowlarr, "grab-v1");
+    assert!(old.data.grab.is_none());
+    assert_eq!(
+        old.summary,
+        "The.Last.of.Us.S02E03.1080p.WEB.H264-SuccessfulCrab grabbed from NZBgeek"
+    );
 }
 
 #[test]

@@ -124,6 +124,7 @@ pub fn user_agent(app: &str) -> &'static str {
         "jellyfin" => "Jellyfin-Server/10.10.7",
         "emby" => "Emby Server/4.8.10.0",
         "apprise" => "Apprise",
+        "prowlarr" => "Prowlarr/2.3.6.5169 (ubuntu 24.04)",
         _ => "Radarr/6.0.3.10276 (ubuntu 24.04)",
     }
 }

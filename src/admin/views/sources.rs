@@ -70,6 +70,15 @@ fn set_up(app: SourceApp) -> (Vec<&'static str>, &'static str) {
             ],
             "Waiting for the Test button…",
         ),
+        SourceApp::Prowlarr => (
+            vec![
+                "Settings → Notifications → + → Webhook.",
+                "Name: hookarr. Triggers: On Grab (and Include Manual Grabs), On Health Issue, On Health Restored, On Application Update.",
+                "URL: paste the Connect URL. Method: POST.",
+                "Press Test, then Save.",
+            ],
+            "Waiting for the Test button…",
+        ),
         SourceApp::Plex => (
             vec![
                 "Open app.plex.tv signed in as the account whose events you want (Plex Pass).",

@@ -1,12 +1,14 @@
-//! Radarr, Sonarr, Lidarr and Whisparr ("Connect → Webhook"): one parser for the four apps, which share their
-//! webhook code. Which of `movie`, `series` or `artist` is present says what the event is about.
+//! Radarr, Sonarr, Lidarr and Whisparr ("Connect → Webhook"), and Prowlarr: one parser for the apps, which
+//! share their webhook code. Which of `movie`, `series` or `artist` is present says what the event is about;
+//! Prowlarr's grabs have none of them, but say who asked (`data.grab`).
 
 mod media;
 mod payload;
 
 use super::{InboundError, ParseContext};
 use crate::event::{
-    Deleted, Download, Event, EventData, EventKind, FileInfo, Health, MediaInfo, Release, Update,
+    Deleted, Download, Event, EventData, EventKind, FileInfo, Grab, Health, MediaInfo, Release,
+    Update,
 };
 use payload::{DeletedFiles, MediaFile, Payload};
 
@@ -118,9 +120,16 @@ fn normalize(kind: EventKind, mut p: Payload) -> EventData {
         None
     };
     let download = download_of(&mut p);
+    // Prowlarr's grabs say who asked for the release (it knows no media).
+    let grab = (p.trigger.is_some() || p.source.is_some() || p.host.is_some()).then(|| Grab {
+        trigger: p.trigger.take(),
+        source: p.source.take(),
+        host: p.host.take(),
+    });
     EventData {
         media: media::media_of(&mut p),
         release,
+        grab,
         file: if kind == EventKind::LibraryUpdated && files.len() != 1 {
             None
         } else {

@@ -15,6 +15,15 @@ pub struct Payload {
     pub instance_name: Option<String>,
     #[serde(default, deserialize_with = "lenient::string")]
     pub application_url: Option<String>,
+    /// Prowlarr's grab: `api` (an app fetched the release through Prowlarr) or `manual` (its search page).
+    #[serde(default, deserialize_with = "lenient::string")]
+    pub trigger: Option<String>,
+    /// Prowlarr's grab: who asked (`Sonarr`, `Radarr`, `Prowlarr`…).
+    #[serde(default, deserialize_with = "lenient::string")]
+    pub source: Option<String>,
+    /// Prowlarr's grab: the asking host's name or address.
+    #[serde(default, deserialize_with = "lenient::string")]
+    pub host: Option<String>,
 
     // Radarr / Whisparr v2
     pub movie: Option<Movie>,
