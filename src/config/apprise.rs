@@ -108,7 +108,7 @@ fn as_http(url: &str, secure: bool) -> Result<Url, String> {
 
 fn secure(url: &str) -> bool {
     url.split_once("://")
-        .is_some_and(|(s, _)| s.to_ascii_lowercase().ends_with('s') && s != "pover")
+        .is_some_and(|(s, _)| s.to_ascii_lowercase().ends_with('s'))
 }
 
 /// The base URL of a parsed URL: scheme, host and port.
@@ -208,7 +208,7 @@ fn ntfy(url: &str) -> Result<Map<String, Value>, String> {
         out.insert("token".into(), json!(token));
     }
     if let Some(p) = param(&pairs, &["priority"]) {
-        out.insert("priority".into(), priority_value(p));
+        out.insert("priority".into(), number_or_text(p));
     }
     if let Some(tags) = param(&pairs, &["xtags", "tags"]) {
         let tags: Vec<&str> = tags
@@ -221,7 +221,8 @@ fn ntfy(url: &str) -> Result<Map<String, Value>, String> {
     Ok(out)
 }
 
-fn priority_value(p: &str) -> Value {
+/// A query value as a number when it is one (`8`, `60`), else as text (`high`).
+fn number_or_text(p: &str) -> Value {
     p.parse::<i64>().map_or_else(|_| json!(p), |n| json!(n))
 }
 
@@ -244,7 +245,7 @@ fn gotify(url: &str) -> Result<Map<String, Value>, String> {
     out.insert("server".into(), json!(server));
     out.insert("token".into(), json!(token));
     if let Some((_, p)) = u.query_pairs().find(|(k, _)| k == "priority") {
-        out.insert("priority".into(), priority_value(&p));
+        out.insert("priority".into(), number_or_text(&p));
     }
     Ok(out)
 }
@@ -272,7 +273,7 @@ fn pushover(url: &str) -> Result<Map<String, Value>, String> {
         out.insert("devices".into(), json!(devices));
     }
     if let Some(p) = param(&pairs, &["priority"]) {
-        out.insert("priority".into(), priority_value(p));
+        out.insert("priority".into(), number_or_text(p));
     }
     if let Some(s) = param(&pairs, &["sound"]) {
         out.insert("sound".into(), json!(s));
@@ -285,7 +286,7 @@ fn pushover(url: &str) -> Result<Map<String, Value>, String> {
         let expire = param(&pairs, &["expire"]).unwrap_or("3600");
         out.insert(
             "emergency".into(),
-            json!({"retry": priority_value(retry), "expire": priority_value(expire)}),
+            json!({"retry": number_or_text(retry), "expire": number_or_text(expire)}),
         );
     }
     Ok(out)

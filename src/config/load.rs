@@ -170,11 +170,13 @@ pub fn load_from_str(
         config.api = deserialize_at("api", v, &mut problems).unwrap_or_default();
     }
     if let Some(v) = section("sources") {
-        config.sources = deserialize_list::<SourceConfig>("sources", v, &mut problems);
+        config.sources = deserialize_list_except::<SourceConfig>("sources", v, &[], &mut problems);
     }
     if let Some(mut v) = section("destinations") {
-        config.long_forms = expand_short_forms(&mut v, &mut problems);
-        config.destinations = deserialize_list::<Destination>("destinations", v, &mut problems);
+        let (long_forms, unreadable) = expand_short_forms(&mut v, &mut problems);
+        config.long_forms = long_forms;
+        config.destinations =
+            deserialize_list_except::<Destination>("destinations", v, &unreadable, &mut problems);
     }
     let (semantic, more_warnings) = validate(&config);
     problems.extend(semantic);
@@ -186,12 +188,16 @@ pub fn load_from_str(
     }
 }
 
-/// Expands the destinations written as an Apprise-style URL (`url: tgram://…`) into their long form, and
-/// returns those long forms.
-fn expand_short_forms(destinations: &mut Value, problems: &mut Vec<Problem>) -> Vec<Value> {
+/// Expands the destinations written as an Apprise-style URL (`url: tgram://…`) into their long form; returns
+/// those long forms, and the positions of the short forms that could not be read (their problem is told).
+fn expand_short_forms(
+    destinations: &mut Value,
+    problems: &mut Vec<Problem>,
+) -> (Vec<Value>, Vec<usize>) {
     let mut long_forms = Vec::new();
+    let mut unreadable = Vec::new();
     let Value::Array(items) = destinations else {
-        return long_forms;
+        return (long_forms, unreadable);
     };
     for (i, item) in items.iter_mut().enumerate() {
         let Value::Object(map) = item else { continue };
@@ -200,12 +206,11 @@ fn expand_short_forms(destinations: &mut Value, problems: &mut Vec<Problem>) -> 
             Ok(false) => {}
             Err(message) => {
                 problems.push(Problem::new(format!("destinations[{i}].url"), message));
-                // Read on, it would only add problems that follow from this one.
-                *item = Value::Null;
+                unreadable.push(i);
             }
         }
     }
-    long_forms
+    (long_forms, unreadable)
 }
 
 /// Deserializes one section, reporting every field-level error: after each error the offending key is
@@ -277,10 +282,12 @@ fn remove_at(v: &mut Value, path: &[serde_path_to_error::Segment]) -> bool {
     }
 }
 
-/// Each list entry on its own, so every bad entry is reported and the good ones are still checked.
-fn deserialize_list<T: DeserializeOwned>(
+/// Each list entry on its own (but those at `except`), so every bad entry is reported and the good ones are
+/// still checked.
+fn deserialize_list_except<T: DeserializeOwned>(
     path: &str,
     v: Value,
+    except: &[usize],
     problems: &mut Vec<Problem>,
 ) -> Vec<T> {
     let Value::Array(items) = v else {
@@ -293,8 +300,8 @@ fn deserialize_list<T: DeserializeOwned>(
     items
         .into_iter()
         .enumerate()
-        // A null entry is one whose problem is already told (a short form that could not be read).
-        .filter(|(_, item)| !item.is_null() || path != "destinations")
+        // Entries whose problem is already told: read on, they would only add problems that follow from it.
+        .filter(|(i, _)| !except.contains(i))
         .filter_map(|(i, item)| deserialize_at(&format!("{path}[{i}]"), item, problems))
         .collect()
 }

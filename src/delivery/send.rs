@@ -39,7 +39,8 @@ const KEPT_HEADERS: &[&str] = &[
 ];
 
 impl Sent {
-    pub(super) fn error(started: DateTime<Utc>, clock: Instant, error: String) -> Sent {
+    /// An exchange that got no answer: `error` says why.
+    pub(crate) fn error(started: DateTime<Utc>, clock: Instant, error: String) -> Sent {
         Sent {
             started,
             duration: clock.elapsed(),

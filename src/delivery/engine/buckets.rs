@@ -88,6 +88,10 @@ impl Buckets {
         counted: bool,
         now: Instant,
     ) {
+        if said.is_none() && !counted {
+            // Nothing to learn or settle (every target without buckets).
+            return;
+        }
         let mut s = self.state.lock().expect("bucket lock");
         let known = s.bucket_of.get(destination).cloned();
         if counted && let Some(b) = known.as_ref().and_then(|k| s.buckets.get_mut(k)) {

@@ -14,7 +14,7 @@ use crate::delivery::policy::Verdict;
 use crate::event::Event;
 use crate::outbound::OutboundRequest;
 use crate::outbound::limits::cut;
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use lettre::message::{Mailbox, MultiPart};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Tls, TlsParameters};
@@ -226,7 +226,7 @@ impl Mailer {
         let clock = Instant::now();
         let message = match message(target, payload, delivery_id) {
             Ok(m) => m,
-            Err(e) => return failed(started, clock, e),
+            Err(e) => return Sent::error(started, clock, e),
         };
         match self.transport.send(message).await {
             Ok(response) => Sent {
@@ -249,7 +249,7 @@ impl Mailer {
                     error: Some(e.to_string()),
                     request_body: None,
                 },
-                None => failed(started, clock, describe(&e, &target.url)),
+                None => Sent::error(started, clock, describe(&e, &target.url)),
             },
         }
     }
@@ -278,18 +278,6 @@ fn message(target: &Target, payload: &Value, delivery_id: &str) -> Result<Messag
             field("html").to_owned(),
         ))
         .map_err(|e| format!("cannot build the message: {e}"))
-}
-
-fn failed(started: DateTime<Utc>, clock: Instant, error: String) -> Sent {
-    Sent {
-        started,
-        duration: clock.elapsed(),
-        status: None,
-        headers: Map::new(),
-        body: String::new(),
-        error: Some(error),
-        request_body: None,
-    }
 }
 
 /// A transport error in words, naming the server's host and port only.

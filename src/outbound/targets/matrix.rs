@@ -115,27 +115,11 @@ impl TargetKind for Matrix {
             format!("{delivery_id}.plain")
         };
         let room = target.service.room.as_deref().unwrap_or_default();
-        let mut url = Url::parse(&format!("{}/", target.url.trim_end_matches('/')))
-            .map_err(|e| RenderFailure::Shape(format!("server: {e}")))?;
-        url.path_segments_mut()
-            .map_err(|_| RenderFailure::Shape("server: not a base URL".into()))?
-            .pop_if_empty()
-            .extend([
-                "_matrix",
-                "client",
-                "v3",
-                "rooms",
-                room,
-                "send",
-                "m.room.message",
-                &txn,
-            ]);
+        let url = client_url(target, &["rooms", room, "send", "m.room.message", &txn])
+            .ok_or_else(|| RenderFailure::Shape("server: not a base URL".into()))?;
         request.method = reqwest::Method::PUT;
-        request.url = url.to_string();
-        request.headers.push((
-            "authorization".into(),
-            format!("Bearer {}", target.token.as_deref().unwrap_or_default()),
-        ));
+        request.url = url;
+        request.headers.push(bearer(target));
         set_body_json(request, body);
         Ok(())
     }
@@ -194,24 +178,36 @@ impl TargetKind for Matrix {
 /// The request that joins the room of an alias (`#media:example.org`): the homeserver answers
 /// `{"room_id": "!…"}`, and joining a room the bot is already in changes nothing.
 pub fn join_request(target: &Target, alias: &str) -> OutboundRequest {
-    let mut url = Url::parse(&format!("{}/", target.url.trim_end_matches('/')))
-        .unwrap_or_else(|_| Url::parse("http://invalid/").expect("a URL"));
-    if let Ok(mut path) = url.path_segments_mut() {
-        path.pop_if_empty()
-            .extend(["_matrix", "client", "v3", "join", alias]);
-    }
     OutboundRequest {
         method: reqwest::Method::POST,
-        url: url.to_string(),
+        // An unusable server was refused by `check-config`; this request would then fail to send.
+        url: client_url(target, &["join", alias]).unwrap_or_default(),
         headers: vec![
             ("content-type".into(), "application/json".into()),
-            (
-                "authorization".into(),
-                format!("Bearer {}", target.token.as_deref().unwrap_or_default()),
-            ),
+            bearer(target),
         ],
         body: b"{}".to_vec(),
     }
+}
+
+/// `{server}/_matrix/client/v3/<segments>`, each segment percent-encoded (room ids and aliases hold `!`, `#`
+/// and `:`).
+fn client_url(target: &Target, segments: &[&str]) -> Option<String> {
+    let mut url = Url::parse(&format!("{}/", target.url.trim_end_matches('/'))).ok()?;
+    url.path_segments_mut()
+        .ok()?
+        .pop_if_empty()
+        .extend(["_matrix", "client", "v3"])
+        .extend(segments);
+    Some(url.to_string())
+}
+
+/// The access token as the `Authorization` header.
+fn bearer(target: &Target) -> (String, String) {
+    (
+        "authorization".into(),
+        format!("Bearer {}", target.token.as_deref().unwrap_or_default()),
+    )
 }
 
 /// The room id a join's answer names.
