@@ -32,6 +32,9 @@ pub struct Source {
 pub struct Credentials {
     pub query_token: Option<String>,
     pub header_token: Option<String>,
+    /// An `Authorization` header that is not Basic: `Bearer <token>`, or the bare token (Overseerr sends its
+    /// "Authorization Header" setting verbatim).
+    pub authorization_token: Option<String>,
     /// Basic auth as raw bytes: Arr encodes `user:pass` as ISO-8859-1, other clients as UTF-8.
     pub basic: Option<(Vec<u8>, Vec<u8>)>,
 }
@@ -71,10 +74,11 @@ impl Source {
                 .query_token
                 .as_deref()
                 .is_some_and(|q| secrets_match(q.as_bytes(), t));
-            ok |= c
-                .header_token
-                .as_deref()
-                .is_some_and(|h| secrets_match(h.as_bytes(), t));
+            for presented in [&c.header_token, &c.authorization_token] {
+                ok |= presented
+                    .as_deref()
+                    .is_some_and(|h| secrets_match(h.as_bytes(), t));
+            }
             ok |= c
                 .basic
                 .as_ref()
@@ -309,6 +313,16 @@ mod tests {
             ..Default::default()
         };
         assert!(!s.authenticates(&wrong));
+        let authorization = Credentials {
+            authorization_token: Some("pässwörd-token".into()),
+            ..Default::default()
+        };
+        assert!(s.authenticates(&authorization));
+        let wrong_authorization = Credentials {
+            authorization_token: Some("pässwörd".into()),
+            ..Default::default()
+        };
+        assert!(!s.authenticates(&wrong_authorization));
     }
 
     #[test]

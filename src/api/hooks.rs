@@ -220,7 +220,8 @@ fn header_str(headers: &HeaderMap, name: impl header::AsHeaderName) -> Option<St
         .map(str::to_owned)
 }
 
-/// Every place a token may come in: `?token=`, `X-Hookarr-Token`, Basic.
+/// Every place a token may come in: `?token=`, `X-Hookarr-Token`, `Authorization: Bearer …` (or the bare
+/// token), Basic.
 fn credentials(query: Option<&str>, headers: &HeaderMap) -> Credentials {
     let query_token = query.and_then(|q| {
         url::form_urlencoded::parse(q.as_bytes())
@@ -235,9 +236,19 @@ fn credentials(query: Option<&str>, headers: &HeaderMap) -> Credentials {
             let colon = decoded.iter().position(|&b| b == b':')?;
             Some((decoded[..colon].to_vec(), decoded[colon + 1..].to_vec()))
         });
+    let authorization_token = header_str(headers, header::AUTHORIZATION).and_then(|v| {
+        let v = v.trim();
+        let scheme = v.split_once(' ').map(|(s, _)| s);
+        match scheme {
+            Some(s) if s.eq_ignore_ascii_case("basic") => None,
+            Some(s) if s.eq_ignore_ascii_case("bearer") => Some(v[s.len()..].trim().to_owned()),
+            _ => Some(v.to_owned()),
+        }
+    });
     Credentials {
         query_token,
         header_token: header_str(headers, "x-hookarr-token"),
+        authorization_token,
         basic,
     }
 }

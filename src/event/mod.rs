@@ -101,6 +101,16 @@ pub struct EventData {
     pub notification: Option<Notification>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub grab: Option<Grab>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request: Option<Request>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issue: Option<Issue>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<Comment>,
+    /// Every file of a multi-file import (a season pack, an album, an audiobook in parts); `data.file` is then
+    /// their folder and total size. Absent for one file.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<FileInfo>,
 }
 
 /// What kind of library item an event is about.
@@ -114,6 +124,8 @@ pub enum MediaType {
     Artist,
     Album,
     Track,
+    Book,
+    Author,
     #[default]
     Other,
 }
@@ -135,6 +147,8 @@ pub struct Media {
     pub artist: Option<String>,
     pub album: Option<String>,
     pub tracks: Vec<Track>,
+    /// The book's author (Readarr); the author's name again on author events.
+    pub author: Option<String>,
     pub genres: Vec<String>,
     pub tags: Vec<String>,
     pub poster_url: Option<String>,
@@ -153,6 +167,12 @@ pub struct MediaIds {
     pub anilist: Option<i64>,
     pub musicbrainz_artist: Option<String>,
     pub musicbrainz_album: Option<String>,
+    /// Goodreads book id (Readarr's `goodreadsId`; a string).
+    pub goodreads: Option<String>,
+    pub goodreads_author: Option<String>,
+    /// The monitored edition's ISBN-13 and ASIN.
+    pub isbn13: Option<String>,
+    pub asin: Option<String>,
 }
 
 /// One episode of `media.episodes`.
@@ -193,6 +213,10 @@ pub struct Release {
     pub custom_format_score: Option<i64>,
     pub languages: Vec<String>,
     pub flags: Vec<String>,
+    /// The indexer's categories (`Movies/UHD`, `TV/HD`; Prowlarr).
+    pub categories: Vec<String>,
+    /// When the indexer published it, RFC 3339; `null` when unknown.
+    pub published_at: Option<String>,
 }
 
 /// The file on disk (`data.file`). For a multi-file import, the folder and the total size.
@@ -299,6 +323,58 @@ pub struct Grab {
     pub source: Option<String>,
     /// The caller's host name or address.
     pub host: Option<String>,
+}
+
+/// A person a request app names (`requested_by`, `reported_by`, a comment's `user`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Person {
+    /// The display name.
+    pub name: Option<String>,
+    pub email: Option<String>,
+    /// The avatar's URL (may be relative to the request app: Jellyseerr's `/avatarproxy/…`).
+    pub avatar: Option<String>,
+}
+
+/// A media request (`data.request`, Overseerr/Jellyseerr).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Request {
+    /// The request app's id of the request.
+    pub id: Option<i64>,
+    /// A 4K request (the app says so only in its event text).
+    pub is4k: bool,
+    /// Approved on creation (the requester may auto-approve).
+    pub auto_approved: bool,
+    /// `pending`, `approved`, `declined`, `available` or `failed`: what this event says of the request.
+    pub status: Option<String>,
+    /// The media's status in the request app (`PENDING`, `PROCESSING`, `PARTIALLY_AVAILABLE`, `AVAILABLE`, …).
+    pub media_status: Option<String>,
+    pub media_status_4k: Option<String>,
+    /// The requested seasons of a series (0 = specials).
+    pub seasons: Vec<i32>,
+    pub requested_by: Option<Person>,
+}
+
+/// A reported problem with a title (`data.issue`, Overseerr/Jellyseerr).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Issue {
+    pub id: Option<i64>,
+    /// `video`, `audio`, `subtitles` or `other`.
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+    /// `open` or `resolved`.
+    pub status: Option<String>,
+    /// What the reporter wrote (the issue's first comment).
+    pub message: Option<String>,
+    pub season: Option<i32>,
+    pub episode: Option<i32>,
+    pub reported_by: Option<Person>,
+}
+
+/// A comment on an issue (`data.comment`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Comment {
+    pub message: Option<String>,
+    pub user: Option<Person>,
 }
 
 /// A free-text notification (`data.notification`): what an app that speaks Apprise (Bazarr, Audiobookshelf)

@@ -149,6 +149,15 @@ pub fn summarize(kind: EventKind, source: &SourceInfo, data: &EventData) -> Stri
                 on_device(data)
             )
         }
+        EventKind::RequestPending
+        | EventKind::RequestApproved
+        | EventKind::RequestDeclined
+        | EventKind::RequestAvailable
+        | EventKind::RequestFailed => request_line(kind, data, what),
+        EventKind::IssueCreated
+        | EventKind::IssueCommented
+        | EventKind::IssueResolved
+        | EventKind::IssueReopened => issue_line(kind, data, what),
         EventKind::Other => match &data.notification {
             Some(n) => notification_line(n, &source.name),
             None => format!("{app}: {}", source.event),
@@ -173,6 +182,73 @@ fn notification_line(n: &super::Notification, source: &str) -> String {
         (None, None) => format!("{source}: a notification"),
     };
     crate::outbound::templates::truncate_chars(&line, 300)
+}
+
+/// "Zoë requested Dune: Part Two (2024) in 4K", "Dune: Part Two (2024) is now available in 4K".
+fn request_line(kind: EventKind, data: &EventData, what: &str) -> String {
+    let request = data.request.as_ref();
+    let in_4k = if request.is_some_and(|r| r.is4k) {
+        " in 4K"
+    } else {
+        ""
+    };
+    let by = request
+        .and_then(|r| r.requested_by.as_ref())
+        .and_then(|p| p.name.as_deref());
+    let auto = request.is_some_and(|r| r.auto_approved);
+    match (kind, by) {
+        (EventKind::RequestPending, Some(by)) => format!("{by} requested {what}{in_4k}"),
+        (EventKind::RequestPending, None) => format!("{what} requested{in_4k}"),
+        (EventKind::RequestApproved, Some(by)) if auto => {
+            format!("{by} requested {what}{in_4k} (approved automatically)")
+        }
+        (EventKind::RequestApproved, _) => format!("Request for {what}{in_4k} approved"),
+        (EventKind::RequestDeclined, _) => format!("Request for {what}{in_4k} declined"),
+        (EventKind::RequestAvailable, _) => format!("{what} is now available{in_4k}"),
+        _ => format!("Request for {what}{in_4k} failed"),
+    }
+}
+
+/// "kenji reported a video issue with Severance S01E02", "Audio issue with Dune (2021) resolved".
+fn issue_line(kind: EventKind, data: &EventData, what: &str) -> String {
+    let issue = data.issue.as_ref();
+    let problem = match issue.and_then(|i| i.kind.as_deref()) {
+        Some("video") => "video issue",
+        Some("audio") => "audio issue",
+        Some("subtitles") => "subtitle issue",
+        _ => "issue",
+    };
+    let reporter = issue
+        .and_then(|i| i.reported_by.as_ref())
+        .and_then(|p| p.name.as_deref());
+    let commenter = data
+        .comment
+        .as_ref()
+        .and_then(|c| c.user.as_ref())
+        .and_then(|p| p.name.as_deref());
+    let article = if problem.starts_with(['a', 'i']) {
+        "an"
+    } else {
+        "a"
+    };
+    let capital = |s: &str| {
+        let mut c = s.chars();
+        c.next()
+            .map(|f| f.to_uppercase().chain(c).collect::<String>())
+            .unwrap_or_default()
+    };
+    match (kind, reporter, commenter) {
+        (EventKind::IssueCreated, Some(by), _) => {
+            format!("{by} reported {article} {problem} with {what}")
+        }
+        (EventKind::IssueCreated, None, _) => format!("{} reported with {what}", capital(problem)),
+        (EventKind::IssueCommented, _, Some(by)) => {
+            format!("{by} commented on the {problem} with {what}")
+        }
+        (EventKind::IssueCommented, _, None) => format!("New comment on the {problem} with {what}"),
+        (EventKind::IssueResolved, ..) => format!("{} with {what} resolved", capital(problem)),
+        _ => format!("{} with {what} reopened", capital(problem)),
+    }
 }
 
 fn user_name(data: &EventData) -> &str {
@@ -210,9 +286,13 @@ fn media_label(m: &Media) -> String {
     match m.kind {
         MediaType::Episode | MediaType::Season => {
             let series = m.series.as_deref().unwrap_or(title);
-            match episode_span(m) {
-                Some(span) => format!("{series} {span}"),
-                None => series.to_owned(),
+            match (episode_span(m), m.season) {
+                (Some(span), _) => format!("{series} {span}"),
+                // A whole season (a media server's or Tautulli's grouped "added").
+                (None, Some(season)) if m.kind == MediaType::Season => {
+                    format!("{series} S{season:02}")
+                }
+                (None, _) => series.to_owned(),
             }
         }
         MediaType::Album => match m.artist.as_deref() {
@@ -222,6 +302,10 @@ fn media_label(m: &Media) -> String {
         MediaType::Track => match m.artist.as_deref() {
             Some(artist) => format!("{artist} — {title}"),
             None => title.to_owned(),
+        },
+        MediaType::Book => match m.author.as_deref() {
+            Some(author) => format!("{} by {author}", with_year(title)),
+            None => with_year(title),
         },
         _ => with_year(title),
     }

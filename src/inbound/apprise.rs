@@ -57,14 +57,7 @@ pub fn parse(ctx: &ParseContext<'_>, body: &[u8]) -> Result<Event, InboundError>
     };
     let mut source = ctx.source_info(app_event);
     // Audiobookshelf posts with its HTTP library's User-Agent: that names no app.
-    if source
-        .instance
-        .as_deref()
-        .is_some_and(|p| matches!(p.to_ascii_lowercase().as_str(), "axios" | "node" | "undici"))
-    {
-        source.instance = None;
-        source.version = None;
-    }
+    super::forget_http_library(&mut source);
     Ok(Event::new(event, ctx.received_at, source, data))
 }
 

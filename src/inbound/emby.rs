@@ -317,7 +317,9 @@ fn media_of(i: &Item) -> Media {
             media.series = i.name.clone();
             media.ids = title_ids;
         }
-        MediaType::Movie | MediaType::Other => media.ids = title_ids,
+        MediaType::Movie | MediaType::Book | MediaType::Author | MediaType::Other => {
+            media.ids = title_ids
+        }
     }
     media
 }

@@ -180,13 +180,7 @@ fn media_of(v: &Vars) -> Media {
         overview: v.str("Overview"),
         genres: v
             .str("Genres")
-            .map(|g| {
-                g.split(',')
-                    .map(str::trim)
-                    .filter(|s| !s.is_empty())
-                    .map(str::to_owned)
-                    .collect()
-            })
+            .map(|g| lenient::comma_separated(&g))
             .unwrap_or_default(),
         poster_url,
         ..Media::default()
@@ -252,7 +246,9 @@ fn media_of(v: &Vars) -> Media {
             media.artist = v.str("Name");
             media.ids.musicbrainz_artist = v.provider("musicbrainzartist");
         }
-        MediaType::Movie | MediaType::Other => media.ids = title_ids(),
+        MediaType::Movie | MediaType::Book | MediaType::Author | MediaType::Other => {
+            media.ids = title_ids()
+        }
     }
     media
 }

@@ -45,14 +45,18 @@ pub fn string_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Er
                 other => value_to_string(other),
             })
             .collect(),
-        Value::String(s) => s
-            .split(',')
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned)
-            .collect(),
+        Value::String(s) => comma_separated(&s),
         _ => Vec::new(),
     })
+}
+
+/// `Drama, Comedy` → `["Drama", "Comedy"]`; empty entries dropped.
+pub fn comma_separated(s: &str) -> Vec<String> {
+    s.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect()
 }
 
 /// An object read as `T`, where `null` or a non-object (a string where an object belongs) means absent.

@@ -8,7 +8,9 @@ mod generic;
 mod jellyfin;
 pub mod lenient;
 mod media_server;
+mod overseerr;
 mod plex;
+mod tautulli;
 
 use crate::event::{Event, SourceInfo};
 use crate::playback::Signal;
@@ -30,11 +32,15 @@ pub enum SourceApp {
     Generic,
     Apprise,
     Prowlarr,
+    Readarr,
+    Overseerr,
+    Jellyseerr,
+    Tautulli,
 }
 
 impl SourceApp {
     /// Every app, in the order built-in sources are listed.
-    pub const ALL: [SourceApp; 10] = [
+    pub const ALL: [SourceApp; 14] = [
         SourceApp::Radarr,
         SourceApp::Sonarr,
         SourceApp::Lidarr,
@@ -45,17 +51,25 @@ impl SourceApp {
         SourceApp::Generic,
         SourceApp::Apprise,
         SourceApp::Prowlarr,
+        SourceApp::Readarr,
+        SourceApp::Overseerr,
+        SourceApp::Jellyseerr,
+        SourceApp::Tautulli,
     ];
 
     /// The apps that get a built-in source on first start (CONTRACT §1).
-    pub const BUILT_IN: [SourceApp; 7] = [
+    pub const BUILT_IN: [SourceApp; 11] = [
         SourceApp::Radarr,
         SourceApp::Sonarr,
         SourceApp::Lidarr,
+        SourceApp::Readarr,
         SourceApp::Prowlarr,
+        SourceApp::Overseerr,
+        SourceApp::Jellyseerr,
         SourceApp::Plex,
         SourceApp::Jellyfin,
         SourceApp::Emby,
+        SourceApp::Tautulli,
     ];
 
     /// The lower-case name used in config and URLs.
@@ -71,6 +85,10 @@ impl SourceApp {
             SourceApp::Generic => "generic",
             SourceApp::Apprise => "apprise",
             SourceApp::Prowlarr => "prowlarr",
+            SourceApp::Readarr => "readarr",
+            SourceApp::Overseerr => "overseerr",
+            SourceApp::Jellyseerr => "jellyseerr",
+            SourceApp::Tautulli => "tautulli",
         }
     }
 
@@ -113,8 +131,11 @@ impl SourceApp {
                 kind,
                 field: "data",
             }),
-            // Jellyfin's GenericForm destination: the rendered JSON's top-level keys as form fields.
-            (SourceApp::Jellyfin, Some(FormKind::UrlEncoded)) => Some(BodyKind::FormFields),
+            // Jellyfin's GenericForm destination, and Tautulli when a JSON Header sets another Content-Type: the
+            // rendered JSON's top-level keys as form fields.
+            (SourceApp::Jellyfin | SourceApp::Tautulli, Some(FormKind::UrlEncoded)) => {
+                Some(BodyKind::FormFields)
+            }
             _ => None,
         }
     }
@@ -203,6 +224,9 @@ pub enum InboundError {
     /// The client closed the connection before the end of the body.
     #[error("the connection closed after {received} bytes, before the end of the body")]
     BodyCut { received: usize },
+    /// An app that sends nothing until the user pastes a template (Tautulli): what to paste.
+    #[error("the body is empty. {0}")]
+    EmptyTemplate(&'static str),
     /// A field has a shape no version of the app sends.
     #[error("the body has an unexpected shape: {0}")]
     Shape(String),
@@ -233,12 +257,32 @@ pub fn parse(ctx: &ParseContext<'_>, body: &[u8]) -> Result<Parsed, InboundError
         | SourceApp::Sonarr
         | SourceApp::Lidarr
         | SourceApp::Whisparr
+        | SourceApp::Readarr
         | SourceApp::Prowlarr => arr::parse(ctx, body).map(Parsed::from),
+        SourceApp::Overseerr | SourceApp::Jellyseerr => {
+            overseerr::parse(ctx, body).map(Parsed::from)
+        }
+        SourceApp::Tautulli => tautulli::parse(ctx, body).map(Parsed::from),
         SourceApp::Plex => plex::parse(ctx, body),
         SourceApp::Jellyfin => jellyfin::parse(ctx, body),
         SourceApp::Emby => emby::parse(ctx, body),
         SourceApp::Generic => generic::parse(ctx, body).map(Parsed::from),
         SourceApp::Apprise => apprise::parse(ctx, body).map(Parsed::from),
+    }
+}
+
+/// Forgets the User-Agent's product when it is an HTTP library (`axios/1.3.4`, `node`, `python-requests/2.33`),
+/// not the app: it names no instance and no app version.
+fn forget_http_library(source: &mut SourceInfo) {
+    let library = source.instance.as_deref().is_some_and(|p| {
+        matches!(
+            p.to_ascii_lowercase().as_str(),
+            "axios" | "node" | "undici" | "python-requests"
+        )
+    });
+    if library {
+        source.instance = None;
+        source.version = None;
     }
 }
 

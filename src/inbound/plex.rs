@@ -320,7 +320,11 @@ fn media_of(m: &Metadata) -> Media {
             media.artist = m.title.clone();
             media.ids.musicbrainz_artist = own.mbid;
         }
-        MediaType::Movie | MediaType::Series | MediaType::Other => {
+        MediaType::Movie
+        | MediaType::Series
+        | MediaType::Book
+        | MediaType::Author
+        | MediaType::Other => {
             media.ids = series_ids(own);
             if kind == MediaType::Series {
                 media.series = m.title.clone();

@@ -25,11 +25,11 @@ pub fn parse_as(
 }
 
 /// A payload of the project's own corpus parsed as its app sends it.
-fn parse_fixture(app: SourceApp, name: &str) -> Event {
+pub fn parse_fixture(app: SourceApp, name: &str) -> Event {
     parse_from(&Corpus::own(), app, name)
 }
 
-fn parse_from(corpus: &Corpus, app: SourceApp, name: &str) -> Event {
+pub fn parse_from(corpus: &Corpus, app: SourceApp, name: &str) -> Event {
     let body = corpus.read(app.as_str(), name);
     parse_as(app, user_agent(app.as_str()), &body).unwrap_or_else(|e| panic!("{app}/{name}: {e}"))
 }
@@ -44,6 +44,7 @@ fn every_arr_fixture_matches_its_snapshot() {
             SourceApp::Radarr,
             SourceApp::Sonarr,
             SourceApp::Lidarr,
+            SourceApp::Readarr,
             SourceApp::Prowlarr,
         ];
         for app in apps
@@ -106,6 +107,19 @@ fn fixtures_map_to_the_contract_event_names() {
         (SourceApp::Prowlarr, "health", "health.issue"),
         (SourceApp::Prowlarr, "health-restored", "health.restored"),
         (SourceApp::Prowlarr, "application-update", "app.updated"),
+        (SourceApp::Readarr, "test", "test"),
+        (SourceApp::Readarr, "grab", "download.grabbed"),
+        (SourceApp::Readarr, "download", "library.new"),
+        (SourceApp::Readarr, "download-audiobook", "library.new"),
+        (SourceApp::Readarr, "download-upgrade", "library.upgraded"),
+        (SourceApp::Readarr, "rename", "library.updated"),
+        (SourceApp::Readarr, "retag", "library.updated"),
+        (SourceApp::Readarr, "author-added", "library.monitored"),
+        (SourceApp::Readarr, "author-delete", "library.deleted"),
+        (SourceApp::Readarr, "book-delete", "library.deleted"),
+        (SourceApp::Readarr, "book-file-delete", "library.deleted"),
+        (SourceApp::Readarr, "health", "health.issue"),
+        (SourceApp::Readarr, "application-update", "app.updated"),
     ];
     for (app, file, expected) in cases {
         let event = parse_fixture(app, file);

@@ -125,6 +125,10 @@ pub fn user_agent(app: &str) -> &'static str {
         "emby" => "Emby Server/4.8.10.0",
         "apprise" => "Apprise",
         "prowlarr" => "Prowlarr/2.3.6.5169 (ubuntu 24.04)",
+        "readarr" => "Readarr/0.4.19.2811 (debian 12)",
+        "overseerr" => "axios/1.3.4",
+        "jellyseerr" => "node",
+        "tautulli" => "python-requests/2.33.1",
         _ => "Radarr/6.0.3.10276 (ubuntu 24.04)",
     }
 }

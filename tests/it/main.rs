@@ -27,3 +27,4 @@ mod server_limits;
 mod services;
 mod storage_faults;
 mod store;
+mod templated_sources;

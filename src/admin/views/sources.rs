@@ -61,7 +61,11 @@ pub async fn page(State(state): State<AppState>, who: LoggedIn) -> Result<Respon
 /// Where the webhook form is in each app and what to do there (the README's steps, shortened).
 fn set_up(app: SourceApp) -> (Vec<&'static str>, &'static str) {
     match app {
-        SourceApp::Radarr | SourceApp::Sonarr | SourceApp::Lidarr | SourceApp::Whisparr => (
+        SourceApp::Radarr
+        | SourceApp::Sonarr
+        | SourceApp::Lidarr
+        | SourceApp::Whisparr
+        | SourceApp::Readarr => (
             vec![
                 "Settings → Connect → + → Webhook.",
                 "Name: hookarr. Pick the notification triggers you want to hear about.",
@@ -76,6 +80,15 @@ fn set_up(app: SourceApp) -> (Vec<&'static str>, &'static str) {
                 "Name: hookarr. Triggers: On Grab (and Include Manual Grabs), On Health Issue, On Health Restored, On Application Update.",
                 "URL: paste the Connect URL. Method: POST.",
                 "Press Test, then Save.",
+            ],
+            "Waiting for the Test button…",
+        ),
+        SourceApp::Overseerr | SourceApp::Jellyseerr => (
+            vec![
+                "Settings → Notifications → Webhook: tick Enable Agent.",
+                "Webhook URL: paste the Connect URL (or put the token in Authorization Header instead).",
+                "JSON Payload: keep the default template (renamed keys are read too).",
+                "Tick the notification types (requests and issues), press Test, then Save Changes.",
             ],
             "Waiting for the Test button…",
         ),
@@ -104,6 +117,15 @@ fn set_up(app: SourceApp) -> (Vec<&'static str>, &'static str) {
                 "Pick the events, then Send Test Notification.",
             ],
             "Waiting for the test notification…",
+        ),
+        SourceApp::Tautulli => (
+            vec![
+                "Settings → Notification Agents → Add a new notification agent → Webhook.",
+                "Webhook URL: paste the Connect URL. Webhook Method: POST.",
+                "Triggers: tick what you want (Playback Start/Stop/Pause/Resume, Watched, Recently Added, Plex Server Down/Up…).",
+                "Data: paste hookarr's media template into each playback and Recently Added trigger, its server template into each server trigger (README, \"Tautulli\"), then Save.",
+            ],
+            "Waiting for Tautulli: play something…",
         ),
         SourceApp::Generic => (
             vec!["POST JSON to the Connect URL from any program."],

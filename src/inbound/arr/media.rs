@@ -1,6 +1,7 @@
-//! `data.media` from an Arr payload: the movie, the series and its episodes, or the artist and album.
+//! `data.media` from an Arr payload: the movie, the series and its episodes, the artist and album, or the book
+//! and its author.
 
-use super::payload::{Album, Image, Payload};
+use super::payload::{Album, Author, Image, Payload};
 use crate::event::{Episode, EpisodeIds, Media, MediaIds, MediaType, Track};
 use crate::inbound::lenient::{date_only, year_of_date};
 
@@ -74,6 +75,9 @@ pub(super) fn media_of(p: &mut Payload) -> Option<Media> {
             ..Media::default()
         });
     }
+    if let Some(author) = p.author.take() {
+        return Some(book_or_author(p, author));
+    }
     let artist = p.artist.take();
     let album: Option<Album> = p.album.take().or_else(|| {
         // Lidarr Grab sends `albums[]`; one grab is nearly always one album.
@@ -129,6 +133,43 @@ pub(super) fn media_of(p: &mut Payload) -> Option<Media> {
             ..Media::default()
         },
     })
+}
+
+/// Readarr: the book (`book`, or the first of a grab's `books[]`) by its author, else the author alone.
+fn book_or_author(p: &mut Payload, author: Author) -> Media {
+    let book = p.book.take().or_else(|| {
+        let mut books = std::mem::take(&mut p.books);
+        (!books.is_empty()).then(|| books.swap_remove(0))
+    });
+    let ids = MediaIds {
+        goodreads_author: author.goodreads_id,
+        ..MediaIds::default()
+    };
+    match book {
+        Some(book) => {
+            let edition = book.edition.unwrap_or_default();
+            Media {
+                kind: MediaType::Book,
+                title: book.title,
+                year: year_of_date(book.release_date.as_deref()),
+                ids: MediaIds {
+                    goodreads: book.goodreads_id,
+                    isbn13: edition.isbn13,
+                    asin: edition.asin,
+                    ..ids
+                },
+                author: author.name,
+                ..Media::default()
+            }
+        }
+        None => Media {
+            kind: MediaType::Author,
+            title: author.name.clone(),
+            ids,
+            author: author.name,
+            ..Media::default()
+        },
+    }
 }
 
 /// The poster (or Lidarr album cover): the public `remoteUrl`, else the app-local URL made absolute.

@@ -1,6 +1,6 @@
-//! Radarr, Sonarr, Lidarr and Whisparr ("Connect → Webhook"), and Prowlarr: one parser for the apps, which
-//! share their webhook code. Which of `movie`, `series` or `artist` is present says what the event is about;
-//! Prowlarr's grabs have none of them, but say who asked (`data.grab`).
+//! Radarr, Sonarr, Lidarr, Whisparr and Readarr ("Connect → Webhook"), and Prowlarr: one parser for the apps,
+//! which share their webhook code. Which of `movie`, `series`, `artist` or `author` is present says what the
+//! event is about; Prowlarr's grabs have none of them, but say who asked (`data.grab`).
 
 mod media;
 mod payload;
@@ -44,7 +44,9 @@ fn classify(event_type: &str, p: &Payload) -> EventKind {
         "rename" | "retag" => EventKind::LibraryUpdated,
         "moviedelete" | "moviefiledelete" | "seriesdelete" | "episodefiledelete"
         | "artistdelete" | "albumdelete" => EventKind::LibraryDeleted,
-        "movieadded" | "seriesadd" | "artistadd" => EventKind::LibraryMonitored,
+        "bookdelete" | "authordelete" => EventKind::LibraryDeleted,
+        "bookfiledelete" => EventKind::LibraryDeleted,
+        "movieadded" | "seriesadd" | "artistadd" | "authoradded" => EventKind::LibraryMonitored,
         "health" => EventKind::HealthIssue,
         "healthrestored" => EventKind::HealthRestored,
         "applicationupdate" => EventKind::AppUpdated,
@@ -61,7 +63,7 @@ fn normalize(kind: EventKind, mut p: Payload) -> EventData {
             .as_deref()
             .map(str::to_ascii_lowercase)
             .as_deref(),
-        Some("moviefiledelete" | "episodefiledelete")
+        Some("moviefiledelete" | "episodefiledelete" | "bookfiledelete")
     );
     let files = files_of(&mut p);
     let file = summarize_files(&files, p.destination_path.take());
@@ -135,6 +137,11 @@ fn normalize(kind: EventKind, mut p: Payload) -> EventData {
         } else {
             file
         },
+        files: if files.len() > 1 {
+            files.iter().map(file_info).collect()
+        } else {
+            Vec::new()
+        },
         deleted,
         download,
         health,
@@ -149,7 +156,8 @@ fn files_of(p: &mut Payload) -> Vec<MediaFile> {
         .movie_file
         .take()
         .or_else(|| p.episode_file.take())
-        .or_else(|| p.track_file.take());
+        .or_else(|| p.track_file.take())
+        .or_else(|| p.book_file.take());
     let mut files: Vec<MediaFile> = single.into_iter().collect();
     for list in [
         &mut p.episode_files,
@@ -157,6 +165,8 @@ fn files_of(p: &mut Payload) -> Vec<MediaFile> {
         &mut p.renamed_movie_files,
         &mut p.renamed_episode_files,
         &mut p.renamed_track_files,
+        &mut p.book_files,
+        &mut p.renamed_book_files,
     ] {
         files.append(list);
     }
@@ -267,6 +277,11 @@ fn release_of(p: &mut Payload, file: Option<&MediaFile>) -> Option<Release> {
             _ => r.languages,
         },
         flags: r.indexer_flags,
+        categories: r.categories,
+        // Prowlarr's stub releases carry `0001-01-01`: unknown.
+        published_at: r
+            .publish_date
+            .filter(|d| crate::inbound::lenient::year_of_date(Some(d)).is_some()),
     };
     (release != Release::default()).then_some(release)
 }

@@ -1,5 +1,6 @@
-//! The wire shape of Radarr, Sonarr, Lidarr and Whisparr webhooks (research §1), one struct for all of them:
-//! the apps share `WebhookBase`, and which of `movie`/`series`/`artist` is present says which app spoke.
+//! The wire shape of Radarr, Sonarr, Lidarr, Whisparr, Readarr and Prowlarr webhooks (research §1, more §2–3),
+//! one struct for all of them: the apps share `WebhookBase`, and which of `movie`/`series`/`artist`/`author` is
+//! present says which app spoke.
 //! Every field is optional and read leniently; unknown fields are ignored (apps add fields in minor releases).
 
 use crate::inbound::lenient;
@@ -65,6 +66,17 @@ pub struct Payload {
     pub quality_version: Option<i64>,
     #[serde(default, deserialize_with = "lenient::string")]
     pub release_title: Option<String>,
+
+    // Readarr
+    pub author: Option<Author>,
+    pub book: Option<Book>,
+    #[serde(default, deserialize_with = "lenient::list")]
+    pub books: Vec<Book>,
+    pub book_file: Option<MediaFile>,
+    #[serde(default, deserialize_with = "lenient::list")]
+    pub book_files: Vec<MediaFile>,
+    #[serde(default, deserialize_with = "lenient::list")]
+    pub renamed_book_files: Vec<MediaFile>,
 
     // Grab / Download / ManualInteractionRequired
     pub release: Option<Release>,
@@ -206,6 +218,39 @@ pub struct Album {
     pub images: Vec<Image>,
 }
 
+/// Readarr's author: a name and its Goodreads id (no images, overview or genres).
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Author {
+    #[serde(default, deserialize_with = "lenient::string")]
+    pub name: Option<String>,
+    #[serde(default, deserialize_with = "lenient::string")]
+    pub goodreads_id: Option<String>,
+}
+
+/// Readarr's book: no year field (the year is the release date's), and its one monitored edition.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Book {
+    #[serde(default, deserialize_with = "lenient::string")]
+    pub title: Option<String>,
+    #[serde(default, deserialize_with = "lenient::string")]
+    pub goodreads_id: Option<String>,
+    #[serde(default, deserialize_with = "lenient::string")]
+    pub release_date: Option<String>,
+    #[serde(default, deserialize_with = "lenient::object")]
+    pub edition: Option<Edition>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Edition {
+    #[serde(default, deserialize_with = "lenient::string")]
+    pub isbn13: Option<String>,
+    #[serde(default, deserialize_with = "lenient::string")]
+    pub asin: Option<String>,
+}
+
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Track {
@@ -297,6 +342,12 @@ pub struct Release {
     pub languages: Vec<String>,
     #[serde(default, deserialize_with = "lenient::string_list")]
     pub indexer_flags: Vec<String>,
+    /// Prowlarr: the indexer's category names.
+    #[serde(default, deserialize_with = "lenient::string_list")]
+    pub categories: Vec<String>,
+    /// Prowlarr: `0001-01-01T00:00:00Z` when unknown.
+    #[serde(default, deserialize_with = "lenient::string")]
+    pub publish_date: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
