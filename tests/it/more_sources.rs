@@ -1,5 +1,6 @@
 //! The sources beyond the Arr apps and media servers, through real HTTP: an `apprise` source taking what Bazarr
-//! (Apprise `json://`) and Audiobookshelf (an Apprise API `notify` call) send.
+//! (Apprise `json://`) and Audiobookshelf (an Apprise API `notify` call) send, Overseerr's verbatim
+//! `Authorization` header, and Tautulli's empty and form bodies.
 
 use crate::helpers::{Backend, Corpus, TestApp};
 use crate::receiver::{Receiver, Reply};
@@ -101,5 +102,97 @@ async fn apprise_notifications_are_events_and_reach_destinations() {
         body["error"]["message"].as_str().unwrap().contains("title"),
         "{body}"
     );
+    app.stop().await;
+}
+
+/// Overseerr sends its "Authorization Header" setting verbatim: the token alone or `Bearer <token>` both let
+/// it in (no `?token=` in the URL); a wrong one is a 401; Basic keeps its meaning.
+#[tokio::test]
+async fn overseerr_reaches_hookarr_with_its_authorization_header() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let token = app.token("overseerr").to_owned();
+    let body = Corpus::own().read("overseerr", "media-pending");
+    let post = |authorization: String, body: Vec<u8>| {
+        reqwest::Client::new()
+            .post(format!("{}/hooks/overseerr", app.base))
+            .header("content-type", "application/json")
+            .header("user-agent", "axios/1.3.4")
+            .header("authorization", authorization)
+            .body(body)
+            .send()
+    };
+    let bare = post(token.clone(), body.clone()).await.unwrap();
+    assert_eq!(bare.status(), StatusCode::ACCEPTED);
+    let id = bare.json::<Value>().await.unwrap()["events"][0]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (_, event) = app.api_get(&format!("/api/events/{id}")).await;
+    assert_eq!(event["event"], "request.pending");
+    assert_eq!(event["data"]["request"]["requested_by"]["name"], "Zoë");
+    let test = Corpus::own().read("overseerr", "test");
+    let bearer = post(format!("Bearer {token}"), test.clone()).await.unwrap();
+    assert_eq!(bearer.status(), StatusCode::ACCEPTED);
+    let wrong = post("Bearer not-the-token".into(), test.clone())
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+    let basic = post(format!("Basic {token}"), test).await.unwrap();
+    assert_eq!(
+        basic.status(),
+        StatusCode::UNAUTHORIZED,
+        "a Basic header is read as Basic, never as a bare token"
+    );
+    app.stop().await;
+}
+
+/// Tautulli without a template sends an empty body: a 400 that says what to paste, and the request is kept in
+/// the rejected log; a template sent as a form (a JSON Header set another Content-Type) is read too.
+#[tokio::test]
+async fn tautulli_is_told_what_to_paste_and_reads_form_bodies() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let (status, body) = app
+        .post_hook_as("tautulli", "application/json", Vec::new())
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["error"]["code"], "invalid_payload");
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("JSON Data") && message.contains("media.json"),
+        "{message}"
+    );
+    let (_, rejected) = app.api_get("/api/rejected").await;
+    let items = rejected["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{rejected}");
+    assert_eq!(items[0]["source"], "tautulli", "{rejected}");
+    assert!(
+        items[0]["reason"].as_str().unwrap().contains("JSON Data"),
+        "{rejected}"
+    );
+
+    let played: Value =
+        serde_json::from_slice(&Corpus::own().read("tautulli", "play-movie")).unwrap();
+    let form: String = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(
+            played
+                .as_object()
+                .unwrap()
+                .iter()
+                .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_owned())),
+        )
+        .finish();
+    let (status, body) = app
+        .post_hook_as(
+            "tautulli",
+            "application/x-www-form-urlencoded",
+            form.into_bytes(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    let id = body["events"][0].as_str().unwrap();
+    let (_, event) = app.api_get(&format!("/api/events/{id}")).await;
+    assert_eq!(event["event"], "playback.start");
+    assert_eq!(event["data"]["media"]["title"], "Amélie");
+    assert_eq!(event["source"]["server"], "Attic Plex");
     app.stop().await;
 }

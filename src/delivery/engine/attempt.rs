@@ -6,7 +6,7 @@
 use super::pacing::Admit;
 use super::{DestinationRuntime, Engine};
 use crate::delivery::send::{Sent, send};
-use crate::event::{Event, EventKind};
+use crate::event::Event;
 use crate::outbound;
 use crate::storage::{AttemptOutcome, AttemptRow, Claimed, DeliveryStatus};
 use chrono::{DateTime, Utc};
@@ -227,8 +227,8 @@ impl Engine {
         })
     }
 
-    /// Sends the message: as the edit of the Discord message its download's grab posted when there is one
-    /// (posting anew when that message is gone), and as the plain summary when a chat target refuses the rich
+    /// Sends the message: as the edit of the message its thread opened when there is one — a download's grab,
+    /// a request's first notification — (posting anew when that message is gone), and as the plain summary when a chat target refuses the rich
     /// message (CONTRACT §5 fallback).
     async fn exchange(
         &self,
@@ -236,14 +236,11 @@ impl Engine {
         c: &Claimed,
         message: &Message<'_>,
     ) -> Exchanges {
-        let download_id = (!message.digest)
-            .then(|| message.shown.data.download.as_ref()?.id.clone())
+        let thread = (!message.digest && self.edits_messages(dest))
+            .then(|| super::messages::thread_of(&message.shown))
             .flatten();
-        let edits_imports = [EventKind::LibraryNew, EventKind::LibraryUpgraded];
-        let edit_of = match &download_id {
-            Some(download) if self.edits(dest, &message.shown, &edits_imports) => {
-                self.message_for(&c.destination, download).await
-            }
+        let edit_of = match &thread {
+            Some(t) if t.edits => self.message_for(&c.destination, &t.key).await,
             _ => None,
         };
         let mut earlier = Vec::new();
@@ -264,12 +261,15 @@ impl Engine {
                 .send_payload(dest, &c.event, &c.id, &message.payload, edit_of.as_deref())
                 .await;
         }
-        // The message to edit is gone (deleted in Discord): post a new one. Not a reason to disable.
+        // The message to edit is gone (deleted in Discord): post a new one, which the thread keeps from now on.
+        // Not a reason to disable.
+        let mut posted_anew = edit_of.is_none();
         if edit_of.is_some()
             && last
                 .status
                 .is_some_and(|s| kind.edit_missing(s, &last.body))
         {
+            posted_anew = true;
             earlier.push((last, AttemptOutcome::EditMissing));
             last = self
                 .send_payload(dest, &c.event, &c.id, &message.payload, None)
@@ -281,9 +281,7 @@ impl Engine {
             earlier.push((last, AttemptOutcome::RejectedRich));
             last = self.send_payload(dest, &c.event, &c.id, &plain, None).await;
         }
-        let remember_for = download_id.filter(|_| {
-            edit_of.is_none() && self.edits(dest, &message.shown, &[EventKind::DownloadGrabbed])
-        });
+        let remember_for = thread.filter(|t| t.opens && posted_anew).map(|t| t.key);
         Exchanges {
             earlier,
             last,

@@ -1,17 +1,60 @@
-//! Message lifecycle: the id of the message a grab posted (Discord, Telegram) is kept, so the import of the
-//! same download can edit that message instead of posting a new one.
+//! Message lifecycle: the id of the message that opened a thread (Discord, Telegram) is kept, so later events of
+//! the same thread edit that message instead of posting new ones — a grab's import edits the grab's message, a
+//! request's approval and availability edit the request's card.
 
 use super::{DestinationRuntime, Engine};
 use crate::delivery::send::Sent;
 use crate::event::{Event, EventKind};
 use chrono::{DateTime, Utc};
 
+/// The message an event belongs to, for destinations that edit messages.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct Thread {
+    /// What the kept message id is filed under: the download id, or `request:<source>:<request id>`.
+    pub key: String,
+    /// The event edits the thread's message when one was kept.
+    pub edits: bool,
+    /// The event's message is kept for the thread when it posted a new one.
+    pub opens: bool,
+}
+
+/// The thread of an event: a download (its grab opens, its import edits) or a request (each notification edits
+/// the card the first one posted, or posts and keeps it).
+pub(super) fn thread_of(event: &Event) -> Option<Thread> {
+    let download = || event.data.download.as_ref()?.id.clone();
+    match event.event {
+        EventKind::DownloadGrabbed => Some(Thread {
+            key: download()?,
+            edits: false,
+            opens: true,
+        }),
+        EventKind::LibraryNew | EventKind::LibraryUpgraded => Some(Thread {
+            key: download()?,
+            edits: true,
+            opens: false,
+        }),
+        EventKind::RequestPending
+        | EventKind::RequestApproved
+        | EventKind::RequestDeclined
+        | EventKind::RequestAvailable
+        | EventKind::RequestFailed => {
+            let id = event.data.request.as_ref()?.id?;
+            Some(Thread {
+                key: format!("request:{}:{id}", event.source.name),
+                edits: true,
+                opens: true,
+            })
+        }
+        _ => None,
+    }
+}
+
 impl Engine {
-    /// Keeps the id of the Discord message a grab posted (from the `?wait=true` answer).
+    /// Keeps the id of the message that opened a thread (from the `?wait=true` answer).
     pub(super) async fn remember_message(
         &self,
         destination: &str,
-        download: &str,
+        thread: &str,
         sent: &Sent,
         at: DateTime<Utc>,
     ) {
@@ -22,18 +65,18 @@ impl Engine {
         if let Some(message) = message
             && let Err(error) = self
                 .store
-                .remember_message(destination, download, &message, at)
+                .remember_message(destination, thread, &message, at)
                 .await
         {
             error.log("Saving a posted message id failed.");
         }
     }
 
-    /// The Discord message the grab of `download` posted to a destination, if one was kept. A failed read
-    /// is not fatal: the import is posted as a new message.
-    pub(super) async fn message_for(&self, destination: &str, download: &str) -> Option<String> {
+    /// The message that opened `thread` at a destination, if one was kept. A failed read is not fatal: the
+    /// event is posted as a new message.
+    pub(super) async fn message_for(&self, destination: &str, thread: &str) -> Option<String> {
         self.store
-            .message_for(destination, download)
+            .message_for(destination, thread)
             .await
             .unwrap_or_else(|error| {
                 error.log("Reading a posted message id failed; posting instead.");
@@ -41,15 +84,8 @@ impl Engine {
             })
     }
 
-    /// Whether a Discord destination that edits messages takes part in the lifecycle for this event.
-    pub(super) fn edits(
-        &self,
-        dest: &DestinationRuntime,
-        event: &Event,
-        kinds: &[EventKind],
-    ) -> bool {
-        dest.target.kind.target().edits_messages()
-            && dest.target.edit_messages
-            && kinds.contains(&event.event)
+    /// Whether a destination takes part in message threads: its type edits messages and its config lets it.
+    pub(super) fn edits_messages(&self, dest: &DestinationRuntime) -> bool {
+        dest.target.kind.target().edits_messages() && dest.target.edit_messages
     }
 }

@@ -22,12 +22,28 @@ const EMBEDDED: &[(&str, &str)] = &[
         include_str!("../../../templates/discord/playback.hbs"),
     ),
     (
+        "discord/request",
+        include_str!("../../../templates/discord/request.hbs"),
+    ),
+    (
+        "discord/issue",
+        include_str!("../../../templates/discord/issue.hbs"),
+    ),
+    (
         "slack/default",
         include_str!("../../../templates/slack/default.hbs"),
     ),
     (
         "slack/playback",
         include_str!("../../../templates/slack/playback.hbs"),
+    ),
+    (
+        "slack/request",
+        include_str!("../../../templates/slack/request.hbs"),
+    ),
+    (
+        "slack/issue",
+        include_str!("../../../templates/slack/issue.hbs"),
     ),
     (
         "home_assistant/default",

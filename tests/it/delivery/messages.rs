@@ -1,5 +1,5 @@
 //! Messages that are more than one delivery: season packs grouped into one message, a grab's Discord
-//! message edited by its import, and the quiet-hours digest.
+//! message edited by its import, a request's card edited as the request moves on, and the quiet-hours digest.
 
 use super::*;
 
@@ -139,6 +139,83 @@ async fn an_import_edits_the_discord_message_of_its_grab() {
     assert_eq!(
         dest["enabled"], true,
         "a missing message does not disable the webhook"
+    );
+    app.stop().await;
+}
+
+/// A request's card: the first notification of a request posts it, the later ones (approved, available) edit
+/// it in place; another request gets its own card; a card deleted in Discord is posted anew and the next
+/// notification edits the new one.
+#[tokio::test]
+async fn a_request_card_is_edited_as_the_request_moves_on() {
+    let rx = Receiver::start().await;
+    let d = dest(&format!(
+        "name: requests\ntype: discord\nurl: {}\n",
+        rx.url("/api/webhooks/1/t")
+    ));
+    let app = app_with(Backend::Sqlite, vec![d], |_| {}).await;
+    // `again` changes the body, so that a notification sent twice is not a duplicate.
+    let post_as = |name: &'static str, again: bool| {
+        let app = &app;
+        async move {
+            let mut payload: Value = serde_json::from_slice(&fixture("overseerr", name)).unwrap();
+            if again {
+                payload["message"] = "Sent again.".into();
+            }
+            let payload = serde_json::to_vec(&payload).unwrap();
+            let (status, body) = app.post_hook("overseerr", &payload).await;
+            assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+            let id = body["events"][0].as_str().unwrap().to_owned();
+            let d = settled(app, &id).await;
+            assert_eq!(d[0]["status"], "succeeded", "{name}: {d:?}");
+        }
+    };
+    let post = |name: &'static str| post_as(name, false);
+    rx.set_default(Reply::status(200).body(r#"{"id": "2001", "channel_id": "5"}"#));
+    post("media-pending").await;
+    post("media-approved").await;
+    post("media-available").await;
+    // Another request (45): its own card.
+    rx.set_default(Reply::status(200).body(r#"{"id": "2002", "channel_id": "5"}"#));
+    post("media-failed").await;
+    let paths: Vec<String> = rx.got().iter().map(|g| g.path.clone()).collect();
+    assert_eq!(
+        paths,
+        [
+            "/api/webhooks/1/t",
+            "/api/webhooks/1/t/messages/2001",
+            "/api/webhooks/1/t/messages/2001",
+            "/api/webhooks/1/t",
+        ]
+    );
+    let last_edit = rx.got()[2].json();
+    assert!(
+        last_edit["embeds"][0]["description"]
+            .as_str()
+            .unwrap()
+            .starts_with("Dune (2021) is now available"),
+        "{last_edit}"
+    );
+    // Request 41's card was deleted: the edit finds no message, a new card is posted and kept.
+    rx.script([
+        Reply::status(404).body(r#"{"code": 10008, "message": "Unknown Message"}"#),
+        Reply::status(200).body(r#"{"id": "2003", "channel_id": "5"}"#),
+    ]);
+    post_as("media-approved", true).await;
+    rx.set_default(Reply::status(200).body(r#"{"id": "2003"}"#));
+    post_as("media-available", true).await;
+    let got = rx.got();
+    let last: Vec<&str> = got[got.len() - 3..]
+        .iter()
+        .map(|g| g.path.as_str())
+        .collect();
+    assert_eq!(
+        last,
+        [
+            "/api/webhooks/1/t/messages/2001",
+            "/api/webhooks/1/t",
+            "/api/webhooks/1/t/messages/2003",
+        ]
     );
     app.stop().await;
 }
