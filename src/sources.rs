@@ -1,4 +1,4 @@
-//! Inbound sources: the seven built-ins (tokens generated on first start and kept in the store) merged with the
+//! Inbound sources: the built-ins (tokens generated on first start and kept in the store) merged with the
 //! config's `sources`, held in memory so that authenticating a webhook costs no database round trip.
 
 use crate::config::{Config, SourceConfig};

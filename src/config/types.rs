@@ -14,7 +14,7 @@ pub struct Config {
     pub server: Server,
     pub storage: Storage,
     pub admin: Admin,
-    /// Sources in addition to the seven built-ins (which can be overridden by name).
+    /// Sources in addition to the built-ins (`SourceApp::BUILT_IN`) (which can be overridden by name).
     pub sources: Vec<SourceConfig>,
     pub destinations: Vec<Destination>,
     pub delivery: Delivery,
