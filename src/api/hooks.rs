@@ -91,7 +91,8 @@ async fn receive_one(
     if !source.authenticates(&presented) {
         return Err(ApiError::Unauthorized(format!(
             "missing or wrong token for source `{name}`; use the Connect URL hookarr printed (…?token=…), \
-             an X-Hookarr-Token header, or Basic auth"
+             an X-Hookarr-Token header, an Authorization header (`Bearer <token>` or the token alone), or Basic \
+             auth"
         )));
     }
     let content_type = header_str(&headers, header::CONTENT_TYPE);

@@ -62,8 +62,9 @@ pub fn build(routes: &[Route]) -> OpenApi {
         "sourceToken",
         SecurityScheme::ApiKey(ApiKey::Query(ApiKeyValue::with_description(
             "token",
-            "The source's token, as printed with its Connect URL (also taken as an `X-Hookarr-Token` header or \
-             the HTTP Basic password).",
+            "The source's token, as printed with its Connect URL (also taken as an `X-Hookarr-Token` header, \
+             as `Authorization: Bearer <token>` or the bare token in `Authorization`, or as the HTTP Basic \
+             password).",
         ))),
     );
     let mut doc = OpenApi::new(info(), paths);
