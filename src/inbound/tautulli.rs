@@ -22,7 +22,10 @@ pub fn parse(ctx: &ParseContext<'_>, body: &[u8]) -> Result<Event, InboundError>
     if body.trim_ascii().is_empty() {
         return Err(InboundError::EmptyTemplate(EMPTY_BODY_HINT));
     }
-    let object: Map<String, Value> = super::parse_json_object(body)?;
+    let object: Map<String, Value> = match form_fields(body) {
+        Some(fields) => fields,
+        None => super::parse_json_object(body)?,
+    };
     let p = Params::collect(&object);
     let action = p.raw("action");
     // The Test button sends the template unrendered: `"{action}"`.
@@ -279,6 +282,19 @@ fn media_of(p: &Params) -> Option<Media> {
     })
 }
 
+/// A JSON Header that sets another `Content-Type` makes Tautulli send the template's top-level keys as a form
+/// (`action=play&title=…`) under that type: read it as the object it was.
+fn form_fields(body: &[u8]) -> Option<Map<String, Value>> {
+    let text = std::str::from_utf8(body.trim_ascii()).ok()?;
+    if text.starts_with(['{', '[']) || !text.contains('=') {
+        return None;
+    }
+    let fields: Map<String, Value> = url::form_urlencoded::parse(text.as_bytes())
+        .map(|(k, v)| (k.into_owned(), Value::String(v.into_owned())))
+        .collect();
+    fields.contains_key("action").then_some(fields)
+}
+
 /// The body's parameters by key: a flat object as the README's templates make, nested ones read too (first
 /// key wins). Values are text; `""` and a literal `{param}` are unknown.
 struct Params(HashMap<String, Value>);
@@ -363,6 +379,17 @@ mod tests {
         let e = parse_body("  ").unwrap_err();
         assert_eq!(e, InboundError::EmptyTemplate(EMPTY_BODY_HINT));
         assert!(e.to_string().contains("media.json"), "{e}");
+    }
+
+    #[test]
+    fn a_form_sent_under_another_content_type_is_read() {
+        let e = parse_body("action=watched&media_type=movie&title=Am%C3%A9lie&user=Ruth").unwrap();
+        assert_eq!(e.event, EventKind::PlaybackScrobble);
+        assert_eq!(e.summary, "Ruth finished Amélie");
+        assert!(matches!(
+            parse_body("title=no+action"),
+            Err(InboundError::NotJson(_))
+        ));
     }
 
     #[test]
