@@ -160,6 +160,39 @@ async fn logging_in_and_out_with_a_key() {
     app.stop().await;
 }
 
+/// Sources: a card for every built-in app with its Connect URL and set-up steps; Tautulli's card carries the two
+/// templates it needs pasted, each with a copy button.
+#[tokio::test]
+async fn the_sources_page_has_every_app_and_tautullis_templates() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let login = log_in(&app, ADMIN_KEY).await;
+    let html = page(&app, "/admin/sources", &login)
+        .await
+        .text()
+        .await
+        .unwrap();
+    for built_in in hookarr::inbound::SourceApp::BUILT_IN {
+        assert!(
+            html.contains(&format!("data-source=\"{}\"", built_in.as_str())),
+            "a card for {built_in}"
+        );
+    }
+    for i in 0..2 {
+        assert!(
+            html.contains(&format!("<textarea id=\"template-tautulli-{i}\" readonly")),
+            "template {i}"
+        );
+        assert!(html.contains(&format!("data-copy=\"template-tautulli-{i}\"")));
+    }
+    // The text is the template, escaped for HTML.
+    assert!(html.contains("{action}") && html.contains("{update_version}"));
+    assert!(
+        !html.contains("template-radarr-0"),
+        "only Tautulli needs one"
+    );
+    app.stop().await;
+}
+
 /// The page's scripts call the API with the log-in cookie: reads need nothing more, changes need the
 /// log-in's CSRF token; revoking the key a log-in was made with ends the log-in.
 async fn the_cookie_reaches_the_api_with_its_csrf_token(backend: Backend) {

@@ -22,7 +22,21 @@ pub struct SourceCard {
     pub last_at: Option<String>,
     /// Whether its token may be rotated here (not one written in the config).
     pub rotatable: bool,
+    /// Text the app needs pasted besides the URL (Tautulli's templates): a label and the text.
+    pub templates: Vec<(&'static str, &'static str)>,
 }
+
+/// Tautulli's two templates (also in the repository's `docs/tautulli/`, which the README shows).
+const TAUTULLI_TEMPLATES: [(&str, &str); 2] = [
+    (
+        "Media template: playback triggers and Recently Added",
+        include_str!("../../../docs/tautulli/media.json"),
+    ),
+    (
+        "Server template: Plex Server Down/Up, Remote Access, updates",
+        include_str!("../../../docs/tautulli/server.json"),
+    ),
+];
 
 #[derive(Template)]
 #[template(path = "sources.html")]
@@ -48,6 +62,10 @@ pub async fn page(State(state): State<AppState>, who: LoggedIn) -> Result<Respon
             last_summary: last.as_ref().map(|e| e.summary.clone()),
             last_at: last.as_ref().map(|e| iso(&e.timestamp)),
             rotatable: source.token_in_store,
+            templates: match source.app {
+                SourceApp::Tautulli => TAUTULLI_TEMPLATES.to_vec(),
+                _ => Vec::new(),
+            },
         });
     }
     let page = SourcesPage {
@@ -123,7 +141,7 @@ fn set_up(app: SourceApp) -> (Vec<&'static str>, &'static str) {
                 "Settings → Notification Agents → Add a new notification agent → Webhook.",
                 "Webhook URL: paste the Connect URL. Webhook Method: POST.",
                 "Triggers: tick what you want (Playback Start/Stop/Pause/Resume, Watched, Recently Added, Plex Server Down/Up…).",
-                "Data: paste hookarr's media template into each playback and Recently Added trigger, its server template into each server trigger (README, \"Tautulli\"), then Save.",
+                "Data: paste the media template below into each playback and Recently Added trigger, the server template into each server trigger, then Save.",
             ],
             "Waiting for Tautulli: play something…",
         ),
