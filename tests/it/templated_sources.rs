@@ -181,6 +181,10 @@ fn issues_and_comments_say_who_wrote_what() {
     let jellyseerr = parse_fixture(SourceApp::Jellyseerr, "issue-created");
     let by = jellyseerr.data.issue.unwrap().reported_by.unwrap();
     assert_eq!(
+        by.email, None,
+        "a Jellyfin user name in the e-mail field is not one"
+    );
+    assert_eq!(
         by.avatar.as_deref(),
         Some("/avatarproxy/8c1d2e3f4a5b6c7d8e9f0a1b2c3d4e5f")
     );

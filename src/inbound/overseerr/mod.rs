@@ -162,7 +162,10 @@ fn normalize(
         let key = |field: &str| format!("{prefix}{field}");
         let person = Person {
             name: f.text(&[&key("username"), &key("name"), prefix], section),
-            email: f.text(&[&key("email")], section),
+            // Jellyseerr's Jellyfin and Emby users have their user name in the e-mail field.
+            email: f
+                .text(&[&key("email")], section)
+                .filter(|e| e.contains('@')),
             avatar: f.text(&[&key("avatar")], section),
         };
         (person != Person::default()).then_some(person)
