@@ -100,6 +100,14 @@ try {
   const lidarrNew = await page.locator('[data-source="lidarr"] input').inputValue();
   assert.equal((await fetch(lidarrOld, { method: "POST", body: "{}" })).status, 401, "the old token is refused");
   await postTo(lidarrNew, "lidarr", "test");
+  // Tautulli sends nothing until a template is pasted: its card copies the media template, JSON that names the
+  // parameters hookarr reads.
+  const tautulli = page.locator('[data-source="tautulli"]');
+  await tautulli.getByRole("button", { name: "Copy" }).nth(1).click();
+  await tautulli.getByRole("button", { name: "Copied" }).waitFor();
+  const template = JSON.parse(await page.evaluate(() => navigator.clipboard.readText()));
+  assert.equal(template.action, "{action}", "the media template as Tautulli wants it");
+  assert.equal(template.show_name, "{show_name}");
 
   // Events: a new event appears live without a reload; open it.
   await page.getByRole("link", { name: "Events" }).click();
