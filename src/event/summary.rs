@@ -209,7 +209,7 @@ fn request_line(kind: EventKind, data: &EventData, what: &str) -> String {
     }
 }
 
-/// "kenji reported a video issue with Severance S01E02", "Audio issue with Dune (2021) resolved".
+/// "kenji reported an audio issue with Severance (2022)", "Subtitle issue with Dune (2021) reopened".
 fn issue_line(kind: EventKind, data: &EventData, what: &str) -> String {
     let issue = data.issue.as_ref();
     let problem = match issue.and_then(|i| i.kind.as_deref()) {

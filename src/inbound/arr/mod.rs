@@ -43,9 +43,9 @@ fn classify(event_type: &str, p: &Payload) -> EventKind {
         "download" => EventKind::LibraryNew,
         "rename" | "retag" => EventKind::LibraryUpdated,
         "moviedelete" | "moviefiledelete" | "seriesdelete" | "episodefiledelete"
-        | "artistdelete" | "albumdelete" => EventKind::LibraryDeleted,
-        "bookdelete" | "authordelete" => EventKind::LibraryDeleted,
-        "bookfiledelete" => EventKind::LibraryDeleted,
+        | "artistdelete" | "albumdelete" | "authordelete" | "bookdelete" | "bookfiledelete" => {
+            EventKind::LibraryDeleted
+        }
         "movieadded" | "seriesadd" | "artistadd" | "authoradded" => EventKind::LibraryMonitored,
         "health" => EventKind::HealthIssue,
         "healthrestored" => EventKind::HealthRestored,
