@@ -55,10 +55,12 @@ pub fn parse(ctx: &ParseContext<'_>, body: &[u8]) -> Result<Event, InboundError>
         }),
         ..Default::default()
     };
-    let mut source = ctx.source_info(app_event);
-    // Audiobookshelf posts with its HTTP library's User-Agent: that names no app.
-    super::forget_http_library(&mut source);
-    Ok(Event::new(event, ctx.received_at, source, data))
+    Ok(Event::new(
+        event,
+        ctx.received_at,
+        ctx.source_info(app_event),
+        data,
+    ))
 }
 
 #[cfg(test)]

@@ -271,21 +271,6 @@ pub fn parse(ctx: &ParseContext<'_>, body: &[u8]) -> Result<Parsed, InboundError
     }
 }
 
-/// Forgets the User-Agent's product when it is an HTTP library (`axios/1.3.4`, `node`, `python-requests/2.33`),
-/// not the app: it names no instance and no app version.
-fn forget_http_library(source: &mut SourceInfo) {
-    let library = source.instance.as_deref().is_some_and(|p| {
-        matches!(
-            p.to_ascii_lowercase().as_str(),
-            "axios" | "node" | "undici" | "python-requests"
-        )
-    });
-    if library {
-        source.instance = None;
-        source.version = None;
-    }
-}
-
 /// Reads a JSON object into `T`, telling an empty body, broken JSON, a non-object and a wrong shape apart.
 fn parse_json_object<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, InboundError> {
     let trimmed = body.trim_ascii();
@@ -328,11 +313,19 @@ fn json_kind(v: &serde_json::Value) -> &'static str {
     }
 }
 
-/// `Radarr/6.0.3.10276 (ubuntu 24.04)` → (`Radarr`, `6.0.3.10276`).
+/// HTTP libraries whose User-Agent names no app (Overseerr's axios, Jellyseerr's Node fetch, Tautulli's
+/// requests, Audiobookshelf's axios): neither an instance nor an app version.
+const HTTP_LIBRARIES: [&str; 4] = ["axios", "node", "undici", "python-requests"];
+
+/// `Radarr/6.0.3.10276 (ubuntu 24.04)` → (`Radarr`, `6.0.3.10276`); an HTTP library's (`axios/1.3.4`) → nothing.
 fn user_agent_product(ua: Option<&str>) -> (Option<String>, Option<String>) {
     let Some(first) = ua.and_then(|ua| ua.split_whitespace().next()) else {
         return (None, None);
     };
+    let product = first.split('/').next().unwrap_or_default();
+    if HTTP_LIBRARIES.contains(&product.to_ascii_lowercase().as_str()) {
+        return (None, None);
+    }
     match first.split_once('/') {
         Some((name, version)) => (
             Some(name.to_owned()).filter(|s| !s.is_empty()),
@@ -357,6 +350,8 @@ mod tests {
             user_agent_product(Some("curl")),
             (Some("curl".into()), None)
         );
+        assert_eq!(user_agent_product(Some("axios/1.3.4")), (None, None));
+        assert_eq!(user_agent_product(Some("node")), (None, None));
     }
 
     #[test]

@@ -13,7 +13,7 @@ use serde_json::{Map, Value};
 use std::collections::HashMap;
 
 /// What an empty body (a trigger without a template) is told.
-pub const EMPTY_BODY_HINT: &str = "Tautulli sent no JSON Data: paste hookarr's Tautulli template into this \
+const EMPTY_BODY_HINT: &str = "Tautulli sent no JSON Data: paste hookarr's Tautulli template into this \
      trigger's Data tab (README, \"Tautulli\": media.json for playback and recently added, server.json for the \
      server triggers)";
 
@@ -43,7 +43,6 @@ pub fn parse(ctx: &ParseContext<'_>, body: &[u8]) -> Result<Event, InboundError>
             String::new()
         }
     }));
-    super::forget_http_library(&mut source);
     source.server = p.get("server_name");
     source.version = p.get("tautulli_version").or(source.version);
     let data = if kind == EventKind::Test {

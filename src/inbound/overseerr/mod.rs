@@ -34,8 +34,7 @@ pub fn parse(ctx: &ParseContext<'_>, body: &[u8]) -> Result<Event, InboundError>
         .clone()
         .or_else(|| event_text.clone())
         .unwrap_or_else(|| "notification".into());
-    let mut source = ctx.source_info(app_event);
-    super::forget_http_library(&mut source);
+    let source = ctx.source_info(app_event);
     let data = if kind == EventKind::Test {
         EventData::default()
     } else {
