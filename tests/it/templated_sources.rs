@@ -245,3 +245,24 @@ fn tautulli_without_a_template_is_told_what_to_paste() {
     assert!(matches!(err, InboundError::EmptyTemplate(_)));
     assert!(err.to_string().contains("media.json"), "{err}");
 }
+
+/// The README shows Tautulli's two templates inline; they are the shipped files (`docs/tautulli/`), key for key.
+#[test]
+fn the_readme_shows_the_shipped_tautulli_templates() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let section = &readme[readme.find("**Tautulli**").expect("a Tautulli section")..];
+    let blocks: Vec<serde_json::Value> = section
+        .split("```json\n")
+        .skip(1)
+        .take(2)
+        .map(|b| serde_json::from_str(&b[..b.find("```").unwrap()]).unwrap())
+        .collect();
+    for (block, file) in blocks.iter().zip(["media.json", "server.json"]) {
+        let shipped: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(root.join("docs/tautulli").join(file)).unwrap())
+                .unwrap();
+        assert_eq!(block, &shipped, "README vs docs/tautulli/{file}");
+    }
+    assert_eq!(blocks.len(), 2);
+}

@@ -23,7 +23,7 @@ pub struct SourceCard {
     /// Whether its token may be rotated here (not one written in the config).
     pub rotatable: bool,
     /// Text the app needs pasted besides the URL (Tautulli's templates): a label and the text.
-    pub templates: Vec<(&'static str, &'static str)>,
+    pub templates: &'static [(&'static str, &'static str)],
 }
 
 /// Tautulli's two templates (also in the repository's `docs/tautulli/`, which the README shows).
@@ -63,8 +63,8 @@ pub async fn page(State(state): State<AppState>, who: LoggedIn) -> Result<Respon
             last_at: last.as_ref().map(|e| iso(&e.timestamp)),
             rotatable: source.token_in_store,
             templates: match source.app {
-                SourceApp::Tautulli => TAUTULLI_TEMPLATES.to_vec(),
-                _ => Vec::new(),
+                SourceApp::Tautulli => &TAUTULLI_TEMPLATES,
+                _ => &[],
             },
         });
     }

@@ -228,8 +228,8 @@ impl Engine {
     }
 
     /// Sends the message: as the edit of the message its thread opened when there is one — a download's grab,
-    /// a request's first notification — (posting anew when that message is gone), and as the plain summary when a chat target refuses the rich
-    /// message (CONTRACT §5 fallback).
+    /// a request's first notification — (posting anew when that message is gone), and as the plain summary
+    /// when a chat target refuses the rich message (CONTRACT §5 fallback).
     async fn exchange(
         &self,
         dest: &Arc<DestinationRuntime>,
