@@ -12,6 +12,8 @@ pub mod app;
 pub mod cli;
 /// Configuration: typed structs, loading, interpolation, validation.
 pub mod config;
+/// A served connection's socket, and learning when its client went away.
+pub mod connection;
 /// Delivery: routing, the queue, sending, retries, rate limits.
 pub mod delivery;
 /// The normalized event model (CONTRACT §4). Depends on nothing else of ours.

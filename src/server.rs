@@ -4,6 +4,7 @@
 //! `200` (the process is up), anything else `503` with `Retry-After` — `/readyz` too, as hookarr cannot take
 //! more traffic just then.
 
+use crate::connection::SharedStream;
 use axum::Router;
 use axum::extract::ConnectInfo;
 use hyper::body::Incoming;
@@ -87,9 +88,12 @@ pub async fn serve(
             }
         };
         let _ = stream.set_nodelay(true);
+        let stream = SharedStream::new(stream);
+        let gone = stream.watcher();
         let app = app.clone();
         let service = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
             req.extensions_mut().insert(ConnectInfo(peer));
+            req.extensions_mut().insert(gone.clone());
             app.clone().oneshot(req)
         });
         let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));

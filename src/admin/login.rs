@@ -5,7 +5,7 @@
 use super::views::{Layout, render};
 use crate::api::{ApiError, AppState};
 use crate::secrets::{hash_api_key, new_login_token, secrets_match};
-use crate::storage::{Login, NewLogin};
+use crate::storage::{Login, NewLogin, config_key_marker};
 use askama::Template;
 use axum::Form;
 use axum::extract::State;
@@ -52,9 +52,15 @@ pub async fn login_of(parts: &Parts, state: &AppState) -> Result<Option<Login>, 
     let Some(id) = cookie(&parts.headers, COOKIE) else {
         return Ok(None);
     };
+    find_login(state, &hash_api_key(id)).await
+}
+
+/// The log-in of `id_hash` if it holds, judged against the config's admin key in force now.
+async fn find_login(state: &AppState, id_hash: &str) -> Result<Option<Login>, ApiError> {
+    let marker = state.admin_key.as_deref().map(config_key_marker);
     Ok(state
         .store
-        .find_login(&hash_api_key(id), chrono::Utc::now())
+        .find_login(id_hash, chrono::Utc::now(), marker.as_deref())
         .await?)
 }
 
@@ -142,6 +148,9 @@ pub async fn log_in(
     };
     let id = new_login_token();
     let now = chrono::Utc::now();
+    // A key of the store is named by its id; the config's key (no id) by a hash of it, so that a new
+    // `admin.api_key` ends the log-ins of the old one.
+    let key_id = key_id.or_else(|| state.admin_key.as_deref().map(config_key_marker));
     let login = NewLogin {
         id_hash: hash_api_key(&id),
         user_id: user.id,
@@ -173,7 +182,7 @@ pub async fn log_out(
     let csrf = form.map(|Form(f)| f.csrf).unwrap_or_default();
     if let Some(id) = cookie(&headers, COOKIE) {
         let id_hash = hash_api_key(id);
-        if let Some(login) = state.store.find_login(&id_hash, chrono::Utc::now()).await? {
+        if let Some(login) = find_login(&state, &id_hash).await? {
             if !secrets_match(csrf.as_bytes(), login.csrf.as_bytes()) {
                 return Err(ApiError::Forbidden(
                     "the log-out form's CSRF token does not match; reload the page".into(),

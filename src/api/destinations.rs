@@ -34,6 +34,10 @@ pub struct DestinationBody {
     last_error: Option<String>,
     deliveries: CountsBody,
     success_rate: Option<f64>,
+    /// Whether it signs with a secret (types that sign: `webhook`). A secret written in the config is never
+    /// shown.
+    signing_secret_set: bool,
+    /// The secret hookarr generated because the config names none (the only place to learn it).
     signing_secret: Option<String>,
 }
 
@@ -75,6 +79,7 @@ impl From<DestinationSummary> for DestinationBody {
                 expired,
             },
             success_rate: s.success_rate,
+            signing_secret_set: s.signing_secret_set,
             signing_secret: s.signing_secret,
         }
     }

@@ -116,6 +116,27 @@ impl ApiError {
         }
     }
 
+    /// The error of `status` with `message`: how a plain-text rejection (a path parameter that is not
+    /// UTF-8, a query that does not parse) is answered in the one shape. `None` for statuses that are not
+    /// errors of a request.
+    pub fn of_status(status: StatusCode, message: String) -> Option<ApiError> {
+        Some(match status {
+            StatusCode::BAD_REQUEST | StatusCode::UNPROCESSABLE_ENTITY => ApiError::Validation {
+                message,
+                details: Vec::new(),
+            },
+            StatusCode::UNAUTHORIZED => ApiError::Unauthorized(message),
+            StatusCode::FORBIDDEN => ApiError::Forbidden(message),
+            StatusCode::NOT_FOUND => ApiError::NotFound(message),
+            StatusCode::METHOD_NOT_ALLOWED => ApiError::MethodNotAllowed(message),
+            StatusCode::CONFLICT => ApiError::Conflict(message),
+            StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge(message),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::UnsupportedMediaType(message),
+            StatusCode::REQUEST_TIMEOUT => ApiError::RequestTimeout(message),
+            _ => return None,
+        })
+    }
+
     fn parts(&self) -> (StatusCode, ErrorCode) {
         match self {
             ApiError::InvalidPayload(_) => (StatusCode::BAD_REQUEST, ErrorCode::InvalidPayload),
@@ -206,6 +227,13 @@ impl IntoResponse for ApiError {
             response.headers_mut().insert(
                 axum::http::header::RETRY_AFTER,
                 axum::http::HeaderValue::from(*retry_after_secs),
+            );
+        }
+        if status == StatusCode::PAYLOAD_TOO_LARGE {
+            // The rest of the body is not read: the connection closes after this answer, and says so.
+            response.headers_mut().insert(
+                axum::http::header::CONNECTION,
+                axum::http::HeaderValue::from_static("close"),
             );
         }
         if status == StatusCode::SERVICE_UNAVAILABLE {

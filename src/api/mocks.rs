@@ -14,7 +14,7 @@ use crate::storage::{MockRequest, MockRow};
 use axum::Json;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, Request, State};
-use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -107,11 +107,8 @@ fn apply(m: &mut MockRow, spec: MockSpec) -> Result<(), ApiError> {
     }
     if let Some(headers) = spec.headers {
         for (k, v) in &headers {
-            if HeaderName::from_bytes(k.as_bytes()).is_err() || HeaderValue::from_str(v).is_err() {
-                return Err(ApiError::invalid_param(
-                    &format!("headers.{k}"),
-                    "not a valid header name and value",
-                ));
+            if let Some(why) = super::mock_headers::refusal(k, v) {
+                return Err(ApiError::invalid_param(&format!("headers.{k}"), why));
             }
         }
         m.headers = headers;
@@ -313,14 +310,7 @@ pub async fn receive(
     }
     let status = StatusCode::from_u16(mock.status).unwrap_or(StatusCode::OK);
     let mut response = (status, mock.body).into_response();
-    for (k, v) in &mock.headers {
-        if let (Ok(k), Ok(v)) = (
-            HeaderName::from_bytes(k.as_bytes()),
-            HeaderValue::from_str(v),
-        ) {
-            response.headers_mut().insert(k, v);
-        }
-    }
+    super::mock_headers::apply(response.headers_mut(), &mock.headers);
     Ok(response)
 }
 

@@ -1,6 +1,7 @@
 //! HTTP: the inbound webhook route, the read API, health checks. axum only: handlers extract, call one
 //! domain function and map its result; the logic lives in `receive`, `storage` and `inbound`.
 
+mod answer_headers;
 mod audit;
 mod auth;
 mod bodies;
@@ -12,6 +13,7 @@ mod forms;
 mod health;
 mod hooks;
 mod json_body;
+mod mock_headers;
 mod mocks;
 mod openapi;
 mod overload;
@@ -90,6 +92,7 @@ pub fn router(state: AppState) -> Router {
             overload::cap_requests,
         ))
         .layer(CatchPanicLayer::custom(panic_response))
+        .layer(axum::middleware::from_fn(answer_headers::add))
         .layer(
             TraceLayer::new_for_http()
                 // A 5xx is logged where its cause is known (once a minute for a storage fault): never a line

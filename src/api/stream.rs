@@ -7,8 +7,10 @@
 
 use super::auth::Caller;
 use super::{ApiError, AppState};
+use crate::connection::ClientGone;
 use crate::event::{Event, EventId, EventKind, glob_matches};
 use crate::storage::Store;
+use axum::Extension;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
@@ -106,6 +108,7 @@ fn list(param: Option<&str>) -> Vec<String> {
 pub async fn stream(
     State(state): State<AppState>,
     caller: Caller,
+    gone: Option<Extension<ClientGone>>,
     headers: HeaderMap,
     params: Result<Query<StreamParams>, QueryRejection>,
 ) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, ApiError> {
@@ -161,6 +164,7 @@ pub async fn stream(
         },
         replay_after: resume,
         stopping: state.stopping.clone(),
+        gone: gone.map(|Extension(g)| g),
         pending: VecDeque::new(),
         seen: Seen::default(),
         ended: false,
@@ -209,6 +213,8 @@ struct Follow {
     replay_after: Option<EventId>,
     /// The server is stopping: the stream ends.
     stopping: tokio_util::sync::CancellationToken,
+    /// The client closed its connection: the stream ends at once, and its slot is free.
+    gone: Option<ClientGone>,
     pending: VecDeque<Event>,
     seen: Seen,
     ended: bool,
@@ -243,8 +249,16 @@ impl Follow {
                 }
                 continue;
             }
+            let gone = self.gone.clone();
+            let gone = async move {
+                match gone {
+                    Some(gone) => gone.wait().await,
+                    None => std::future::pending().await,
+                }
+            };
             let received = tokio::select! {
                 _ = self.stopping.cancelled() => return None,
+                _ = gone => return None,
                 received = self.live.recv() => received,
             };
             match received {
@@ -296,6 +310,7 @@ mod tests {
             },
             replay_after: None,
             stopping: tokio_util::sync::CancellationToken::new(),
+            gone: None,
             pending: VecDeque::new(),
             seen: Seen::default(),
             ended: false,

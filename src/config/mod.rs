@@ -15,6 +15,6 @@ pub use filter::{Condition, FilterOp};
 pub use interpolate::interpolate;
 pub use load::{ConfigProblems, Loaded, load, load_from_str};
 pub use paths::{DataDir, resolve_sqlite_url};
-pub use targets::is_private_host;
+pub use targets::{MAX_URL_BYTES, is_private_host};
 pub use types::*;
 pub use validate::{MAX_BATCH_EVENTS, Problem, check_batch, parse_cidr, validate};

@@ -6,6 +6,9 @@ use super::validate::Validator;
 use crate::outbound::targets::{Reached, UrlFinding};
 use url::{Host, Url};
 
+/// The longest URL a destination or a registered webhook may have (browsers and most servers stop near it).
+pub const MAX_URL_BYTES: usize = 2048;
+
 impl Validator {
     /// Checks `{path}.url` (or `{path}.server`): an http(s) URL (`smtp(s)://` for e-mail), `https://` for
     /// public hosts, and what its target type wants (each type's own check, in `outbound/targets/`); odd but
@@ -39,6 +42,12 @@ impl Validator {
             }
         };
         let at = format!("{path}.{key}");
+        if given.as_deref().is_some_and(|u| u.len() > MAX_URL_BYTES) {
+            return self.problem(
+                at,
+                format!("longer than {MAX_URL_BYTES} characters: no target takes a URL that long"),
+            );
+        }
         let schemes = kind.schemes();
         let url = match Url::parse(given.as_deref().unwrap_or_default()) {
             Ok(u) if schemes.contains(&u.scheme()) && u.host().is_some() => u,

@@ -27,7 +27,9 @@ pub struct DestinationSummary {
     pub deliveries: DeliveryCounts,
     /// Succeeded among the finished deliveries; none before any finished.
     pub success_rate: Option<f64>,
-    /// The signing secret (generated when the config names none), for types that sign.
+    /// Whether a type that signs has a secret to sign with.
+    pub signing_secret_set: bool,
+    /// The signing secret hookarr generated (the config names none); never one written in the config.
     pub signing_secret: Option<String>,
 }
 
@@ -100,7 +102,10 @@ pub async fn summaries(
                 last_error: st.last_error,
                 success_rate: deliveries.success_rate(),
                 deliveries,
-                signing_secret: signs.then(|| target.secrets.first().cloned()).flatten(),
+                signing_secret_set: signs && !target.secrets.is_empty(),
+                signing_secret: (signs && target.secret_generated)
+                    .then(|| target.secrets.first().cloned())
+                    .flatten(),
             })
         })
         .collect())

@@ -129,10 +129,10 @@ pub(super) fn check_headers(
                 "hookarr sets this header itself",
             ));
         }
-        if axum::http::HeaderValue::from_str(value).is_err() {
+        if !crate::outbound::is_visible_header_value(value) {
             return Err(OperationError::invalid(
                 field,
-                "not a valid header value (visible ASCII only)",
+                "not a valid header value (visible ASCII only, no space at either end)",
             ));
         }
     }

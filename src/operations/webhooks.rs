@@ -233,6 +233,13 @@ pub fn no_webhook(id: &str) -> OperationError {
 }
 
 async fn check_url(cx: &Context<'_>, url: &str) -> Result<String, OperationError> {
+    let max = crate::config::MAX_URL_BYTES;
+    if url.trim().len() > max {
+        return Err(OperationError::invalid(
+            "url",
+            format!("longer than {max} characters"),
+        ));
+    }
     cx.engine
         .address_guard()
         .check_url(url.trim())

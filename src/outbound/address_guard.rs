@@ -22,20 +22,52 @@ pub struct Refusal(pub String);
 pub fn restricted_ip(ip: IpAddr) -> Option<&'static str> {
     match ip {
         IpAddr::V4(v4) => restricted_v4(v4),
-        IpAddr::V6(v6) => {
-            // IPv4 carried inside IPv6 is judged as the IPv4 address it is.
-            if let Some(v4) = v6.to_ipv4_mapped() {
-                return restricted_v4(v4);
+        IpAddr::V6(v6) => match embedded_v4(v6) {
+            // IPv4 carried inside IPv6 is judged as the IPv4 address it reaches.
+            Some(Embedded::One(v4)) => restricted_v4(v4),
+            Some(Embedded::Teredo { server, client }) => {
+                restricted_v4(client).or_else(|| restricted_v4(server))
             }
-            let s = v6.segments();
-            if s[0] == 0x64 && s[1] == 0xff9b && s[2..6] == [0, 0, 0, 0] {
-                // NAT64 (64:ff9b::/96) reaches the IPv4 address in its last 32 bits.
-                let [a, b] = s[6].to_be_bytes();
-                let [c, d] = s[7].to_be_bytes();
-                return restricted_v4(Ipv4Addr::new(a, b, c, d));
+            Some(Embedded::Compatible(v4)) => {
+                Some(restricted_v4(v4).unwrap_or("a reserved address (IPv4-compatible)"))
             }
-            restricted_v6(v6)
-        }
+            None => restricted_v6(v6),
+        },
+    }
+}
+
+/// An IPv4 address that an IPv6 address carries and reaches.
+enum Embedded {
+    /// IPv4-mapped `::ffff:a.b.c.d`, NAT64 `64:ff9b::/96` and `64:ff9b:1::/48`, 6to4 `2002:AABB:CCDD::/48`.
+    One(Ipv4Addr),
+    /// Teredo `2001:0:SSSS:SSSS:…:CCCC:CCCC`: the server's address, and the client's (stored inverted).
+    Teredo { server: Ipv4Addr, client: Ipv4Addr },
+    /// IPv4-compatible `::a.b.c.d` (deprecated; never a public destination).
+    Compatible(Ipv4Addr),
+}
+
+fn embedded_v4(ip: Ipv6Addr) -> Option<Embedded> {
+    let s = ip.segments();
+    let v4 = |hi: u16, lo: u16| {
+        let [a, b] = hi.to_be_bytes();
+        let [c, d] = lo.to_be_bytes();
+        Ipv4Addr::new(a, b, c, d)
+    };
+    if let Some(mapped) = ip.to_ipv4_mapped() {
+        Some(Embedded::One(mapped))
+    } else if s[0] == 0x64 && s[1] == 0xff9b && (s[2..6] == [0, 0, 0, 0] || s[2] == 1) {
+        Some(Embedded::One(v4(s[6], s[7])))
+    } else if s[0] == 0x2002 {
+        Some(Embedded::One(v4(s[1], s[2])))
+    } else if s[0] == 0x2001 && s[1] == 0 {
+        Some(Embedded::Teredo {
+            server: v4(s[2], s[3]),
+            client: v4(!s[6], !s[7]),
+        })
+    } else if s[..6] == [0; 6] && !ip.is_loopback() && !ip.is_unspecified() {
+        Some(Embedded::Compatible(v4(s[6], s[7])))
+    } else {
+        None
     }
 }
 
@@ -79,9 +111,6 @@ fn restricted_v6(ip: Ipv6Addr) -> Option<&'static str> {
         Some("link-local")
     } else if ip.is_multicast() {
         Some("multicast")
-    } else if ip.to_ipv4().is_some() {
-        // IPv4-compatible (::a.b.c.d), deprecated and never a public destination.
-        Some("a reserved address")
     } else {
         None
     }
@@ -289,6 +318,26 @@ mod tests {
             ("::ffff:127.0.0.1", Some("loopback")),
             ("::ffff:10.0.0.1", Some("a private address")),
             ("64:ff9b::a9fe:a9fe", Some("a cloud metadata address")),
+            ("64:ff9b:1::a00:1", Some("a private address")),
+            // 6to4 of 169.254.169.254, of 127.0.0.1, of 10.0.0.1; of a public address it passes.
+            ("2002:a9fe:a9fe::1", Some("a cloud metadata address")),
+            ("2002:7f00:1::", Some("loopback")),
+            ("2002:a00:1:1::5", Some("a private address")),
+            ("2002:808:808::1", None),
+            // Teredo: the client's address is stored inverted (192.168.1.1 → 3f57:fefe), the server's as is.
+            (
+                "2001:0:4136:e378:8000:63bf:3f57:fefe",
+                Some("a private address"),
+            ),
+            (
+                "2001:0:a9fe:a9fe:8000:63bf:f7f7:f7f7",
+                Some("a cloud metadata address"),
+            ),
+            ("2001:0:4136:e378:8000:63bf:f7f7:f7f7", None),
+            // IPv4-compatible: judged by what it carries, and never public.
+            ("::a9fe:a9fe", Some("a cloud metadata address")),
+            ("::7f00:1", Some("loopback")),
+            ("::808:808", Some("a reserved address (IPv4-compatible)")),
             ("8.8.8.8", None),
             ("1.1.1.1", None),
             ("100.128.0.1", None),

@@ -15,6 +15,12 @@ use std::collections::BTreeMap;
 pub use targets::ServiceKeys;
 pub use templates::{TemplateProblem, Templates};
 
+/// Whether `value` may be sent as a header value: visible ASCII and inner spaces, no space at either end (no
+/// tab, no control character, nothing beyond ASCII).
+pub fn is_visible_header_value(value: &str) -> bool {
+    value.bytes().all(|b| (0x20..0x7f).contains(&b)) && value.trim() == value
+}
+
 /// A destination as the sender needs it: the config entry with its secrets resolved.
 #[derive(Clone)]
 pub struct Target {
@@ -28,6 +34,9 @@ pub struct Target {
     pub signing: Signing,
     /// Signing secrets, newest first (several during a rotation).
     pub secrets: Vec<String>,
+    /// Whether hookarr made the secret (the config names none): the one the API may show, since the admin
+    /// learns it nowhere else. A secret written in the config is never shown back.
+    pub secret_generated: bool,
     /// The credential: Home Assistant's `/api/events/` Bearer token, Telegram's bot token, ntfy's access
     /// token, Gotify's and Pushover's app token, Matrix's access token. Never logged.
     pub token: Option<String>,
@@ -50,6 +59,7 @@ impl std::fmt::Debug for Target {
 impl Target {
     /// The target of a config destination; `generated_secret` signs when the config names none.
     pub fn from_config(d: &Destination, generated_secret: Option<String>) -> Target {
+        let secret_generated = d.secret.is_none() && generated_secret.is_some();
         let secrets = match (&d.secret, generated_secret) {
             (Some(s), _) => vec![s.expose().to_owned()],
             (None, Some(g)) => vec![g],
@@ -74,6 +84,7 @@ impl Target {
             headers: d.headers.clone(),
             signing: d.signing.unwrap_or_default(),
             secrets,
+            secret_generated,
             token: d.token.as_ref().map(|t| t.expose().to_owned()),
             edit_messages: d.edit_messages,
             service: ServiceKeys::from_config(d),
@@ -93,6 +104,7 @@ impl Target {
             headers: BTreeMap::new(),
             signing: Signing::Standard,
             secrets: vec![signing::new_whsec()],
+            secret_generated: true,
             token: None,
             edit_messages: false,
             service: ServiceKeys::default(),

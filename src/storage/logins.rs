@@ -13,11 +13,18 @@ use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Row as _, Type}
 pub struct NewLogin {
     pub id_hash: String,
     pub user_id: String,
-    /// The API key logged in with; `None` for the config's `admin.api_key`.
+    /// The API key logged in with: its id, or for the config's `admin.api_key` the
+    /// [`config_key_marker`] of that key, so that changing `admin.api_key` ends its log-ins.
     pub key_id: Option<String>,
     pub csrf: String,
     pub created_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
+}
+
+/// What a log-in made with the config's `admin.api_key` keeps of it: `config:` and the key's SHA-256, never
+/// the key.
+pub fn config_key_marker(admin_key: &str) -> String {
+    format!("config:{}", crate::secrets::hash_api_key(admin_key))
 }
 
 /// A log-in that holds: its user and its CSRF token.
@@ -33,11 +40,14 @@ pub struct Login {
 pub trait Logins: Send + Sync + 'static {
     /// Stores a log-in (and forgets those that have ended).
     async fn create_login(&self, login: &NewLogin) -> Result<(), StoreError>;
-    /// The log-in of `id_hash` if it has not expired and the key it was made with still exists.
+    /// The log-in of `id_hash` if it has not expired and the key it was made with still holds: an API key
+    /// that still exists, or the config's admin key whose [`config_key_marker`] is `config_key` (the key in
+    /// force now; `None` when the config has none).
     async fn find_login(
         &self,
         id_hash: &str,
         now: DateTime<Utc>,
+        config_key: Option<&str>,
     ) -> Result<Option<Login>, StoreError>;
     /// Ends a log-in (log-out).
     async fn delete_login(&self, id_hash: &str) -> Result<(), StoreError>;
@@ -80,15 +90,18 @@ where
         &self,
         id_hash: &str,
         now: DateTime<Utc>,
+        config_key: Option<&str>,
     ) -> Result<Option<Login>, StoreError> {
         let row = sqlx::query(
             "SELECT u.id, u.name, u.role, u.created_at, l.csrf, l.expires_at \
              FROM admin_logins l JOIN users u ON u.id = l.user_id \
              WHERE l.id_hash = $1 AND l.expires_at > $2 \
-             AND (l.key_id IS NULL OR EXISTS (SELECT 1 FROM api_keys k WHERE k.id = l.key_id))",
+             AND (l.key_id = $3 OR EXISTS (SELECT 1 FROM api_keys k WHERE k.id = l.key_id))",
         )
         .bind(id_hash)
         .bind(millis(now))
+        // A log-in from before markers (NULL) matches nothing: it ends, and its user logs in again.
+        .bind(config_key.unwrap_or(""))
         .fetch_optional(&self.pool)
         .await?;
         row.as_ref()

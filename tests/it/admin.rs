@@ -322,7 +322,7 @@ async fn pages_and_assets_carry_their_headers() {
 }
 
 /// What the browser run needs, or why it cannot run here.
-fn browser() -> Result<std::path::PathBuf, String> {
+pub(crate) fn browser() -> Result<std::path::PathBuf, String> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser");
     if !Path::new("/usr/bin/chromium").exists() {
         return Err("no /usr/bin/chromium (Debian's `chromium` package)".into());
@@ -419,7 +419,7 @@ async fn a_log_in_expires() {
     let login = |id: &str, expires_at| hookarr::storage::NewLogin {
         id_hash: hookarr::secrets::hash_api_key(id),
         user_id: user_id.clone(),
-        key_id: None,
+        key_id: Some(hookarr::storage::config_key_marker(ADMIN_KEY)),
         csrf: "csrf".into(),
         created_at: now - chrono::TimeDelta::hours(13),
         expires_at,
@@ -446,6 +446,38 @@ async fn a_log_in_expires() {
         .await
         .unwrap();
     assert_eq!(api.status(), StatusCode::UNAUTHORIZED);
+    app.stop().await;
+}
+
+/// A log-in made with the config's `admin.api_key` ends when that key changes: the next start, with a new key,
+/// does not take the old log-in's cookie; a log-in made with the new key holds.
+#[tokio::test]
+async fn a_new_config_admin_key_ends_the_old_keys_log_ins() {
+    let (url, dir) = crate::helpers::fresh_storage(Backend::Sqlite).await;
+    let app = TestApp::spawn_at(url.clone(), dir, |_| {}).await;
+    let old = log_in(&app, ADMIN_KEY).await;
+    assert_eq!(page(&app, "/admin", &old).await.status(), StatusCode::OK);
+    let dir = app.stop_keeping_dir().await;
+    let new_key = "hk_a_new_admin_key_after_a_leak_0123456789";
+    let app = TestApp::spawn_at(url, dir, |c| {
+        c.admin.api_key = Some(hookarr::config::Secret(new_key.into()));
+    })
+    .await;
+    let ended = page(&app, "/admin", &old).await;
+    assert_eq!(
+        ended.status(),
+        StatusCode::SEE_OTHER,
+        "the old key's log-in ended"
+    );
+    let api = plain_client()
+        .get(format!("{}/api/events", app.base))
+        .header("cookie", format!("hookarr_login={old}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(api.status(), StatusCode::UNAUTHORIZED);
+    let new = log_in(&app, new_key).await;
+    assert_eq!(page(&app, "/admin", &new).await.status(), StatusCode::OK);
     app.stop().await;
 }
 

@@ -17,6 +17,7 @@ mod edge_cases;
 mod fixtures;
 mod logs;
 mod media_servers;
+mod mock_attack;
 mod more_sources;
 mod receiver;
 mod replay_cli;

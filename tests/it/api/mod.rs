@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 
 mod access;
 mod address_guard;
+mod answers;
 mod mocks;
 mod observability;
 pub mod openapi;

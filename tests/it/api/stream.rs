@@ -177,6 +177,43 @@ async fn streams_per_user_are_limited_and_kept_alive() {
     app.stop().await;
 }
 
+/// A stream whose client goes away gives its slot back then, not at a later keep-alive (15 s on), so a
+/// dashboard that reconnects five streams at once is never turned away.
+#[tokio::test]
+async fn a_stream_gives_its_slot_back_when_its_client_leaves() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let bob = member(&app, "bob").await;
+    // Each round opens the five a user may hold, then closes them; the next round needs every slot back.
+    for round in 0..3 {
+        let mut open = Vec::new();
+        for n in 0..5 {
+            let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+            let resp = loop {
+                let resp = app
+                    .client
+                    .get(format!("{}/api/events/stream", app.base))
+                    .bearer_auth(&bob.key)
+                    .send()
+                    .await
+                    .unwrap();
+                if resp.status() == StatusCode::OK {
+                    break resp;
+                }
+                assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
+                assert!(
+                    tokio::time::Instant::now() < deadline,
+                    "round {round}, stream {n}: the closed streams still hold their slots"
+                );
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            };
+            open.push(resp);
+        }
+        // Dropping a response mid-stream closes its connection.
+        drop(open);
+    }
+    app.stop().await;
+}
+
 /// A stream on one process sees what another process sharing the PostgreSQL database ingested and routed.
 #[tokio::test]
 async fn a_stream_sees_events_another_process_ingested() {

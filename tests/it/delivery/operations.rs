@@ -95,6 +95,7 @@ async fn replay_preview_and_destination_listing_work() {
             .starts_with("whsec_"),
         "a secret is generated when none is set"
     );
+    assert_eq!(hook["signing_secret_set"], true);
     assert!(
         !hook["url"].as_str().unwrap().contains("/x"),
         "the URL is redacted"
@@ -144,6 +145,49 @@ async fn replay_preview_and_destination_listing_work() {
     assert_eq!(status, StatusCode::NOT_FOUND);
     let (status, _) = app.get_plain("/api/deliveries").await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
+    app.stop().await;
+}
+
+/// A signing secret written in the config never comes back from the API: only that one is set. A secret
+/// hookarr generated is shown (the admin learns it nowhere else).
+#[tokio::test]
+async fn a_configured_signing_secret_is_never_shown() {
+    let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    let rx = Receiver::start().await;
+    let signed = dest(&format!(
+        "name: signed\ntype: webhook\nurl: {}\nsecret: {secret}\n",
+        rx.url("/s")
+    ));
+    let unsigned = dest(&format!(
+        "name: plain\ntype: webhook\nurl: {}\nsigning: none\n",
+        rx.url("/p")
+    ));
+    let app = app_with(Backend::Sqlite, vec![signed, unsigned], |_| {}).await;
+    for path in ["/api/destinations", "/api/destinations/signed"] {
+        let resp = app
+            .client
+            .get(format!("{}{path}", app.base))
+            .bearer_auth(crate::helpers::ADMIN_KEY)
+            .send()
+            .await
+            .unwrap();
+        let text = resp.text().await.unwrap();
+        assert!(!text.contains(secret), "{path}: {text}");
+        assert!(!text.contains("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"), "{path}");
+    }
+    let (_, list) = app.api_get("/api/destinations").await;
+    let by_name = |n: &str| {
+        list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["name"] == n)
+            .cloned()
+            .unwrap()
+    };
+    assert_eq!(by_name("signed")["signing_secret_set"], true);
+    assert_eq!(by_name("signed")["signing_secret"], serde_json::Value::Null);
+    assert_eq!(by_name("plain")["signing_secret_set"], false);
     app.stop().await;
 }
 
