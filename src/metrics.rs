@@ -14,6 +14,7 @@ pub const DELIVERIES: &str = "hookarr_deliveries_total";
 pub const RETRIES: &str = "hookarr_delivery_retries_total";
 pub const ATTEMPT_DURATION: &str = "hookarr_delivery_attempt_duration_seconds";
 pub const RATE_LIMITED: &str = "hookarr_rate_limited_total";
+pub const AUTH_FAILURES: &str = "hookarr_auth_failures_total";
 pub const QUEUE_DEPTH: &str = "hookarr_queue_depth";
 pub const OLDEST_DUE_AGE: &str = "hookarr_queue_oldest_due_age_seconds";
 pub const DESTINATION_UP: &str = "hookarr_destination_up";
@@ -72,6 +73,11 @@ pub fn attempt_duration(destination: &str, seconds: f64) {
 /// A target said "slow down" (a 429, `Retry-After`, a spent bucket).
 pub fn rate_limited(destination: &str) {
     counter!(RATE_LIMITED, "destination" => destination.to_owned()).increment(1);
+}
+
+/// A wrong API key (`wrong_key`), or a try refused for the address's earlier wrong keys (`refused`).
+pub fn auth_failure(outcome: &'static str) {
+    counter!(AUTH_FAILURES, "outcome" => outcome).increment(1);
 }
 
 /// The Prometheus text of everything, with the gauges measured now.

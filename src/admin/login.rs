@@ -7,12 +7,14 @@ use crate::api::{ApiError, AppState};
 use crate::secrets::{hash_api_key, new_login_token, secrets_match};
 use crate::storage::{Login, NewLogin, config_key_marker};
 use askama::Template;
-use axum::Form;
+use axum::extract::ConnectInfo;
 use axum::extract::State;
 use axum::extract::rejection::FormRejection;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method, header};
 use axum::response::{IntoResponse, Redirect, Response};
+use axum::{Extension, Form};
+use std::net::SocketAddr;
 
 /// How long a log-in lasts.
 pub const LOGIN_LASTS: chrono::TimeDelta = chrono::TimeDelta::hours(12);
@@ -120,6 +122,7 @@ pub struct LogInForm {
 /// `POST /admin/login`: an API key (admin or user) opens a log-in.
 pub async fn log_in(
     State(state): State<AppState>,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
     headers: HeaderMap,
     form: Result<Form<LogInForm>, FormRejection>,
 ) -> Result<Response, ApiError> {
@@ -136,16 +139,32 @@ pub async fn log_in(
             Some("The form had expired; log in again.".into()),
         ));
     }
-    let (user, key_id) = match crate::api::authenticate_key(&state, form.key.trim()).await {
-        Ok(found) => found,
-        Err(ApiError::Unauthorized(_)) => {
-            return Ok(login_form(
-                &state,
-                Some("That API key is not valid (revoked, or mistyped).".into()),
-            ));
-        }
-        Err(other) => return Err(other),
-    };
+    let address = peer.map(|Extension(ConnectInfo(p))| p.ip().to_canonical());
+    let (user, key_id) =
+        match crate::api::throttled_authenticate(&state, form.key.trim(), address).await {
+            Ok(found) => found,
+            Err(ApiError::Unauthorized(_)) => {
+                return Ok(login_form(
+                    &state,
+                    Some("That API key is not valid (revoked, or mistyped).".into()),
+                ));
+            }
+            Err(ApiError::RateLimited {
+                retry_after_secs, ..
+            }) => {
+                let mut page = login_form(
+                    &state,
+                    Some(format!(
+                        "Too many wrong keys from this address: try again in {retry_after_secs} s."
+                    )),
+                );
+                *page.status_mut() = axum::http::StatusCode::TOO_MANY_REQUESTS;
+                page.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+                return Ok(page);
+            }
+            Err(other) => return Err(other),
+        };
     let id = new_login_token();
     let now = chrono::Utc::now();
     // A key of the store is named by its id; the config's key (no id) by a hash of it, so that a new

@@ -1,6 +1,7 @@
 //! `Authorization: Bearer hk_…` for the API: [`Caller`] for the handler, and [`require`], the check every
 //! route gets from its [`Access`] in the route table.
 
+use super::auth_throttle::Verdict;
 use super::{ApiError, AppState};
 use crate::secrets::{hash_api_key, secrets_match};
 use crate::storage::{Role, UserRow};
@@ -54,7 +55,7 @@ impl FromRequestParts<AppState> for Caller {
             .and_then(|v| v.strip_prefix("Bearer "))
             .map(str::trim);
         if let Some(key) = bearer {
-            let (user, _) = authenticate_key(state, key).await?;
+            let (user, _) = throttled_authenticate(state, key, address).await?;
             return Ok(Caller { user, address });
         }
         // The admin page's scripts call the API with the page's log-in cookie.
@@ -69,6 +70,38 @@ impl FromRequestParts<AppState> for Caller {
             "send an API key as `Authorization: Bearer hk_…`".into(),
         ))
     }
+}
+
+/// [`authenticate_key`] for a client at `address`, which wrong keys slow down and then refuse for a while
+/// ([`super::auth_throttle`]).
+pub async fn throttled_authenticate(
+    state: &AppState,
+    key: &str,
+    address: Option<std::net::IpAddr>,
+) -> Result<(UserRow, Option<String>), ApiError> {
+    let now = std::time::Instant::now();
+    let if_wrong_wait = match state.auth_throttle.attempt(address, now) {
+        Verdict::Go { if_wrong_wait } => if_wrong_wait,
+        Verdict::Refuse { retry_after_secs } => {
+            return Err(ApiError::RateLimited {
+                message: "too many wrong API keys from this address; wait and try again".into(),
+                retry_after_secs,
+            });
+        }
+    };
+    let found = authenticate_key(state, key).await;
+    match &found {
+        Ok(_) => state.auth_throttle.succeeded(address, now),
+        Err(ApiError::Unauthorized(_)) => {
+            crate::metrics::auth_failure("wrong_key");
+            if !if_wrong_wait.is_zero() {
+                tokio::time::sleep(if_wrong_wait).await;
+            }
+        }
+        // The key was not judged (the store failed): not a failure of the client's.
+        Err(_) => state.auth_throttle.succeeded(address, now),
+    }
+    found
 }
 
 /// The user an API key belongs to, and the key's id (`None` for the config's `admin.api_key`).

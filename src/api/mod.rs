@@ -4,6 +4,7 @@
 mod answer_headers;
 mod audit;
 mod auth;
+mod auth_throttle;
 mod bodies;
 mod deliveries;
 mod destinations;
@@ -25,7 +26,7 @@ mod stream;
 mod users;
 mod webhooks;
 
-pub use auth::{Access, Caller, authenticate_key};
+pub use auth::{Access, Caller, authenticate_key, throttled_authenticate};
 pub use bodies::text_or_base64;
 pub use deliveries::visible as visible_delivery;
 pub use error::ApiError;
@@ -62,6 +63,8 @@ pub struct AppState {
     pub stopping: tokio_util::sync::CancellationToken,
     /// Open event streams per user.
     pub streams: Arc<stream::StreamSlots>,
+    /// Wrong keys per client address (log-in form and Bearer keys).
+    pub auth_throttle: Arc<auth_throttle::AuthThrottle>,
     /// Test sends per user (`POST /api/webhooks/…/test`): a few at once, then one every few seconds.
     pub test_sends: Arc<governor::DefaultKeyedRateLimiter<String>>,
 }

@@ -278,6 +278,9 @@ fn success(answer: Answer, schemas: &mut Schemas) -> (StatusCode, Response) {
     }
 }
 
+/// Why a keyed route answers `429` whatever it does.
+const TOO_MANY_WRONG_KEYS: &str = "Too many wrong API keys from this address: wait `Retry-After` seconds (or a route's own limit)";
+
 /// The errors a route can answer, each with why: those its access, path, query and body imply, and its own.
 fn errors(route: &Route) -> BTreeMap<StatusCode, &'static str> {
     let doc = &route.doc;
@@ -292,9 +295,11 @@ fn errors(route: &Route) -> BTreeMap<StatusCode, &'static str> {
         }
         Access::User | Access::Owner => {
             errors.insert(StatusCode::UNAUTHORIZED, "No API key, or an unknown one");
+            errors.insert(StatusCode::TOO_MANY_REQUESTS, TOO_MANY_WRONG_KEYS);
         }
         Access::Admin | Access::LoopbackOrAdmin => {
             errors.insert(StatusCode::UNAUTHORIZED, "No API key, or an unknown one");
+            errors.insert(StatusCode::TOO_MANY_REQUESTS, TOO_MANY_WRONG_KEYS);
             errors.insert(
                 StatusCode::FORBIDDEN,
                 "A user's key: this route needs the admin's",

@@ -5,7 +5,7 @@
 //! answer.
 
 use super::*;
-use crate::helpers::{Backend, fixture};
+use crate::helpers::{Backend, assert_error, fixture};
 use crate::receiver::Receiver;
 use hookarr::api::{Access, Route};
 
@@ -144,6 +144,7 @@ async fn every_route_answers_each_caller_as_its_access_says(backend: Backend) {
     let table = hookarr::api::route_table();
     assert!(table.len() >= 30, "the route table lists every route");
     let mut checked = 0;
+    let mut probes: u32 = 0;
     for route in &table {
         if route.access == Access::Source {
             continue; // `/hooks/{source}` takes source tokens: `router.rs` covers them.
@@ -153,11 +154,18 @@ async fn every_route_answers_each_caller_as_its_access_says(backend: Backend) {
             let o = objects(&app, &alice, &event, &delivery).await;
             let path = concrete_path(route, &o).replacen("/api", &format!("/api{prefix}"), 1);
             let body = body_for(route, &o, &alice);
-            let call = |key: Option<String>| {
+            let mut call = |key: Option<String>| {
                 let (method, path, body) = (route.method.clone(), path.clone(), body.clone());
                 let app = &app;
+                // Wrong keys come each from an address of its own: one address's wrong keys are slowed and
+                // then refused (`wrong_keys_from_one_address_are_slowed_then_refused`).
+                probes += 1;
+                let from = key.as_deref().is_some_and(|k| k == WRONG_KEY).then(|| {
+                    std::net::Ipv4Addr::new(127, 1, (probes / 250) as u8, (probes % 250) as u8 + 1)
+                });
                 async move {
-                    let (s, b) = answer(app, method, &path, key.as_deref(), body.as_ref()).await;
+                    let (s, b) =
+                        answer(app, from, method, &path, key.as_deref(), body.as_ref()).await;
                     documented.check(route, s, &b);
                     (s, b)
                 }
@@ -172,7 +180,7 @@ async fn every_route_answers_each_caller_as_its_access_says(backend: Backend) {
             }
             let (s, b) = call(None).await;
             assert_eq!(s, StatusCode::UNAUTHORIZED, "{what} without a key: {b}");
-            let (s, b) = call(Some("hk_not_a_real_key".into())).await;
+            let (s, b) = call(Some(WRONG_KEY.into())).await;
             assert_eq!(s, StatusCode::UNAUTHORIZED, "{what} with a wrong key: {b}");
             let has_id = route.path.contains('{');
             // bob: refused admin routes, "not found" for alice's objects, his own view of lists.
@@ -213,6 +221,7 @@ async fn every_route_answers_each_caller_as_its_access_says(backend: Backend) {
             let body = body_for(route, &o, &alice);
             let (s, b) = answer(
                 &app,
+                None,
                 route.method.clone(),
                 &path,
                 Some(ADMIN_KEY),
@@ -232,19 +241,34 @@ async fn every_route_answers_each_caller_as_its_access_says(backend: Backend) {
 }
 
 /// A route's answer; for the event stream, which never ends, and the Prometheus text, their status only.
+/// The key of nobody.
+const WRONG_KEY: &str = "hk_not_a_real_key";
+
+/// `method path` with `key`, from loopback address `from` (else 127.0.0.1).
 async fn answer(
     app: &TestApp,
+    from: Option<std::net::Ipv4Addr>,
     method: Method,
     path: &str,
     key: Option<&str>,
     body: Option<&Value>,
 ) -> (StatusCode, Value) {
-    if !path.ends_with("/events/stream") && path != "/metrics" {
+    if from.is_none() && !path.ends_with("/events/stream") && path != "/metrics" {
         return app.call(method, path, key, body).await;
     }
-    let mut req = app.client.request(method, format!("{}{path}", app.base));
+    let client = match from {
+        Some(ip) => reqwest::Client::builder()
+            .local_address(std::net::IpAddr::V4(ip))
+            .build()
+            .unwrap(),
+        None => app.client.clone(),
+    };
+    let mut req = client.request(method, format!("{}{path}", app.base));
     if let Some(key) = key {
         req = req.bearer_auth(key);
+    }
+    if let Some(body) = body {
+        req = req.json(body);
     }
     let resp = req.send().await.unwrap();
     let status = resp.status();
@@ -281,4 +305,131 @@ fn the_route_table_says_who_may_call_each_route() {
         })
         .collect();
     insta::assert_snapshot!(lines.join("\n"));
+}
+
+/// Wrong keys from one address are slowed, then refused with `429` and `Retry-After` — Bearer keys and the
+/// log-in form alike, all at once or one by one — while the admin, from another address, gets in; each
+/// failure and refusal is counted in `/metrics`.
+#[tokio::test]
+async fn wrong_keys_from_one_address_are_slowed_then_refused() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let from = |last: u8| {
+        reqwest::Client::builder()
+            .local_address(std::net::IpAddr::V4(std::net::Ipv4Addr::new(
+                127, 3, 0, last,
+            )))
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap()
+    };
+    let attacker = from(66);
+    // 30 wrong keys sent at once: each is counted before any is answered, so the last ones are refused.
+    let tries = (0..30).map(|n| {
+        attacker
+            .get(format!("{}/api/users", app.base))
+            .bearer_auth(format!("hk_guess_{n}"))
+            .send()
+    });
+    let answers = futures_util::future::join_all(tries).await;
+    let statuses: Vec<StatusCode> = answers
+        .iter()
+        .map(|r| r.as_ref().unwrap().status())
+        .collect();
+    let refused = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::TOO_MANY_REQUESTS)
+        .count();
+    let unauthorized = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::UNAUTHORIZED)
+        .count();
+    assert_eq!(unauthorized + refused, 30, "{statuses:?}");
+    // 20 are judged (a failure or two may be forgotten while the burst arrives), the rest refused.
+    assert!(
+        (20..=22).contains(&unauthorized),
+        "20 wrong keys are judged, the rest refused: {statuses:?}"
+    );
+    let limited = answers
+        .into_iter()
+        .map(Result::unwrap)
+        .find(|r| r.status() == StatusCode::TOO_MANY_REQUESTS)
+        .unwrap();
+    let retry: u64 = limited.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(retry >= 1);
+    assert_error(&limited.json().await.unwrap(), "rate_limited");
+    // Even the right key is refused from there for now: a refusal tells nothing of a key.
+    let admin_there = attacker
+        .get(format!("{}/api/users", app.base))
+        .bearer_auth(ADMIN_KEY)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(admin_there.status(), StatusCode::TOO_MANY_REQUESTS);
+    // The log-in form from there: refused too, with the page saying when to try again.
+    let form = attacker
+        .get(format!("{}/admin/login", app.base))
+        .send()
+        .await
+        .unwrap();
+    let cookie = form.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let html = form.text().await.unwrap();
+    let csrf = html
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap();
+    let login = attacker
+        .post(format!("{}/admin/login", app.base))
+        .header("cookie", cookie)
+        .form(&[("key", "hk_guess"), ("csrf", csrf)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(login.headers().contains_key("retry-after"));
+    assert!(login.text().await.unwrap().contains("Too many wrong keys"));
+    // The admin elsewhere is not locked out, and a right key is not a failure: many in a row go through.
+    let admin = from(7);
+    for _ in 0..30 {
+        let ok = admin
+            .get(format!("{}/api/users", app.base))
+            .bearer_auth(ADMIN_KEY)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(ok.status(), StatusCode::OK);
+    }
+    let metrics = app
+        .client
+        .get(format!("{}/metrics", app.base))
+        .send()
+        .await
+        .unwrap();
+    let text = metrics.text().await.unwrap();
+    let count = |outcome: &str| -> f64 {
+        text.lines()
+            .find(|l| {
+                l.starts_with(&format!(
+                    "hookarr_auth_failures_total{{outcome=\"{outcome}\"}}"
+                ))
+            })
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0.0)
+    };
+    assert!(count("wrong_key") >= 20.0, "{text}");
+    assert!(count("refused") >= 10.0, "{text}");
+    app.stop().await;
 }
