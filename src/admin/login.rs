@@ -3,7 +3,7 @@
 //! or the `X-CSRF-Token` header), and an end after [`LOGIN_LASTS`] or on log-out.
 
 use super::views::{Layout, render};
-use crate::api::{ApiError, AppState};
+use crate::api::{ApiError, AppState, Caller, Changed, record_audit};
 use crate::secrets::{hash_api_key, new_login_token, secrets_match};
 use crate::storage::{Login, NewLogin, config_key_marker};
 use askama::Template;
@@ -14,6 +14,7 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Extension, Form};
+use serde_json::Value;
 use std::net::SocketAddr;
 
 /// How long a log-in lasts.
@@ -172,19 +173,48 @@ pub async fn log_in(
     let key_id = key_id.or_else(|| state.admin_key.as_deref().map(config_key_marker));
     let login = NewLogin {
         id_hash: hash_api_key(&id),
-        user_id: user.id,
+        user_id: user.id.clone(),
         key_id,
         csrf: new_login_token(),
         created_at: now,
         expires_at: now + LOGIN_LASTS,
     };
     state.store.create_login(&login).await?;
+    let caller = Caller { user, address };
+    let detail = serde_json::json!({"key": login.key_id.as_deref().map(key_shown)});
+    audit_login(&state, &caller, "login.started", &login.id_hash, detail).await;
     let mut response = Redirect::to("/admin").into_response();
     let headers = response.headers_mut();
     let cookie = set_cookie(&state, COOKIE, &id, LOGIN_LASTS.num_seconds());
     headers.append(header::SET_COOKIE, cookie);
     headers.append(header::SET_COOKIE, set_cookie(&state, FORM_COOKIE, "", 0));
     Ok(response)
+}
+
+/// Records a log-in's start or end in the audit log: the log-in is named by the start of its id's hash
+/// (never the id, which is the cookie).
+async fn audit_login(
+    state: &AppState,
+    caller: &Caller,
+    action: &'static str,
+    id_hash: &str,
+    detail: Value,
+) {
+    let id = format!("login_{}", &id_hash[..12.min(id_hash.len())]);
+    let target = Changed {
+        kind: "login",
+        id: &id,
+        owner: Some(&caller.user.id),
+    };
+    record_audit(state, caller, action, target, detail).await;
+}
+
+/// How a log-in's key is named in the audit log: its id, or `admin.api_key` for the config's.
+fn key_shown(key_id: &str) -> &str {
+    match key_id.starts_with("config:") {
+        true => "admin.api_key",
+        false => key_id,
+    }
 }
 
 #[derive(serde::Deserialize)]
@@ -195,6 +225,7 @@ pub struct LogOutForm {
 /// `POST /admin/logout`: ends the log-in (the form carries its CSRF token).
 pub async fn log_out(
     State(state): State<AppState>,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
     headers: HeaderMap,
     form: Result<Form<LogOutForm>, FormRejection>,
 ) -> Result<Response, ApiError> {
@@ -208,6 +239,12 @@ pub async fn log_out(
                 ));
             }
             state.store.delete_login(&id_hash).await?;
+            let address = peer.map(|Extension(ConnectInfo(p))| p.ip().to_canonical());
+            let caller = Caller {
+                user: login.user,
+                address,
+            };
+            audit_login(&state, &caller, "login.ended", &id_hash, Value::Null).await;
         }
     }
     let mut response = Redirect::to("/admin/login").into_response();

@@ -26,6 +26,7 @@ mod stream;
 mod users;
 mod webhooks;
 
+pub use audit::{Changed, record as record_audit};
 pub use auth::{Access, Caller, authenticate_key, throttled_authenticate};
 pub use bodies::text_or_base64;
 pub use deliveries::visible as visible_delivery;

@@ -149,7 +149,7 @@ pub async fn delete_user(
     let target = Changed {
         kind: "user",
         id: &id,
-        owner: None,
+        owner: Some(&id),
     };
     audit::record(&state, &caller, "user.deleted", target, Value::Null).await;
     Ok(StatusCode::NO_CONTENT)
@@ -234,13 +234,14 @@ pub async fn delete_key(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    if !state.store.delete_api_key(&id, caller.scope()).await? {
+    let Some(owner) = state.store.delete_api_key(&id, caller.scope()).await? else {
         return Err(ApiError::NotFound(format!("no API key has the id `{id}`")));
-    }
+    };
+    // Whose key it was, whoever deleted it: the user's audit shows an admin's change to their keys.
     let target = Changed {
         kind: "key",
         id: &id,
-        owner: caller.scope(),
+        owner: Some(&owner),
     };
     audit::record(&state, &caller, "key.deleted", target, Value::Null).await;
     Ok(StatusCode::NO_CONTENT)

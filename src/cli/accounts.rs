@@ -1,7 +1,7 @@
 //! The one-shot commands about who may talk to hookarr: `sources` (their Connect URLs) and `keys create`,
 //! with the source label the banner shares.
 
-use super::open_store;
+use super::{audit_of, open_store};
 use crate::config::Loaded;
 use crate::secrets::new_api_key;
 use crate::storage::{Role, StoreError};
@@ -60,9 +60,19 @@ pub(super) async fn create_key(
         },
     };
     let key = new_api_key();
-    store
+    let row = store
         .insert_api_key(&user.id, &key.hash, &key.prefix, "")
         .await?;
+    let detail = serde_json::json!({"name": row.name, "prefix": row.prefix, "user": user.name});
+    audit_of(
+        store.as_ref(),
+        "key.created",
+        "key",
+        &row.id,
+        Some(&user.id),
+        detail,
+    )
+    .await;
     println!("{}", key.key);
     eprintln!(
         "API key for `{}` ({}); shown once.",

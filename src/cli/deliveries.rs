@@ -1,9 +1,8 @@
-//! The one-shot commands about what is sent: `render` (the request a destination would get), `send-test` (a
-//! `test` event now) and `replay` (earlier events delivered again).
+//! The one-shot commands that try a destination: `render` (the request it would get) and `send-test` (a
+//! `test` event now).
 
-use super::{open_store, templates_or_print};
+use super::{audit, open_store, templates_or_print};
 use crate::config::Loaded;
-use crate::storage;
 use anyhow::Context as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -22,8 +21,12 @@ pub(super) async fn render(
     };
     let store = open_store(&loaded).await?;
     let targets = crate::delivery::targets(&loaded.config, store.as_ref()).await?;
+    let names: Vec<String> = targets.iter().map(|t| t.name.clone()).collect();
     let Some(target) = targets.into_iter().find(|t| t.name == destination) else {
-        eprintln!("hookarr: no destination named `{destination}` in the config");
+        eprintln!(
+            "hookarr: no destination named `{destination}` in the config (there are: {})",
+            names.join(", ")
+        );
         return Ok(ExitCode::from(2));
     };
     let mut source_and_body = None;
@@ -79,11 +82,18 @@ pub(super) async fn send_test(loaded: Loaded, destination: &str) -> anyhow::Resu
         return Ok(ExitCode::from(2));
     };
     let store = open_store(&loaded).await?;
-    let engine = crate::delivery::Engine::new(&loaded.config, store, Arc::new(templates)).await?;
+    let engine =
+        crate::delivery::Engine::new(&loaded.config, store.clone(), Arc::new(templates)).await?;
     let sent = match crate::operations::send_test(&engine, destination).await {
         Ok(sent) => sent,
         Err(OperationError::NotFound(message)) => {
-            eprintln!("hookarr: {message}");
+            let names = engine.destination_names().collect::<Vec<_>>();
+            match names.is_empty() {
+                true => eprintln!(
+                    "hookarr: {message}; the config has no destinations yet (README, \"Send it where you read it\")"
+                ),
+                false => eprintln!("hookarr: {message} (there are: {})", names.join(", ")),
+            }
             return Ok(ExitCode::from(2));
         }
         Err(e) => {
@@ -91,6 +101,15 @@ pub(super) async fn send_test(loaded: Loaded, destination: &str) -> anyhow::Resu
             return Ok(ExitCode::from(1));
         }
     };
+    let detail = serde_json::json!({"status": sent.status, "error": sent.error});
+    audit(
+        store.as_ref(),
+        "destination.tested",
+        "destination",
+        destination,
+        detail,
+    )
+    .await;
     match (sent.status, &sent.error) {
         (Some(status), _) => println!(
             "{destination}: HTTP {status} in {} ms",
@@ -113,70 +132,4 @@ pub(super) async fn send_test(loaded: Loaded, destination: &str) -> anyhow::Resu
     } else {
         ExitCode::from(1)
     })
-}
-
-/// `hookarr replay --since DURATION [--destination NAME]`: new deliveries for every event received within
-/// the span, oldest first, with a running count.
-pub(super) async fn replay(
-    loaded: Loaded,
-    since: std::time::Duration,
-    destination: Option<String>,
-) -> anyhow::Result<ExitCode> {
-    let Some(templates) = templates_or_print(&loaded) else {
-        return Ok(ExitCode::from(2));
-    };
-    let store = open_store(&loaded).await?;
-    let engine =
-        crate::delivery::Engine::new(&loaded.config, store.clone(), Arc::new(templates)).await?;
-    if let Some(name) = &destination
-        && engine.target(name).is_none()
-    {
-        eprintln!("hookarr: no destination named `{name}` in the config");
-        return Ok(ExitCode::from(2));
-    }
-    let from =
-        chrono::Utc::now() - chrono::Duration::from_std(since).context("--since is too long")?;
-    // Newest first from the store; replayed oldest first, as they arrived.
-    let mut events = Vec::new();
-    let mut query = storage::EventQuery {
-        since: Some(from),
-        limit: 500,
-        ..Default::default()
-    };
-    loop {
-        let page = store.list_events(&query).await?;
-        let last = page.items.last().map(|e| e.id.clone());
-        events.extend(page.items.into_iter().map(|e| e.id));
-        match (page.next, last) {
-            (Some(_), Some(last)) => query.before = Some(last),
-            _ => break,
-        }
-    }
-    events.reverse();
-    let names = destination.map(|d| vec![d]);
-    let total = events.len();
-    let mut deliveries = 0;
-    for (i, id) in events.iter().enumerate() {
-        let made =
-            crate::operations::replay(&engine, store.as_ref(), id.as_str(), names.as_deref())
-                .await?;
-        deliveries += made.len();
-        if (i + 1) % 100 == 0 || i + 1 == total {
-            println!(
-                "replayed {} of {total} events: {deliveries} deliveries",
-                i + 1
-            );
-        }
-    }
-    if total == 0 {
-        println!(
-            "no event received in the last {}",
-            humantime::format_duration(since)
-        );
-    } else {
-        println!(
-            "the running `hookarr serve` sends them (or the next one started on this database)"
-        );
-    }
-    Ok(ExitCode::SUCCESS)
 }

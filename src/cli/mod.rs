@@ -14,6 +14,7 @@ macro_rules! say {
 
 mod accounts;
 mod deliveries;
+mod replay;
 mod serve;
 
 use crate::config::{self, Loaded};
@@ -96,6 +97,12 @@ pub enum Command {
         /// Only to this destination (its `name` in the config), whatever its rules say.
         #[arg(long)]
         destination: Option<String>,
+        /// Send every event again, also those that already reached the destination.
+        #[arg(long)]
+        all: bool,
+        /// Print what would be sent; queue nothing.
+        #[arg(long)]
+        dry_run: bool,
     },
     /// List the sources and their Connect URLs (tokens masked unless asked for).
     Sources {
@@ -185,8 +192,19 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             accounts::create_key(loaded, &user, admin).await
         }
         Command::Sources { show_tokens } => accounts::list_sources(loaded, show_tokens).await,
-        Command::Replay { since, destination } => {
-            deliveries::replay(loaded, since, destination).await
+        Command::Replay {
+            since,
+            destination,
+            all,
+            dry_run,
+        } => {
+            let ask = replay::Ask {
+                since,
+                destination,
+                all,
+                dry_run,
+            };
+            replay::replay(loaded, ask).await
         }
         Command::Users(UsersCommand::List) => {
             let store = open_store(&loaded).await?;
@@ -252,6 +270,42 @@ fn templates_or_print(loaded: &Loaded) -> Option<crate::outbound::Templates> {
 }
 
 /// Opens (and migrates) the configured store for a one-shot command.
+/// Records what a command changed in the audit log, done by `command line (<login name>)`: the admin's
+/// audit shows the changes made at the shell beside those made through the API. A failure to write it is
+/// logged; the change has happened.
+async fn audit(store: &dyn Store, action: &str, kind: &str, id: &str, detail: serde_json::Value) {
+    audit_of(store, action, kind, id, None, detail).await;
+}
+
+/// [`audit`] of a change to what `owner` owns.
+async fn audit_of(
+    store: &dyn Store,
+    action: &str,
+    kind: &str,
+    id: &str,
+    owner: Option<&str>,
+    detail: serde_json::Value,
+) {
+    let login = std::env::var("USER")
+        .or_else(|_| std::env::var("LOGNAME"))
+        .unwrap_or_else(|_| "unknown".into());
+    let entry = storage::AuditEntry {
+        id: crate::event::new_prefixed_id("aud"),
+        at: chrono::Utc::now(),
+        actor_id: "cli".into(),
+        actor_name: format!("command line ({login})"),
+        action: action.to_owned(),
+        target_kind: kind.to_owned(),
+        target_id: id.to_owned(),
+        owner_id: owner.map(str::to_owned),
+        address: None,
+        detail,
+    };
+    if let Err(error) = store.record_audit(&entry).await {
+        error.log("Writing the audit log failed.");
+    }
+}
+
 async fn open_store(loaded: &Loaded) -> anyhow::Result<Arc<dyn Store>> {
     storage::connect(loaded.config.storage.url.expose())
         .await

@@ -12,7 +12,7 @@ pub mod webhooks;
 
 pub use destinations::{DeliveryCounts, DestinationSummary, summaries};
 pub use preview::{Preview, PreviewEvent, preview};
-pub use replay::replay;
+pub use replay::{delivered_to, plan as plan_replay, replay};
 pub use webhook_fields::{is_credential_header, secret_or_new};
 
 use crate::delivery::{Engine, Sent};

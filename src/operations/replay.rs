@@ -3,8 +3,8 @@
 
 use super::OperationError;
 use crate::delivery::Engine;
-use crate::event::{EventId, new_prefixed_id};
-use crate::storage::{NewDelivery, Store};
+use crate::event::{Event, EventId, new_prefixed_id};
+use crate::storage::{DeliveryQuery, DeliveryStatus, NewDelivery, Store};
 
 /// Replays event `id`; returns the ids of the new deliveries.
 pub async fn replay(
@@ -18,7 +18,19 @@ pub async fn replay(
         .get_event(&event_id)
         .await?
         .ok_or_else(|| OperationError::no_event(id))?;
-    let rows: Vec<NewDelivery> = match destinations {
+    let rows = plan(engine, &event, destinations)?;
+    store.insert_deliveries(&rows).await?;
+    engine.notify_ingest();
+    Ok(rows.into_iter().map(|r| r.id).collect())
+}
+
+/// The deliveries a replay of `event` would make: to `destinations`, or as routed now.
+pub fn plan(
+    engine: &Engine,
+    event: &Event,
+    destinations: Option<&[String]>,
+) -> Result<Vec<NewDelivery>, OperationError> {
+    Ok(match destinations {
         Some(names) => {
             let unknown: Vec<&String> = names
                 .iter()
@@ -45,9 +57,29 @@ pub async fn replay(
                 })
                 .collect()
         }
-        None => engine.routes().route(&event, &|n| engine.is_enabled(n)),
+        None => engine.routes().route(event, &|n| engine.is_enabled(n)),
+    })
+}
+
+/// The destinations event `id` has reached: those with a succeeded delivery of it.
+pub async fn delivered_to(
+    store: &dyn Store,
+    id: &str,
+) -> Result<std::collections::HashSet<String>, OperationError> {
+    let mut reached = std::collections::HashSet::new();
+    let mut query = DeliveryQuery {
+        status: Some(DeliveryStatus::Succeeded),
+        event_id: Some(id.to_owned()),
+        limit: 500,
+        ..Default::default()
     };
-    store.insert_deliveries(&rows).await?;
-    engine.notify_ingest();
-    Ok(rows.into_iter().map(|r| r.id).collect())
+    loop {
+        let page = store.list_deliveries(&query).await?;
+        let last = page.items.last().map(|d| d.id.clone());
+        reached.extend(page.items.into_iter().map(|d| d.destination));
+        match (page.next, last) {
+            (Some(_), Some(last)) => query.before = Some(last),
+            _ => return Ok(reached),
+        }
+    }
 }

@@ -85,7 +85,12 @@ pub trait Accounts: Send + Sync + 'static {
     /// Keys newest first: one user's, or everyone's.
     async fn list_api_keys(&self, user_id: Option<&str>) -> Result<Vec<KeyRow>, StoreError>;
     /// Deletes a key (only if `user_id` owns it, when given); returns whether one was deleted.
-    async fn delete_api_key(&self, id: &str, user_id: Option<&str>) -> Result<bool, StoreError>;
+    /// Deletes a key (of `user_id` when given); returns whose it was, `None` when there was no such key.
+    async fn delete_api_key(
+        &self,
+        id: &str,
+        user_id: Option<&str>,
+    ) -> Result<Option<String>, StoreError>;
     /// Records that a key was used.
     async fn touch_api_key(&self, id: &str, at: DateTime<Utc>) -> Result<(), StoreError>;
 }
@@ -320,14 +325,22 @@ where
             .collect()
     }
 
-    async fn delete_api_key(&self, id: &str, user_id: Option<&str>) -> Result<bool, StoreError> {
-        let done =
-            sqlx::query("DELETE FROM api_keys WHERE id = $1 AND ($2 IS NULL OR user_id = $2)")
-                .bind(id)
-                .bind(user_id)
-                .execute(&self.pool)
-                .await?;
-        Ok(D::rows_affected(&done) == 1)
+    async fn delete_api_key(
+        &self,
+        id: &str,
+        user_id: Option<&str>,
+    ) -> Result<Option<String>, StoreError> {
+        let owner = sqlx::query(
+            "DELETE FROM api_keys WHERE id = $1 AND ($2 IS NULL OR user_id = $2) RETURNING user_id",
+        )
+        .bind(id)
+        .bind(user_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        owner
+            .map(|row| row.try_get::<String, _>("user_id"))
+            .transpose()
+            .map_err(Into::into)
     }
 
     async fn touch_api_key(&self, id: &str, at: DateTime<Utc>) -> Result<(), StoreError> {

@@ -157,6 +157,20 @@ async fn logging_in_and_out_with_a_key() {
         page(&app, "/admin", &login).await.status(),
         StatusCode::SEE_OTHER
     );
+    // The log-in and the log-out are in the audit log, with the address; the cookie's id is not.
+    let (_, audit) = app
+        .call(reqwest::Method::GET, "/api/audit", Some(ADMIN_KEY), None)
+        .await;
+    let actions: Vec<&str> = audit["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(actions, ["login.ended", "login.started"], "{audit}");
+    assert_eq!(audit["items"][1]["address"], "127.0.0.1");
+    assert_eq!(audit["items"][1]["detail"]["key"], "admin.api_key");
+    assert!(!audit.to_string().contains(&login), "{audit}");
     app.stop().await;
 }
 

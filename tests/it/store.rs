@@ -363,11 +363,12 @@ async fn users_keys_and_sources(backend: Backend) {
         Some(used.timestamp_millis())
     );
     let other = store.create_user("sarah", Role::User).await.unwrap();
-    assert!(
-        !store
+    assert_eq!(
+        store
             .delete_api_key(&key.id, Some(&other.id))
             .await
             .unwrap(),
+        None,
         "a key is deleted only by its owner"
     );
     assert!(store.delete_user(&other.id).await.unwrap());

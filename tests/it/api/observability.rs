@@ -156,6 +156,21 @@ async fn the_audit_log_says_who_changed_what_from_where(backend: Backend) {
         .call(Method::DELETE, &path, Some(&alice.key), None)
         .await;
     assert_eq!(s, StatusCode::NO_CONTENT);
+    // The admin makes alice a key and deletes it: both are in her audit, not only the admin's.
+    let (s, key) = app
+        .call(
+            Method::POST,
+            "/api/keys",
+            Some(ADMIN_KEY),
+            Some(&json!({"user_id": alice.id, "name": "spare"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let key_path = format!("/api/keys/{}", key["id"].as_str().unwrap());
+    let (s, _) = app
+        .call(Method::DELETE, &key_path, Some(ADMIN_KEY), None)
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
 
     let (s, own) = app
         .call(Method::GET, "/api/audit", Some(&alice.key), None)
@@ -175,6 +190,8 @@ async fn the_audit_log_says_who_changed_what_from_where(backend: Backend) {
     assert_eq!(
         actions,
         vec![
+            ("key.deleted", "admin (config key)"),
+            ("key.created", "admin (config key)"),
             ("webhook.deleted", "alice"),
             ("webhook.changed", "admin (config key)"),
             ("webhook.secret_rotated", "alice"),
@@ -184,10 +201,12 @@ async fn the_audit_log_says_who_changed_what_from_where(backend: Backend) {
         ],
         "alice sees what she did and what was done to hers: {own}"
     );
-    let first = &own["items"][0];
-    assert_eq!(first["address"], "127.0.0.1");
-    assert_eq!(first["target"]["id"], hook["id"]);
-    assert_eq!(own["items"][1]["detail"]["fields"], json!(["description"]));
+    assert_eq!(own["items"][0]["target"]["id"], key["id"]);
+    assert_eq!(own["items"][0]["target"]["owner_id"], alice.id.as_str());
+    let deleted = &own["items"][2];
+    assert_eq!(deleted["address"], "127.0.0.1");
+    assert_eq!(deleted["target"]["id"], hook["id"]);
+    assert_eq!(own["items"][3]["detail"]["fields"], json!(["description"]));
 
     let (_, theirs) = app
         .call(Method::GET, "/api/audit", Some(&bob.key), None)
