@@ -165,6 +165,7 @@ pub async fn stream(
         replay_after: resume,
         stopping: state.stopping.clone(),
         gone: gone.map(|Extension(g)| g),
+        alerts: Alerts::for_viewer(caller.scope()),
         pending: VecDeque::new(),
         seen: Seen::default(),
         ended: false,
@@ -179,6 +180,49 @@ pub async fn stream(
             .interval(Duration::from_secs(15))
             .text("keepalive"),
     ))
+}
+
+/// Which `hookarr.*` alerts a stream's viewer may see: an admin all of them, a user only those about their
+/// own webhooks (never the config's destinations, nor another user's webhooks). What was judged is kept.
+struct Alerts {
+    /// The user, when not an admin.
+    viewer: Option<String>,
+    judged: HashMap<String, bool>,
+}
+
+impl Alerts {
+    fn for_viewer(user: Option<&str>) -> Alerts {
+        Alerts {
+            viewer: user.map(str::to_owned),
+            judged: HashMap::new(),
+        }
+    }
+
+    async fn may_see(&mut self, store: &dyn Store, event: &Event) -> bool {
+        let Some(viewer) = &self.viewer else {
+            return true;
+        };
+        if !event.event.as_str().starts_with("hookarr.") {
+            return true;
+        }
+        let Some(alert) = &event.data.alert else {
+            return false;
+        };
+        if let Some(seen) = self.judged.get(&alert.destination) {
+            return *seen;
+        }
+        let theirs = match store.get_webhook(&alert.destination).await {
+            Ok(Some(w)) => &w.user_id == viewer,
+            // Not a webhook (a config destination), or gone: not theirs.
+            Ok(None) => false,
+            Err(error) => {
+                error.log("Reading a webhook's owner for an event stream failed.");
+                return false;
+            }
+        };
+        self.judged.insert(alert.destination.clone(), theirs);
+        theirs
+    }
 }
 
 /// The ids a stream sent lately, to send each event once.
@@ -215,6 +259,8 @@ struct Follow {
     stopping: tokio_util::sync::CancellationToken,
     /// The client closed its connection: the stream ends at once, and its slot is free.
     gone: Option<ClientGone>,
+    /// Which of hookarr's own alerts this viewer may see.
+    alerts: Alerts,
     pending: VecDeque<Event>,
     seen: Seen,
     ended: bool,
@@ -226,7 +272,10 @@ impl Follow {
     async fn next(&mut self) -> Option<SseEvent> {
         loop {
             if let Some(event) = self.pending.pop_front() {
-                if self.filter.wants(&event) && self.seen.first_time(&event.id) {
+                if self.filter.wants(&event)
+                    && self.alerts.may_see(self.store.as_ref(), &event).await
+                    && self.seen.first_time(&event.id)
+                {
                     return Some(message(&event));
                 }
                 continue;
@@ -311,6 +360,7 @@ mod tests {
             replay_after: None,
             stopping: tokio_util::sync::CancellationToken::new(),
             gone: None,
+            alerts: Alerts::for_viewer(None),
             pending: VecDeque::new(),
             seen: Seen::default(),
             ended: false,

@@ -107,6 +107,9 @@ pub struct EventData {
     pub issue: Option<Issue>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comment: Option<Comment>,
+    /// What a `hookarr.*` alert is about.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alert: Option<Alert>,
     /// Every file of a multi-file import (a season pack, an album, an audiobook in parts); `data.file` is then
     /// their folder and total size. Absent for one file.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -375,6 +378,16 @@ pub struct Issue {
 pub struct Comment {
     pub message: Option<String>,
     pub user: Option<Person>,
+}
+
+/// What one of hookarr's own alerts (`hookarr.delivery_dead`, `hookarr.destination_disabled`) is about
+/// (`data.alert`): the destination — a registered webhook's id, or a config destination's name — the
+/// delivery, and the event that was being delivered.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Alert {
+    pub destination: String,
+    pub delivery: Option<String>,
+    pub event: Option<String>,
 }
 
 /// A free-text notification (`data.notification`): what an app that speaks Apprise (Bazarr, Audiobookshelf)

@@ -156,7 +156,7 @@ pub async fn register(
             .set_enabled(&row.id, false, DISABLED_BY_OWNER)
             .await?;
     }
-    cx.engine.reload_webhooks().await?;
+    cx.engine.webhook_changed(&row.id).await?;
     Ok(row)
 }
 
@@ -196,7 +196,7 @@ pub async fn update(
             .set_enabled(&row.id, enabled, DISABLED_BY_OWNER)
             .await?;
     }
-    cx.engine.reload_webhooks().await?;
+    cx.engine.webhook_changed(&row.id).await?;
     Ok(row)
 }
 
@@ -215,7 +215,7 @@ pub async fn rotate_secret(
     if !cx.store.update_webhook(&row).await? {
         return Err(no_webhook(&row.id));
     }
-    cx.engine.reload_webhooks().await?;
+    cx.engine.webhook_changed(&row.id).await?;
     Ok((row, until))
 }
 
@@ -224,7 +224,7 @@ pub async fn delete(cx: &Context<'_>, id: &str) -> Result<(), OperationError> {
     if !cx.store.delete_webhook(id).await? {
         return Err(no_webhook(id));
     }
-    cx.engine.reload_webhooks().await?;
+    cx.engine.webhook_changed(id).await?;
     Ok(())
 }
 

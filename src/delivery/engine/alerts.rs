@@ -1,14 +1,27 @@
 //! hookarr's own alerts: `hookarr.delivery_dead` and `hookarr.destination_disabled` events, stored through
 //! the normal ingest path so they are routed like any other event (never an alert about an alert).
 
+use super::Claimed;
 use super::Engine;
-use crate::event::{Event, EventData, EventId, EventKind, Health, SourceInfo};
+use crate::event::{Alert, Event, EventData, EventId, EventKind, Health, SourceInfo};
 use crate::storage::{Ingest, RawRequest};
 use chrono::Utc;
 
 impl Engine {
     /// Emits a `hookarr.*` event (delivery dead, destination disabled) through the normal ingest path.
-    pub(super) async fn emit(&self, kind: EventKind, check: &str, message: String, about: &Event) {
+    pub(super) async fn emit(
+        &self,
+        kind: EventKind,
+        check: &str,
+        message: String,
+        about: &Claimed,
+    ) {
+        let alert = Alert {
+            destination: about.destination.clone(),
+            delivery: Some(about.id.clone()),
+            event: Some(about.event.id.as_str().to_owned()),
+        };
+        let about = &about.event;
         if about.event.as_str().starts_with("hookarr.") {
             return; // never an alert about an alert
         }
@@ -31,6 +44,7 @@ impl Engine {
                     message: Some(message),
                     wiki_url: None,
                 }),
+                alert: Some(alert),
                 ..Default::default()
             },
         };

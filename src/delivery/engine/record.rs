@@ -132,7 +132,7 @@ impl Engine {
                 finish.attempts,
                 finish.last_error.clone().unwrap_or_default()
             );
-            self.emit(EventKind::DeliveryDead, "delivery_dead", msg, &c.event)
+            self.emit(EventKind::DeliveryDead, "delivery_dead", msg, c)
                 .await;
         }
     }
@@ -151,7 +151,7 @@ impl Engine {
             EventKind::DestinationDisabled,
             "destination_disabled",
             msg,
-            &c.event,
+            c,
         )
         .await;
     }

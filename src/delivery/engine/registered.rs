@@ -1,9 +1,9 @@
 //! Webhooks registered through the API, as destinations of the engine: each row becomes a `webhook`
 //! destination named by its id, with the same routing, queue, retries, pacing and attempt log as the
-//! config's. They are re-read when they change here (the API calls [`Engine::reload_webhooks`]); when the
-//! store says another process changed them (checked before each routing on PostgreSQL, and every few
-//! seconds); when a rotation's grace period ends; and when a delivery names a webhook this process has not
-//! seen. Unchanged webhooks keep their runtime and compiled routing rule.
+//! config's. A change made here is taken in alone ([`Engine::webhook_changed`], called by the API); all are
+//! re-read when the store says another process changed them (checked before each routing on PostgreSQL,
+//! and every few seconds); when a rotation's grace period ends; and when a delivery names a webhook this
+//! process has not seen. Unchanged webhooks keep their runtime and compiled routing rule.
 
 use super::Engine;
 use super::destinations::DestinationRuntime;
@@ -97,26 +97,9 @@ impl Engine {
             .filter(|t| *t > now)
             .min();
         for row in rows {
-            let secrets = row.signing_secrets(now);
-            let known = match registered.by_id.remove(&row.id) {
-                Some(k) if k.updated_at == row.updated_at && k.signing == secrets.len() => k,
-                _ => {
-                    let Some(d) = destination_of(&row) else {
-                        continue;
-                    };
-                    built = true;
-                    let mut target = Target::from_config(&d, None);
-                    target.secrets = secrets.clone();
-                    let mut runtime = DestinationRuntime::new(&d, target, self.lease);
-                    runtime.guarded = true;
-                    Known {
-                        runtime: Arc::new(runtime),
-                        rule: Rule::new(&d),
-                        updated_at: row.updated_at,
-                        signing: secrets.len(),
-                    }
-                }
-            };
+            let (known, new) = self.known_of(&row, registered.by_id.remove(&row.id), now);
+            let Some(known) = known else { continue };
+            built |= new;
             rules.push(known.rule.clone());
             by_id.insert(row.id, known);
         }
@@ -127,6 +110,87 @@ impl Engine {
             grace_ends,
         };
         built
+    }
+
+    /// The runtime of webhook `row`: `previous` when the row has not changed since it was built, else a new
+    /// one (then `true`); `None` for a row this binary cannot read.
+    fn known_of(
+        &self,
+        row: &WebhookRow,
+        previous: Option<Known>,
+        now: DateTime<Utc>,
+    ) -> (Option<Known>, bool) {
+        let secrets = row.signing_secrets(now);
+        match previous {
+            Some(k) if k.updated_at == row.updated_at && k.signing == secrets.len() => {
+                (Some(k), false)
+            }
+            _ => {
+                let Some(d) = destination_of(row) else {
+                    return (None, false);
+                };
+                let mut target = Target::from_config(&d, None);
+                target.secrets = secrets.clone();
+                let mut runtime = DestinationRuntime::new(&d, target, self.lease);
+                runtime.guarded = true;
+                let known = Known {
+                    runtime: Arc::new(runtime),
+                    rule: Rule::new(&d),
+                    updated_at: row.updated_at,
+                    signing: secrets.len(),
+                };
+                (Some(known), true)
+            }
+        }
+    }
+
+    /// Takes in the change of one webhook made through this process (registered, changed or deleted)
+    /// without reading the others: one row and the store's version are read, the routing table is rebuilt
+    /// from memory. When the store shows more than this one change (another process's), all are read again.
+    pub async fn webhook_changed(&self, id: &str) -> Result<(), StoreError> {
+        let row = self.store.get_webhook(id).await?;
+        let version = self.store.webhooks_version().await?;
+        let now = Utc::now();
+        let built = {
+            let mut registered = self.registered.write().expect("registered lock");
+            let (count, latest) = registered.version;
+            let changed_at = |r: &WebhookRow| latest.max(r.updated_at.timestamp_millis());
+            let only_this = match (&row, registered.by_id.contains_key(id)) {
+                (Some(r), false) => version == (count + 1, changed_at(r)),
+                (Some(r), true) => version == (count, changed_at(r)),
+                (None, true) => version.0 == count - 1 && version.1 <= latest,
+                (None, false) => version == registered.version,
+            };
+            if !only_this {
+                None
+            } else {
+                let previous = registered.by_id.remove(id);
+                let mut built = false;
+                if let Some(row) = &row {
+                    let (known, new) = self.known_of(row, previous, now);
+                    if let Some(known) = known {
+                        registered.by_id.insert(row.id.clone(), known);
+                    }
+                    built = new;
+                    if let Some(until) = row.previous_secret_until.filter(|t| *t > now) {
+                        registered.grace_ends =
+                            Some(registered.grace_ends.map_or(until, |t| t.min(until)));
+                    }
+                }
+                let mut ids: Vec<&String> = registered.by_id.keys().collect();
+                ids.sort();
+                let mut rules = self.config_rules.clone();
+                rules.extend(ids.into_iter().map(|id| registered.by_id[id].rule.clone()));
+                registered.routes = Arc::new(RoutingTable { rules });
+                registered.version = version;
+                Some(built)
+            }
+        };
+        match built {
+            None => self.reload_webhooks().await,
+            Some(true) => self.refresh_state().await,
+            Some(false) => Ok(()),
+        }
     }
 
     /// Re-reads the webhooks only when they are out of date: one was registered, changed or deleted since

@@ -214,6 +214,70 @@ async fn a_stream_gives_its_slot_back_when_its_client_leaves() {
     app.stop().await;
 }
 
+/// hookarr's own alerts reach a user's stream only when they are about that user's webhooks: bob's dead
+/// webhook, yes; the admin's dead destination, no. The admin's stream has both.
+#[tokio::test]
+async fn a_users_stream_carries_alerts_about_their_own_webhooks_only() {
+    let down = crate::receiver::Receiver::start().await;
+    down.set_default(crate::receiver::Reply::status(500));
+    let gone = crate::receiver::Receiver::start().await;
+    gone.set_default(crate::receiver::Reply::status(410));
+    let ops = down.url("/ops");
+    let app = TestApp::spawn_with(Backend::Sqlite, |c| {
+        c.api.allow_private_targets = true;
+        c.destinations = vec![
+            serde_norway::from_str(&format!(
+                "{{name: ops, type: webhook, url: '{ops}', signing: none, retry: {{max_attempts: 1}}}}"
+            ))
+            .unwrap(),
+        ];
+    })
+    .await;
+    let bob = member(&app, "bob").await;
+    let hook = register(
+        &app,
+        &bob.key,
+        json!({"url": gone.url("/bob"), "events": ["download.*"]}),
+    )
+    .await;
+    let mut admin = SseReader::open(&app, "?events=hookarr.*", ADMIN_KEY, None).await;
+    let mut theirs = SseReader::open(&app, "", &bob.key, None).await;
+    posted_id(&app, "radarr", &fixture("radarr", "grab")).await;
+    // The admin hears both: ops dead, bob's webhook disabled (410).
+    let mut about = Vec::new();
+    for _ in 0..2 {
+        let m = admin.next().await.expect("an alert");
+        let data: Value = serde_json::from_str(&m.data).unwrap();
+        about.push(
+            data["data"]["alert"]["destination"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+    }
+    about.sort();
+    let mut want = vec!["ops".to_owned(), hook["id"].as_str().unwrap().to_owned()];
+    want.sort();
+    assert_eq!(about, want);
+    // Bob, up to an event posted after both alerts: the grab, his alert, the marker — not ops's.
+    let marker = posted_id(&app, "radarr", &fixture("radarr", "health")).await;
+    let mut alerts = Vec::new();
+    loop {
+        let m = theirs.next().await.expect("bob's stream goes on");
+        if m.id == marker {
+            break;
+        }
+        if m.event.starts_with("hookarr.") {
+            alerts.push(m);
+        }
+    }
+    assert_eq!(alerts.len(), 1, "{alerts:?}");
+    assert_eq!(alerts[0].event, "hookarr.destination_disabled");
+    let data: Value = serde_json::from_str(&alerts[0].data).unwrap();
+    assert_eq!(data["data"]["alert"]["destination"], hook["id"]);
+    app.stop().await;
+}
+
 /// A stream on one process sees what another process sharing the PostgreSQL database ingested and routed.
 #[tokio::test]
 async fn a_stream_sees_events_another_process_ingested() {
