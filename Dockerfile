@@ -10,13 +10,18 @@
 FROM rust:1.94-slim-bookworm AS build
 RUN apt-get update && apt-get install -y --no-install-recommends gcc libc6-dev && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
-COPY Cargo.toml Cargo.lock ./
+# What the build reads: the manifest (its bench and test targets must exist), the code, the admin page's
+# templates (askama.toml names their folder), the migrations, the destinations' templates and the Tautulli
+# templates the Sources page shows. tests/it/container_build.rs builds from exactly these in CI.
+COPY Cargo.toml Cargo.lock askama.toml ./
 COPY src src
 COPY migrations migrations
 COPY templates templates
+COPY docs/tautulli docs/tautulli
 COPY benches benches
 COPY tests tests
-RUN cargo build --release --locked --bin hookarr && strip target/release/hookarr
+# The release profile strips the binary.
+RUN cargo build --release --locked --bin hookarr
 
 FROM debian:bookworm-slim
 # tzdata for TZ; ca-certificates for HTTPS targets (Discord, Slack…); setpriv (util-linux) drops to PUID/PGID.

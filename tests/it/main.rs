@@ -8,6 +8,7 @@ mod api;
 mod binary;
 mod config;
 mod container;
+mod container_build;
 mod data_dir;
 mod delivery;
 #[path = "../support/discord_like.rs"]
