@@ -140,8 +140,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let loaded = match config::load(cli.config.as_deref(), &data_dir) {
         Ok(loaded) => loaded,
         Err(problems) => {
+            let file = cli
+                .config
+                .clone()
+                .or_else(|| data_dir.default_config())
+                .map_or("(built-in defaults)".into(), |p| p.display().to_string());
             eprintln!(
-                "hookarr: the configuration has {} problem(s):",
+                "hookarr: the configuration {file} has {} problem(s):",
                 problems.0.len()
             );
             for p in &problems.0 {
@@ -176,7 +181,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Migrate => {
-            open_store(&loaded).await?;
+            create_store(&loaded).await?;
             println!("migrations applied");
             Ok(ExitCode::SUCCESS)
         }
@@ -306,8 +311,42 @@ async fn audit_of(
     }
 }
 
-async fn open_store(loaded: &Loaded) -> anyhow::Result<Arc<dyn Store>> {
+/// Opens (and migrates) the database, creating it when it does not exist yet: `serve` and `migrate`.
+async fn create_store(loaded: &Loaded) -> anyhow::Result<Arc<dyn Store>> {
     storage::connect(loaded.config.storage.url.expose())
         .await
         .context("Failed to open and migrate the database at storage.url")
+}
+
+/// Opens the database a running `serve` uses, for the one-shot commands: a SQLite file that is not there is
+/// a wrong data directory or config (a second database would print tokens the server rejects), so it is
+/// not created — the error says where hookarr looked and how to point it elsewhere.
+async fn open_store(loaded: &Loaded) -> anyhow::Result<Arc<dyn Store>> {
+    if let Some(file) = sqlite_file(loaded.config.storage.url.expose())
+        && !file.exists()
+    {
+        let dir = &loaded.data_dir;
+        let config = loaded
+            .path
+            .as_ref()
+            .map_or("none".into(), |p| p.display().to_string());
+        anyhow::bail!(
+            "no database at {} (data directory: {}, {}; config: {config}). Run this where `hookarr serve` \
+             runs, or point it at that server's data with --data-dir DIR (HOOKARR_DATA_DIR) or --config FILE; \
+             `hookarr serve` prints its data directory when it starts",
+            file.display(),
+            dir.path.display(),
+            dir.rule
+        );
+    }
+    create_store(loaded).await
+}
+
+/// The file of a `sqlite://` URL (none for `:memory:` or another database).
+fn sqlite_file(url: &str) -> Option<PathBuf> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or_default();
+    (!path.is_empty() && !path.starts_with(":memory:")).then(|| PathBuf::from(path))
 }

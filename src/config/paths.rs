@@ -1,10 +1,10 @@
 //! Where hookarr keeps its state, whatever folder it is started from: the data directory (the database, the
 //! default config file), and paths written in the config resolved against the config file's own folder.
 //!
-//! The data directory is `--data-dir` / `HOOKARR_DATA_DIR` when given; else `./data` when hookarr runs from
-//! its own source tree (`cargo run`: what a contributor expects, and where earlier versions kept it); else the
-//! user's data directory, `$XDG_DATA_HOME/hookarr` or `~/.local/share/hookarr` — so an installed `hookarr`
-//! started from any folder finds the same database, admin key and source tokens. (The container image sets
+//! The data directory is `--data-dir` / `HOOKARR_DATA_DIR` when given; else `./data` when a build of the
+//! source tree runs in it (`cargo run`: what a contributor expects); else the user's data directory,
+//! `$XDG_DATA_HOME/hookarr` or `~/.local/share/hookarr` — so an installed `hookarr` started from any folder,
+//! the source tree included, finds the same database, admin key and source tokens. (The container image sets
 //! `HOOKARR_DATA_DIR=/config`.)
 
 use std::path::{Path, PathBuf};
@@ -27,10 +27,10 @@ impl DataDir {
                 rule: "--data-dir / HOOKARR_DATA_DIR",
             };
         }
-        if is_source_tree(&cwd) {
+        if is_source_tree(&cwd) && runs_from_build_of(&cwd) {
             return DataDir {
                 path: cwd.join("data"),
-                rule: "./data of the source tree",
+                rule: "./data of the source tree (`cargo run`)",
             };
         }
         let user_dir = std::env::var_os("XDG_DATA_HOME")
@@ -69,6 +69,16 @@ impl DataDir {
     pub fn default_storage_url(&self) -> String {
         format!("sqlite://{}", self.path.join("hookarr.db").display())
     }
+}
+
+/// Whether this process is a build of the tree at `dir` (`cargo run`: the binary under `dir/target`), not an
+/// installed `hookarr` that happens to start there.
+fn runs_from_build_of(dir: &Path) -> bool {
+    std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.canonicalize().ok())
+        .zip(dir.join("target").canonicalize().ok())
+        .is_some_and(|(exe, target)| exe.starts_with(target))
 }
 
 /// Whether `dir` is hookarr's own source tree (its `Cargo.toml` names the package).

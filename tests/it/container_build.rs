@@ -117,7 +117,8 @@ fn files_under(root: &Path, rel: &str) -> Vec<String> {
 /// Lays out in `into` what the build stage would hold in its `WORKDIR`.
 fn lay_out(repo: &Path, into: &Path) -> Vec<PathBuf> {
     let dockerfile = std::fs::read_to_string(repo.join("Dockerfile")).unwrap();
-    let ignore = Ignore::parse(&std::fs::read_to_string(repo.join(".dockerignore")).unwrap_or_default());
+    let ignore =
+        Ignore::parse(&std::fs::read_to_string(repo.join(".dockerignore")).unwrap_or_default());
     let mut laid = Vec::new();
     for copy in build_stage_copies(&dockerfile) {
         let into_folder = copy.dest.ends_with('/') || copy.dest == "." || copy.sources.len() > 1;
@@ -170,7 +171,10 @@ fn the_dockerfile_and_dockerignore_are_read_as_docker_reads_them() {
     let ignore = Ignore::parse("target\n*.db\ndocs/*\n!docs/tautulli\n# a comment\n");
     assert!(ignore.excludes("target/release/hookarr"));
     assert!(ignore.excludes("hookarr.db"));
-    assert!(!ignore.excludes("data/hookarr.db"), "`*.db` is the context root's only");
+    assert!(
+        !ignore.excludes("data/hookarr.db"),
+        "`*.db` is the context root's only"
+    );
     assert!(ignore.excludes("docs/reference.md"));
     assert!(!ignore.excludes("docs/tautulli/media.json"));
     assert!(!ignore.excludes("src/main.rs"));

@@ -129,3 +129,68 @@ fn a_relative_database_path_is_relative_to_the_config_file_and_data_dir_is_honou
     );
     assert!(line(&running.banner, "data directory: ").ends_with("(--data-dir / HOOKARR_DATA_DIR)"));
 }
+
+/// One rule for an installed binary wherever it starts: inside a clone of the source tree too, it uses the
+/// user's data directory (only a build of that tree, `cargo run`, uses its `./data`). And a command other
+/// than `serve` that finds no database says where it looked and how to point it, instead of making a
+/// second one whose tokens the running server would reject.
+#[test]
+fn an_installed_binary_uses_one_data_directory_and_commands_never_make_a_second_database() {
+    let root = tempfile::tempdir().unwrap();
+    let (home, clone, bin_dir) = (
+        root.path().join("home"),
+        root.path().join("clone"),
+        root.path().join("bin"),
+    );
+    for dir in [&home, &clone, &bin_dir] {
+        std::fs::create_dir(dir).unwrap();
+    }
+    std::fs::write(clone.join("Cargo.toml"), "[package]\nname = \"hookarr\"\n").unwrap();
+    let installed = bin_dir.join("hookarr");
+    std::fs::copy(BIN, &installed).unwrap();
+    let at_home = |cwd: &Path| {
+        let mut command = Command::new(&installed);
+        command
+            .env("HOME", &home)
+            .env_remove("XDG_DATA_HOME")
+            .env_remove("HOOKARR_DATA_DIR")
+            .env_remove("HOOKARR_CONFIG")
+            .current_dir(cwd);
+        command
+    };
+    // Before any `serve`: `sources` finds no database, says where it looked, and makes none.
+    let out = at_home(&clone)
+        .args(["sources", "--show-tokens"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let said = String::from_utf8_lossy(&out.stderr);
+    let user_db = home.join(".local/share/hookarr/hookarr.db");
+    assert!(
+        said.contains(&format!("no database at {}", user_db.display())),
+        "{said}"
+    );
+    assert!(said.contains("--data-dir"), "{said}");
+    assert!(
+        !user_db.exists() && !clone.join("data").exists(),
+        "no database made"
+    );
+    // `serve` from inside the clone: the user's data directory, not the clone's ./data.
+    let config = root.path().join("hookarr.yaml");
+    std::fs::write(&config, "server:\n  listen: 127.0.0.1:0\n").unwrap();
+    let running = start_command(at_home(&clone), &config, &clone, "warn", Stdio::inherit());
+    assert_eq!(
+        line(&running.banner, "database: "),
+        format!("SQLite {}", user_db.display())
+    );
+    let token = token_of(&running.banner, "radarr");
+    drop(running);
+    // Now `sources` from anywhere prints the tokens that server takes.
+    let out = at_home(root.path())
+        .args(["sources", "--show-tokens", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains(&token));
+}
