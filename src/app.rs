@@ -123,6 +123,7 @@ impl App {
         let engine = crate::delivery::Engine::new(&cfg, store.clone(), Arc::new(templates))
             .await
             .context("Failed to start the delivery engine")?;
+        engine.know_own_address(&public_url, addr);
         if serve_lock.is_sole_process() {
             engine
                 .requeue_abandoned()

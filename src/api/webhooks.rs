@@ -299,8 +299,7 @@ pub async fn test_url(
     let req = required(req)?;
     let url = state
         .engine
-        .address_guard()
-        .check_url(req.url.trim())
+        .check_webhook_url(req.url.trim())
         .await
         .map_err(|refusal| ApiError::invalid_param("url", refusal.0))?;
     let mut event = crate::delivery::test_event();

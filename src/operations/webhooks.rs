@@ -241,8 +241,7 @@ async fn check_url(cx: &Context<'_>, url: &str) -> Result<String, OperationError
         ));
     }
     cx.engine
-        .address_guard()
-        .check_url(url.trim())
+        .check_webhook_url(url.trim())
         .await
         .map(String::from)
         .map_err(|refusal| OperationError::invalid("url", refusal.0))

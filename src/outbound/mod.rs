@@ -4,6 +4,7 @@
 
 pub mod address_guard;
 pub mod limits;
+pub mod own_mocks;
 pub mod signing;
 pub mod targets;
 pub mod templates;

@@ -345,7 +345,7 @@ impl Engine {
             Ok(r) => r,
             Err(e) => return Sent::error(started, clock, e.to_string()),
         };
-        let request = match edit_of {
+        let mut request = match edit_of {
             Some(message) => dest.target.kind.target().as_edit(request, message),
             None => request,
         };
@@ -355,15 +355,20 @@ impl Engine {
             let cut = text.floor_char_boundary(self.max_response_bytes.min(text.len()));
             text[..cut].to_owned()
         });
-        let client = if dest.guarded {
-            // reqwest resolves names only: an address in the URL is checked here.
-            if let Err(refusal) = self.guard.check_literal(&request.url) {
-                return Sent::error(started, clock, format!("refused: {refusal}"));
-            }
-            &self.guarded_client
-        } else {
-            &self.client
-        };
+        let client =
+            if let Some(local) = dest.guarded.then(|| self.own_mock(&request.url)).flatten() {
+                // hookarr's own mock: reached over loopback, the guard's business is elsewhere.
+                request.url = local;
+                &self.client
+            } else if dest.guarded {
+                // reqwest resolves names only: an address in the URL is checked here.
+                if let Err(refusal) = self.guard.check_literal(&request.url) {
+                    return Sent::error(started, clock, format!("refused: {refusal}"));
+                }
+                &self.guarded_client
+            } else {
+                &self.client
+            };
         let mut sent = send(client, request, self.max_response_bytes, started, clock).await;
         sent.request_body = kept_body;
         sent

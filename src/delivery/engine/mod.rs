@@ -59,6 +59,9 @@ pub struct Engine {
     guarded_client: reqwest::Client,
     /// The SSRF guard of registered webhooks (`api.allow_private_targets`).
     guard: AddressGuard,
+    /// hookarr's own mock receivers, which a webhook may name whatever the guard says (set once the
+    /// listener's address is known).
+    own_mocks: std::sync::OnceLock<crate::outbound::own_mocks::OwnMocks>,
     workers: usize,
     max_response_bytes: usize,
     /// How long a claimed delivery stays leased to this process: longer than an attempt can take (two sends
@@ -164,6 +167,7 @@ impl Engine {
             client: http_client(timeout, workers, None),
             guarded_client: http_client(timeout, workers, Some(&guard)),
             guard,
+            own_mocks: std::sync::OnceLock::new(),
             workers,
             max_response_bytes: cfg.delivery.max_response_bytes,
             lease,
@@ -216,6 +220,35 @@ impl Engine {
     /// The SSRF guard registered webhooks are checked with.
     pub fn address_guard(&self) -> &AddressGuard {
         &self.guard
+    }
+
+    /// Tells the engine hookarr's own address (`server.public_url`) and its listener's, so that webhooks may
+    /// name hookarr's own mock receivers.
+    pub fn know_own_address(&self, public_url: &str, listen: std::net::SocketAddr) {
+        let _ = self
+            .own_mocks
+            .set(crate::outbound::own_mocks::OwnMocks::new(
+                public_url, listen,
+            ));
+    }
+
+    /// Where to reach `url` when it is one of hookarr's own mocks (over loopback), else `None`.
+    pub(crate) fn own_mock(&self, url: &str) -> Option<String> {
+        self.own_mocks.get()?.local_url(url)
+    }
+
+    /// Checks a URL a user gives for a webhook: hookarr's own mock receivers always pass; anything else
+    /// goes through the SSRF guard.
+    pub async fn check_webhook_url(
+        &self,
+        raw: &str,
+    ) -> Result<url::Url, crate::outbound::address_guard::Refusal> {
+        if self.own_mock(raw).is_some()
+            && let Ok(url) = url::Url::parse(raw)
+        {
+            return Ok(url);
+        }
+        self.guard.check_url(raw).await
     }
 
     pub fn target(&self, name: &str) -> Option<&Target> {

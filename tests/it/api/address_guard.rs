@@ -120,3 +120,54 @@ async fn private_targets_are_refused_at_registration_and_at_connect_time(backend
 }
 
 both_backends!(private_targets_are_refused_at_registration_and_at_connect_time);
+
+/// hookarr's own mock receivers can be registered on a default install (the guard refuses loopback and
+/// private addresses): the mock records the signed delivery. Nothing else on hookarr's own address opens:
+/// its API and a path that climbs out of `/mock/` stay refused.
+#[tokio::test]
+async fn hookarrs_own_mocks_are_allowed_and_nothing_else_on_its_address() {
+    let app = TestApp::spawn_with(Backend::Sqlite, |c| c.api.allow_private_targets = false).await;
+    let alice = member(&app, "alice").await;
+    let mock = mock_checking(&app, &alice.key, "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").await;
+    let mock_url = mock["url"].as_str().unwrap().to_owned();
+    assert!(mock_url.starts_with(&app.base), "{mock_url}");
+    for url in [
+        format!("{}/api/users", app.base),
+        format!("{mock_url}/../../api/users"),
+        format!("{}/mock/not_a_mock", app.base),
+    ] {
+        let (s, body) = try_register(&app, &alice.key, &json!({"url": url})).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{url}: {body}");
+        assert_error(&body, "validation_failed");
+    }
+    let hook = register(
+        &app,
+        &alice.key,
+        json!({"url": mock_url, "events": ["download.*"], "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}),
+    )
+    .await;
+    assert_eq!(hook["url"], mock_url.as_str());
+    let (s, _) = app.post_hook("radarr", &fixture("radarr", "grab")).await;
+    assert_eq!(s, StatusCode::ACCEPTED);
+    let requests = app
+        .wait_api(
+            &format!("/api/mocks/{}/requests", mock["id"].as_str().unwrap()),
+            |b| b["items"].as_array().is_some_and(|i| !i.is_empty()),
+        )
+        .await;
+    // The admin's key reads it too; the request is alice's delivery, signed.
+    assert_eq!(requests["items"][0]["method"], "POST");
+    assert_eq!(requests["items"][0]["signature"], "valid");
+    // The receiver test of the API reaches it as well.
+    let (s, tested) = app
+        .call(
+            Method::POST,
+            "/api/webhooks/test",
+            Some(&alice.key),
+            Some(&json!({"url": mock_url})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{tested}");
+    assert_eq!(tested["status"], 200, "{tested}");
+    app.stop().await;
+}
