@@ -141,6 +141,7 @@ impl App {
             public_url: public_url.clone(),
             streams: Arc::default(),
             auth_throttle: Arc::default(),
+            hook_refusals: Arc::default(),
             stopping: CancellationToken::new(),
             test_sends: Arc::new(governor::RateLimiter::keyed(
                 governor::Quota::per_second(std::num::NonZeroU32::new(1).expect("1 > 0"))

@@ -105,6 +105,25 @@ pub fn story(kind: &'static str, log: impl FnOnce()) {
     log();
 }
 
+/// The refused requests of sources, logged one by one at most this many a second.
+static REFUSALS: Throttle =
+    Throttle::new(std::time::Duration::from_secs(1), STORY_LINES_PER_SECOND);
+
+/// Logs one refused request through `log`, unless more than ten came within the current second: then it is
+/// counted, and the next line logged says how many were not told one by one.
+pub fn refusal(log: impl FnOnce()) {
+    let Some(untold) = REFUSALS.admit(("refusals", "")) else {
+        return;
+    };
+    if untold > 0 {
+        tracing::warn!(
+            untold,
+            "… and {untold} more refused requests not logged one by one (over {STORY_LINES_PER_SECOND} a second)"
+        );
+    }
+    log();
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

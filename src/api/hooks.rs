@@ -36,11 +36,18 @@ pub async fn receive_hook(
     body: Body,
 ) -> Result<(StatusCode, Json<Received>), ApiError> {
     let known = state.sources.get(&name).is_some();
-    let answer = receive_one(state, &name, peer, query, headers, body).await;
+    let answer = receive_one(state.clone(), &name, peer, query, headers, body).await;
     if let Err(error) = &answer {
         // Unknown names are not labels: anyone can make them up.
         let source = if known { name.as_str() } else { "unknown" };
         crate::metrics::event_rejected(source, rejection_reason(error));
+        // Overload and storage faults are told where they happen; the rest is what a user must see.
+        if !matches!(
+            error,
+            ApiError::StorageUnavailable(_) | ApiError::Overloaded(_) | ApiError::Internal(_)
+        ) {
+            state.hook_refusals.record(&name, known, peer.ip(), error);
+        }
     }
     answer
 }

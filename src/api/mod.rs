@@ -12,6 +12,7 @@ mod error;
 mod events;
 mod forms;
 mod health;
+mod hook_refusals;
 mod hooks;
 mod json_body;
 mod mock_headers;
@@ -31,6 +32,7 @@ pub use auth::{Access, Caller, authenticate_key, throttled_authenticate};
 pub use bodies::text_or_base64;
 pub use deliveries::visible as visible_delivery;
 pub use error::ApiError;
+pub use hook_refusals::Refusal as HookRefusal;
 pub use openapi::document as openapi_document;
 pub use routes::{Route, table as route_table};
 
@@ -64,6 +66,8 @@ pub struct AppState {
     pub stopping: tokio_util::sync::CancellationToken,
     /// Open event streams per user.
     pub streams: Arc<stream::StreamSlots>,
+    /// The last refused request of each source (`/api/sources`, the Sources page).
+    pub hook_refusals: Arc<hook_refusals::HookRefusals>,
     /// Wrong keys per client address (log-in form and Bearer keys).
     pub auth_throttle: Arc<auth_throttle::AuthThrottle>,
     /// Test sends per user (`POST /api/webhooks/…/test`): a few at once, then one every few seconds.

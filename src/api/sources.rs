@@ -23,6 +23,8 @@ pub struct SourceBody {
     rotatable: bool,
     last_event_at: Option<chrono::DateTime<chrono::Utc>>,
     last_event_summary: Option<String>,
+    /// The last request to it that was refused (since this process started), and why.
+    last_refusal: Option<super::HookRefusal>,
 }
 
 pub async fn list(
@@ -38,6 +40,7 @@ pub async fn list(
             rotatable: s.token_in_store,
             last_event_at: last.as_ref().map(|e| e.timestamp),
             last_event_summary: last.map(|e| e.summary),
+            last_refusal: state.hook_refusals.last_of(&s.name),
         });
     }
     Ok(Json(ListResponse::whole(items)))

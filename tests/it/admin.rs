@@ -204,6 +204,49 @@ async fn the_sources_page_has_every_app_and_tautullis_templates() {
         !html.contains("template-radarr-0"),
         "only Tautulli needs one"
     );
+    assert!(!html.contains("class=\"refused\""), "nothing refused yet");
+    // A wrong token for radarr and a mistyped source: each said where the user looks; a source whose event
+    // arrived is green.
+    let (s, _) = app
+        .post_hook("sonarr", &crate::helpers::fixture("sonarr", "test"))
+        .await;
+    assert_eq!(s, reqwest::StatusCode::ACCEPTED);
+    for path in ["/hooks/radarr?token=wrong", "/hooks/radar?token=wrong"] {
+        let resp = app
+            .client
+            .post(format!("{}{path}", app.base))
+            .header("content-type", "application/json")
+            .body("{}")
+            .send()
+            .await
+            .unwrap();
+        assert!(resp.status().is_client_error());
+    }
+    let html = page(&app, "/admin/sources", &login)
+        .await
+        .text()
+        .await
+        .unwrap();
+    let card = |name: &str| {
+        let start = html.find(&format!("data-source=\"{name}\"")).unwrap();
+        let end = html[start..].find("</section>").unwrap();
+        html[start..start + end].to_owned()
+    };
+    assert!(
+        card("radarr").contains("class=\"refused\""),
+        "{}",
+        card("radarr")
+    );
+    assert!(
+        card("radarr").contains("answered 401"),
+        "{}",
+        card("radarr")
+    );
+    assert!(!card("lidarr").contains("refused"));
+    assert!(html.contains("<code>/hooks/radar</code>, which no source is named"));
+    let at = html.find("data-source=\"sonarr\"").unwrap();
+    let sonarr_start = html[..at].rfind("<section").unwrap();
+    assert!(html[sonarr_start..].starts_with("<section class=\"card source received\""));
     app.stop().await;
 }
 

@@ -194,3 +194,87 @@ async fn api_keys_and_webhook_secrets_never_reach_the_log() {
         assert!(!text.contains(secret), "{secret:?} is in the log:\n{text}");
     }
 }
+
+/// A request a source refuses — a wrong token, a mistyped source, a body that is not JSON — is a warning
+/// with the source and the sender's address (never the token presented), and the last one is on the
+/// source in `/api/sources` and on its card; a mistyped source is said on the Sources page.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refused_requests_are_logged_and_shown_on_their_source() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}/hookarr.db", dir.path().display());
+    let config = write_config_with(dir.path(), &db, Some(ADMIN_KEY), "");
+    let log_path = dir.path().join("hookarr.log");
+    let log = std::fs::File::create(&log_path).unwrap();
+    let running = start_command(
+        Command::new(BIN),
+        &config,
+        dir.path(),
+        "info",
+        Stdio::from(log),
+    );
+    let token = token_of(&running.banner, "sonarr");
+    let client = reqwest::Client::new();
+    let post = |path: String, content_type: &'static str, body: &'static [u8]| {
+        client
+            .post(format!("{}{path}", running.base))
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+    };
+    let wrong = post(
+        "/hooks/radarr?token=hk_wrong_guess_1234".into(),
+        "application/json",
+        b"{}",
+    );
+    assert_eq!(wrong.await.unwrap().status(), 401);
+    let mistyped = post("/hooks/radar?token=x".into(), "application/json", b"{}");
+    assert_eq!(mistyped.await.unwrap().status(), 404);
+    let xml = post(
+        format!("/hooks/sonarr?token={token}"),
+        "application/xml",
+        b"<a/>",
+    );
+    assert_eq!(xml.await.unwrap().status(), 415);
+    // The log, once the three are in it.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let text = loop {
+        let text = std::fs::read_to_string(&log_path).unwrap();
+        if text.matches("A request to a source was refused.").count() >= 3
+            || Instant::now() > deadline
+        {
+            break text;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let line = |needles: &[&str]| {
+        assert!(
+            text.lines()
+                .any(|l| l.contains("WARN") && needles.iter().all(|n| l.contains(n))),
+            "no warning with {needles:?} in:\n{text}"
+        );
+    };
+    line(&["source=radarr", "address=127.0.0.1", "status=401"]);
+    line(&["source=(unknown)", "name=radar", "status=404"]);
+    line(&["source=sonarr", "status=415"]);
+    assert!(
+        !text.contains("hk_wrong_guess_1234"),
+        "the token presented is not logged"
+    );
+    // /api/sources: the last refusal of each.
+    let sources =
+        crate::serve::get_json(&client, &format!("{}/api/sources", running.base), ADMIN_KEY).await;
+    let of = |name: &str| {
+        sources["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["name"] == name)
+            .cloned()
+            .unwrap()
+    };
+    assert_eq!(of("radarr")["last_refusal"]["status"], 401, "{sources}");
+    assert_eq!(of("radarr")["last_refusal"]["address"], "127.0.0.1");
+    assert_eq!(of("sonarr")["last_refusal"]["status"], 415);
+    assert_eq!(of("lidarr")["last_refusal"], Value::Null);
+    drop(running);
+}

@@ -257,6 +257,8 @@ function liveSources() {
     time.setAttribute("datetime", event.timestamp);
     last.replaceChildren(badge, " Last event: " + event.summary + ", ", time);
     localTimes(last);
+    const refused = card.querySelector(".refused");
+    if (refused) refused.remove();
     card.classList.add("arrived");
   });
 }

@@ -20,10 +20,34 @@ pub struct SourceCard {
     pub test_hint: &'static str,
     pub last_summary: Option<String>,
     pub last_at: Option<String>,
+    /// The last refused request, when it came after the last event: why the app's Test failed.
+    pub refused: Option<Refused>,
     /// Whether its token may be rotated here (not one written in the config).
     pub rotatable: bool,
     /// Text the app needs pasted besides the URL (Tautulli's templates): a label and the text.
     pub templates: &'static [(&'static str, &'static str)],
+}
+
+/// A refused request as a card shows it.
+pub struct Refused {
+    pub status: u16,
+    pub reason: String,
+    pub address: String,
+    pub at: String,
+    /// For a request to no source: the name it asked for.
+    pub name: Option<String>,
+}
+
+impl From<crate::api::HookRefusal> for Refused {
+    fn from(r: crate::api::HookRefusal) -> Refused {
+        Refused {
+            status: r.status,
+            reason: r.reason,
+            address: r.address,
+            at: iso(&r.at),
+            name: r.source,
+        }
+    }
 }
 
 /// Tautulli's two templates (also in the repository's `docs/tautulli/`, which the README shows).
@@ -43,6 +67,8 @@ const TAUTULLI_TEMPLATES: [(&str, &str); 2] = [
 struct SourcesPage {
     layout: Layout,
     cards: Vec<SourceCard>,
+    /// The last request to a name no source has (a mistyped Connect URL).
+    unknown: Option<Refused>,
     /// The newest event now: the live cards follow the stream from it.
     since: String,
 }
@@ -59,6 +85,11 @@ pub async fn page(State(state): State<AppState>, who: LoggedIn) -> Result<Respon
             connect_url: source.connect_url(&state.public_url, true),
             steps,
             test_hint,
+            refused: state
+                .hook_refusals
+                .last_of(&source.name)
+                .filter(|r| last.as_ref().is_none_or(|e| r.at > e.timestamp))
+                .map(Refused::from),
             last_summary: last.as_ref().map(|e| e.summary.clone()),
             last_at: last.as_ref().map(|e| iso(&e.timestamp)),
             rotatable: source.token_in_store,
@@ -71,6 +102,7 @@ pub async fn page(State(state): State<AppState>, who: LoggedIn) -> Result<Respon
     let page = SourcesPage {
         layout: Layout::new("Sources", "/admin/sources", &who),
         cards,
+        unknown: state.hook_refusals.last_unknown().map(Refused::from),
         since: super::newest_event_id(&state).await?,
     };
     Ok(render(&page))
