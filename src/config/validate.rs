@@ -35,6 +35,23 @@ impl fmt::Display for Problem {
 }
 
 /// Returns every problem and every warning of `cfg`.
+/// Whether a value is still an example's placeholder (`…/replace-this-with-your-webhook-token`, the
+/// examples' Discord id) rather than the user's own.
+fn is_placeholder(value: &str) -> bool {
+    let lower = value.to_ascii_lowercase();
+    [
+        "replace-this",
+        "replace_this",
+        "your-webhook",
+        "your_webhook",
+        "<your",
+        "changeme",
+    ]
+    .iter()
+    .any(|p| lower.contains(p))
+        || value.contains("123456789012345678")
+}
+
 pub fn validate(cfg: &Config) -> (Vec<Problem>, Vec<String>) {
     let mut v = Validator::default();
     v.server(cfg);
@@ -222,6 +239,20 @@ impl Validator {
             );
         }
         self.target_url(path, d);
+        let written = [
+            ("url", d.url.as_ref().map(|u| u.expose())),
+            ("token", d.token.as_ref().map(|t| t.expose())),
+            ("server", d.server.as_deref()),
+        ];
+        for (key, value) in written {
+            if value.is_some_and(is_placeholder) {
+                self.problem(
+                    format!("{path}.{key}"),
+                    "is still the example's placeholder: paste your own (for Discord: Server Settings → \
+                     Integrations → Webhooks → Copy Webhook URL)",
+                );
+            }
+        }
         for (j, glob) in d.events.iter().enumerate() {
             if !EventKind::ALL
                 .iter()

@@ -270,17 +270,65 @@ fn durations_take_units() {
     );
 }
 
+/// The minimal example as shipped is refused for its placeholder URL (so `check-config` says what to paste);
+/// with a real URL it loads without warnings and routes what its comment promises: a grab, an import, a
+/// health problem of the *arr apps — not Plex's "added" of the same episode, a rename, a rating, a delete.
 #[test]
-fn the_minimal_example_loads_as_it_is_without_warnings() {
+fn the_minimal_example_wants_a_real_url_and_routes_grabs_imports_and_health_only() {
     let text = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/config/hookarr.minimal.yaml"
     ))
     .unwrap();
-    let (cfg, warnings) = load_from_str(&text, |_| None, &[]).unwrap_or_else(|p| panic!("{p}"));
-    assert_eq!(cfg.destinations.len(), 1);
-    assert_eq!(cfg.destinations[0].kind, DestinationType::Discord);
+    let problems = load_from_str(&text, |_| None, &[]).unwrap_err().0;
+    let told: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
+    assert_eq!(told.len(), 1, "{told:?}");
+    assert!(
+        told[0].contains("destinations[0].url") && told[0].contains("placeholder"),
+        "{told:?}"
+    );
+    let mine = text.replace(
+        "123456789012345678/replace-this-with-your-webhook-token",
+        "987654321098765432/aBcDeFgHiJkLmNoPqRsTuVwXyZ",
+    );
+    let (cfg, warnings) = load_from_str(&mine, |_| None, &[]).unwrap_or_else(|p| panic!("{p}"));
     assert!(warnings.is_empty(), "{warnings:?}");
+    assert_eq!(cfg.destinations[0].kind, DestinationType::Discord);
+    let table = hookarr::delivery::route::RoutingTable {
+        rules: cfg
+            .destinations
+            .iter()
+            .map(hookarr::delivery::route::Rule::new)
+            .collect(),
+    };
+    let routed = |source: &str, event: &str| {
+        let e: hookarr::event::Event = serde_json::from_value(serde_json::json!({
+            "id": "evt_01HZZZZZZZZZZZZZZZZZZZZZZZ", "event": event,
+            "timestamp": "2026-12-07T00:00:00.000Z",
+            "source": {"name": source, "app": source, "event": "x"},
+            "summary": "s", "data": {}
+        }))
+        .unwrap();
+        !table.route(&e, &|_| true).is_empty()
+    };
+    for (source, event) in [
+        ("radarr", "download.grabbed"),
+        ("sonarr", "library.new"),
+        ("radarr", "library.upgraded"),
+        ("sonarr", "health.issue"),
+    ] {
+        assert!(routed(source, event), "{source} {event} is told");
+    }
+    for (source, event) in [
+        ("plex", "library.new"),
+        ("jellyfin", "library.new"),
+        ("sonarr", "library.updated"),
+        ("sonarr", "library.deleted"),
+        ("plex", "library.rated"),
+        ("sonarr", "health.restored"),
+    ] {
+        assert!(!routed(source, event), "{source} {event} is not told");
+    }
 }
 
 #[test]
