@@ -11,6 +11,7 @@ mod media_server;
 mod overseerr;
 mod plex;
 mod tautulli;
+mod which_app;
 
 use crate::event::{Event, SourceInfo};
 use crate::playback::Signal;
@@ -230,6 +231,16 @@ pub enum InboundError {
     /// A field has a shape no version of the app sends.
     #[error("the body has an unexpected shape: {0}")]
     Shape(String),
+    /// The body is another app's payload: the user pasted the wrong Connect URL.
+    #[error(
+        "this is a {sender} payload, but `{named}` is a {app} source: paste the {sender} Connect URL \
+         (/hooks/{sender}?token=…, `hookarr sources --show-tokens` prints it) into {sender} instead"
+    )]
+    WrongApp {
+        sender: SourceApp,
+        named: String,
+        app: SourceApp,
+    },
 }
 
 /// What one body becomes.
@@ -252,6 +263,15 @@ impl From<Event> for Parsed {
 
 /// Parses one body (the app's JSON, taken out of its form if it came in one) from a source of the given app.
 pub fn parse(ctx: &ParseContext<'_>, body: &[u8]) -> Result<Parsed, InboundError> {
+    if let Some(sender) = which_app::sender_of(body)
+        && !which_app::takes(ctx.app, sender)
+    {
+        return Err(InboundError::WrongApp {
+            sender,
+            named: ctx.source.to_owned(),
+            app: ctx.app,
+        });
+    }
     match ctx.app {
         SourceApp::Radarr
         | SourceApp::Sonarr

@@ -403,3 +403,77 @@ async fn postgres_serves_the_same_inbound_route() {
     assert_eq!((s, &b["database"]), (StatusCode::OK, &json!("postgres")));
     app.stop().await;
 }
+
+/// A payload posted to another app's source — Sonarr's webhook pasted with Radarr's Connect URL, Plex's JSON
+/// at an Arr source — is refused with a 400 that names the app it is and the URL to use, and kept in the
+/// rejected log; the sources it belongs to take it.
+#[tokio::test]
+async fn another_apps_payload_is_refused_with_the_url_to_use() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let senders = [
+        ("radarr", "grab"),
+        ("sonarr", "download"),
+        ("lidarr", "download"),
+        ("readarr", "download"),
+        ("plex", "media.play"),
+        ("jellyfin", "PlaybackStart"),
+        ("emby", "playback.start"),
+        ("overseerr", "media-approved"),
+        ("tautulli", "created-movie"),
+    ];
+    // Sources that take JSON (Plex's source takes only its form); Whisparr's takes Radarr's and Sonarr's,
+    // and each request app's takes the other's.
+    let sources = [
+        "radarr",
+        "sonarr",
+        "lidarr",
+        "readarr",
+        "prowlarr",
+        "jellyfin",
+        "emby",
+        "overseerr",
+        "jellyseerr",
+        "tautulli",
+    ];
+    let mut refused = 0;
+    for (sender, fixture_name) in senders {
+        let body = fixture(sender, fixture_name);
+        for source in sources {
+            let same = source == sender || matches!((source, sender), ("jellyseerr", "overseerr"));
+            if same {
+                continue;
+            }
+            let (s, answer) = app
+                .post_hook_as(source, "application/json", body.clone())
+                .await;
+            assert_eq!(s, StatusCode::BAD_REQUEST, "{sender} at {source}: {answer}");
+            let message = answer["error"]["message"].as_str().unwrap();
+            assert!(
+                message.contains(&format!("this is a {sender} payload, but `{source}` is a")),
+                "{sender} at {source}: {message}"
+            );
+            assert!(
+                message.contains(&format!("/hooks/{sender}?token=")),
+                "{message}"
+            );
+            refused += 1;
+        }
+    }
+    let (_, rejected) = app.api_get("/api/rejected?limit=100").await;
+    assert_eq!(
+        rejected["items"].as_array().unwrap().len(),
+        refused,
+        "each kept"
+    );
+    let (_, events) = app.api_get("/api/events").await;
+    assert!(
+        events["items"].as_array().unwrap().is_empty(),
+        "nothing stored as an event"
+    );
+    // Health checks and tests carry no media: they say nothing of their app, and pass.
+    let (s, _) = app
+        .post_hook_as("radarr", "application/json", fixture("sonarr", "health"))
+        .await;
+    assert_eq!(s, StatusCode::ACCEPTED);
+    app.stop().await;
+}
