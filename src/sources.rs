@@ -59,6 +59,29 @@ impl Source {
         }
     }
 
+    /// The Apprise URL of an `apprise` source, for apps that take one (Bazarr): `json://` (or `jsons://`)
+    /// with the token as a Basic password — Apprise drops a plain `?token=` from a `json://` URL, and keeps
+    /// the credentials. `None` for other apps and for a source without a token.
+    pub fn apprise_url(&self, public_url: &str, show_token: bool) -> Option<String> {
+        if self.app != SourceApp::Apprise {
+            return None;
+        }
+        let token = self.token.as_deref()?;
+        let (scheme, rest) = match public_url.split_once("://") {
+            Some(("https", rest)) => ("jsons", rest),
+            Some((_, rest)) => ("json", rest),
+            None => ("json", public_url),
+        };
+        let token = match show_token {
+            true => url::form_urlencoded::byte_serialize(token.as_bytes()).collect::<String>(),
+            false => MASKED_TOKEN.to_owned(),
+        };
+        Some(format!(
+            "{scheme}://hookarr:{token}@{rest}/hooks/{}",
+            self.name
+        ))
+    }
+
     /// Whether a request from `ip` may post here.
     pub fn ip_allowed(&self, ip: IpAddr) -> bool {
         let ip = ip.to_canonical();

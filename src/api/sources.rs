@@ -19,6 +19,10 @@ pub struct SourceBody {
     app: &'static str,
     /// The URL to paste into the app, token included.
     connect_url: String,
+    /// For an `apprise` source: the Apprise URL (`json://hookarr:<token>@host/hooks/<name>`) for apps that
+    /// take one, like Bazarr.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    apprise_url: Option<String>,
     /// Whether `rotate-token` may change its token (false when the config sets the token or Basic pair).
     rotatable: bool,
     last_event_at: Option<chrono::DateTime<chrono::Utc>>,
@@ -37,6 +41,7 @@ pub async fn list(
             name: s.name.clone(),
             app: s.app.as_str(),
             connect_url: s.connect_url(&state.public_url, true),
+            apprise_url: s.apprise_url(&state.public_url, true),
             rotatable: s.token_in_store,
             last_event_at: last.as_ref().map(|e| e.timestamp),
             last_event_summary: last.map(|e| e.summary),

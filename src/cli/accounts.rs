@@ -35,6 +35,9 @@ pub(super) async fn list_sources(loaded: Loaded, show_tokens: bool) -> anyhow::R
             source_label(&s.name, s.app.as_str()),
             s.connect_url(&public_url, show_tokens)
         );
+        if let Some(apprise) = s.apprise_url(&public_url, show_tokens) {
+            say!("{:<18} {apprise} (the Apprise URL, for Bazarr)", "");
+        }
     }
     if !show_tokens && sources.all().iter().any(|s| s.token.is_some()) {
         say!("(tokens hidden; add --show-tokens to print them)");

@@ -2,7 +2,7 @@
 //! (Apprise `json://`) and Audiobookshelf (an Apprise API `notify` call) send, Overseerr's verbatim
 //! `Authorization` header, and Tautulli's empty and form bodies.
 
-use crate::helpers::{Backend, Corpus, TestApp};
+use crate::helpers::{Backend, Corpus, TestApp, report_skip};
 use crate::receiver::{Receiver, Reply};
 use hookarr::config::SourceConfig;
 use reqwest::StatusCode;
@@ -194,5 +194,96 @@ async fn tautulli_is_told_what_to_paste_and_reads_form_bodies() {
     assert_eq!(event["event"], "playback.start");
     assert_eq!(event["data"]["media"]["title"], "Amélie");
     assert_eq!(event["source"]["server"], "Attic Plex");
+    app.stop().await;
+}
+
+/// Sends one notification with the real Apprise library (Python, from PyPI: what Bazarr uses) to `url`;
+/// `Err` says why Apprise cannot run here.
+fn apprise_notify(url: &str, title: &str, body: &str) -> Result<bool, String> {
+    let script = "import sys, apprise\n\
+                  a = apprise.Apprise()\n\
+                  assert a.add(sys.argv[1]), 'Apprise does not take the URL'\n\
+                  sys.exit(0 if a.notify(title=sys.argv[2], body=sys.argv[3]) else 1)\n";
+    let probe = std::process::Command::new("python3")
+        .args(["-c", "import apprise"])
+        .output()
+        .map_err(|e| format!("no python3 ({e})"))?;
+    if !probe.status.success() {
+        return Err("no Apprise for python3 (`pip install apprise`)".into());
+    }
+    let out = std::process::Command::new("python3")
+        .args(["-c", script, url, title, body])
+        .output()
+        .unwrap();
+    if !out.status.success() {
+        eprintln!("{}", String::from_utf8_lossy(&out.stderr));
+    }
+    Ok(out.status.success())
+}
+
+/// The Apprise URL hookarr prints for Bazarr works with the real Apprise library: its notification
+/// becomes an event. The plain `?token=` form, which Apprise drops, is refused — that is why it is not the
+/// one shown.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_real_apprise_library_reaches_hookarr_with_the_url_it_prints() {
+    let app = TestApp::spawn_with(Backend::Sqlite, |cfg| {
+        let source: SourceConfig =
+            serde_norway::from_str(&format!("name: bazarr\napp: apprise\ntoken: {TOKEN}\n"))
+                .unwrap();
+        cfg.sources.push(source);
+    })
+    .await;
+    let (_, sources) = app.api_get("/api/sources").await;
+    let bazarr = sources["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "bazarr")
+        .unwrap()
+        .clone();
+    let printed = bazarr["apprise_url"].as_str().unwrap().to_owned();
+    assert_eq!(
+        printed,
+        format!(
+            "json://hookarr:{TOKEN}@{}/hooks/bazarr",
+            app.base.trim_start_matches("http://")
+        )
+    );
+    let base = app.base.clone();
+    let sent = tokio::task::spawn_blocking(move || {
+        let shown = apprise_notify(&printed, "Severance (2022)", "German subtitles downloaded")?;
+        let plain = format!(
+            "json://{}/hooks/bazarr?token={TOKEN}",
+            base.trim_start_matches("http://")
+        );
+        let dropped = apprise_notify(&plain, "t", "b")?;
+        let dashed = format!(
+            "json://{}/hooks/bazarr?-token={TOKEN}",
+            base.trim_start_matches("http://")
+        );
+        let kept = apprise_notify(&dashed, "Dashed", "query parameter")?;
+        Ok::<_, String>((shown, dropped, kept))
+    })
+    .await
+    .unwrap();
+    let (shown, dropped, kept) = match sent {
+        Ok(sent) => sent,
+        Err(why) => return report_skip("the real Apprise library", &why),
+    };
+    assert!(shown, "Apprise delivers with the printed URL");
+    assert!(!dropped, "Apprise drops a plain ?token=: refused (401)");
+    assert!(kept, "`?-token=` is kept by Apprise");
+    let (_, events) = app.api_get("/api/events?source=bazarr").await;
+    let summaries: Vec<&str> = events["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["summary"].as_str().unwrap())
+        .collect();
+    assert_eq!(summaries.len(), 2, "{events}");
+    assert!(
+        summaries.iter().any(|s| s.contains("Severance (2022)")),
+        "{summaries:?}"
+    );
     app.stop().await;
 }

@@ -14,6 +14,8 @@ pub struct SourceCard {
     pub name: String,
     pub app: &'static str,
     pub connect_url: String,
+    /// An `apprise` source's Apprise URL (Bazarr's field).
+    pub apprise_url: Option<String>,
     /// The steps in the app, in order.
     pub steps: Vec<&'static str>,
     /// Whether the app has a test button (Plex has none: play something).
@@ -83,6 +85,7 @@ pub async fn page(State(state): State<AppState>, who: LoggedIn) -> Result<Respon
             name: source.name.clone(),
             app: source.app.as_str(),
             connect_url: source.connect_url(&state.public_url, true),
+            apprise_url: source.apprise_url(&state.public_url, true),
             steps,
             test_hint,
             refused: state
@@ -183,9 +186,9 @@ fn set_up(app: SourceApp) -> (Vec<&'static str>, &'static str) {
         ),
         SourceApp::Apprise => (
             vec![
-                "Bazarr: Settings → Notifications → add the Connect URL with json:// for http:// (jsons:// for https://).",
+                "Bazarr: Settings → Notifications → add the Apprise URL below (json://hookarr:<token>@…: Apprise drops a ?token= from json:// URLs).",
                 "Audiobookshelf: Settings → Notifications → Apprise API URL: paste the Connect URL as it is.",
-                "Any app with an Apprise URL field: json://<the Connect URL without http://>.",
+                "Any app with an Apprise URL field: the Apprise URL below.",
                 "Send the app's test notification.",
             ],
             "Waiting for the test notification…",
