@@ -26,16 +26,23 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-/// hookarr: webhooks from Radarr, Sonarr, Lidarr, Plex, Jellyfin and Emby, delivered where you want them.
+/// What `hookarr --help` ends with: the apps it hears and the services it sends to (a test keeps it true).
+pub const APPS_AND_TARGETS: &str = "\
+Sources (built in, each at /hooks/<name>): radarr, sonarr, lidarr, readarr, prowlarr, overseerr, jellyseerr, \
+plex, jellyfin, emby, tautulli; named in the config: whisparr, apprise (Bazarr, Audiobookshelf), \
+generic.
+Destinations (type:): discord, slack, home_assistant, webhook, telegram, ntfy, gotify, pushover, matrix, email.";
+
+/// hookarr: webhooks from the media stack's apps, delivered where you want them.
 #[derive(Debug, Parser)]
-#[command(version, about)]
+#[command(version, about, after_help = APPS_AND_TARGETS)]
 pub struct Cli {
     /// The config file (YAML). Default: hookarr.yaml in the data directory, else config/hookarr.yaml, if
     /// either exists; else built-in defaults.
     #[arg(long, global = true, env = "HOOKARR_CONFIG")]
     pub config: Option<PathBuf>,
-    /// Where the database and generated state live. Default: ./data in hookarr's source tree, else
-    /// $XDG_DATA_HOME/hookarr (~/.local/share/hookarr).
+    /// Where the database and generated state live. Default: $XDG_DATA_HOME/hookarr
+    /// (~/.local/share/hookarr) wherever hookarr starts; ./data for `cargo run` in hookarr's source tree.
     #[arg(long, global = true, env = "HOOKARR_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
     /// Log line format.
@@ -62,6 +69,7 @@ pub enum Command {
         show_secrets: bool,
     },
     /// Print the request hookarr would send to a destination for an app payload or a stored event; sends nothing.
+    #[command(group(clap::ArgGroup::new("what").required(true).args(["payload", "event_id"])))]
     Render {
         /// The destination (its `name` in the config).
         #[arg(long)]
@@ -73,7 +81,7 @@ pub enum Command {
         #[arg(long, requires = "source")]
         payload: Option<PathBuf>,
         /// A stored event instead of a payload.
-        #[arg(long, required_unless_present = "source")]
+        #[arg(long)]
         event_id: Option<String>,
     },
     /// Deliver a `test` event to a destination now and print the target's reply.

@@ -221,11 +221,66 @@ fn check_config_exits_0_or_2_with_every_problem() {
             "{expected} missing from: {stderr}"
         );
     }
+    assert!(
+        stderr.contains(&format!("the configuration {} has", bad.display())),
+        "a refused config names its file: {stderr}"
+    );
     let out = Command::new(BIN)
         .args(["check-config", "--config", "/nonexistent/hookarr.yaml"])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
+}
+
+/// The help and the usage errors say what a newcomer needs: `--help` lists today's sources and destination
+/// types; `render` without what to render names both ways; `send-test` to a mistyped destination lists the
+/// names there are.
+#[test]
+fn help_and_usage_errors_name_what_there_is() {
+    let help = Command::new(BIN).arg("--help").output().unwrap();
+    let help = String::from_utf8_lossy(&help.stdout);
+    for app in hookarr::inbound::SourceApp::ALL {
+        assert!(
+            help.contains(app.as_str()),
+            "{app} missing from --help:\n{help}"
+        );
+    }
+    for kind in hookarr::config::DestinationType::ALL {
+        assert!(
+            help.contains(kind.as_str()),
+            "{} missing from --help",
+            kind.as_str()
+        );
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), "sqlite://x.db", None);
+    let out = hookarr_cmd(&["render", "--destination", "d"], &config);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("--payload") && stderr.contains("--event-id"),
+        "{stderr}"
+    );
+    let out = hookarr_cmd(
+        &["render", "--destination", "d", "--payload", "x.json"],
+        &config,
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("--source"), "{stderr}");
+    std::fs::write(
+        &config,
+        format!(
+            "{}destinations:\n  - {{name: discord, type: webhook, url: 'http://127.0.0.1:9/x', signing: none}}\n  - {{name: phone, type: webhook, url: 'http://127.0.0.1:9/y', signing: none}}\n",
+            std::fs::read_to_string(&config).unwrap()
+        ),
+    )
+    .unwrap();
+    let out = hookarr_cmd(&["migrate"], &config);
+    assert!(out.status.success(), "{out:?}");
+    let out = hookarr_cmd(&["send-test", "--destination", "discrd"], &config);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("(there are: discord, phone)"), "{stderr}");
 }
 
 /// Posts every Arr fixture concurrently to a hookarr that delivers them to a slow loopback receiver, kills
