@@ -240,7 +240,7 @@ impl Engine {
             .then(|| super::messages::thread_of(&message.shown))
             .flatten();
         let edit_of = match &thread {
-            Some(t) if t.edits => self.message_for(&c.destination, &t.key).await,
+            Some(t) if t.edits => self.message_to_edit(&c.destination, &t.key).await,
             _ => None,
         };
         let mut earlier = Vec::new();

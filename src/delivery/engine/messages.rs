@@ -84,6 +84,29 @@ impl Engine {
             })
     }
 
+    /// Marks the thread a claimed delivery opens (a grab's download) as in flight, when its destination edits
+    /// messages: an edit claimed meanwhile waits for it ([`super::openers`]).
+    pub(super) fn opening_of(&self, c: &super::Claimed) -> Option<super::openers::Opening> {
+        let thread = thread_of(&c.event).filter(|t| t.opens && !t.edits)?;
+        let dest = self.destination(&c.destination)?;
+        self.edits_messages(&dest)
+            .then(|| self.openers.opening(&c.destination, &thread.key))
+    }
+
+    /// The message to edit for `thread` at a destination: the one kept, or — when its opening message is
+    /// on its way right now — the one it posts, once it has (waiting at most a third of this delivery's own
+    /// lease, so that the wait never outlives the claim).
+    pub(super) async fn message_to_edit(&self, destination: &str, thread: &str) -> Option<String> {
+        if let Some(kept) = self.message_for(destination, thread).await {
+            return Some(kept);
+        }
+        let limit = self.lease / 3;
+        match self.openers.wait_for(destination, thread, limit).await {
+            true => self.message_for(destination, thread).await,
+            false => None,
+        }
+    }
+
     /// Whether a destination takes part in message threads: its type edits messages and its config lets it.
     pub(super) fn edits_messages(&self, dest: &DestinationRuntime) -> bool {
         dest.target.kind.target().edits_messages() && dest.target.edit_messages

@@ -32,6 +32,7 @@ mod destinations;
 mod groups;
 mod manual;
 mod messages;
+mod openers;
 mod pacing;
 mod record;
 mod registered;
@@ -62,6 +63,8 @@ pub struct Engine {
     /// hookarr's own mock receivers, which a webhook may name whatever the guard says (set once the
     /// listener's address is known).
     own_mocks: std::sync::OnceLock<crate::outbound::own_mocks::OwnMocks>,
+    /// Threads whose opening message is on its way (a grab's): their edits wait for it.
+    openers: openers::Openers,
     workers: usize,
     max_response_bytes: usize,
     /// How long a claimed delivery stays leased to this process: longer than an attempt can take (two sends
@@ -91,6 +94,8 @@ pub struct DeliveryJob {
     /// Deliveries of the same group claimed in the same batch: they go out in this job's message.
     members: Vec<Claimed>,
     _permit: OwnedSemaphorePermit,
+    /// The thread this delivery opens, marked in flight from its claim to the end of its attempt.
+    _opening: Option<openers::Opening>,
 }
 
 /// A shared HTTP client: rustls, no redirects, `hookarr/<version>`, the configured timeout; registered
@@ -168,6 +173,7 @@ impl Engine {
             guarded_client: http_client(timeout, workers, Some(&guard)),
             guard,
             own_mocks: std::sync::OnceLock::new(),
+            openers: Default::default(),
             workers,
             max_response_bytes: cfg.delivery.max_response_bytes,
             lease,

@@ -143,6 +143,35 @@ async fn an_import_edits_the_discord_message_of_its_grab() {
     app.stop().await;
 }
 
+/// A grab and its import arriving milliseconds apart — the import claimed while the grab's message is still
+/// on its way — give one message, edited, as they do seconds apart: the import waits for the grab's id.
+#[tokio::test]
+async fn an_import_right_behind_its_grab_edits_the_grabs_message() {
+    let rx = Receiver::start().await;
+    let d = dest(&format!(
+        "name: chat\ntype: discord\nurl: {}\n",
+        rx.url("/api/webhooks/1/t")
+    ));
+    let app = app_with(Backend::Sqlite, vec![d], |_| {}).await;
+    // Discord takes its time to answer the grab's post.
+    rx.script([Reply::status(200)
+        .body(r#"{"id": "2222", "channel_id": "5"}"#)
+        .delay(std::time::Duration::from_millis(700))]);
+    rx.set_default(Reply::status(200).body(r#"{"id": "2222"}"#));
+    let (_, body) = app.post_hook("radarr", &fixture("radarr", "grab")).await;
+    let grab = body["events"][0].as_str().unwrap().to_owned();
+    let import = post_download(&app).await;
+    assert_eq!(settled(&app, &grab).await[0]["status"], "succeeded");
+    assert_eq!(settled(&app, &import).await[0]["status"], "succeeded");
+    let paths: Vec<String> = rx.got().iter().map(|g| g.path.clone()).collect();
+    assert_eq!(
+        paths,
+        ["/api/webhooks/1/t", "/api/webhooks/1/t/messages/2222"],
+        "one post, then its edit"
+    );
+    app.stop().await;
+}
+
 /// A request's card: the first notification of a request posts it, the later ones (approved, available) edit
 /// it in place; another request gets its own card; a card deleted in Discord is posted anew and the next
 /// notification edits the new one.
