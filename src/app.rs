@@ -27,6 +27,9 @@ pub struct Bootstrap {
     pub connect_urls: Vec<ConnectUrl>,
     /// Where the API and admin page are.
     pub public_url: String,
+    /// `http://localhost:<port>` when hookarr also answers there and the public URL names another host (a
+    /// container's service name, which the apps reach but a browser does not).
+    pub local_url: Option<String>,
 }
 
 /// One source's Connect URL, in full and with its token masked (for every start but the first).
@@ -157,6 +160,7 @@ impl App {
                 new_admin_key,
                 new_sources,
                 connect_urls,
+                local_url: local_url(&public_url, addr),
                 public_url,
             },
         })
@@ -240,6 +244,22 @@ async fn ensure_admin(store: &dyn Store) -> Result<Option<String>, StoreError> {
     Ok(Some(key.key))
 }
 
+/// `http://localhost:<port>` when the listener answers on loopback (a wildcard or loopback address) and the
+/// public URL names another host.
+pub fn local_url(public_url: &str, addr: SocketAddr) -> Option<String> {
+    let local = format!("http://localhost:{}", addr.port());
+    let answers_locally = addr.ip().is_unspecified() || addr.ip().is_loopback();
+    let public_host = url::Url::parse(public_url)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_owned));
+    let is_local = |h: &str| {
+        h == "localhost"
+            || h.parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback())
+    };
+    (answers_locally && !public_host.as_deref().is_some_and(is_local)).then_some(local)
+}
+
 /// `server.public_url`, else `http://<host>:<port>` with the machine's name for a wildcard listen address.
 pub fn public_url(cfg: &Config, addr: SocketAddr) -> String {
     if let Some(url) = &cfg.server.public_url {
@@ -277,5 +297,27 @@ async fn housekeeping(state: AppState, shutdown: CancellationToken) {
             Ok(purged) => tracing::info!(message = "Purged old events.", purged),
             Err(error) => error.log("Purge failed; will retry next hour."),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_browser_is_told_the_local_address_when_the_public_one_is_another_hosts() {
+        let any: SocketAddr = "0.0.0.0:9494".parse().unwrap();
+        assert_eq!(
+            local_url("http://hookarr:9494", any).as_deref(),
+            Some("http://localhost:9494")
+        );
+        assert_eq!(local_url("http://localhost:9494", any), None);
+        assert_eq!(local_url("http://127.0.0.1:9494", any), None);
+        let lan: SocketAddr = "192.168.1.5:9494".parse().unwrap();
+        assert_eq!(
+            local_url("http://hookarr:9494", lan),
+            None,
+            "no loopback listener"
+        );
     }
 }

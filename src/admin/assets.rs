@@ -26,7 +26,7 @@ fn asset(stem: &str, ext: &str, media: &'static str, body: &'static [u8]) -> Ass
     }
 }
 
-static ASSETS: LazyLock<[Asset; 3]> = LazyLock::new(|| {
+static ASSETS: LazyLock<[Asset; 4]> = LazyLock::new(|| {
     [
         asset(
             "app",
@@ -46,6 +46,12 @@ static ASSETS: LazyLock<[Asset; 3]> = LazyLock::new(|| {
             "text/javascript; charset=utf-8",
             include_bytes!("assets/studio.js"),
         ),
+        asset(
+            "favicon",
+            "svg",
+            "image/svg+xml",
+            include_bytes!("assets/favicon.svg"),
+        ),
     ]
 });
 
@@ -62,6 +68,25 @@ pub fn js_url() -> String {
 /// The URL of the template studio's script.
 pub fn studio_js_url() -> String {
     format!("/admin/assets/{}", ASSETS[2].name)
+}
+
+/// The URL of the page icon.
+pub fn icon_url() -> String {
+    format!("/admin/assets/{}", ASSETS[3].name)
+}
+
+/// `GET /favicon.ico`, which browsers ask for by themselves: the icon (SVG, which they take under that name
+/// too), cached for a day.
+pub async fn favicon() -> Response {
+    let icon = &ASSETS[3];
+    (
+        [
+            (header::CONTENT_TYPE, icon.media),
+            (header::CACHE_CONTROL, "public, max-age=86400"),
+        ],
+        icon.body,
+    )
+        .into_response()
 }
 
 /// `GET /admin/assets/{file}`: an embedded asset by its hashed name, cached for a year.

@@ -33,5 +33,6 @@ pub fn router() -> Router<AppState> {
         .route("/admin/keys", get(views::accounts::keys))
         .route("/admin/audit", get(views::accounts::audit))
         .route("/admin/assets/{file}", get(assets::serve))
+        .route("/favicon.ico", get(assets::favicon))
         .layer(axum::middleware::from_fn(assets::page_headers))
 }

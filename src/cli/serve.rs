@@ -58,6 +58,11 @@ fn print_banner(b: &Bootstrap) {
         say!("admin key: {key}");
         say!("  (shown once: keep it; create more with `hookarr keys create --user NAME --admin`)");
         say!("admin page: {}/admin", b.public_url);
+        if let Some(local) = &b.local_url {
+            say!(
+                "  (in a browser on the machine hookarr runs on, or through its published port: {local}/admin)"
+            );
+        }
     }
     say!("Connect URLs (paste into each app's webhook settings):");
     let mut masked = false;

@@ -84,7 +84,11 @@ where
     usize: ColumnIndex<D::Row>,
 {
     async fn list_deliveries(&self, dq: &DeliveryQuery) -> Result<Page<DeliveryRow>, StoreError> {
-        let mut sql = format!("SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE id < $1");
+        // With the summary of the event each delivers, for lists that name what was sent.
+        let mut sql = format!(
+            "SELECT {DELIVERY_COLUMNS}, (SELECT summary FROM events e WHERE e.id = deliveries.event_id) \
+             AS summary FROM deliveries WHERE id < $1"
+        );
         let mut binds = vec![dq.before.clone().unwrap_or_else(|| "~".into())];
         let filters = [
             ("status", dq.status.map(|s| s.as_str().to_owned())),
@@ -326,5 +330,7 @@ where
             .try_get::<Option<i64>, _>("last_status")?
             .and_then(|s| u16::try_from(s).ok()),
         last_error: row.try_get("last_error")?,
+        // Only lists select it.
+        summary: row.try_get::<Option<String>, _>("summary").ok().flatten(),
     })
 }

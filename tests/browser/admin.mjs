@@ -94,10 +94,10 @@ try {
   await shoot(page, "sources-received");
   // Lidarr gets a new token: its old Connect URL is refused, the new one shown is taken.
   const lidarr = page.locator('[data-source="lidarr"]');
-  const lidarrOld = await lidarr.locator("input").inputValue();
+  const lidarrOld = await lidarr.locator("textarea.url").first().inputValue();
   await lidarr.getByRole("button", { name: "Rotate the token" }).click();
-  await until(async () => (await page.locator('[data-source="lidarr"] input').inputValue()) !== lidarrOld, "the new Connect URL");
-  const lidarrNew = await page.locator('[data-source="lidarr"] input').inputValue();
+  await until(async () => (await page.locator('[data-source="lidarr"] textarea.url').first().inputValue()) !== lidarrOld, "the new Connect URL");
+  const lidarrNew = await page.locator('[data-source="lidarr"] textarea.url').first().inputValue();
   assert.equal((await fetch(lidarrOld, { method: "POST", body: "{}" })).status, 401, "the old token is refused");
   await postTo(lidarrNew, "lidarr", "test");
   // Tautulli sends nothing until a template is pasted: its card copies the media template, JSON that names the

@@ -362,9 +362,16 @@ async fn pages_and_assets_carry_their_headers() {
         .match_indices("/admin/assets/")
         .map(|(at, _)| html[at..at + html[at..].find('"').unwrap()].to_owned())
         .collect();
-    assert_eq!(assets.len(), 2, "a stylesheet and a script: {assets:?}");
+    assert_eq!(
+        assets.len(),
+        3,
+        "a stylesheet, an icon and a script: {assets:?}"
+    );
     for url in assets {
-        assert!(url.ends_with(".css") || url.ends_with(".js"), "{url}");
+        assert!(
+            url.ends_with(".css") || url.ends_with(".js") || url.ends_with(".svg"),
+            "{url}"
+        );
         let asset = page(&app, &url, &login).await;
         assert_eq!(asset.status(), StatusCode::OK, "{url}");
         let cache = asset.headers()["cache-control"]
@@ -584,5 +591,68 @@ async fn lists_page_back_and_a_broken_form_is_asked_again() {
     assert_eq!(broken.status(), StatusCode::OK);
     assert!(set_cookie(&broken, "hookarr_login").is_none());
     assert!(broken.text().await.unwrap().contains("log in again"));
+    app.stop().await;
+}
+
+/// What a new user's first look found unclear: the deliveries list is in creation order, says so and names
+/// what each delivered; the studio opens on an event an app sent, not on one of hookarr's own alerts; the
+/// dashboard chart says what its axes are; the page has an icon.
+#[tokio::test]
+async fn the_pages_name_what_they_show() {
+    let rx = Receiver::start().await;
+    rx.set_default(Reply::status(500));
+    let ops = rx.url("/ops");
+    let app = TestApp::spawn_with(Backend::Sqlite, |c| {
+        c.api.allow_private_targets = true;
+        c.destinations = vec![
+            serde_norway::from_str(&format!(
+                "{{name: ops, type: discord, url: '{ops}', retry: {{max_attempts: 1}}, group_window: 0s}}"
+            ))
+            .unwrap(),
+        ];
+    })
+    .await;
+    let (s, _) = app
+        .post_hook("radarr", &crate::helpers::fixture("radarr", "grab"))
+        .await;
+    assert_eq!(s, StatusCode::ACCEPTED);
+    // The grab's delivery dies: hookarr's own alert is then the newest event.
+    let events = app
+        .wait_api("/api/events", |b| {
+            b["items"][0]["event"] == "hookarr.delivery_dead"
+        })
+        .await;
+    let grab_id = events["items"][1]["id"].as_str().unwrap().to_owned();
+    let login = log_in(&app, ADMIN_KEY).await;
+    let html = page(&app, "/admin/deliveries", &login)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("<th scope=\"col\">Created</th>"), "{html}");
+    assert!(
+        html.contains("Dune: Part Two (2024) grabbed"),
+        "the event's summary: {html}"
+    );
+    let studio = page(&app, "/admin/studio?destination=ops", &login)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        studio.contains(&format!("value=\"{grab_id}\" selected")),
+        "the studio opens on the grab, not the alert"
+    );
+    let dashboard = page(&app, "/admin", &login).await.text().await.unwrap();
+    assert!(dashboard.contains("60 min ago") && dashboard.contains("events a minute"));
+    assert!(dashboard.contains("rel=\"icon\""));
+    let icon = app
+        .client
+        .get(format!("{}/favicon.ico", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(icon.status(), StatusCode::OK);
+    assert_eq!(icon.headers()["content-type"], "image/svg+xml");
     app.stop().await;
 }

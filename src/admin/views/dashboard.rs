@@ -43,6 +43,8 @@ pub struct SourceSeen {
 struct DashboardPage {
     layout: Layout,
     bars: Vec<Bar>,
+    /// Events in the busiest minute: the chart's top.
+    busiest: u64,
     events_last_hour: u64,
     /// `97.5 %` of `attempts`, or none without attempts.
     success_rate: Option<String>,
@@ -137,6 +139,7 @@ pub async fn page(State(state): State<AppState>, who: LoggedIn) -> Result<Respon
     let page = DashboardPage {
         layout: Layout::new("Dashboard", "/admin", &who),
         events_last_hour: per_minute.iter().map(|(_, n)| n).sum(),
+        busiest: bars.iter().map(|b| b.count).max().unwrap_or(0),
         bars,
         success_rate,
         attempts_last_hour: attempts,

@@ -27,7 +27,10 @@ pub struct Row {
     pub status: &'static str,
     pub attempts: u32,
     pub last_error: Option<String>,
-    pub updated_at: String,
+    /// When it was made: the list's order.
+    pub created_at: String,
+    /// What it delivers: the event's summary.
+    pub summary: Option<String>,
 }
 
 #[derive(Template)]
@@ -89,7 +92,8 @@ pub async fn list(
             status: d.status.as_str(),
             attempts: d.attempts,
             last_error: d.last_error,
-            updated_at: iso(&d.updated_at),
+            created_at: iso(&d.created_at),
+            summary: d.summary,
         })
         .collect();
     let retry_body = serde_json::json!({"status": "dead", "destination": destination}).to_string();

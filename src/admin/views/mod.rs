@@ -36,6 +36,8 @@ pub struct Layout {
     /// The navigation entry of this page.
     pub nav: &'static str,
     pub css: String,
+    /// The page icon's URL.
+    pub icon: String,
     pub js: String,
     /// Every event name, space-separated: the live lists listen for each (SSE events are named).
     pub kinds: String,
@@ -56,6 +58,7 @@ impl Layout {
             viewer: None,
             nav: "",
             css: assets::css_url(),
+            icon: assets::icon_url(),
             js: assets::js_url(),
             kinds: EVENT_NAMES.clone(),
         }

@@ -88,6 +88,11 @@ pub async fn page(
         })
         .await?
         .items;
+    // The event the studio opens on: the newest an app sent (not one of hookarr's own alerts).
+    let newest = recent
+        .iter()
+        .find(|e| !e.event.as_str().starts_with("hookarr."))
+        .or(recent.first());
     // The event the template is resolved for: the one chosen, else the newest, else `test`.
     let event_kind = match chosen.event.as_str() {
         "test" | "payload" => EventKind::Test,
@@ -95,13 +100,11 @@ pub async fn page(
         id => recent
             .iter()
             .find(|e| Some(&e.id) == EventId::parse(id).as_ref())
-            .or(recent.first())
+            .or(newest)
             .map_or(EventKind::Test, |e| e.event),
     };
     let chosen_event = match chosen.event.as_str() {
-        "" => recent
-            .first()
-            .map_or("test".to_owned(), |e| e.id.to_string()),
+        "" => newest.map_or("test".to_owned(), |e| e.id.to_string()),
         other => other.to_owned(),
     };
     let mut events: Vec<Choice> = recent
