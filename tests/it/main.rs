@@ -14,6 +14,7 @@ mod delivery;
 #[path = "../support/discord_like.rs"]
 #[allow(dead_code)]
 mod discord_like;
+mod docs_examples;
 mod edge_cases;
 mod fixtures;
 mod logs;
