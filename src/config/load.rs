@@ -2,8 +2,9 @@
 //! deserialize each section on its own (so one bad section does not hide the problems of the others), then
 //! run the semantic checks of [`super::validate`].
 
+use super::destination::Destination;
 use super::paths::{DataDir, resolve_sqlite_url};
-use super::types::{Config, Destination, Secret, SourceConfig};
+use super::types::{Config, Secret, SourceConfig};
 use super::validate::{Problem, validate};
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};

@@ -2,6 +2,8 @@
 //! interpolation and `HOOKARR_<SECTION>__<KEY>` overrides, then validated with every problem reported at once.
 
 mod apprise;
+mod destination;
+mod durations;
 mod filter;
 mod interpolate;
 mod load;
@@ -11,6 +13,8 @@ mod types;
 mod validate;
 
 pub use apprise::short_form_type;
+pub use destination::*;
+pub use durations::parse_duration;
 pub use filter::{Condition, FilterOp};
 pub use interpolate::interpolate;
 pub use load::{ConfigProblems, Loaded, load, load_from_str};

@@ -1,7 +1,7 @@
 //! Checks of how destinations are reached (CONTRACT §6): a `url` or a `server` as its type wants, `https://`
 //! for public hosts, and each target type's own checks.
 
-use super::types::Destination;
+use super::destination::Destination;
 use super::validate::Validator;
 use crate::outbound::targets::{Reached, UrlFinding};
 use url::{Host, Url};

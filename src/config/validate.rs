@@ -1,8 +1,9 @@
 //! Semantic checks of a deserialized [`Config`]: every problem with its path and the fix, and warnings for
 //! what works but looks wrong. `hookarr check-config` and `serve` run the same code.
 
+use super::destination::Destination;
 use super::targets::valid_whsec;
-use super::types::{Config, Destination, SourceConfig};
+use super::types::{Config, SourceConfig};
 use crate::event::{EventKind, glob_matches};
 use crate::inbound::SourceApp;
 use crate::outbound::targets::OwnKey;
