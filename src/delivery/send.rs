@@ -1,9 +1,9 @@
 //! One HTTP exchange with a target: send the request, keep what the attempt log needs of the answer, and
 //! say what it means.
 
-use super::policy::{self, Verdict};
 use crate::config::DestinationType;
 use crate::outbound::OutboundRequest;
+use crate::outbound::answer::{self, Verdict};
 use crate::storage::{AttemptOutcome, AttemptRow};
 use chrono::{DateTime, Utc};
 use std::time::{Duration, Instant};
@@ -73,7 +73,7 @@ impl Sent {
             return Verdict::Retry { after: None };
         };
         let header = |n: &str| self.headers.get(n).and_then(|v| v.as_str());
-        let after = policy::retry_after(
+        let after = answer::retry_after(
             header("retry-after"),
             header("x-ratelimit-reset-after"),
             &self.body,
@@ -85,7 +85,7 @@ impl Sent {
         // Pushover's quota header) says so first.
         kind.target()
             .classify(status, &self.body, &self.headers, after)
-            .unwrap_or_else(|| policy::classify(kind, status, &self.body, after))
+            .unwrap_or_else(|| answer::classify(kind, status, &self.body, after))
     }
 }
 

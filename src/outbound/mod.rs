@@ -3,6 +3,7 @@
 //! itself is in `delivery`.
 
 pub mod address_guard;
+pub mod answer;
 pub mod limits;
 pub mod own_mocks;
 pub mod signing;

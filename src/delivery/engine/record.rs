@@ -4,8 +4,9 @@
 
 use super::Engine;
 use super::attempt::{Exchanges, Hold, Outcome, unsent_row};
-use crate::delivery::policy::{self, Verdict};
+use crate::delivery::policy;
 use crate::event::EventKind;
+use crate::outbound::answer::Verdict;
 use crate::storage::{AttemptOutcome, Claimed, DeliveryResult, DeliveryStatus};
 use chrono::{DateTime, Utc};
 

@@ -10,9 +10,9 @@ use super::{
 };
 use crate::config::{Destination, SmtpTls, is_private_host};
 use crate::delivery::Sent;
-use crate::delivery::policy::Verdict;
 use crate::event::Event;
 use crate::outbound::OutboundRequest;
+use crate::outbound::answer::Verdict;
 use crate::outbound::limits::cut;
 use chrono::Utc;
 use lettre::message::{Mailbox, MultiPart};

@@ -10,8 +10,8 @@ use super::{
     body_json, html_to_text, missing, set_body_json, text,
 };
 use crate::config::Destination;
-use crate::delivery::policy::Verdict;
 use crate::event::Event;
+use crate::outbound::answer::Verdict;
 use crate::outbound::templates::truncate_chars;
 use serde_json::{Map, Value, json};
 use std::time::Duration;

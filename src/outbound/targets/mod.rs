@@ -141,7 +141,7 @@ pub trait TargetKind: Send + Sync {
         _body: &str,
         _headers: &serde_json::Map<String, Value>,
         _retry_after: Option<Duration>,
-    ) -> Option<crate::delivery::policy::Verdict> {
+    ) -> Option<crate::outbound::answer::Verdict> {
         None
     }
 

@@ -8,8 +8,8 @@ use super::{
     first_line, missing, priority_number, set_body_json,
 };
 use crate::config::Destination;
-use crate::delivery::policy::Verdict;
 use crate::event::Event;
+use crate::outbound::answer::Verdict;
 use crate::outbound::templates::truncate_chars;
 use serde_json::{Map, Value, json};
 use std::time::Duration;

@@ -9,8 +9,8 @@ use super::{
     body_json, header, missing, priority_number, text,
 };
 use crate::config::Destination;
-use crate::delivery::policy::Verdict;
 use crate::event::Event;
+use crate::outbound::answer::Verdict;
 use crate::outbound::limits::cut;
 use crate::outbound::templates::truncate_chars;
 use serde_json::{Map, Value, json};

@@ -8,8 +8,8 @@ use super::{
     body_json, first_line, missing, set_body_json,
 };
 use crate::config::Destination;
-use crate::delivery::policy::Verdict;
 use crate::event::Event;
+use crate::outbound::answer::Verdict;
 use crate::outbound::templates::truncate_chars;
 use serde_json::{Map, Value, json};
 use std::time::Duration;
