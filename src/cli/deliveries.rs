@@ -1,7 +1,7 @@
 //! The one-shot commands that try a destination: `render` (the request it would get) and `send-test` (a
 //! `test` event now).
 
-use super::{audit, open_store, templates_or_print};
+use super::{audit, open_store_or_scratch, templates_or_print};
 use crate::config::Loaded;
 use anyhow::Context as _;
 use std::path::PathBuf;
@@ -19,7 +19,7 @@ pub(super) async fn render(
     let Some(templates) = templates_or_print(&loaded) else {
         return Ok(ExitCode::from(2));
     };
-    let store = open_store(&loaded).await?;
+    let store = open_store_or_scratch(&loaded).await?;
     let targets = crate::delivery::targets(&loaded.config, store.as_ref()).await?;
     let names: Vec<String> = targets.iter().map(|t| t.name.clone()).collect();
     let Some(target) = targets.into_iter().find(|t| t.name == destination) else {
@@ -81,7 +81,7 @@ pub(super) async fn send_test(loaded: Loaded, destination: &str) -> anyhow::Resu
     let Some(templates) = templates_or_print(&loaded) else {
         return Ok(ExitCode::from(2));
     };
-    let store = open_store(&loaded).await?;
+    let store = open_store_or_scratch(&loaded).await?;
     let engine =
         crate::delivery::Engine::new(&loaded.config, store.clone(), Arc::new(templates)).await?;
     let sent = match crate::operations::send_test(&engine, destination).await {

@@ -350,6 +350,18 @@ async fn open_store(loaded: &Loaded) -> anyhow::Result<Arc<dyn Store>> {
     create_store(loaded).await
 }
 
+/// The database a running `serve` uses, or — before there is one — a scratch database in memory, for the
+/// commands that only try a destination (`render`, `send-test`): they read no state that matters and must
+/// work before the first `serve`; nothing they do is kept then.
+async fn open_store_or_scratch(loaded: &Loaded) -> anyhow::Result<Arc<dyn Store>> {
+    match sqlite_file(loaded.config.storage.url.expose()) {
+        Some(file) if !file.exists() => storage::connect("sqlite::memory:")
+            .await
+            .context("Failed to open a scratch database in memory"),
+        _ => create_store(loaded).await,
+    }
+}
+
 /// The file of a `sqlite://` URL (none for `:memory:` or another database).
 fn sqlite_file(url: &str) -> Option<PathBuf> {
     let rest = url
