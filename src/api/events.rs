@@ -62,7 +62,7 @@ pub struct EventParams {
 /// Newest-first events, filtered.
 pub async fn list_events(
     State(state): State<AppState>,
-    _caller: Caller,
+    caller: Caller,
     params: Result<Query<EventParams>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<ListResponse<crate::event::Event>>, ApiError> {
     let Query(p) = params.map_err(|e| ApiError::invalid_param("query", e.body_text()))?;
@@ -91,7 +91,11 @@ pub async fn list_events(
         before,
         limit: parse_limit(p.limit.as_deref())?,
     };
-    Ok(Json(state.store.list_events(&query).await?.into()))
+    let mut page = state.store.list_events(&query).await?;
+    // hookarr's alerts about others' destinations are not a user's to see (the cursor stays the page's).
+    page.items =
+        super::alert_scope::visible(state.store.as_ref(), caller.scope(), page.items).await;
+    Ok(Json(page.into()))
 }
 
 /// Query string of `GET /api/events/{id}`.
@@ -135,6 +139,10 @@ pub async fn get_event(
     let (event, deliveries) =
         crate::operations::events::event_and_deliveries(state.store.as_ref(), &id, caller.scope())
             .await?;
+    let mut alerts = super::alert_scope::Alerts::for_viewer(caller.scope());
+    if !alerts.may_see(state.store.as_ref(), &event).await {
+        return Err(ApiError::NotFound(format!("no event has the id `{id}`")));
+    }
     let mut answer = EventWithDeliveries {
         event,
         deliveries: deliveries.into_iter().map(Into::into).collect(),

@@ -5,6 +5,7 @@
 //! `: keepalive` every 15 s; a client more than [`crate::feed::FEED_CAPACITY`] events behind is told why
 //! and cut (it resumes with `Last-Event-ID`); each user may hold a few streams at once.
 
+use super::alert_scope::Alerts;
 use super::auth::Caller;
 use super::{ApiError, AppState};
 use crate::connection::ClientGone;
@@ -180,49 +181,6 @@ pub async fn stream(
             .interval(Duration::from_secs(15))
             .text("keepalive"),
     ))
-}
-
-/// Which `hookarr.*` alerts a stream's viewer may see: an admin all of them, a user only those about their
-/// own webhooks (never the config's destinations, nor another user's webhooks). What was judged is kept.
-struct Alerts {
-    /// The user, when not an admin.
-    viewer: Option<String>,
-    judged: HashMap<String, bool>,
-}
-
-impl Alerts {
-    fn for_viewer(user: Option<&str>) -> Alerts {
-        Alerts {
-            viewer: user.map(str::to_owned),
-            judged: HashMap::new(),
-        }
-    }
-
-    async fn may_see(&mut self, store: &dyn Store, event: &Event) -> bool {
-        let Some(viewer) = &self.viewer else {
-            return true;
-        };
-        if !event.event.as_str().starts_with("hookarr.") {
-            return true;
-        }
-        let Some(alert) = &event.data.alert else {
-            return false;
-        };
-        if let Some(seen) = self.judged.get(&alert.destination) {
-            return *seen;
-        }
-        let theirs = match store.get_webhook(&alert.destination).await {
-            Ok(Some(w)) => &w.user_id == viewer,
-            // Not a webhook (a config destination), or gone: not theirs.
-            Ok(None) => false,
-            Err(error) => {
-                error.log("Reading a webhook's owner for an event stream failed.");
-                return false;
-            }
-        };
-        self.judged.insert(alert.destination.clone(), theirs);
-        theirs
-    }
 }
 
 /// The ids a stream sent lately, to send each event once.

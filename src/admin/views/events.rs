@@ -67,7 +67,10 @@ pub async fn list(
         limit: SHOWN,
         ..Default::default()
     };
-    let found = state.store.list_events(&query).await?;
+    let mut found = state.store.list_events(&query).await?;
+    found.items =
+        crate::api::alert_scope::visible(state.store.as_ref(), who.caller.scope(), found.items)
+            .await;
     let older = found.next.map(|next| {
         super::page_link(
             "/admin/events",
@@ -140,6 +143,10 @@ pub async fn one(
 ) -> Result<Response, ApiError> {
     let (event, deliveries) =
         event_and_deliveries(state.store.as_ref(), &id, who.caller.scope()).await?;
+    let mut alerts = crate::api::alert_scope::Alerts::for_viewer(who.caller.scope());
+    if !alerts.may_see(state.store.as_ref(), &event).await {
+        return Err(ApiError::NotFound(format!("no event has the id `{id}`")));
+    }
     let deliveries = deliveries
         .into_iter()
         .map(|d| DeliveryRow {

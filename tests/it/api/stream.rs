@@ -275,6 +275,42 @@ async fn a_users_stream_carries_alerts_about_their_own_webhooks_only() {
     assert_eq!(alerts[0].event, "hookarr.destination_disabled");
     let data: Value = serde_json::from_str(&alerts[0].data).unwrap();
     assert_eq!(data["data"]["alert"]["destination"], hook["id"]);
+    // The event list and one event say the same: ops's alert is not bob's to read.
+    let (s, listed) = app
+        .call(
+            Method::GET,
+            "/api/events?event=hookarr.*",
+            Some(&bob.key),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let listed: Vec<&str> = listed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["data"]["alert"]["destination"].as_str().unwrap())
+        .collect();
+    assert_eq!(listed, [hook["id"].as_str().unwrap()]);
+    let (_, all) = app.api_get("/api/events?event=hookarr.*").await;
+    let ops_alert = all["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["data"]["alert"]["destination"] == "ops")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (s, _) = app
+        .call(
+            Method::GET,
+            &format!("/api/events/{ops_alert}"),
+            Some(&bob.key),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
     app.stop().await;
 }
 
