@@ -92,6 +92,7 @@ pub async fn render(
         ("due", queue.due),
         ("dead", queue.dead),
         ("failed", queue.failed),
+        ("unrouted", queue.unrouted),
     ] {
         gauge!(QUEUE_DEPTH, "state" => state).set(count as f64);
     }

@@ -91,6 +91,25 @@ impl Hookarr {
         crate::serve::get_json(&self.client, &url, ADMIN_KEY).await
     }
 
+    /// Events stored but not routed yet, from `/metrics` (`hookarr_queue_depth{state="unrouted"}`); `None`
+    /// when it cannot be read.
+    async fn unrouted(&self) -> Option<u64> {
+        let text = self
+            .client
+            .get(format!("{}/metrics", self.base))
+            .send()
+            .await
+            .ok()?
+            .text()
+            .await
+            .ok()?;
+        text.lines()
+            .find(|l| l.starts_with("hookarr_queue_depth{state=\"unrouted\"}"))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|v| v.parse::<f64>().ok())
+            .map(|v| v as u64)
+    }
+
     /// Every stored event id.
     pub async fn stored(&self) -> HashSet<String> {
         let mut ids = HashSet::new();
@@ -113,7 +132,10 @@ impl Hookarr {
         let deadline = Instant::now() + limit;
         while Instant::now() < deadline {
             let page = self.api("/api/deliveries?status=pending&limit=1").await;
-            if page["items"].as_array().is_some_and(Vec::is_empty) {
+            // An event still in the outbox (its routing failed, say while the disk was full) has no
+            // delivery yet: not settled either.
+            let unrouted = self.unrouted().await;
+            if page["items"].as_array().is_some_and(Vec::is_empty) && unrouted == Some(0) {
                 return true;
             }
             tokio::time::sleep(Duration::from_millis(200)).await;

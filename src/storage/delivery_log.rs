@@ -59,6 +59,8 @@ pub struct QueueSnapshot {
     pub due: u64,
     pub dead: u64,
     pub failed: u64,
+    /// Events stored but not routed yet (their outbox rows): deliveries still to be made.
+    pub unrouted: u64,
     /// When the oldest due delivery fell due.
     pub oldest_due_at: Option<DateTime<Utc>>,
 }
@@ -240,6 +242,10 @@ where
         .await?;
         snapshot.due = due.try_get::<i64, _>("n")?.max(0) as u64;
         snapshot.oldest_due_at = due.try_get::<Option<i64>, _>("oldest")?.map(from_millis);
+        let unrouted = sqlx::query("SELECT COUNT(*) AS n FROM outbox")
+            .fetch_one(&self.pool)
+            .await?;
+        snapshot.unrouted = unrouted.try_get::<i64, _>("n")?.max(0) as u64;
         Ok(snapshot)
     }
 

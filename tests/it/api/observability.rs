@@ -115,7 +115,7 @@ async fn metrics_count_what_came_in_and_went_out() {
         sample(&text, "hookarr_destination_paused", &[dest]),
         Some(0.0)
     );
-    for state in ["pending", "due", "dead", "failed"] {
+    for state in ["pending", "due", "dead", "failed", "unrouted"] {
         let label = format!(r#"state="{state}""#);
         assert!(
             sample(&text, "hookarr_queue_depth", &[&label]).is_some(),
