@@ -33,11 +33,25 @@ pub struct HookRefusals {
     unknown: Mutex<Option<Refusal>>,
 }
 
+/// The longest reason kept and logged.
+const REASON_CHARS: usize = 300;
+
+/// A refusal's reason as it is logged and kept: what it says may quote the request (a mistyped source's
+/// name, a value the body held), so control characters (a forged log line) become spaces and it is cut
+/// short.
+fn shown_reason(reason: &str) -> String {
+    let clean: String = reason
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    crate::outbound::templates::truncate_chars(&clean, REASON_CHARS)
+}
+
 impl HookRefusals {
     /// Logs and keeps a refusal of a request to `name` from `peer`; `known`: whether a source has that name.
     pub fn record(&self, name: &str, known: bool, peer: IpAddr, error: &ApiError) {
         let status = error.status().as_u16();
-        let reason = error.to_string();
+        let reason = shown_reason(&error.to_string());
         let address = peer.to_canonical().to_string();
         let shown_name: String = name
             .chars()
@@ -82,5 +96,26 @@ impl HookRefusals {
     /// The last request to a name no source has.
     pub fn last_unknown(&self) -> Option<Refusal> {
         self.unknown.lock().expect("refusals lock").clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn what_a_request_put_in_a_reason_forges_no_log_line_and_is_cut_short() {
+        let refusals = HookRefusals::default();
+        let name = format!("radar\nINFO forged line{}", "x".repeat(5000));
+        let error = ApiError::NotFound(format!("no source is named `{name}`"));
+        refusals.record(&name, false, "192.0.2.1".parse().unwrap(), &error);
+        let kept = refusals.last_unknown().unwrap();
+        assert!(!kept.reason.contains('\n'), "{}", kept.reason);
+        assert!(kept.reason.chars().count() <= REASON_CHARS);
+        assert!(
+            kept.reason
+                .starts_with("no source is named `radar INFO forged line")
+        );
+        assert_eq!(kept.source.as_deref().map(str::len), Some(64));
     }
 }
