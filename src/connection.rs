@@ -10,6 +10,7 @@ use std::task::{Context, Poll, ready};
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
+use tokio_util::sync::{CancellationToken, DropGuard};
 
 /// A TCP stream hyper reads and writes, whose socket [`ClientGone`] can watch too.
 pub struct SharedStream(Arc<TcpStream>);
@@ -103,8 +104,22 @@ impl AsyncWrite for SharedStream {
 pub struct ClientGone(Arc<TcpStream>);
 
 impl ClientGone {
+    /// Cancels `token` when the client goes away, watching until the returned guard is dropped (the
+    /// request's work is over): one watch for the whole of a long answer, however much it sends.
+    pub fn cancel_on_close(self, token: CancellationToken) -> DropGuard {
+        let over = CancellationToken::new();
+        let watching = over.clone();
+        tokio::spawn(async move {
+            tokio::select! {
+                _ = self.wait() => token.cancel(),
+                _ = watching.cancelled() => {}
+            }
+        });
+        over.drop_guard()
+    }
+
     /// Returns once the client has closed the connection or it has failed.
-    pub async fn wait(&self) {
+    async fn wait(&self) {
         let mut probe = [0u8; 1];
         loop {
             match self.0.peek(&mut probe).await {

@@ -156,6 +156,7 @@ pub async fn stream(
     // Joined before the replay reads the store: what is routed meanwhile arrives here, so nothing falls
     // between the two.
     let live = state.engine.feed().subscribe();
+    let over = state.stopping.child_token();
     let follow = Follow {
         store: state.store.clone(),
         live,
@@ -164,8 +165,9 @@ pub async fn stream(
             sources: (!sources.is_empty()).then_some(sources),
         },
         replay_after: resume,
-        stopping: state.stopping.clone(),
-        gone: gone.map(|Extension(g)| g),
+        // Ends when the server stops, or at once when the client leaves (its slot is free then).
+        over: over.clone(),
+        _watching: gone.map(|Extension(g)| g.cancel_on_close(over)),
         alerts: Alerts::for_viewer(caller.scope()),
         pending: VecDeque::new(),
         seen: Seen::default(),
@@ -213,10 +215,10 @@ struct Follow {
     filter: Filter,
     /// Replay the events after this id before going live.
     replay_after: Option<EventId>,
-    /// The server is stopping: the stream ends.
-    stopping: tokio_util::sync::CancellationToken,
-    /// The client closed its connection: the stream ends at once, and its slot is free.
-    gone: Option<ClientGone>,
+    /// The server is stopping, or the client closed its connection: the stream ends.
+    over: tokio_util::sync::CancellationToken,
+    /// Watches the client's connection for as long as the stream lives.
+    _watching: Option<tokio_util::sync::DropGuard>,
     /// Which of hookarr's own alerts this viewer may see.
     alerts: Alerts,
     pending: VecDeque<Event>,
@@ -256,16 +258,8 @@ impl Follow {
                 }
                 continue;
             }
-            let gone = self.gone.clone();
-            let gone = async move {
-                match gone {
-                    Some(gone) => gone.wait().await,
-                    None => std::future::pending().await,
-                }
-            };
             let received = tokio::select! {
-                _ = self.stopping.cancelled() => return None,
-                _ = gone => return None,
+                _ = self.over.cancelled() => return None,
                 received = self.live.recv() => received,
             };
             match received {
@@ -316,8 +310,8 @@ mod tests {
                 sources: None,
             },
             replay_after: None,
-            stopping: tokio_util::sync::CancellationToken::new(),
-            gone: None,
+            over: tokio_util::sync::CancellationToken::new(),
+            _watching: None,
             alerts: Alerts::for_viewer(None),
             pending: VecDeque::new(),
             seen: Seen::default(),
