@@ -1,7 +1,6 @@
 //! HTTP: the inbound webhook route, the read API, health checks. axum only: handlers extract, call one
 //! domain function and map its result; the logic lives in `receive`, `storage` and `inbound`.
 
-pub(crate) mod alert_scope;
 mod answer_headers;
 mod audit;
 mod auth;

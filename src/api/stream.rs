@@ -5,11 +5,11 @@
 //! `: keepalive` every 15 s; a client more than [`crate::feed::FEED_CAPACITY`] events behind is told why
 //! and cut (it resumes with `Last-Event-ID`); each user may hold a few streams at once.
 
-use super::alert_scope::Alerts;
 use super::auth::Caller;
 use super::{ApiError, AppState};
 use crate::connection::ClientGone;
 use crate::event::{Event, EventId, EventKind, glob_matches};
+use crate::operations::alert_scope::Alerts;
 use crate::storage::Store;
 use axum::Extension;
 use axum::extract::rejection::QueryRejection;

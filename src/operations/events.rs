@@ -2,10 +2,12 @@
 //! source's last event.
 
 use super::OperationError;
+use super::alert_scope::Alerts;
 use crate::event::{Event, EventId};
 use crate::storage::{DeliveryQuery, DeliveryRow, EventQuery, Store, StoreError};
 
-/// The event `id` and its deliveries — only those to `owner`'s webhooks when an owner is given.
+/// The event `id` and its deliveries — only those to `owner`'s webhooks when an owner is given; an owner
+/// does not find one of hookarr's alerts about someone else's destination ([`super::alert_scope`]).
 pub async fn event_and_deliveries(
     store: &dyn Store,
     id: &str,
@@ -14,6 +16,9 @@ pub async fn event_and_deliveries(
     let not_found = || OperationError::NotFound(format!("no event has the id `{id}`"));
     let event_id = EventId::parse(id).ok_or_else(not_found)?;
     let event = store.get_event(&event_id).await?.ok_or_else(not_found)?;
+    if !Alerts::for_viewer(owner).may_see(store, &event).await {
+        return Err(not_found());
+    }
     let deliveries = store
         .list_deliveries(&DeliveryQuery {
             event_id: Some(event_id.to_string()),

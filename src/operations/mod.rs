@@ -2,6 +2,7 @@
 //! destination's message, send it a test, replay an event, and read how each destination is doing. Neither
 //! HTTP nor a terminal is known here; each caller shows the results in its own way.
 
+pub mod alert_scope;
 mod destinations;
 pub mod events;
 mod preview;
