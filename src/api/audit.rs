@@ -5,7 +5,6 @@
 use super::auth::Caller;
 use super::events::{ListResponse, PageParams, encode_cursor};
 use super::{ApiError, AppState};
-use crate::event::new_prefixed_id;
 use crate::storage::AuditEntry;
 use axum::Json;
 use axum::extract::rejection::QueryRejection;
@@ -13,14 +12,9 @@ use axum::extract::{Query, State};
 use serde::Serialize;
 use serde_json::Value;
 
-/// What was changed: its kind (`webhook`, `key`, …), id, and whose it is.
-pub struct Changed<'a> {
-    pub kind: &'static str,
-    pub id: &'a str,
-    pub owner: Option<&'a str>,
-}
+pub use crate::operations::audit::Changed;
 
-/// Records a change. A failure to write it is logged and does not undo the change, which has happened.
+/// Records a change made by `caller` (see [`crate::operations::audit::record`]).
 pub async fn record(
     state: &AppState,
     caller: &Caller,
@@ -28,21 +22,12 @@ pub async fn record(
     target: Changed<'_>,
     detail: Value,
 ) {
-    let entry = AuditEntry {
-        id: new_prefixed_id("aud"),
-        at: chrono::Utc::now(),
-        actor_id: caller.user.id.clone(),
-        actor_name: caller.user.name.clone(),
-        action: action.to_owned(),
-        target_kind: target.kind.to_owned(),
-        target_id: target.id.to_owned(),
-        owner_id: target.owner.map(str::to_owned),
-        address: caller.address.map(|a| a.to_string()),
-        detail,
+    let actor = crate::operations::audit::Actor {
+        id: caller.user.id.clone(),
+        name: caller.user.name.clone(),
+        address: caller.address,
     };
-    if let Err(error) = state.store.record_audit(&entry).await {
-        error.log("Writing the audit log failed.");
-    }
+    crate::operations::audit::record(state.store.as_ref(), actor, action, target, detail).await;
 }
 
 /// An audit entry as answered.

@@ -1,7 +1,7 @@
 //! The one-shot commands about who may talk to hookarr: `sources` (their Connect URLs) and `keys create`,
 //! with the source label the banner shares.
 
-use super::{audit_of, open_store};
+use super::{audit, open_store};
 use crate::config::Loaded;
 use crate::secrets::new_api_key;
 use crate::storage::{Role, StoreError};
@@ -67,7 +67,7 @@ pub(super) async fn create_key(
         .insert_api_key(&user.id, &key.hash, &key.prefix, "")
         .await?;
     let detail = serde_json::json!({"name": row.name, "prefix": row.prefix, "user": user.name});
-    audit_of(
+    audit(
         store.as_ref(),
         "key.created",
         "key",

@@ -107,6 +107,7 @@ pub(super) async fn send_test(loaded: Loaded, destination: &str) -> anyhow::Resu
         "destination.tested",
         "destination",
         destination,
+        None,
         detail,
     )
     .await;

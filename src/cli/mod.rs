@@ -284,39 +284,18 @@ fn templates_or_print(loaded: &Loaded) -> Option<crate::outbound::Templates> {
 
 /// Opens (and migrates) the configured store for a one-shot command.
 /// Records what a command changed in the audit log, done by `command line (<login name>)`: the admin's
-/// audit shows the changes made at the shell beside those made through the API. A failure to write it is
-/// logged; the change has happened.
-async fn audit(store: &dyn Store, action: &str, kind: &str, id: &str, detail: serde_json::Value) {
-    audit_of(store, action, kind, id, None, detail).await;
-}
-
-/// [`audit`] of a change to what `owner` owns.
-async fn audit_of(
+/// audit shows the changes made at the shell beside those made through the API.
+async fn audit(
     store: &dyn Store,
     action: &str,
-    kind: &str,
+    kind: &'static str,
     id: &str,
     owner: Option<&str>,
     detail: serde_json::Value,
 ) {
-    let login = std::env::var("USER")
-        .or_else(|_| std::env::var("LOGNAME"))
-        .unwrap_or_else(|_| "unknown".into());
-    let entry = storage::AuditEntry {
-        id: crate::event::new_prefixed_id("aud"),
-        at: chrono::Utc::now(),
-        actor_id: "cli".into(),
-        actor_name: format!("command line ({login})"),
-        action: action.to_owned(),
-        target_kind: kind.to_owned(),
-        target_id: id.to_owned(),
-        owner_id: owner.map(str::to_owned),
-        address: None,
-        detail,
-    };
-    if let Err(error) = store.record_audit(&entry).await {
-        error.log("Writing the audit log failed.");
-    }
+    use crate::operations::audit::{Actor, Changed, record};
+    let target = Changed { kind, id, owner };
+    record(store, Actor::command_line(), action, target, detail).await;
 }
 
 /// Opens (and migrates) the database, creating it when it does not exist yet: `serve` and `migrate`.

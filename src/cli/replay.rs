@@ -106,6 +106,7 @@ pub(super) async fn replay(loaded: Loaded, ask: Ask) -> anyhow::Result<ExitCode>
         "events.replayed",
         "destination",
         target,
+        None,
         detail,
     )
     .await;

@@ -3,6 +3,7 @@
 //! HTTP nor a terminal is known here; each caller shows the results in its own way.
 
 pub mod alert_scope;
+pub mod audit;
 mod destinations;
 pub mod events;
 mod preview;
