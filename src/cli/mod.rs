@@ -309,7 +309,9 @@ async fn create_store(loaded: &Loaded) -> anyhow::Result<Arc<dyn Store>> {
 /// a wrong data directory or config (a second database would print tokens the server rejects), so it is
 /// not created — the error says where hookarr looked and how to point it elsewhere.
 async fn open_store(loaded: &Loaded) -> anyhow::Result<Arc<dyn Store>> {
-    if let Some(file) = sqlite_file(loaded.config.storage.url.expose())
+    if let Some(file) = storage::sqlite_file(loaded.config.storage.url.expose())
+        .ok()
+        .flatten()
         && !file.exists()
     {
         let dir = &loaded.data_dir;
@@ -333,19 +335,13 @@ async fn open_store(loaded: &Loaded) -> anyhow::Result<Arc<dyn Store>> {
 /// commands that only try a destination (`render`, `send-test`): they read no state that matters and must
 /// work before the first `serve`; nothing they do is kept then.
 async fn open_store_or_scratch(loaded: &Loaded) -> anyhow::Result<Arc<dyn Store>> {
-    match sqlite_file(loaded.config.storage.url.expose()) {
+    match storage::sqlite_file(loaded.config.storage.url.expose())
+        .ok()
+        .flatten()
+    {
         Some(file) if !file.exists() => storage::connect("sqlite::memory:")
             .await
             .context("Failed to open a scratch database in memory"),
         _ => create_store(loaded).await,
     }
-}
-
-/// The file of a `sqlite://` URL (none for `:memory:` or another database).
-fn sqlite_file(url: &str) -> Option<PathBuf> {
-    let rest = url
-        .strip_prefix("sqlite://")
-        .or_else(|| url.strip_prefix("sqlite:"))?;
-    let path = rest.split('?').next().unwrap_or_default();
-    (!path.is_empty() && !path.starts_with(":memory:")).then(|| PathBuf::from(path))
 }

@@ -43,7 +43,7 @@ pub use fault::StorageFault;
 pub use logins::{Login, Logins, NewLogin, config_key_marker};
 pub use mocks::{MOCK_REQUESTS_KEPT, MockRequest, MockRow, Mocks};
 pub use queue::Queue;
-pub use serve_lock::{ServeLock, ServeLockError};
+pub use serve_lock::{ServeLock, ServeLockError, sqlite_file};
 pub use webhooks::{WebhookRow, Webhooks};
 
 /// The embedded default: one SQLite file in WAL mode.

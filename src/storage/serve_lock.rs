@@ -35,19 +35,27 @@ pub struct ServeLock {
     file: Option<File>,
 }
 
+/// The file of a SQLite database URL, as SQLite reads it; `None` for PostgreSQL and an in-memory database.
+pub fn sqlite_file(url: &str) -> Result<Option<PathBuf>, sqlx::Error> {
+    if super::is_postgres_url(url) {
+        return Ok(None);
+    }
+    let file = SqliteConnectOptions::from_str(url)?
+        .get_filename()
+        .to_path_buf();
+    // sqlx names an in-memory database `file:sqlx-in-memory-<n>`: no file of the user's.
+    let in_memory =
+        file.as_os_str().is_empty() || url.contains(":memory:") || url.contains("mode=memory");
+    Ok((!in_memory).then_some(file))
+}
+
 impl ServeLock {
     /// Takes the lock of the database at `url`: `<file>.lock` beside a SQLite file (never the database file
     /// itself, whose own locks SQLite manages), nothing for PostgreSQL or an in-memory database.
     pub fn acquire(url: &str) -> Result<ServeLock, ServeLockError> {
-        if super::is_postgres_url(url) {
+        let Some(database) = sqlite_file(url)? else {
             return Ok(ServeLock { file: None });
-        }
-        let database = SqliteConnectOptions::from_str(url)?
-            .get_filename()
-            .to_path_buf();
-        if database.as_os_str().is_empty() || database.as_os_str() == ":memory:" {
-            return Ok(ServeLock { file: None });
-        }
+        };
         let mut lock = database.clone().into_os_string();
         lock.push(".lock");
         let lock = PathBuf::from(lock);
@@ -78,5 +86,20 @@ impl ServeLock {
     /// run that has stopped.
     pub fn is_sole_process(&self) -> bool {
         self.file.is_some()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_database_url_names_its_file_and_only_a_file() {
+        assert_eq!(
+            sqlite_file("sqlite:///var/lib/hookarr/hookarr.db?mode=rwc").unwrap(),
+            Some(PathBuf::from("/var/lib/hookarr/hookarr.db"))
+        );
+        assert_eq!(sqlite_file("sqlite::memory:").unwrap(), None);
+        assert_eq!(sqlite_file("postgres://hookarr@db/hookarr").unwrap(), None);
     }
 }
