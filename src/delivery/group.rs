@@ -1,8 +1,9 @@
 //! Grouping (CONTRACT §5, the season-pack problem): grabs, imports and upgrades of one series season (or one
 //! album) arriving within a destination's `group_window` become one message. Pure functions: the key that
-//! makes events one group, and the event a group is shown as.
+//! makes events one group, the event a group is shown as, and how a held delivery is told in the log.
 
 use crate::event::{Event, EventKind, MediaType};
+use crate::storage::NewDelivery;
 
 /// The group key prefix of a quiet-hours digest (everything held in one window).
 pub const DIGEST_PREFIX: &str = "quiet:";
@@ -19,6 +20,25 @@ pub fn batch_key(max_events: u32) -> String {
 /// The size limit of a batch key; `None` for other groups (no limit).
 pub fn batch_limit(key: &str) -> Option<usize> {
     key.strip_prefix(BATCH_PREFIX)?.parse().ok()
+}
+
+/// A destination as the story line names it, saying when its delivery is held rather than sent now (its
+/// group key tells why): "discord (held for grouping, 30 s window)", "phone (held for quiet hours until
+/// 07:00 UTC)", "bus (batched, up to 30 s)" — so a message that comes later is not a silence.
+pub fn told_destination(d: &NewDelivery) -> String {
+    let wait = (d.due_at - d.created_at).num_seconds();
+    match d.group_key.as_deref() {
+        Some(key) if key.starts_with(DIGEST_PREFIX) => format!(
+            "{} (held for quiet hours until {})",
+            d.destination,
+            d.due_at.format("%H:%M UTC")
+        ),
+        Some(key) if key.starts_with(BATCH_PREFIX) => {
+            format!("{} (batched, up to {wait} s)", d.destination)
+        }
+        Some(_) if wait > 0 => format!("{} (held for grouping, {wait} s window)", d.destination),
+        _ => d.destination.clone(),
+    }
 }
 
 /// The event a quiet-hours digest is shown as: the first event, its summary counting them all. Templates
@@ -145,6 +165,37 @@ pub fn merge(first: &Event, others: &[Event]) -> Event {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn delivery(group_key: Option<&str>, wait_secs: i64) -> NewDelivery {
+        let now = chrono::Utc::now();
+        NewDelivery {
+            id: "dlv_1".into(),
+            event_id: crate::event::EventId::new(),
+            event: "library.new".into(),
+            destination: "discord".into(),
+            created_at: now,
+            due_at: now + chrono::Duration::seconds(wait_secs),
+            expires_at: None,
+            group_key: group_key.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn a_held_delivery_says_why_and_for_how_long() {
+        assert_eq!(told_destination(&delivery(None, 0)), "discord");
+        assert_eq!(
+            told_destination(&delivery(Some("sonarr:series:1:s2:library.new"), 30)),
+            "discord (held for grouping, 30 s window)"
+        );
+        assert_eq!(
+            told_destination(&delivery(Some("batch:20"), 30)),
+            "discord (batched, up to 30 s)"
+        );
+        assert!(
+            told_destination(&delivery(Some("quiet:1765000000"), 3600))
+                .starts_with("discord (held for quiet hours until ")
+        );
+    }
     use crate::event::{Episode, EventData, EventId, FileInfo, Media, Release, SourceInfo};
 
     fn episode_event(kind: EventKind, season: i32, episode: i32) -> Event {

@@ -89,7 +89,6 @@ impl Engine {
     ) -> bool {
         let mut registered = self.registered.write().expect("registered lock");
         let mut by_id = HashMap::with_capacity(rows.len());
-        let mut rules = self.config_rules.clone();
         let mut built = false;
         let grace_ends = rows
             .iter()
@@ -100,16 +99,25 @@ impl Engine {
             let (known, new) = self.known_of(&row, registered.by_id.remove(&row.id), now);
             let Some(known) = known else { continue };
             built |= new;
-            rules.push(known.rule.clone());
             by_id.insert(row.id, known);
         }
         *registered = Registered {
+            routes: self.routes_with(&by_id),
             by_id,
-            routes: Arc::new(RoutingTable { rules }),
             version,
             grace_ends,
         };
         built
+    }
+
+    /// The routing table of the config's rules and one per webhook of `by_id`, in the order of their ids
+    /// (the order they were registered in).
+    fn routes_with(&self, by_id: &HashMap<String, Known>) -> Arc<RoutingTable> {
+        let mut ids: Vec<&String> = by_id.keys().collect();
+        ids.sort();
+        let mut rules = self.config_rules.clone();
+        rules.extend(ids.into_iter().map(|id| by_id[id].rule.clone()));
+        Arc::new(RoutingTable { rules })
     }
 
     /// The runtime of webhook `row`: `previous` when the row has not changed since it was built, else a new
@@ -177,11 +185,7 @@ impl Engine {
                             Some(registered.grace_ends.map_or(until, |t| t.min(until)));
                     }
                 }
-                let mut ids: Vec<&String> = registered.by_id.keys().collect();
-                ids.sort();
-                let mut rules = self.config_rules.clone();
-                rules.extend(ids.into_iter().map(|id| registered.by_id[id].rule.clone()));
-                registered.routes = Arc::new(RoutingTable { rules });
+                registered.routes = self.routes_with(&registered.by_id);
                 registered.version = version;
                 Some(built)
             }

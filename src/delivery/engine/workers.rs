@@ -277,7 +277,10 @@ impl Engine {
 /// destinations (discord-movies, slack)".
 fn tell_received(e: &Event, deliveries: &[crate::storage::NewDelivery]) {
     crate::telemetry::story("events", || {
-        let destinations: Vec<String> = deliveries.iter().map(told_destination).collect();
+        let destinations: Vec<String> = deliveries
+            .iter()
+            .map(crate::delivery::group::told_destination)
+            .collect();
         let to = match destinations.len() {
             0 => "→ no destination (none matches it)".to_owned(),
             1 => format!("→ {}", destinations[0]),
@@ -294,26 +297,6 @@ fn tell_received(e: &Event, deliveries: &[crate::storage::NewDelivery]) {
             e.summary
         );
     });
-}
-
-/// A destination as the story line names it, saying when its delivery is held rather than sent now: "discord
-/// (held for grouping, 30 s window)", "phone (held for quiet hours until 07:00 UTC)", "bus (batched, up to
-/// 30 s)" — so a message that comes later is not a silence.
-fn told_destination(d: &crate::storage::NewDelivery) -> String {
-    use crate::delivery::group::{BATCH_PREFIX, DIGEST_PREFIX};
-    let wait = (d.due_at - d.created_at).num_seconds();
-    match d.group_key.as_deref() {
-        Some(key) if key.starts_with(DIGEST_PREFIX) => format!(
-            "{} (held for quiet hours until {})",
-            d.destination,
-            d.due_at.format("%H:%M UTC")
-        ),
-        Some(key) if key.starts_with(BATCH_PREFIX) => {
-            format!("{} (batched, up to {wait} s)", d.destination)
-        }
-        Some(_) if wait > 0 => format!("{} (held for grouping, {wait} s window)", d.destination),
-        _ => d.destination.clone(),
-    }
 }
 
 /// The apalis job handler: one attempt at one delivery.
@@ -366,41 +349,4 @@ pub(super) async fn deliver(
         engine.finish(put_back);
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::storage::NewDelivery;
-
-    fn delivery(group_key: Option<&str>, wait_secs: i64) -> NewDelivery {
-        let now = Utc::now();
-        NewDelivery {
-            id: "dlv_1".into(),
-            event_id: crate::event::EventId::new(),
-            event: "library.new".into(),
-            destination: "discord".into(),
-            created_at: now,
-            due_at: now + chrono::Duration::seconds(wait_secs),
-            expires_at: None,
-            group_key: group_key.map(str::to_owned),
-        }
-    }
-
-    #[test]
-    fn a_held_delivery_says_why_and_for_how_long() {
-        assert_eq!(told_destination(&delivery(None, 0)), "discord");
-        assert_eq!(
-            told_destination(&delivery(Some("sonarr:series:1:s2:library.new"), 30)),
-            "discord (held for grouping, 30 s window)"
-        );
-        assert_eq!(
-            told_destination(&delivery(Some("batch:20"), 30)),
-            "discord (batched, up to 30 s)"
-        );
-        assert!(
-            told_destination(&delivery(Some("quiet:1765000000"), 3600))
-                .starts_with("discord (held for quiet hours until ")
-        );
-    }
 }
