@@ -5,7 +5,7 @@
 use super::views::{Layout, render};
 use crate::api::{ApiError, AppState, Caller, Changed, record_audit};
 use crate::secrets::{hash_api_key, new_login_token, secrets_match};
-use crate::storage::{Login, NewLogin, config_key_marker};
+use crate::storage::{Login, NewLogin, config_key_marker, is_config_key_marker};
 use askama::Template;
 use axum::extract::ConnectInfo;
 use axum::extract::State;
@@ -211,7 +211,7 @@ async fn audit_login(
 
 /// How a log-in's key is named in the audit log: its id, or `admin.api_key` for the config's.
 fn key_shown(key_id: &str) -> &str {
-    match key_id.starts_with("config:") {
+    match is_config_key_marker(key_id) {
         true => "admin.api_key",
         false => key_id,
     }

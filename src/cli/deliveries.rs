@@ -1,7 +1,7 @@
 //! The one-shot commands that try a destination: `render` (the request it would get) and `send-test` (a
 //! `test` event now).
 
-use super::{audit, open_store_or_scratch, templates_or_print};
+use super::{audit, open_store_or_scratch, say_no_destination, templates_or_print};
 use crate::config::Loaded;
 use anyhow::Context as _;
 use std::path::PathBuf;
@@ -20,15 +20,12 @@ pub(super) async fn render(
         return Ok(ExitCode::from(2));
     };
     let store = open_store_or_scratch(&loaded).await?;
-    let targets = crate::delivery::targets(&loaded.config, store.as_ref()).await?;
-    let names: Vec<String> = targets.iter().map(|t| t.name.clone()).collect();
-    let Some(target) = targets.into_iter().find(|t| t.name == destination) else {
-        eprintln!(
-            "hookarr: no destination named `{destination}` in the config (there are: {})",
-            names.join(", ")
-        );
+    let mut targets = crate::delivery::targets(&loaded.config, store.as_ref()).await?;
+    let Some(at) = targets.iter().position(|t| t.name == destination) else {
+        say_no_destination(destination, targets.iter().map(|t| t.name.as_str()));
         return Ok(ExitCode::from(2));
     };
+    let target = targets.swap_remove(at);
     let mut source_and_body = None;
     if let Some((source, file)) = payload {
         let (sources, _) =
@@ -86,14 +83,8 @@ pub(super) async fn send_test(loaded: Loaded, destination: &str) -> anyhow::Resu
         crate::delivery::Engine::new(&loaded.config, store.clone(), Arc::new(templates)).await?;
     let sent = match crate::operations::send_test(&engine, destination).await {
         Ok(sent) => sent,
-        Err(OperationError::NotFound(message)) => {
-            let names = engine.destination_names().collect::<Vec<_>>();
-            match names.is_empty() {
-                true => eprintln!(
-                    "hookarr: {message}; the config has no destinations yet (README, \"Send it where you read it\")"
-                ),
-                false => eprintln!("hookarr: {message} (there are: {})", names.join(", ")),
-            }
+        Err(OperationError::NotFound(_)) => {
+            say_no_destination(destination, engine.destination_names());
             return Ok(ExitCode::from(2));
         }
         Err(e) => {

@@ -283,6 +283,21 @@ fn templates_or_print(loaded: &Loaded) -> Option<crate::outbound::Templates> {
 }
 
 /// Opens (and migrates) the configured store for a one-shot command.
+/// Says that the config has no destination `name`, and the ones it has.
+fn say_no_destination<'a>(name: &str, names: impl IntoIterator<Item = &'a str>) {
+    let names: Vec<&str> = names.into_iter().collect();
+    match names.is_empty() {
+        true => eprintln!(
+            "hookarr: no destination named `{name}` in the config; it has none yet (README, \"Send it where \
+             you read it\")"
+        ),
+        false => eprintln!(
+            "hookarr: no destination named `{name}` in the config (there are: {})",
+            names.join(", ")
+        ),
+    }
+}
+
 /// Records what a command changed in the audit log, done by `command line (<login name>)`: the admin's
 /// audit shows the changes made at the shell beside those made through the API.
 async fn audit(

@@ -4,7 +4,7 @@
 //! are said before anything is queued, `--dry-run` lists what would go and queues nothing, and the replay is
 //! logged and written to the audit log. The running `serve` sends what was queued.
 
-use super::{audit, open_store, templates_or_print};
+use super::{audit, open_store, say_no_destination, templates_or_print};
 use crate::config::Loaded;
 use crate::event::Event;
 use crate::storage::{self, NewDelivery};
@@ -30,8 +30,7 @@ pub(super) async fn replay(loaded: Loaded, ask: Ask) -> anyhow::Result<ExitCode>
     if let Some(name) = &ask.destination
         && engine.target(name).is_none()
     {
-        let names = engine.destination_names().collect::<Vec<_>>().join(", ");
-        eprintln!("hookarr: no destination named `{name}` in the config (there are: {names})");
+        say_no_destination(name, engine.destination_names());
         return Ok(ExitCode::from(2));
     }
     let span = humantime::format_duration(ask.since).to_string();

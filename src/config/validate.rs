@@ -247,10 +247,15 @@ impl Validator {
         ];
         for (key, value) in written {
             if value.is_some_and(is_placeholder) {
+                let hint = match d.kind {
+                    crate::config::DestinationType::Discord => {
+                        " (Discord: Server Settings → Integrations → Webhooks → Copy Webhook URL)"
+                    }
+                    _ => " (the README's section on this type says where to find it)",
+                };
                 self.problem(
                     format!("{path}.{key}"),
-                    "is still the example's placeholder: paste your own (for Discord: Server Settings → \
-                     Integrations → Webhooks → Copy Webhook URL)",
+                    format!("is still the example's placeholder: paste your own{hint}"),
                 );
             }
         }

@@ -199,7 +199,7 @@ pub struct DeliveryRow {
     pub updated_at: DateTime<Utc>,
     pub last_status: Option<u16>,
     pub last_error: Option<String>,
-    /// The summary of the event it delivers (in lists; `None` elsewhere, or when the event was purged).
+    /// The summary of the event it delivers (`None` once the event was purged).
     pub summary: Option<String>,
 }
 

@@ -65,10 +65,12 @@ pub struct QueueSnapshot {
     pub oldest_due_at: Option<DateTime<Utc>>,
 }
 
-/// `attempts` counts every attempt, those before a manual retry too.
+/// `attempts` counts every attempt, those before a manual retry too; `summary` is the event's, which lists
+/// show beside each delivery (`NULL` once the event is purged).
 const DELIVERY_COLUMNS: &str = "id, event_id, event, destination, status, \
                                 attempts + attempts_before_retry AS attempts, next_attempt_at, \
-     expires_at, created_at, updated_at, last_status, last_error";
+     expires_at, created_at, updated_at, last_status, last_error, \
+     (SELECT summary FROM events e WHERE e.id = deliveries.event_id) AS summary";
 
 #[async_trait]
 impl<D> DeliveryLog for SqlStore<D>
@@ -86,11 +88,7 @@ where
     usize: ColumnIndex<D::Row>,
 {
     async fn list_deliveries(&self, dq: &DeliveryQuery) -> Result<Page<DeliveryRow>, StoreError> {
-        // With the summary of the event each delivers, for lists that name what was sent.
-        let mut sql = format!(
-            "SELECT {DELIVERY_COLUMNS}, (SELECT summary FROM events e WHERE e.id = deliveries.event_id) \
-             AS summary FROM deliveries WHERE id < $1"
-        );
+        let mut sql = format!("SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE id < $1");
         let mut binds = vec![dq.before.clone().unwrap_or_else(|| "~".into())];
         let filters = [
             ("status", dq.status.map(|s| s.as_str().to_owned())),
@@ -337,6 +335,6 @@ where
             .and_then(|s| u16::try_from(s).ok()),
         last_error: row.try_get("last_error")?,
         // Only lists select it.
-        summary: row.try_get::<Option<String>, _>("summary").ok().flatten(),
+        summary: row.try_get("summary")?,
     })
 }

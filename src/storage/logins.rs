@@ -27,6 +27,11 @@ pub fn config_key_marker(admin_key: &str) -> String {
     format!("config:{}", crate::secrets::hash_api_key(admin_key))
 }
 
+/// Whether a log-in's `key_id` is a [`config_key_marker`] (the config's key) rather than a stored key's id.
+pub fn is_config_key_marker(key_id: &str) -> bool {
+    key_id.starts_with("config:")
+}
+
 /// A log-in that holds: its user and its CSRF token.
 #[derive(Debug, Clone)]
 pub struct Login {

@@ -40,7 +40,7 @@ pub use destinations::Destinations;
 pub use dialect::{Announcements, Dialect, SqlStore};
 pub use events::Events;
 pub use fault::StorageFault;
-pub use logins::{Login, Logins, NewLogin, config_key_marker};
+pub use logins::{Login, Logins, NewLogin, config_key_marker, is_config_key_marker};
 pub use mocks::{MOCK_REQUESTS_KEPT, MockRequest, MockRow, Mocks};
 pub use queue::Queue;
 pub use serve_lock::{ServeLock, ServeLockError, sqlite_file};
