@@ -6,6 +6,7 @@ pub mod address_guard;
 pub mod answer;
 pub mod limits;
 pub mod own_mocks;
+mod restricted_ip;
 pub mod signing;
 pub mod targets;
 pub mod templates;
