@@ -69,6 +69,8 @@ impl App {
             )
         })?;
         let serve_lock = storage::ServeLock::acquire(cfg.storage.url.expose())?;
+        let live = crate::live_config::LiveConfig::new(&cfg)
+            .context("Failed to get the key that seals stored secrets")?;
         let store = storage::connect(cfg.storage.url.expose())
             .await
             .context("Failed to open the database at storage.url")?;
@@ -127,6 +129,10 @@ impl App {
             .await
             .context("Failed to start the delivery engine")?;
         engine.know_own_address(&public_url, addr);
+        // The stored destinations are in force before anything is routed.
+        live.apply(&engine, store.as_ref())
+            .await
+            .context("Failed to read the stored configuration")?;
         if serve_lock.is_sole_process() {
             engine
                 .requeue_abandoned()
@@ -145,6 +151,7 @@ impl App {
             streams: Arc::default(),
             auth_throttle: Arc::default(),
             hook_refusals: Arc::default(),
+            live: Arc::new(live),
             stopping: CancellationToken::new(),
             test_sends: Arc::new(governor::RateLimiter::keyed(
                 governor::Quota::per_second(std::num::NonZeroU32::new(1).expect("1 > 0"))
@@ -190,6 +197,11 @@ impl App {
         self.state.engine.clone()
     }
 
+    /// The configuration in force (for `SIGHUP`).
+    pub fn live_config(&self) -> Arc<crate::live_config::LiveConfig> {
+        self.state.live.clone()
+    }
+
     /// The store, for tests and sub-commands.
     pub fn store(&self) -> Arc<dyn Store> {
         self.state.store.clone()
@@ -198,6 +210,12 @@ impl App {
     /// Serves until `shutdown` is cancelled, then finishes in-flight requests and returns.
     pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
         let housekeeping = tokio::spawn(housekeeping(self.state.clone(), shutdown.clone()));
+        let watcher = tokio::spawn(crate::live_config::watch(
+            self.state.live.clone(),
+            self.state.engine.clone(),
+            self.state.store.clone(),
+            shutdown.clone(),
+        ));
         let delivery = self
             .delivery_workers
             .then(|| self.state.engine.start(shutdown.clone()));
@@ -213,6 +231,7 @@ impl App {
         crate::server::serve(self.listener, router, limits, shutdown.clone()).await;
         shutdown.cancel();
         let _ = housekeeping.await;
+        let _ = watcher.await;
         if let Some(delivery) = delivery {
             let _ = delivery.await;
         }

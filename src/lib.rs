@@ -22,6 +22,8 @@ pub mod event;
 pub mod feed;
 /// App payloads → normalized events. Pure functions.
 pub mod inbound;
+/// The configuration in force: the file's and the stored, re-read and applied without a restart.
+pub mod live_config;
 /// Prometheus metrics.
 pub mod metrics;
 /// What an operator does (preview, test send, replay, destination health), for the API and the CLI.
@@ -32,6 +34,8 @@ pub mod outbound;
 pub mod playback;
 /// Receiving one webhook: parse, then store durably.
 pub mod receive;
+/// Secrets at rest: what is stored of a destination, sealed with the data directory's key.
+pub mod secret_box;
 /// Generated secrets and constant-time checks.
 pub mod secrets;
 /// The HTTP listener: header deadline and connection cap in front of the routes.

@@ -6,6 +6,7 @@ use super::auth::Caller;
 use super::events::ListResponse;
 use super::{ApiError, AppState};
 use crate::config::DestinationType;
+use crate::delivery::Origin;
 use crate::operations::{self, DeliveryCounts, DestinationSummary, PreviewEvent};
 use crate::outbound::Target;
 use axum::Json;
@@ -39,6 +40,40 @@ pub struct DestinationBody {
     signing_secret_set: bool,
     /// The secret hookarr generated because the config names none (the only place to learn it).
     signing_secret: Option<String>,
+    /// Where it lives: `file` (hookarr.yaml, read-only here) or `stored` (made in the page or the API).
+    origin: Origin,
+    /// A stored one: the version a change must name, and who saved it last, when.
+    version: Option<i64>,
+    updated_by: Option<String>,
+    #[serde(serialize_with = "rfc3339")]
+    updated_at: Option<DateTime<Utc>>,
+    /// A stored one: its keys as stored, without the secret ones (`url`, `token`…), which are only said to be
+    /// set (`secrets_set`).
+    settings: Option<serde_json::Map<String, Value>>,
+    /// The secret keys it has (write-only: never shown).
+    secrets_set: Vec<String>,
+}
+
+/// The keys of a destination whose values are never shown: they hold or are credentials (a Discord or
+/// Slack webhook URL carries its token).
+const SECRET_KEYS: [&str; 6] = ["url", "token", "user_key", "secret", "password", "headers"];
+
+impl DestinationBody {
+    /// Adds what is stored of it: its version, its keys without the secret ones.
+    fn with_stored(mut self, stored: &crate::live_config::StoredDestination) -> Self {
+        let mut settings = stored.long_form.clone();
+        settings.retain(|k, _| !SECRET_KEYS.contains(&k.as_str()));
+        self.secrets_set = SECRET_KEYS
+            .iter()
+            .filter(|k| stored.long_form.contains_key(**k))
+            .map(|k| (*k).to_owned())
+            .collect();
+        self.version = Some(stored.version);
+        self.updated_by = Some(stored.updated_by.clone());
+        self.updated_at = Some(stored.updated_at);
+        self.settings = Some(settings);
+        self
+    }
 }
 
 /// Deliveries to it by state.
@@ -49,6 +84,7 @@ struct CountsBody {
     failed: u64,
     dead: u64,
     expired: u64,
+    cancelled: u64,
 }
 
 impl From<DestinationSummary> for DestinationBody {
@@ -59,6 +95,7 @@ impl From<DestinationSummary> for DestinationBody {
             failed,
             dead,
             expired,
+            cancelled,
         } = s.deliveries;
         DestinationBody {
             name: s.name,
@@ -77,10 +114,17 @@ impl From<DestinationSummary> for DestinationBody {
                 failed,
                 dead,
                 expired,
+                cancelled,
             },
             success_rate: s.success_rate,
             signing_secret_set: s.signing_secret_set,
             signing_secret: s.signing_secret,
+            origin: Origin::File,
+            version: None,
+            updated_by: None,
+            updated_at: None,
+            settings: None,
+            secrets_set: Vec::new(),
         }
     }
 }
@@ -94,11 +138,26 @@ fn rfc3339<S: serde::Serializer>(t: &Option<DateTime<Utc>>, s: S) -> Result<S::O
 
 async fn bodies(state: &AppState, names: &[&str]) -> Result<Vec<DestinationBody>, ApiError> {
     let found = operations::summaries(&state.engine, state.store.as_ref(), names).await?;
-    Ok(found.into_iter().map(DestinationBody::from).collect())
+    let stored = state.live.stored_destinations(state.store.as_ref()).await?;
+    Ok(found
+        .into_iter()
+        .map(|summary| {
+            let origin = state.engine.origin_of(&summary.name);
+            let body = DestinationBody::from(summary);
+            match stored.iter().find(|s| s.spec.name == body.name) {
+                Some(s) if origin == Some(Origin::Stored) => DestinationBody {
+                    origin: Origin::Stored,
+                    ..body
+                }
+                .with_stored(s),
+                _ => body,
+            }
+        })
+        .collect())
 }
 
 /// A config destination by name, or a 404 that says so.
-fn destination<'a>(state: &'a AppState, name: &str) -> Result<&'a Target, ApiError> {
+fn destination(state: &AppState, name: &str) -> Result<Target, ApiError> {
     state
         .engine
         .target(name)
@@ -106,7 +165,7 @@ fn destination<'a>(state: &'a AppState, name: &str) -> Result<&'a Target, ApiErr
 }
 
 /// The one destination named, as the API shows it.
-async fn one(state: &AppState, name: &str) -> Result<Json<DestinationBody>, ApiError> {
+pub(super) async fn one(state: &AppState, name: &str) -> Result<Json<DestinationBody>, ApiError> {
     destination(state, name)?;
     let mut items = bodies(state, &[name]).await?;
     Ok(Json(items.remove(0)))
@@ -115,7 +174,8 @@ async fn one(state: &AppState, name: &str) -> Result<Json<DestinationBody>, ApiE
 pub async fn list(
     State(state): State<AppState>,
 ) -> Result<Json<ListResponse<DestinationBody>>, ApiError> {
-    let names: Vec<&str> = state.engine.destination_names().collect();
+    let all_names = state.engine.destination_names();
+    let names: Vec<&str> = all_names.iter().map(String::as_str).collect();
     let items = bodies(&state, &names).await?;
     Ok(Json(ListResponse::whole(items)))
 }
@@ -257,7 +317,7 @@ pub async fn preview(
 ) -> Result<Json<Preview>, ApiError> {
     let Json(p) = body.map_err(|e| ApiError::InvalidPayload(e.body_text()))?;
     let target = match (&p.destination, p.kind) {
-        (Some(name), _) => destination(&state, name)?.clone(),
+        (Some(name), _) => destination(&state, name)?,
         (None, Some(kind)) => Target::preview(kind),
         (None, None) => {
             return Err(ApiError::invalid_param(
@@ -283,7 +343,7 @@ pub async fn preview(
     };
     let templates = state.engine.templates();
     let store = state.store.as_ref();
-    let preview = operations::preview(templates, store, &target, p.template.as_deref(), event)
+    let preview = operations::preview(&templates, store, &target, p.template.as_deref(), event)
         .await
         .map_err(|e| match e {
             operations::OperationError::Invalid { message, .. } => {

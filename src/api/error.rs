@@ -17,6 +17,13 @@ pub enum ApiError {
         message: String,
         details: Vec<Value>,
     },
+    /// 422 `validation_failed`: the body was read, but what it says does not pass the checks (a destination,
+    /// a template, the config file); details name each problem's field.
+    #[error("{message}")]
+    Unprocessable {
+        message: String,
+        details: Vec<Value>,
+    },
     /// 401 `unauthorized`.
     #[error("{0}")]
     Unauthorized(String),
@@ -137,6 +144,18 @@ impl ApiError {
         })
     }
 
+    /// A 422 with every problem, each naming its field (`{"field", "message"}`): its message lists them.
+    pub fn problems(what: &str, problems: &[crate::config::Problem]) -> Self {
+        let list: Vec<String> = problems.iter().map(ToString::to_string).collect();
+        ApiError::Unprocessable {
+            message: format!("{what}: {}", list.join("; ")),
+            details: problems
+                .iter()
+                .map(|p| json!({"field": p.path, "message": p.message}))
+                .collect(),
+        }
+    }
+
     /// The status this error is answered with.
     pub fn status(&self) -> StatusCode {
         self.parts().0
@@ -146,6 +165,10 @@ impl ApiError {
         match self {
             ApiError::InvalidPayload(_) => (StatusCode::BAD_REQUEST, ErrorCode::InvalidPayload),
             ApiError::Validation { .. } => (StatusCode::BAD_REQUEST, ErrorCode::ValidationFailed),
+            ApiError::Unprocessable { .. } => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                ErrorCode::ValidationFailed,
+            ),
             ApiError::Unauthorized(_) => (StatusCode::UNAUTHORIZED, ErrorCode::Unauthorized),
             ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, ErrorCode::Forbidden),
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, ErrorCode::NotFound),
@@ -185,6 +208,22 @@ impl From<crate::operations::OperationError> for ApiError {
     }
 }
 
+impl From<crate::live_config::ChangeError> for ApiError {
+    fn from(e: crate::live_config::ChangeError) -> Self {
+        use crate::live_config::ChangeError;
+        match e {
+            ChangeError::Invalid(problems) => {
+                ApiError::problems("the destination is not valid", &problems)
+            }
+            ChangeError::NotFound(_) => ApiError::NotFound(e.to_string()),
+            ChangeError::InFile(_) | ChangeError::Taken(_) | ChangeError::Stale { .. } => {
+                ApiError::Conflict(e.to_string())
+            }
+            ChangeError::Store(e) => e.into(),
+        }
+    }
+}
+
 impl From<crate::storage::StoreError> for ApiError {
     fn from(e: crate::storage::StoreError) -> Self {
         match e {
@@ -214,7 +253,8 @@ impl IntoResponse for ApiError {
                     Vec::new(),
                 )
             }
-            ApiError::Validation { message, details } => (message.clone(), details.clone()),
+            ApiError::Validation { message, details }
+            | ApiError::Unprocessable { message, details } => (message.clone(), details.clone()),
             other => (other.to_string(), Vec::new()),
         };
         let body = ErrorBody {

@@ -7,6 +7,7 @@ mod auth;
 mod auth_throttle;
 mod bodies;
 mod deliveries;
+mod destination_changes;
 mod destinations;
 mod error;
 mod events;
@@ -70,6 +71,8 @@ pub struct AppState {
     pub hook_refusals: Arc<hook_refusals::HookRefusals>,
     /// Wrong keys per client address (log-in form and Bearer keys).
     pub auth_throttle: Arc<auth_throttle::AuthThrottle>,
+    /// The configuration in force (the file's and the stored), changed without a restart.
+    pub live: Arc<crate::live_config::LiveConfig>,
     /// Test sends per user (`POST /api/webhooks/…/test`): a few at once, then one every few seconds.
     pub test_sends: Arc<governor::DefaultKeyedRateLimiter<String>>,
 }

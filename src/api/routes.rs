@@ -6,8 +6,8 @@ use super::auth::Access;
 use super::bodies::{DeliveryBody, DeliveryWithAttempts, RejectedBody};
 use super::route_doc::{Answer, Doc, SchemaOf, params_of};
 use super::{
-    AppState, audit, deliveries, destinations, events, health, hooks, mocks, sources, stats,
-    stream, users, webhooks,
+    AppState, audit, deliveries, destination_changes, destinations, events, health, hooks, mocks,
+    sources, stats, stream, users, webhooks,
 };
 use axum::http::{Method, StatusCode};
 use axum::routing::{MethodRouter, delete, get, patch, post, put};
@@ -121,6 +121,7 @@ const NOT_FOUND: StatusCode = StatusCode::NOT_FOUND;
 const RATE_LIMITED: StatusCode = StatusCode::TOO_MANY_REQUESTS;
 const SLOW_BODY: StatusCode = StatusCode::REQUEST_TIMEOUT;
 const TOO_LARGE: StatusCode = StatusCode::PAYLOAD_TOO_LARGE;
+const UNPROCESSABLE: StatusCode = StatusCode::UNPROCESSABLE_ENTITY;
 
 /// Every route with its handler: one row each, read as a table.
 #[rustfmt::skip]
@@ -158,10 +159,18 @@ pub(super) fn entries() -> Vec<Entry> {
             .answers::<DeliveryWithAttempts>(200),
         route(M::POST,   "/api/deliveries/{id}/retry", Owner, "Send one finished delivery again", post(deliveries::retry_one))
             .answers::<deliveries::Retried>(202).errors(&[CONFLICT]),
-        route(M::GET,    "/api/destinations", Admin, "The config's destinations with their health", get(destinations::list))
+        route(M::GET,    "/api/destinations", Admin, "Every destination (of hookarr.yaml and stored) with its health", get(destinations::list))
             .lists::<destinations::DestinationBody>(),
+        route(M::POST,   "/api/destinations", Admin, "Store a new destination: {name, type, …keys} or {name, url}; in force at once", post(destination_changes::create))
+            .body::<destination_changes::DestinationKeys>().answers::<destinations::DestinationBody>(201).errors(&[CONFLICT, UNPROCESSABLE]),
+        route(M::POST,   "/api/destinations/validate", Admin, "Check a destination without saving it", post(destination_changes::validate))
+            .body::<destination_changes::DestinationKeys>().answers::<destination_changes::DestinationCheck>(200),
         route(M::GET,    "/api/destinations/{name}", Admin, "One destination with its health", get(destinations::get))
             .answers::<destinations::DestinationBody>(200),
+        route(M::PATCH,  "/api/destinations/{name}", Admin, "Change a stored destination (the keys given; `version` guards against a lost update)", patch(destination_changes::update))
+            .body::<destination_changes::DestinationKeys>().answers::<destinations::DestinationBody>(200).errors(&[CONFLICT, UNPROCESSABLE]),
+        route(M::DELETE, "/api/destinations/{name}", Admin, "Delete a stored destination; its pending deliveries end cancelled", delete(destination_changes::remove))
+            .answers::<destination_changes::DestinationDeleted>(200).errors(&[CONFLICT]),
         route(M::POST,   "/api/destinations/{name}/enable", Admin, "Enable a destination", post(destinations::enable))
             .answers::<destinations::DestinationBody>(200),
         route(M::POST,   "/api/destinations/{name}/disable", Admin, "Disable a destination", post(destinations::disable))
@@ -170,6 +179,8 @@ pub(super) fn entries() -> Vec<Entry> {
             .answers::<destinations::TestBody>(200),
         route(M::POST,   "/api/templates/preview", Admin, "Render a payload without sending it", post(destinations::preview))
             .body::<destinations::PreviewRequest>().answers::<destinations::Preview>(200),
+        route(M::POST,   "/api/config/reload", Admin, "Re-read hookarr.yaml: applied as a whole, or 422 with its problems and nothing applied", post(destination_changes::reload))
+            .answers::<destination_changes::ConfigReloaded>(200).errors(&[UNPROCESSABLE]),
         route(M::GET,    "/api/sources", Admin, "Every source with its Connect URL and last event", get(sources::list))
             .lists::<sources::SourceBody>(),
         route(M::POST,   "/api/sources/{name}/rotate-token", Admin, "A new token for a source (paste its new Connect URL into the app)", post(sources::rotate_token))

@@ -20,7 +20,7 @@ pub(super) async fn render(
         return Ok(ExitCode::from(2));
     };
     let store = open_store_or_scratch(&loaded).await?;
-    let mut targets = crate::delivery::targets(&loaded.config, store.as_ref()).await?;
+    let mut targets = crate::delivery::targets(&loaded.config.destinations, store.as_ref()).await?;
     let Some(at) = targets.iter().position(|t| t.name == destination) else {
         say_no_destination(destination, targets.iter().map(|t| t.name.as_str()));
         return Ok(ExitCode::from(2));
@@ -84,7 +84,10 @@ pub(super) async fn send_test(loaded: Loaded, destination: &str) -> anyhow::Resu
     let sent = match crate::operations::send_test(&engine, destination).await {
         Ok(sent) => sent,
         Err(OperationError::NotFound(_)) => {
-            say_no_destination(destination, engine.destination_names());
+            say_no_destination(
+                destination,
+                engine.destination_names().iter().map(String::as_str),
+            );
             return Ok(ExitCode::from(2));
         }
         Err(e) => {

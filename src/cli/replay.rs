@@ -30,7 +30,7 @@ pub(super) async fn replay(loaded: Loaded, ask: Ask) -> anyhow::Result<ExitCode>
     if let Some(name) = &ask.destination
         && engine.target(name).is_none()
     {
-        say_no_destination(name, engine.destination_names());
+        say_no_destination(name, engine.destination_names().iter().map(String::as_str));
         return Ok(ExitCode::from(2));
     }
     let span = humantime::format_duration(ask.since).to_string();

@@ -12,7 +12,10 @@ pub(super) async fn serve(loaded: Loaded) -> anyhow::Result<ExitCode> {
     // Handlers first: a SIGTERM that arrives while hookarr starts (or right after its banner) still stops it
     // cleanly instead of killing it.
     let shutdown = CancellationToken::new();
-    tokio::spawn(stop_on_signal(Signals::install()?, shutdown.clone()));
+    let mut signals = Signals::install()?;
+    #[cfg(unix)]
+    let hangup = signals.hangup.take();
+    tokio::spawn(stop_on_signal(signals, shutdown.clone()));
     let database = describe_database(loaded.config.storage.url.expose());
     say!(
         "data directory: {} ({})",
@@ -28,6 +31,15 @@ pub(super) async fn serve(loaded: Loaded) -> anyhow::Result<ExitCode> {
         ),
     }
     let app = App::build(loaded.config, None).await?;
+    #[cfg(unix)]
+    if let Some(mut hangup) = hangup {
+        let live = app.live_config();
+        tokio::spawn(async move {
+            while hangup.recv().await.is_some() {
+                live.request_reload();
+            }
+        });
+    }
     print_banner(app.bootstrap());
     tracing::info!(message = "hookarr is listening.", address = %app.local_addr());
     app.run_until_stopped(shutdown).await?;
@@ -92,6 +104,9 @@ struct Signals {
     interrupt: tokio::signal::unix::Signal,
     #[cfg(unix)]
     terminate: tokio::signal::unix::Signal,
+    /// `SIGHUP`: re-read hookarr.yaml (without a handler it would end the process).
+    #[cfg(unix)]
+    hangup: Option<tokio::signal::unix::Signal>,
 }
 
 impl Signals {
@@ -102,6 +117,7 @@ impl Signals {
             Ok(Signals {
                 interrupt: signal(SignalKind::interrupt()).context("Failed to handle SIGINT")?,
                 terminate: signal(SignalKind::terminate()).context("Failed to handle SIGTERM")?,
+                hangup: Some(signal(SignalKind::hangup()).context("Failed to handle SIGHUP")?),
             })
         }
         #[cfg(not(unix))]

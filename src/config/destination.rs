@@ -53,7 +53,7 @@ pub enum Signing {
 }
 
 /// One entry of `destinations`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Destination {
     pub name: String,
@@ -229,7 +229,7 @@ fn yes() -> bool {
 }
 
 /// `destinations[].rate_limit`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RateLimit {
     pub per_second: f64,
@@ -242,7 +242,7 @@ fn one() -> u32 {
 }
 
 /// `destinations[].retry`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Retry {
     #[serde(default = "default_attempts")]
@@ -273,7 +273,7 @@ pub fn default_schedule() -> Vec<Duration> {
 }
 
 /// `destinations[].quiet_hours`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct QuietHours {
     pub from: String,

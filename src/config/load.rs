@@ -93,9 +93,22 @@ pub fn load(path: Option<&Path>, data_dir: &DataDir) -> Result<Loaded, ConfigPro
         .map(|dir| dir.join("templates"))
         .filter(|d| d.is_dir())
         .or_else(|| Some(data_dir.path.join("templates")).filter(|d| d.is_dir()));
+    let path = path.map(|p| cwd.join(p));
+    config.secret_key = std::env::var(crate::secret_box::KEY_VARIABLE)
+        .ok()
+        .filter(|k| !k.trim().is_empty())
+        .map(Secret);
+    config.secret_key_file = Some(crate::secret_box::key_file_for(
+        config.storage.url.expose(),
+        &data_dir.path,
+    ));
+    config.file = Some(super::types::ConfigFile {
+        path: path.clone(),
+        data_dir: data_dir.clone(),
+    });
     Ok(Loaded {
         config,
-        path: path.map(|p| cwd.join(p)),
+        path,
         data_dir: data_dir.clone(),
         warnings,
     })
@@ -216,7 +229,7 @@ fn expand_short_forms(
 
 /// Deserializes one section, reporting every field-level error: after each error the offending key is
 /// removed and the rest tried again (its default stands in), so one typo does not hide the next.
-fn deserialize_at<T: DeserializeOwned>(
+pub(super) fn deserialize_at<T: DeserializeOwned>(
     path: &str,
     mut v: Value,
     problems: &mut Vec<Problem>,
@@ -331,7 +344,7 @@ fn apply_env_overrides(
         };
         let Some((section, key)) = rest.split_once("__") else {
             // HOOKARR_TEST_* and HOOKARR_BENCH_* belong to the test suite and benchmarks.
-            if !matches!(rest, "CONFIG" | "ADMIN_KEY")
+            if !matches!(rest, "CONFIG" | "ADMIN_KEY" | "SECRET_KEY")
                 && !rest.starts_with("TEST_")
                 && !rest.starts_with("BENCH_")
             {

@@ -27,6 +27,25 @@ pub struct Config {
     /// (`check-config --long-form` prints them); not a config key.
     #[serde(skip)]
     pub long_forms: Vec<serde_json::Value>,
+    /// The file this was read from and the data directory it was read for (set by `load`, so that a reload
+    /// reads it again the same way); not a config key.
+    #[serde(skip)]
+    pub file: Option<ConfigFile>,
+    /// The key that seals stored secrets, from `HOOKARR_SECRET_KEY` (set by `load`); not a config key.
+    #[serde(skip)]
+    pub secret_key: Option<Secret>,
+    /// Where the key that seals stored secrets is kept when `secret_key` is not given: beside the SQLite
+    /// file, else in the data directory (set by `load`); not a config key.
+    #[serde(skip)]
+    pub secret_key_file: Option<std::path::PathBuf>,
+}
+
+/// Where a configuration was read from.
+#[derive(Debug, Clone)]
+pub struct ConfigFile {
+    /// The YAML file; `None` when hookarr runs on the defaults (nothing to re-read).
+    pub path: Option<std::path::PathBuf>,
+    pub data_dir: super::DataDir,
 }
 
 /// `server`: the HTTP listener and inbound behaviour.

@@ -99,6 +99,11 @@ pub(super) struct Validator {
 }
 
 impl Validator {
+    /// The problems found.
+    pub(super) fn into_problems(self) -> Vec<Problem> {
+        self.problems
+    }
+
     pub(super) fn problem(&mut self, path: impl Into<String>, message: impl Into<String>) {
         self.problems.push(Problem::new(path, message));
     }
@@ -200,7 +205,7 @@ impl Validator {
         }
     }
 
-    fn destination(
+    pub(super) fn destination(
         &mut self,
         path: &str,
         d: &Destination,

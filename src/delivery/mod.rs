@@ -8,5 +8,7 @@ pub mod quiet;
 pub mod route;
 mod send;
 
-pub use engine::{Engine, WEBHOOK_ID_PREFIX, destination_of, targets, test_event};
+pub use engine::{
+    ConfiguredDestination, Engine, Origin, WEBHOOK_ID_PREFIX, destination_of, targets, test_event,
+};
 pub use send::Sent;

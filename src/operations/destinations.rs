@@ -41,6 +41,7 @@ pub struct DeliveryCounts {
     pub failed: u64,
     pub dead: u64,
     pub expired: u64,
+    pub cancelled: u64,
 }
 
 impl DeliveryCounts {
@@ -51,6 +52,7 @@ impl DeliveryCounts {
             DeliveryStatus::Failed => &mut self.failed,
             DeliveryStatus::Dead => &mut self.dead,
             DeliveryStatus::Expired => &mut self.expired,
+            DeliveryStatus::Cancelled => &mut self.cancelled,
         };
         *slot += n;
     }

@@ -12,15 +12,18 @@ pub enum DeliveryStatus {
     Failed,
     Dead,
     Expired,
+    /// Its destination was deleted while it waited.
+    Cancelled,
 }
 
 impl DeliveryStatus {
-    pub const ALL: [DeliveryStatus; 5] = [
+    pub const ALL: [DeliveryStatus; 6] = [
         DeliveryStatus::Pending,
         DeliveryStatus::Succeeded,
         DeliveryStatus::Failed,
         DeliveryStatus::Dead,
         DeliveryStatus::Expired,
+        DeliveryStatus::Cancelled,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -30,6 +33,7 @@ impl DeliveryStatus {
             DeliveryStatus::Failed => "failed",
             DeliveryStatus::Dead => "dead",
             DeliveryStatus::Expired => "expired",
+            DeliveryStatus::Cancelled => "cancelled",
         }
     }
 

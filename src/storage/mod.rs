@@ -1,5 +1,5 @@
 //! Durable storage behind one trait, [`Store`], made of one trait per aggregate — [`Events`], [`Intake`],
-//! [`Accounts`], [`Queue`], [`DeliveryLog`], [`Destinations`], [`Webhooks`], [`Mocks`], [`Audit`] — each in
+//! [`Accounts`], [`Queue`], [`DeliveryLog`], [`Destinations`], [`Webhooks`], [`Mocks`], [`Audit`], [`StoredConfig`] — each in
 //! its own file with its SQL. Knows
 //! events, not HTTP.
 //!
@@ -26,6 +26,7 @@ mod serve_lock;
 mod sessions;
 mod sqlite;
 mod sqlite_writer;
+mod stored_config;
 mod webhooks;
 
 pub use deliveries::{
@@ -44,6 +45,7 @@ pub use logins::{Login, Logins, NewLogin, config_key_marker, is_config_key_marke
 pub use mocks::{MOCK_REQUESTS_KEPT, MockRequest, MockRow, Mocks};
 pub use queue::Queue;
 pub use serve_lock::{ServeLock, ServeLockError, sqlite_file};
+pub use stored_config::{Saved, StoredConfig, StoredRow};
 pub use webhooks::{WebhookRow, Webhooks};
 
 /// The embedded default: one SQLite file in WAL mode.
@@ -183,6 +185,7 @@ pub trait Store:
     + Mocks
     + Audit
     + Logins
+    + StoredConfig
     + Send
     + Sync
     + 'static

@@ -45,7 +45,7 @@ fn csrf_field(html: &str) -> String {
 
 /// Logs in with `key` as a browser would: the form (its CSRF cookie and field), then the post. Returns
 /// the log-in cookie's value.
-async fn log_in(app: &TestApp, key: &str) -> String {
+pub(crate) async fn log_in(app: &TestApp, key: &str) -> String {
     let client = plain_client();
     let form = client
         .get(format!("{}/admin/login", app.base))
@@ -74,7 +74,7 @@ async fn log_in(app: &TestApp, key: &str) -> String {
 }
 
 /// GETs an admin path with the log-in cookie.
-async fn page(app: &TestApp, path: &str, login: &str) -> reqwest::Response {
+pub(crate) async fn page(app: &TestApp, path: &str, login: &str) -> reqwest::Response {
     plain_client()
         .get(format!("{}{path}", app.base))
         .header("cookie", format!("hookarr_login={login}"))

@@ -441,6 +441,11 @@ impl TestApp {
         ids_of(&page)
     }
 
+    /// The temporary folder of its SQLite file (and of its secret key).
+    pub fn storage_dir(&self) -> &std::path::Path {
+        self.dir.as_ref().expect("the folder is still held").path()
+    }
+
     /// Stops the server gracefully and waits for it.
     pub async fn stop(mut self) {
         self.shutdown.cancel();

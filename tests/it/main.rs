@@ -7,6 +7,7 @@ mod admin;
 mod api;
 mod binary;
 mod config;
+mod config_reload;
 mod container;
 mod container_build;
 mod data_dir;

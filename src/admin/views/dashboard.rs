@@ -57,6 +57,15 @@ struct DashboardPage {
     is_admin: bool,
     /// The newest event now: the live count and source rows follow the stream from it.
     since: String,
+    /// Admins: the last reading of hookarr.yaml, when it was refused.
+    config_refused: Option<ConfigRefused>,
+}
+
+/// hookarr.yaml as last read, not applied.
+pub struct ConfigRefused {
+    pub count: usize,
+    pub problems: Vec<String>,
+    pub at: String,
 }
 
 pub struct Queue {
@@ -90,7 +99,8 @@ pub async fn page(State(state): State<AppState>, who: LoggedIn) -> Result<Respon
             dead: snapshot.dead,
             oldest_due: snapshot.oldest_due_at.map(|t| waited(now - t)),
         });
-        let names: Vec<&str> = state.engine.destination_names().collect();
+        let all_names = state.engine.destination_names();
+        let names: Vec<&str> = all_names.iter().map(String::as_str).collect();
         let summaries =
             crate::operations::summaries(&state.engine, state.store.as_ref(), &names).await?;
         for s in summaries {
@@ -136,7 +146,18 @@ pub async fn page(State(state): State<AppState>, who: LoggedIn) -> Result<Respon
             }
         }
     }
+    let config_refused = match state.live.file_status() {
+        crate::live_config::FileStatus::Refused { at, problems } if is_admin => {
+            Some(ConfigRefused {
+                count: problems.len(),
+                problems: problems.iter().map(ToString::to_string).collect(),
+                at: iso(&at),
+            })
+        }
+        _ => None,
+    };
     let page = DashboardPage {
+        config_refused,
         layout: Layout::new("Dashboard", "/admin", &who),
         events_last_hour: per_minute.iter().map(|(_, n)| n).sum(),
         busiest: bars.iter().map(|b| b.count).max().unwrap_or(0),

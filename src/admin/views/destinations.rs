@@ -35,7 +35,8 @@ struct DestinationsPage {
 pub async fn page(State(state): State<AppState>, who: LoggedIn) -> Result<Response, ApiError> {
     admin_only(&who)?;
     let now = chrono::Utc::now();
-    let names: Vec<&str> = state.engine.destination_names().collect();
+    let all_names = state.engine.destination_names();
+    let names: Vec<&str> = all_names.iter().map(String::as_str).collect();
     let cards = crate::operations::summaries(&state.engine, state.store.as_ref(), &names)
         .await?
         .into_iter()

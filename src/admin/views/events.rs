@@ -181,11 +181,7 @@ pub async fn one(
         deliveries,
         is_admin: who.caller.is_admin(),
         destinations: match who.caller.is_admin() {
-            true => state
-                .engine
-                .destination_names()
-                .map(str::to_owned)
-                .collect(),
+            true => state.engine.destination_names().into_iter().collect(),
             false => Vec::new(),
         },
     };

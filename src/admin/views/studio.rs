@@ -56,7 +56,8 @@ pub async fn page(
     Query(chosen): Query<Chosen>,
 ) -> Result<Response, ApiError> {
     admin_only(&who)?;
-    let names: Vec<&str> = state.engine.destination_names().collect();
+    let all_names = state.engine.destination_names();
+    let names: Vec<&str> = all_names.iter().map(String::as_str).collect();
     let Some(first) = names.first() else {
         let page = StudioPage {
             layout: Layout::new("Template studio", "/admin/studio", &who),

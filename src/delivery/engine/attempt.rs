@@ -218,8 +218,13 @@ impl Engine {
         } else {
             Cow::Owned(crate::delivery::group::merge(&c.event, &group[1..]))
         };
-        let payload =
-            outbound::render_group_payload(&self.templates, &dest.target, &shown, &group, digest)?;
+        let payload = outbound::render_group_payload(
+            &self.templates(),
+            &dest.target,
+            &shown,
+            &group,
+            digest,
+        )?;
         Ok(Message {
             shown,
             payload,
@@ -302,7 +307,7 @@ impl Engine {
         let dest = self.destination_or_reload(name).await.ok_or_else(|| {
             outbound::RenderFailure::Shape(format!("no destination named `{name}`"))
         })?;
-        let payload = outbound::render_payload(&self.templates, &dest.target, event)?;
+        let payload = outbound::render_payload(&self.templates(), &dest.target, event)?;
         let delivery_id = crate::event::new_prefixed_id("dlv");
         Ok(self
             .send_payload(&dest, event, &delivery_id, &payload, None)

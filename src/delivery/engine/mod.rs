@@ -11,12 +11,10 @@
 //! process's deliveries fall due again by themselves), and a retry is `next_attempt_at` set to its backoff —
 //! durable, and never a full-table scan.
 
-use super::route::Rule;
 use crate::config::Config;
 use crate::event::{Event, EventData, EventId, EventKind, SourceInfo};
+use crate::outbound::Templates;
 use crate::outbound::address_guard::{AddressGuard, Lookup};
-use crate::outbound::targets::OwnKey;
-use crate::outbound::{self, Target, Templates};
 use crate::storage::{Claimed, DeliveryResult, Store, StoreError};
 use chrono::Utc;
 use std::collections::HashMap;
@@ -28,6 +26,7 @@ use tokio_util::sync::CancellationToken;
 mod alerts;
 mod attempt;
 mod buckets;
+mod configured;
 mod destinations;
 mod groups;
 mod manual;
@@ -38,6 +37,7 @@ mod record;
 mod registered;
 mod workers;
 
+pub use configured::{ConfiguredDestination, Origin, targets};
 pub use destinations::DestinationHealth;
 use destinations::DestinationRuntime;
 pub use registered::{WEBHOOK_ID_PREFIX, destination_of};
@@ -48,11 +48,11 @@ const POLL: Duration = Duration::from_millis(500);
 /// Everything a delivery worker needs.
 pub struct Engine {
     store: Arc<dyn Store>,
-    templates: Arc<Templates>,
-    /// The routing rules of the config's destinations (registered webhooks add theirs in `registered`).
-    config_rules: Vec<Rule>,
-    /// Every configured destination by name, with its live state.
-    dests: HashMap<String, Arc<DestinationRuntime>>,
+    /// The templates in force (replaced when the configuration changes).
+    templates: std::sync::RwLock<Arc<Templates>>,
+    /// The configuration's destinations with their routing rules and runtimes (`configured.rs`; registered
+    /// webhooks add theirs in `registered`).
+    configured: std::sync::RwLock<Arc<configured::Configured>>,
     /// Webhooks registered through the API, and the routing table with their rules.
     registered: std::sync::RwLock<registered::Registered>,
     client: reqwest::Client,
@@ -66,6 +66,8 @@ pub struct Engine {
     /// Threads whose opening message is on its way (a grab's): their edits wait for it.
     openers: openers::Openers,
     workers: usize,
+    /// How long a send may take (`delivery.timeout_secs`).
+    timeout: Duration,
     max_response_bytes: usize,
     /// How long a claimed delivery stays leased to this process: longer than an attempt can take (two sends
     /// with the rich-message fallback), so a live worker never loses its lease.
@@ -114,49 +116,17 @@ fn http_client(timeout: Duration, workers: usize, guard: Option<&AddressGuard>) 
     builder.build().expect("the TLS back-end initializes")
 }
 
-/// Resolves the config's destinations into send targets (generating and storing a webhook secret where the
-/// config names none).
-pub async fn targets(cfg: &Config, store: &dyn Store) -> Result<Vec<Target>, StoreError> {
-    let mut out = Vec::new();
-    for d in &cfg.destinations {
-        let generated = if d.kind.target().own_keys().contains(&OwnKey::Secret)
-            && d.secret.is_none()
-            && d.signing.unwrap_or_default() != crate::config::Signing::None
-        {
-            Some(
-                store
-                    .destination_secret(&d.name, &outbound::signing::new_whsec())
-                    .await?,
-            )
-        } else {
-            None
-        };
-        out.push(Target::from_config(d, generated));
-    }
-    Ok(out)
-}
-
 impl Engine {
     pub async fn new(
         cfg: &Config,
         store: Arc<dyn Store>,
         templates: Arc<Templates>,
     ) -> Result<Arc<Engine>, StoreError> {
-        let targets = targets(cfg, store.as_ref()).await?;
         let workers = cfg.delivery.workers.max(1) as usize;
         let timeout = Duration::from_secs(cfg.delivery.timeout_secs.max(1));
         // Longer than an attempt can take (two sends with the rich-message fallback): a live worker never
         // loses its lease, and a probe unanswered for as long has died with its attempt.
         let lease = 2 * timeout + Duration::from_secs(10);
-        let dests = cfg
-            .destinations
-            .iter()
-            .zip(targets)
-            .map(|(d, target)| {
-                let runtime = DestinationRuntime::new(d, target, lease).with_mailer(timeout);
-                (d.name.clone(), Arc::new(runtime))
-            })
-            .collect();
         let (finish_tx, finish_rx) = mpsc::unbounded_channel();
         let owner = crate::event::new_prefixed_id("wrk");
         let guard = AddressGuard::new(
@@ -165,9 +135,8 @@ impl Engine {
         );
         let engine = Arc::new(Engine {
             store,
-            templates,
-            config_rules: cfg.destinations.iter().map(Rule::new).collect(),
-            dests,
+            templates: std::sync::RwLock::new(templates),
+            configured: Default::default(),
             registered: Default::default(),
             client: http_client(timeout, workers, None),
             guarded_client: http_client(timeout, workers, Some(&guard)),
@@ -175,6 +144,7 @@ impl Engine {
             own_mocks: std::sync::OnceLock::new(),
             openers: Default::default(),
             workers,
+            timeout,
             max_response_bytes: cfg.delivery.max_response_bytes,
             lease,
             owner: owner.clone(),
@@ -189,6 +159,8 @@ impl Engine {
             workers_done: CancellationToken::new(),
             running: Default::default(),
         });
+        let file = ConfiguredDestination::from_file(&cfg.destinations);
+        engine.apply_destinations(file, None).await?;
         engine.reload_webhooks().await?;
         engine.refresh_state().await?;
         Ok(engine)
@@ -211,11 +183,6 @@ impl Engine {
     /// Called after an ingest commits: route it now rather than at the next poll.
     pub fn notify_ingest(&self) {
         self.wake_router.notify_one();
-    }
-
-    /// The config's destinations, in config order.
-    pub fn destination_names(&self) -> impl Iterator<Item = &str> {
-        self.config_rules.iter().map(|r| r.destination.as_str())
     }
 
     /// The live feed of routed events.
@@ -255,14 +222,6 @@ impl Engine {
             return Ok(url);
         }
         self.guard.check_url(raw).await
-    }
-
-    pub fn target(&self, name: &str) -> Option<&Target> {
-        self.dests.get(name).map(|d| &d.target)
-    }
-
-    pub fn templates(&self) -> &Templates {
-        &self.templates
     }
 
     /// Has the claimer look for due deliveries at `at` (a booked slot), unless it already wakes sooner.

@@ -115,7 +115,7 @@ impl Engine {
     fn routes_with(&self, by_id: &HashMap<String, Known>) -> Arc<RoutingTable> {
         let mut ids: Vec<&String> = by_id.keys().collect();
         ids.sort();
-        let mut rules = self.config_rules.clone();
+        let mut rules = self.configured().rules.clone();
         rules.extend(ids.into_iter().map(|id| by_id[id].rule.clone()));
         Arc::new(RoutingTable { rules })
     }
@@ -150,6 +150,12 @@ impl Engine {
                 (Some(known), true)
             }
         }
+    }
+
+    /// Rebuilds the routing table after the configuration's destinations changed.
+    pub(super) fn rebuild_routes(&self) {
+        let mut registered = self.registered.write().expect("registered lock");
+        registered.routes = self.routes_with(&registered.by_id);
     }
 
     /// Takes in the change of one webhook made through this process (registered, changed or deleted)
@@ -215,7 +221,7 @@ impl Engine {
 
     /// A destination by name: the config's, else a registered webhook's.
     pub(super) fn destination(&self, name: &str) -> Option<Arc<DestinationRuntime>> {
-        if let Some(d) = self.dests.get(name) {
+        if let Some(d) = self.configured().runtimes.get(name) {
             return Some(d.clone());
         }
         let registered = self.registered.read().expect("registered lock");
@@ -243,7 +249,8 @@ impl Engine {
     /// Every destination: the config's, then the registered webhooks.
     pub(super) fn all_destinations(&self) -> Vec<(String, Arc<DestinationRuntime>)> {
         let mut all: Vec<_> = self
-            .dests
+            .configured()
+            .runtimes
             .iter()
             .map(|(n, d)| (n.clone(), d.clone()))
             .collect();
@@ -279,7 +286,7 @@ impl Engine {
             .map_err(|e| crate::outbound::RenderFailure::Shape(e.to_string()))?;
         let mut runtime = DestinationRuntime::new(&d, Target::from_config(&d, None), self.lease);
         runtime.guarded = true;
-        let payload = crate::outbound::render_payload(&self.templates, &runtime.target, event)?;
+        let payload = crate::outbound::render_payload(&self.templates(), &runtime.target, event)?;
         let delivery_id = crate::event::new_prefixed_id("dlv");
         Ok(self
             .send_payload(&runtime, event, &delivery_id, &payload, None)

@@ -12,6 +12,7 @@ mod mocks;
 mod observability;
 pub mod openapi;
 mod sources;
+mod stored_destinations;
 mod stream;
 mod users;
 mod webhooks;
