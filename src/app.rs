@@ -130,9 +130,11 @@ impl App {
             .context("Failed to start the delivery engine")?;
         engine.know_own_address(&public_url, addr);
         // The stored destinations are in force before anything is routed.
+        let live = Arc::new(live);
         live.apply(&engine, store.as_ref())
             .await
             .context("Failed to read the stored configuration")?;
+        engine.set_config_source(live.clone());
         if serve_lock.is_sole_process() {
             engine
                 .requeue_abandoned()
@@ -151,7 +153,7 @@ impl App {
             streams: Arc::default(),
             auth_throttle: Arc::default(),
             hook_refusals: Arc::default(),
-            live: Arc::new(live),
+            live,
             stopping: CancellationToken::new(),
             test_sends: Arc::new(governor::RateLimiter::keyed(
                 governor::Quota::per_second(std::num::NonZeroU32::new(1).expect("1 > 0"))

@@ -20,12 +20,15 @@ pub(super) async fn render(
         return Ok(ExitCode::from(2));
     };
     let store = open_store_or_scratch(&loaded).await?;
-    let mut targets = crate::delivery::targets(&loaded.config.destinations, store.as_ref()).await?;
-    let Some(at) = targets.iter().position(|t| t.name == destination) else {
-        say_no_destination(destination, targets.iter().map(|t| t.name.as_str()));
+    let templates = Arc::new(templates);
+    let engine = super::engine_in_force(&loaded, store.clone(), templates.clone()).await?;
+    let Some(target) = engine.target(destination) else {
+        say_no_destination(
+            destination,
+            engine.destination_names().iter().map(String::as_str),
+        );
         return Ok(ExitCode::from(2));
     };
-    let target = targets.swap_remove(at);
     let mut source_and_body = None;
     if let Some((source, file)) = payload {
         let (sources, _) =
@@ -79,8 +82,7 @@ pub(super) async fn send_test(loaded: Loaded, destination: &str) -> anyhow::Resu
         return Ok(ExitCode::from(2));
     };
     let store = open_store_or_scratch(&loaded).await?;
-    let engine =
-        crate::delivery::Engine::new(&loaded.config, store.clone(), Arc::new(templates)).await?;
+    let engine = super::engine_in_force(&loaded, store.clone(), Arc::new(templates)).await?;
     let sent = match crate::operations::send_test(&engine, destination).await {
         Ok(sent) => sent,
         Err(OperationError::NotFound(_)) => {

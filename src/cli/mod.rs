@@ -1,7 +1,7 @@
-//! The command line: `serve`, `migrate`, `check-config`, `render`, `send-test`, `replay`, `sources`, `keys
-//! create`, `users list` — what each takes, and the dispatch. Each command's work is in the file named for
+//! The command line: `serve`, `migrate`, `check-config`, `render`, `send-test`, `replay`, `config export`,
+//! `config import`, `sources`, `keys create`, `users list` — what each takes, and the dispatch. Each command's work is in the file named for
 //! what it is about: `serve.rs` (the server and its banner), `deliveries.rs` (render, send-test, replay),
-//! `accounts.rs` (sources, keys).
+//! `accounts.rs` (sources, keys), `config_transfer.rs` (config export and import).
 
 /// Prints a line to stdout, ignoring a closed stdout (a service manager, a pipe whose reader left): the
 /// banner must never be what stops the server.
@@ -13,6 +13,7 @@ macro_rules! say {
 }
 
 mod accounts;
+mod config_transfer;
 mod deliveries;
 mod replay;
 mod serve;
@@ -112,6 +113,9 @@ pub enum Command {
         #[arg(long)]
         dry_run: bool,
     },
+    /// Move destinations made in the page to and from YAML.
+    #[command(subcommand)]
+    Config(ConfigCommand),
     /// List the sources and their Connect URLs (tokens masked unless asked for).
     Sources {
         /// Print the tokens in full (paste-ready URLs).
@@ -131,6 +135,20 @@ pub enum KeysCommand {
         /// Give a newly created user the admin role.
         #[arg(long)]
         admin: bool,
+    },
+}
+
+/// `hookarr config …`.
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Print the destinations stored in the database (made in the page or the API) as the `destinations:`
+    /// of a hookarr.yaml; it holds their secrets.
+    Export,
+    /// Store the destinations of a YAML file (what `export` prints): new names are added, stored ones
+    /// replaced; nothing is stored unless every one passes the checks. The running `serve` uses them at once.
+    Import {
+        /// The YAML file, with a `destinations:` list.
+        file: PathBuf,
     },
 }
 
@@ -203,6 +221,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::SendTest { destination } => deliveries::send_test(loaded, &destination).await,
         Command::Keys(KeysCommand::Create { user, admin }) => {
             accounts::create_key(loaded, &user, admin).await
+        }
+        Command::Config(ConfigCommand::Export) => config_transfer::export(loaded).await,
+        Command::Config(ConfigCommand::Import { file }) => {
+            config_transfer::import(loaded, &file).await
         }
         Command::Sources { show_tokens } => accounts::list_sources(loaded, show_tokens).await,
         Command::Replay {
@@ -311,6 +333,19 @@ async fn audit(
     use crate::operations::audit::{Actor, Changed, record};
     let target = Changed { kind, id, owner };
     record(store, Actor::command_line(), action, target, detail).await;
+}
+
+/// The delivery engine of a one-shot command, with the configuration in force: the file's destinations and
+/// the stored ones. Its loops do not run.
+async fn engine_in_force(
+    loaded: &Loaded,
+    store: Arc<dyn Store>,
+    templates: Arc<crate::outbound::Templates>,
+) -> anyhow::Result<Arc<crate::delivery::Engine>> {
+    let engine = crate::delivery::Engine::new(&loaded.config, store.clone(), templates).await?;
+    let live = crate::live_config::LiveConfig::for_command(&loaded.config)?;
+    live.apply(&engine, store.as_ref()).await?;
+    Ok(engine)
 }
 
 /// Opens (and migrates) the database, creating it when it does not exist yet: `serve` and `migrate`.

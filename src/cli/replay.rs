@@ -25,8 +25,7 @@ pub(super) async fn replay(loaded: Loaded, ask: Ask) -> anyhow::Result<ExitCode>
         return Ok(ExitCode::from(2));
     };
     let store = open_store(&loaded).await?;
-    let engine =
-        crate::delivery::Engine::new(&loaded.config, store.clone(), Arc::new(templates)).await?;
+    let engine = super::engine_in_force(&loaded, store.clone(), Arc::new(templates)).await?;
     if let Some(name) = &ask.destination
         && engine.target(name).is_none()
     {

@@ -9,6 +9,7 @@ pub mod route;
 mod send;
 
 pub use engine::{
-    ConfiguredDestination, Engine, Origin, WEBHOOK_ID_PREFIX, destination_of, targets, test_event,
+    ConfigSource, ConfiguredDestination, Engine, Origin, WEBHOOK_ID_PREFIX, destination_of,
+    targets, test_event,
 };
 pub use send::Sent;

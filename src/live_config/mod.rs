@@ -6,9 +6,11 @@
 //! and says why.
 
 mod stored;
+mod transfer;
 mod watch;
 
 pub use stored::{ChangeContext, ChangeError, StoredDestination};
+pub use transfer::Imported;
 pub use watch::watch;
 
 use crate::config::{Config, Problem};
@@ -68,12 +70,26 @@ impl LiveConfig {
     /// The configuration `cfg` in force, with its key for stored secrets (made beside the database on first
     /// use).
     pub fn new(cfg: &Config) -> Result<LiveConfig, crate::secret_box::SecretBoxError> {
+        Self::with_key(cfg, true)
+    }
+
+    /// For a one-shot command beside a `serve`: the same, but a key that does not exist yet is not made
+    /// (what is stored then cannot be read, and says so).
+    pub fn for_command(cfg: &Config) -> Result<LiveConfig, crate::secret_box::SecretBoxError> {
+        Self::with_key(cfg, false)
+    }
+
+    fn with_key(
+        cfg: &Config,
+        make_key: bool,
+    ) -> Result<LiveConfig, crate::secret_box::SecretBoxError> {
         let key_file = cfg.secret_key_file.clone().or_else(|| {
             crate::storage::sqlite_file(cfg.storage.url.expose())
                 .ok()
                 .flatten()
                 .map(|file| file.with_file_name("secret.key"))
         });
+        let key_file = key_file.filter(|f| make_key || f.exists());
         let secret_box = SecretBox::open_or_create(
             cfg.secret_key.as_ref().map(|k| k.expose()),
             key_file.as_deref(),
@@ -270,6 +286,20 @@ impl LiveConfig {
             .file
             .as_ref()
             .is_some_and(|f| f.path.is_some())
+    }
+}
+
+#[async_trait::async_trait]
+impl crate::delivery::ConfigSource for LiveConfig {
+    async fn refresh_if_changed(
+        &self,
+        engine: &Engine,
+        store: &dyn Store,
+    ) -> Result<(), StoreError> {
+        if self.stored_changed(store).await? {
+            self.apply(engine, store).await?;
+        }
+        Ok(())
     }
 }
 

@@ -288,7 +288,12 @@ impl LiveConfig {
         Ok(cancelled)
     }
 
-    fn row_of(&self, read: &ReadDestination, now: DateTime<Utc>, who: &str) -> StoredRow {
+    pub(super) fn row_of(
+        &self,
+        read: &ReadDestination,
+        now: DateTime<Utc>,
+        who: &str,
+    ) -> StoredRow {
         let plain = Value::Object(read.long_form.clone()).to_string();
         StoredRow {
             name: read.destination.name.clone(),

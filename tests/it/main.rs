@@ -8,6 +8,7 @@ mod api;
 mod binary;
 mod config;
 mod config_reload;
+mod config_transfer_cli;
 mod container;
 mod container_build;
 mod data_dir;

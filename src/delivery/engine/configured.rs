@@ -15,6 +15,19 @@ use crate::storage::{Store, StoreError};
 use std::collections::HashMap;
 use std::sync::Arc;
 
+/// Where the engine's configuration comes from: asked to catch up when a delivery names a destination this
+/// process does not know yet (made through another process sharing the database, in force here within the
+/// next look).
+#[async_trait::async_trait]
+pub trait ConfigSource: Send + Sync {
+    /// Puts the configuration in force again when it changed since it was last applied.
+    async fn refresh_if_changed(
+        &self,
+        engine: &Engine,
+        store: &dyn Store,
+    ) -> Result<(), StoreError>;
+}
+
 /// Where a destination of the configuration lives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -146,6 +159,20 @@ impl Engine {
             DestinationRuntime::new(&entry.spec, target, self.lease).with_mailer(self.timeout);
         runtime.guarded = entry.origin == Origin::Stored;
         Ok(runtime)
+    }
+
+    /// Tells the engine where its configuration comes from (once, at start-up).
+    pub fn set_config_source(&self, source: Arc<dyn ConfigSource>) {
+        let _ = self.config_source.set(source);
+    }
+
+    /// Has the configuration caught up with the store (a destination made through another process).
+    pub(super) async fn refresh_config(&self) {
+        if let Some(source) = self.config_source.get()
+            && let Err(error) = source.refresh_if_changed(self, self.store.as_ref()).await
+        {
+            error.log("Reading the stored configuration failed.");
+        }
     }
 
     /// The configuration's destinations now.

@@ -37,7 +37,7 @@ mod record;
 mod registered;
 mod workers;
 
-pub use configured::{ConfiguredDestination, Origin, targets};
+pub use configured::{ConfigSource, ConfiguredDestination, Origin, targets};
 pub use destinations::DestinationHealth;
 use destinations::DestinationRuntime;
 pub use registered::{WEBHOOK_ID_PREFIX, destination_of};
@@ -53,6 +53,8 @@ pub struct Engine {
     /// The configuration's destinations with their routing rules and runtimes (`configured.rs`; registered
     /// webhooks add theirs in `registered`).
     configured: std::sync::RwLock<Arc<configured::Configured>>,
+    /// Where the configuration comes from, asked to catch up when a delivery names an unknown destination.
+    config_source: std::sync::OnceLock<Arc<dyn ConfigSource>>,
     /// Webhooks registered through the API, and the routing table with their rules.
     registered: std::sync::RwLock<registered::Registered>,
     client: reqwest::Client,
@@ -137,6 +139,7 @@ impl Engine {
             store,
             templates: std::sync::RwLock::new(templates),
             configured: Default::default(),
+            config_source: std::sync::OnceLock::new(),
             registered: Default::default(),
             client: http_client(timeout, workers, None),
             guarded_client: http_client(timeout, workers, Some(&guard)),

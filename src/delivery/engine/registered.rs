@@ -228,8 +228,8 @@ impl Engine {
         registered.by_id.get(name).map(|k| k.runtime.clone())
     }
 
-    /// A destination by name; a webhook this process has not seen yet (registered through another process)
-    /// is looked for in the store first.
+    /// A destination by name; one this process has not seen yet (a webhook registered, or a destination
+    /// stored, through another process) is looked for in the store first.
     pub(super) async fn destination_or_reload(
         &self,
         name: &str,
@@ -238,7 +238,8 @@ impl Engine {
             return Some(d);
         }
         if !name.starts_with(WEBHOOK_ID_PREFIX) {
-            return None;
+            self.refresh_config().await;
+            return self.destination(name);
         }
         if let Err(error) = self.reload_webhooks().await {
             error.log("Reading the registered webhooks failed.");

@@ -1,0 +1,81 @@
+//! `hookarr config export` and `hookarr config import FILE`: the destinations made in the page, printed as
+//! the YAML `hookarr.yaml` takes, and such a file stored (checked first, like the API checks it).
+
+use super::{audit, engine_in_force, open_store, templates_or_print};
+use crate::config::Loaded;
+use crate::live_config::{ChangeContext, LiveConfig};
+use anyhow::Context as _;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+pub(super) async fn export(loaded: Loaded) -> anyhow::Result<ExitCode> {
+    let store = open_store(&loaded).await?;
+    let live = LiveConfig::for_command(&loaded.config)?;
+    print!("{}", live.export(store.as_ref()).await?);
+    let unreadable = live.unreadable();
+    for why in &unreadable {
+        eprintln!("hookarr: not exported: {why}");
+    }
+    Ok(if unreadable.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+pub(super) async fn import(loaded: Loaded, file: &std::path::Path) -> anyhow::Result<ExitCode> {
+    let text =
+        std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let Some(templates) = templates_or_print(&loaded) else {
+        return Ok(ExitCode::from(2));
+    };
+    let store = open_store(&loaded).await?;
+    let engine = engine_in_force(&loaded, store.clone(), Arc::new(templates)).await?;
+    // The key is the server's (made beside the database when it first started): what is sealed here, it opens.
+    let live = LiveConfig::new(&loaded.config)?;
+    let sources = crate::sources::Sources::bootstrap(&loaded.config, store.as_ref())
+        .await?
+        .0
+        .all()
+        .iter()
+        .map(|s| s.name.clone())
+        .collect();
+    let cx = ChangeContext {
+        engine: &engine,
+        store: store.as_ref(),
+        sources: &sources,
+    };
+    match live.import(&cx, &text, "command line").await {
+        Ok(done) => {
+            println!(
+                "imported {} destination(s) from {}: {} added, {} replaced",
+                done.added.len() + done.replaced.len(),
+                file.display(),
+                done.added.len(),
+                done.replaced.len()
+            );
+            let detail = serde_json::json!({"added": done.added, "replaced": done.replaced});
+            audit(
+                store.as_ref(),
+                "config.imported",
+                "config",
+                &file.display().to_string(),
+                None,
+                detail,
+            )
+            .await;
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(problems) => {
+            eprintln!(
+                "hookarr: {} has {} problem(s); nothing was imported:",
+                file.display(),
+                problems.len()
+            );
+            for p in &problems {
+                eprintln!("  - {p}");
+            }
+            Ok(ExitCode::from(2))
+        }
+    }
+}
