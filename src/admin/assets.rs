@@ -26,7 +26,7 @@ fn asset(stem: &str, ext: &str, media: &'static str, body: &'static [u8]) -> Ass
     }
 }
 
-static ASSETS: LazyLock<[Asset; 4]> = LazyLock::new(|| {
+static ASSETS: LazyLock<[Asset; 5]> = LazyLock::new(|| {
     [
         asset(
             "app",
@@ -52,6 +52,12 @@ static ASSETS: LazyLock<[Asset; 4]> = LazyLock::new(|| {
             "image/svg+xml",
             include_bytes!("assets/favicon.svg"),
         ),
+        asset(
+            "destination",
+            "js",
+            "text/javascript; charset=utf-8",
+            include_bytes!("assets/destination.js"),
+        ),
     ]
 });
 
@@ -68,6 +74,11 @@ pub fn js_url() -> String {
 /// The URL of the template studio's script.
 pub fn studio_js_url() -> String {
     format!("/admin/assets/{}", ASSETS[2].name)
+}
+
+/// The URL of the destination form's script.
+pub fn destination_js_url() -> String {
+    format!("/admin/assets/{}", ASSETS[4].name)
 }
 
 /// The URL of the page icon.

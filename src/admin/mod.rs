@@ -27,6 +27,14 @@ pub fn router() -> Router<AppState> {
         .route("/admin/deliveries", get(views::deliveries::list))
         .route("/admin/deliveries/{id}", get(views::deliveries::one))
         .route("/admin/destinations", get(views::destinations::page))
+        .route(
+            "/admin/destinations/new",
+            get(views::destination_form::new_page),
+        )
+        .route(
+            "/admin/destinations/{name}/edit",
+            get(views::destination_form::edit_page),
+        )
         .route("/admin/studio", get(views::studio::page))
         .route("/admin/webhooks", get(views::webhooks::page))
         .route("/admin/mocks/{id}", get(views::webhooks::mock))

@@ -52,11 +52,11 @@ pub struct ConfigReloaded {
 }
 
 /// The source names a destination may name: every source hookarr knows.
-fn source_names(state: &AppState) -> HashSet<String> {
+pub(super) fn source_names(state: &AppState) -> HashSet<String> {
     state.sources.all().iter().map(|s| s.name.clone()).collect()
 }
 
-fn context<'a>(state: &'a AppState, sources: &'a HashSet<String>) -> ChangeContext<'a> {
+pub(super) fn context<'a>(state: &'a AppState, sources: &'a HashSet<String>) -> ChangeContext<'a> {
     ChangeContext {
         engine: &state.engine,
         store: state.store.as_ref(),
@@ -157,12 +157,20 @@ pub async fn validate(
     body: Result<Json<DestinationKeys>, JsonRejection>,
 ) -> Result<Json<DestinationCheck>, ApiError> {
     let DestinationKeys(keys) = required(body)?;
+    let keys = super::destination_trial::with_stored_secrets(&state, keys).await?;
+    let editing = keys.get("name").and_then(Value::as_str).map(str::to_owned);
+    let editing = match &editing {
+        Some(name) if state.engine.origin_of(name) == Some(crate::delivery::Origin::Stored) => {
+            Some(name.as_str())
+        }
+        _ => None,
+    };
     let checked = state
         .live
         .check_destination(
             &context(&state, &source_names(&state)),
             Value::Object(keys),
-            None,
+            editing,
         )
         .await;
     Ok(Json(match checked {

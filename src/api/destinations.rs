@@ -56,7 +56,8 @@ pub struct DestinationBody {
 
 /// The keys of a destination whose values are never shown: they hold or are credentials (a Discord or
 /// Slack webhook URL carries its token).
-const SECRET_KEYS: [&str; 6] = ["url", "token", "user_key", "secret", "password", "headers"];
+pub(super) const SECRET_KEYS: [&str; 6] =
+    ["url", "token", "user_key", "secret", "password", "headers"];
 
 impl DestinationBody {
     /// Adds what is stored of it: its version, its keys without the secret ones.

@@ -8,6 +8,7 @@ mod auth_throttle;
 mod bodies;
 mod deliveries;
 mod destination_changes;
+mod destination_trial;
 mod destinations;
 mod error;
 mod events;

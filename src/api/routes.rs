@@ -6,8 +6,8 @@ use super::auth::Access;
 use super::bodies::{DeliveryBody, DeliveryWithAttempts, RejectedBody};
 use super::route_doc::{Answer, Doc, SchemaOf, params_of};
 use super::{
-    AppState, audit, deliveries, destination_changes, destinations, events, health, hooks, mocks,
-    sources, stats, stream, users, webhooks,
+    AppState, audit, deliveries, destination_changes, destination_trial, destinations, events,
+    health, hooks, mocks, sources, stats, stream, users, webhooks,
 };
 use axum::http::{Method, StatusCode};
 use axum::routing::{MethodRouter, delete, get, patch, post, put};
@@ -165,6 +165,10 @@ pub(super) fn entries() -> Vec<Entry> {
             .body::<destination_changes::DestinationKeys>().answers::<destinations::DestinationBody>(201).errors(&[CONFLICT, UNPROCESSABLE]),
         route(M::POST,   "/api/destinations/validate", Admin, "Check a destination without saving it", post(destination_changes::validate))
             .body::<destination_changes::DestinationKeys>().answers::<destination_changes::DestinationCheck>(200),
+        route(M::POST,   "/api/destinations/test", Admin, "Send a test event to a destination before saving it", post(destination_trial::test))
+            .body::<destination_changes::DestinationKeys>().answers::<destinations::TestBody>(200).errors(&[UNPROCESSABLE, RATE_LIMITED]),
+        route(M::POST,   "/api/destinations/routing-preview", Admin, "Which of the last 100 events a destination would have taken, before saving it", post(destination_trial::routing_preview))
+            .body::<destination_changes::DestinationKeys>().answers::<destination_trial::RoutingPreview>(200).errors(&[UNPROCESSABLE]),
         route(M::GET,    "/api/destinations/{name}", Admin, "One destination with its health", get(destinations::get))
             .answers::<destinations::DestinationBody>(200),
         route(M::PATCH,  "/api/destinations/{name}", Admin, "Change a stored destination (the keys given; `version` guards against a lost update)", patch(destination_changes::update))

@@ -236,7 +236,7 @@ pub async fn rotate_secret(
 }
 
 /// Takes one of the caller's test sends, or says when the next one may go.
-fn take_test_send(state: &AppState, caller: &Caller) -> Result<(), ApiError> {
+pub(super) fn take_test_send(state: &AppState, caller: &Caller) -> Result<(), ApiError> {
     state
         .test_sends
         .check_key(&caller.user.id)

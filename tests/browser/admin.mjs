@@ -8,9 +8,9 @@
 //   HOOKARR_SCREENSHOTS  where to write a screenshot of every view at 1280 and 390 px wide
 // Exits 0 when every check holds; else prints what failed and exits 1.
 import { chromium } from "playwright-core";
-import { readFileSync, mkdirSync } from "node:fs";
-import { join, dirname } from "node:path";
-import { fileURLToPath } from "node:url";
+import { checker, finish, openPage, recordFailure, until } from "./common.mjs";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import assert from "node:assert/strict";
 
 const base = process.env.HOOKARR_URL;
@@ -20,34 +20,15 @@ const ownHook = process.env.HOOKARR_OWN_HOOK;
 const otherHook = process.env.HOOKARR_OTHER_HOOK;
 const fixtures = process.env.HOOKARR_FIXTURES;
 const shots = process.env.HOOKARR_SCREENSHOTS;
-const here = dirname(fileURLToPath(import.meta.url));
-const axeSource = readFileSync(join(here, "node_modules/axe-core/axe.min.js"), "utf8");
 
 const problems = [];
+const { check, shoot } = checker(problems, shots);
 const leftLoopback = [];
 
-function isLoopback(url) {
-  const { protocol, hostname } = new URL(url);
-  if (protocol === "data:" || protocol === "about:" || protocol === "blob:") return true;
-  return hostname === "127.0.0.1" || hostname === "localhost" || hostname === "[::1]" || hostname.startsWith("127.");
-}
 
-const browser = await chromium.launch({ executablePath: "/usr/bin/chromium", headless: true });
+const { browser, context, page } = await openPage(chromium, problems, leftLoopback);
 try {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
   await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: base });
-  // Nothing may leave this machine: anything not on loopback is refused and remembered.
-  await context.route("**/*", (route) => {
-    const url = route.request().url();
-    if (isLoopback(url)) return route.continue();
-    leftLoopback.push(url);
-    return route.abort();
-  });
-  const page = await context.newPage();
-  // "Delete this…?" and the like: yes.
-  page.on("dialog", (d) => d.accept());
-  page.on("console", (m) => { if (m.type() === "error") problems.push(`console error on ${page.url()}: ${m.text()}`); });
-  page.on("pageerror", (e) => problems.push(`script error on ${page.url()}: ${e.message}`));
 
   // Log in: a wrong key is refused with a message, the admin key opens the dashboard.
   await page.goto(`${base}/admin`);
@@ -258,66 +239,15 @@ try {
   await page.getByRole("button", { name: "Log out" }).click();
   await page.getByRole("heading", { name: "Log in to hookarr" }).waitFor();
 } catch (e) {
-  problems.push(e.stack || String(e));
-  // What the page showed when it failed.
-  for (const p of browser.contexts().flatMap((c) => c.pages())) {
-    problems.push(`${p.url()}:\n${(await p.locator("main").innerText().catch(() => "")).slice(0, 3000)}`);
-    await shoot(p, "failure").catch(() => {});
-  }
+  await recordFailure(browser, e, problems, shoot);
 } finally {
   await browser.close();
 }
-
-if (leftLoopback.length) problems.push(`requests that would have left this machine: ${leftLoopback.join(", ")}`);
-if (problems.length) {
-  console.error(problems.join("\n\n"));
-  process.exit(1);
-}
-console.log("admin page: every browser check held");
-
-/** Retries `probe` for up to 30 s until it says yes. */
-async function until(probe, what) {
-  const end = Date.now() + 30_000;
-  while (Date.now() < end) {
-    if (await probe()) return;
-    await new Promise((done) => setTimeout(done, 300));
-  }
-  throw new Error(`timed out waiting until ${what}`);
-}
+finish(problems, leftLoopback, "admin page: every browser check held");
 
 /** Posts an app fixture to a Connect URL, as the app would; asserts a 202. */
 async function postTo(url, app, name) {
   const body = readFileSync(join(fixtures, app, `${name}.json`));
   const response = await fetch(url, { method: "POST", headers: { "Content-Type": "application/json" }, body });
   assert.equal(response.status, 202, `posting ${app}/${name}: ${await response.text()}`);
-}
-
-/** The checks every view gets: no serious accessibility violation, no horizontal scroll on a phone, and a
- * screenshot at 1280 and 390 px wide. */
-async function check(page, name) {
-  await page.evaluate(axeSource);
-  const result = await page.evaluate(() => window.axe.run(document, { resultTypes: ["violations"] }));
-  const serious = result.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
-  for (const v of serious) {
-    problems.push(`${name}: ${v.id} (${v.impact}): ${v.help} — ${v.nodes.map((n) => n.target.join(" ")).join("; ")}`);
-  }
-  await shoot(page, name);
-  await page.setViewportSize({ width: 390, height: 844 });
-  const wide = await page.evaluate(() => document.documentElement.scrollWidth);
-  if (wide > 390) {
-    // Which elements stick out, to say where to look.
-    const culprits = await page.evaluate(() => [...document.querySelectorAll("body *")]
-      .filter((e) => e.getBoundingClientRect().right > 391)
-      .slice(-3)
-      .map((e) => e.tagName.toLowerCase() + (e.id ? "#" + e.id : "") + (e.className ? "." + e.className : "")));
-    problems.push(`${name}: ${wide} px wide at a 390 px viewport (horizontal scroll): ${culprits.join(", ")}`);
-  }
-  await shoot(page, `${name}-phone`, false);
-  await page.setViewportSize({ width: 1280, height: 900 });
-}
-
-async function shoot(page, name, full = true) {
-  if (!shots) return;
-  mkdirSync(shots, { recursive: true });
-  await page.screenshot({ path: join(shots, `${name}.png`), fullPage: full });
 }

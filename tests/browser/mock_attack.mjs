@@ -8,16 +8,12 @@
 // "taken over". Prints one JSON line (what the browser saw) and exits 0; the Rust test judges it, with what
 // the server then holds (no new user, nothing posted back).
 import { chromium } from "playwright-core";
+import { isLoopback } from "./common.mjs";
 
 const base = process.env.HOOKARR_URL;
 const adminKey = process.env.HOOKARR_ADMIN_KEY;
 const mocks = process.env.HOOKARR_MOCK_URLS.split(",");
 
-function isLoopback(url) {
-  const { protocol, hostname } = new URL(url);
-  if (protocol === "data:" || protocol === "about:" || protocol === "blob:") return true;
-  return hostname === "127.0.0.1" || hostname === "localhost" || hostname.startsWith("127.");
-}
 
 const browser = await chromium.launch({
   executablePath: "/usr/bin/chromium",

@@ -404,6 +404,27 @@ pub(crate) fn browser() -> Result<std::path::PathBuf, String> {
     Ok(dir)
 }
 
+/// Runs a browser script with `envs` and hands back what it printed; it must end with success (it prints
+/// what failed otherwise).
+pub(crate) async fn run_browser(script: &Path, envs: &[(&str, String)]) -> String {
+    let mut command = tokio::process::Command::new("node");
+    command.arg(script).kill_on_drop(true);
+    for (name, value) in envs {
+        command.env(name, value);
+    }
+    let out = tokio::time::timeout(std::time::Duration::from_secs(300), command.output())
+        .await
+        .expect("the browser run ends within 5 minutes")
+        .expect("node runs");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "the browser checks failed:\n{text}");
+    text
+}
+
 #[tokio::test]
 async fn the_admin_page_in_a_real_browser() {
     let dir = match browser() {
@@ -448,28 +469,23 @@ async fn the_admin_page_in_a_real_browser() {
     let shots = std::env::var("HOOKARR_SCREENSHOTS")
         .map(std::path::PathBuf::from)
         .unwrap_or_else(|_| std::env::temp_dir().join("hookarr-admin-screenshots"));
-    let run = tokio::process::Command::new("node")
-        .arg(dir.join("admin.mjs"))
-        .env("HOOKARR_URL", &app.base)
-        .env("HOOKARR_ADMIN_KEY", ADMIN_KEY)
-        .env("HOOKARR_USER_KEY", &alice.key)
-        .env("HOOKARR_OWN_HOOK", own["id"].as_str().unwrap())
-        .env("HOOKARR_OTHER_HOOK", other["id"].as_str().unwrap())
-        .env("HOOKARR_FIXTURES", root.join("tests/fixtures/inbound"))
-        .env("HOOKARR_SCREENSHOTS", &shots)
-        .kill_on_drop(true)
-        .output();
-    let out = tokio::time::timeout(std::time::Duration::from_secs(300), run)
-        .await
-        .expect("the browser run ends within 5 minutes")
-        .expect("node runs");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(out.status.success(), "the browser checks failed:\n{text}");
-    assert!(text.contains("every browser check held"), "{text}");
+    let envs = [
+        ("HOOKARR_URL", app.base.clone()),
+        ("HOOKARR_ADMIN_KEY", ADMIN_KEY.to_owned()),
+        ("HOOKARR_USER_KEY", alice.key.clone()),
+        ("HOOKARR_OWN_HOOK", own["id"].as_str().unwrap().to_owned()),
+        (
+            "HOOKARR_OTHER_HOOK",
+            other["id"].as_str().unwrap().to_owned(),
+        ),
+        (
+            "HOOKARR_FIXTURES",
+            root.join("tests/fixtures/inbound").display().to_string(),
+        ),
+        ("HOOKARR_SCREENSHOTS", shots.display().to_string()),
+    ];
+    let said = run_browser(&dir.join("admin.mjs"), &envs).await;
+    assert!(said.contains("every browser check held"), "{said}");
     app.stop().await;
 }
 

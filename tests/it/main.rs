@@ -4,6 +4,7 @@
 mod helpers;
 
 mod admin;
+mod admin_set_up;
 mod api;
 mod binary;
 mod config;

@@ -184,6 +184,9 @@ function describe(answer) {
     const said = answer.status ? "answered " + answer.status : "failed: " + (answer.error || "no answer");
     return "Test sent: " + said + " in " + answer.latency_ms + " ms." + (answer.body ? " " + answer.body.slice(0, 200) : "");
   }
+  if (typeof answer.cancelled === "number") {
+    return "Deleted; " + answer.cancelled + " pending " + (answer.cancelled === 1 ? "delivery" : "deliveries") + " cancelled.";
+  }
   if (typeof answer.retried === "number") {
     return answer.retried === 1 ? "1 delivery queued again." : answer.retried + " deliveries queued again.";
   }

@@ -1,6 +1,7 @@
-//! Destinations (admins): each config destination's health — on or off and why, a pause, the last success
-//! and error, its deliveries by status — with enable, disable and send-a-test buttons, and a link to its
-//! template in the studio.
+//! Destinations (admins): each destination's health — on or off and why, a pause, the last success and
+//! error, its deliveries by status — and where it lives (hookarr.yaml, read-only here, or stored: edit and
+//! delete), with enable, disable and send-a-test buttons, and a link to its template in the studio. Adding
+//! and editing are in `destination_form.rs`.
 
 use super::{Layout, LoggedIn, admin_only, iso, render};
 use crate::api::{ApiError, AppState};
@@ -23,6 +24,10 @@ pub struct Card {
     pub failed: u64,
     pub dead: u64,
     pub success_rate: Option<String>,
+    /// Stored through the page or the API (editable), not in hookarr.yaml.
+    pub stored: bool,
+    /// What deleting it does, for the confirmation.
+    pub delete_warning: String,
 }
 
 #[derive(Template)]
@@ -41,6 +46,13 @@ pub async fn page(State(state): State<AppState>, who: LoggedIn) -> Result<Respon
         .await?
         .into_iter()
         .map(|s| Card {
+            stored: state.engine.origin_of(&s.name) == Some(crate::delivery::Origin::Stored),
+            delete_warning: format!(
+                "Delete {}? Its {} pending deliver{} will end cancelled (kept in the delivery log); nothing more goes to it.",
+                s.name,
+                s.deliveries.pending,
+                if s.deliveries.pending == 1 { "y" } else { "ies" }
+            ),
             name: s.name,
             kind: s.kind,
             url: s.redacted_url,

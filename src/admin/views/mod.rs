@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod dashboard;
 pub mod deliveries;
+pub mod destination_form;
 pub mod destinations;
 pub mod events;
 pub mod sources;

@@ -285,7 +285,21 @@ impl Engine {
         let spec = json!({"name": "test", "type": "webhook", "url": url, "secret": secret});
         let d: Destination = serde_json::from_value(spec)
             .map_err(|e| crate::outbound::RenderFailure::Shape(e.to_string()))?;
-        let mut runtime = DestinationRuntime::new(&d, Target::from_config(&d, None), self.lease);
+        self.send_unsaved(&d, event).await
+    }
+
+    /// Sends `event` now to a destination that is not saved (the page's test before saving), through the SSRF
+    /// guard; a webhook without a secret signs with a throwaway one. Nothing is stored.
+    pub async fn send_unsaved(
+        &self,
+        d: &Destination,
+        event: &crate::event::Event,
+    ) -> Result<crate::delivery::Sent, crate::outbound::RenderFailure> {
+        let mut target = Target::from_config(d, None);
+        if target.secrets.is_empty() {
+            target.secrets = vec![crate::outbound::signing::new_whsec()];
+        }
+        let mut runtime = DestinationRuntime::new(d, target, self.lease).with_mailer(self.timeout);
         runtime.guarded = true;
         let payload = crate::outbound::render_payload(&self.templates(), &runtime.target, event)?;
         let delivery_id = crate::event::new_prefixed_id("dlv");

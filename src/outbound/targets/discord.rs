@@ -29,6 +29,10 @@ const HOSTS: [&str; 6] = [
 ];
 
 impl TargetKind for Discord {
+    fn where_to_find(&self) -> &'static str {
+        "In Discord: Server Settings → Integrations → Webhooks → New Webhook → Copy Webhook URL."
+    }
+
     fn example_url(&self) -> &'static str {
         "https://discord.com/api/webhooks/<id>/<token>"
     }

@@ -27,6 +27,10 @@ use url::Url;
 pub struct Email;
 
 impl TargetKind for Email {
+    fn where_to_find(&self) -> &'static str {
+        "Your mail provider's SMTP server, port, user name and an app password (Gmail, Outlook and Fastmail call it an app password)."
+    }
+
     fn example_url(&self) -> &'static str {
         "mailtos://user:password@smtp.example.org?to=me@example.org"
     }

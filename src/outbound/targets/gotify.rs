@@ -26,6 +26,10 @@ const PRIORITIES: [(&str, i64); 5] = [
 ];
 
 impl TargetKind for Gotify {
+    fn where_to_find(&self) -> &'static str {
+        "In Gotify: Apps → Create Application → copy its token; the server is your Gotify's address."
+    }
+
     fn example_url(&self) -> &'static str {
         "gotifys://gotify.example.org/<app token>"
     }

@@ -14,6 +14,10 @@ use url::Url;
 pub(super) struct HomeAssistant;
 
 impl TargetKind for HomeAssistant {
+    fn where_to_find(&self) -> &'static str {
+        "In Home Assistant: Settings → Automations → Create → Webhook trigger; copy its URL (http://<your HA>:8123/api/webhook/<id>)."
+    }
+
     fn example_url(&self) -> &'static str {
         "http://homeassistant.local:8123/api/webhook/<id>"
     }

@@ -126,6 +126,62 @@ impl OwnKey {
         }
     }
 
+    /// What it is, for the page's form.
+    pub fn help(self) -> &'static str {
+        match self {
+            OwnKey::Headers => "Extra request headers, one `Name: value` per line",
+            OwnKey::Secret => "The signing secret (whsec_…); leave empty to have one made",
+            OwnKey::Signing => {
+                "How requests are signed: standard (Standard Webhooks), hub_sha256 or none"
+            }
+            OwnKey::Token => "The credential the service gave you (a bot, app or access token)",
+            OwnKey::Url => "The whole URL the service gave you",
+            OwnKey::Server => "The service's address; leave empty for its public service",
+            OwnKey::ChatId => "The chat: -100… for a group or channel, or @channelname",
+            OwnKey::ThreadId => "A forum topic's id (optional)",
+            OwnKey::Silent => "Deliver without a sound",
+            OwnKey::Topic => "The topic to publish to",
+            OwnKey::Tags => "Tags, comma-separated (emoji short codes become icons)",
+            OwnKey::Priority => "Priority (ntfy 1–5, Gotify 0–10, Pushover −2…2)",
+            OwnKey::UserKey => "Your user (or group) key: 30 letters and digits",
+            OwnKey::Devices => "Only these devices, comma-separated (optional)",
+            OwnKey::Sound => "The notification sound (optional)",
+            OwnKey::Emergency => "How an emergency message repeats (advanced; edit in YAML)",
+            OwnKey::Room => "The room: !id:server or #alias:server",
+            OwnKey::Username => "The user name to log in with",
+            OwnKey::Password => "The password to log in with",
+            OwnKey::From => "The sender's address",
+            OwnKey::To => "Recipients, comma-separated",
+            OwnKey::Tls => "How the connection is secured: starttls, tls or none",
+            OwnKey::EditMessages => "Edit the grab's message when the download is imported",
+        }
+    }
+
+    /// Whether its value is a credential: write-only, never shown back.
+    pub fn is_secret(self) -> bool {
+        matches!(
+            self,
+            OwnKey::Secret
+                | OwnKey::Token
+                | OwnKey::Url
+                | OwnKey::UserKey
+                | OwnKey::Password
+                | OwnKey::Headers
+        )
+    }
+
+    /// How the page's form asks for it.
+    pub fn input(self) -> KeyInput {
+        match self {
+            OwnKey::Silent | OwnKey::EditMessages => KeyInput::Switch,
+            OwnKey::ThreadId => KeyInput::Number,
+            OwnKey::Tags | OwnKey::Devices | OwnKey::To => KeyInput::List,
+            OwnKey::Headers => KeyInput::Lines,
+            OwnKey::Emergency => KeyInput::NotInForm,
+            _ => KeyInput::Text,
+        }
+    }
+
     /// What the types that take it do with it, for "only webhook destinations are signed".
     pub fn meaning(self) -> String {
         match self {
@@ -143,6 +199,21 @@ impl OwnKey {
             .filter(|k| k.target().own_keys().contains(&self))
             .collect()
     }
+}
+
+/// How the page's form asks for a key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyInput {
+    Text,
+    Number,
+    /// A check box (on or off).
+    Switch,
+    /// Comma-separated, sent as a list.
+    List,
+    /// `Name: value` per line, sent as a map.
+    Lines,
+    /// Too intricate for a form field: set in the YAML (or the API).
+    NotInForm,
 }
 
 /// The settings of the types reached through a service (telegram, ntfy, gotify, pushover, matrix, email),

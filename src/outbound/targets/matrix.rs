@@ -24,6 +24,10 @@ pub(super) struct Matrix;
 const CONTENT_BYTES: usize = 60_000;
 
 impl TargetKind for Matrix {
+    fn where_to_find(&self) -> &'static str {
+        "In Element: Settings → Help & About → Access Token; the room id is in Room Settings → Advanced."
+    }
+
     fn example_url(&self) -> &'static str {
         "matrixs://<access token>@matrix.example.org/!<room id>:example.org"
     }

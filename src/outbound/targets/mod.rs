@@ -18,7 +18,7 @@ mod slack;
 mod telegram;
 mod webhook;
 
-pub use keys::{OwnKey, ServiceKeys};
+pub use keys::{KeyInput, OwnKey, ServiceKeys};
 
 use super::{OutboundRequest, RenderFailure, Target};
 use crate::config::{Destination, DestinationType};
@@ -75,6 +75,9 @@ pub trait TargetKind: Send + Sync {
     /// A URL of the right shape (the `url`, or the `server` with what the type needs beside it), for error
     /// messages.
     fn example_url(&self) -> &'static str;
+
+    /// Where a user finds the values the type needs, for the page's form ("Discord → Server Settings → …").
+    fn where_to_find(&self) -> &'static str;
 
     /// Checks the destination: `url` is its `url`, or its `server` (already parsed, with a host).
     fn check_url(&self, url: &Url, d: &Destination) -> Vec<UrlFinding>;

@@ -32,6 +32,10 @@ const PRIORITIES: [(&str, i64); 7] = [
 ];
 
 impl TargetKind for Ntfy {
+    fn where_to_find(&self) -> &'static str {
+        "Pick a topic name (it is your address on ntfy.sh or your own server); subscribe to it in the ntfy app."
+    }
+
     fn example_url(&self) -> &'static str {
         "ntfys://ntfy.example.org/<topic>"
     }

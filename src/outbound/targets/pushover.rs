@@ -30,6 +30,10 @@ const PRIORITIES: [(&str, i64); 5] = [
 ];
 
 impl TargetKind for Pushover {
+    fn where_to_find(&self) -> &'static str {
+        "On pushover.net: your User Key is on the front page; Create an Application/API Token for the app token."
+    }
+
     fn example_url(&self) -> &'static str {
         "pover://<user key>@<app token>"
     }

@@ -17,6 +17,10 @@ use url::Url;
 pub(super) struct Slack;
 
 impl TargetKind for Slack {
+    fn where_to_find(&self) -> &'static str {
+        "In Slack: Apps → Incoming Webhooks → Add to Slack → pick a channel → copy the Webhook URL."
+    }
+
     fn example_url(&self) -> &'static str {
         "https://hooks.slack.com/services/T…/B…/…"
     }

@@ -12,6 +12,10 @@ use url::Url;
 pub(super) struct Webhook;
 
 impl TargetKind for Webhook {
+    fn where_to_find(&self) -> &'static str {
+        "Any URL that takes a POST of JSON; hookarr signs each request (Standard Webhooks)."
+    }
+
     fn example_url(&self) -> &'static str {
         "https://example.org/hooks/hookarr"
     }

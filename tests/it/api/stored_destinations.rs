@@ -345,7 +345,82 @@ async fn deleting_a_destination_cancels_its_pending_deliveries(backend: Backend)
     app.stop().await;
 }
 
+async fn a_destination_is_tried_before_it_is_saved(backend: Backend) {
+    let rx = Receiver::start().await;
+    rx.set_default(Reply::status(204));
+    let app = TestApp::spawn_with(backend, |c| c.api.allow_private_targets = true).await;
+    let (s, _) = app.post_hook("radarr", &fixture("radarr", "grab")).await;
+    assert_eq!(s, StatusCode::ACCEPTED);
+    let (s, _) = app.post_hook("radarr", &fixture("radarr", "health")).await;
+    assert_eq!(s, StatusCode::ACCEPTED);
+    let unsaved = json!({"name": "trial", "type": "webhook", "url": rx.url("/trial"), "events": ["download.*"]});
+
+    // A test goes out, signed, and nothing is stored.
+    let (s, sent) = app
+        .api_post("/api/destinations/test", unsaved.clone())
+        .await;
+    assert_eq!(s, StatusCode::OK, "{sent}");
+    assert_eq!(sent["ok"], true, "{sent}");
+    let got = rx.wait_for(1).await;
+    assert_eq!(got[0].path, "/trial");
+    assert_eq!(got[0].json()["event"], "test");
+    assert!(!got[0].header("webhook-signature").is_empty());
+    assert!(app.store.stored_destinations().await.unwrap().is_empty());
+
+    // Which of the last events it would have taken.
+    let (s, preview) = app
+        .api_post("/api/destinations/routing-preview", unsaved)
+        .await;
+    assert_eq!(s, StatusCode::OK, "{preview}");
+    assert_eq!(preview["taken"], 1, "{preview}");
+    let taken: Vec<(&str, bool)> = preview["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["event"].as_str().unwrap(), e["taken"].as_bool().unwrap()))
+        .collect();
+    assert_eq!(taken, [("health.issue", false), ("download.grabbed", true)]);
+
+    // Editing a stored one: the form has no secrets, and the stored URL is used.
+    let (s, _) = app
+        .api_post(
+            "/api/destinations",
+            json!({"name": "kept", "type": "webhook", "url": rx.url("/kept")}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let (s, sent) = app
+        .api_post(
+            "/api/destinations/test",
+            json!({"name": "kept", "type": "webhook", "events": ["health.*"]}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{sent}");
+    assert_eq!(rx.wait_for(2).await[1].path, "/kept");
+    let (s, checked) = app
+        .api_post(
+            "/api/destinations/validate",
+            json!({"name": "kept", "type": "webhook"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(checked["valid"], true, "{checked}");
+
+    // What would not pass is refused like a save, and nothing is sent.
+    let (s, refused) = app
+        .api_post(
+            "/api/destinations/test",
+            json!({"name": "trial", "type": "webhook"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
+    assert_eq!(refused["error"]["details"][0]["field"], "url");
+    assert_eq!(rx.got().len(), 2);
+    app.stop().await;
+}
+
 both_backends!(
+    a_destination_is_tried_before_it_is_saved,
     a_destination_made_through_the_api_is_in_force_at_once,
     a_bad_destination_is_refused_whole_with_the_field_named,
     deleting_a_destination_cancels_its_pending_deliveries

@@ -23,6 +23,10 @@ mod message;
 use message::{CAPTION_LIMIT, TEXT_LIMIT, api_call, cut_html};
 
 impl TargetKind for Telegram {
+    fn where_to_find(&self) -> &'static str {
+        "Talk to @BotFather → /newbot → copy the bot token; add the bot to your chat; the chat id is in getUpdates (a group's starts with -100)."
+    }
+
     fn example_url(&self) -> &'static str {
         "tgram://<bot token>/<chat id>"
     }
