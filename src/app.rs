@@ -68,8 +68,9 @@ impl App {
                 list.join("\n")
             )
         })?;
+        let templates = Arc::new(templates);
         let serve_lock = storage::ServeLock::acquire(cfg.storage.url.expose())?;
-        let live = crate::live_config::LiveConfig::new(&cfg)
+        let live = crate::live_config::LiveConfig::new(&cfg, templates.clone())
             .context("Failed to get the key that seals stored secrets")?;
         let store = storage::connect(cfg.storage.url.expose())
             .await
@@ -125,7 +126,7 @@ impl App {
             })
             .collect();
         crate::metrics::install();
-        let engine = crate::delivery::Engine::new(&cfg, store.clone(), Arc::new(templates))
+        let engine = crate::delivery::Engine::new(&cfg, store.clone(), templates)
             .await
             .context("Failed to start the delivery engine")?;
         engine.know_own_address(&public_url, addr);

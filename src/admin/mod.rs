@@ -4,7 +4,6 @@
 
 mod assets;
 mod login;
-mod samples;
 mod views;
 
 pub use login::{check_csrf, login_of};

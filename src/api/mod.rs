@@ -26,6 +26,7 @@ mod routes;
 mod sources;
 mod stats;
 mod stream;
+mod templates;
 mod users;
 mod webhooks;
 

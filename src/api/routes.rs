@@ -7,7 +7,7 @@ use super::bodies::{DeliveryBody, DeliveryWithAttempts, RejectedBody};
 use super::route_doc::{Answer, Doc, SchemaOf, params_of};
 use super::{
     AppState, audit, deliveries, destination_changes, destination_trial, destinations, events,
-    health, hooks, mocks, sources, stats, stream, users, webhooks,
+    health, hooks, mocks, sources, stats, stream, templates, users, webhooks,
 };
 use axum::http::{Method, StatusCode};
 use axum::routing::{MethodRouter, delete, get, patch, post, put};
@@ -181,6 +181,14 @@ pub(super) fn entries() -> Vec<Entry> {
             .answers::<destinations::DestinationBody>(200),
         route(M::POST,   "/api/destinations/{name}/test", Admin, "Send a test event to a destination now", post(destinations::test))
             .answers::<destinations::TestBody>(200),
+        route(M::GET,    "/api/templates", Admin, "Every template with where it comes from: built-in, file or stored", get(templates::list))
+            .lists::<templates::TemplateBody>(),
+        route(M::PUT,    "/api/templates/{type}/{name}", Admin, "Save a template (checked by rendering it for every app's sample); in force at once", put(templates::save))
+            .body::<templates::TemplateText>().answers::<templates::TemplateBody>(200).errors(&[UNPROCESSABLE]),
+        route(M::DELETE, "/api/templates/{type}/{name}", Admin, "Remove a stored template: the file's or built-in one is used again", delete(templates::remove))
+            .answers::<templates::TemplateRemoved>(200),
+        route(M::GET,    "/api/templates/{type}/{name}/history", Admin, "A template's saves and removals, newest first, each with its text", get(templates::history))
+            .lists::<templates::TemplateVersionBody>(),
         route(M::POST,   "/api/templates/preview", Admin, "Render a payload without sending it", post(destinations::preview))
             .body::<destinations::PreviewRequest>().answers::<destinations::Preview>(200),
         route(M::POST,   "/api/config/reload", Admin, "Re-read hookarr.yaml: applied as a whole, or 422 with its problems and nothing applied", post(destination_changes::reload))

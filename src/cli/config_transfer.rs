@@ -9,8 +9,11 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 pub(super) async fn export(loaded: Loaded) -> anyhow::Result<ExitCode> {
+    let Some(templates) = templates_or_print(&loaded) else {
+        return Ok(ExitCode::from(2));
+    };
     let store = open_store(&loaded).await?;
-    let live = LiveConfig::for_command(&loaded.config)?;
+    let live = LiveConfig::for_command(&loaded.config, Arc::new(templates))?;
     print!("{}", live.export(store.as_ref()).await?);
     let unreadable = live.unreadable();
     for why in &unreadable {
@@ -30,9 +33,10 @@ pub(super) async fn import(loaded: Loaded, file: &std::path::Path) -> anyhow::Re
         return Ok(ExitCode::from(2));
     };
     let store = open_store(&loaded).await?;
-    let engine = engine_in_force(&loaded, store.clone(), Arc::new(templates)).await?;
+    let templates = Arc::new(templates);
+    let engine = engine_in_force(&loaded, store.clone(), templates.clone()).await?;
     // The key is the server's (made beside the database when it first started): what is sealed here, it opens.
-    let live = LiveConfig::new(&loaded.config)?;
+    let live = LiveConfig::new(&loaded.config, templates)?;
     let sources = crate::sources::Sources::bootstrap(&loaded.config, store.as_ref())
         .await?
         .0

@@ -342,8 +342,9 @@ async fn engine_in_force(
     store: Arc<dyn Store>,
     templates: Arc<crate::outbound::Templates>,
 ) -> anyhow::Result<Arc<crate::delivery::Engine>> {
-    let engine = crate::delivery::Engine::new(&loaded.config, store.clone(), templates).await?;
-    let live = crate::live_config::LiveConfig::for_command(&loaded.config)?;
+    let engine =
+        crate::delivery::Engine::new(&loaded.config, store.clone(), templates.clone()).await?;
+    let live = crate::live_config::LiveConfig::for_command(&loaded.config, templates)?;
     live.apply(&engine, store.as_ref()).await?;
     Ok(engine)
 }

@@ -6,10 +6,12 @@
 //! and says why.
 
 mod stored;
+mod templates;
 mod transfer;
 mod watch;
 
 pub use stored::{ChangeContext, ChangeError, StoredDestination};
+pub use templates::{TemplateChangeError, kind_of as template_kind};
 pub use transfer::Imported;
 pub use watch::watch;
 
@@ -27,6 +29,9 @@ pub struct LiveConfig {
     file: RwLock<Arc<Config>>,
     /// Seals and opens what is stored.
     secret_box: SecretBox,
+    /// The templates of the file in force (built-in and the templates folder's): the stored ones go over
+    /// these.
+    base_templates: RwLock<Arc<crate::outbound::Templates>>,
     /// How the last reading of the file went.
     status: RwLock<FileStatus>,
     /// The store's [`config_generation`](crate::storage::StoredConfig::config_generation) last applied.
@@ -69,18 +74,25 @@ pub struct ReloadReport {
 impl LiveConfig {
     /// The configuration `cfg` in force, with its key for stored secrets (made beside the database on first
     /// use).
-    pub fn new(cfg: &Config) -> Result<LiveConfig, crate::secret_box::SecretBoxError> {
-        Self::with_key(cfg, true)
+    pub fn new(
+        cfg: &Config,
+        templates: Arc<crate::outbound::Templates>,
+    ) -> Result<LiveConfig, crate::secret_box::SecretBoxError> {
+        Self::with_key(cfg, templates, true)
     }
 
     /// For a one-shot command beside a `serve`: the same, but a key that does not exist yet is not made
     /// (what is stored then cannot be read, and says so).
-    pub fn for_command(cfg: &Config) -> Result<LiveConfig, crate::secret_box::SecretBoxError> {
-        Self::with_key(cfg, false)
+    pub fn for_command(
+        cfg: &Config,
+        templates: Arc<crate::outbound::Templates>,
+    ) -> Result<LiveConfig, crate::secret_box::SecretBoxError> {
+        Self::with_key(cfg, templates, false)
     }
 
     fn with_key(
         cfg: &Config,
+        templates: Arc<crate::outbound::Templates>,
         make_key: bool,
     ) -> Result<LiveConfig, crate::secret_box::SecretBoxError> {
         let key_file = cfg.secret_key_file.clone().or_else(|| {
@@ -103,6 +115,7 @@ impl LiveConfig {
         Ok(LiveConfig {
             file: RwLock::new(Arc::new(cfg.clone())),
             secret_box,
+            base_templates: RwLock::new(templates),
             status: RwLock::new(FileStatus::Applied { at: Utc::now() }),
             generation: AtomicI64::new(-1),
             file_hash: Mutex::new(hash),
@@ -141,6 +154,10 @@ impl LiveConfig {
     ) -> Result<(), StoreError> {
         let generation = store.config_generation().await?;
         let stored = self.read_stored(store).await?;
+        if let Some(templates) = templates {
+            *self.base_templates.write().expect("templates lock") = templates;
+        }
+        let templates = self.templates_with_stored(store).await?;
         let file = self.file_config();
         let mut merged = ConfiguredDestination::from_file(&file.destinations);
         for s in stored {
@@ -153,7 +170,7 @@ impl LiveConfig {
                 origin: Origin::Stored,
             });
         }
-        engine.apply_destinations(merged, templates).await?;
+        engine.apply_destinations(merged, Some(templates)).await?;
         self.generation.store(generation, Ordering::SeqCst);
         Ok(())
     }
@@ -237,12 +254,25 @@ impl LiveConfig {
                 .map(|s| s.spec)
                 .filter(|d| !next.destinations.iter().any(|f| f.name == d.name)),
         );
-        let templates = crate::outbound::templates_for(&all).map_err(|problems| {
+        let as_problems = |problems: Vec<crate::outbound::TemplateProblem>| {
             problems
                 .into_iter()
                 .map(|p| Problem::new(p.file.clone(), p.message.clone()))
                 .collect::<Vec<_>>()
+        };
+        let templates =
+            crate::outbound::Templates::load(next.templates_dir.as_deref()).map_err(as_problems)?;
+        let stored_templates = self.stored_template_texts(store).await.map_err(|e| {
+            vec![Problem::new(
+                "(database)",
+                format!("cannot read the stored templates: {e}"),
+            )]
         })?;
+        let (with_stored, _) = templates.with_stored(&stored_templates);
+        let missing = crate::outbound::missing_templates(&all, &with_stored);
+        if !missing.is_empty() {
+            return Err(as_problems(missing));
+        }
         let mut report = ReloadReport {
             warnings: loaded.warnings,
             restart_needed: restart_needed(current, &next),

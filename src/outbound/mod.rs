@@ -16,7 +16,7 @@ use crate::event::Event;
 use serde_json::Value;
 use std::collections::BTreeMap;
 pub use targets::ServiceKeys;
-pub use templates::{TemplateProblem, Templates};
+pub use templates::{TemplateOrigin, TemplateProblem, Templates};
 
 /// Whether `value` may be sent as a header value: visible ASCII and inner spaces, no space at either end (no
 /// tab, no control character, nothing beyond ASCII).
@@ -129,8 +129,20 @@ pub struct OutboundRequest {
 /// `template` must exist. Every problem is reported.
 pub fn templates_for(cfg: &crate::config::Config) -> Result<Templates, Vec<TemplateProblem>> {
     let templates = Templates::load(cfg.templates_dir.as_deref())?;
-    let missing: Vec<TemplateProblem> = cfg
-        .destinations
+    let missing = missing_templates(cfg, &templates);
+    if missing.is_empty() {
+        Ok(templates)
+    } else {
+        Err(missing)
+    }
+}
+
+/// The templates the config's destinations name that `templates` does not have, each told.
+pub fn missing_templates(
+    cfg: &crate::config::Config,
+    templates: &Templates,
+) -> Vec<TemplateProblem> {
+    cfg.destinations
         .iter()
         .enumerate()
         .filter_map(|(i, d)| {
@@ -139,7 +151,7 @@ pub fn templates_for(cfg: &crate::config::Config) -> Result<Templates, Vec<Templ
                 file: format!("destinations[{i}].template"),
                 line: None,
                 message: format!(
-                    "no template `{name}`: create {}/{name}.hbs",
+                    "no template `{name}`: create {}/{name}.hbs, or save it in the template studio",
                     cfg.templates_dir
                         .as_deref()
                         .unwrap_or(std::path::Path::new("templates"))
@@ -147,12 +159,7 @@ pub fn templates_for(cfg: &crate::config::Config) -> Result<Templates, Vec<Templ
                 ),
             })
         })
-        .collect();
-    if missing.is_empty() {
-        Ok(templates)
-    } else {
-        Err(missing)
-    }
+        .collect()
 }
 
 /// A payload that could not be made: the delivery fails with this reason.

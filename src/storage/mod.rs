@@ -1,5 +1,5 @@
 //! Durable storage behind one trait, [`Store`], made of one trait per aggregate — [`Events`], [`Intake`],
-//! [`Accounts`], [`Queue`], [`DeliveryLog`], [`Destinations`], [`Webhooks`], [`Mocks`], [`Audit`], [`StoredConfig`] — each in
+//! [`Accounts`], [`Queue`], [`DeliveryLog`], [`Destinations`], [`Webhooks`], [`Mocks`], [`Audit`], [`StoredConfig`], [`StoredTemplates`] — each in
 //! its own file with its SQL. Knows
 //! events, not HTTP.
 //!
@@ -27,6 +27,7 @@ mod sessions;
 mod sqlite;
 mod sqlite_writer;
 mod stored_config;
+mod stored_templates;
 mod webhooks;
 
 pub use deliveries::{
@@ -46,6 +47,7 @@ pub use mocks::{MOCK_REQUESTS_KEPT, MockRequest, MockRow, Mocks};
 pub use queue::Queue;
 pub use serve_lock::{ServeLock, ServeLockError, sqlite_file};
 pub use stored_config::{Saved, StoredConfig, StoredRow};
+pub use stored_templates::{StoredTemplate, StoredTemplates, TemplateVersion};
 pub use webhooks::{WebhookRow, Webhooks};
 
 /// The embedded default: one SQLite file in WAL mode.
@@ -186,6 +188,7 @@ pub trait Store:
     + Audit
     + Logins
     + StoredConfig
+    + StoredTemplates
     + Send
     + Sync
     + 'static

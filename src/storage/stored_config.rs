@@ -178,7 +178,9 @@ where
 }
 
 /// Counts one more change of stored configuration, inside the change's transaction.
-async fn bump_generation<D>(tx: &mut sqlx::Transaction<'static, D>) -> Result<(), StoreError>
+pub(super) async fn bump_generation<D>(
+    tx: &mut sqlx::Transaction<'static, D>,
+) -> Result<(), StoreError>
 where
     D: Dialect,
     for<'c> &'c mut D::Connection: Executor<'c, Database = D>,

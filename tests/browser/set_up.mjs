@@ -112,6 +112,23 @@ try {
   assert.equal(shown.version, 2, "saved once more");
   assert.ok(!shown.settings.events.includes("download.grabbed"), JSON.stringify(shown.settings.events));
   assert.ok(!shown.settings.events.includes("*"), JSON.stringify(shown.settings.events));
+
+  // The template studio saves: a broken template is refused with its line, a good one is in force at once
+  // and in its history.
+  await page.getByRole("link", { name: "Template studio" }).click();
+  await page.getByRole("heading", { name: "Template studio" }).waitFor();
+  const editor = page.getByLabel("Handlebars");
+  await editor.fill('{"content": "{{#if summary}}{{summary}}"}');
+  await page.getByRole("button", { name: "Save", exact: true }).click();
+  await page.locator("[data-save-problems] li").filter({ hasText: /line \d+/ }).waitFor();
+  await check(page, "studio-save-refused");
+  await editor.fill('{"content": "{{summary}} (saved in the studio)"}');
+  await page.getByRole("button", { name: "Save", exact: true }).click();
+  await page.getByText("In force now: the stored one").waitFor();
+  await page.getByText("History", { exact: true }).click();
+  await page.locator("[data-history-list] li").filter({ hasText: "saved" }).first().waitFor();
+  assert.equal(await page.getByRole("button", { name: "Restore this one" }).count(), 1);
+  await check(page, "studio-saved");
 } catch (e) {
   await recordFailure(browser, e, problems, shoot);
 } finally {

@@ -192,3 +192,45 @@ both_backends!(
     a_valid_file_is_applied_whole_and_an_invalid_one_kept_out,
     a_pending_delivery_goes_to_the_new_url_once
 );
+
+/// The real binary: a `SIGHUP` (which would end a process that does not handle it) re-reads the file, and
+/// hookarr keeps serving.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sighup_rereads_the_file_and_hookarr_keeps_running() {
+    use crate::binary::{start, write_config_with};
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}/hookarr.db", dir.path().display());
+    let allow = "api:\n  allow_private_targets: true\n";
+    let config = write_config_with(dir.path(), &db, Some(ADMIN_KEY), allow);
+    let mut running = start(&config, dir.path());
+    let added = format!(
+        "{allow}destinations:\n  - {{name: later, type: webhook, url: \"http://127.0.0.1:9/later\"}}\n"
+    );
+    write_config_with(dir.path(), &db, Some(ADMIN_KEY), &added);
+    let status = std::process::Command::new("kill")
+        .args(["-HUP", &running.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let client = reqwest::Client::new();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let answer = client
+            .get(format!("{}/api/destinations/later", running.base))
+            .bearer_auth(ADMIN_KEY)
+            .send()
+            .await
+            .unwrap();
+        if answer.status() == StatusCode::OK {
+            let shown: Value = answer.json().await.unwrap();
+            assert_eq!(shown["origin"], "file");
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "never re-read");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(
+        running.child.try_wait().unwrap().is_none(),
+        "still running after SIGHUP"
+    );
+}

@@ -202,3 +202,86 @@ if (studio) {
   document.getElementById("s-destination").addEventListener("change", (e) => e.target.form.submit());
   preview();
 }
+
+// Saving: the template is checked against every app's sample (problems come back with their line), stored with
+// its history and in force at once; an older text is restored by saving it again.
+async function templateCall(method, name, body) {
+  const response = await fetch("/api/templates/" + name.split("/").map(encodeURIComponent).join("/"), {
+    method,
+    headers: { "X-CSRF-Token": csrfToken, "Content-Type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const answer = await response.json().catch(() => ({}));
+  return { response, answer };
+}
+
+async function saveTemplate(name, text) {
+  const status = studio.querySelector("[data-save-status]");
+  const problems = studio.querySelector("[data-save-problems]");
+  problems.replaceChildren();
+  status.textContent = "Checking it against every app's sample…";
+  const { response, answer } = await templateCall("PUT", name, { template: text });
+  if (!response.ok) {
+    const e = answer.error || {};
+    status.textContent = "Not saved.";
+    const details = e.details && e.details.length ? e.details : [{ message: e.message || String(response.status) }];
+    problems.replaceChildren(...details.map((d) => el("li", "problem", (d.line ? "line " + d.line + ": " : "") + d.message)));
+    return false;
+  }
+  status.textContent = "Saved: in force now.";
+  return true;
+}
+
+function wireSaving() {
+  if (!studio) return;
+  const save = studio.querySelector("[data-save-template]");
+  if (save) {
+    save.addEventListener("click", async () => {
+      save.disabled = true;
+      try {
+        if (await saveTemplate(save.dataset.saveTemplate, studio.querySelector("[data-field=template]").value)) {
+          setTimeout(() => location.reload(), 600);
+        }
+      } finally {
+        save.disabled = false;
+      }
+    });
+  }
+  const remove = studio.querySelector("[data-remove-template]");
+  if (remove) {
+    remove.addEventListener("click", async () => {
+      if (!window.confirm(remove.dataset.confirm)) return;
+      const { response } = await templateCall("DELETE", remove.dataset.removeTemplate);
+      if (response.ok) location.reload();
+    });
+  }
+  const history = studio.querySelector("[data-history]");
+  if (history) {
+    history.addEventListener("toggle", async () => {
+      if (!history.open) return;
+      const list = history.querySelector("[data-history-list]");
+      const { response, answer } = await templateCall("GET", history.dataset.history + "/history");
+      if (!response.ok) return;
+      if (!answer.items.length) {
+        list.replaceChildren(el("li", "muted", "Never saved here."));
+        return;
+      }
+      list.replaceChildren(...answer.items.map((v) => {
+        const item = el("li");
+        const when = new Date(v.at).toLocaleString();
+        item.append(el("span", null, when + " — " + v.by + (v.template === null ? ": back to the file's or built-in one" : ": saved")));
+        if (v.template !== null) {
+          const restore = el("button", null, "Restore this one");
+          restore.type = "button";
+          restore.addEventListener("click", async () => {
+            if (await saveTemplate(history.dataset.history, v.template)) location.reload();
+          });
+          item.append(" ", restore);
+        }
+        return item;
+      }));
+    });
+  }
+}
+
+wireSaving();

@@ -1,8 +1,8 @@
 //! The template studio (admins): a destination's template in an editor, rendered as it is typed (by
 //! `POST /api/templates/preview`) against a stored event, an app's payload or hookarr's test event, and
 //! drawn as the target shows it — a Discord message with its embeds, Slack blocks, the JSON of a webhook or
-//! Home Assistant — with the limits it breaks and the template's errors at their line; then copied into
-//! the templates folder.
+//! Home Assistant — with the limits it breaks and the template's errors at their line; then saved (in force
+//! at once, with its history, `PUT /api/templates/…`) or copied into the templates folder.
 
 use super::{Layout, LoggedIn, admin_only, render};
 use crate::api::{ApiError, AppState};
@@ -43,6 +43,8 @@ struct StudioPage {
     template_text: String,
     /// Where a template of that name is read from.
     save_as: String,
+    /// Where the template in force comes from: `built-in`, `file` or `stored` (saved here).
+    origin: &'static str,
     pasting: bool,
     studio_js: String,
 }
@@ -68,6 +70,7 @@ pub async fn page(
             template_name: String::new(),
             template_text: String::new(),
             save_as: String::new(),
+            origin: "",
             pasting: false,
             studio_js: super::assets::studio_js_url(),
         };
@@ -118,7 +121,10 @@ pub async fn page(
         })
         .collect();
     // Samples only where their app has a source (a config may rename or drop the built-in ones).
-    for (i, s) in super::super::samples::SAMPLES.iter().enumerate() {
+    for (i, s) in crate::outbound::templates::samples::SAMPLES
+        .iter()
+        .enumerate()
+    {
         if state.sources.get(s.source).is_some() {
             let value = format!("sample-{i}");
             events.push(Choice {
@@ -171,6 +177,11 @@ pub async fn page(
             .unwrap_or_default()
             .to_owned(),
         save_as: format!("{folder}/{template_name}.hbs"),
+        origin: match templates.origin(&template_name) {
+            Some(crate::outbound::TemplateOrigin::Stored) => "stored",
+            Some(crate::outbound::TemplateOrigin::File) => "file",
+            _ => "built-in",
+        },
         template_name,
         pasting: chosen_event == "payload",
         studio_js: super::assets::studio_js_url(),
@@ -183,7 +194,7 @@ fn sample_kind(state: &AppState, value: &str) -> EventKind {
     let sample = value
         .strip_prefix("sample-")
         .and_then(|i| i.parse::<usize>().ok())
-        .and_then(|i| super::super::samples::SAMPLES.get(i));
+        .and_then(|i| crate::outbound::templates::samples::SAMPLES.get(i));
     sample
         .and_then(|s| {
             let source = state.sources.get(s.source)?;

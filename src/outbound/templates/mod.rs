@@ -2,6 +2,7 @@
 //! folder, compiled once at start. Output is JSON, so values are escaped as JSON string content, never HTML.
 
 mod helpers;
+pub mod samples;
 
 pub use helpers::{event_color, event_emoji, human_bytes, human_duration, truncate_chars};
 
@@ -88,6 +89,18 @@ pub struct TemplateProblem {
     pub message: String,
 }
 
+/// Where a template comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TemplateOrigin {
+    /// Built into hookarr.
+    BuiltIn,
+    /// A `.hbs` file in the templates folder.
+    File,
+    /// Saved in the studio or the API (in the database).
+    Stored,
+}
+
 /// Every compiled template.
 pub struct Templates {
     /// Every template, values escaped as JSON string content.
@@ -102,6 +115,8 @@ pub struct Templates {
     envelope: std::collections::HashSet<String>,
     /// Each template's text, by name (the template studio starts from it).
     texts: std::collections::HashMap<String, String>,
+    /// Where each template's text came from.
+    origins: std::collections::HashMap<String, TemplateOrigin>,
 }
 
 impl std::fmt::Debug for Templates {
@@ -124,10 +139,11 @@ impl Templates {
             dir: None,
             envelope: Default::default(),
             texts: Default::default(),
+            origins: Default::default(),
         };
         let mut problems = Vec::new();
         for (name, text) in EMBEDDED {
-            if let Err(e) = t.register(name, text) {
+            if let Err(e) = t.register(name, text, TemplateOrigin::BuiltIn) {
                 problems.push(problem(&format!("(embedded) templates/{name}.hbs"), &e));
             }
         }
@@ -136,7 +152,7 @@ impl Templates {
                 let display = path.display().to_string();
                 match std::fs::read_to_string(&path) {
                     Ok(text) => {
-                        if let Err(e) = t.register(&name, &text) {
+                        if let Err(e) = t.register(&name, &text, TemplateOrigin::File) {
                             problems.push(problem(&display, &e));
                         }
                     }
@@ -158,21 +174,59 @@ impl Templates {
 
     /// Compiles one extra template text (a preview) into a copy of the registry under `name`.
     pub fn with_extra(&self, name: &str, text: &str) -> Result<Templates, TemplateProblem> {
-        let mut t = Templates {
+        let mut t = self.copy();
+        t.register(name, text, TemplateOrigin::Stored)
+            .map_err(|e| problem(name, &e))?;
+        Ok(t)
+    }
+
+    /// A copy with the stored templates `(name, text)` over these; one that does not compile is left out and
+    /// told.
+    pub fn with_stored(&self, stored: &[(String, String)]) -> (Templates, Vec<TemplateProblem>) {
+        let mut t = self.copy();
+        let mut problems = Vec::new();
+        for (name, text) in stored {
+            if let Err(e) = t.register(name, text, TemplateOrigin::Stored) {
+                // The one it would have replaced stays (a text that does not compile registers nothing).
+                problems.push(problem(&format!("(stored) {name}"), &e));
+            }
+        }
+        (t, problems)
+    }
+
+    fn copy(&self) -> Templates {
+        Templates {
             json: self.json.clone(),
             entities: self.entities.clone(),
             dir: self.dir.clone(),
             envelope: self.envelope.clone(),
             texts: self.texts.clone(),
-        };
-        t.register(name, text).map_err(|e| problem(name, &e))?;
-        Ok(t)
+            origins: self.origins.clone(),
+        }
+    }
+
+    /// Every template's name with where it comes from, by name.
+    pub fn names(&self) -> Vec<(String, TemplateOrigin)> {
+        let mut all: Vec<_> = self.origins.iter().map(|(n, o)| (n.clone(), *o)).collect();
+        all.sort_by(|a, b| a.0.cmp(&b.0));
+        all
+    }
+
+    /// Where template `name` comes from.
+    pub fn origin(&self, name: &str) -> Option<TemplateOrigin> {
+        self.origins.get(name).copied()
     }
 
     /// Compiles `text` as template `name`, for every escaping.
-    fn register(&mut self, name: &str, text: &str) -> Result<(), handlebars::TemplateError> {
+    fn register(
+        &mut self,
+        name: &str,
+        text: &str,
+        origin: TemplateOrigin,
+    ) -> Result<(), handlebars::TemplateError> {
         self.json.register_template_string(name, text)?;
         self.entities.register_template_string(name, text)?;
+        self.origins.insert(name.to_owned(), origin);
         self.texts.insert(name.to_owned(), text.to_owned());
         if text.trim() == "{{json this}}" {
             self.envelope.insert(name.to_owned());

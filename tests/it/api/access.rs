@@ -36,6 +36,16 @@ fn body_for(route: &Route, o: &Objects, alice: &Member) -> Option<Value> {
         ("POST", "/api/events/{id}/replay") => json!({"destinations": ["ops"]}),
         ("POST", "/api/webhooks/test") => json!({"url": "http://127.0.0.1:9/adhoc"}),
         ("PATCH", "/api/mocks/{id}") => json!({"status": 202}),
+        ("PUT", "/api/templates/{type}/{name}") => json!({"template": "{{json this}}"}),
+        ("POST", "/api/destinations")
+        | ("POST", "/api/destinations/validate")
+        | ("POST", "/api/destinations/test")
+        | ("POST", "/api/destinations/routing-preview") => json!({
+            "name": format!("d{}", ulid::Ulid::new().to_string().to_lowercase()),
+            "type": "webhook",
+            "url": "http://127.0.0.1:9/matrix",
+        }),
+        ("PATCH", "/api/destinations/{name}") => json!({"events": ["*"]}),
         _ => return None,
     };
     Some(body)
@@ -62,7 +72,11 @@ fn concrete_path(route: &Route, o: &Objects) -> String {
     } else {
         "ops"
     };
-    route.path.replace("{id}", id).replace("{name}", name)
+    route
+        .path
+        .replace("{id}", id)
+        .replace("{type}", "webhook")
+        .replace("{name}", name)
 }
 
 /// Fresh objects of alice's (the event and its delivery are shared: nothing in the matrix deletes them).
@@ -82,6 +96,16 @@ async fn objects(app: &TestApp, alice: &Member, event: &str, delivery: &str) -> 
         &format!("spare{}", ulid::Ulid::new().to_string().to_lowercase()),
     )
     .await;
+    // A stored template `webhook/ops`, for the template routes to find (a delete takes the last round's).
+    let (s, saved) = app
+        .call(
+            Method::PUT,
+            "/api/templates/webhook/ops",
+            Some(ADMIN_KEY),
+            Some(&json!({"template": "{{json this}}"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{saved}");
     // A user keeps a handful of mocks: the earlier rounds' go first.
     let (_, mocks) = app
         .call(Method::GET, "/api/mocks", Some(&alice.key), None)

@@ -1,5 +1,6 @@
-//! App payloads the template studio offers to render against when no stored event fits: one of each kind
-//! people style first, from the project's own corpus (`tests/fixtures/inbound`, written from the research).
+//! App payloads the template studio offers to render against when no stored event fits, and a template is
+//! checked against before it is saved: one of each kind people style first, from the project's own corpus
+//! (`tests/fixtures/inbound`, written from the research).
 
 /// A sample: what the studio calls it, the source that parses it, and the payload as the app sends it.
 pub struct Sample {
@@ -14,7 +15,7 @@ macro_rules! sample {
             label: $label,
             source: $app,
             payload: include_str!(concat!(
-                "../../tests/fixtures/inbound/",
+                "../../../tests/fixtures/inbound/",
                 $app,
                 "/",
                 $file,
