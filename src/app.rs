@@ -86,9 +86,14 @@ impl App {
         let addr = listener
             .local_addr()
             .context("Failed to read the bound address")?;
-        let (sources, new_sources) = Sources::bootstrap(&cfg, store.as_ref())
+        live.secret_box()
+            .check_against(store.as_ref())
             .await
-            .context("Failed to set up sources")?;
+            .context("Failed to check the key that seals stored secrets")?;
+        let (sources, new_sources) =
+            Sources::bootstrap(&cfg, store.as_ref(), live.secret_box().clone())
+                .await
+                .context("Failed to set up sources")?;
         let admin_key = cfg
             .admin
             .api_key
@@ -136,6 +141,8 @@ impl App {
             .await
             .context("Failed to read the stored configuration")?;
         engine.set_config_source(live.clone());
+        let sources = Arc::new(sources);
+        live.attach_sources(sources.clone());
         if serve_lock.is_sole_process() {
             engine
                 .requeue_abandoned()
@@ -146,7 +153,7 @@ impl App {
             engine,
             cfg: Arc::new(cfg),
             store,
-            sources: Arc::new(sources),
+            sources,
             admin_key,
             config_admin,
             ingest_faults: Arc::default(),

@@ -154,6 +154,62 @@ fn write_key_file(path: &Path, text: &str) -> std::io::Result<()> {
     file.sync_all()
 }
 
+impl SecretBox {
+    /// The key of a configuration: `HOOKARR_SECRET_KEY`, else the key file beside its database (`make_key`:
+    /// made when missing; else a missing one is a key for this process only, which opens nothing stored).
+    pub fn for_config(
+        cfg: &crate::config::Config,
+        make_key: bool,
+    ) -> Result<SecretBox, SecretBoxError> {
+        let key_file = cfg.secret_key_file.clone().or_else(|| {
+            crate::storage::sqlite_file(cfg.storage.url.expose())
+                .ok()
+                .flatten()
+                .map(|file| file.with_file_name("secret.key"))
+        });
+        let key_file = key_file.filter(|f| make_key || f.exists());
+        Self::open_or_create(
+            cfg.secret_key.as_ref().map(|k| k.expose()),
+            key_file.as_deref(),
+        )
+    }
+
+    /// Opens a value that may predate sealing: a sealed one is opened, anything else is taken as it is.
+    pub fn open_or_plain(&self, value: &str) -> Result<String, SecretBoxError> {
+        if value.starts_with(SEALED_PREFIX) {
+            self.open(value)
+        } else {
+            Ok(value.to_owned())
+        }
+    }
+
+    /// Whether a stored value is sealed.
+    pub fn is_sealed(value: &str) -> bool {
+        value.starts_with(SEALED_PREFIX)
+    }
+}
+
+/// What the key check of a database holds, sealed.
+const KEY_CHECK: &str = "hookarr secret key check";
+
+impl SecretBox {
+    /// Checks that this key is the one the database's secrets are sealed with (the first process to start
+    /// on a database decides it); another key is refused with how to bring the right one.
+    pub async fn check_against(
+        &self,
+        store: &dyn crate::storage::Store,
+    ) -> Result<(), anyhow::Error> {
+        let check = store.key_check(&self.seal(KEY_CHECK)).await?;
+        match self.open(&check) {
+            Ok(text) if text == KEY_CHECK => Ok(()),
+            _ => Err(anyhow::anyhow!(
+                "the database's stored secrets are sealed with another key than the one from {}: copy secret.key from the data directory of the process that first used this database (or set HOOKARR_SECRET_KEY to that key on every process)",
+                self.origin
+            )),
+        }
+    }
+}
+
 /// Where the key of a database lives: beside its SQLite file, else in the data directory.
 pub fn key_file_for(storage_url: &str, data_dir: &Path) -> PathBuf {
     match crate::storage::sqlite_file(storage_url) {

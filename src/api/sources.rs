@@ -1,15 +1,19 @@
-//! `GET /api/sources` and `POST /api/sources/{name}/rotate-token` (CONTRACT §7, admins): each source with
-//! its Connect URL and last event, and a new token for one whose token hookarr generated.
+//! The sources over the API (CONTRACT §7, admins): each with its Connect URL and last event, a new token for
+//! one whose token hookarr generated, a new named instance of an app (`POST`), an allow-list (`PATCH`), and
+//! deleting one made here. The work is in [`crate::sources`]; this file is HTTP only.
 
 use super::audit::{self, Changed};
 use super::auth::Caller;
 use super::events::ListResponse;
+use super::json_body::required;
 use super::{ApiError, AppState};
 use crate::operations::events::last_event_of;
-use crate::sources::RotateError;
+use crate::sources::{RotateError, Source, SourceChangeError};
 use axum::Json;
+use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
-use serde::Serialize;
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
 
 /// A source as answered: its Connect URL carries its token (admins only see this).
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -25,10 +29,35 @@ pub struct SourceBody {
     apprise_url: Option<String>,
     /// Whether `rotate-token` may change its token (false when the config sets the token or Basic pair).
     rotatable: bool,
+    /// Where it lives: `built_in`, `file` (hookarr.yaml: changed there) or `stored` (made in the page or
+    /// the API: it may be deleted).
+    origin: &'static str,
+    /// The address ranges it is accepted from (empty: anywhere).
+    allow_ips: Vec<String>,
     last_event_at: Option<chrono::DateTime<chrono::Utc>>,
     last_event_summary: Option<String>,
     /// The last request to it that was refused (since this process started), and why.
     last_refusal: Option<super::HookRefusal>,
+}
+
+async fn body_of(state: &AppState, s: &Source) -> Result<SourceBody, ApiError> {
+    let last = last_event_of(state.store.as_ref(), &s.name).await?;
+    Ok(SourceBody {
+        name: s.name.clone(),
+        app: s.app.as_str(),
+        connect_url: s.connect_url(&state.public_url, true),
+        apprise_url: s.apprise_url(&state.public_url, true),
+        rotatable: s.token_in_store,
+        origin: match (s.in_file, s.stored) {
+            (true, _) => "file",
+            (false, true) => "stored",
+            (false, false) => "built_in",
+        },
+        allow_ips: s.allow_ips.iter().map(ToString::to_string).collect(),
+        last_event_at: last.as_ref().map(|e| e.timestamp),
+        last_event_summary: last.map(|e| e.summary),
+        last_refusal: state.hook_refusals.last_of(&s.name),
+    })
 }
 
 pub async fn list(
@@ -36,19 +65,103 @@ pub async fn list(
 ) -> Result<Json<ListResponse<SourceBody>>, ApiError> {
     let mut items = Vec::new();
     for s in state.sources.all() {
-        let last = last_event_of(state.store.as_ref(), &s.name).await?;
-        items.push(SourceBody {
-            name: s.name.clone(),
-            app: s.app.as_str(),
-            connect_url: s.connect_url(&state.public_url, true),
-            apprise_url: s.apprise_url(&state.public_url, true),
-            rotatable: s.token_in_store,
-            last_event_at: last.as_ref().map(|e| e.timestamp),
-            last_event_summary: last.map(|e| e.summary),
-            last_refusal: state.hook_refusals.last_of(&s.name),
-        });
+        items.push(body_of(&state, &s).await?);
     }
     Ok(Json(ListResponse::whole(items)))
+}
+
+/// A new source: a named instance of an app (`radarr-4k`).
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewSource {
+    /// Used in its URL: `/hooks/<name>`.
+    name: String,
+    /// Which app sends to it (`radarr`, `sonarr`, `plex`…): how its bodies are read.
+    app: String,
+    /// The address ranges it is accepted from (`192.168.1.0/24`); empty or left out: anywhere.
+    #[serde(default)]
+    allow_ips: Vec<String>,
+}
+
+/// A change of a source: its allow-list.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SourcePatch {
+    /// The address ranges it is accepted from; empty or left out: anywhere.
+    #[serde(default)]
+    allow_ips: Vec<String>,
+}
+
+impl From<SourceChangeError> for ApiError {
+    fn from(e: SourceChangeError) -> Self {
+        match e {
+            SourceChangeError::Invalid(problems) => {
+                ApiError::problems("the source is not valid", &problems)
+            }
+            SourceChangeError::NotFound(_) => ApiError::NotFound(e.to_string()),
+            SourceChangeError::InFile(_)
+            | SourceChangeError::BuiltIn(_)
+            | SourceChangeError::Taken(_) => ApiError::Conflict(e.to_string()),
+            SourceChangeError::Store(e) => e.into(),
+        }
+    }
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    body: Result<Json<NewSource>, JsonRejection>,
+) -> Result<(StatusCode, Json<SourceBody>), ApiError> {
+    let new = required(body)?;
+    let source = state
+        .sources
+        .create(state.store.as_ref(), &new.name, &new.app, new.allow_ips)
+        .await?;
+    let detail = serde_json::json!({"app": new.app});
+    audit::record(
+        &state,
+        &caller,
+        "source.created",
+        changed(&new.name),
+        detail,
+    )
+    .await;
+    Ok((StatusCode::CREATED, Json(body_of(&state, &source).await?)))
+}
+
+pub async fn update(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(name): Path<String>,
+    body: Result<Json<SourcePatch>, JsonRejection>,
+) -> Result<Json<SourceBody>, ApiError> {
+    let patch = required(body)?;
+    let detail = serde_json::json!({"allow_ips": patch.allow_ips});
+    let source = state
+        .sources
+        .set_allow_ips(state.store.as_ref(), &name, patch.allow_ips)
+        .await?;
+    audit::record(&state, &caller, "source.changed", changed(&name), detail).await;
+    Ok(Json(body_of(&state, &source).await?))
+}
+
+pub async fn remove(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(name): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    state.sources.delete(state.store.as_ref(), &name).await?;
+    let detail = serde_json::Value::Null;
+    audit::record(&state, &caller, "source.deleted", changed(&name), detail).await;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+fn changed(name: &str) -> Changed<'_> {
+    Changed {
+        kind: "source",
+        id: name,
+        owner: None,
+    }
 }
 
 /// A rotated token: the Connect URL to paste into the app again.

@@ -21,7 +21,12 @@ pub(super) fn source_label(name: &str, app: &str) -> String {
 /// `hookarr sources [--show-tokens]`: every source with its app and Connect URL.
 pub(super) async fn list_sources(loaded: Loaded, show_tokens: bool) -> anyhow::Result<ExitCode> {
     let store = open_store(&loaded).await?;
-    let (sources, _) = crate::sources::Sources::bootstrap(&loaded.config, store.as_ref()).await?;
+    let (sources, _) = crate::sources::Sources::bootstrap(
+        &loaded.config,
+        store.as_ref(),
+        crate::secret_box::SecretBox::for_config(&loaded.config, true)?,
+    )
+    .await?;
     let listen = loaded
         .config
         .server

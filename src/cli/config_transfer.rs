@@ -37,13 +37,17 @@ pub(super) async fn import(loaded: Loaded, file: &std::path::Path) -> anyhow::Re
     let engine = engine_in_force(&loaded, store.clone(), templates.clone()).await?;
     // The key is the server's (made beside the database when it first started): what is sealed here, it opens.
     let live = LiveConfig::new(&loaded.config, templates)?;
-    let sources = crate::sources::Sources::bootstrap(&loaded.config, store.as_ref())
-        .await?
-        .0
-        .all()
-        .iter()
-        .map(|s| s.name.clone())
-        .collect();
+    let sources = crate::sources::Sources::bootstrap(
+        &loaded.config,
+        store.as_ref(),
+        crate::secret_box::SecretBox::for_config(&loaded.config, true)?,
+    )
+    .await?
+    .0
+    .all()
+    .iter()
+    .map(|s| s.name.clone())
+    .collect();
     let cx = ChangeContext {
         engine: &engine,
         store: store.as_ref(),

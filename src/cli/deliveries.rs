@@ -31,8 +31,12 @@ pub(super) async fn render(
     };
     let mut source_and_body = None;
     if let Some((source, file)) = payload {
-        let (sources, _) =
-            crate::sources::Sources::bootstrap(&loaded.config, store.as_ref()).await?;
+        let (sources, _) = crate::sources::Sources::bootstrap(
+            &loaded.config,
+            store.as_ref(),
+            crate::secret_box::SecretBox::for_config(&loaded.config, true)?,
+        )
+        .await?;
         let Some(source) = sources.get(&source) else {
             eprintln!("hookarr: no source named `{source}`");
             return Ok(ExitCode::from(2));

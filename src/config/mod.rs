@@ -23,4 +23,4 @@ pub use one_destination::{ReadDestination, read_destination};
 pub use paths::{DataDir, resolve_sqlite_url};
 pub use targets::{MAX_URL_BYTES, is_private_host};
 pub use types::*;
-pub use validate::{MAX_BATCH_EVENTS, Problem, check_batch, parse_cidr, validate};
+pub use validate::{MAX_BATCH_EVENTS, Problem, check_batch, parse_cidr, valid_name, validate};

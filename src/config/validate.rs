@@ -390,7 +390,9 @@ pub fn check_batch(batch: &crate::config::Batch) -> Result<(), (&'static str, St
     Ok(())
 }
 
-fn valid_name(name: &str) -> bool {
+/// Whether a name may name a source or destination: 1–63 lower-case letters, digits, - or _, starting with
+/// a letter or digit.
+pub fn valid_name(name: &str) -> bool {
     let bytes = name.as_bytes();
     !bytes.is_empty()
         && bytes.len() <= 63

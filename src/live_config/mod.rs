@@ -44,6 +44,8 @@ pub struct LiveConfig {
     applying: tokio::sync::Mutex<()>,
     /// Set by [`LiveConfig::request_reload`] (`SIGHUP`).
     reload_requested: tokio::sync::Notify,
+    /// The sources, read again with every change of the stored configuration (one made elsewhere).
+    sources: std::sync::OnceLock<Arc<crate::sources::Sources>>,
 }
 
 /// How the last reading of the file went.
@@ -95,17 +97,7 @@ impl LiveConfig {
         templates: Arc<crate::outbound::Templates>,
         make_key: bool,
     ) -> Result<LiveConfig, crate::secret_box::SecretBoxError> {
-        let key_file = cfg.secret_key_file.clone().or_else(|| {
-            crate::storage::sqlite_file(cfg.storage.url.expose())
-                .ok()
-                .flatten()
-                .map(|file| file.with_file_name("secret.key"))
-        });
-        let key_file = key_file.filter(|f| make_key || f.exists());
-        let secret_box = SecretBox::open_or_create(
-            cfg.secret_key.as_ref().map(|k| k.expose()),
-            key_file.as_deref(),
-        )?;
+        let secret_box = SecretBox::for_config(cfg, make_key)?;
         let hash = cfg
             .file
             .as_ref()
@@ -122,7 +114,18 @@ impl LiveConfig {
             unreadable: RwLock::default(),
             applying: tokio::sync::Mutex::new(()),
             reload_requested: tokio::sync::Notify::new(),
+            sources: std::sync::OnceLock::new(),
         })
+    }
+
+    /// Has every change of the stored configuration read the sources again too.
+    pub fn attach_sources(&self, sources: Arc<crate::sources::Sources>) {
+        let _ = self.sources.set(sources);
+    }
+
+    /// What seals and opens what is stored (source tokens too).
+    pub fn secret_box(&self) -> &SecretBox {
+        &self.secret_box
     }
 
     /// The file's configuration in force.
@@ -171,6 +174,9 @@ impl LiveConfig {
             });
         }
         engine.apply_destinations(merged, Some(templates)).await?;
+        if let Some(sources) = self.sources.get() {
+            sources.reload(store).await?;
+        }
         self.generation.store(generation, Ordering::SeqCst);
         Ok(())
     }

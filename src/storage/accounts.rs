@@ -8,11 +8,16 @@ use chrono::{DateTime, Utc};
 use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Row, Type};
 
 /// A built-in source's row.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct SourceRow {
     pub name: String,
     pub app: String,
+    /// Sealed by the caller ([`crate::secret_box`]); a row from before sealing holds it in clear.
     pub token: String,
+    /// CIDR ranges it is accepted from (empty: anywhere).
+    pub allow_ips: Vec<String>,
+    /// Made through the page or the API (not a built-in): it may be deleted there.
+    pub stored: bool,
 }
 
 /// A user's role (CONTRACT §7).
@@ -55,6 +60,16 @@ pub trait Accounts: Send + Sync + 'static {
     async fn list_sources(&self) -> Result<Vec<SourceRow>, StoreError>;
     /// Creates a built-in source unless one of that name exists; returns whether it was created.
     async fn insert_source(&self, row: &SourceRow) -> Result<bool, StoreError>;
+    /// Stores a source made through the page or the API; a name taken is a [`StoreError::Conflict`].
+    async fn create_stored_source(&self, row: &SourceRow) -> Result<(), StoreError>;
+    /// Replaces a source row's allow-list; returns whether the source has a row.
+    async fn set_source_allow_ips(
+        &self,
+        name: &str,
+        allow_ips: &[String],
+    ) -> Result<bool, StoreError>;
+    /// Deletes a source made through the page or the API (never a built-in); returns whether one was.
+    async fn delete_stored_source(&self, name: &str) -> Result<bool, StoreError>;
     /// A stored source's token now; `None` for a source with no row.
     async fn source_token(&self, name: &str) -> Result<Option<String>, StoreError>;
     /// Replaces a stored source's token; returns whether the source has a row.
@@ -130,18 +145,77 @@ where
     usize: ColumnIndex<D::Row>,
 {
     async fn list_sources(&self) -> Result<Vec<SourceRow>, StoreError> {
-        let rows = sqlx::query("SELECT name, app, token FROM sources ORDER BY created_at, name")
-            .fetch_all(&self.pool)
-            .await?;
+        let rows = sqlx::query(
+            "SELECT name, app, token, allow_ips, stored FROM sources ORDER BY created_at, name",
+        )
+        .fetch_all(&self.pool)
+        .await?;
         rows.iter()
             .map(|row| {
+                let allow_ips: String = row.try_get("allow_ips")?;
                 Ok(SourceRow {
                     name: row.try_get("name")?,
                     app: row.try_get("app")?,
                     token: row.try_get("token")?,
+                    allow_ips: serde_json::from_str(&allow_ips)
+                        .map_err(|e| StoreError::Corrupt(format!("sources.allow_ips: {e}")))?,
+                    stored: row.try_get::<i64, _>("stored")? == 1,
                 })
             })
             .collect()
+    }
+
+    async fn create_stored_source(&self, s: &SourceRow) -> Result<(), StoreError> {
+        let mut tx = D::begin_write(&self.pool).await?;
+        let done = sqlx::query(
+            "INSERT INTO sources (name, app, token, created_at, allow_ips, stored)              VALUES ($1, $2, $3, $4, $5, 1) ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(&s.name)
+        .bind(&s.app)
+        .bind(&s.token)
+        .bind(millis(chrono::Utc::now()))
+        .bind(serde_json::to_string(&s.allow_ips).expect("a list of strings serializes"))
+        .execute(&mut *tx)
+        .await?;
+        if D::rows_affected(&done) == 0 {
+            return Err(StoreError::Conflict(format!("source `{}`", s.name)));
+        }
+        super::stored_config::bump_generation(&mut tx).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn set_source_allow_ips(
+        &self,
+        name: &str,
+        allow_ips: &[String],
+    ) -> Result<bool, StoreError> {
+        let mut tx = D::begin_write(&self.pool).await?;
+        let done = sqlx::query("UPDATE sources SET allow_ips = $1 WHERE name = $2")
+            .bind(serde_json::to_string(allow_ips).expect("a list of strings serializes"))
+            .bind(name)
+            .execute(&mut *tx)
+            .await?;
+        let found = D::rows_affected(&done) == 1;
+        if found {
+            super::stored_config::bump_generation(&mut tx).await?;
+        }
+        tx.commit().await?;
+        Ok(found)
+    }
+
+    async fn delete_stored_source(&self, name: &str) -> Result<bool, StoreError> {
+        let mut tx = D::begin_write(&self.pool).await?;
+        let done = sqlx::query("DELETE FROM sources WHERE name = $1 AND stored = 1")
+            .bind(name)
+            .execute(&mut *tx)
+            .await?;
+        let found = D::rows_affected(&done) == 1;
+        if found {
+            super::stored_config::bump_generation(&mut tx).await?;
+        }
+        tx.commit().await?;
+        Ok(found)
     }
 
     async fn insert_source(&self, s: &SourceRow) -> Result<bool, StoreError> {

@@ -51,6 +51,9 @@ pub trait StoredConfig: Send + Sync + 'static {
     async fn delete_stored_destination(&self, name: &str) -> Result<Option<u64>, StoreError>;
     /// Bumped by every change to stored configuration.
     async fn config_generation(&self) -> Result<i64, StoreError>;
+    /// The value sealed with the key of this database's secrets, storing `candidate` first when there is
+    /// none (the first process to start decides the key).
+    async fn key_check(&self, candidate: &str) -> Result<String, StoreError>;
 }
 
 const COLUMNS: &str = "name, kind, spec, version, created_at, updated_at, updated_by";
@@ -65,6 +68,7 @@ where
     for<'q> String: Encode<'q, D> + Decode<'q, D> + Type<D>,
     for<'q> i64: Encode<'q, D> + Decode<'q, D> + Type<D>,
     for<'q> Option<i64>: Encode<'q, D>,
+    for<'q> Option<String>: Decode<'q, D>,
     usize: ColumnIndex<D::Row>,
 {
     async fn stored_destinations(&self) -> Result<Vec<StoredRow>, StoreError> {
@@ -166,6 +170,20 @@ where
         bump_generation(&mut tx).await?;
         tx.commit().await?;
         Ok(Some(D::rows_affected(&cancelled)))
+    }
+
+    async fn key_check(&self, candidate: &str) -> Result<String, StoreError> {
+        sqlx::query(
+            "UPDATE config_generation SET key_check = $1 WHERE id = 1 AND key_check IS NULL",
+        )
+        .bind(candidate)
+        .execute(&self.pool)
+        .await?;
+        let check: Option<String> =
+            sqlx::query_scalar("SELECT key_check FROM config_generation WHERE id = 1")
+                .fetch_one(&self.pool)
+                .await?;
+        Ok(check.unwrap_or_else(|| candidate.to_owned()))
     }
 
     async fn config_generation(&self) -> Result<i64, StoreError> {

@@ -129,6 +129,23 @@ try {
   await page.locator("[data-history-list] li").filter({ hasText: "saved" }).first().waitFor();
   assert.equal(await page.getByRole("button", { name: "Restore this one" }).count(), 1);
   await check(page, "studio-saved");
+
+  // A second Radarr, added on the Sources page, with an allow-list; then deleted.
+  await page.getByRole("link", { name: "Sources" }).click();
+  await page.getByLabel("Name").fill("radarr-4k");
+  await page.getByLabel("App").selectOption("radarr");
+  await page.getByRole("button", { name: "Add", exact: true }).click();
+  const added = page.locator('[data-source="radarr-4k"]');
+  await added.getByLabel("Connect URL").waitFor();
+  assert.match(await added.getByLabel("Connect URL").inputValue(), /\/hooks\/radarr-4k\?token=/);
+  await added.getByLabel("Only from (empty: anywhere)").fill("192.168.1.0/24");
+  await added.getByRole("button", { name: "Save the allow-list" }).click();
+  await until(async () => (await api("/api/sources")).items.some((s) => s.name === "radarr-4k" && s.allow_ips[0] === "192.168.1.0/24"),
+    "the allow-list was saved");
+  await page.reload();
+  await check(page, "sources-with-stored");
+  await page.locator('[data-source="radarr-4k"]').getByRole("button", { name: "Delete this source" }).click();
+  await until(async () => !(await api("/api/sources")).items.some((s) => s.name === "radarr-4k"), "the source was deleted");
 } catch (e) {
   await recordFailure(browser, e, problems, shoot);
 } finally {

@@ -247,6 +247,9 @@ pub struct TestApp {
     dir: Option<tempfile::TempDir>,
 }
 
+/// The key of the stored secrets of every test app on PostgreSQL (base64 of 32 bytes).
+pub const SHARED_SECRET_KEY: &str = "q83vEjRWeJCrze8SNFZ4kKu97xI0VniQq83vEjRWeJA=";
+
 impl TestApp {
     pub async fn spawn(backend: Backend) -> Self {
         Self::spawn_with(backend, |_| {}).await
@@ -286,6 +289,10 @@ impl TestApp {
         delivery_workers: bool,
     ) -> Self {
         let mut cfg = Config::default();
+        // Processes sharing a PostgreSQL database share the key of its secrets (a SQLite one's is beside it).
+        if url.starts_with("postgres") {
+            cfg.secret_key = Some(Secret(SHARED_SECRET_KEY.into()));
+        }
         cfg.storage.url = Secret(url);
         cfg.admin.api_key = Some(Secret(ADMIN_KEY.into()));
         tweak(&mut cfg);

@@ -384,6 +384,8 @@ async fn users_keys_and_sources(backend: Backend) {
         name: "radarr".into(),
         app: "radarr".into(),
         token: "t1".into(),
+        allow_ips: Vec::new(),
+        stored: false,
     };
     assert!(store.insert_source(&row).await.unwrap());
     let again = SourceRow {
@@ -395,6 +397,43 @@ async fn users_keys_and_sources(backend: Backend) {
         "an existing source keeps its token"
     );
     assert_eq!(store.list_sources().await.unwrap()[0].token, "t1");
+
+    // Made through the API: a name taken is a conflict, its allow-list is kept, and only it may be deleted.
+    let extra = SourceRow {
+        name: "radarr-4k".into(),
+        app: "radarr".into(),
+        token: "t3".into(),
+        allow_ips: vec!["10.0.0.0/8".into()],
+        stored: true,
+    };
+    let generation = store.config_generation().await.unwrap();
+    store.create_stored_source(&extra).await.unwrap();
+    assert!(matches!(
+        store.create_stored_source(&extra).await,
+        Err(hookarr::storage::StoreError::Conflict(_))
+    ));
+    assert!(
+        store.config_generation().await.unwrap() > generation,
+        "other processes learn of it"
+    );
+    let listed = store.list_sources().await.unwrap();
+    assert_eq!(listed[1], extra);
+    assert!(
+        store
+            .set_source_allow_ips("radarr", &["192.168.1.0/24".into()])
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store.list_sources().await.unwrap()[0].allow_ips,
+        ["192.168.1.0/24"]
+    );
+    assert!(
+        !store.delete_stored_source("radarr").await.unwrap(),
+        "a built-in stays"
+    );
+    assert!(store.delete_stored_source("radarr-4k").await.unwrap());
+    assert_eq!(store.list_sources().await.unwrap().len(), 1);
 }
 
 async fn rejected_bodies_are_kept_and_old_data_purged(backend: Backend) {

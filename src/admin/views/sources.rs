@@ -28,6 +28,12 @@ pub struct SourceCard {
     pub rotatable: bool,
     /// Text the app needs pasted besides the URL (Tautulli's templates): a label and the text.
     pub templates: &'static [(&'static str, &'static str)],
+    /// Its allow-list, comma-separated (empty: anywhere).
+    pub allow_ips: String,
+    /// Not written in hookarr.yaml: its allow-list is set here.
+    pub editable: bool,
+    /// Made here: it may be deleted here.
+    pub deletable: bool,
 }
 
 /// A refused request as a card shows it.
@@ -73,6 +79,8 @@ struct SourcesPage {
     unknown: Option<Refused>,
     /// The newest event now: the live cards follow the stream from it.
     since: String,
+    /// Every app a new source may be for.
+    apps: Vec<&'static str>,
 }
 
 pub async fn page(State(state): State<AppState>, who: LoggedIn) -> Result<Response, ApiError> {
@@ -96,6 +104,14 @@ pub async fn page(State(state): State<AppState>, who: LoggedIn) -> Result<Respon
             last_summary: last.as_ref().map(|e| e.summary.clone()),
             last_at: last.as_ref().map(|e| iso(&e.timestamp)),
             rotatable: source.token_in_store,
+            allow_ips: source
+                .allow_ips
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", "),
+            editable: !source.in_file,
+            deletable: source.stored,
             templates: match source.app {
                 SourceApp::Tautulli => &TAUTULLI_TEMPLATES,
                 _ => &[],
@@ -107,6 +123,7 @@ pub async fn page(State(state): State<AppState>, who: LoggedIn) -> Result<Respon
         cards,
         unknown: state.hook_refusals.last_unknown().map(Refused::from),
         since: super::newest_event_id(&state).await?,
+        apps: SourceApp::ALL.iter().map(|a| a.as_str()).collect(),
     };
     Ok(render(&page))
 }

@@ -46,6 +46,11 @@ fn body_for(route: &Route, o: &Objects, alice: &Member) -> Option<Value> {
             "url": "http://127.0.0.1:9/matrix",
         }),
         ("PATCH", "/api/destinations/{name}") => json!({"events": ["*"]}),
+        ("POST", "/api/sources") => json!({
+            "name": format!("s{}", ulid::Ulid::new().to_string().to_lowercase()),
+            "app": "radarr",
+        }),
+        ("PATCH", "/api/sources/{name}") => json!({"allow_ips": []}),
         _ => return None,
     };
     Some(body)

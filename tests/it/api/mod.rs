@@ -13,6 +13,7 @@ mod observability;
 pub mod openapi;
 mod sources;
 mod stored_destinations;
+mod stored_sources;
 mod stored_templates;
 mod stream;
 mod users;
