@@ -1,6 +1,7 @@
 //! The configuration in force, without a restart: the file's destinations (the last version of
 //! `hookarr.yaml` that passed every check) and those stored through the page or the API
-//! (`stored.rs`), merged and put in force in the delivery engine. The file is re-read on `SIGHUP`, on
+//! (`stored.rs`), merged and put in force in the delivery engine; the templates (`templates.rs`) and the
+//! sources likewise. The file is re-read on `SIGHUP`, on
 //! `POST /api/config/reload` and when it changes on disk, and the stored ones when any process changes them
 //! (`watch.rs`). A reload applies as a whole or not at all: an invalid file leaves the last good one in force
 //! and says why.
@@ -67,7 +68,8 @@ pub struct ReloadReport {
     pub added: Vec<String>,
     pub changed: Vec<String>,
     pub removed: Vec<String>,
-    /// Sections changed in the file that take effect at the next start only (`server`, `storage`…).
+    /// Sections changed in the file that take effect at the next start only (`server`, `storage`, `admin`,
+    /// `delivery`, `api`).
     pub restart_needed: Vec<String>,
     /// What works but looks wrong.
     pub warnings: Vec<String>,
@@ -206,6 +208,9 @@ impl LiveConfig {
         let outcome = self.read_file(&origin, &current, engine, store).await;
         let outcome = match outcome {
             Ok((next, templates, report)) => {
+                if let Some(sources) = self.sources.get() {
+                    sources.set_file_sources(next.sources.clone());
+                }
                 *self.file.write().expect("file config lock") = Arc::new(next);
                 match self.apply_locked(engine, store, Some(templates)).await {
                     Ok(()) => Ok(report),

@@ -142,8 +142,9 @@ pub struct Sources {
     refreshed: Mutex<HashMap<String, Instant>>,
     /// Seals the tokens kept in the store, and opens them.
     secret_box: SecretBox,
-    /// The config's sources, merged over the stored ones at every reading.
-    file: Vec<SourceConfig>,
+    /// The config's sources, merged over the stored ones at every reading (replaced when hookarr.yaml is
+    /// read again).
+    file: RwLock<Vec<SourceConfig>>,
 }
 
 /// How often a source's token may be re-read from the store because a request's did not match.
@@ -193,7 +194,7 @@ impl Sources {
             by_name: RwLock::default(),
             refreshed: Mutex::default(),
             secret_box,
-            file: cfg.sources.clone(),
+            file: RwLock::new(cfg.sources.clone()),
         };
         sources.reload(store).await?;
         Ok((sources, created))
@@ -235,12 +236,17 @@ impl Sources {
             };
             by_name.insert(row.name, Arc::new(source));
         }
-        for s in &self.file {
+        for s in self.file.read().expect("file sources lock").iter() {
             let stored_token = by_name.get(&s.name).and_then(|b| b.token.clone());
             by_name.insert(s.name.clone(), Arc::new(from_config(s, stored_token)));
         }
         *self.by_name.write().expect("sources lock") = by_name;
         Ok(())
+    }
+
+    /// Takes the sources of a new reading of hookarr.yaml (in force at the next [`Sources::reload`]).
+    pub fn set_file_sources(&self, sources: Vec<SourceConfig>) {
+        *self.file.write().expect("file sources lock") = sources;
     }
 
     /// The source of that name.

@@ -81,16 +81,31 @@ async fn a_valid_file_is_applied_whole_and_an_invalid_one_kept_out(backend: Back
     let (app, _dir, path) = spawn_from_file(backend, &first, false).await;
     assert_eq!(names(&app).await, ["first"]);
 
-    // A second destination, applied by the reload.
-    replace_file(
-        &path,
-        &yaml_with(&[("first", rx.url("/first")), ("second", rx.url("/second"))]),
+    // A second destination and a second Radarr, applied by the reload.
+    let with_source = format!(
+        "{}sources:\n  - {{name: radarr-4k, app: radarr, token: file-token-4k}}\n",
+        yaml_with(&[("first", rx.url("/first")), ("second", rx.url("/second"))])
     );
+    replace_file(&path, &with_source);
     let (s, applied) = reload(&app).await;
     assert_eq!(s, StatusCode::OK, "{applied}");
     assert_eq!(applied["applied"], true);
     assert_eq!(applied["added"], serde_json::json!(["second"]));
     assert_eq!(names(&app).await, ["first", "second"]);
+    let posted = app
+        .client
+        .post(format!("{}/hooks/radarr-4k?token=file-token-4k", app.base))
+        .header("content-type", "application/json")
+        .body(fixture_copy("radarr", "grab", 4))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        posted.status(),
+        StatusCode::ACCEPTED,
+        "the file's new source takes requests"
+    );
+    let before = rx.wait_for(2).await.len();
 
     // An invalid file: 422 with its problems, and the configuration in force is the last good one.
     let broken = yaml_with(&[("first", rx.url("/first")), ("second", rx.url("/second"))])
@@ -120,8 +135,8 @@ async fn a_valid_file_is_applied_whole_and_an_invalid_one_kept_out(backend: Back
     );
     let (s, _) = app.post_hook("radarr", &fixture("radarr", "grab")).await;
     assert_eq!(s, StatusCode::ACCEPTED);
-    let got = rx.wait_for(2).await;
-    let mut paths: Vec<&str> = got.iter().map(|g| g.path.as_str()).collect();
+    let got = rx.wait_for(before + 2).await;
+    let mut paths: Vec<&str> = got[before..].iter().map(|g| g.path.as_str()).collect();
     paths.sort();
     assert_eq!(
         paths,

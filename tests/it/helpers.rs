@@ -448,6 +448,18 @@ impl TestApp {
         ids_of(&page)
     }
 
+    /// The actions of the audit log, newest first, as the admin sees them.
+    pub async fn audit_actions(&self) -> Vec<String> {
+        let (status, audit) = self.api_get("/api/audit").await;
+        assert_eq!(status, StatusCode::OK, "{audit}");
+        audit["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["action"].as_str().unwrap().to_owned())
+            .collect()
+    }
+
     /// The temporary folder of its SQLite file (and of its secret key).
     pub fn storage_dir(&self) -> &std::path::Path {
         self.dir.as_ref().expect("the folder is still held").path()

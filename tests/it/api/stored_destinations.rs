@@ -426,7 +426,7 @@ both_backends!(
     deleting_a_destination_cancels_its_pending_deliveries
 );
 
-/// Made through one process, in force in another sharing the PostgreSQL database (and the secret key).
+/// Made through one process, in force in another sharing the PostgreSQL database.
 #[tokio::test]
 async fn a_destination_made_through_one_process_is_in_force_in_another() {
     if crate::helpers::skip_without_postgres(
@@ -437,12 +437,8 @@ async fn a_destination_made_through_one_process_is_in_force_in_another() {
     let rx = Receiver::start().await;
     rx.set_default(Reply::status(204));
     let url = crate::helpers::fresh_pg_database().await;
-    let tweak = |c: &mut hookarr::config::Config| {
-        c.api.allow_private_targets = true;
-        c.secret_key = Some(hookarr::config::Secret(
-            "q83vEjRWeJCrze8SNFZ4kKu97xI0VniQq83vEjRWeJA=".into(),
-        ));
-    };
+    // Test apps on PostgreSQL share the key of its secrets (`helpers::SHARED_SECRET_KEY`).
+    let tweak = |c: &mut hookarr::config::Config| c.api.allow_private_targets = true;
     let one = TestApp::spawn_at(url.clone(), tempfile::tempdir().unwrap(), tweak).await;
     let two = TestApp::spawn_at(url, tempfile::tempdir().unwrap(), tweak).await;
     let (s, _) = one

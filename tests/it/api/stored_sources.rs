@@ -115,22 +115,16 @@ async fn a_second_instance_is_added_limited_and_deleted(backend: Backend) {
         .collect();
     assert!(tokens.iter().all(|t| t.starts_with("v1:")), "{tokens:?}");
     assert!(!tokens.iter().any(|t| t.contains(app.token("radarr"))));
-    let (_, audit) = app.api_get("/api/audit").await;
-    let actions: Vec<&str> = audit["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["action"].as_str().unwrap())
-        .collect();
+    let actions = app.audit_actions().await;
     for action in ["source.created", "source.changed", "source.deleted"] {
-        assert!(actions.contains(&action), "{action}: {actions:?}");
+        assert!(actions.iter().any(|a| a == action), "{action}: {actions:?}");
     }
     app.stop().await;
 }
 
 both_backends!(a_second_instance_is_added_limited_and_deleted);
 
-/// Made through one process, taking requests at another sharing the PostgreSQL database (and the key).
+/// Made through one process, taking requests at another sharing the PostgreSQL database.
 #[tokio::test]
 async fn a_source_made_through_one_process_is_taken_by_another() {
     if crate::helpers::skip_without_postgres(
@@ -139,13 +133,9 @@ async fn a_source_made_through_one_process_is_taken_by_another() {
         return;
     }
     let url = crate::helpers::fresh_pg_database().await;
-    let tweak = |c: &mut hookarr::config::Config| {
-        c.secret_key = Some(hookarr::config::Secret(
-            "q83vEjRWeJCrze8SNFZ4kKu97xI0VniQq83vEjRWeJA=".into(),
-        ));
-    };
-    let one = TestApp::spawn_at(url.clone(), tempfile::tempdir().unwrap(), tweak).await;
-    let two = TestApp::spawn_at(url, tempfile::tempdir().unwrap(), tweak).await;
+    // Test apps on PostgreSQL share the key of its secrets (`helpers::SHARED_SECRET_KEY`).
+    let one = TestApp::spawn_at(url.clone(), tempfile::tempdir().unwrap(), |_| {}).await;
+    let two = TestApp::spawn_at(url, tempfile::tempdir().unwrap(), |_| {}).await;
     let (s, made) = one
         .api_post(
             "/api/sources",
