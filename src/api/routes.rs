@@ -196,7 +196,7 @@ pub(super) fn entries() -> Vec<Entry> {
         route(M::GET,    "/api/sources", Admin, "Every source with its Connect URL and last event", get(sources::list))
             .lists::<sources::SourceBody>(),
         route(M::POST,   "/api/sources", Admin, "Add a source: a named instance of an app (radarr-4k), with its own token and allow-list", post(sources::create))
-            .body::<sources::NewSource>().answers::<sources::SourceBody>(201).errors(&[CONFLICT, UNPROCESSABLE]),
+            .body::<crate::sources::NewSource>().answers::<sources::SourceBody>(201).errors(&[CONFLICT, UNPROCESSABLE]),
         route(M::PATCH,  "/api/sources/{name}", Admin, "Set a source's allow-list (a source of hookarr.yaml is changed in the file)", patch(sources::update))
             .body::<sources::SourcePatch>().answers::<sources::SourceBody>(200).errors(&[CONFLICT, UNPROCESSABLE]),
         route(M::DELETE, "/api/sources/{name}", Admin, "Delete a source made in the page or the API (its events stay)", delete(sources::remove))

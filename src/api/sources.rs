@@ -8,7 +8,7 @@ use super::events::ListResponse;
 use super::json_body::required;
 use super::{ApiError, AppState};
 use crate::operations::events::last_event_of;
-use crate::sources::{RotateError, Source, SourceChangeError};
+use crate::sources::{NewSource, RotateError, Source, SourceChangeError};
 use axum::Json;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
@@ -70,19 +70,6 @@ pub async fn list(
     Ok(Json(ListResponse::whole(items)))
 }
 
-/// A new source: a named instance of an app (`radarr-4k`).
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewSource {
-    /// Used in its URL: `/hooks/<name>`.
-    name: String,
-    /// Which app sends to it (`radarr`, `sonarr`, `plex`…): how its bodies are read.
-    app: String,
-    /// The address ranges it is accepted from (`192.168.1.0/24`); empty or left out: anywhere.
-    #[serde(default)]
-    allow_ips: Vec<String>,
-}
-
 /// A change of a source: its allow-list.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -113,19 +100,13 @@ pub async fn create(
     body: Result<Json<NewSource>, JsonRejection>,
 ) -> Result<(StatusCode, Json<SourceBody>), ApiError> {
     let new = required(body)?;
+    let (name, app) = (new.name.clone(), new.app.clone());
     let source = state
         .sources
-        .create(state.store.as_ref(), &new.name, &new.app, new.allow_ips)
+        .create(state.store.as_ref(), new, false)
         .await?;
-    let detail = serde_json::json!({"app": new.app});
-    audit::record(
-        &state,
-        &caller,
-        "source.created",
-        changed(&new.name),
-        detail,
-    )
-    .await;
+    let detail = serde_json::json!({"app": app});
+    audit::record(&state, &caller, "source.created", changed(&name), detail).await;
     Ok((StatusCode::CREATED, Json(body_of(&state, &source).await?)))
 }
 

@@ -1,29 +1,42 @@
-//! A set-up made in the page, as code and back: `hookarr config export` prints the stored destinations as
-//! the `destinations:` of a `hookarr.yaml` (which takes it as it is), and `hookarr config import FILE` stores
-//! the destinations of such a file — every one checked first, and none stored unless all pass.
+//! A set-up made in the page, as code and back: `hookarr config export` prints the stored destinations and
+//! the sources added in the page as the `destinations:` and `sources:` of a `hookarr.yaml` (which takes it as
+//! it is), and `hookarr config import FILE` stores those of such a file — every one checked first, and none
+//! stored unless all pass.
 
 use super::LiveConfig;
 use super::stored::{ChangeContext, ChangeError};
 use crate::config::Problem;
+use crate::sources::{NewSource, Source, SourceChangeError, Sources};
 use crate::storage::{StoreError, StoredRow};
 use chrono::Utc;
 use serde_json::Value;
+use std::sync::Arc;
 
 /// What an import stored.
 #[derive(Debug, Default)]
 pub struct Imported {
+    /// Destinations added and replaced.
     pub added: Vec<String>,
     pub replaced: Vec<String>,
+    /// Sources added (or replaced).
+    pub sources: Vec<String>,
 }
 
 impl LiveConfig {
-    /// The stored destinations as the YAML of `hookarr.yaml` (name and type first), secrets in clear.
-    pub async fn export(&self, store: &dyn crate::storage::Store) -> Result<String, StoreError> {
+    /// The stored destinations (name and type first) and the sources added in the page as the YAML of
+    /// `hookarr.yaml`, secrets in clear.
+    pub async fn export(
+        &self,
+        store: &dyn crate::storage::Store,
+        sources: &[Arc<Source>],
+    ) -> Result<String, StoreError> {
         let stored = self.read_stored(store).await?;
+        let added: Vec<&Arc<Source>> = sources.iter().filter(|s| s.stored).collect();
         let mut out = format!(
-            "# hookarr config export: the {} destination(s) stored in the database, as hookarr.yaml takes them.\n\
+            "# hookarr config export: the {} destination(s) and {} source(s) made in the page, as hookarr.yaml takes them.\n\
              # It holds their secrets in clear: keep it as you keep hookarr.yaml, or move them to environment variables.\n",
-            stored.len()
+            stored.len(),
+            added.len()
         );
         let items: Vec<serde_norway::Mapping> = stored
             .iter()
@@ -45,6 +58,32 @@ impl LiveConfig {
             })
             .collect();
         let mut root = serde_norway::Mapping::new();
+        if !added.is_empty() {
+            let sources: Vec<serde_norway::Mapping> = added
+                .iter()
+                .map(|s| {
+                    let mut entry = serde_norway::Mapping::new();
+                    entry.insert("name".into(), s.name.clone().into());
+                    entry.insert("app".into(), s.app.as_str().into());
+                    if let Some(token) = &s.token {
+                        entry.insert("token".into(), token.clone().into());
+                    }
+                    if !s.allow_ips.is_empty() {
+                        let list: Vec<String> =
+                            s.allow_ips.iter().map(ToString::to_string).collect();
+                        entry.insert(
+                            "allow_ips".into(),
+                            serde_norway::to_value(list).expect("YAML"),
+                        );
+                    }
+                    entry
+                })
+                .collect();
+            root.insert(
+                "sources".into(),
+                serde_norway::to_value(sources).expect("YAML serializes"),
+            );
+        }
         root.insert(
             "destinations".into(),
             serde_norway::to_value(items).expect("YAML serializes"),
@@ -59,22 +98,28 @@ impl LiveConfig {
     pub async fn import(
         &self,
         cx: &ChangeContext<'_>,
+        sources: &Sources,
         text: &str,
         who: &str,
     ) -> Result<Imported, Vec<Problem>> {
         let root: Value = serde_norway::from_str(text)
             .map_err(|e| vec![Problem::new("(yaml)", format!("not valid YAML: {e}"))])?;
-        let Some(Value::Array(items)) = root.get("destinations") else {
-            return Err(vec![Problem::new(
-                "destinations",
-                "missing: the file must have a `destinations:` list (what `hookarr config export` prints)",
-            )]);
+        let empty = Vec::new();
+        let items = match root.get("destinations") {
+            Some(Value::Array(items)) => items,
+            None | Some(Value::Null) if root.get("sources").is_some() => &empty,
+            _ => {
+                return Err(vec![Problem::new(
+                    "destinations",
+                    "missing: the file must have a `destinations:` (or `sources:`) list, as `hookarr config export` prints",
+                )]);
+            }
         };
+        let (new_sources, mut problems) = checked_sources(sources, root.get("sources"));
         let stored = self
             .read_stored(cx.store)
             .await
             .map_err(|e| vec![Problem::new("(database)", e.to_string())])?;
-        let mut problems = Vec::new();
         let mut checked = Vec::new();
         let mut seen = std::collections::HashSet::new();
         for (i, item) in items.iter().enumerate() {
@@ -126,9 +171,54 @@ impl LiveConfig {
                 }
             }
         }
+        for new in new_sources {
+            let name = new.name.clone();
+            sources
+                .create(cx.store, new, true)
+                .await
+                .map_err(|e| vec![Problem::new(format!("sources: {name}"), e.to_string())])?;
+            imported.sources.push(name);
+        }
         self.apply(cx.engine, cx.store)
             .await
             .map_err(|e| vec![Problem::new("(database)", e.to_string())])?;
         Ok(imported)
     }
+}
+
+/// The `sources:` of an imported file, each checked like one added in the page (one added before of that
+/// name is replaced); every problem with its path (`sources[0].app`).
+fn checked_sources(sources: &Sources, list: Option<&Value>) -> (Vec<NewSource>, Vec<Problem>) {
+    let mut problems = Vec::new();
+    let mut checked = Vec::new();
+    let items = match list {
+        None | Some(Value::Null) => return (checked, problems),
+        Some(Value::Array(items)) => items,
+        Some(_) => {
+            problems.push(Problem::new("sources", "must be a list"));
+            return (checked, problems);
+        }
+    };
+    for (i, item) in items.iter().enumerate() {
+        let new: NewSource = match serde_json::from_value(item.clone()) {
+            Ok(new) => new,
+            Err(e) => {
+                problems.push(Problem::new(format!("sources[{i}]"), e.to_string()));
+                continue;
+            }
+        };
+        match sources.check_new(&new, true) {
+            Ok(_) => checked.push(new),
+            Err(SourceChangeError::Invalid(found)) => problems.extend(
+                found
+                    .into_iter()
+                    .map(|p| Problem::new(format!("sources[{i}].{}", p.path), p.message)),
+            ),
+            Err(other) => problems.push(Problem::new(
+                format!("sources[{i}].name"),
+                other.to_string(),
+            )),
+        }
+    }
+    (checked, problems)
 }

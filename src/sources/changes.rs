@@ -30,6 +30,22 @@ pub enum SourceChangeError {
     Store(#[from] StoreError),
 }
 
+/// A source to make: what the API, the page and `hookarr config import` give.
+#[derive(Debug, Clone, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewSource {
+    /// Used in its URL: `/hooks/<name>`.
+    pub name: String,
+    /// Which app sends to it (`radarr`, `sonarr`, `plex`…): how its bodies are read.
+    pub app: String,
+    /// Its token; left out, a new one is made (the usual way).
+    #[serde(default)]
+    pub token: Option<String>,
+    /// The address ranges it is accepted from (`192.168.1.0/24`); empty or left out: anywhere.
+    #[serde(default)]
+    pub allow_ips: Vec<String>,
+}
+
 /// The allow-list's CIDR ranges, or a problem for each that is not one.
 fn checked_allow_ips(allow_ips: &[String], problems: &mut Vec<Problem>) {
     for (i, cidr) in allow_ips.iter().enumerate() {
@@ -43,60 +59,82 @@ fn checked_allow_ips(allow_ips: &[String], problems: &mut Vec<Problem>) {
 }
 
 impl Sources {
-    /// Makes a source for `app` named `name`, with a new token, accepted from `allow_ips` (empty: anywhere).
-    pub async fn create(
+    /// What stands in the way of a new source (or of replacing one made here, `replacing`): every problem
+    /// with its field, or a name in use.
+    pub fn check_new(
         &self,
-        store: &dyn Store,
-        name: &str,
-        app: &str,
-        allow_ips: Vec<String>,
-    ) -> Result<Arc<Source>, SourceChangeError> {
+        new: &NewSource,
+        replacing: bool,
+    ) -> Result<SourceApp, SourceChangeError> {
         let mut problems = Vec::new();
-        if !valid_name(name) {
+        if !valid_name(&new.name) {
             problems.push(Problem::new(
                 "name",
                 "use 1–63 lower-case letters, digits, - or _, starting with a letter or digit",
             ));
         }
-        let parsed = SourceApp::parse(app);
+        let parsed = SourceApp::parse(&new.app);
         if parsed.is_none() {
             let known: Vec<&str> = SourceApp::ALL.iter().map(|a| a.as_str()).collect();
             problems.push(Problem::new(
                 "app",
                 format!(
-                    "`{app}` is not an app hookarr reads; one of {}",
+                    "`{}` is not an app hookarr reads; one of {}",
+                    new.app,
                     known.join(", ")
                 ),
             ));
         }
-        checked_allow_ips(&allow_ips, &mut problems);
-        if let Some(existing) = self.get(name) {
-            return Err(match existing.in_file {
-                true => SourceChangeError::InFile(name.to_owned()),
-                false => SourceChangeError::Taken(name.to_owned()),
-            });
+        if new.token.as_ref().is_some_and(|t| t.len() < 8) {
+            problems.push(Problem::new(
+                "token",
+                "too short to be secret; use at least 8 random characters, or leave it out to have one made",
+            ));
         }
-        let Some(app) = parsed.filter(|_| problems.is_empty()) else {
-            return Err(SourceChangeError::Invalid(problems));
-        };
-        let token = new_source_token();
+        checked_allow_ips(&new.allow_ips, &mut problems);
+        if let Some(existing) = self.get(&new.name) {
+            match (existing.in_file, existing.stored) {
+                (true, _) => return Err(SourceChangeError::InFile(new.name.clone())),
+                (false, true) if replacing => {}
+                _ => return Err(SourceChangeError::Taken(new.name.clone())),
+            }
+        }
+        match parsed.filter(|_| problems.is_empty()) {
+            Some(app) => Ok(app),
+            None => Err(SourceChangeError::Invalid(problems)),
+        }
+    }
+
+    /// Makes a source: a named instance of an app with its token (a new one unless given), accepted from
+    /// its allow-list (empty: anywhere). `replacing`: one made here of that name is replaced.
+    pub async fn create(
+        &self,
+        store: &dyn Store,
+        new: NewSource,
+        replacing: bool,
+    ) -> Result<Arc<Source>, SourceChangeError> {
+        let app = self.check_new(&new, replacing)?;
+        if replacing && self.get(&new.name).is_some_and(|s| s.stored) {
+            store.delete_stored_source(&new.name).await?;
+        }
+        let token = new.token.unwrap_or_else(new_source_token);
         let row = SourceRow {
-            name: name.to_owned(),
+            name: new.name.clone(),
             app: app.as_str().to_owned(),
             token: self.secret_box.seal(&token),
-            allow_ips,
+            allow_ips: new.allow_ips,
             stored: true,
         };
         store
             .create_stored_source(&row)
             .await
             .map_err(|e| match e {
-                StoreError::Conflict(_) => SourceChangeError::Taken(name.to_owned()),
+                StoreError::Conflict(_) => SourceChangeError::Taken(new.name.clone()),
                 other => SourceChangeError::Store(other),
             })?;
         self.reload(store).await?;
-        self.get(name)
-            .ok_or_else(|| SourceChangeError::NotFound(name.to_owned()))
+        self.get(&new.name)
+            .ok_or_else(|| SourceChangeError::NotFound(new.name.clone()))
     }
 
     /// Sets the allow-list of a source kept in the store (a built-in or one made here).

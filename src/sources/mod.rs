@@ -4,7 +4,7 @@
 
 mod changes;
 
-pub use changes::SourceChangeError;
+pub use changes::{NewSource, SourceChangeError};
 
 use crate::config::{Config, SourceConfig};
 use crate::inbound::SourceApp;

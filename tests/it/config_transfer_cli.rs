@@ -43,6 +43,18 @@ async fn a_set_up_made_in_the_api_is_exported_as_yaml_and_imported_elsewhere() {
         .await
         .unwrap();
     assert_eq!(made.status(), 201, "{}", made.text().await.unwrap());
+    let source: serde_json::Value = client
+        .post(format!("{}/api/sources", running.base))
+        .bearer_auth(ADMIN_KEY)
+        .json(&json!({"name": "radarr-4k", "app": "radarr", "allow_ips": ["127.0.0.0/8"]}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let connect = source["connect_url"].as_str().unwrap().to_owned();
+    let token = connect.split_once("token=").unwrap().1.to_owned();
     drop(running);
 
     let out = hookarr(&["config", "export"], &config);
@@ -59,6 +71,14 @@ async fn a_set_up_made_in_the_api_is_exported_as_yaml_and_imported_elsewhere() {
     assert!(
         exported.contains("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"),
         "{exported}"
+    );
+    assert!(
+        exported.contains("- name: radarr-4k\n  app: radarr\n"),
+        "{exported}"
+    );
+    assert!(
+        exported.contains(&token),
+        "the source keeps its token: {exported}"
     );
 
     // hookarr.yaml accepts it as it is.
@@ -86,7 +106,7 @@ async fn a_set_up_made_in_the_api_is_exported_as_yaml_and_imported_elsewhere() {
     );
     assert!(out.status.success(), "{out:?}");
     assert!(
-        text(&out.stdout).contains("imported 1 destination(s)"),
+        text(&out.stdout).contains("imported 1 destination(s) and 1 source(s)"),
         "{out:?}"
     );
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
@@ -107,6 +127,27 @@ async fn a_set_up_made_in_the_api_is_exported_as_yaml_and_imported_elsewhere() {
         assert!(
             std::time::Instant::now() < deadline,
             "never in force: {shown}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    // The app's Connect URL works at the new hookarr as it is: the same name and token.
+    let moved = connect.replace(connect.split("/hooks/").next().unwrap(), &running.base);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let status = client
+            .post(&moved)
+            .header("content-type", "application/json")
+            .body(crate::helpers::fixture("radarr", "grab"))
+            .send()
+            .await
+            .unwrap()
+            .status();
+        if status == 202 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the source never came: {status}"
         );
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
