@@ -264,6 +264,18 @@ impl Validator {
                 );
             }
         }
+        // A header is sent as written: a name or value that is not one (a line break in it) would add
+        // headers of its own, from the file or from the API alike.
+        for (name, value) in &d.headers {
+            if axum::http::HeaderName::from_bytes(name.as_bytes()).is_err() {
+                self.problem(format!("{path}.headers.{name}"), "not a valid header name");
+            } else if !crate::outbound::is_visible_header_value(value) {
+                self.problem(
+                    format!("{path}.headers.{name}"),
+                    "not a valid header value (visible ASCII only, no space at either end)",
+                );
+            }
+        }
         for (j, glob) in d.events.iter().enumerate() {
             if !EventKind::ALL
                 .iter()

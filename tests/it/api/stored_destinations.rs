@@ -195,6 +195,12 @@ async fn a_bad_destination_is_refused_whole_with_the_field_named(backend: Backen
             "events[0]",
             "",
         ),
+        // A header value that would smuggle another header into every request.
+        (
+            json!({"name": "x", "type": "webhook", "url": rx.url("/a"), "headers": {"X-Team": "a\r\nX-Injected: 1"}}),
+            "headers.X-Team",
+            "header value",
+        ),
     ];
     for (body, field, names) in cases {
         let (s, refused) = app.api_post("/api/destinations", body.clone()).await;
