@@ -212,7 +212,10 @@ async fn fill_backlog(db_url: &str, n: usize, dest_yaml: &str, sink: &str) {
     let webhooks = webhook_count();
     let mut rules = vec![Rule::new(&serde_norway::from_str(dest_yaml).unwrap())];
     rules.extend(register_webhooks(store.as_ref(), webhooks, sink).await);
-    let router = RoutingTable { rules };
+    let router = RoutingTable {
+        rules,
+        people: Default::default(),
+    };
     let next = Arc::new(AtomicU64::new(0));
     let tasks: Vec<_> = (0..64)
         .map(|_| {

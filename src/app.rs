@@ -143,6 +143,10 @@ impl App {
         engine.set_config_source(live.clone());
         let sources = Arc::new(sources);
         live.attach_sources(sources.clone());
+        engine
+            .rebuild_stories_if_stale()
+            .await
+            .context("Failed to build the stories from the stored events")?;
         if serve_lock.is_sole_process() {
             engine
                 .requeue_abandoned()

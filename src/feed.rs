@@ -16,6 +16,8 @@ const ANNOUNCEMENT_BYTES: usize = 7000;
 /// The live feed of routed events.
 pub struct Feed {
     tx: broadcast::Sender<Arc<Event>>,
+    /// The ids of stories a joining pass of this process changed.
+    stories: broadcast::Sender<Arc<Vec<String>>>,
     /// This process, so that it skips its own announcements.
     origin: String,
 }
@@ -23,8 +25,10 @@ pub struct Feed {
 impl Feed {
     pub fn new(origin: &str) -> Feed {
         let (tx, _) = broadcast::channel(FEED_CAPACITY);
+        let (stories, _) = broadcast::channel(FEED_CAPACITY);
         Feed {
             tx,
+            stories,
             origin: origin.to_owned(),
         }
     }
@@ -32,6 +36,18 @@ impl Feed {
     /// Follows the events routed from now on.
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<Event>> {
         self.tx.subscribe()
+    }
+
+    /// Follows the stories changed from now on (by this process's joining passes).
+    pub fn subscribe_stories(&self) -> broadcast::Receiver<Arc<Vec<String>>> {
+        self.stories.subscribe()
+    }
+
+    /// Tells followers which stories a pass changed.
+    pub fn publish_stories(&self, ids: &[String]) {
+        if self.stories.receiver_count() > 0 {
+            let _ = self.stories.send(Arc::new(ids.to_vec()));
+        }
     }
 
     /// Whether anyone in this process follows (else routed events are not copied for the feed).

@@ -44,5 +44,7 @@ pub mod server;
 pub mod sources;
 /// Durable storage: the `Store` trait, SQLite and PostgreSQL.
 pub mod storage;
+/// Each title's story across apps, and the events derived from it (CONTRACT §5.1).
+pub mod stories;
 /// Logging set-up, and errors logged once a minute.
 pub mod telemetry;

@@ -25,6 +25,7 @@ mod route_doc;
 mod routes;
 mod sources;
 mod stats;
+mod stories;
 mod stream;
 mod templates;
 mod users;

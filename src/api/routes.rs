@@ -7,7 +7,7 @@ use super::bodies::{DeliveryBody, DeliveryWithAttempts, RejectedBody};
 use super::route_doc::{Answer, Doc, SchemaOf, params_of};
 use super::{
     AppState, audit, deliveries, destination_changes, destination_trial, destinations, events,
-    health, hooks, mocks, sources, stats, stream, templates, users, webhooks,
+    health, hooks, mocks, sources, stats, stories, stream, templates, users, webhooks,
 };
 use axum::http::{Method, StatusCode};
 use axum::routing::{MethodRouter, delete, get, patch, post, put};
@@ -149,6 +149,12 @@ pub(super) fn entries() -> Vec<Entry> {
             .query::<events::GetParams>().answers::<events::EventWithDeliveries>(200).errors(&[FORBIDDEN]),
         route(M::POST,   "/api/events/{id}/replay", Admin, "Route an event again", post(deliveries::replay))
             .optional_body::<deliveries::Replay>().answers::<deliveries::Replayed>(202),
+        route(M::GET,    "/api/stories", User, "Titles' stories across apps, most recently moved first", get(stories::list_stories))
+            .query::<stories::StoryParams>().answers::<stories::StoryList>(200),
+        route(M::GET,    "/api/stories/{id}", User, "One story with its timeline and a season's episodes", get(stories::get_story))
+            .answers::<stories::StoryWithTimeline>(200),
+        route(M::POST,   "/api/stories/{id}/follow", Admin, "A person (of people:) follows a title: told when it is ready to watch", post(stories::follow_story))
+            .body::<stories::Follow>().answers::<stories::StoryBody>(200),
         route(M::GET,    "/api/rejected", Admin, "Bodies that authenticated but could not be parsed", get(events::list_rejected))
             .query::<events::PageParams>().lists::<RejectedBody>(),
         route(M::GET,    "/api/deliveries", Owner, "Deliveries with their state", get(deliveries::list))

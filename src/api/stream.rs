@@ -156,10 +156,12 @@ pub async fn stream(
     // Joined before the replay reads the store: what is routed meanwhile arrives here, so nothing falls
     // between the two.
     let live = state.engine.feed().subscribe();
+    let stories = state.engine.feed().subscribe_stories();
     let over = state.stopping.child_token();
     let follow = Follow {
         store: state.store.clone(),
         live,
+        stories,
         filter: Filter {
             globs,
             sources: (!sources.is_empty()).then_some(sources),
@@ -212,6 +214,8 @@ impl Seen {
 struct Follow {
     store: Arc<dyn Store>,
     live: broadcast::Receiver<Arc<Event>>,
+    /// Stories changed (`story.changed` messages, when the filter takes them).
+    stories: broadcast::Receiver<Arc<Vec<String>>>,
     filter: Filter,
     /// Replay the events after this id before going live.
     replay_after: Option<EventId>,
@@ -261,6 +265,12 @@ impl Follow {
             let received = tokio::select! {
                 _ = self.over.cancelled() => return None,
                 received = self.live.recv() => received,
+                Ok(ids) = self.stories.recv() => {
+                    if let Some(message) = self.story_message(&ids).await {
+                        return Some(message);
+                    }
+                    continue;
+                }
             };
             match received {
                 Ok(event) => self.pending.push_back(Event::clone(&event)),
@@ -273,6 +283,37 @@ impl Follow {
                 Err(broadcast::error::RecvError::Closed) => return None,
             }
         }
+    }
+
+    /// A `story.changed` message with the changed stories' cards, when the stream's filter takes it (no
+    /// `events=`, or a glob matching `story.changed`; `sources=` keeps the stories one of them told of).
+    async fn story_message(&self, ids: &[String]) -> Option<SseEvent> {
+        if !self.filter.globs.is_empty()
+            && !self
+                .filter
+                .globs
+                .iter()
+                .any(|g| crate::event::glob_matches(g, "story.changed"))
+        {
+            return None;
+        }
+        let mut cards = Vec::new();
+        for id in ids {
+            if let Ok(Some(story)) = self.store.get_story(id).await
+                && self
+                    .filter
+                    .sources
+                    .as_ref()
+                    .is_none_or(|s| s.iter().any(|s| story.sources.contains(s)))
+            {
+                cards.push(crate::stories::card_of(&story));
+            }
+        }
+        (!cards.is_empty()).then(|| {
+            SseEvent::default()
+                .event("story.changed")
+                .data(serde_json::json!({"stories": cards}).to_string())
+        })
     }
 
     /// The last message of a stream that is cut, with the reason.
@@ -305,6 +346,7 @@ mod tests {
         let mut follow = Follow {
             store,
             live: feed.subscribe(),
+            stories: feed.subscribe_stories(),
             filter: Filter {
                 globs: Vec::new(),
                 sources: None,

@@ -116,6 +116,9 @@ pub enum Command {
     /// Move destinations made in the page to and from YAML.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Titles' stories across apps.
+    #[command(subcommand)]
+    Stories(StoriesCommand),
     /// List the sources and their Connect URLs (tokens masked unless asked for).
     Sources {
         /// Print the tokens in full (paste-ready URLs).
@@ -150,6 +153,14 @@ pub enum ConfigCommand {
         /// The YAML file, with a `destinations:` list.
         file: PathBuf,
     },
+}
+
+/// `hookarr stories …`.
+#[derive(Debug, Subcommand)]
+pub enum StoriesCommand {
+    /// Build every story again from the stored events (after a change of the joining rules, or to repair);
+    /// derives nothing and sends nothing.
+    Rebuild,
 }
 
 /// `hookarr users …`.
@@ -226,6 +237,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Config(ConfigCommand::Import { file }) => {
             config_transfer::import(loaded, &file).await
         }
+        Command::Stories(StoriesCommand::Rebuild) => rebuild_stories(loaded).await,
         Command::Sources { show_tokens } => accounts::list_sources(loaded, show_tokens).await,
         Command::Replay {
             since,
@@ -395,4 +407,23 @@ async fn open_store_or_scratch(loaded: &Loaded) -> anyhow::Result<Arc<dyn Store>
             .context("Failed to open a scratch database in memory"),
         _ => create_store(loaded).await,
     }
+}
+
+/// `hookarr stories rebuild`.
+async fn rebuild_stories(loaded: config::Loaded) -> anyhow::Result<ExitCode> {
+    let Some(templates) = templates_or_print(&loaded) else {
+        return Ok(ExitCode::from(2));
+    };
+    let store = open_store(&loaded).await?;
+    let engine = engine_in_force(&loaded, store.clone(), std::sync::Arc::new(templates)).await?;
+    let started = std::time::Instant::now();
+    let joined = engine.rebuild_stories().await?;
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "rebuilt {} stories from {} stored events in {secs:.1} s ({:.0} events/s); nothing was sent",
+        joined.stories.len(),
+        joined.events,
+        joined.events as f64 / secs.max(0.001)
+    );
+    Ok(ExitCode::SUCCESS)
 }

@@ -19,6 +19,10 @@ pub struct Config {
     pub destinations: Vec<Destination>,
     pub delivery: Delivery,
     pub api: Api,
+    /// Stuck windows and the silence floor (CONTRACT §5.1).
+    pub stories: super::Stories,
+    /// Who hears about their own requests (CONTRACT §5.1).
+    pub people: Vec<super::Person>,
     /// Where template overrides are read from (set by `load`: `templates/` beside the config file, else in
     /// the data directory); not a config key.
     #[serde(skip)]

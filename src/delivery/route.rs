@@ -22,6 +22,19 @@ pub struct Rule {
     pub quiet: Option<super::quiet::Window>,
     /// Batches: events wait up to `max_wait` and go out together, `max_events` at most per request.
     pub batch: Option<crate::config::Batch>,
+    /// `story: true`: one message per title (CONTRACT §5.1).
+    pub story: StoryMode,
+}
+
+/// How a destination takes part in stories.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoryMode {
+    /// Every event as it comes.
+    Off,
+    /// One message per title, edited at each step: the story's steps come from its story, not the router.
+    Edits,
+    /// A target that cannot edit: the story's steps it chooses (`events`; default available and stuck).
+    Steps,
 }
 
 #[derive(Debug, Clone)]
@@ -49,9 +62,20 @@ impl Rule {
                 (path.clone(), ops)
             })
             .collect();
+        let story = match (d.story, d.kind.target().edits_messages() && d.edit_messages) {
+            (false, _) => StoryMode::Off,
+            (true, true) => StoryMode::Edits,
+            (true, false) => StoryMode::Steps,
+        };
+        let events = if story == StoryMode::Steps && d.events == ["*"] {
+            vec!["media.available".to_owned(), "media.stuck".to_owned()]
+        } else {
+            d.events.clone()
+        };
         Rule {
             destination: d.name.clone(),
-            events: d.events.clone(),
+            events,
+            story,
             sources: d.sources.clone(),
             filter,
             expire_after: d.expire_after,
@@ -82,6 +106,33 @@ impl Rule {
         }
         self.filter.iter().all(|(path, ops)| {
             let value = lookup(envelope, path);
+            ops.iter().all(|op| holds(op, value))
+        })
+    }
+
+    /// Whether this story destination shows a story's step: the step's name passes its `events` (the
+    /// story's own `media.*` always do), one of the story's sources its `sources`, the step its `filter`.
+    pub fn wants_step(&self, story: &crate::stories::Story, step: &Event) -> bool {
+        let derived = step.event.as_str().starts_with("media.");
+        if !derived
+            && !self
+                .events
+                .iter()
+                .any(|g| glob_matches(g, step.event.as_str()))
+        {
+            return false;
+        }
+        if let Some(sources) = &self.sources
+            && !sources.iter().any(|s| story.sources.contains(s))
+        {
+            return false;
+        }
+        if self.filter.is_empty() || derived {
+            return true;
+        }
+        let envelope = serde_json::to_value(step).expect("an Event serializes");
+        self.filter.iter().all(|(path, ops)| {
+            let value = lookup(&envelope, path);
             ops.iter().all(|op| holds(op, value))
         })
     }
@@ -160,6 +211,8 @@ fn holds(op: &Op, value: Option<&Value>) -> bool {
 #[derive(Debug, Clone, Default)]
 pub struct RoutingTable {
     pub rules: Vec<Rule>,
+    /// `people:`: a derived event that names them (`data.story.tell`) goes to each one's destination too.
+    pub people: std::sync::Arc<Vec<crate::config::Person>>,
 }
 
 impl RoutingTable {
@@ -172,8 +225,13 @@ impl RoutingTable {
             Value::Null
         };
         let now = chrono::Utc::now();
-        self.rules
+        // A story destination that edits its message gets a title's steps from its story.
+        let from_story = self.rules.iter().any(|r| r.story == StoryMode::Edits)
+            && crate::stories::told_by_story(event);
+        let mut out: Vec<NewDelivery> = self
+            .rules
             .iter()
+            .filter(|r| !(from_story && r.story == StoryMode::Edits))
             .filter(|r| enabled(&r.destination) && r.wants(event, &envelope))
             .map(|r| {
                 // Quiet hours hold everything until the window ends (one digest group per window); otherwise a
@@ -209,6 +267,72 @@ impl RoutingTable {
                         .map(|d| event.timestamp + d),
                     group_key,
                 }
+            })
+            .collect();
+        self.tell_people(event, enabled, now, &mut out);
+        out
+    }
+
+    /// The people a derived event names (its requester, the title's followers), each at their destination
+    /// unless it has the event already.
+    fn tell_people(
+        &self,
+        event: &Event,
+        enabled: &dyn Fn(&str) -> bool,
+        now: chrono::DateTime<chrono::Utc>,
+        out: &mut Vec<NewDelivery>,
+    ) {
+        let Some(story) = &event.data.story else {
+            return;
+        };
+        for name in &story.tell {
+            let Some(person) = self.people.iter().find(|p| &p.name == name) else {
+                continue;
+            };
+            let known = self.rules.iter().any(|r| r.destination == person.notify);
+            if !known {
+                tracing::warn!(message = "A person's destination does not exist; they were not told.", person = %person.name, destination = %person.notify);
+                continue;
+            }
+            if !enabled(&person.notify) || out.iter().any(|d| d.destination == person.notify) {
+                continue;
+            }
+            out.push(NewDelivery {
+                id: new_prefixed_id("dlv"),
+                event_id: event.id.clone(),
+                event: event.event.as_str().to_owned(),
+                destination: person.notify.clone(),
+                created_at: now,
+                due_at: now,
+                expires_at: None,
+                group_key: None,
+            });
+        }
+    }
+
+    /// A story's message for each story destination that edits and shows this step (`told`: the step, or
+    /// what it derived), one message per story and destination (group `story:<id>`).
+    pub fn story_deliveries(
+        &self,
+        story: &crate::stories::Story,
+        step: &Event,
+        told: &Event,
+        enabled: &dyn Fn(&str) -> bool,
+    ) -> Vec<NewDelivery> {
+        let now = chrono::Utc::now();
+        self.rules
+            .iter()
+            .filter(|r| r.story == StoryMode::Edits && enabled(&r.destination))
+            .filter(|r| r.wants_step(story, step) || r.wants_step(story, told))
+            .map(|r| NewDelivery {
+                id: new_prefixed_id("dlv"),
+                event_id: told.id.clone(),
+                event: told.event.as_str().to_owned(),
+                destination: r.destination.clone(),
+                created_at: now,
+                due_at: now,
+                expires_at: None,
+                group_key: Some(format!("{}{}", crate::stories::STORY_PREFIX, story.id)),
             })
             .collect()
     }

@@ -72,6 +72,11 @@ event_kinds! {
     Other => "other",
     DeliveryDead => "hookarr.delivery_dead",
     DestinationDisabled => "hookarr.destination_disabled",
+    MediaAvailable => "media.available",
+    MediaUpgraded => "media.upgraded",
+    MediaStuck => "media.stuck",
+    SourceSilent => "hookarr.source_silent",
+    SourceBack => "hookarr.source_back",
 }
 
 impl fmt::Display for EventKind {

@@ -7,7 +7,7 @@ mod summary;
 
 pub use ids::{EventId, new_prefixed_id};
 pub use kind::EventKind;
-pub use summary::summarize;
+pub use summary::{span, summarize};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -110,6 +110,12 @@ pub struct EventData {
     /// What a `hookarr.*` alert is about.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub alert: Option<Alert>,
+    /// The title's story a derived event (`media.available`, `media.upgraded`, `media.stuck`) is about.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub story: Option<StoryRef>,
+    /// The source a `hookarr.source_silent` / `hookarr.source_back` is about.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub silence: Option<Silence>,
     /// Every file of a multi-file import (a season pack, an album, an audiobook in parts); `data.file` is then
     /// their folder and total size. Absent for one file.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -388,6 +394,49 @@ pub struct Alert {
     pub destination: String,
     pub delivery: Option<String>,
     pub event: Option<String>,
+}
+
+/// The story a derived event is about (`data.story`): where it stands and, for `media.stuck`, how long it has
+/// waited there.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct StoryRef {
+    /// `sty_…`: `GET /api/stories/{id}`.
+    pub id: String,
+    /// The stage the story is at (`requested`, `approved`, `grabbed`, `imported`, `available`, `played`…).
+    pub stage: String,
+    /// `media.stuck`: seconds the story has waited at `stage`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waiting_secs: Option<i64>,
+    /// `media.available`: where it can be watched (the media server's name), or the app that imported it
+    /// when no media server is connected.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub available_on: Option<String>,
+    /// `media.available`: `media_server` (a media server has it in its library) or `import` (an Arr imported
+    /// it and no media server is connected).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub via: Option<String>,
+    /// Who requested it (the request app's name for them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requested_by: Option<String>,
+    /// The people (of `people:`) told about this event: its requester and the title's followers.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tell: Vec<String>,
+    /// For a season: how many of its episodes the story holds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub episodes: Option<u32>,
+}
+
+/// A source that went quiet, or came back (`data.silence`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Silence {
+    /// The hookarr source name.
+    pub source: String,
+    /// How long it had been quiet (at `source_silent`: so far; at `source_back`: in all), in seconds.
+    pub quiet_secs: i64,
+    /// Its usual gap between events, learned from its history, in seconds.
+    pub usual_gap_secs: i64,
+    /// When it was last heard from before the silence.
+    pub last_event_at: Option<String>,
 }
 
 /// A free-text notification (`data.notification`): what an app that speaks Apprise (Bazarr, Audiobookshelf)

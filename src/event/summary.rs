@@ -164,6 +164,49 @@ pub fn summarize(kind: EventKind, source: &SourceInfo, data: &EventData) -> Stri
         },
         EventKind::DeliveryDead => "A delivery ran out of attempts".to_owned(),
         EventKind::DestinationDisabled => "A destination was disabled".to_owned(),
+        EventKind::MediaAvailable => {
+            match data.story.as_ref().and_then(|s| s.available_on.as_deref()) {
+                Some(on) => format!("{what} is ready to watch on {on}"),
+                None => format!("{what} is ready to watch"),
+            }
+        }
+        EventKind::MediaUpgraded => with_quality("upgraded"),
+        EventKind::MediaStuck => match &data.story {
+            Some(s) => format!(
+                "{what} stuck: {} for {}",
+                s.stage,
+                span(s.waiting_secs.unwrap_or(0))
+            ),
+            None => format!("{what} is stuck"),
+        },
+        EventKind::SourceSilent => match &data.silence {
+            Some(s) => format!("{} has been quiet for {}", s.source, span(s.quiet_secs)),
+            None => "A source went quiet".to_owned(),
+        },
+        EventKind::SourceBack => match &data.silence {
+            Some(s) => format!(
+                "{} is back after {} of silence",
+                s.source,
+                span(s.quiet_secs)
+            ),
+            None => "A source is back".to_owned(),
+        },
+    }
+}
+
+/// A wait in words: "45 s", "35 min", "6 h 20 min", "2 days 3 h".
+pub fn span(secs: i64) -> String {
+    let secs = secs.max(0);
+    let (d, h, m) = (secs / 86_400, secs % 86_400 / 3600, secs % 3600 / 60);
+    match (d, h, m) {
+        (0, 0, 0) => format!("{secs} s"),
+        (0, 0, m) => format!("{m} min"),
+        (0, h, 0) => format!("{h} h"),
+        (0, h, m) => format!("{h} h {m} min"),
+        (1, 0, _) => "1 day".to_owned(),
+        (1, h, _) => format!("1 day {h} h"),
+        (d, 0, _) => format!("{d} days"),
+        (d, h, _) => format!("{d} days {h} h"),
     }
 }
 

@@ -175,6 +175,7 @@ impl LiveConfig {
                 origin: Origin::Stored,
             });
         }
+        engine.set_story_settings(file.stories.clone(), file.people.clone());
         engine.apply_destinations(merged, Some(templates)).await?;
         if let Some(sources) = self.sources.get() {
             sources.reload(store).await?;

@@ -208,6 +208,20 @@ pub fn render_group_payload(
     render_context(templates, target, shown, context)
 }
 
+/// A story's message (a destination with `story: true`): `step` is the delivery's event, the card where its
+/// story stands now (`story` in the context); the type's `story` template unless the destination names one.
+pub fn render_story_payload(
+    templates: &Templates,
+    target: &Target,
+    step: &Event,
+    card: &crate::stories::StoryCard,
+) -> Result<Value, RenderFailure> {
+    let mut context = serde_json::to_value(step).expect("an Event serializes");
+    context["story"] = serde_json::to_value(card).expect("a card serializes");
+    context["summary"] = Value::String(format!("{}: {}", card.title, card.headline));
+    render_context(templates, target, step, context)
+}
+
 fn render_context(
     templates: &Templates,
     target: &Target,
@@ -226,12 +240,18 @@ fn render_unheld(
     event: &Event,
     context: Value,
 ) -> Result<(Value, String), RenderFailure> {
-    let name = templates.resolve(
-        target.kind,
-        target.template.as_deref(),
-        event.event.as_str(),
-        context.get("digest").is_some(),
-    );
+    let story = format!("{}/story", target.kind.as_str());
+    let name =
+        if context.get("story").is_some() && target.template.is_none() && templates.has(&story) {
+            story
+        } else {
+            templates.resolve(
+                target.kind,
+                target.template.as_deref(),
+                event.event.as_str(),
+                context.get("digest").is_some(),
+            )
+        };
     // `{{json this}}` (the built-in webhook template) outputs the context itself: skip rendering and re-parsing.
     let kind = target.kind.target();
     let payload = if templates.is_envelope(&name) {

@@ -28,6 +28,8 @@ mod sqlite;
 mod sqlite_writer;
 mod stored_config;
 mod stored_templates;
+mod stories;
+mod story_pass;
 mod webhooks;
 
 pub use deliveries::{
@@ -48,6 +50,8 @@ pub use queue::Queue;
 pub use serve_lock::{ServeLock, ServeLockError, sqlite_file};
 pub use stored_config::{Saved, StoredConfig, StoredRow};
 pub use stored_templates::{StoredTemplate, StoredTemplates, TemplateVersion};
+pub use stories::{Stories, StoryQuery, TimelineEntry};
+pub use story_pass::{JoinFn, Joined, StoryPasses, SweepFn};
 pub use webhooks::{WebhookRow, Webhooks};
 
 /// The embedded default: one SQLite file in WAL mode.
@@ -189,6 +193,8 @@ pub trait Store:
     + Logins
     + StoredConfig
     + StoredTemplates
+    + Stories
+    + StoryPasses
     + Send
     + Sync
     + 'static

@@ -100,10 +100,17 @@ where
         }
         let mut ids = Vec::with_capacity(rows.len());
         let mut deliveries = Vec::new();
+        // Routed events join their titles' stories next (`story_pass.rs`), in the order they are queued here.
+        let mut for_stories = Vec::new();
         for row in &rows {
             let id: String = row.try_get("event_id")?;
             match parse_envelope(row.try_get("envelope")?) {
-                Ok(event) => deliveries.extend(route(&event)),
+                Ok(event) => {
+                    deliveries.extend(route(&event));
+                    if crate::stories::queued(&event) {
+                        for_stories.push(id.clone());
+                    }
+                }
                 // A corrupt envelope cannot be routed; dropping its outbox row keeps the queue moving,
                 // and the event itself stays readable through the API.
                 Err(error) => {
@@ -113,6 +120,16 @@ where
             ids.push(id);
         }
         Self::insert_delivery_rows(&mut tx, &deliveries).await?;
+        for chunk in shaped_chunks(&for_stories, 256) {
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "INSERT INTO story_queue (event_id) VALUES {} ON CONFLICT (event_id) DO NOTHING",
+                values_list(chunk.len(), &[""])
+            )));
+            for id in chunk {
+                q = q.bind(id);
+            }
+            q.execute(&mut *tx).await?;
+        }
         for chunk in shaped_chunks(&ids, 512) {
             let mut q = sqlx::query(sqlx::AssertSqlSafe(format!(
                 "DELETE FROM outbox WHERE event_id IN ({})",
@@ -297,7 +314,7 @@ where
     }
 
     /// Inserts deliveries (due at once) inside a caller's transaction, in multi-row statements.
-    async fn insert_delivery_rows(
+    pub(super) async fn insert_delivery_rows(
         tx: &mut Transaction<'static, D>,
         rows: &[NewDelivery],
     ) -> Result<(), StoreError> {

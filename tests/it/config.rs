@@ -300,6 +300,7 @@ fn the_minimal_example_wants_a_real_url_and_routes_grabs_imports_and_health_only
             .iter()
             .map(hookarr::delivery::route::Rule::new)
             .collect(),
+        people: Default::default(),
     };
     let routed = |source: &str, event: &str| {
         let e: hookarr::event::Event = serde_json::from_value(serde_json::json!({

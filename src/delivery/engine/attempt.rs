@@ -64,6 +64,8 @@ struct Message<'e> {
     shown: Cow<'e, Event>,
     payload: serde_json::Value,
     digest: bool,
+    /// A story's message: the story's id (its deliveries edit one message).
+    story: Option<String>,
 }
 
 impl Engine {
@@ -105,7 +107,12 @@ impl Engine {
                 .map_or(usize::MAX, |limit| limit.saturating_sub(1 + members.len()));
             members.extend(self.claim_members(c, key, room).await);
         }
-        match self.message(dest, c, members) {
+        let story = self.story_of(c).await;
+        let message = match &story {
+            Some(story) => self.story_message(dest, c, story),
+            None => self.message(dest, c, members),
+        };
+        match message {
             Ok(message) => {
                 let mut exchanges = self.exchange(&runtime, c, &message).await;
                 exchanges.probe = probe;
@@ -198,6 +205,7 @@ impl Engine {
                 shown: Cow::Borrowed(&c.event),
                 payload: serde_json::json!({"batch_id": c.id, "events": events}),
                 digest: false,
+                story: None,
             });
         }
         let digest = !members.is_empty()
@@ -229,6 +237,28 @@ impl Engine {
             shown,
             payload,
             digest,
+            story: None,
+        })
+    }
+
+    /// A story's message: the card of where the story stands now (whichever of its steps this delivery
+    /// carries), so that every edit shows the latest.
+    fn story_message<'e>(
+        &self,
+        dest: &DestinationRuntime,
+        c: &'e Claimed,
+        story: &crate::stories::Story,
+    ) -> Result<Message<'e>, outbound::RenderFailure> {
+        let card = crate::stories::card_of(story);
+        let payload =
+            outbound::render_story_payload(&self.templates(), &dest.target, &c.event, &card)?;
+        let mut shown = c.event.clone();
+        shown.summary = format!("{}: {}", card.title, card.headline);
+        Ok(Message {
+            shown: Cow::Owned(shown),
+            payload,
+            digest: false,
+            story: Some(story.id.clone()),
         })
     }
 
@@ -241,11 +271,14 @@ impl Engine {
         c: &Claimed,
         message: &Message<'_>,
     ) -> Exchanges {
-        let thread = (!message.digest && self.edits_messages(dest))
-            .then(|| super::messages::thread_of(&message.shown))
-            .flatten();
+        let thread = match &message.story {
+            Some(id) => Some(super::messages::story_thread(id)),
+            None => (!message.digest && self.edits_messages(dest))
+                .then(|| super::messages::thread_of(&message.shown))
+                .flatten(),
+        };
         let edit_of = match &thread {
-            Some(t) if t.edits => self.message_to_edit(&c.destination, &t.key).await,
+            Some(t) if t.edits => self.message_to_edit(&c.destination, &t.key, &c.id).await,
             _ => None,
         };
         let mut earlier = Vec::new();

@@ -49,6 +49,15 @@ pub(super) fn thread_of(event: &Event) -> Option<Thread> {
     }
 }
 
+/// A story's message: every step edits the message its first step posted (or posts and keeps it).
+pub(super) fn story_thread(story: &str) -> Thread {
+    Thread {
+        key: format!("{}{story}", crate::stories::STORY_PREFIX),
+        edits: true,
+        opens: true,
+    }
+}
+
 impl Engine {
     /// Keeps the id of the message that opened a thread (from the `?wait=true` answer).
     pub(super) async fn remember_message(
@@ -87,21 +96,39 @@ impl Engine {
     /// Marks the thread a claimed delivery opens (a grab's download) as in flight, when its destination edits
     /// messages: an edit claimed meanwhile waits for it ([`super::openers`]).
     pub(super) fn opening_of(&self, c: &super::Claimed) -> Option<super::openers::Opening> {
+        // A story's first step posts its message; a later step claimed meanwhile waits for it.
+        if let Some(key) = c
+            .group_key
+            .as_deref()
+            .filter(|k| k.starts_with(crate::stories::STORY_PREFIX))
+        {
+            return (!self.openers.in_flight(&c.destination, key))
+                .then(|| self.openers.opening(&c.destination, key, &c.id));
+        }
         let thread = thread_of(&c.event).filter(|t| t.opens && !t.edits)?;
         let dest = self.destination(&c.destination)?;
         self.edits_messages(&dest)
-            .then(|| self.openers.opening(&c.destination, &thread.key))
+            .then(|| self.openers.opening(&c.destination, &thread.key, &c.id))
     }
 
     /// The message to edit for `thread` at a destination: the one kept, or — when its opening message is
     /// on its way right now — the one it posts, once it has (waiting at most a third of this delivery's own
     /// lease, so that the wait never outlives the claim).
-    pub(super) async fn message_to_edit(&self, destination: &str, thread: &str) -> Option<String> {
+    pub(super) async fn message_to_edit(
+        &self,
+        destination: &str,
+        thread: &str,
+        asking: &str,
+    ) -> Option<String> {
         if let Some(kept) = self.message_for(destination, thread).await {
             return Some(kept);
         }
         let limit = self.lease / 3;
-        match self.openers.wait_for(destination, thread, limit).await {
+        match self
+            .openers
+            .wait_for(destination, thread, asking, limit)
+            .await
+        {
             true => self.message_for(destination, thread).await,
             false => None,
         }

@@ -35,12 +35,14 @@ mod openers;
 mod pacing;
 mod record;
 mod registered;
+mod stories;
 mod workers;
 
 pub use configured::{ConfigSource, ConfiguredDestination, Origin, targets};
 pub use destinations::DestinationHealth;
 use destinations::DestinationRuntime;
 pub use registered::{WEBHOOK_ID_PREFIX, destination_of};
+pub use stories::StorySettings;
 
 /// How often idle loops look for work that no local wake-up announced (retries falling due, other processes).
 const POLL: Duration = Duration::from_millis(500);
@@ -80,6 +82,10 @@ pub struct Engine {
     /// Pauses of every destination of a type (a Discord `global` 429).
     type_paused: Mutex<HashMap<crate::config::DestinationType, chrono::DateTime<Utc>>>,
     wake_router: Notify,
+    /// `stories:` and `people:` in force.
+    story_settings: std::sync::RwLock<Arc<StorySettings>>,
+    /// Wakes the storyteller: routed events wait in its queue.
+    wake_stories: Notify,
     /// Routed events for live followers (SSE).
     feed: crate::feed::Feed,
     wake_claimer: Notify,
@@ -154,6 +160,11 @@ impl Engine {
             buckets: Default::default(),
             type_paused: Mutex::default(),
             wake_router: Notify::new(),
+            story_settings: std::sync::RwLock::new(Arc::new(StorySettings {
+                stories: cfg.stories.clone(),
+                people: Arc::new(cfg.people.clone()),
+            })),
+            wake_stories: Notify::new(),
             feed: crate::feed::Feed::new(&owner),
             wake_claimer: Notify::new(),
             claim_wake: Mutex::default(),

@@ -9,7 +9,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 /// Each opening in flight by (destination, thread), with what turns `true` when it is over.
-type InFlight = Arc<Mutex<HashMap<(String, String), watch::Receiver<bool>>>>;
+type InFlight = Arc<Mutex<HashMap<(String, String), (String, watch::Receiver<bool>)>>>;
 
 /// The openings in flight.
 #[derive(Default)]
@@ -31,7 +31,7 @@ impl Drop for Opening {
         // Only this opening's entry: a later one of the same thread may have replaced it.
         if in_flight
             .get(&self.key)
-            .is_some_and(|r| r.same_channel(&self.done.subscribe()))
+            .is_some_and(|(_, r)| r.same_channel(&self.done.subscribe()))
         {
             in_flight.remove(&self.key);
         }
@@ -40,14 +40,15 @@ impl Drop for Opening {
 }
 
 impl Openers {
-    /// Marks the opening of `thread` at `destination` as in flight until the returned guard is dropped.
-    pub(super) fn opening(&self, destination: &str, thread: &str) -> Opening {
+    /// Marks the opening of `thread` at `destination` by delivery `owner` as in flight until the returned
+    /// guard is dropped.
+    pub(super) fn opening(&self, destination: &str, thread: &str, owner: &str) -> Opening {
         let key = (destination.to_owned(), thread.to_owned());
         let (done, waiting) = watch::channel(false);
         self.in_flight
             .lock()
             .expect("openers lock")
-            .insert(key.clone(), waiting);
+            .insert(key.clone(), (owner.to_owned(), waiting));
         Opening {
             key,
             done,
@@ -55,16 +56,31 @@ impl Openers {
         }
     }
 
-    /// Waits (up to `limit`) for the opening of `thread` at `destination` if one is in flight; returns
-    /// whether there was one.
-    pub(super) async fn wait_for(&self, destination: &str, thread: &str, limit: Duration) -> bool {
+    /// Whether the opening of `thread` at `destination` is in flight.
+    pub(super) fn in_flight(&self, destination: &str, thread: &str) -> bool {
+        self.in_flight
+            .lock()
+            .expect("openers lock")
+            .contains_key(&(destination.to_owned(), thread.to_owned()))
+    }
+
+    /// Waits (up to `limit`) for the opening of `thread` at `destination` if one is in flight and it is not
+    /// `asking`'s own; returns whether there was one.
+    pub(super) async fn wait_for(
+        &self,
+        destination: &str,
+        thread: &str,
+        asking: &str,
+        limit: Duration,
+    ) -> bool {
         let key = (destination.to_owned(), thread.to_owned());
         let waiting = self
             .in_flight
             .lock()
             .expect("openers lock")
             .get(&key)
-            .cloned();
+            .filter(|(owner, _)| owner != asking)
+            .map(|(_, r)| r.clone());
         let Some(mut waiting) = waiting else {
             return false;
         };
@@ -82,16 +98,22 @@ mod tests {
         let openers = Arc::new(Openers::default());
         assert!(
             !openers
-                .wait_for("discord", "dl-1", Duration::from_secs(5))
+                .wait_for("discord", "dl-1", "dlv_b", Duration::from_secs(5))
                 .await,
             "nothing in flight: no wait"
         );
-        let opening = openers.opening("discord", "dl-1");
+        let opening = openers.opening("discord", "dl-1", "dlv_a");
+        assert!(
+            !openers
+                .wait_for("discord", "dl-1", "dlv_a", Duration::from_secs(5))
+                .await,
+            "the opening never waits for itself"
+        );
         let waiter = {
             let openers = openers.clone();
             tokio::spawn(async move {
                 openers
-                    .wait_for("discord", "dl-1", Duration::from_secs(30))
+                    .wait_for("discord", "dl-1", "dlv_b", Duration::from_secs(30))
                     .await
             })
         };
@@ -102,7 +124,7 @@ mod tests {
         );
         assert!(
             !openers
-                .wait_for("discord", "dl-2", Duration::from_secs(5))
+                .wait_for("discord", "dl-2", "dlv_b", Duration::from_secs(5))
                 .await,
             "another thread does not wait"
         );
@@ -110,7 +132,7 @@ mod tests {
         assert!(waiter.await.unwrap(), "woken when the opening is over");
         assert!(
             !openers
-                .wait_for("discord", "dl-1", Duration::from_secs(5))
+                .wait_for("discord", "dl-1", "dlv_b", Duration::from_secs(5))
                 .await
         );
     }

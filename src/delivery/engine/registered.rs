@@ -117,7 +117,10 @@ impl Engine {
         ids.sort();
         let mut rules = self.configured().rules.clone();
         rules.extend(ids.into_iter().map(|id| by_id[id].rule.clone()));
-        Arc::new(RoutingTable { rules })
+        Arc::new(RoutingTable {
+            rules,
+            people: self.story_settings().people.clone(),
+        })
     }
 
     /// The runtime of webhook `row`: `previous` when the row has not changed since it was built, else a new

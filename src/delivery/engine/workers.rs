@@ -39,6 +39,7 @@ impl Engine {
         let finisher = tokio::spawn(self.clone().finish_loop(finish_rx));
         let router = tokio::spawn(self.clone().route_loop(shutdown.clone()));
         let listener = tokio::spawn(self.clone().hear_other_routers(shutdown.clone()));
+        let storyteller = tokio::spawn(self.clone().story_loop(shutdown.clone()));
         let (job_tx, job_rx) = mpsc::channel(self.workers);
         let claimer = tokio::spawn(self.clone().claim_loop(job_tx, shutdown.clone()));
         let worker = WorkerBuilder::new(format!("hookarr-delivery-{}", self.owner))
@@ -52,6 +53,7 @@ impl Engine {
         let _ = claimer.await;
         let _ = router.await;
         let _ = listener.await;
+        let _ = storyteller.await;
         // Workers are done, so every result is queued; the finisher writes them and stops.
         self.workers_done.cancel();
         let _ = finisher.await;
@@ -94,6 +96,7 @@ impl Engine {
                 Ok(0) => {}
                 Ok(_) => {
                     self.wake_claimer.notify_one();
+                    self.wake_storyteller();
                     let (ids, events) = routed.into_inner().expect("routed lock");
                     self.tell_followers(&ids, events, announce).await;
                     continue;

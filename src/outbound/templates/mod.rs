@@ -55,6 +55,14 @@ const EMBEDDED: &[(&str, &str)] = &[
         include_str!("../../../templates/webhook/default.hbs"),
     ),
     (
+        "discord/story",
+        include_str!("../../../templates/discord/story.hbs"),
+    ),
+    (
+        "telegram/story",
+        include_str!("../../../templates/telegram/story.hbs"),
+    ),
+    (
         "telegram/default",
         include_str!("../../../templates/telegram/default.hbs"),
     ),

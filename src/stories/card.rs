@@ -1,0 +1,252 @@
+//! A story as people read it: a headline ("Ready to watch on Jellyfin"), its steps with their times — what a
+//! story message, the story page and the API show — and the events hookarr derives from it.
+
+use super::rhythm::Rhythm;
+use super::story::{Stage, Story};
+use super::titles::TitleKind;
+use crate::event::{
+    Episode, Event, EventData, EventId, EventKind, Media, MediaIds, MediaType, Silence, SourceInfo,
+    StoryRef, span,
+};
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::Serialize;
+
+/// A story as shown.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct StoryCard {
+    pub id: String,
+    pub title: String,
+    pub stage: String,
+    /// "Ready to watch on Jellyfin", "Grabbed Bluray-2160p — waiting for the import (stuck for 6 h)".
+    pub headline: String,
+    /// Each step reached, oldest first: `{stage, at}`.
+    pub steps: Vec<CardStep>,
+    pub requested_by: Option<String>,
+    pub available_on: Option<String>,
+    pub quality: Option<String>,
+    pub poster_url: Option<String>,
+    pub overview: Option<String>,
+    /// The step's emoji and color for chat targets.
+    pub emoji: &'static str,
+    pub color: u32,
+}
+
+/// One step of a card.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct CardStep {
+    pub stage: String,
+    /// "Requested", "In the library"…
+    pub label: &'static str,
+    pub at: String,
+    /// Unix seconds (Discord shows `<t:…>` in each reader's own time).
+    pub unix: i64,
+}
+
+/// The card of a story.
+pub fn card_of(story: &Story) -> StoryCard {
+    let quality = story
+        .quality
+        .as_deref()
+        .map(|q| format!(" {q}"))
+        .unwrap_or_default();
+    let on = story.available_on.as_deref().unwrap_or("the library");
+    let mut headline = match story.stage {
+        Stage::Requested => match &story.requested_by {
+            Some(by) => format!("Requested by {by} — waiting for approval"),
+            None => "Requested — waiting for approval".to_owned(),
+        },
+        Stage::Approved => "Approved — waiting for a release".to_owned(),
+        Stage::Grabbed => format!("Grabbed{quality} — downloading"),
+        Stage::Imported => format!("Imported{quality} — waiting for the media server"),
+        Stage::Available => format!("Ready to watch on {on}"),
+        Stage::Played => match &story.played_by {
+            Some(by) => format!("Ready to watch on {on} — {by} has started it"),
+            None => format!("Ready to watch on {on} — played"),
+        },
+        Stage::Declined => "Request declined".to_owned(),
+        Stage::Failed => "Failed — nothing to watch yet".to_owned(),
+        Stage::Deleted => "Deleted from the library".to_owned(),
+    };
+    if story.told_stuck == Some(story.stage) {
+        headline.push_str(" (stuck)");
+    }
+    if story.upgrades > 0 && matches!(story.stage, Stage::Available | Stage::Played) {
+        headline.push_str(&format!(" · upgraded{quality}"));
+    }
+    let (emoji, color) = match story.stage {
+        Stage::Requested => ("🙋", 0xF39C12),
+        Stage::Approved => ("👍", 0x3498DB),
+        Stage::Grabbed => ("📥", 0x3498DB),
+        Stage::Imported => ("📦", 0x1ABC9C),
+        Stage::Available | Stage::Played => ("🍿", 0x2ECC71),
+        Stage::Declined | Stage::Failed => ("❌", 0xE74C3C),
+        Stage::Deleted => ("🗑️", 0x95A5A6),
+    };
+    StoryCard {
+        id: story.id.clone(),
+        title: story.title.clone(),
+        stage: story.stage.as_str().to_owned(),
+        headline,
+        steps: story
+            .steps
+            .iter()
+            .map(|(stage, at)| CardStep {
+                stage: stage.as_str().to_owned(),
+                label: label(*stage),
+                at: at.to_rfc3339_opts(SecondsFormat::Millis, true),
+                unix: at.timestamp(),
+            })
+            .collect(),
+        requested_by: story.requested_by.clone(),
+        available_on: story.available_on.clone(),
+        quality: story.quality.clone(),
+        poster_url: story.poster_url.clone(),
+        overview: story.overview.clone(),
+        emoji,
+        color,
+    }
+}
+
+fn label(stage: Stage) -> &'static str {
+    match stage {
+        Stage::Requested => "Requested",
+        Stage::Approved => "Approved",
+        Stage::Grabbed => "Grabbed",
+        Stage::Imported => "Imported",
+        Stage::Available => "Ready to watch",
+        Stage::Played => "First played",
+        Stage::Declined => "Declined",
+        Stage::Failed => "Failed",
+        Stage::Deleted => "Deleted",
+    }
+}
+
+fn hookarr(event: &str) -> SourceInfo {
+    SourceInfo {
+        name: "hookarr".into(),
+        app: "hookarr".into(),
+        event: event.into(),
+        version: Some(env!("CARGO_PKG_VERSION").into()),
+        ..Default::default()
+    }
+}
+
+/// The media a story is about, as a derived event carries it.
+fn media_of(story: &Story) -> Media {
+    let number = |k: &str| story.ids.get(k).and_then(|v| v.parse().ok());
+    let text = |k: &str| story.ids.get(k).cloned();
+    let series = matches!(story.kind, TitleKind::Episode | TitleKind::Season);
+    Media {
+        kind: match story.kind {
+            TitleKind::Movie => MediaType::Movie,
+            TitleKind::Episode => MediaType::Episode,
+            TitleKind::Season => MediaType::Season,
+            TitleKind::Album => MediaType::Album,
+            TitleKind::Book => MediaType::Book,
+        },
+        title: Some(story.name.clone()),
+        year: story.year,
+        overview: story.overview.clone(),
+        ids: MediaIds {
+            tmdb: number(if series { "series_tmdb" } else { "tmdb" }).or(number("tmdb")),
+            imdb: text(if series { "series_imdb" } else { "imdb" }),
+            tvdb: number(if series { "series_tvdb" } else { "tvdb" }).or(number("tvdb")),
+            musicbrainz_album: text("mb"),
+            goodreads: text("goodreads"),
+            isbn13: text("isbn"),
+            asin: text("asin"),
+            ..MediaIds::default()
+        },
+        series: series.then(|| story.name.clone()),
+        season: story.season,
+        episodes: match story.kind {
+            TitleKind::Episode => vec![Episode {
+                season: story.season,
+                episode: story.episode,
+                title: story.episode_title.clone(),
+                ..Episode::default()
+            }],
+            _ => Vec::new(),
+        },
+        album: (story.kind == TitleKind::Album).then(|| story.name.clone()),
+        poster_url: story.poster_url.clone(),
+        ..Media::default()
+    }
+}
+
+fn derived(kind: EventKind, data: EventData, now: DateTime<Utc>) -> Event {
+    let mut e = Event::new(kind, now, hookarr("story"), data);
+    e.id = EventId::new();
+    e
+}
+
+/// `media.available` / `media.upgraded` of a story, after `after` (the step that made it so).
+pub fn story_event(
+    kind: EventKind,
+    story: &Story,
+    after: &Event,
+    tell: Vec<String>,
+    now: DateTime<Utc>,
+) -> Event {
+    let data = EventData {
+        media: Some(media_of(story)),
+        release: after.data.release.clone(),
+        file: after.data.file.clone(),
+        story: Some(StoryRef {
+            id: story.id.clone(),
+            stage: story.stage.as_str().to_owned(),
+            available_on: story.available_on.clone(),
+            via: story.available_via.clone(),
+            requested_by: story.requested_by.clone(),
+            tell,
+            ..StoryRef::default()
+        }),
+        ..EventData::default()
+    };
+    derived(kind, data, now)
+}
+
+/// `media.stuck`: the story has waited `waiting` seconds at its stage.
+pub fn stuck_event(story: &Story, waiting: i64, now: DateTime<Utc>) -> Event {
+    let data = EventData {
+        media: Some(media_of(story)),
+        story: Some(StoryRef {
+            id: story.id.clone(),
+            stage: story.stage.as_str().to_owned(),
+            waiting_secs: Some(waiting),
+            requested_by: story.requested_by.clone(),
+            ..StoryRef::default()
+        }),
+        ..EventData::default()
+    };
+    let mut e = derived(EventKind::MediaStuck, data, now);
+    e.summary = format!(
+        "{} is stuck: {} {} ago and nothing since",
+        story.title,
+        story.stage.as_str(),
+        span(waiting)
+    );
+    e
+}
+
+/// `hookarr.source_silent` / `hookarr.source_back` of a source quiet for `quiet` seconds.
+pub fn silence_event(
+    kind: EventKind,
+    source: &str,
+    quiet: i64,
+    rhythm: &Rhythm,
+    now: DateTime<Utc>,
+) -> Event {
+    let data = EventData {
+        silence: Some(Silence {
+            source: source.to_owned(),
+            quiet_secs: quiet,
+            usual_gap_secs: rhythm.usual_gap().unwrap_or(0),
+            last_event_at: rhythm
+                .last_at
+                .map(|t| t.to_rfc3339_opts(SecondsFormat::Millis, true)),
+        }),
+        ..EventData::default()
+    };
+    derived(kind, data, now)
+}
