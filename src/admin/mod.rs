@@ -23,6 +23,8 @@ pub fn router() -> Router<AppState> {
         .route("/admin/sources", get(views::sources::page))
         .route("/admin/events", get(views::events::list))
         .route("/admin/events/{id}", get(views::events::one))
+        .route("/admin/stories", get(views::stories::list))
+        .route("/admin/stories/{id}", get(views::stories::one))
         .route("/admin/deliveries", get(views::deliveries::list))
         .route("/admin/deliveries/{id}", get(views::deliveries::one))
         .route("/admin/destinations", get(views::destinations::page))

@@ -1,8 +1,11 @@
 //! `stories:` (when a title's story counts as stuck, when a source counts as silent) and `people:` (who hears
 //! about their own requests): the settings of CONTRACT §5.1.
 
+use super::Config;
 use super::durations::opt_duration;
+use super::validate::Validator;
 use serde::Deserialize;
+use std::collections::HashSet;
 use std::time::Duration;
 
 /// `stories`: the windows after which a waiting stage is `media.stuck`, and the floor of a source's silence.
@@ -82,5 +85,38 @@ impl Person {
             .into_iter()
             .flatten()
             .any(|theirs| theirs.trim().eq_ignore_ascii_case(mine))
+    }
+}
+
+/// `people:`: each named once, told through a destination; one the file does not have may be stored in the
+/// database (a warning, not a problem).
+pub(super) fn check_people(v: &mut Validator, cfg: &Config) {
+    let mut seen = HashSet::new();
+    for (i, p) in cfg.people.iter().enumerate() {
+        let path = format!("people[{i}]");
+        if p.name.trim().is_empty() {
+            v.problem(format!("{path}.name"), "a person needs a name");
+        } else if !seen.insert(p.name.trim().to_lowercase()) {
+            v.problem(
+                format!("{path}.name"),
+                format!("`{}` is named twice", p.name),
+            );
+        }
+        if p.notify.trim().is_empty() {
+            v.problem(
+                format!("{path}.notify"),
+                "name the destination that tells them (its `name`)",
+            );
+        } else if !cfg.destinations.iter().any(|d| d.name == p.notify) {
+            v.warnings.push(format!(
+                "{path}.notify: `{}` is not a destination of this file; it must be one made in the page",
+                p.notify
+            ));
+        }
+        if p.overseerr.is_none() && p.media_user.is_none() {
+            v.warnings.push(format!(
+                "{path}: without `overseerr` they are told only about titles they follow"
+            ));
+        }
     }
 }

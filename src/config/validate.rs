@@ -76,6 +76,7 @@ pub fn validate(cfg: &Config) -> (Vec<Problem>, Vec<String>) {
     for (i, d) in cfg.destinations.iter().enumerate() {
         v.destination(&format!("destinations[{i}]"), d, &source_names, &mut seen);
     }
+    super::stories::check_people(&mut v, cfg);
     let d = &cfg.delivery;
     if !(1..=1024).contains(&d.workers) {
         v.problem("delivery.workers", "must be between 1 and 1024");

@@ -93,7 +93,15 @@ impl Rule {
         // `test` passes the event globs and the filter (a test carries no media to filter on), so an app's Test
         // button reaches every destination that takes that source.
         let test = event.event == EventKind::Test;
-        if !test && !self.events.iter().any(|g| glob_matches(g, name)) {
+        // What hookarr derives from stories (`media.*`, `hookarr.source_*`) is named, never taken by a bare
+        // `*`: a destination of every event already has each step they are derived from.
+        let derived = is_derived(event.event);
+        if !test
+            && !self
+                .events
+                .iter()
+                .any(|g| !(derived && g == "*") && glob_matches(g, name))
+        {
             return false;
         }
         if let Some(sources) = &self.sources
@@ -147,6 +155,18 @@ impl Rule {
                 .then(|| Duration::from_secs(600))
         })
     }
+}
+
+/// The events hookarr derives from stories and sources' rhythms.
+pub fn is_derived(kind: EventKind) -> bool {
+    matches!(
+        kind,
+        EventKind::MediaAvailable
+            | EventKind::MediaUpgraded
+            | EventKind::MediaStuck
+            | EventKind::SourceSilent
+            | EventKind::SourceBack
+    )
 }
 
 /// The value at a dotted path (`data.media.year`); array elements by index (`data.media.episodes.0.season`).

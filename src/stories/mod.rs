@@ -5,13 +5,14 @@
 //! the engine's `stories` room.
 //!
 //! Rooms: `titles` (which titles an event names, and their keys), `story` (one story and how an event moves
-//! it), `join` (a batch of events joined into the stories they name, with what follows from it), `rhythm`
-//! (each source's usual gaps, and its silence), `card` (a story as a message shows it).
+//! it), `join` (a batch of events joined into the stories they name, with what follows from it), `sweep` (stuck
+//! stories and silent sources), `rhythm` (each source's usual gaps, and its silence), `card` (a story as a message shows it).
 
 mod card;
 mod join;
 mod rhythm;
 mod story;
+mod sweep;
 mod titles;
 
 #[cfg(test)]

@@ -105,6 +105,13 @@ fn the_example_config_documents_every_key_and_loads() {
         "from",
         "to",
         "tls",
+        "story",
+        "stuck_after",
+        "silent_after_at_least",
+        "people",
+        "overseerr",
+        "media_user",
+        "notify",
     ] {
         assert!(
             text.contains(&format!("{key}:")),

@@ -411,6 +411,14 @@ impl TestApp {
     }
 
     /// Polls `path` (up to 30 s) until `done` holds for its body; returns that body.
+    /// Builds every story again from the stored events (`hookarr stories rebuild`).
+    pub async fn rebuild_stories(&self) -> hookarr::storage::Joined {
+        self.engine
+            .rebuild_stories()
+            .await
+            .expect("stories rebuilt")
+    }
+
     pub async fn wait_api(&self, path: &str, done: impl Fn(&Value) -> bool) -> Value {
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
         loop {

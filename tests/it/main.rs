@@ -33,4 +33,5 @@ mod server_limits;
 mod services;
 mod storage_faults;
 mod store;
+mod stories;
 mod templated_sources;

@@ -8,6 +8,7 @@ pub mod destination_form;
 pub mod destinations;
 pub mod events;
 pub mod sources;
+pub mod stories;
 pub mod studio;
 pub mod webhooks;
 
@@ -89,6 +90,7 @@ impl Layout {
             ("/admin", "Dashboard", false),
             ("/admin/sources", "Sources", true),
             ("/admin/events", "Events", false),
+            ("/admin/stories", "Stories", false),
             ("/admin/deliveries", "Deliveries", false),
             ("/admin/destinations", "Destinations", true),
             ("/admin/studio", "Template studio", true),

@@ -18,6 +18,8 @@ struct Objects {
     /// A user that may be deleted.
     spare_user: String,
     mock: String,
+    /// A title's story (of a Radarr grab).
+    story: String,
 }
 
 /// A body that the route accepts from whoever may call it (so a 4xx means "not allowed", not "bad body").
@@ -51,6 +53,7 @@ fn body_for(route: &Route, o: &Objects, alice: &Member) -> Option<Value> {
             "app": "radarr",
         }),
         ("PATCH", "/api/sources/{name}") => json!({"allow_ips": []}),
+        ("POST", "/api/stories/{id}/follow") => json!({"person": "Zoë"}),
         _ => return None,
     };
     Some(body)
@@ -69,6 +72,8 @@ fn concrete_path(route: &Route, o: &Objects) -> String {
         &o.spare_user
     } else if route.path.starts_with("/api/mocks/") || route.path.starts_with("/mock/") {
         &o.mock
+    } else if route.path.starts_with("/api/stories/") {
+        &o.story
     } else {
         ""
     };
@@ -85,7 +90,13 @@ fn concrete_path(route: &Route, o: &Objects) -> String {
 }
 
 /// Fresh objects of alice's (the event and its delivery are shared: nothing in the matrix deletes them).
-async fn objects(app: &TestApp, alice: &Member, event: &str, delivery: &str) -> Objects {
+async fn objects(
+    app: &TestApp,
+    alice: &Member,
+    event: &str,
+    delivery: &str,
+    story: &str,
+) -> Objects {
     let webhook = register(
         app,
         &alice.key,
@@ -131,6 +142,7 @@ async fn objects(app: &TestApp, alice: &Member, event: &str, delivery: &str) -> 
         key: key["id"].as_str().unwrap().to_owned(),
         spare_user: spare.id,
         mock: mock["id"].as_str().unwrap().to_owned(),
+        story: story.to_owned(),
     }
 }
 
@@ -142,6 +154,9 @@ async fn every_route_answers_each_caller_as_its_access_says(backend: Backend) {
         c.api.max_webhooks_per_user = 1000;
         c.destinations = vec![
             serde_norway::from_str(&format!("{{name: ops, type: webhook, url: '{ops}'}}")).unwrap(),
+        ];
+        c.people = vec![
+            serde_norway::from_str("{name: Zoë, overseerr: zoe@example.org, notify: ops}").unwrap(),
         ];
     })
     .await;
@@ -167,6 +182,14 @@ async fn every_route_answers_each_caller_as_its_access_says(backend: Backend) {
         )
         .await;
     let delivery = deliveries["items"][0]["id"].as_str().unwrap().to_owned();
+    // A title's story, from a Radarr grab.
+    app.post_hook("radarr", &fixture("radarr", "grab")).await;
+    let stories = app
+        .wait_api("/api/stories", |b| {
+            b["items"].as_array().is_some_and(|i| !i.is_empty())
+        })
+        .await;
+    let story = stories["items"][0]["id"].as_str().unwrap().to_owned();
 
     // Every answer below also keeps to the OpenAPI document: its status listed, its body as described.
     let documented = &super::openapi::Documented::of(&app).await;
@@ -180,7 +203,7 @@ async fn every_route_answers_each_caller_as_its_access_says(backend: Backend) {
         }
         let prefixes: &[&str] = if route.is_api() { &["", "/v1"] } else { &[""] };
         for prefix in prefixes {
-            let o = objects(&app, &alice, &event, &delivery).await;
+            let o = objects(&app, &alice, &event, &delivery, &story).await;
             let path = concrete_path(route, &o).replacen("/api", &format!("/api{prefix}"), 1);
             let body = body_for(route, &o, &alice);
             let mut call = |key: Option<String>| {
@@ -245,7 +268,7 @@ async fn every_route_answers_each_caller_as_its_access_says(backend: Backend) {
                 assert!(allowed(s), "{what} as the owner: {s} {b}");
             }
             // The admin: everything (fresh objects, as alice may have deleted hers).
-            let o = objects(&app, &alice, &event, &delivery).await;
+            let o = objects(&app, &alice, &event, &delivery, &story).await;
             let path = concrete_path(route, &o).replacen("/api", &format!("/api{prefix}"), 1);
             let body = body_for(route, &o, &alice);
             let (s, b) = answer(
