@@ -16,7 +16,7 @@ pub const DEFAULT_PATH: &str = "config/hookarr.yaml";
 
 /// Sections whose scalar keys `HOOKARR_<SECTION>__<KEY>` may override.
 const SCALAR_SECTIONS: [&str; 5] = ["server", "storage", "admin", "delivery", "api"];
-const SECTIONS: [&str; 7] = [
+const SECTIONS: [&str; 9] = [
     "server",
     "storage",
     "admin",
@@ -24,6 +24,8 @@ const SECTIONS: [&str; 7] = [
     "destinations",
     "delivery",
     "api",
+    "stories",
+    "people",
 ];
 
 /// A valid configuration and what was noticed while loading it.
@@ -182,6 +184,12 @@ pub fn load_from_str(
     }
     if let Some(v) = section("api") {
         config.api = deserialize_at("api", v, &mut problems).unwrap_or_default();
+    }
+    if let Some(v) = section("stories") {
+        config.stories = deserialize_at("stories", v, &mut problems).unwrap_or_default();
+    }
+    if let Some(v) = section("people") {
+        config.people = deserialize_list_except("people", v, &[], &mut problems);
     }
     if let Some(v) = section("sources") {
         config.sources = deserialize_list_except::<SourceConfig>("sources", v, &[], &mut problems);

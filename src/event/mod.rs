@@ -7,7 +7,7 @@ mod summary;
 
 pub use ids::{EventId, new_prefixed_id};
 pub use kind::EventKind;
-pub use summary::{span, summarize};
+pub use summary::{ready_to, span, summarize};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};

@@ -165,9 +165,10 @@ pub fn summarize(kind: EventKind, source: &SourceInfo, data: &EventData) -> Stri
         EventKind::DeliveryDead => "A delivery ran out of attempts".to_owned(),
         EventKind::DestinationDisabled => "A destination was disabled".to_owned(),
         EventKind::MediaAvailable => {
+            let ready = ready_to(data.media.as_ref().map(|m| m.kind));
             match data.story.as_ref().and_then(|s| s.available_on.as_deref()) {
-                Some(on) => format!("{what} is ready to watch on {on}"),
-                None => format!("{what} is ready to watch"),
+                Some(on) => format!("{what} is {ready} on {on}"),
+                None => format!("{what} is {ready}"),
             }
         }
         EventKind::MediaUpgraded => with_quality("upgraded"),
@@ -191,6 +192,15 @@ pub fn summarize(kind: EventKind, source: &SourceInfo, data: &EventData) -> Stri
             ),
             None => "A source is back".to_owned(),
         },
+    }
+}
+
+/// "ready to watch", "ready to listen to", "ready to read": what a title becomes when it is available.
+pub fn ready_to(kind: Option<MediaType>) -> &'static str {
+    match kind {
+        Some(MediaType::Album | MediaType::Track | MediaType::Artist) => "ready to listen to",
+        Some(MediaType::Book | MediaType::Author) => "ready to read",
+        _ => "ready to watch",
     }
 }
 

@@ -126,9 +126,17 @@ where
         .bind(millis(now))
         .fetch_optional(&self.pool)
         .await?;
+        // Whether any source is newly silent is judged on a read first: most sweeps find nothing to do and
+        // take no write lock.
         let rhythms = Self::rhythms(&self.pool).await?;
-        let maybe_silent = !rhythms.is_empty();
-        if due.is_none() && !maybe_silent {
+        let silent = !rhythms.is_empty()
+            && !sweep(Sweep {
+                due: Vec::new(),
+                rhythms,
+            })
+            .derived
+            .is_empty();
+        if due.is_none() && !silent {
             return Ok(Joined::default());
         }
         let mut tx = Self::locked(&self.pool).await?;

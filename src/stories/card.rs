@@ -50,6 +50,7 @@ pub fn card_of(story: &Story) -> StoryCard {
         .map(|q| format!(" {q}"))
         .unwrap_or_default();
     let on = story.available_on.as_deref().unwrap_or("the library");
+    let ready = capitalized(crate::event::ready_to(Some(media_of(story).kind)));
     let mut headline = match story.stage {
         Stage::Requested => match &story.requested_by {
             Some(by) => format!("Requested by {by} — waiting for approval"),
@@ -58,10 +59,10 @@ pub fn card_of(story: &Story) -> StoryCard {
         Stage::Approved => "Approved — waiting for a release".to_owned(),
         Stage::Grabbed => format!("Grabbed{quality} — downloading"),
         Stage::Imported => format!("Imported{quality} — waiting for the media server"),
-        Stage::Available => format!("Ready to watch on {on}"),
+        Stage::Available => format!("{ready} on {on}"),
         Stage::Played => match &story.played_by {
-            Some(by) => format!("Ready to watch on {on} — {by} has started it"),
-            None => format!("Ready to watch on {on} — played"),
+            Some(by) => format!("{ready} on {on} — {by} has started it"),
+            None => format!("{ready} on {on} — played"),
         },
         Stage::Declined => "Request declined".to_owned(),
         Stage::Failed => "Failed — nothing to watch yet".to_owned(),
@@ -105,6 +106,14 @@ pub fn card_of(story: &Story) -> StoryCard {
         emoji,
         color,
     }
+}
+
+fn capitalized(s: &str) -> String {
+    let mut chars = s.chars();
+    chars
+        .next()
+        .map(|c| c.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
 }
 
 fn label(stage: Stage) -> &'static str {

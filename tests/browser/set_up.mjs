@@ -1,6 +1,6 @@
 // Setting hookarr up in the page, in Debian's Chromium (headless): a Discord destination added by pasting its
 // webhook URL, tested and saved; a Radarr grab then reaches it without a restart; its events edited, after
-// which the next grab is skipped. Run by `cargo test` (tests/it/admin_set_up.rs), which starts hookarr and
+// which the next grab is skipped; the grabs' story on the Stories page. Run by `cargo test` (tests/it/admin_set_up.rs), which starts hookarr and
 // passes:
 //   HOOKARR_URL          hookarr's base URL (loopback)
 //   HOOKARR_ADMIN_KEY    the admin's API key
@@ -146,6 +146,18 @@ try {
   await check(page, "sources-with-stored");
   await page.locator('[data-source="radarr-4k"]').getByRole("button", { name: "Delete this source" }).click();
   await until(async () => !(await api("/api/sources")).items.some((s) => s.name === "radarr-4k"), "the source was deleted");
+
+  // The grabs above started a title's story: listed on the Stories page, with its steps and timeline.
+  await until(async () => (await api("/api/stories")).items.length > 0, "a story was joined");
+  await page.getByRole("link", { name: "Stories" }).click();
+  await page.getByRole("heading", { name: "Stories" }).waitFor();
+  await check(page, "stories");
+  await page.getByRole("link", { name: "Dune: Part Two (2024)" }).click();
+  await page.getByRole("heading", { name: "Dune: Part Two (2024)" }).waitFor();
+  assert.match(await page.locator("[data-headline]").innerText(), /Grabbed .* downloading/);
+  await page.getByRole("heading", { name: "Timeline" }).waitFor();
+  assert.ok(await page.getByRole("cell", { name: "download.grabbed" }).count() >= 1, "the grab is in the timeline");
+  await check(page, "story");
 } catch (e) {
   await recordFailure(browser, e, problems, shoot);
 } finally {

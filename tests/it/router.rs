@@ -276,7 +276,21 @@ async fn events_filter_and_paginate_newest_first() {
         ids.push(r["events"][0].as_str().unwrap().to_owned());
     }
     let newest_first: Vec<String> = ids.iter().rev().cloned().collect();
-    assert_eq!(app.event_ids("/api/events").await, newest_first);
+    // Radarr's and Lidarr's imports are also, with no media server heard from, the film's and the album's
+    // `media.available` (hookarr's).
+    let derived = app
+        .wait_api("/api/events?event=media.*", |b| {
+            b["items"].as_array().is_some_and(|i| i.len() == 2)
+        })
+        .await;
+    let derived = crate::helpers::ids_of(&derived);
+    let apps = |listed: Vec<String>| -> Vec<String> {
+        listed
+            .into_iter()
+            .filter(|id| !derived.contains(id))
+            .collect()
+    };
+    assert_eq!(apps(app.event_ids("/api/events").await), newest_first);
     assert_eq!(
         app.event_ids("/api/events?event=download.*").await,
         [ids[2].clone(), ids[0].clone()]
@@ -287,7 +301,7 @@ async fn events_filter_and_paginate_newest_first() {
         [ids[3].clone()]
     );
     assert_eq!(
-        app.event_ids("/api/events?q=a%20la%20sala").await,
+        apps(app.event_ids("/api/events?q=a%20la%20sala").await),
         [ids[4].clone()]
     );
     assert!(
@@ -307,7 +321,7 @@ async fn events_filter_and_paginate_newest_first() {
             None => break,
         }
     }
-    assert_eq!(seen, newest_first, "pages cover every event once");
+    assert_eq!(apps(seen), newest_first, "pages cover every event once");
 
     for bad in [
         "/api/events?limit=0",
