@@ -163,6 +163,10 @@ pub struct Destination {
     /// the story's `media.available` and `media.stuck` unless `events` names others (CONTRACT §5.1).
     #[serde(default)]
     pub story: bool,
+    /// A person's own destination (`people[].notify` as a URL): it takes only what its person is told;
+    /// not a config key.
+    #[serde(skip)]
+    pub told_only: bool,
     /// webhook only: send events in batches (`{"batch_id", "events": [...]}`) instead of one by one.
     #[serde(default)]
     pub batch: Option<Batch>,

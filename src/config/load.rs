@@ -200,6 +200,10 @@ pub fn load_from_str(
         config.destinations =
             deserialize_list_except::<Destination>("destinations", v, &unreadable, &mut problems);
     }
+    let taken = config.destinations.iter().map(|d| d.name.clone()).collect();
+    let (own, wrong) = super::stories::own_destinations(&mut config.people, &taken);
+    config.destinations.extend(own);
+    problems.extend(wrong);
     let (semantic, more_warnings) = validate(&config);
     problems.extend(semantic);
     warnings.extend(more_warnings);

@@ -71,7 +71,8 @@ pub struct Person {
     /// Their user name on Plex, Jellyfin or Emby.
     #[serde(default)]
     pub media_user: Option<String>,
-    /// The destination (by name) that tells them.
+    /// The destination (by name) that tells them, or a service URL of their own (`ntfys://ntfy.sh/zoe`,
+    /// `tgram://…`): that becomes a destination `person-<name>` that takes only what they are told.
     pub notify: String,
 }
 
@@ -107,7 +108,8 @@ pub(super) fn check_people(v: &mut Validator, cfg: &Config) {
                 format!("{path}.notify"),
                 "name the destination that tells them (its `name`)",
             );
-        } else if !cfg.destinations.iter().any(|d| d.name == p.notify) {
+        } else if !cfg.destinations.iter().any(|d| d.name == p.notify) && !p.notify.contains("://")
+        {
             v.warnings.push(format!(
                 "{path}.notify: `{}` is not a destination of this file; it must be one made in the page",
                 p.notify
@@ -119,4 +121,45 @@ pub(super) fn check_people(v: &mut Validator, cfg: &Config) {
             ));
         }
     }
+}
+
+/// The destinations of people whose `notify` is a URL of their own: `person-<name>` each, taking nothing but
+/// what its person is told; their `notify` then names it. A URL that is not one is a problem at its path.
+pub(super) fn own_destinations(
+    people: &mut [Person],
+    taken: &HashSet<String>,
+) -> (Vec<super::Destination>, Vec<super::Problem>) {
+    let mut out = Vec::new();
+    let mut problems = Vec::new();
+    for (i, p) in people.iter_mut().enumerate() {
+        if !p.notify.contains("://") {
+            continue;
+        }
+        let slug: String = p
+            .name
+            .to_lowercase()
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+            .take(40)
+            .collect();
+        let name = match slug.is_empty() {
+            true => format!("person-{}", i + 1),
+            false => format!("person-{slug}"),
+        };
+        let spec = serde_json::json!({"name": name, "url": p.notify});
+        match super::read_destination(spec, &HashSet::new(), taken) {
+            Ok(read) => {
+                let mut d = read.destination;
+                d.told_only = true;
+                p.notify = d.name.clone();
+                out.push(d);
+            }
+            Err(found) => problems.extend(
+                found
+                    .into_iter()
+                    .map(|f| super::Problem::new(format!("people[{i}].notify"), f.message.clone())),
+            ),
+        }
+    }
+    (out, problems)
 }

@@ -24,6 +24,8 @@ pub struct Rule {
     pub batch: Option<crate::config::Batch>,
     /// `story: true`: one message per title (CONTRACT §5.1).
     pub story: StoryMode,
+    /// A person's own destination: it takes only what they are told ([`RoutingTable::route`]).
+    told_only: bool,
 }
 
 /// How a destination takes part in stories.
@@ -76,6 +78,7 @@ impl Rule {
             destination: d.name.clone(),
             events,
             story,
+            told_only: d.told_only,
             sources: d.sources.clone(),
             filter,
             expire_after: d.expire_after,
@@ -89,6 +92,9 @@ impl Rule {
 
     /// Whether this destination wants the event (`envelope` is the event as JSON, for the filter).
     pub fn wants(&self, event: &Event, envelope: &Value) -> bool {
+        if self.told_only {
+            return false;
+        }
         let name = event.event.as_str();
         // `test` passes the event globs and the filter (a test carries no media to filter on), so an app's Test
         // button reaches every destination that takes that source.

@@ -4,7 +4,7 @@
 //! same transaction, locked so that one process joins at a time. Also the stuck/silence sweep and the
 //! rebuild from every stored event.
 
-use super::dialect::{Dialect, SqlStore, in_list, shaped_chunks};
+use super::dialect::{Dialect, SqlStore, in_list, shaped_chunks, values_list};
 use super::{StoreError, millis, parse_envelope};
 use crate::event::Event;
 use crate::stories::{Batch, Rhythm, Story, Sweep, Writes, lookup_keys};
@@ -325,52 +325,72 @@ where
 
     /// Writes what a pass changed.
     async fn write(tx: &mut Transaction<'static, D>, w: Writes) -> Result<Joined, StoreError> {
-        for (story, due) in w.stories.values() {
-            let sources = format!(
-                ",{},",
-                story.sources.iter().cloned().collect::<Vec<_>>().join(",")
-            );
-            sqlx::query(
+        // Multi-row statements: a pass writes hundreds of rows. Each row once per statement (PostgreSQL
+        // refuses an upsert that touches a row twice), the last write of a key winning.
+        let stories: Vec<&(Story, Option<DateTime<Utc>>)> = w.stories.values().collect();
+        for chunk in shaped_chunks(&stories, 64) {
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(format!(
                 "INSERT INTO stories (id, kind, stage, title, parent_id, sources, updated_at, stuck_due_at, doc) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (id) DO UPDATE SET \
+                 VALUES {} ON CONFLICT (id) DO UPDATE SET \
                  kind = excluded.kind, stage = excluded.stage, title = excluded.title, \
                  parent_id = excluded.parent_id, sources = excluded.sources, \
                  updated_at = excluded.updated_at, stuck_due_at = excluded.stuck_due_at, doc = excluded.doc",
-            )
-            .bind(story.id.as_str())
-            .bind(story.kind.as_str())
-            .bind(story.stage.as_str())
-            .bind(story.title.as_str())
-            .bind(story.parent.as_deref())
-            .bind(sources)
-            .bind(millis(story.updated_at))
-            .bind(due.map(millis))
-            .bind(serde_json::to_string(story).expect("a story serializes"))
-            .execute(&mut **tx)
-            .await?;
+                values_list(chunk.len(), &[""; 9])
+            )));
+            for (story, due) in chunk.iter().copied() {
+                let sources = format!(
+                    ",{},",
+                    story.sources.iter().cloned().collect::<Vec<_>>().join(",")
+                );
+                q = q
+                    .bind(story.id.as_str())
+                    .bind(story.kind.as_str())
+                    .bind(story.stage.as_str())
+                    .bind(story.title.as_str())
+                    .bind(story.parent.as_deref())
+                    .bind(sources)
+                    .bind(millis(story.updated_at))
+                    .bind(due.map(millis))
+                    .bind(serde_json::to_string(story).expect("a story serializes"));
+            }
+            q.execute(&mut **tx).await?;
         }
-        for (key, id) in &w.keys {
-            sqlx::query(
-                "INSERT INTO story_keys (key, story_id) VALUES ($1, $2) \
+        let keys: Vec<(&str, &str)> =
+            last_of(w.keys.iter().map(|(k, id)| ((k.as_str(), ""), id.as_str())))
+                .into_iter()
+                .map(|((k, _), id)| (k, id))
+                .collect();
+        for chunk in shaped_chunks(&keys, 128) {
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "INSERT INTO story_keys (key, story_id) VALUES {} \
                  ON CONFLICT (key) DO UPDATE SET story_id = excluded.story_id",
-            )
-            .bind(key.as_str())
-            .bind(id.as_str())
-            .execute(&mut **tx)
-            .await?;
+                values_list(chunk.len(), &["", ""])
+            )));
+            for (key, id) in chunk {
+                q = q.bind(*key).bind(*id);
+            }
+            q.execute(&mut **tx).await?;
         }
-        for row in &w.timeline {
-            sqlx::query(
-                "INSERT INTO story_timeline (story_id, event_id, at, event, stage) \
-                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (story_id, event_id) DO UPDATE SET stage = excluded.stage",
-            )
-            .bind(row.story_id.as_str())
-            .bind(row.event_id.as_str())
-            .bind(millis(row.at))
-            .bind(row.event.as_str())
-            .bind(row.stage.as_str())
-            .execute(&mut **tx)
-            .await?;
+        let rows = last_of(
+            w.timeline
+                .iter()
+                .map(|r| ((r.story_id.as_str(), r.event_id.as_str()), r)),
+        );
+        for chunk in shaped_chunks(&rows, 128) {
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "INSERT INTO story_timeline (story_id, event_id, at, event, stage) VALUES {} \
+                 ON CONFLICT (story_id, event_id) DO UPDATE SET stage = excluded.stage",
+                values_list(chunk.len(), &[""; 5])
+            )));
+            for (_, row) in chunk {
+                q = q
+                    .bind(row.story_id.as_str())
+                    .bind(row.event_id.as_str())
+                    .bind(millis(row.at))
+                    .bind(row.event.as_str())
+                    .bind(row.stage.as_str());
+            }
+            q.execute(&mut **tx).await?;
         }
         for (source, rhythm) in &w.rhythms {
             sqlx::query(
@@ -436,6 +456,24 @@ where
             .await?;
         Ok(())
     }
+}
+
+/// Each key's last value, in the order the keys first came.
+fn last_of<K: Eq + std::hash::Hash + Copy, V>(
+    items: impl Iterator<Item = (K, V)>,
+) -> Vec<(K, V)> {
+    let mut at: HashMap<K, usize> = HashMap::new();
+    let mut out: Vec<(K, V)> = Vec::new();
+    for (k, v) in items {
+        match at.get(&k) {
+            Some(&i) => out[i].1 = v,
+            None => {
+                at.insert(k, out.len());
+                out.push((k, v));
+            }
+        }
+    }
+    out
 }
 
 pub(super) fn story_doc(doc: String) -> Result<Story, StoreError> {

@@ -409,3 +409,65 @@ fn service_destinations_name_what_they_need() {
         assert!(all.contains(expected), "missing `{expected}` in:\n{all}");
     }
 }
+
+/// A person's `notify` may be a service URL of their own: it becomes a destination that takes nothing but
+/// what they are told — not the events its type would take, not an app's Test button — and a URL that is not
+/// one is a problem at the person's path.
+#[test]
+fn a_persons_own_url_is_a_destination_that_takes_only_what_they_are_told() {
+    use hookarr::delivery::route::{RoutingTable, Rule};
+    use hookarr::event::{Event, EventData, EventKind, SourceInfo, StoryRef};
+    let text = "people:\n  - {name: Zoë, overseerr: zoe@example.org, notify: 'ntfys://ntfy.sh/zoe-movies'}\n";
+    let (cfg, _) = load_from_str(text, |_| None, &[]).unwrap_or_else(|p| panic!("{p}"));
+    assert_eq!(cfg.people[0].notify, "person-zo");
+    let own = cfg
+        .destinations
+        .iter()
+        .find(|d| d.name == "person-zo")
+        .unwrap();
+    assert_eq!(own.kind, DestinationType::Ntfy);
+    let table = RoutingTable {
+        rules: cfg.destinations.iter().map(Rule::new).collect(),
+        people: std::sync::Arc::new(cfg.people.clone()),
+    };
+    let event = |kind, tell: Vec<String>| {
+        let source = SourceInfo {
+            name: "hookarr".into(),
+            app: "hookarr".into(),
+            ..SourceInfo::default()
+        };
+        let mut e = Event::new(kind, chrono::Utc::now(), source, EventData::default());
+        e.data.story = Some(StoryRef {
+            id: "sty_1".into(),
+            stage: "available".into(),
+            tell,
+            ..StoryRef::default()
+        });
+        e
+    };
+    let to = |e: &Event| -> Vec<String> {
+        table
+            .route(e, &|_| true)
+            .into_iter()
+            .map(|d| d.destination)
+            .collect()
+    };
+    assert_eq!(
+        to(&event(EventKind::MediaAvailable, vec!["Zoë".into()])),
+        ["person-zo"]
+    );
+    assert!(
+        to(&event(EventKind::MediaAvailable, Vec::new())).is_empty(),
+        "not told: nothing"
+    );
+    assert!(
+        to(&event(EventKind::Test, Vec::new())).is_empty(),
+        "not an app's Test button"
+    );
+    let wrong = "people:\n  - {name: Zoë, notify: 'nope://x'}\n";
+    let problems = load_from_str(wrong, |_| None, &[]).unwrap_err().0;
+    assert!(
+        problems.iter().any(|p| p.path == "people[0].notify"),
+        "{problems:?}"
+    );
+}

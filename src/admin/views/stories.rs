@@ -38,6 +38,8 @@ struct StoriesPage {
     rows: Vec<Row>,
     unmatched: i64,
     older: Option<String>,
+    /// `people:`: (name, requester name in Overseerr, destination).
+    people: Vec<(String, String, String)>,
 }
 
 const SHOWN: u32 = 100;
@@ -84,6 +86,18 @@ pub async fn list(
             .map(|s| (s.as_str(), s.as_str() == filters.stage.trim()))
             .collect(),
         unmatched: state.store.unmatched_events().await?,
+        people: state
+            .engine
+            .people()
+            .iter()
+            .map(|p| {
+                (
+                    p.name.clone(),
+                    p.overseerr.clone().unwrap_or_default(),
+                    p.notify.clone(),
+                )
+            })
+            .collect(),
         filters,
         rows,
         older,
