@@ -459,9 +459,7 @@ where
 }
 
 /// Each key's last value, in the order the keys first came.
-fn last_of<K: Eq + std::hash::Hash + Copy, V>(
-    items: impl Iterator<Item = (K, V)>,
-) -> Vec<(K, V)> {
+fn last_of<K: Eq + std::hash::Hash + Copy, V>(items: impl Iterator<Item = (K, V)>) -> Vec<(K, V)> {
     let mut at: HashMap<K, usize> = HashMap::new();
     let mut out: Vec<(K, V)> = Vec::new();
     for (k, v) in items {

@@ -15,7 +15,10 @@ use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 
 /// Events joined per transaction.
-const JOIN_BATCH: u32 = 200;
+const JOIN_BATCH: u32 = 500;
+/// After a pass, the storyteller leaves the database to others for this many times as long as the pass took:
+/// joining takes at most a third of the write lock's time.
+const YIELD_FACTOR: u32 = 2;
 /// How often stories are looked at for a stuck stage, and sources for silence.
 const SWEEP_EVERY: Duration = Duration::from_secs(1);
 
@@ -57,8 +60,18 @@ impl Engine {
     pub(super) async fn story_loop(self: Arc<Self>, shutdown: CancellationToken) {
         let mut last_sweep = Instant::now();
         loop {
+            let pass = Instant::now();
             match self.join_stories().await {
-                Ok(n) if n > 0 => continue,
+                // More waiting: go on, but yield the database for twice as long as the pass took, so that
+                // a burst of ingest is never held up by joining (stories follow a few seconds behind).
+                Ok(n) if n > 0 => {
+                    let rest = pass.elapsed() * YIELD_FACTOR;
+                    tokio::select! {
+                        _ = shutdown.cancelled() => return,
+                        _ = tokio::time::sleep(rest) => {}
+                    }
+                    continue;
+                }
                 Ok(_) => {}
                 Err(error) => error.log("Joining events into stories failed; retrying."),
             }
