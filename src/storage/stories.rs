@@ -176,11 +176,14 @@ where
     }
 
     async fn follow_story(&self, id: &str, person: &str) -> Result<Option<Story>, StoreError> {
+        // Under the stories' lock: a joining pass that read the story before writes nothing and reads again.
         let mut tx = D::begin_write(&self.pool).await?;
-        let doc: Option<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-            "SELECT doc FROM stories WHERE id = $1{}",
-            D::ROW_LOCK
-        )))
+        sqlx::query("UPDATE story_state SET value = value + 1 WHERE name = 'lock'")
+            .execute(&mut *tx)
+            .await?;
+        let doc: Option<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(
+            "SELECT doc FROM stories WHERE id = $1".to_owned(),
+        ))
         .bind(id)
         .fetch_optional(&mut *tx)
         .await?;

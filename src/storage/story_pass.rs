@@ -24,6 +24,8 @@ pub struct Joined {
     pub derived: usize,
     /// Story messages queued.
     pub deliveries: usize,
+    /// The stories changed while the pass read them: nothing was written, the next pass reads again.
+    pub stale: bool,
 }
 
 /// A pass's joiner: a batch in, what it changes out.
@@ -78,13 +80,20 @@ where
         if any.is_none() {
             return Ok(Joined::default());
         }
-        let mut tx = Self::locked(&self.pool).await?;
+        // Read and joined without the write lock (ingest goes on meanwhile); written only if no other pass,
+        // sweep, follow or rebuild changed the stories since (the generation in `story_state.lock`), else
+        // the next pass reads again.
+        let generation: i64 =
+            sqlx::query_scalar("SELECT value FROM story_state WHERE name = 'lock'")
+                .fetch_one(&self.pool)
+                .await?;
+        let mut conn = self.pool.acquire().await?;
         let rows = sqlx::query(
             "SELECT q.event_id, e.envelope FROM story_queue q LEFT JOIN events e ON e.id = q.event_id \
              ORDER BY q.event_id LIMIT $1",
         )
         .bind(i64::from(limit))
-        .fetch_all(&mut *tx)
+        .fetch_all(&mut *conn)
         .await?;
         let mut taken = Vec::with_capacity(rows.len());
         let mut events = Vec::with_capacity(rows.len());
@@ -97,8 +106,23 @@ where
                 events.push(event);
             }
         }
-        let batch = Self::load_batch(&mut tx, events).await?;
+        let batch = Self::load_batch(&mut conn, events).await?;
+        drop(conn);
         let writes = join(batch);
+        let mut tx = D::begin_write(&self.pool).await?;
+        let claimed = sqlx::query(
+            "UPDATE story_state SET value = value + 1 WHERE name = 'lock' AND value = $1",
+        )
+        .bind(generation)
+        .execute(&mut *tx)
+        .await?;
+        if D::rows_affected(&claimed) == 0 {
+            tx.rollback().await?;
+            return Ok(Joined {
+                stale: true,
+                ..Joined::default()
+            });
+        }
         let mut joined = Self::write(&mut tx, writes).await?;
         for chunk in shaped_chunks(&taken, 256) {
             let mut q = sqlx::query(sqlx::AssertSqlSafe(format!(
@@ -202,7 +226,7 @@ where
                 .filter(crate::stories::queued)
                 .collect();
             total.events += rows.len();
-            let loaded = Self::load_batch(&mut tx, events).await?;
+            let loaded = Self::load_batch(&mut *tx, events).await?;
             let joined = Self::write(&mut tx, join(loaded)).await?;
             total.stories.extend(joined.stories);
         }
@@ -231,16 +255,13 @@ where
     for<'q> Vec<u8>: Decode<'q, D> + Type<D>,
     usize: ColumnIndex<D::Row>,
 {
-    /// A write transaction holding the joining lock (PostgreSQL: the `lock` row; SQLite's write lock is
-    /// already one at a time).
+    /// A write transaction holding the stories' lock: the `lock` row of `story_state`, whose value (the
+    /// stories' generation) it moves on, so that a joining pass that read before it writes nothing.
     async fn locked(pool: &sqlx::Pool<D>) -> Result<Transaction<'static, D>, StoreError> {
         let mut tx = D::begin_write(pool).await?;
-        sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT value FROM story_state WHERE name = 'lock'{}",
-            D::ROW_LOCK
-        )))
-        .fetch_optional(&mut *tx)
-        .await?;
+        sqlx::query("UPDATE story_state SET value = value + 1 WHERE name = 'lock'")
+            .execute(&mut *tx)
+            .await?;
         Ok(tx)
     }
 
@@ -264,10 +285,7 @@ where
     }
 
     /// The stored keys, stories (with their seasons) and rhythms a batch of events touches.
-    async fn load_batch(
-        tx: &mut Transaction<'static, D>,
-        events: Vec<Event>,
-    ) -> Result<Batch, StoreError> {
+    async fn load_batch(conn: &mut D::Connection, events: Vec<Event>) -> Result<Batch, StoreError> {
         let mut keys: Vec<String> = events.iter().flat_map(lookup_keys).collect();
         keys.sort();
         keys.dedup();
@@ -280,7 +298,7 @@ where
             for k in chunk {
                 q = q.bind(k);
             }
-            for row in q.fetch_all(&mut **tx).await? {
+            for row in q.fetch_all(&mut *conn).await? {
                 found.insert(row.try_get("key")?, row.try_get("story_id")?);
             }
         }
@@ -308,7 +326,7 @@ where
                 for id in chunk {
                     q = q.bind(id);
                 }
-                for row in q.fetch_all(&mut **tx).await? {
+                for row in q.fetch_all(&mut *conn).await? {
                     let story = story_doc(row.try_get("doc")?)?;
                     stories.insert(story.id.clone(), story);
                 }
@@ -319,7 +337,7 @@ where
             events,
             keys: found,
             stories,
-            rhythms: Self::rhythms(&mut **tx).await?,
+            rhythms: Self::rhythms(&mut *conn).await?,
         })
     }
 
@@ -417,6 +435,7 @@ where
             stories: w.stories.into_keys().collect(),
             derived: w.derived.len(),
             deliveries: w.deliveries.len(),
+            stale: false,
         })
     }
 

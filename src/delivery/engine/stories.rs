@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 
 /// Events joined per transaction.
-const JOIN_BATCH: u32 = 500;
+const JOIN_BATCH: u32 = 200;
 /// After a pass, the storyteller leaves the database to others for this many times as long as the pass took:
 /// joining takes at most a third of the write lock's time.
 const YIELD_FACTOR: u32 = 2;
@@ -110,7 +110,8 @@ impl Engine {
             .join_queued(JOIN_BATCH, &|batch| joiner.join(batch))
             .await?;
         self.after_pass(&joined);
-        Ok(joined.events)
+        // Read while the stories changed: nothing was written; the queue is read again.
+        Ok(if joined.stale { 1 } else { joined.events })
     }
 
     /// One sweep: stories stuck past their window, sources silent past their rhythm.
