@@ -320,6 +320,16 @@ impl Joiner<'_> {
         }
         let parent_pack = parent.is_some_and(|p| p.pack);
         let moved = story.apply(event, title, media_servers);
+        // A person's own play is shown under their name (their media-server user is theirs alone).
+        if let Some(by) = story.played_by.as_deref()
+            && let Some(p) = self.people.iter().find(|p| {
+                p.media_user
+                    .as_deref()
+                    .is_some_and(|m| m.eq_ignore_ascii_case(by))
+            })
+        {
+            story.played_by = Some(p.name.clone());
+        }
         self.timeline(&story, event, w);
         // An episode of a pack that became available makes its season available.
         if moved.became_available

@@ -494,5 +494,16 @@ fn a_decline_ends_a_story_and_a_later_request_reopens_it() {
     let s = m.only(TitleKind::Movie)[0];
     assert_eq!(s.stage, Stage::Requested);
     assert_eq!(s.steps.len(), 1, "its steps start over");
+    // Zoë's own play is shown under her name.
+    let mut play = event(EventKind::PlaybackStart, "jellyfin", 5, dune(tmdb(693134)));
+    play.data.user = Some(User {
+        name: Some("ZOE".into()),
+        ..User::default()
+    });
+    m.join(vec![play], true);
+    assert_eq!(
+        m.only(TitleKind::Movie)[0].played_by.as_deref(),
+        Some("Zoë")
+    );
     let _ = Span::zero();
 }
