@@ -159,7 +159,7 @@ pub struct Destination {
     /// Discord: edit the grab message on import instead of posting again.
     #[serde(default = "yes")]
     pub edit_messages: bool,
-    /// One message per title, edited as its story moves (Discord, Telegram); targets that cannot edit get
+    /// One message per title, edited as its story moves (Discord, Telegram, Matrix); targets that cannot edit get
     /// the story's `media.available` and `media.stuck` unless `events` names others (CONTRACT §5.1).
     #[serde(default)]
     pub story: bool,

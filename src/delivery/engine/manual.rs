@@ -1,5 +1,5 @@
 //! Running the queue by hand, for an engine whose loops were not started (tests, one-shot tools): route every
-//! stored event, make one attempt at each delivery due now, write the results back, and repeat for what
+//! stored event and join it into its story, make one attempt at each delivery due now, write the results back, and repeat for what
 //! those attempts made due at once (hookarr's own alerts, an immediate retry) — then return. No worker, no
 //! poll interval, no sleep: when it returns, everything that was due has been tried and recorded.
 
@@ -38,6 +38,15 @@ impl Engine {
             let routes = self.routes();
             let route = |e: &Event| routes.route(e, &enabled);
             while self.store.route_outbox(500, &route).await? > 0 {}
+            // Stories join what was routed (and queue their messages and derived events); what they derive
+            // is routed at once.
+            let mut joined = false;
+            while self.join_stories().await? > 0 {
+                joined = true;
+            }
+            if joined {
+                while self.store.route_outbox(500, &route).await? > 0 {}
+            }
             let now = Utc::now();
             let lease = now + chrono::Duration::from_std(self.lease).expect("small");
             let claimed = self.store.claim_due(&self.owner, now, lease, ROUND).await?;

@@ -128,6 +128,39 @@ impl TargetKind for Matrix {
         Ok(())
     }
 
+    fn edits_messages(&self) -> bool {
+        true
+    }
+
+    /// The answer's `event_id`: what an edit replaces.
+    fn posted_message(&self, body: &str) -> Option<String> {
+        serde_json::from_str::<Value>(body)
+            .ok()
+            .and_then(|v| v["event_id"].as_str().map(str::to_owned))
+    }
+
+    /// An edit is a new event that replaces `event_id` (`m.relates_to` `m.replace`, the content in
+    /// `m.new_content`, and a `* ` fallback for clients without edits), under a transaction id of its own.
+    fn as_edit(&self, mut request: OutboundRequest, event_id: &str) -> OutboundRequest {
+        let Ok(Value::Object(content)) = serde_json::from_slice::<Value>(&request.body) else {
+            return request;
+        };
+        let mut edit = content.clone();
+        for key in ["body", "formatted_body"] {
+            if let Some(Value::String(text)) = edit.get_mut(key) {
+                *text = format!("* {text}");
+            }
+        }
+        edit.insert("m.new_content".into(), Value::Object(content));
+        edit.insert(
+            "m.relates_to".into(),
+            json!({"rel_type": "m.replace", "event_id": event_id}),
+        );
+        request.body = serde_json::to_vec(&edit).expect("a JSON value serializes");
+        request.url = format!("{}.edit", request.url);
+        request
+    }
+
     fn gone(&self, status: u16, body: &str) -> Option<String> {
         let v = serde_json::from_str::<Value>(body).unwrap_or_default();
         let code = v["errcode"].as_str().unwrap_or("");

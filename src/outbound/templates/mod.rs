@@ -59,6 +59,10 @@ const EMBEDDED: &[(&str, &str)] = &[
         include_str!("../../../templates/discord/story.hbs"),
     ),
     (
+        "matrix/story",
+        include_str!("../../../templates/matrix/story.hbs"),
+    ),
+    (
         "telegram/story",
         include_str!("../../../templates/telegram/story.hbs"),
     ),

@@ -611,3 +611,51 @@ async fn a_short_form_destination_reaches_its_service() {
     assert_eq!(got[0].body["chat_id"], fakes::TELEGRAM_CHAT);
     app.stop().await;
 }
+
+/// Matrix edits: a `story: true` room gets one message per title, each later step an `m.replace` of it
+/// (the new content in `m.new_content`, a `* ` fallback body, a transaction id of its own).
+#[tokio::test]
+async fn a_matrix_story_is_one_message_replaced_at_each_step() {
+    let (s, mut d) = stand_in(DestinationType::Matrix).await;
+    let StandIn::Http(fake) = s else {
+        unreachable!()
+    };
+    d.story = true;
+    let app = TestApp::spawn_manual(Backend::Sqlite, |cfg| cfg.destinations = vec![d]).await;
+    post(&app, "radarr", &fixture("radarr", "grab")).await;
+    drain(&app).await;
+    post(&app, "radarr", &fixture("radarr", "download")).await;
+    drain(&app).await;
+    let seen = fake.seen();
+    assert_eq!(
+        seen.len(),
+        2,
+        "{:?}",
+        seen.iter().map(|s| &s.path).collect::<Vec<_>>()
+    );
+    let first = &seen[0].body;
+    assert!(
+        first["formatted_body"]
+            .as_str()
+            .unwrap()
+            .contains("Grabbed"),
+        "{first}"
+    );
+    let edit = &seen[1].body;
+    assert!(seen[1].path.ends_with(".edit"), "{}", seen[1].path);
+    assert_eq!(edit["m.relates_to"]["rel_type"], "m.replace");
+    assert_eq!(
+        edit["m.relates_to"]["event_id"], "$event1",
+        "the first message the homeserver took"
+    );
+    assert!(edit["body"].as_str().unwrap().starts_with("* "), "{edit}");
+    assert!(
+        edit["m.new_content"]["formatted_body"]
+            .as_str()
+            .unwrap()
+            .contains("Ready to watch on"),
+        "{edit}"
+    );
+    assert_eq!(fake.messages().len(), 2);
+    app.stop().await;
+}
