@@ -388,10 +388,7 @@ async fn a_telegram_import_edits_the_message_of_its_grab() {
         unreachable!()
     };
     let app = TestApp::spawn_manual(Backend::Sqlite, |cfg| cfg.destinations = vec![d]).await;
-    post(&app, "radarr", &fixture("radarr", "grab")).await;
-    drain(&app).await;
-    post(&app, "radarr", &fixture("radarr", "download")).await;
-    drain(&app).await;
+    grab_then_import(&app).await;
     let seen = fake.seen();
     let methods: Vec<&str> = seen
         .iter()
@@ -622,10 +619,7 @@ async fn a_matrix_story_is_one_message_replaced_at_each_step() {
     };
     d.story = true;
     let app = TestApp::spawn_manual(Backend::Sqlite, |cfg| cfg.destinations = vec![d]).await;
-    post(&app, "radarr", &fixture("radarr", "grab")).await;
-    drain(&app).await;
-    post(&app, "radarr", &fixture("radarr", "download")).await;
-    drain(&app).await;
+    grab_then_import(&app).await;
     let seen = fake.seen();
     assert_eq!(
         seen.len(),
@@ -658,4 +652,12 @@ async fn a_matrix_story_is_one_message_replaced_at_each_step() {
     );
     assert_eq!(fake.messages().len(), 2);
     app.stop().await;
+}
+
+/// Radarr's grab, delivered, then its import, delivered.
+async fn grab_then_import(app: &TestApp) {
+    post(app, "radarr", &fixture("radarr", "grab")).await;
+    drain(app).await;
+    post(app, "radarr", &fixture("radarr", "download")).await;
+    drain(app).await;
 }
