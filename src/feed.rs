@@ -13,6 +13,9 @@ pub const FEED_CAPACITY: usize = 1024;
 /// The most bytes of ids one announcement carries (PostgreSQL's payload limit is 8000).
 const ANNOUNCEMENT_BYTES: usize = 7000;
 
+/// What an announcement of changed stories says after its origin.
+const STORIES: &str = "stories ";
+
 /// The live feed of routed events.
 pub struct Feed {
     tx: broadcast::Sender<Arc<Event>>,
@@ -85,10 +88,24 @@ impl Feed {
     /// The ids another process announced; `None` for this process's own announcement or a foreign one.
     pub fn announced_ids(&self, payload: &str) -> Option<Vec<EventId>> {
         let (origin, ids) = payload.split_once(' ')?;
-        if origin == self.origin {
+        if origin == self.origin || ids.starts_with(STORIES) {
             return None;
         }
         Some(ids.split(',').filter_map(EventId::parse).collect())
+    }
+
+    /// The announcements naming stories a pass changed: `<origin> stories <id>,<id>…`.
+    pub fn story_announcements(&self, ids: &[String]) -> Vec<String> {
+        ids.chunks(ANNOUNCEMENT_BYTES / 32)
+            .map(|chunk| format!("{} {STORIES}{}", self.origin, chunk.join(",")))
+            .collect()
+    }
+
+    /// The stories another process's pass changed; `None` for anything else.
+    pub fn announced_stories(&self, payload: &str) -> Option<Vec<String>> {
+        let (origin, rest) = payload.split_once(' ')?;
+        let ids = rest.strip_prefix(STORIES)?;
+        (origin != self.origin).then(|| ids.split(',').map(str::to_owned).collect())
     }
 }
 
@@ -111,5 +128,18 @@ mod tests {
             .collect();
         assert_eq!(heard, ids);
         assert!(here.announcements(&[]).is_empty());
+        let stories: Vec<String> = (0..500).map(|i| format!("sty_{i:020}")).collect();
+        let said = here.story_announcements(&stories);
+        assert!(said.iter().all(|p| p.len() <= 8000));
+        assert!(
+            said.iter().all(|p| there.announced_ids(p).is_none()),
+            "no events in them"
+        );
+        assert!(said.iter().all(|p| here.announced_stories(p).is_none()));
+        let heard: Vec<String> = said
+            .iter()
+            .flat_map(|p| there.announced_stories(p).unwrap())
+            .collect();
+        assert_eq!(heard, stories);
     }
 }

@@ -24,6 +24,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::broadcast;
 
+/// The stream's message when stories move (not an event: it has no id to resume from).
+const STORY_CHANGED: &str = "story.changed";
+
 /// How many streams one user may hold open at once.
 pub const STREAMS_PER_USER: usize = 5;
 /// Events read from the store per page of a replay.
@@ -116,9 +119,10 @@ pub async fn stream(
     let Query(p) = params.map_err(|e| ApiError::invalid_param("query", e.body_text()))?;
     let globs = list(p.events.as_deref());
     for glob in &globs {
-        if !EventKind::ALL
-            .iter()
-            .any(|k| glob_matches(glob, k.as_str()))
+        let names = EventKind::ALL.iter().map(|k| k.as_str());
+        if !names
+            .chain([STORY_CHANGED])
+            .any(|name| glob_matches(glob, name))
         {
             return Err(ApiError::invalid_param(
                 "events",
@@ -293,7 +297,7 @@ impl Follow {
                 .filter
                 .globs
                 .iter()
-                .any(|g| crate::event::glob_matches(g, "story.changed"))
+                .any(|g| crate::event::glob_matches(g, STORY_CHANGED))
         {
             return None;
         }
@@ -311,7 +315,7 @@ impl Follow {
         }
         (!cards.is_empty()).then(|| {
             SseEvent::default()
-                .event("story.changed")
+                .event(STORY_CHANGED)
                 .data(serde_json::json!({"stories": cards}).to_string())
         })
     }

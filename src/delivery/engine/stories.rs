@@ -109,7 +109,7 @@ impl Engine {
             .store
             .join_queued(JOIN_BATCH, &|batch| joiner.join(batch))
             .await?;
-        self.after_pass(&joined);
+        self.after_pass(&joined).await;
         // Read while the stories changed: nothing was written; the queue is read again.
         Ok(if joined.stale { 1 } else { joined.events })
     }
@@ -135,7 +135,7 @@ impl Engine {
             .store
             .sweep_stories(now, &|sweep| joiner.sweep(sweep))
             .await?;
-        self.after_pass(&joined);
+        self.after_pass(&joined).await;
         Ok(())
     }
 
@@ -176,7 +176,7 @@ impl Engine {
             .await
     }
 
-    fn after_pass(&self, joined: &crate::storage::Joined) {
+    async fn after_pass(&self, joined: &crate::storage::Joined) {
         if joined.derived > 0 {
             self.wake_router.notify_one();
         }
@@ -185,6 +185,14 @@ impl Engine {
         }
         if !joined.stories.is_empty() {
             self.feed.publish_stories(&joined.stories);
+            // Followers on the other processes sharing the database hear of them too.
+            if self.store.backend() == "postgres" {
+                for payload in self.feed.story_announcements(&joined.stories) {
+                    if let Err(error) = self.store.announce_routed(&payload).await {
+                        error.log("Announcing changed stories failed.");
+                    }
+                }
+            }
         }
     }
 

@@ -167,6 +167,10 @@ impl Engine {
                     }
                     None => break,
                 };
+                if let Some(stories) = self.feed.announced_stories(&payload) {
+                    self.feed.publish_stories(&stories);
+                    continue;
+                }
                 let Some(ids) = self.feed.announced_ids(&payload) else {
                     continue;
                 };

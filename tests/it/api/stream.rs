@@ -340,3 +340,36 @@ async fn a_stream_sees_events_another_process_ingested() {
     one.stop().await;
     two.stop().await;
 }
+
+/// Stories moving are on the stream (`story.changed` with their cards), whichever process sharing the
+/// PostgreSQL database joined them; a stream asking only for other events does not get them.
+#[tokio::test]
+async fn a_stream_hears_stories_change_whichever_process_joined_them() {
+    if crate::helpers::skip_without_postgres("api::stream::a_stream_hears_stories_change") {
+        return;
+    }
+    let url = crate::helpers::fresh_pg_database().await;
+    let one = TestApp::spawn_at(url.clone(), tempfile::tempdir().unwrap(), |_| {}).await;
+    let two = TestApp::spawn_at(url, tempfile::tempdir().unwrap(), |_| {}).await;
+    let alice = member(&one, "alice").await;
+    let mut stories = SseReader::open(&one, "?events=story.changed", &alice.key, None).await;
+    let mut grabs = SseReader::open(&one, "?events=download.*", &alice.key, None).await;
+    posted_id(&two, "radarr", &fixture("radarr", "grab")).await;
+    let m = stories.next().await.unwrap();
+    assert_eq!(m.event, "story.changed");
+    let data: serde_json::Value = serde_json::from_str(&m.data).unwrap();
+    let card = &data["stories"][0];
+    assert_eq!(card["title"], "Dune: Part Two (2024)");
+    assert_eq!(card["stage"], "grabbed");
+    assert!(
+        card["headline"].as_str().unwrap().starts_with("Grabbed"),
+        "{card}"
+    );
+    assert_eq!(
+        grabs.next().await.unwrap().event,
+        "download.grabbed",
+        "only what it asked for"
+    );
+    one.stop().await;
+    two.stop().await;
+}
