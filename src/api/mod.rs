@@ -21,6 +21,7 @@ mod mock_headers;
 mod mocks;
 mod openapi;
 mod overload;
+mod people;
 mod route_doc;
 mod routes;
 mod sources;

@@ -104,7 +104,7 @@ fn tag_of(path: &str) -> &'static str {
         "hooks" => "inbound",
         "healthz" | "readyz" | "metrics" | "openapi.json" => "health",
         "events" | "rejected" => "events",
-        "stories" => "stories",
+        "stories" | "people" => "stories",
         "sources" => "inbound",
         "deliveries" => "deliveries",
         "destinations" | "templates" | "config" => "destinations",

@@ -7,7 +7,7 @@ use super::bodies::{DeliveryBody, DeliveryWithAttempts, RejectedBody};
 use super::route_doc::{Answer, Doc, SchemaOf, params_of};
 use super::{
     AppState, audit, deliveries, destination_changes, destination_trial, destinations, events,
-    health, hooks, mocks, sources, stats, stories, stream, templates, users, webhooks,
+    health, hooks, mocks, people, sources, stats, stories, stream, templates, users, webhooks,
 };
 use axum::http::{Method, StatusCode};
 use axum::routing::{MethodRouter, delete, get, patch, post, put};
@@ -155,6 +155,12 @@ pub(super) fn entries() -> Vec<Entry> {
             .answers::<stories::StoryWithTimeline>(200),
         route(M::POST,   "/api/stories/{id}/follow", Admin, "A person (of people:) follows a title: told when it is ready to watch", post(stories::follow_story))
             .body::<stories::Follow>().answers::<stories::StoryBody>(200),
+        route(M::GET,    "/api/people", Admin, "Who is told about their own requests: hookarr.yaml's and those added here", get(people::list))
+            .lists::<people::PersonBody>(),
+        route(M::POST,   "/api/people", Admin, "Add a person (or change one added here): told at a destination", post(people::save))
+            .body::<people::PersonFields>().answers::<people::PersonBody>(200).errors(&[CONFLICT, UNPROCESSABLE]),
+        route(M::DELETE, "/api/people/{name}", Admin, "Remove a person added here", delete(people::remove))
+            .no_content().errors(&[CONFLICT]),
         route(M::GET,    "/api/rejected", Admin, "Bodies that authenticated but could not be parsed", get(events::list_rejected))
             .query::<events::PageParams>().lists::<RejectedBody>(),
         route(M::GET,    "/api/deliveries", Owner, "Deliveries with their state", get(deliveries::list))

@@ -6,11 +6,13 @@
 //! (`watch.rs`). A reload applies as a whole or not at all: an invalid file leaves the last good one in force
 //! and says why.
 
+mod people;
 mod stored;
 mod templates;
 mod transfer;
 mod watch;
 
+pub use people::PersonError;
 pub use stored::{ChangeContext, ChangeError, StoredDestination};
 pub use templates::{TemplateChangeError, kind_of as template_kind};
 pub use transfer::Imported;
@@ -175,7 +177,8 @@ impl LiveConfig {
                 origin: Origin::Stored,
             });
         }
-        engine.set_story_settings(file.stories.clone(), file.people.clone());
+        let people = people::merged(&file.people, store.stored_people().await?);
+        engine.set_story_settings(file.stories.clone(), people);
         engine.apply_destinations(merged, Some(templates)).await?;
         if let Some(sources) = self.sources.get() {
             sources.reload(store).await?;

@@ -27,6 +27,7 @@ mod sessions;
 mod sqlite;
 mod sqlite_writer;
 mod stored_config;
+mod stored_people;
 mod stored_templates;
 mod stories;
 mod story_pass;
@@ -49,6 +50,7 @@ pub use mocks::{MOCK_REQUESTS_KEPT, MockRequest, MockRow, Mocks};
 pub use queue::Queue;
 pub use serve_lock::{ServeLock, ServeLockError, sqlite_file};
 pub use stored_config::{Saved, StoredConfig, StoredRow};
+pub use stored_people::StoredPeople;
 pub use stored_templates::{StoredTemplate, StoredTemplates, TemplateVersion};
 pub use stories::{Stories, StoryQuery, TimelineEntry};
 pub use story_pass::{JoinFn, Joined, StoryPasses, SweepFn};
@@ -193,6 +195,7 @@ pub trait Store:
     + Logins
     + StoredConfig
     + StoredTemplates
+    + StoredPeople
     + Stories
     + StoryPasses
     + Send

@@ -1,6 +1,6 @@
 // Setting hookarr up in the page, in Debian's Chromium (headless): a Discord destination added by pasting its
 // webhook URL, tested and saved; a Radarr grab then reaches it without a restart; its events edited, after
-// which the next grab is skipped; the grabs' story on the Stories page. Run by `cargo test` (tests/it/admin_set_up.rs), which starts hookarr and
+// which the next grab is skipped; the grabs' story on the Stories page, and a person added and removed there. Run by `cargo test` (tests/it/admin_set_up.rs), which starts hookarr and
 // passes:
 //   HOOKARR_URL          hookarr's base URL (loopback)
 //   HOOKARR_ADMIN_KEY    the admin's API key
@@ -151,7 +151,18 @@ try {
   await until(async () => (await api("/api/stories")).items.length > 0, "a story was joined");
   await page.getByRole("link", { name: "Stories" }).click();
   await page.getByRole("heading", { name: "Stories" }).waitFor();
+  // A person added on the page, told at the destination made above; then removed.
+  await page.getByLabel("Name", { exact: true }).fill("Zoë");
+  await page.getByLabel("Overseerr or Jellyseerr e-mail or user name").fill("zoe@example.org");
+  await page.getByLabel("Told at").selectOption("movies");
+  await page.getByRole("button", { name: "Add this person" }).click();
+  await until(async () => (await api("/api/people")).items.some((p) => p.name === "Zoë" && p.notify === "movies"),
+    "the person was saved");
+  await page.getByRole("button", { name: "Remove Zoë" }).waitFor();
   await check(page, "stories");
+  await page.getByRole("button", { name: "Remove Zoë" }).click();
+  await until(async () => (await api("/api/people")).items.length === 0, "the person was removed");
+  await page.reload();
   await page.getByRole("link", { name: "Dune: Part Two (2024)" }).click();
   await page.getByRole("heading", { name: "Dune: Part Two (2024)" }).waitFor();
   assert.match(await page.locator("[data-headline]").innerText(), /Grabbed .* downloading/);

@@ -4,7 +4,7 @@
 //! turning `media.stuck`, a source going silent and coming back, and a rebuild that sends nothing.
 
 use crate::delivery::{app_with, dest};
-use crate::helpers::{Backend, TestApp, fixture, fixture_copy};
+use crate::helpers::{ADMIN_KEY, Backend, TestApp, fixture, fixture_copy};
 use crate::receiver::{Receiver, Reply};
 use hookarr::config::{Config, Person};
 use reqwest::StatusCode;
@@ -426,3 +426,78 @@ async fn unmatched_events_are_counted_and_a_rebuild_sends_nothing() {
     assert_eq!(events_named(&app, "media.available").await.len(), 1);
     app.stop().await;
 }
+
+/// People added through the API are checked (a name, a destination that exists), in force at once — told
+/// when what they requested is ready — and removed; the file's are read-only there.
+async fn people_added_in_the_api_are_told_and_the_files_stay(backend: Backend) {
+    let phone = Receiver::start().await;
+    let dests = vec![dest(&format!(
+        "name: zoe-phone\ntype: webhook\nurl: {}\nevents: [health.issue]\nsigning: none\n",
+        phone.url("/zoe")
+    ))];
+    let app = app_with(backend, dests, |cfg: &mut Config| {
+        cfg.people = vec![Person {
+            name: "Kenji".into(),
+            overseerr: Some("kenji@example.org".into()),
+            media_user: None,
+            notify: "zoe-phone".into(),
+        }];
+    })
+    .await;
+    let (status, b) = app
+        .api_post("/api/people", json!({"name": "Zoë", "notify": "nowhere"}))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{b}");
+    assert_eq!(b["error"]["details"][0]["field"], "notify");
+    let (status, b) = app
+        .api_post("/api/people", json!({"name": " ", "notify": "zoe-phone"}))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{b}");
+    let (status, b) = app
+        .api_post(
+            "/api/people",
+            json!({"name": "Kenji", "notify": "zoe-phone"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "the file's: {b}");
+    let (status, b) = app
+        .api_post(
+            "/api/people",
+            json!({"name": "Zoë", "overseerr": "zoe@example.org", "notify": "zoe-phone"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{b}");
+    assert_eq!(b["origin"], "stored");
+    let (_, listed) = app.api_get("/api/people").await;
+    let origins: Vec<(&str, &str)> = listed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["name"].as_str().unwrap(), p["origin"].as_str().unwrap()))
+        .collect();
+    assert_eq!(origins, [("Kenji", "file"), ("Zoë", "stored")]);
+    // Her request becomes available (the Radarr import, no media server heard from): she is told once.
+    post(&app, "overseerr", &overseerr("media-pending")).await;
+    story_when(&app, |s| s["stage"] == "requested").await;
+    post(&app, "radarr", &fixture("radarr", "download")).await;
+    story_when(&app, |s| s["stage"] == "available").await;
+    quiet(&app).await;
+    let told = phone.got();
+    assert_eq!(told.len(), 1);
+    assert_eq!(told[0].json()["data"]["story"]["tell"], json!(["Zoë"]));
+    for (path, expected) in [
+        ("/api/people/Zo%C3%AB", StatusCode::NO_CONTENT),
+        ("/api/people/Zo%C3%AB", StatusCode::NOT_FOUND),
+        ("/api/people/Kenji", StatusCode::CONFLICT),
+    ] {
+        let (status, b) = app
+            .call(reqwest::Method::DELETE, path, Some(ADMIN_KEY), None)
+            .await;
+        assert_eq!(status, expected, "DELETE {path}: {b}");
+    }
+    let (_, listed) = app.api_get("/api/people").await;
+    assert_eq!(listed["items"].as_array().unwrap().len(), 1);
+    app.stop().await;
+}
+
+both_backends!(people_added_in_the_api_are_told_and_the_files_stay);

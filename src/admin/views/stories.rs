@@ -38,8 +38,12 @@ struct StoriesPage {
     rows: Vec<Row>,
     unmatched: i64,
     older: Option<String>,
-    /// `people:`: (name, requester name in Overseerr, destination).
-    people: Vec<(String, String, String)>,
+    /// Everyone told about their own requests: (name, requester name in Overseerr, destination, the API path
+    /// that removes one added here).
+    people: Vec<(String, String, String, Option<String>)>,
+    /// Admins: the destinations a person may be told at.
+    destinations: Vec<String>,
+    is_admin: bool,
 }
 
 const SHOWN: u32 = 100;
@@ -95,9 +99,15 @@ pub async fn list(
                     p.name.clone(),
                     p.overseerr.clone().unwrap_or_default(),
                     p.notify.clone(),
+                    (!state.live.in_file(&p.name)).then(|| person_path(&p.name)),
                 )
             })
             .collect(),
+        destinations: match who.caller.is_admin() {
+            true => state.engine.destination_names(),
+            false => Vec::new(),
+        },
+        is_admin: who.caller.is_admin(),
         filters,
         rows,
         older,
@@ -186,4 +196,11 @@ pub async fn one(
         card,
     };
     Ok(render(&page))
+}
+
+/// `/api/people/<name>`, the name as one path segment.
+fn person_path(name: &str) -> String {
+    let mut url = url::Url::parse("http://hookarr/api/people").expect("a URL");
+    url.path_segments_mut().expect("a base URL").push(name);
+    url.path().to_owned()
 }

@@ -54,6 +54,10 @@ fn body_for(route: &Route, o: &Objects, alice: &Member) -> Option<Value> {
         }),
         ("PATCH", "/api/sources/{name}") => json!({"allow_ips": []}),
         ("POST", "/api/stories/{id}/follow") => json!({"person": "Zoë"}),
+        ("POST", "/api/people") => json!({
+            "name": format!("p{}", ulid::Ulid::new().to_string().to_lowercase()),
+            "notify": "ops",
+        }),
         _ => return None,
     };
     Some(body)
@@ -119,6 +123,16 @@ async fn objects(
             "/api/templates/webhook/ops",
             Some(ADMIN_KEY),
             Some(&json!({"template": "{{json this}}"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{saved}");
+    // A person added through the API, `ops`, for the people routes to find (a delete takes the last round's).
+    let (s, saved) = app
+        .call(
+            Method::POST,
+            "/api/people",
+            Some(ADMIN_KEY),
+            Some(&json!({"name": "ops", "notify": "ops"})),
         )
         .await;
     assert_eq!(s, StatusCode::OK, "{saved}");
