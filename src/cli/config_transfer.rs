@@ -48,14 +48,15 @@ pub(super) async fn import(loaded: Loaded, file: &std::path::Path) -> anyhow::Re
     match live.import(&cx, &sources, &text, "command line").await {
         Ok(done) => {
             println!(
-                "imported {} destination(s) and {} source(s) from {}: {} destination(s) added, {} replaced",
+                "imported {} destination(s), {} source(s) and {} person(s) from {}: {} destination(s) added, {} replaced",
                 done.added.len() + done.replaced.len(),
                 done.sources.len(),
+                done.people.len(),
                 file.display(),
                 done.added.len(),
                 done.replaced.len()
             );
-            let detail = serde_json::json!({"added": done.added, "replaced": done.replaced, "sources": done.sources});
+            let detail = serde_json::json!({"added": done.added, "replaced": done.replaced, "sources": done.sources, "people": done.people});
             audit(
                 store.as_ref(),
                 "config.imported",

@@ -1,7 +1,7 @@
-//! A set-up made in the page, as code and back: `hookarr config export` prints the stored destinations and
-//! the sources added in the page as the `destinations:` and `sources:` of a `hookarr.yaml` (which takes it as
-//! it is), and `hookarr config import FILE` stores those of such a file — every one checked first, and none
-//! stored unless all pass.
+//! A set-up made in the page, as code and back: `hookarr config export` prints the stored destinations, the
+//! sources and the people added in the page as the `destinations:`, `sources:` and `people:` of a
+//! `hookarr.yaml` (which takes it as it is), and `hookarr config import FILE` stores those of such a file —
+//! every one checked first, and none stored unless all pass.
 
 use super::LiveConfig;
 use super::stored::{ChangeContext, ChangeError};
@@ -20,6 +20,8 @@ pub struct Imported {
     pub replaced: Vec<String>,
     /// Sources added (or replaced).
     pub sources: Vec<String>,
+    /// People added (or replaced).
+    pub people: Vec<String>,
 }
 
 impl LiveConfig {
@@ -32,6 +34,7 @@ impl LiveConfig {
     ) -> Result<String, StoreError> {
         let stored = self.read_stored(store).await?;
         let added: Vec<&Arc<Source>> = sources.iter().filter(|s| s.stored).collect();
+        let people = store.stored_people().await?;
         let mut out = format!(
             "# hookarr config export: the {} destination(s) and {} source(s) made in the page, as hookarr.yaml takes them.\n\
              # It holds their secrets in clear: keep it as you keep hookarr.yaml, or move them to environment variables.\n",
@@ -88,6 +91,12 @@ impl LiveConfig {
             "destinations".into(),
             serde_norway::to_value(items).expect("YAML serializes"),
         );
+        if !people.is_empty() {
+            root.insert(
+                "people".into(),
+                serde_norway::to_value(&people).expect("YAML serializes"),
+            );
+        }
         out.push_str(&serde_norway::to_string(&root).expect("YAML serializes"));
         Ok(out)
     }
@@ -107,7 +116,11 @@ impl LiveConfig {
         let empty = Vec::new();
         let items = match root.get("destinations") {
             Some(Value::Array(items)) => items,
-            None | Some(Value::Null) if root.get("sources").is_some() => &empty,
+            None | Some(Value::Null)
+                if root.get("sources").is_some() || root.get("people").is_some() =>
+            {
+                &empty
+            }
             _ => {
                 return Err(vec![Problem::new(
                     "destinations",
@@ -145,6 +158,11 @@ impl LiveConfig {
                 )),
             }
         }
+        let names: Vec<&str> = checked
+            .iter()
+            .map(|(r, _)| r.destination.name.as_str())
+            .collect();
+        let people = self.checked_people(cx, root.get("people"), &names, &mut problems);
         if !problems.is_empty() {
             return Err(problems);
         }
@@ -179,10 +197,66 @@ impl LiveConfig {
                 .map_err(|e| vec![Problem::new(format!("sources: {name}"), e.to_string())])?;
             imported.sources.push(name);
         }
+        for person in people {
+            cx.store
+                .save_person(&person, now, who)
+                .await
+                .map_err(|e| vec![Problem::new("(database)", e.to_string())])?;
+            imported.people.push(person.name);
+        }
         self.apply(cx.engine, cx.store)
             .await
             .map_err(|e| vec![Problem::new("(database)", e.to_string())])?;
         Ok(imported)
+    }
+
+    /// The `people:` of an imported file, each checked as one added in the page: a name the file in force
+    /// does not use, told at a destination in force or imported with it.
+    fn checked_people(
+        &self,
+        cx: &ChangeContext<'_>,
+        list: Option<&Value>,
+        imported: &[&str],
+        problems: &mut Vec<Problem>,
+    ) -> Vec<crate::config::Person> {
+        let items = match list {
+            None | Some(Value::Null) => return Vec::new(),
+            Some(Value::Array(items)) => items,
+            Some(_) => {
+                problems.push(Problem::new("people", "must be a list"));
+                return Vec::new();
+            }
+        };
+        let known = cx.engine.destination_names();
+        let mut out = Vec::new();
+        for (i, item) in items.iter().enumerate() {
+            let person: crate::config::Person = match serde_json::from_value(item.clone()) {
+                Ok(p) => p,
+                Err(e) => {
+                    problems.push(Problem::new(format!("people[{i}]"), e.to_string()));
+                    continue;
+                }
+            };
+            if person.name.trim().is_empty() {
+                problems.push(Problem::new(
+                    format!("people[{i}].name"),
+                    "a person needs a name",
+                ));
+            } else if self.in_file(&person.name) {
+                problems.push(Problem::new(
+                    format!("people[{i}].name"),
+                    format!("`{}` is a person of hookarr.yaml", person.name),
+                ));
+            }
+            if !known.contains(&person.notify) && !imported.contains(&person.notify.as_str()) {
+                problems.push(Problem::new(
+                    format!("people[{i}].notify"),
+                    format!("`{}` is not a destination", person.notify),
+                ));
+            }
+            out.push(person);
+        }
+        out
     }
 }
 

@@ -55,6 +55,14 @@ async fn a_set_up_made_in_the_api_is_exported_as_yaml_and_imported_elsewhere() {
         .unwrap();
     let connect = source["connect_url"].as_str().unwrap().to_owned();
     let token = connect.split_once("token=").unwrap().1.to_owned();
+    let person = client
+        .post(format!("{}/api/people", running.base))
+        .bearer_auth(ADMIN_KEY)
+        .json(&json!({"name": "Zoë", "overseerr": "zoe@example.org", "notify": "alerts"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(person.status(), 200, "{}", person.text().await.unwrap());
     drop(running);
 
     let out = hookarr(&["config", "export"], &config);
@@ -79,6 +87,10 @@ async fn a_set_up_made_in_the_api_is_exported_as_yaml_and_imported_elsewhere() {
     assert!(
         exported.contains(&token),
         "the source keeps its token: {exported}"
+    );
+    assert!(
+        exported.contains("people:\n- name: Zoë\n  overseerr: zoe@example.org\n"),
+        "{exported}"
     );
 
     // hookarr.yaml accepts it as it is.
@@ -106,7 +118,7 @@ async fn a_set_up_made_in_the_api_is_exported_as_yaml_and_imported_elsewhere() {
     );
     assert!(out.status.success(), "{out:?}");
     assert!(
-        text(&out.stdout).contains("imported 1 destination(s) and 1 source(s)"),
+        text(&out.stdout).contains("imported 1 destination(s), 1 source(s) and 1 person(s)"),
         "{out:?}"
     );
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
