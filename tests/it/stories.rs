@@ -409,6 +409,14 @@ async fn unmatched_events_are_counted_and_a_rebuild_sends_nothing() {
     post(&app, "radarr", &fixture("radarr", "grab")).await;
     post(&app, "radarr", &fixture("radarr", "download")).await;
     let before = story_when(&app, |s| s["stage"] == "available").await;
+    // Its media.available has come back through the queue into its timeline (what a rebuild reads).
+    let id = before["id"].as_str().unwrap();
+    app.wait_api(&format!("/api/stories/{id}"), |s| {
+        s["timeline"]
+            .as_array()
+            .is_some_and(|t| t.iter().any(|e| e["event"] == "media.available"))
+    })
+    .await;
     let list = app.wait_api("/api/stories", |b| b["unmatched"] == 1).await;
     assert_eq!(list["unmatched"], 1);
     quiet(&app).await;
