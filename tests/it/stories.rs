@@ -190,6 +190,9 @@ async fn a_request_to_its_first_play_is_one_story_and_one_edited_message(backend
     assert_eq!(ready.len(), 1, "{ready:?}");
     assert_eq!(ready[0]["data"]["story"]["tell"], json!(["Zoë"]));
     assert_eq!(ready[0]["data"]["story"]["via"], "media_server");
+    // Told by the router once the story's pass stored the event: wait for it, then see nothing more came.
+    phone.wait_for(1).await;
+    quiet(&app).await;
     let told = phone.got();
     assert_eq!(told.len(), 1, "Zoë is told once");
     assert_eq!(told[0].json()["event"], "media.available");
@@ -489,6 +492,9 @@ async fn people_added_in_the_api_are_told_and_the_files_stay(backend: Backend) {
     story_when(&app, |s| s["stage"] == "requested").await;
     post(&app, "radarr", &fixture("radarr", "download")).await;
     story_when(&app, |s| s["stage"] == "available").await;
+    quiet(&app).await;
+    // Told by the router once the story's pass stored the event: wait for it, then see nothing more came.
+    phone.wait_for(1).await;
     quiet(&app).await;
     let told = phone.got();
     assert_eq!(told.len(), 1);
