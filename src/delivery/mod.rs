@@ -7,6 +7,7 @@ pub mod policy;
 pub mod quiet;
 pub mod route;
 mod send;
+mod story_routes;
 
 pub use engine::{
     ConfigSource, ConfiguredDestination, Engine, Origin, WEBHOOK_ID_PREFIX, destination_of,

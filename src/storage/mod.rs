@@ -31,6 +31,7 @@ mod stored_people;
 mod stored_templates;
 mod stories;
 mod story_pass;
+mod story_writes;
 mod webhooks;
 
 pub use deliveries::{

@@ -60,12 +60,12 @@ struct Admitted {
 }
 
 /// The message one attempt sends: the event as shown (a group's merged event or digest) and its payload.
-struct Message<'e> {
-    shown: Cow<'e, Event>,
-    payload: serde_json::Value,
-    digest: bool,
+pub(super) struct Message<'e> {
+    pub(super) shown: Cow<'e, Event>,
+    pub(super) payload: serde_json::Value,
+    pub(super) digest: bool,
     /// A story's message: the story's id (its deliveries edit one message).
-    story: Option<String>,
+    pub(super) story: Option<String>,
 }
 
 impl Engine {
@@ -238,27 +238,6 @@ impl Engine {
             payload,
             digest,
             story: None,
-        })
-    }
-
-    /// A story's message: the card of where the story stands now (whichever of its steps this delivery
-    /// carries), so that every edit shows the latest.
-    fn story_message<'e>(
-        &self,
-        dest: &DestinationRuntime,
-        c: &'e Claimed,
-        story: &crate::stories::Story,
-    ) -> Result<Message<'e>, outbound::RenderFailure> {
-        let card = crate::stories::card_of(story);
-        let payload =
-            outbound::render_story_payload(&self.templates(), &dest.target, &c.event, &card)?;
-        let mut shown = c.event.clone();
-        shown.summary = format!("{}: {}", card.title, card.headline);
-        Ok(Message {
-            shown: Cow::Owned(shown),
-            payload,
-            digest: false,
-            story: Some(story.id.clone()),
         })
     }
 

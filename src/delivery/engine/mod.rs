@@ -3,7 +3,8 @@
 //! Its rooms: `workers` (those loops), `attempt` (one delivery up to its `Outcome`), `record` (that outcome
 //! written back, with its consequences), `destinations` (each destination's pause and enabled state),
 //! `pacing` (its rate limit, and the probe after a pause), `groups` (season packs and digests), `messages`
-//! (message edits), `alerts` (hookarr's own events) and `manual` (the queue run by hand, for tests). This file holds the engine's state and its start-up.
+//! (message edits), `stories` (the storyteller: routed events joined into their titles' stories, and
+//! a story's message), `alerts` (hookarr's own events) and `manual` (the queue run by hand, for tests). This file holds the engine's state and its start-up.
 //!
 //! The queue is hookarr's own `deliveries` table, fed to apalis through
 //! [`ClaimBackend`](super::backend::ClaimBackend) (an apalis `Backend`): claiming is one indexed

@@ -207,4 +207,29 @@ impl Engine {
             }
         }
     }
+
+    /// A story's message: the card of where the story stands now (whichever of its steps this delivery
+    /// carries), so that every edit shows the latest.
+    pub(super) fn story_message<'e>(
+        &self,
+        dest: &super::DestinationRuntime,
+        c: &'e Claimed,
+        story: &crate::stories::Story,
+    ) -> Result<super::attempt::Message<'e>, crate::outbound::RenderFailure> {
+        let card = crate::stories::card_of(story);
+        let payload = crate::outbound::render_story_payload(
+            &self.templates(),
+            &dest.target,
+            &c.event,
+            &card,
+        )?;
+        let mut shown = c.event.clone();
+        shown.summary = format!("{}: {}", card.title, card.headline);
+        Ok(super::attempt::Message {
+            shown: std::borrow::Cow::Owned(shown),
+            payload,
+            digest: false,
+            story: Some(story.id.clone()),
+        })
+    }
 }
