@@ -101,7 +101,7 @@ impl Rule {
         let test = event.event == EventKind::Test;
         // What hookarr derives from stories (`media.*`, `hookarr.source_*`) is named, never taken by a bare
         // `*`: a destination of every event already has each step they are derived from.
-        let derived = is_derived(event.event);
+        let derived = event.event.is_derived();
         if !test
             && !self
                 .events
@@ -115,9 +115,11 @@ impl Rule {
         {
             return false;
         }
-        if test {
-            return true;
-        }
+        test || self.filter_holds(envelope)
+    }
+
+    /// Whether every `filter` condition holds on the envelope.
+    fn filter_holds(&self, envelope: &Value) -> bool {
         self.filter.iter().all(|(path, ops)| {
             let value = lookup(envelope, path);
             ops.iter().all(|op| holds(op, value))
@@ -141,14 +143,9 @@ impl Rule {
         {
             return false;
         }
-        if self.filter.is_empty() || derived {
-            return true;
-        }
-        let envelope = serde_json::to_value(step).expect("an Event serializes");
-        self.filter.iter().all(|(path, ops)| {
-            let value = lookup(&envelope, path);
-            ops.iter().all(|op| holds(op, value))
-        })
+        derived
+            || self.filter.is_empty()
+            || self.filter_holds(&serde_json::to_value(step).expect("an Event serializes"))
     }
 
     /// When an undelivered delivery of this event stops being worth sending.
@@ -161,18 +158,6 @@ impl Rule {
                 .then(|| Duration::from_secs(600))
         })
     }
-}
-
-/// The events hookarr derives from stories and sources' rhythms.
-pub fn is_derived(kind: EventKind) -> bool {
-    matches!(
-        kind,
-        EventKind::MediaAvailable
-            | EventKind::MediaUpgraded
-            | EventKind::MediaStuck
-            | EventKind::SourceSilent
-            | EventKind::SourceBack
-    )
 }
 
 /// The value at a dotted path (`data.media.year`); array elements by index (`data.media.episodes.0.season`).

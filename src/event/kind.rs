@@ -79,6 +79,20 @@ event_kinds! {
     SourceBack => "hookarr.source_back",
 }
 
+impl EventKind {
+    /// The events hookarr derives from titles' stories and sources' rhythms (CONTRACT §5.1).
+    pub fn is_derived(self) -> bool {
+        matches!(
+            self,
+            EventKind::MediaAvailable
+                | EventKind::MediaUpgraded
+                | EventKind::MediaStuck
+                | EventKind::SourceSilent
+                | EventKind::SourceBack
+        )
+    }
+}
+
 impl fmt::Display for EventKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())

@@ -60,11 +60,7 @@ where
             }
             q.execute(&mut **tx).await?;
         }
-        let keys: Vec<(&str, &str)> =
-            last_of(w.keys.iter().map(|(k, id)| ((k.as_str(), ""), id.as_str())))
-                .into_iter()
-                .map(|((k, _), id)| (k, id))
-                .collect();
+        let keys = last_of(w.keys.iter().map(|(k, id)| (k.as_str(), id.as_str())));
         for chunk in shaped_chunks(&keys, 128) {
             let mut q = sqlx::query(sqlx::AssertSqlSafe(format!(
                 "INSERT INTO story_keys (key, story_id) VALUES {} \

@@ -2,10 +2,10 @@
 //! story message, the story page and the API show — and the events hookarr derives from it.
 
 use super::rhythm::Rhythm;
-use super::story::{Stage, Story};
+use super::story::{Stage, Story, capitalized};
 use super::titles::TitleKind;
 use crate::event::{
-    Episode, Event, EventData, EventId, EventKind, Media, MediaIds, MediaType, Silence, SourceInfo,
+    Episode, Event, EventData, EventKind, Media, MediaIds, MediaType, Silence, SourceInfo,
     StoryRef, span,
 };
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -17,7 +17,7 @@ pub struct StoryCard {
     pub id: String,
     pub title: String,
     pub stage: String,
-    /// "Ready to watch on Jellyfin", "Grabbed Bluray-2160p — waiting for the import (stuck for 6 h)".
+    /// "Ready to watch on Jellyfin", "Grabbed Bluray-2160p — downloading (stuck)".
     pub headline: String,
     /// Each step reached, oldest first: `{stage, at}`.
     pub steps: Vec<CardStep>,
@@ -35,7 +35,7 @@ pub struct StoryCard {
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct CardStep {
     pub stage: String,
-    /// "Requested", "In the library"…
+    /// "Requested", "Ready to watch"…
     pub label: &'static str,
     pub at: String,
     /// Unix seconds (Discord shows `<t:…>` in each reader's own time).
@@ -50,7 +50,7 @@ pub fn card_of(story: &Story) -> StoryCard {
         .map(|q| format!(" {q}"))
         .unwrap_or_default();
     let on = story.available_on.as_deref().unwrap_or("the library");
-    let ready = capitalized(crate::event::ready_to(Some(media_of(story).kind)));
+    let ready = capitalized(crate::event::ready_to(Some(media_type(story.kind))));
     let mut headline = match story.stage {
         Stage::Requested => match &story.requested_by {
             Some(by) => format!("Requested by {by} — waiting for approval"),
@@ -108,14 +108,6 @@ pub fn card_of(story: &Story) -> StoryCard {
     }
 }
 
-fn capitalized(s: &str) -> String {
-    let mut chars = s.chars();
-    chars
-        .next()
-        .map(|c| c.to_uppercase().chain(chars).collect())
-        .unwrap_or_default()
-}
-
 fn label(stage: Stage) -> &'static str {
     match stage {
         Stage::Requested => "Requested",
@@ -140,19 +132,23 @@ fn hookarr(event: &str) -> SourceInfo {
     }
 }
 
+fn media_type(kind: TitleKind) -> MediaType {
+    match kind {
+        TitleKind::Movie => MediaType::Movie,
+        TitleKind::Episode => MediaType::Episode,
+        TitleKind::Season => MediaType::Season,
+        TitleKind::Album => MediaType::Album,
+        TitleKind::Book => MediaType::Book,
+    }
+}
+
 /// The media a story is about, as a derived event carries it.
 fn media_of(story: &Story) -> Media {
     let number = |k: &str| story.ids.get(k).and_then(|v| v.parse().ok());
     let text = |k: &str| story.ids.get(k).cloned();
     let series = matches!(story.kind, TitleKind::Episode | TitleKind::Season);
     Media {
-        kind: match story.kind {
-            TitleKind::Movie => MediaType::Movie,
-            TitleKind::Episode => MediaType::Episode,
-            TitleKind::Season => MediaType::Season,
-            TitleKind::Album => MediaType::Album,
-            TitleKind::Book => MediaType::Book,
-        },
+        kind: media_type(story.kind),
         title: Some(story.name.clone()),
         year: story.year,
         overview: story.overview.clone(),
@@ -184,9 +180,7 @@ fn media_of(story: &Story) -> Media {
 }
 
 fn derived(kind: EventKind, data: EventData, now: DateTime<Utc>) -> Event {
-    let mut e = Event::new(kind, now, hookarr("story"), data);
-    e.id = EventId::new();
-    e
+    Event::new(kind, now, hookarr("story"), data)
 }
 
 /// `media.available` / `media.upgraded` of a story, after `after` (the step that made it so).

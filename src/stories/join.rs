@@ -1,6 +1,6 @@
 //! Joining a batch of events into the stories they name, in memory: the stored side loads the stories the
 //! batch's keys point at ([`lookup_keys`]) and writes back what this returns ([`Writes`]) in one transaction.
-//! Also the sweep that finds stories stuck at a stage and sources gone silent.
+//! The sweep of stuck stories and silent sources is `sweep.rs`.
 
 use super::rhythm::Rhythm;
 use super::story::{Moved, Stage, Story, is_media_server};
@@ -60,7 +60,8 @@ pub struct Writes {
     pub unmatched: i64,
 }
 
-/// The keys to look up for an event: its titles' ids and names, and the story a story event names.
+/// The keys to look up for an event: its titles' ids and names (a derived event names its story instead:
+/// [`story_named`]).
 pub fn lookup_keys(event: &Event) -> Vec<String> {
     let mut out = Vec::new();
     for t in titles_of(event) {
@@ -93,8 +94,9 @@ impl Joiner<'_> {
     pub fn join(&self, mut batch: Batch) -> Writes {
         let mut w = Writes::default();
         let events = std::mem::take(&mut batch.events);
+        let mut heard = std::collections::BTreeSet::new();
         for event in &events {
-            self.hear(&mut batch, event, &mut w);
+            heard.extend(self.hear(&mut batch, event, &mut w));
             match event.event {
                 EventKind::MediaAvailable | EventKind::MediaUpgraded | EventKind::MediaStuck => {
                     self.story_event(&mut batch, event, &mut w)
@@ -102,31 +104,30 @@ impl Joiner<'_> {
                 _ => self.join_event(&mut batch, event, &mut w),
             }
         }
-        for (source, rhythm) in batch.rhythms {
-            if w.rhythms.contains_key(&source) {
-                w.rhythms.insert(source, rhythm);
-            }
-        }
+        w.rhythms = batch
+            .rhythms
+            .into_iter()
+            .filter(|(source, _)| heard.contains(source))
+            .collect();
         w
     }
 
-    /// The source's rhythm (and its return from silence).
-    fn hear(&self, batch: &mut Batch, event: &Event, w: &mut Writes) {
+    /// The source's rhythm (and its return from silence); the source whose rhythm changed.
+    fn hear(&self, batch: &mut Batch, event: &Event, w: &mut Writes) -> Option<String> {
         let (source, back) = match event.event {
             EventKind::SourceSilent | EventKind::SourceBack => {
-                let Some(s) = &event.data.silence else { return };
+                let s = event.data.silence.as_ref()?;
                 let r = batch.rhythms.entry(s.source.clone()).or_default();
                 r.told_silent = event.event == EventKind::SourceSilent;
                 (s.source.clone(), None)
             }
-            _ if event.source.app == "hookarr" => return,
+            _ if event.source.app == "hookarr" => return None,
             _ => {
                 let r = batch.rhythms.entry(event.source.name.clone()).or_default();
                 r.app.clone_from(&event.source.app);
                 (event.source.name.clone(), r.heard(event.timestamp))
             }
         };
-        w.rhythms.insert(source.clone(), Rhythm::default());
         if let (Some(quiet), true) = (back, self.derive) {
             let r = &batch.rhythms[&source];
             w.derived.push(super::card::silence_event(
@@ -137,6 +138,7 @@ impl Joiner<'_> {
                 self.now,
             ));
         }
+        Some(source)
     }
 
     /// A derived event read back: its story's flags (what a rebuild restores) and its timeline row.

@@ -37,10 +37,7 @@ pub fn queued(event: &crate::event::Event) -> bool {
     use crate::event::EventKind as K;
     match event.event {
         K::PlaybackProgress | K::DeliveryDead | K::DestinationDisabled | K::Test => false,
-        K::MediaAvailable | K::MediaUpgraded | K::MediaStuck | K::SourceSilent | K::SourceBack => {
-            true
-        }
-        _ => event.source.app != "hookarr",
+        kind => kind.is_derived() || event.source.app != "hookarr",
     }
 }
 

@@ -126,7 +126,8 @@ pub struct Story {
     /// Its steps are told on it (not on its season, as a pack's episodes' are).
     #[serde(default = "yes")]
     pub tells: bool,
-    /// Ids an app gave that belong to another story, kept apart ("imdb tt… is sty_… elsewhere").
+    /// Ids an app gave that also point at another story, kept apart ("radarr (evt_…) named this title and
+    /// sty_… too; kept apart").
     pub conflicts: Vec<String>,
     /// People (of `people:`) who follow it from its page.
     pub followers: Vec<String>,
@@ -373,10 +374,15 @@ fn file_quality(event: &Event) -> Option<String> {
 }
 
 /// "Jellyfin", "Radarr": an app's name as people write it.
-pub fn app_name(app: &str) -> String {
-    let mut chars = app.chars();
-    match chars.next() {
-        Some(c) => c.to_uppercase().chain(chars).collect(),
-        None => String::new(),
-    }
+fn app_name(app: &str) -> String {
+    capitalized(app)
+}
+
+/// The text with its first letter in upper case.
+pub(super) fn capitalized(s: &str) -> String {
+    let mut chars = s.chars();
+    chars
+        .next()
+        .map(|c| c.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
 }
