@@ -112,7 +112,7 @@ impl TargetKind for Email {
     }
 
     fn escaping(&self) -> Escaping {
-        Escaping::Entities
+        Escaping::Html
     }
 
     /// `{"subject", "html", "text"?}`: the text part is made from the HTML when the template gives none;

@@ -68,7 +68,7 @@ impl TargetKind for Matrix {
     }
 
     fn escaping(&self) -> Escaping {
-        Escaping::Entities
+        Escaping::Html
     }
 
     /// `{"formatted_body": <HTML>, "body"?, "msgtype"?}`: the plain `body` is made from the HTML when the

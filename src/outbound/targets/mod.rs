@@ -54,9 +54,11 @@ pub struct BucketSaid {
 pub enum Escaping {
     /// As JSON string content.
     Json,
-    /// As JSON string content, with `&`, `<` and `>` as HTML entities: Slack's mrkdwn control characters, and
-    /// the text of the HTML that Telegram, Matrix, Pushover and e-mail show.
+    /// As JSON string content, with `&`, `<` and `>` as HTML entities: Slack's mrkdwn control characters.
     Entities,
+    /// As JSON string content, with `&`, `<`, `>` and `"` as HTML entities: the HTML that Telegram, Matrix,
+    /// Pushover and e-mail show (a value in an attribute, `href="{{…}}"`, cannot leave it).
+    Html,
 }
 
 /// How a destination of a type is reached.

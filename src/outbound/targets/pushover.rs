@@ -142,7 +142,7 @@ impl TargetKind for Pushover {
     }
 
     fn escaping(&self) -> Escaping {
-        Escaping::Entities
+        Escaping::Html
     }
 
     /// `{"title", "message", "url"?, "url_title"?}`: message 1,024, title 250, url 512 (dropped when longer:

@@ -23,6 +23,17 @@ pub fn entity_escape(s: &str) -> String {
     )
 }
 
+/// HTML's escaping (`&`, `<`, `>` and `"` as entities) inside JSON string escaping: a value in the text or an
+/// attribute of the HTML that Telegram, Matrix, Pushover and e-mail show stays text.
+pub fn html_escape(s: &str) -> String {
+    json_escape(
+        &s.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+            .replace('"', "&quot;"),
+    )
+}
+
 /// A registry with every helper, escaping inserted values with `escape`.
 pub(super) fn registry(escape: fn(&str) -> String) -> Handlebars<'static> {
     let mut r = Handlebars::new();

@@ -117,9 +117,12 @@ pub enum TemplateOrigin {
 pub struct Templates {
     /// Every template, values escaped as JSON string content.
     json: Handlebars<'static>,
-    /// The same templates, values' `&`, `<` and `>` escaped as HTML entities too (Slack, and the targets
-    /// showing HTML): a target type picks its [`Escaping`], whatever its template is called.
+    /// The same templates, values' `&`, `<` and `>` escaped as HTML entities too (Slack): a target type picks
+    /// its [`Escaping`], whatever its template is called.
     entities: Handlebars<'static>,
+    /// The same templates, values' `&`, `<`, `>` and `"` escaped as HTML entities too (the targets showing
+    /// HTML).
+    html: Handlebars<'static>,
     /// Where overrides were read from (for messages).
     pub dir: Option<PathBuf>,
     /// Templates whose whole text is `{{json this}}` (the built-in webhook one, or a copy of it): their
@@ -148,6 +151,7 @@ impl Templates {
         let mut t = Templates {
             json: helpers::registry(helpers::json_escape),
             entities: helpers::registry(helpers::entity_escape),
+            html: helpers::registry(helpers::html_escape),
             dir: None,
             envelope: Default::default(),
             texts: Default::default(),
@@ -210,6 +214,7 @@ impl Templates {
         Templates {
             json: self.json.clone(),
             entities: self.entities.clone(),
+            html: self.html.clone(),
             dir: self.dir.clone(),
             envelope: self.envelope.clone(),
             texts: self.texts.clone(),
@@ -238,6 +243,7 @@ impl Templates {
     ) -> Result<(), handlebars::TemplateError> {
         self.json.register_template_string(name, text)?;
         self.entities.register_template_string(name, text)?;
+        self.html.register_template_string(name, text)?;
         self.origins.insert(name.to_owned(), origin);
         self.texts.insert(name.to_owned(), text.to_owned());
         if text.trim() == "{{json this}}" {
@@ -262,6 +268,7 @@ impl Templates {
         match escaping {
             Escaping::Json => &self.json,
             Escaping::Entities => &self.entities,
+            Escaping::Html => &self.html,
         }
     }
 

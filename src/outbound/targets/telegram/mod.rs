@@ -94,7 +94,7 @@ impl TargetKind for Telegram {
     }
 
     fn escaping(&self) -> Escaping {
-        Escaping::Entities
+        Escaping::Html
     }
 
     /// `{"text": <HTML>, "photo"?: <URL>}`: a photo whose text fits a caption, else a text message within
