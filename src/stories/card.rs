@@ -5,8 +5,8 @@ use super::rhythm::Rhythm;
 use super::story::{Stage, Story, capitalized};
 use super::titles::TitleKind;
 use crate::event::{
-    Episode, Event, EventData, EventKind, Media, MediaIds, MediaType, Silence, SourceInfo,
-    StoryRef, span,
+    Episode, EpisodeIds, Event, EventData, EventKind, Media, MediaIds, MediaType, Silence,
+    SourceInfo, StoryRef, span,
 };
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
@@ -144,7 +144,14 @@ fn media_type(kind: TitleKind) -> MediaType {
 
 /// The media a story is about, as a derived event carries it.
 fn media_of(story: &Story) -> Media {
-    let number = |k: &str| story.ids.get(k).and_then(|v| v.parse().ok());
+    // Title-level ids: an episode's series' (`series_*`; its own are the episode's), else the story's own.
+    let prefix = if story.kind == TitleKind::Episode {
+        "series_"
+    } else {
+        ""
+    };
+    let id = |k: &str| story.ids.get(&format!("{prefix}{k}"));
+    let number = |k: &str| id(k).and_then(|v| v.parse().ok());
     let text = |k: &str| story.ids.get(k).cloned();
     let series = matches!(story.kind, TitleKind::Episode | TitleKind::Season);
     Media {
@@ -153,9 +160,10 @@ fn media_of(story: &Story) -> Media {
         year: story.year,
         overview: story.overview.clone(),
         ids: MediaIds {
-            tmdb: number(if series { "series_tmdb" } else { "tmdb" }).or(number("tmdb")),
-            imdb: text(if series { "series_imdb" } else { "imdb" }),
-            tvdb: number(if series { "series_tvdb" } else { "tvdb" }).or(number("tvdb")),
+            tmdb: number("tmdb"),
+            imdb: id("imdb").cloned(),
+            tvdb: number("tvdb"),
+            tvmaze: number("tvmaze"),
             musicbrainz_album: text("mb"),
             goodreads: text("goodreads"),
             isbn13: text("isbn"),
@@ -169,6 +177,11 @@ fn media_of(story: &Story) -> Media {
                 season: story.season,
                 episode: story.episode,
                 title: story.episode_title.clone(),
+                ids: EpisodeIds {
+                    tvdb: story.ids.get("tvdb").and_then(|v| v.parse().ok()),
+                    imdb: story.ids.get("imdb").cloned(),
+                    tmdb: story.ids.get("tmdb").and_then(|v| v.parse().ok()),
+                },
                 ..Episode::default()
             }],
             _ => Vec::new(),
@@ -252,4 +265,111 @@ pub fn silence_event(
         ..EventData::default()
     };
     derived(kind, data, now)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::stories::{Title, titles_of};
+
+    fn story_of(kind: EventKind, media: Media) -> (Story, Title, Event) {
+        let source = SourceInfo {
+            name: "sonarr".into(),
+            app: "sonarr".into(),
+            ..SourceInfo::default()
+        };
+        let data = EventData {
+            media: Some(media),
+            ..EventData::default()
+        };
+        let event = Event::new(kind, Utc::now(), source, data);
+        let title = titles_of(&event).remove(0);
+        let mut story = Story::new("sty_1".into(), &title, &event);
+        story.apply(&event, &title, false);
+        (story, title, event)
+    }
+
+    #[test]
+    fn an_episodes_derived_media_carries_its_series_ids_as_the_titles_and_its_own_as_the_episodes()
+    {
+        let media = Media {
+            kind: MediaType::Episode,
+            title: Some("Severance".into()),
+            series: Some("Severance".into()),
+            ids: MediaIds {
+                tvdb: Some(371980),
+                imdb: Some("tt11280740".into()),
+                ..MediaIds::default()
+            },
+            episodes: vec![Episode {
+                season: Some(1),
+                episode: Some(2),
+                ids: EpisodeIds {
+                    tvdb: Some(8_000_002),
+                    ..EpisodeIds::default()
+                },
+                ..Episode::default()
+            }],
+            ..Media::default()
+        };
+        let (story, _, _) = story_of(EventKind::DownloadGrabbed, media);
+        let m = media_of(&story);
+        assert_eq!(
+            m.ids.tvdb,
+            Some(371980),
+            "the series' tvdb id, not the episode's"
+        );
+        assert_eq!(m.ids.imdb.as_deref(), Some("tt11280740"));
+        assert_eq!(m.episodes[0].ids.tvdb, Some(8_000_002));
+    }
+
+    /// What an app names a title is the attacker's text: every story template keeps it as text — valid JSON,
+    /// its quotes and line breaks escaped, and its markup as entities where the target reads HTML.
+    #[test]
+    fn a_hostile_title_stays_text_in_every_story_template() {
+        let hostile = "Dune\"}],\"x\":1,\n<b>bold</b> & \u{202e}";
+        let media = Media {
+            kind: MediaType::Movie,
+            title: Some(hostile.into()),
+            year: Some(2024),
+            ids: MediaIds {
+                tmdb: Some(1),
+                ..MediaIds::default()
+            },
+            poster_url: Some("https://img.example/p.jpg\" onerror=\"x".into()),
+            ..Media::default()
+        };
+        let (story, _, event) = story_of(EventKind::DownloadGrabbed, media);
+        let card = card_of(&story);
+        let templates = crate::outbound::Templates::load(None).unwrap();
+        for yaml in [
+            "{name: d, type: discord, url: 'https://discord.com/api/webhooks/1/t'}",
+            "{name: t, type: telegram, token: '1:a', chat_id: '5'}",
+            "{name: m, type: matrix, server: 'https://matrix.example.org', token: t, room: '!r:example.org'}",
+        ] {
+            let d: crate::config::Destination = serde_norway::from_str(yaml).unwrap();
+            let target = crate::outbound::Target::from_config(&d, None);
+            let payload = crate::outbound::render_story_payload(&templates, &target, &event, &card)
+                .unwrap_or_else(|e| panic!("{yaml}: {e}"));
+            assert!(payload.get("x").is_none(), "{yaml}: {payload}");
+            let html = match d.kind {
+                crate::config::DestinationType::Discord => {
+                    let title = payload["embeds"][0]["title"].as_str().unwrap();
+                    assert!(title.contains(hostile), "{payload}");
+                    continue;
+                }
+                crate::config::DestinationType::Matrix => payload["formatted_body"].as_str(),
+                _ => payload["text"].as_str(),
+            }
+            .unwrap_or_else(|| panic!("{yaml}: {payload}"));
+            assert!(
+                !html.contains("<b>bold</b>") && html.contains("&lt;b&gt;bold&lt;/b&gt;"),
+                "{yaml}: {html}"
+            );
+            assert!(
+                !html.contains("\" onerror"),
+                "an attribute stays shut: {html}"
+            );
+        }
+    }
 }

@@ -368,8 +368,11 @@ impl Joiner<'_> {
         if moved.became_available {
             story.told_available = true;
             let mut tell = self.requester(story);
-            tell.extend(story.followers.iter().cloned());
-            tell.dedup();
+            for follower in &story.followers {
+                if !tell.contains(follower) {
+                    tell.push(follower.clone());
+                }
+            }
             shown = Some(super::card::story_event(
                 EventKind::MediaAvailable,
                 story,
