@@ -221,6 +221,25 @@ impl App {
         self.state.store.clone()
     }
 
+    /// Connects to the MQTT broker of `mqtt:` and starts the announcer (nothing without it).
+    async fn start_mqtt(&self, shutdown: CancellationToken) -> Option<tokio::task::JoinHandle<()>> {
+        let engine = &self.state.engine;
+        if let Err(error) = engine.read_quiet_switch().await {
+            error.log("Reading the quiet-hours switch failed; it starts off.");
+        }
+        let hub = engine.start_mqtt(shutdown.clone())?;
+        let controls = crate::operations::hub_controls::HubControls {
+            engine: engine.clone(),
+            store: self.state.store.clone(),
+            sources: self.state.sources.clone(),
+        };
+        Some(tokio::spawn(crate::mqtt::run_announcer(
+            hub,
+            Arc::new(controls),
+            shutdown,
+        )))
+    }
+
     /// Serves until `shutdown` is cancelled, then finishes in-flight requests and returns.
     pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
         let housekeeping = tokio::spawn(housekeeping(self.state.clone(), shutdown.clone()));
@@ -233,6 +252,7 @@ impl App {
         let delivery = self
             .delivery_workers
             .then(|| self.state.engine.start(shutdown.clone()));
+        let announcer = self.start_mqtt(shutdown.clone()).await;
         let limits = crate::server::ConnectionLimits::from_config(&self.state.cfg.server);
         // Event streams never end by themselves: a stop ends them, so that the drain does not wait on them.
         let stopping = self.state.stopping.clone();
@@ -248,6 +268,9 @@ impl App {
         let _ = watcher.await;
         if let Some(delivery) = delivery {
             let _ = delivery.await;
+        }
+        if let Some(announcer) = announcer {
+            let _ = announcer.await;
         }
         drop(self.serve_lock);
         Ok(())

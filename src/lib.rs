@@ -26,6 +26,8 @@ pub mod inbound;
 pub mod live_config;
 /// Prometheus metrics.
 pub mod metrics;
+/// Home Assistant over MQTT: the broker link, discovery, sources' and players' state, the hub's controls.
+pub mod mqtt;
 /// What an operator does (preview, test send, replay, destination health), for the API and the CLI.
 pub mod operations;
 /// What hookarr sends: templates, target limits, signing.

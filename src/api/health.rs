@@ -1,5 +1,5 @@
 //! `GET /healthz` (the process is up) and `GET /readyz` (database reachable and taking writes, migrations
-//! current, delivery workers running).
+//! current, delivery workers running; the MQTT broker's state is told beside them).
 
 use super::AppState;
 use crate::storage::StorageFault;
@@ -67,6 +67,10 @@ pub struct Readiness {
     /// `running` or `stopped`.
     #[serde(skip_serializing_if = "Option::is_none")]
     workers: Option<&'static str>,
+    /// The MQTT broker's connection, when `mqtt:` is set: what it is doing and, when it is down, why. It
+    /// does not make hookarr unready (webhooks are still taken and kept).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    mqtt: Option<crate::mqtt::LinkState>,
 }
 
 impl Readiness {
@@ -77,6 +81,7 @@ impl Readiness {
             migrations: None,
             writes: None,
             workers: None,
+            mqtt: None,
         }
     }
 }
@@ -126,6 +131,7 @@ pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Readines
         migrations: Some("current"),
         writes: Some(writes),
         workers: Some("running"),
+        mqtt: state.engine.mqtt().map(|hub| hub.link.state()),
     };
     match status {
         "ready" => (StatusCode::OK, Json(readiness)),

@@ -14,6 +14,7 @@ macro_rules! say {
 
 mod accounts;
 mod config_transfer;
+mod mqtt;
 mod deliveries;
 mod replay;
 mod serve;
@@ -119,6 +120,9 @@ pub enum Command {
     /// Titles' stories across apps.
     #[command(subcommand)]
     Stories(StoriesCommand),
+    /// The MQTT broker of `mqtt:`.
+    #[command(subcommand)]
+    Mqtt(MqttCommand),
     /// List the sources and their Connect URLs (tokens masked unless asked for).
     Sources {
         /// Print the tokens in full (paste-ready URLs).
@@ -161,6 +165,14 @@ pub enum StoriesCommand {
     /// Build every story again from the stored events (after a change of the joining rules, or to repair);
     /// derives nothing and sends nothing.
     Rebuild,
+}
+
+/// `hookarr mqtt …`.
+#[derive(Debug, Subcommand)]
+pub enum MqttCommand {
+    /// Connect to the broker and publish a test message on `<base_topic>/test`; exit 1 with the broker's
+    /// answer when it fails.
+    Test,
 }
 
 /// `hookarr users …`.
@@ -238,6 +250,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             config_transfer::import(loaded, &file).await
         }
         Command::Stories(StoriesCommand::Rebuild) => rebuild_stories(loaded).await,
+        Command::Mqtt(MqttCommand::Test) => mqtt::test(loaded).await,
         Command::Sources { show_tokens } => accounts::list_sources(loaded, show_tokens).await,
         Command::Replay {
             since,

@@ -22,6 +22,7 @@ pub enum DestinationType {
     Pushover,
     Matrix,
     Email,
+    Mqtt,
 }
 
 impl DestinationType {
@@ -38,6 +39,7 @@ impl DestinationType {
             DestinationType::Pushover => "pushover",
             DestinationType::Matrix => "matrix",
             DestinationType::Email => "email",
+            DestinationType::Mqtt => "mqtt",
         }
     }
 }
@@ -113,9 +115,12 @@ pub struct Destination {
     /// telegram: deliver without a sound (`disable_notification`).
     #[serde(default)]
     pub silent: bool,
-    /// ntfy: the topic.
+    /// ntfy: the topic; mqtt: the topic pattern (`hookarr/events/{source}/{event}`).
     #[serde(default)]
     pub topic: Option<String>,
+    /// mqtt: publish retained (the broker keeps the last message for new subscribers).
+    #[serde(default)]
+    pub retain: bool,
     /// ntfy: tags (emoji short codes become icons).
     #[serde(default)]
     pub tags: Vec<String>,
@@ -167,6 +172,9 @@ pub struct Destination {
     /// not a config key.
     #[serde(skip)]
     pub told_only: bool,
+    /// The destination `mqtt:` makes for Home Assistant's state topics (sources, players); not a config key.
+    #[serde(skip)]
+    pub home_assistant: bool,
     /// webhook only: send events in batches (`{"batch_id", "events": [...]}`) instead of one by one.
     #[serde(default)]
     pub batch: Option<Batch>,
@@ -204,7 +212,7 @@ pub enum SmtpTls {
 }
 
 /// A text that YAML may have read as a number (`chat_id: -1001234`).
-fn opt_text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+pub(super) fn opt_text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
     match serde_json::Value::deserialize(d)? {
         serde_json::Value::Null => Ok(None),
         serde_json::Value::String(s) => Ok(Some(s)),

@@ -16,7 +16,7 @@ pub const DEFAULT_PATH: &str = "config/hookarr.yaml";
 
 /// Sections whose scalar keys `HOOKARR_<SECTION>__<KEY>` may override.
 const SCALAR_SECTIONS: [&str; 5] = ["server", "storage", "admin", "delivery", "api"];
-const SECTIONS: [&str; 9] = [
+const SECTIONS: [&str; 10] = [
     "server",
     "storage",
     "admin",
@@ -26,6 +26,7 @@ const SECTIONS: [&str; 9] = [
     "api",
     "stories",
     "people",
+    "mqtt",
 ];
 
 /// A valid configuration and what was noticed while loading it.
@@ -188,6 +189,9 @@ pub fn load_from_str(
     if let Some(v) = section("stories") {
         config.stories = deserialize_at("stories", v, &mut problems).unwrap_or_default();
     }
+    if let Some(v) = section("mqtt") {
+        config.mqtt = deserialize_at("mqtt", v, &mut problems);
+    }
     if let Some(v) = section("people") {
         config.people = deserialize_list_except("people", v, &[], &mut problems);
     }
@@ -204,6 +208,12 @@ pub fn load_from_str(
     let (own, wrong) = super::stories::own_destinations(&mut config.people, &taken);
     config.destinations.extend(own);
     problems.extend(wrong);
+    if config.mqtt.is_some() {
+        match super::mqtt::home_assistant_destination(&config.destinations) {
+            Ok(d) => config.destinations.push(d),
+            Err(problem) => problems.push(problem),
+        }
+    }
     let (semantic, more_warnings) = validate(&config);
     problems.extend(semantic);
     warnings.extend(more_warnings);

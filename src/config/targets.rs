@@ -40,6 +40,17 @@ impl Validator {
                 }
                 ("server", server)
             }
+            (Reached::Broker, _) => {
+                for (key, set) in [("url", d.url.is_some()), ("server", d.server.is_some())] {
+                    if set {
+                        self.problem(
+                            format!("{path}.{key}"),
+                            format!("a {} destination publishes on the broker of the `mqtt:` section: remove `{key}`", d.kind.as_str()),
+                        );
+                    }
+                }
+                return self.findings(path, kind.check_keys(d));
+            }
         };
         let at = format!("{path}.{key}");
         if given.as_deref().is_some_and(|u| u.len() > MAX_URL_BYTES) {
@@ -67,7 +78,12 @@ impl Validator {
         if url.scheme() == "http" && !d.allow_insecure && !is_private_host(&host) {
             self.problem(&at, "plain http:// is only allowed to loopback, private or .local hosts; use https://, or set allow_insecure: true");
         }
-        for finding in kind.check_url(&url, d) {
+        self.findings(path, kind.check_url(&url, d));
+    }
+
+    /// Tells what a target type's check found.
+    fn findings(&mut self, path: &str, found: Vec<UrlFinding>) {
+        for finding in found {
             match finding {
                 UrlFinding::Problem { key, message } => {
                     self.problem(format!("{path}.{key}"), message)

@@ -23,6 +23,8 @@ pub struct Config {
     pub stories: super::Stories,
     /// Who hears about their own requests (CONTRACT §5.1).
     pub people: Vec<super::Person>,
+    /// The MQTT broker for Home Assistant and `type: mqtt` destinations (CONTRACT §6.1); off when absent.
+    pub mqtt: Option<super::Mqtt>,
     /// Where template overrides are read from (set by `load`: `templates/` beside the config file, else in
     /// the data directory); not a config key.
     #[serde(skip)]

@@ -77,6 +77,17 @@ pub fn validate(cfg: &Config) -> (Vec<Problem>, Vec<String>) {
         v.destination(&format!("destinations[{i}]"), d, &source_names, &mut seen);
     }
     super::stories::check_people(&mut v, cfg);
+    if let Some(m) = &cfg.mqtt {
+        v.mqtt(m);
+    }
+    for (i, d) in cfg.destinations.iter().enumerate() {
+        if d.kind == crate::config::DestinationType::Mqtt && cfg.mqtt.is_none() {
+            v.problem(
+                format!("destinations[{i}].type"),
+                "an mqtt destination publishes on the broker of the `mqtt:` section: add `mqtt: {url: mqtt://host:1883}`",
+            );
+        }
+    }
     let d = &cfg.delivery;
     if !(1..=1024).contains(&d.workers) {
         v.problem("delivery.workers", "must be between 1 and 1024");

@@ -155,11 +155,21 @@ impl LiveConfig {
         }
         let target = crate::outbound::Target::from_config(&read.destination, None);
         let key = match read.destination.kind.target().reached() {
-            crate::outbound::targets::Reached::AtUrl => "url",
-            crate::outbound::targets::Reached::ThroughServer { .. } => "server",
+            crate::outbound::targets::Reached::AtUrl => Some("url"),
+            crate::outbound::targets::Reached::ThroughServer { .. } => Some("server"),
+            // Published on hookarr's own broker: nothing of the user's to reach.
+            crate::outbound::targets::Reached::Broker => None,
         };
-        if let Err(refusal) = engine.check_webhook_url(&checkable_url(&target.url)).await {
+        if let Some(key) = key
+            && let Err(refusal) = engine.check_webhook_url(&checkable_url(&target.url)).await
+        {
             problems.push(Problem::new(key, refusal.to_string()));
+        }
+        if key.is_none() && !engine.has_mqtt() {
+            problems.push(Problem::new(
+                "type",
+                "an mqtt destination publishes on the broker of the `mqtt:` section of hookarr.yaml, which is not set",
+            ));
         }
         if problems.is_empty() {
             Ok(read)

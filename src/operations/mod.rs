@@ -6,6 +6,7 @@ pub mod alert_scope;
 pub mod audit;
 mod destinations;
 pub mod events;
+pub mod hub_controls;
 mod preview;
 mod replay;
 pub mod stats;

@@ -77,7 +77,7 @@ impl Target {
                 .unwrap_or_default()
                 .trim_end_matches('/')
                 .to_owned(),
-            (targets::Reached::AtUrl, None) => String::new(),
+            (targets::Reached::AtUrl | targets::Reached::Broker, None) => String::new(),
         };
         Target {
             name: d.name.clone(),

@@ -19,6 +19,7 @@ mod events;
 mod fault;
 mod logins;
 mod mocks;
+mod mqtt_docs;
 mod postgres;
 mod queue;
 mod results;
@@ -47,6 +48,7 @@ pub use dialect::{Announcements, Dialect, SqlStore};
 pub use events::Events;
 pub use fault::StorageFault;
 pub use logins::{Login, Logins, NewLogin, config_key_marker, is_config_key_marker};
+pub use mqtt_docs::MqttDocs;
 pub use mocks::{MOCK_REQUESTS_KEPT, MockRequest, MockRow, Mocks};
 pub use queue::Queue;
 pub use serve_lock::{ServeLock, ServeLockError, sqlite_file};
@@ -199,6 +201,7 @@ pub trait Store:
     + StoredPeople
     + Stories
     + StoryPasses
+    + MqttDocs
     + Send
     + Sync
     + 'static

@@ -49,6 +49,10 @@ pub trait Queue: Send + Sync + 'static {
     ) -> Result<Vec<Claimed>, StoreError>;
     /// Makes a destination's waiting deliveries (not leased by a live worker) due now: it was re-enabled.
     async fn make_due(&self, destination: &str, now: DateTime<Utc>) -> Result<u64, StoreError>;
+    /// Makes the held deliveries whose group key starts with `group_prefix` due now (held quiet-hours
+    /// digests); how many.
+    async fn make_held_due(&self, group_prefix: &str, now: DateTime<Utc>)
+    -> Result<u64, StoreError>;
     /// Makes every leased pending delivery due now (a single-process SQLite start: no other process can hold
     /// a lease, so the leases are a killed run's). Returns how many.
     async fn release_leases(&self, now: DateTime<Utc>) -> Result<u64, StoreError>;
@@ -211,6 +215,20 @@ where
         )
         .bind(millis(now))
         .bind(destination)
+        .execute(&self.pool)
+        .await?;
+        Ok(D::rows_affected(&done))
+    }
+
+    async fn make_held_due(&self, group_prefix: &str, now: DateTime<Utc>) -> Result<u64, StoreError> {
+        // The prefixes hookarr makes hold no LIKE wildcard (`%`, `_`).
+        debug_assert!(!group_prefix.contains(['%', '_']));
+        let done = sqlx::query(
+            "UPDATE deliveries SET next_attempt_at = $1 WHERE group_key LIKE $2 AND status = 'pending' \
+             AND lease_owner IS NULL AND next_attempt_at > $1",
+        )
+        .bind(millis(now))
+        .bind(format!("{group_prefix}%"))
         .execute(&self.pool)
         .await?;
         Ok(D::rows_affected(&done))

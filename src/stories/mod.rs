@@ -21,6 +21,7 @@ mod tests;
 pub use card::{StoryCard, card_of};
 pub use join::{Batch, Joiner, Sweep, TimelineRow, Writes, lookup_keys, story_named};
 pub use rhythm::Rhythm;
+pub use story::capitalized;
 pub use story::{Stage, Story};
 pub use titles::{Title, TitleKind, joins_stories, starts_stories, titles_of};
 

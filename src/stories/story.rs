@@ -379,7 +379,7 @@ fn app_name(app: &str) -> String {
 }
 
 /// The text with its first letter in upper case.
-pub(super) fn capitalized(s: &str) -> String {
+pub fn capitalized(s: &str) -> String {
     let mut chars = s.chars();
     chars
         .next()

@@ -347,6 +347,9 @@ impl Engine {
                 ),
             };
         }
+        if dest.target.kind == crate::config::DestinationType::Mqtt {
+            return self.send_mqtt(dest, event, payload).await;
+        }
         // A Matrix alias is joined before its first message: a refused join is this attempt's answer.
         if let Err(sent) = self.join_matrix_alias(dest, started, clock).await {
             return sent;

@@ -36,7 +36,11 @@ impl Engine {
         loop {
             let enabled = |name: &str| self.is_enabled(name);
             let routes = self.routes();
-            let route = |e: &Event| routes.route(e, &enabled);
+            let route = |e: &Event| {
+                let mut destinations = routes.route(e, &enabled);
+                self.hold_for_switch(&mut destinations);
+                destinations
+            };
             while self.store.route_outbox(500, &route).await? > 0 {}
             // Stories join what was routed (and queue their messages and derived events); what they derive
             // is routed at once.

@@ -32,6 +32,7 @@ mod destinations;
 mod groups;
 mod manual;
 mod messages;
+mod mqtt;
 mod openers;
 mod pacing;
 mod record;
@@ -97,6 +98,12 @@ pub struct Engine {
     /// Cancelled once every worker has stopped: the finisher then writes what is queued and ends.
     workers_done: CancellationToken,
     running: std::sync::atomic::AtomicBool,
+    /// `mqtt:` as it was at start (a change takes a restart).
+    mqtt_settings: Option<crate::config::Mqtt>,
+    /// The broker connection, once `serve` started it (`mqtt.rs`).
+    mqtt: std::sync::OnceLock<Arc<crate::mqtt::MqttHub>>,
+    /// Home Assistant's quiet-hours switch: on since then, holding what people are sent.
+    quiet_switch: std::sync::RwLock<Option<chrono::DateTime<Utc>>>,
 }
 
 /// One claimed delivery on its way through an apalis worker; the permit is its worker slot.
@@ -173,6 +180,9 @@ impl Engine {
             finish_rx: Mutex::new(Some(finish_rx)),
             workers_done: CancellationToken::new(),
             running: Default::default(),
+            mqtt_settings: cfg.mqtt.clone(),
+            mqtt: std::sync::OnceLock::new(),
+            quiet_switch: std::sync::RwLock::new(None),
         });
         let file = ConfiguredDestination::from_file(&cfg.destinations);
         engine.apply_destinations(file, None).await?;

@@ -80,7 +80,8 @@ impl Engine {
             let announce = self.store.backend() == "postgres";
             let routed = std::sync::Mutex::new((Vec::new(), Vec::new()));
             let route = |e: &Event| {
-                let destinations = routes.route(e, &enabled);
+                let mut destinations = routes.route(e, &enabled);
+                self.hold_for_switch(&mut destinations);
                 tell_received(e, &destinations);
                 let follow = self.feed.has_followers();
                 if follow || announce {

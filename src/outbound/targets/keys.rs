@@ -37,11 +37,13 @@ pub enum OwnKey {
     Tls,
     /// `edit_messages`: the import edits the grab's message.
     EditMessages,
+    /// `retain`: the broker keeps the last message for new subscribers (mqtt).
+    Retain,
 }
 
 impl OwnKey {
     /// Every key that only some types take.
-    pub const ALL: [OwnKey; 23] = [
+    pub const ALL: [OwnKey; 24] = [
         OwnKey::Headers,
         OwnKey::Secret,
         OwnKey::Signing,
@@ -65,6 +67,7 @@ impl OwnKey {
         OwnKey::To,
         OwnKey::Tls,
         OwnKey::EditMessages,
+        OwnKey::Retain,
     ];
 
     /// The key's name in the config.
@@ -93,6 +96,7 @@ impl OwnKey {
             OwnKey::To => "to",
             OwnKey::Tls => "tls",
             OwnKey::EditMessages => "edit_messages",
+            OwnKey::Retain => "retain",
         }
     }
 
@@ -123,6 +127,7 @@ impl OwnKey {
             OwnKey::Tls => d.tls.is_some(),
             // On by default: only turning it off is setting it.
             OwnKey::EditMessages => !d.edit_messages,
+            OwnKey::Retain => d.retain,
         }
     }
 
@@ -154,6 +159,7 @@ impl OwnKey {
             OwnKey::To => "Recipients, comma-separated",
             OwnKey::Tls => "How the connection is secured: starttls, tls or none",
             OwnKey::EditMessages => "Edit the grab's message when the download is imported",
+            OwnKey::Retain => "Retain: the broker keeps the last message for whoever subscribes later",
         }
     }
 
@@ -173,7 +179,7 @@ impl OwnKey {
     /// How the page's form asks for it.
     pub fn input(self) -> KeyInput {
         match self {
-            OwnKey::Silent | OwnKey::EditMessages => KeyInput::Switch,
+            OwnKey::Silent | OwnKey::EditMessages | OwnKey::Retain => KeyInput::Switch,
             OwnKey::ThreadId => KeyInput::Number,
             OwnKey::Tags | OwnKey::Devices | OwnKey::To => KeyInput::List,
             OwnKey::Headers => KeyInput::Lines,
@@ -238,6 +244,10 @@ pub struct ServiceKeys {
     pub from: Option<String>,
     pub to: Vec<String>,
     pub tls: Option<SmtpTls>,
+    /// mqtt: publish retained.
+    pub retain: bool,
+    /// mqtt: the Home Assistant state destination `mqtt:` makes (not a config key).
+    pub home_assistant: bool,
 }
 
 impl ServiceKeys {
@@ -258,6 +268,8 @@ impl ServiceKeys {
             password: d.password.as_ref().map(|p| p.expose().to_owned()),
             from: d.from.clone(),
             to: d.to.clone(),
+            retain: d.retain,
+            home_assistant: d.home_assistant,
             tls: d.tls,
         }
     }

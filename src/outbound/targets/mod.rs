@@ -12,6 +12,7 @@ mod gotify;
 mod home_assistant;
 mod keys;
 pub mod matrix;
+pub mod mqtt;
 mod ntfy;
 mod pushover;
 mod slack;
@@ -69,6 +70,8 @@ pub enum Reached {
     /// Through the service at `server`, with the type's own keys; `default` is the public service, when there
     /// is one.
     ThroughServer { default: Option<&'static str> },
+    /// Through the broker of the `mqtt:` section: no URL of its own.
+    Broker,
 }
 
 /// What a target type knows about itself. Every method but the first four has the plain-webhook answer as its
@@ -90,6 +93,11 @@ pub trait TargetKind: Send + Sync {
     /// Whether it is reached at a URL or through a service.
     fn reached(&self) -> Reached {
         Reached::AtUrl
+    }
+
+    /// Checks the keys of a destination reached without a URL of its own ([`Reached::Broker`]).
+    fn check_keys(&self, _d: &Destination) -> Vec<UrlFinding> {
+        Vec::new()
     }
 
     /// The URL schemes its `url` or `server` may have.
@@ -191,7 +199,7 @@ pub trait TargetKind: Send + Sync {
 
 impl DestinationType {
     /// Every target type, in the order the README lists them.
-    pub const ALL: [DestinationType; 10] = [
+    pub const ALL: [DestinationType; 11] = [
         DestinationType::Discord,
         DestinationType::Slack,
         DestinationType::HomeAssistant,
@@ -202,6 +210,7 @@ impl DestinationType {
         DestinationType::Pushover,
         DestinationType::Matrix,
         DestinationType::Email,
+        DestinationType::Mqtt,
     ];
 
     /// What the type knows about itself.
@@ -217,6 +226,7 @@ impl DestinationType {
             DestinationType::Pushover => &pushover::Pushover,
             DestinationType::Matrix => &matrix::Matrix,
             DestinationType::Email => &email::Email,
+            DestinationType::Mqtt => &mqtt::Mqtt,
         }
     }
 }
@@ -365,6 +375,7 @@ mod tests {
             DestinationType::Pushover => 7,
             DestinationType::Matrix => 8,
             DestinationType::Email => 9,
+            DestinationType::Mqtt => 10,
         };
         for (i, kind) in DestinationType::ALL.into_iter().enumerate() {
             assert_eq!(position(kind), i, "{kind:?}");

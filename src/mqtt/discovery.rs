@@ -1,0 +1,351 @@
+//! Home Assistant MQTT discovery (pure): the config of every entity hookarr announces — hookarr itself, each
+//! source it has heard from, each opted-in player — keyed by its discovery topic. Device-based: every config
+//! names its `device` and the `origin`, and its `unique_id` is made of names that do not change across
+//! restarts. What changed since the last announcement is worked out by [`changes`].
+
+use super::topics::Topics;
+use super::{Inventory, PlayerDoc, SourceDoc};
+use crate::event::EventKind;
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+
+/// The discovery configs wanted now, by topic.
+pub type Configs = BTreeMap<String, Value>;
+
+/// Every config hookarr announces for `inventory`.
+pub fn configs(t: &Topics, inventory: &Inventory) -> Configs {
+    let mut out = Configs::new();
+    hub(t, &inventory.version, &mut out);
+    for s in &inventory.sources {
+        source(t, s, &mut out);
+    }
+    for p in &inventory.players {
+        player(t, p, &mut out);
+    }
+    out
+}
+
+/// What to publish to go from `announced` to `wanted`: each new or changed config, and an empty retained
+/// message for each topic no longer wanted (Home Assistant then removes the entity).
+pub fn changes(announced: &BTreeMap<String, String>, wanted: &Configs) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for (topic, config) in wanted {
+        let text = config.to_string();
+        if announced.get(topic) != Some(&text) {
+            out.push((topic.clone(), text));
+        }
+    }
+    for topic in announced.keys() {
+        if !wanted.contains_key(topic) {
+            out.push((topic.clone(), String::new()));
+        }
+    }
+    out
+}
+
+/// What every config carries: the origin and availability on hookarr's status topic.
+fn common(t: &Topics, version: &str, device: Value, mut config: Value) -> Value {
+    config["device"] = device;
+    config["origin"] = json!({
+        "name": "hookarr",
+        "sw_version": version,
+        "support_url": "https://github.com/hookarr/hookarr",
+    });
+    config["availability_topic"] = json!(t.status());
+    config
+}
+
+fn hub_device(t: &Topics, version: &str) -> Value {
+    json!({
+        "identifiers": [t.node()],
+        "name": "hookarr",
+        "manufacturer": "hookarr",
+        "model": "Media notification hub",
+        "sw_version": version,
+    })
+}
+
+/// hookarr itself: its queue, dead deliveries and events of the last hour; the quiet-hours switch; the
+/// retry-dead and flush-digests buttons; a notify entity that sends through hookarr's destinations.
+fn hub(t: &Topics, version: &str, out: &mut Configs) {
+    let node = t.node();
+    let state = t.hub_state();
+    let device = hub_device(t, version);
+    let sensors = [
+        ("queue_depth", "Queue depth", "mdi:tray-full", "{{ value_json.queue_depth }}"),
+        ("dead_deliveries", "Dead deliveries", "mdi:email-alert", "{{ value_json.dead }}"),
+        ("events_last_hour", "Events in the last hour", "mdi:bell-ring", "{{ value_json.events_last_hour }}"),
+    ];
+    for (id, name, icon, template) in sensors {
+        let uid = format!("{node}_{id}");
+        out.insert(
+            t.config("sensor", &uid),
+            common(t, version, device.clone(), json!({
+                "name": name,
+                "unique_id": uid,
+                "state_topic": state,
+                "value_template": template,
+                "state_class": "measurement",
+                "icon": icon,
+            })),
+        );
+    }
+    let uid = format!("{node}_quiet_hours");
+    out.insert(
+        t.config("switch", &uid),
+        common(t, version, device.clone(), json!({
+            "name": "Quiet hours",
+            "unique_id": uid,
+            "state_topic": state,
+            "value_template": "{{ value_json.quiet_hours }}",
+            "command_topic": t.hub_command("quiet_hours"),
+            "payload_on": "ON",
+            "payload_off": "OFF",
+            "icon": "mdi:bell-sleep",
+        })),
+    );
+    for (id, name, icon) in [
+        ("retry_dead", "Retry dead deliveries", "mdi:restart"),
+        ("flush_digests", "Send held digests now", "mdi:email-fast"),
+    ] {
+        let uid = format!("{node}_{id}");
+        out.insert(
+            t.config("button", &uid),
+            common(t, version, device.clone(), json!({
+                "name": name,
+                "unique_id": uid,
+                "command_topic": t.hub_command(id),
+                "payload_press": "PRESS",
+                "icon": icon,
+            })),
+        );
+    }
+    let uid = format!("{node}_notify");
+    out.insert(
+        t.config("notify", &uid),
+        common(t, version, device, json!({
+            "name": "Send through hookarr",
+            "unique_id": uid,
+            "command_topic": t.hub_command("notify"),
+        })),
+    );
+}
+
+/// A source's device: its last event, open health issues, connectivity, and an event entity with a device
+/// trigger per event type.
+fn source(t: &Topics, s: &SourceDoc, out: &mut Configs) {
+    let node = t.node();
+    let id = super::topics::object_id(&s.name);
+    let version = s.version.as_deref().unwrap_or("");
+    let device = json!({
+        "identifiers": [format!("{node}_source_{id}")],
+        "name": s.display_name(),
+        "manufacturer": app_maker(&s.app),
+        "model": app_label(&s.app),
+        "sw_version": version,
+        "via_device": node,
+    });
+    let hub_version = t.version();
+    let uid = format!("{node}_{id}_last_event");
+    out.insert(
+        t.config("sensor", &uid),
+        common(t, hub_version, device.clone(), json!({
+            "name": "Last event",
+            "unique_id": uid,
+            "state_topic": t.source(&s.name, "state"),
+            "value_template": "{{ value_json.at }}",
+            "json_attributes_topic": t.source(&s.name, "state"),
+            "device_class": "timestamp",
+            "icon": "mdi:history",
+        })),
+    );
+    let uid = format!("{node}_{id}_health");
+    out.insert(
+        t.config("sensor", &uid),
+        common(t, hub_version, device.clone(), json!({
+            "name": "Open health issues",
+            "unique_id": uid,
+            "state_topic": t.source(&s.name, "health"),
+            "value_template": "{{ value_json.count }}",
+            "json_attributes_topic": t.source(&s.name, "health"),
+            "state_class": "measurement",
+            "icon": "mdi:heart-pulse",
+        })),
+    );
+    let uid = format!("{node}_{id}_connectivity");
+    out.insert(
+        t.config("binary_sensor", &uid),
+        common(t, hub_version, device.clone(), json!({
+            "name": "Connectivity",
+            "unique_id": uid,
+            "state_topic": t.source(&s.name, "connectivity"),
+            "payload_on": "ON",
+            "payload_off": "OFF",
+            "device_class": "connectivity",
+            "entity_category": "diagnostic",
+        })),
+    );
+    let types = event_types(&s.app);
+    let uid = format!("{node}_{id}_events");
+    out.insert(
+        t.config("event", &uid),
+        common(t, hub_version, device.clone(), json!({
+            "name": "Events",
+            "unique_id": uid,
+            "state_topic": t.source(&s.name, "event"),
+            "event_types": types,
+            "icon": "mdi:bell-badge",
+        })),
+    );
+    for ty in types {
+        let uid = format!("{node}_{id}_{ty}");
+        let mut trigger = json!({
+            "automation_type": "trigger",
+            "type": ty,
+            "subtype": s.display_name(),
+            "topic": t.source(&s.name, &format!("trigger/{ty}")),
+            "device": device,
+        });
+        trigger["origin"] = json!({"name": "hookarr", "sw_version": hub_version});
+        out.insert(t.config("device_automation", &uid), trigger);
+    }
+}
+
+/// A player's device: one sensor, `off`/`idle`/`playing`/`paused`, with what plays as attributes; it expires
+/// when nothing refreshes it (a stop that never came).
+fn player(t: &Topics, p: &PlayerDoc, out: &mut Configs) {
+    let node = t.node();
+    let device = json!({
+        "identifiers": [format!("{node}_player_{}", p.id)],
+        "name": p.display_name(),
+        "manufacturer": app_maker(&p.app),
+        "model": p.client.clone().unwrap_or_else(|| "Player".into()),
+        "via_device": format!("{node}_source_{}", super::topics::object_id(&p.source)),
+    });
+    let uid = format!("{node}_player_{}", p.id);
+    out.insert(
+        t.config("sensor", &uid),
+        common(t, t.version(), device, json!({
+            "name": "Now playing",
+            "unique_id": uid,
+            "state_topic": t.player(&p.id),
+            "value_template": "{{ value_json.state }}",
+            "json_attributes_topic": t.player(&p.id),
+            "device_class": "enum",
+            "options": ["off", "idle", "playing", "paused"],
+            "expire_after": super::players::EXPIRE_AFTER_SECS,
+            "icon": "mdi:play-network",
+        })),
+    );
+}
+
+/// The event types of an app's event entity (and its device triggers).
+pub fn event_types(app: &str) -> &'static [&'static str] {
+    match app {
+        "radarr" | "sonarr" | "lidarr" | "readarr" | "whisparr" => &[
+            "grabbed",
+            "imported",
+            "upgraded",
+            "download_failed",
+            "import_failed",
+            "renamed",
+            "deleted",
+            "health_issue",
+            "health_restored",
+            "app_updated",
+            "test",
+            "other",
+        ],
+        "prowlarr" => &["grabbed", "health_issue", "health_restored", "app_updated", "test", "other"],
+        "plex" | "jellyfin" | "emby" | "tautulli" => &[
+            "added",
+            "deleted",
+            "playback_started",
+            "playback_paused",
+            "playback_resumed",
+            "playback_stopped",
+            "watched",
+            "rated",
+            "user_created",
+            "login_failed",
+            "health_issue",
+            "app_updated",
+            "test",
+            "other",
+        ],
+        "overseerr" | "jellyseerr" => &[
+            "request_pending",
+            "request_approved",
+            "request_declined",
+            "request_available",
+            "request_failed",
+            "issue_created",
+            "issue_commented",
+            "issue_resolved",
+            "issue_reopened",
+            "test",
+            "other",
+        ],
+        _ => &["message", "health_issue", "test", "other"],
+    }
+}
+
+/// The event type an event fires on its source's event entity; `other` when the app's list has none for it.
+pub fn event_type(app: &str, kind: EventKind) -> &'static str {
+    let ty = match kind {
+        EventKind::DownloadGrabbed => "grabbed",
+        EventKind::LibraryNew if event_types(app).contains(&"imported") => "imported",
+        EventKind::LibraryNew => "added",
+        EventKind::LibraryUpgraded => "upgraded",
+        EventKind::DownloadFailed => "download_failed",
+        EventKind::ImportFailed | EventKind::ImportBlocked => "import_failed",
+        EventKind::LibraryUpdated => "renamed",
+        EventKind::LibraryDeleted => "deleted",
+        EventKind::HealthIssue => "health_issue",
+        EventKind::HealthRestored => "health_restored",
+        EventKind::AppUpdated => "app_updated",
+        EventKind::PlaybackStart => "playback_started",
+        EventKind::PlaybackPause => "playback_paused",
+        EventKind::PlaybackResume => "playback_resumed",
+        EventKind::PlaybackStop => "playback_stopped",
+        EventKind::PlaybackScrobble | EventKind::LibraryWatched => "watched",
+        EventKind::LibraryRated => "rated",
+        EventKind::UserCreated => "user_created",
+        EventKind::UserAuthenticationFailed => "login_failed",
+        EventKind::RequestPending => "request_pending",
+        EventKind::RequestApproved => "request_approved",
+        EventKind::RequestDeclined => "request_declined",
+        EventKind::RequestAvailable => "request_available",
+        EventKind::RequestFailed => "request_failed",
+        EventKind::IssueCreated => "issue_created",
+        EventKind::IssueCommented => "issue_commented",
+        EventKind::IssueResolved => "issue_resolved",
+        EventKind::IssueReopened => "issue_reopened",
+        EventKind::Test => "test",
+        EventKind::Other if !event_types(app).contains(&"imported") => "message",
+        _ => "other",
+    };
+    match event_types(app).contains(&ty) {
+        true => ty,
+        false => "other",
+    }
+}
+
+fn app_label(app: &str) -> String {
+    match crate::inbound::SourceApp::parse(app) {
+        Some(a) => crate::stories::capitalized(a.as_str()),
+        None => crate::stories::capitalized(app),
+    }
+}
+
+fn app_maker(app: &str) -> &'static str {
+    match app {
+        "radarr" | "sonarr" | "lidarr" | "readarr" | "whisparr" | "prowlarr" => "Servarr",
+        "plex" => "Plex",
+        "jellyfin" => "Jellyfin",
+        "emby" => "Emby",
+        "tautulli" => "Tautulli",
+        "overseerr" | "jellyseerr" => "Seerr",
+        _ => "hookarr",
+    }
+}
