@@ -14,8 +14,8 @@ macro_rules! say {
 
 mod accounts;
 mod config_transfer;
-mod mqtt;
 mod deliveries;
+mod mqtt;
 mod replay;
 mod serve;
 

@@ -12,7 +12,9 @@ const WAIT: Duration = Duration::from_secs(10);
 
 pub(super) async fn test(loaded: Loaded) -> anyhow::Result<ExitCode> {
     let Some(settings) = loaded.config.mqtt.clone() else {
-        eprintln!("hookarr: no `mqtt:` section in the configuration: add `mqtt: {{url: mqtt://host:1883}}`");
+        eprintln!(
+            "hookarr: no `mqtt:` section in the configuration: add `mqtt: {{url: mqtt://host:1883}}`"
+        );
         return Ok(ExitCode::from(2));
     };
     let topic = format!("{}/test", settings.base_topic);
@@ -34,7 +36,13 @@ pub(super) async fn test(loaded: Loaded) -> anyhow::Result<ExitCode> {
         }
     })
     .await
-    .unwrap_or_else(|_| Err(format!("no answer from {} within {} s", link.state().broker, WAIT.as_secs())));
+    .unwrap_or_else(|_| {
+        Err(format!(
+            "no answer from {} within {} s",
+            link.state().broker,
+            WAIT.as_secs()
+        ))
+    });
     let outcome = match connected {
         Ok(state) => {
             say!("connected to {}", state.broker);
@@ -42,7 +50,10 @@ pub(super) async fn test(loaded: Loaded) -> anyhow::Result<ExitCode> {
                 "message": "Test message from hookarr: the broker works.",
                 "at": chrono::Utc::now(),
             });
-            match link.publish(Message::new(&topic, payload.to_string(), false), WAIT).await {
+            match link
+                .publish(Message::new(&topic, payload.to_string(), false), WAIT)
+                .await
+            {
                 Ok(()) => {
                     say!("published a test message on {topic}: the broker acknowledged it");
                     ExitCode::SUCCESS

@@ -69,7 +69,9 @@ pub fn valid_topic_prefix(topic: &str) -> Result<(), &'static str> {
         return Err("must not be empty");
     }
     if topic.contains(['#', '+']) {
-        return Err("must not contain the wildcards # or + (a topic a message is published to names every level)");
+        return Err(
+            "must not contain the wildcards # or + (a topic a message is published to names every level)",
+        );
     }
     if topic.contains('\0') {
         return Err("must not contain a NUL character");
@@ -88,20 +90,24 @@ pub fn valid_topic_prefix(topic: &str) -> Result<(), &'static str> {
 
 /// The destination `mqtt:` makes for Home Assistant: every event (and hookarr's word on a silent source)
 /// becomes the state of its source's and player's entities; a problem when a destination has its name.
-pub(super) fn home_assistant_destination(
+pub fn home_assistant_destination(
     destinations: &[super::Destination],
 ) -> Result<super::Destination, super::Problem> {
     let name = crate::mqtt::HOME_ASSISTANT_DESTINATION;
     if let Some(i) = destinations.iter().position(|d| d.name == name) {
         return Err(super::Problem::new(
             format!("destinations[{i}].name"),
-            format!("`{name}` is the destination hookarr makes for Home Assistant when `mqtt:` is set: rename this one"),
+            format!(
+                "`{name}` is the destination hookarr makes for Home Assistant when `mqtt:` is set: rename this one"
+            ),
         ));
     }
     let spec = serde_json::json!({
         "name": name,
         "type": "mqtt",
         "events": ["*", "hookarr.source_silent", "hookarr.source_back"],
+        // A local broker: tried again soon, and for hours (each reconnect also makes them due at once).
+        "retry": {"max_attempts": 100, "schedule": ["0s", "5s", "30s", "1m", "5m"]},
     });
     let mut d: super::Destination =
         serde_json::from_value(spec).expect("the Home Assistant destination is well-formed");

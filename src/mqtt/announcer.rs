@@ -34,7 +34,11 @@ pub trait Commands: Send + Sync {
 }
 
 /// Runs until `stop`.
-pub async fn run_announcer(hub: Arc<MqttHub>, commands: Arc<dyn Commands>, stop: CancellationToken) {
+pub async fn run_announcer(
+    hub: Arc<MqttHub>,
+    commands: Arc<dyn Commands>,
+    stop: CancellationToken,
+) {
     let mut state = hub.link.watch();
     let mut incoming = hub.link.incoming();
     let mut tick = tokio::time::interval(TICK);
@@ -54,6 +58,9 @@ pub async fn run_announcer(hub: Arc<MqttHub>, commands: Arc<dyn Commands>, stop:
                 }
             }
             message = incoming.recv() => match message {
+                Ok(m) if m.retained && hub.topics.command_of(&m.topic).is_some() => {
+                    tracing::warn!(message = "A retained command was ignored: Home Assistant's commands are not retained.", topic = %m.topic);
+                }
                 Ok(m) => on_message(&hub, commands.as_ref(), &m.topic, &m.payload).await,
                 Err(RecvError::Lagged(_)) => continue,
                 Err(RecvError::Closed) => break,
@@ -72,8 +79,13 @@ pub async fn run_announcer(hub: Arc<MqttHub>, commands: Arc<dyn Commands>, stop:
 async fn everything(hub: &MqttHub, commands: &dyn Commands) {
     let configured = commands.configured_sources();
     match hub.announce(&configured, true).await {
-        Ok(n) => tracing::info!(message = "Announced hookarr to Home Assistant.", configs = n),
-        Err(error) => tracing::warn!(message = "Announcing to Home Assistant failed; retrying on the next tick.", %error),
+        Ok(n) => tracing::info!(
+            message = "Announced hookarr to Home Assistant.",
+            configs = n
+        ),
+        Err(error) => {
+            tracing::warn!(message = "Announcing to Home Assistant failed; retrying on the next tick.", %error)
+        }
     }
     if let Err(error) = hub.republish_states(&configured).await {
         tracing::warn!(message = "Publishing the sources' and players' states failed.", %error);
@@ -122,8 +134,14 @@ async fn on_message(hub: &MqttHub, commands: &dyn Commands, topic: &str, payload
     let text = String::from_utf8_lossy(payload);
     let done = match command {
         "quiet_hours" => match text.trim() {
-            "ON" => commands.set_quiet(true).await.map(|_| "quiet hours on".to_owned()),
-            "OFF" => commands.set_quiet(false).await.map(|_| "quiet hours off".to_owned()),
+            "ON" => commands
+                .set_quiet(true)
+                .await
+                .map(|_| "quiet hours on".to_owned()),
+            "OFF" => commands
+                .set_quiet(false)
+                .await
+                .map(|_| "quiet hours off".to_owned()),
             other => Err(anyhow::anyhow!("the switch takes ON or OFF, not {other:?}")),
         },
         "retry_dead" => commands
@@ -146,7 +164,9 @@ async fn on_message(hub: &MqttHub, commands: &dyn Commands, topic: &str, payload
     };
     match done {
         Ok(what) => tracing::info!(message = "Home Assistant's command done.", command, %what),
-        Err(error) => tracing::warn!(message = "Home Assistant's command was not carried out.", command, %error),
+        Err(error) => {
+            tracing::warn!(message = "Home Assistant's command was not carried out.", command, %error)
+        }
     }
     publish_hub_state(hub, commands).await;
 }

@@ -72,37 +72,62 @@ fn hub(t: &Topics, version: &str, out: &mut Configs) {
     let state = t.hub_state();
     let device = hub_device(t, version);
     let sensors = [
-        ("queue_depth", "Queue depth", "mdi:tray-full", "{{ value_json.queue_depth }}"),
-        ("dead_deliveries", "Dead deliveries", "mdi:email-alert", "{{ value_json.dead }}"),
-        ("events_last_hour", "Events in the last hour", "mdi:bell-ring", "{{ value_json.events_last_hour }}"),
+        (
+            "queue_depth",
+            "Queue depth",
+            "mdi:tray-full",
+            "{{ value_json.queue_depth }}",
+        ),
+        (
+            "dead_deliveries",
+            "Dead deliveries",
+            "mdi:email-alert",
+            "{{ value_json.dead }}",
+        ),
+        (
+            "events_last_hour",
+            "Events in the last hour",
+            "mdi:bell-ring",
+            "{{ value_json.events_last_hour }}",
+        ),
     ];
     for (id, name, icon, template) in sensors {
         let uid = format!("{node}_{id}");
         out.insert(
             t.config("sensor", &uid),
-            common(t, version, device.clone(), json!({
-                "name": name,
-                "unique_id": uid,
-                "state_topic": state,
-                "value_template": template,
-                "state_class": "measurement",
-                "icon": icon,
-            })),
+            common(
+                t,
+                version,
+                device.clone(),
+                json!({
+                    "name": name,
+                    "unique_id": uid,
+                    "state_topic": state,
+                    "value_template": template,
+                    "state_class": "measurement",
+                    "icon": icon,
+                }),
+            ),
         );
     }
     let uid = format!("{node}_quiet_hours");
     out.insert(
         t.config("switch", &uid),
-        common(t, version, device.clone(), json!({
-            "name": "Quiet hours",
-            "unique_id": uid,
-            "state_topic": state,
-            "value_template": "{{ value_json.quiet_hours }}",
-            "command_topic": t.hub_command("quiet_hours"),
-            "payload_on": "ON",
-            "payload_off": "OFF",
-            "icon": "mdi:bell-sleep",
-        })),
+        common(
+            t,
+            version,
+            device.clone(),
+            json!({
+                "name": "Quiet hours",
+                "unique_id": uid,
+                "state_topic": state,
+                "value_template": "{{ value_json.quiet_hours }}",
+                "command_topic": t.hub_command("quiet_hours"),
+                "payload_on": "ON",
+                "payload_off": "OFF",
+                "icon": "mdi:bell-sleep",
+            }),
+        ),
     );
     for (id, name, icon) in [
         ("retry_dead", "Retry dead deliveries", "mdi:restart"),
@@ -111,23 +136,33 @@ fn hub(t: &Topics, version: &str, out: &mut Configs) {
         let uid = format!("{node}_{id}");
         out.insert(
             t.config("button", &uid),
-            common(t, version, device.clone(), json!({
-                "name": name,
-                "unique_id": uid,
-                "command_topic": t.hub_command(id),
-                "payload_press": "PRESS",
-                "icon": icon,
-            })),
+            common(
+                t,
+                version,
+                device.clone(),
+                json!({
+                    "name": name,
+                    "unique_id": uid,
+                    "command_topic": t.hub_command(id),
+                    "payload_press": "PRESS",
+                    "icon": icon,
+                }),
+            ),
         );
     }
     let uid = format!("{node}_notify");
     out.insert(
         t.config("notify", &uid),
-        common(t, version, device, json!({
-            "name": "Send through hookarr",
-            "unique_id": uid,
-            "command_topic": t.hub_command("notify"),
-        })),
+        common(
+            t,
+            version,
+            device,
+            json!({
+                "name": "Send through hookarr",
+                "unique_id": uid,
+                "command_topic": t.hub_command("notify"),
+            }),
+        ),
     );
 }
 
@@ -149,53 +184,73 @@ fn source(t: &Topics, s: &SourceDoc, out: &mut Configs) {
     let uid = format!("{node}_{id}_last_event");
     out.insert(
         t.config("sensor", &uid),
-        common(t, hub_version, device.clone(), json!({
-            "name": "Last event",
-            "unique_id": uid,
-            "state_topic": t.source(&s.name, "state"),
-            "value_template": "{{ value_json.at }}",
-            "json_attributes_topic": t.source(&s.name, "state"),
-            "device_class": "timestamp",
-            "icon": "mdi:history",
-        })),
+        common(
+            t,
+            hub_version,
+            device.clone(),
+            json!({
+                "name": "Last event",
+                "unique_id": uid,
+                "state_topic": t.source(&s.name, "state"),
+                "value_template": "{{ value_json.at }}",
+                "json_attributes_topic": t.source(&s.name, "state"),
+                "device_class": "timestamp",
+                "icon": "mdi:history",
+            }),
+        ),
     );
     let uid = format!("{node}_{id}_health");
     out.insert(
         t.config("sensor", &uid),
-        common(t, hub_version, device.clone(), json!({
-            "name": "Open health issues",
-            "unique_id": uid,
-            "state_topic": t.source(&s.name, "health"),
-            "value_template": "{{ value_json.count }}",
-            "json_attributes_topic": t.source(&s.name, "health"),
-            "state_class": "measurement",
-            "icon": "mdi:heart-pulse",
-        })),
+        common(
+            t,
+            hub_version,
+            device.clone(),
+            json!({
+                "name": "Open health issues",
+                "unique_id": uid,
+                "state_topic": t.source(&s.name, "health"),
+                "value_template": "{{ value_json.count }}",
+                "json_attributes_topic": t.source(&s.name, "health"),
+                "state_class": "measurement",
+                "icon": "mdi:heart-pulse",
+            }),
+        ),
     );
     let uid = format!("{node}_{id}_connectivity");
     out.insert(
         t.config("binary_sensor", &uid),
-        common(t, hub_version, device.clone(), json!({
-            "name": "Connectivity",
-            "unique_id": uid,
-            "state_topic": t.source(&s.name, "connectivity"),
-            "payload_on": "ON",
-            "payload_off": "OFF",
-            "device_class": "connectivity",
-            "entity_category": "diagnostic",
-        })),
+        common(
+            t,
+            hub_version,
+            device.clone(),
+            json!({
+                "name": "Connectivity",
+                "unique_id": uid,
+                "state_topic": t.source(&s.name, "connectivity"),
+                "payload_on": "ON",
+                "payload_off": "OFF",
+                "device_class": "connectivity",
+                "entity_category": "diagnostic",
+            }),
+        ),
     );
     let types = event_types(&s.app);
     let uid = format!("{node}_{id}_events");
     out.insert(
         t.config("event", &uid),
-        common(t, hub_version, device.clone(), json!({
-            "name": "Events",
-            "unique_id": uid,
-            "state_topic": t.source(&s.name, "event"),
-            "event_types": types,
-            "icon": "mdi:bell-badge",
-        })),
+        common(
+            t,
+            hub_version,
+            device.clone(),
+            json!({
+                "name": "Events",
+                "unique_id": uid,
+                "state_topic": t.source(&s.name, "event"),
+                "event_types": types,
+                "icon": "mdi:bell-badge",
+            }),
+        ),
     );
     for ty in types {
         let uid = format!("{node}_{id}_{ty}");
@@ -225,17 +280,22 @@ fn player(t: &Topics, p: &PlayerDoc, out: &mut Configs) {
     let uid = format!("{node}_player_{}", p.id);
     out.insert(
         t.config("sensor", &uid),
-        common(t, t.version(), device, json!({
-            "name": "Now playing",
-            "unique_id": uid,
-            "state_topic": t.player(&p.id),
-            "value_template": "{{ value_json.state }}",
-            "json_attributes_topic": t.player(&p.id),
-            "device_class": "enum",
-            "options": ["off", "idle", "playing", "paused"],
-            "expire_after": super::players::EXPIRE_AFTER_SECS,
-            "icon": "mdi:play-network",
-        })),
+        common(
+            t,
+            t.version(),
+            device,
+            json!({
+                "name": "Now playing",
+                "unique_id": uid,
+                "state_topic": t.player(&p.id),
+                "value_template": "{{ value_json.state }}",
+                "json_attributes_topic": t.player(&p.id),
+                "device_class": "enum",
+                "options": ["off", "idle", "playing", "paused"],
+                "expire_after": super::players::EXPIRE_AFTER_SECS,
+                "icon": "mdi:play-network",
+            }),
+        ),
     );
 }
 
@@ -256,7 +316,14 @@ pub fn event_types(app: &str) -> &'static [&'static str] {
             "test",
             "other",
         ],
-        "prowlarr" => &["grabbed", "health_issue", "health_restored", "app_updated", "test", "other"],
+        "prowlarr" => &[
+            "grabbed",
+            "health_issue",
+            "health_restored",
+            "app_updated",
+            "test",
+            "other",
+        ],
         "plex" | "jellyfin" | "emby" | "tautulli" => &[
             "added",
             "deleted",

@@ -5,8 +5,8 @@
 use crate::config::Mqtt;
 use chrono::{DateTime, Utc};
 use rumqttc::{
-    AsyncClient, ConnectReturnCode, ConnectionError, Event, LastWill, MqttOptions,
-    Outgoing, Packet, QoS, Transport,
+    AsyncClient, ConnectReturnCode, ConnectionError, Event, LastWill, MqttOptions, Outgoing,
+    Packet, QoS, Transport,
 };
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
@@ -37,6 +37,8 @@ impl Message {
 pub struct Incoming {
     pub topic: String,
     pub payload: Vec<u8>,
+    /// Kept by the broker from before: never a command (it would be carried out again at every connect).
+    pub retained: bool,
 }
 
 /// Why a publish did not reach the broker.
@@ -44,7 +46,9 @@ pub struct Incoming {
 pub enum PublishError {
     #[error("the MQTT broker at {broker} is not connected: {why}")]
     NotConnected { broker: String, why: String },
-    #[error("the connection to the MQTT broker at {broker} was lost before it acknowledged the message")]
+    #[error(
+        "the connection to the MQTT broker at {broker} was lost before it acknowledged the message"
+    )]
     Lost { broker: String },
     #[error("the MQTT broker at {broker} did not acknowledge the message within {secs} s")]
     TimedOut { broker: String, secs: u64 },
@@ -294,6 +298,7 @@ impl Runner {
                 let _ = self.incoming.send(Incoming {
                     topic: p.topic,
                     payload: p.payload.to_vec(),
+                    retained: p.retain,
                 });
             }
             _ => {}
@@ -305,7 +310,12 @@ impl Runner {
     /// deliveries try again), and the state says why.
     fn lost(&mut self, why: String) {
         let broker = self.broker.clone();
-        for waiting in self.sent.drain(..).flatten().chain(self.acked.drain().map(|(_, w)| w)) {
+        for waiting in self
+            .sent
+            .drain(..)
+            .flatten()
+            .chain(self.acked.drain().map(|(_, w)| w))
+        {
             let _ = waiting.done.send(Err(PublishError::Lost {
                 broker: broker.clone(),
             }));
@@ -328,7 +338,10 @@ impl Runner {
 fn options(settings: &Mqtt, status: &str, role: Role) -> MqttOptions {
     let url = url::Url::parse(&settings.url).expect("mqtt.url was validated");
     let tls = url.scheme() == "mqtts";
-    let host = url.host_str().unwrap_or("localhost").trim_matches(['[', ']']);
+    let host = url
+        .host_str()
+        .unwrap_or("localhost")
+        .trim_matches(['[', ']']);
     let port = url.port().unwrap_or(if tls { 8883 } else { 1883 });
     let mut o = MqttOptions::new(settings.client_id(), host, port);
     o.set_keep_alive(Duration::from_secs(30));
@@ -382,16 +395,19 @@ fn describe(error: &ConnectionError, broker: &str) -> String {
             ConnectReturnCode::BadUserNamePassword => format!(
                 "the broker at {broker} refused the user name or password: check mqtt.username and mqtt.password"
             ),
+            // Mosquitto answers a wrong password this way too.
             ConnectReturnCode::NotAuthorized => format!(
-                "the broker at {broker} refused hookarr (not authorized): check mqtt.username, mqtt.password and the broker's ACL"
+                "the broker at {broker} refused the user name or password (not authorized): check mqtt.username, mqtt.password and the broker's ACL"
             ),
-            ConnectReturnCode::BadClientId => format!(
-                "the broker at {broker} refused the client id: set another mqtt.client_id"
-            ),
+            ConnectReturnCode::BadClientId => {
+                format!("the broker at {broker} refused the client id: set another mqtt.client_id")
+            }
             other => format!("the broker at {broker} refused the connection: {other:?}"),
         },
         ConnectionError::Tls(e) => {
-            format!("TLS with the broker at {broker} failed: {e} (is its certificate valid for this host name?)")
+            format!(
+                "TLS with the broker at {broker} failed: {e} (is its certificate valid for this host name?)"
+            )
         }
         ConnectionError::Io(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => format!(
             "connection refused by {broker}: no broker listens there; check mqtt.url and that the broker runs"

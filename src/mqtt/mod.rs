@@ -294,7 +294,11 @@ impl MqttHub {
                 self.store.delete_mqtt_doc("player", &id).await?;
                 continue;
             }
-            if !doc.user.as_deref().is_some_and(|u| self.settings().publishes_player_of(u)) {
+            if !doc
+                .user
+                .as_deref()
+                .is_some_and(|u| self.settings().publishes_player_of(u))
+            {
                 continue;
             }
             let lock = self.source_lock(&doc.source);
@@ -330,7 +334,11 @@ impl MqttHub {
             .into_iter()
             .filter_map(|(_, text)| serde_json::from_str::<PlayerDoc>(&text).ok())
             .filter(|p| configured.contains(&p.source))
-            .filter(|p| p.user.as_deref().is_some_and(|u| self.settings().publishes_player_of(u)))
+            .filter(|p| {
+                p.user
+                    .as_deref()
+                    .is_some_and(|u| self.settings().publishes_player_of(u))
+            })
             .collect();
         Ok(Inventory {
             version: self.topics.version().to_owned(),
@@ -373,7 +381,12 @@ impl MqttHub {
             .and_then(|text| serde_json::from_str(&text).ok()))
     }
 
-    async fn put<T: serde::Serialize>(&self, kind: &str, id: &str, doc: &T) -> Result<(), StoreError> {
+    async fn put<T: serde::Serialize>(
+        &self,
+        kind: &str,
+        id: &str,
+        doc: &T,
+    ) -> Result<(), StoreError> {
         let text = serde_json::to_string(doc).expect("a doc serializes");
         self.store.put_mqtt_doc(kind, id, &text).await
     }

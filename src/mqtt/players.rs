@@ -62,9 +62,12 @@ pub fn player_id(event: &Event) -> Option<String> {
     Some(object_id(&format!("{}_{device}", event.source.name)))
 }
 
-/// The state a playback event puts its player in.
-fn state_of(kind: EventKind, was: &str) -> Option<&'static str> {
-    Some(match kind {
+/// The state a playback event puts its player in: a stop that played to the end is a scrobble (Jellyfin,
+/// Emby), while Plex scrobbles as it still plays.
+fn state_of(event: &Event, was: &str) -> Option<&'static str> {
+    let completed = event.data.playback.as_ref().and_then(|p| p.completed) == Some(true);
+    Some(match event.event {
+        EventKind::PlaybackScrobble if completed => "idle",
         EventKind::PlaybackStart | EventKind::PlaybackResume | EventKind::PlaybackProgress => {
             "playing"
         }
@@ -95,7 +98,7 @@ impl PlayerDoc {
     pub fn after(doc: Option<PlayerDoc>, event: &Event) -> Option<(PlayerDoc, bool)> {
         let id = player_id(event)?;
         let was = doc.as_ref().map_or("off", |d| d.state.as_str()).to_owned();
-        let state = state_of(event.event, &was)?;
+        let state = state_of(event, &was)?;
         if doc.as_ref().is_some_and(|d| event.timestamp < d.event_at) {
             return None;
         }
@@ -126,7 +129,9 @@ impl PlayerDoc {
             year: media.year,
             position_ms: p.position_ms,
             duration_ms: p.duration_ms,
-            progress: p.progress.or_else(|| progress_of(p.position_ms, p.duration_ms)),
+            progress: p
+                .progress
+                .or_else(|| progress_of(p.position_ms, p.duration_ms)),
             poster_url: media.poster_url.clone(),
             event_at: event.timestamp,
             published_at,
@@ -236,22 +241,38 @@ mod tests {
     #[test]
     fn start_pause_stop_move_the_player_and_progress_is_sent_at_most_every_ten_seconds() {
         let d = published(PlayerDoc::after(None, &play(EventKind::PlaybackStart, 100, 0)).unwrap());
-        assert_eq!((d.state.as_str(), d.id.as_str()), ("playing", "jellyfin_living_room_tv"));
-        let (kept, send) =
-            PlayerDoc::after(Some(d.clone()), &play(EventKind::PlaybackProgress, 105, 5_000)).unwrap();
+        assert_eq!(
+            (d.state.as_str(), d.id.as_str()),
+            ("playing", "jellyfin_living_room_tv")
+        );
+        let (kept, send) = PlayerDoc::after(
+            Some(d.clone()),
+            &play(EventKind::PlaybackProgress, 105, 5_000),
+        )
+        .unwrap();
         assert!(!send, "five seconds after the last publish");
         assert_eq!(kept.position_ms, Some(5_000));
         let d = published(
             PlayerDoc::after(Some(kept), &play(EventKind::PlaybackProgress, 111, 11_000)).unwrap(),
         );
         assert_eq!(d.progress, Some(1.8));
-        let d = published(PlayerDoc::after(Some(d), &play(EventKind::PlaybackPause, 112, 12_000)).unwrap());
+        let d = published(
+            PlayerDoc::after(Some(d), &play(EventKind::PlaybackPause, 112, 12_000)).unwrap(),
+        );
         assert_eq!(d.state, "paused");
         assert!(
             PlayerDoc::after(Some(d.clone()), &play(EventKind::PlaybackProgress, 90, 0)).is_none(),
             "an older event changes nothing"
         );
-        let d = published(PlayerDoc::after(Some(d), &play(EventKind::PlaybackStop, 120, 20_000)).unwrap());
+        let mut scrobble = play(EventKind::PlaybackScrobble, 115, 15_000);
+        let (d, _) = PlayerDoc::after(Some(d), &scrobble).unwrap();
+        assert_eq!(d.state, "paused", "Plex scrobbles while it still plays");
+        scrobble.data.playback.as_mut().unwrap().completed = Some(true);
+        let (d, _) = PlayerDoc::after(Some(d), &scrobble).unwrap();
+        assert_eq!(d.state, "idle", "a stop that played to the end");
+        let d = published(
+            PlayerDoc::after(Some(d), &play(EventKind::PlaybackStop, 120, 20_000)).unwrap(),
+        );
         assert_eq!(d.state, "idle");
         assert!(d.refresh(d.event_at + Duration::hours(5)).is_none());
     }
@@ -260,11 +281,16 @@ mod tests {
     fn a_player_whose_stop_never_came_is_refreshed_then_turned_off() {
         let d = published(PlayerDoc::after(None, &play(EventKind::PlaybackStart, 0, 0)).unwrap());
         let start = d.event_at;
-        assert!(d.refresh(start + Duration::seconds(30)).is_none(), "refreshed a minute apart");
+        assert!(
+            d.refresh(start + Duration::seconds(30)).is_none(),
+            "refreshed a minute apart"
+        );
         let again = d.refresh(start + Duration::seconds(61)).unwrap();
         assert_eq!(again.state, "playing");
         // 10 minutes of film and 30 of grace: past them, the stop is overdue.
-        let late = d.refresh(start + Duration::seconds(600 + 1800 + 1)).unwrap();
+        let late = d
+            .refresh(start + Duration::seconds(600 + 1800 + 1))
+            .unwrap();
         assert_eq!(late.state, "off");
     }
 

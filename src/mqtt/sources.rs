@@ -180,7 +180,7 @@ mod tests {
                 ..EventData::default()
             },
         );
-        e.summary = format!("{check}");
+        e.summary = check.to_owned();
         e
     }
 
@@ -191,9 +191,19 @@ mod tests {
         let d = SourceDoc::after(Some(d), &health(EventKind::HealthIssue, "IndexerCheck", 30));
         assert_eq!(d.health.len(), 2);
         let indexer = d.health.iter().find(|i| i.check == "IndexerCheck").unwrap();
-        assert_eq!(indexer.since.timestamp(), 10, "a repeat keeps when it opened");
-        let d = SourceDoc::after(Some(d), &health(EventKind::HealthRestored, "IndexerCheck", 40));
-        assert_eq!(d.health.iter().map(|i| &i.check).collect::<Vec<_>>(), ["DiskCheck"]);
+        assert_eq!(
+            indexer.since.timestamp(),
+            10,
+            "a repeat keeps when it opened"
+        );
+        let d = SourceDoc::after(
+            Some(d),
+            &health(EventKind::HealthRestored, "IndexerCheck", 40),
+        );
+        assert_eq!(
+            d.health.iter().map(|i| &i.check).collect::<Vec<_>>(),
+            ["DiskCheck"]
+        );
         assert_eq!(d.display_name(), "Sonarr");
         assert_eq!(d.last_event_at.timestamp(), 40);
     }

@@ -91,10 +91,12 @@ impl Topics {
 pub fn object_id(name: &str) -> String {
     let id: String = name
         .chars()
-        .map(|c| match c.is_ascii_alphanumeric() || c == '_' || c == '-' {
-            true => c.to_ascii_lowercase(),
-            false => '_',
-        })
+        .map(
+            |c| match c.is_ascii_alphanumeric() || c == '_' || c == '-' {
+                true => c.to_ascii_lowercase(),
+                false => '_',
+            },
+        )
         .take(64)
         .collect();
     match id.is_empty() {
@@ -108,7 +110,8 @@ mod tests {
     use super::*;
 
     fn topics(base: &str) -> Topics {
-        let m: Mqtt = serde_norway::from_str(&format!("url: mqtt://h\nbase_topic: {base}")).unwrap();
+        let m: Mqtt =
+            serde_norway::from_str(&format!("url: mqtt://h\nbase_topic: {base}")).unwrap();
         Topics::new(&m)
     }
 
@@ -123,7 +126,10 @@ mod tests {
     #[test]
     fn commands_are_read_back_only_from_the_hubs_own_topics() {
         let t = topics("hookarr");
-        assert_eq!(t.command_of(&t.hub_command("retry_dead")), Some("retry_dead"));
+        assert_eq!(
+            t.command_of(&t.hub_command("retry_dead")),
+            Some("retry_dead")
+        );
         assert_eq!(t.command_of("other/hub/retry_dead/set"), None);
         assert!(t.is_own_config(&t.config("sensor", "hookarr_queue_depth")));
         assert!(!t.is_own_config("homeassistant/sensor/hookarrx_q/config"));

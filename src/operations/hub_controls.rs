@@ -87,8 +87,12 @@ impl crate::mqtt::Commands for HubControls {
             .retry_deliveries(None, Some(&filter), Utc::now())
             .await?;
         self.engine.notify_ingest();
-        self.audit("deliveries.retried", "*", json!({"status": "dead", "retried": n}))
-            .await;
+        self.audit(
+            "deliveries.retried",
+            "*",
+            json!({"status": "dead", "retried": n}),
+        )
+        .await;
         Ok(n)
     }
 

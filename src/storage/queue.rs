@@ -51,8 +51,11 @@ pub trait Queue: Send + Sync + 'static {
     async fn make_due(&self, destination: &str, now: DateTime<Utc>) -> Result<u64, StoreError>;
     /// Makes the held deliveries whose group key starts with `group_prefix` due now (held quiet-hours
     /// digests); how many.
-    async fn make_held_due(&self, group_prefix: &str, now: DateTime<Utc>)
-    -> Result<u64, StoreError>;
+    async fn make_held_due(
+        &self,
+        group_prefix: &str,
+        now: DateTime<Utc>,
+    ) -> Result<u64, StoreError>;
     /// Makes every leased pending delivery due now (a single-process SQLite start: no other process can hold
     /// a lease, so the leases are a killed run's). Returns how many.
     async fn release_leases(&self, now: DateTime<Utc>) -> Result<u64, StoreError>;
@@ -220,7 +223,11 @@ where
         Ok(D::rows_affected(&done))
     }
 
-    async fn make_held_due(&self, group_prefix: &str, now: DateTime<Utc>) -> Result<u64, StoreError> {
+    async fn make_held_due(
+        &self,
+        group_prefix: &str,
+        now: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
         // The prefixes hookarr makes hold no LIKE wildcard (`%`, `_`).
         debug_assert!(!group_prefix.contains(['%', '_']));
         let done = sqlx::query(

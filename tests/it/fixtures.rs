@@ -297,7 +297,7 @@ fn render_corpus(templates: &hookarr::outbound::Templates, corpus: &Corpus) -> u
                     DestinationType::HomeAssistant => {
                         assert_eq!(payload["event"], event.event.as_str())
                     }
-                    DestinationType::Webhook => {
+                    DestinationType::Webhook | DestinationType::Mqtt => {
                         assert_eq!(payload, serde_json::to_value(&event).unwrap())
                     }
                     DestinationType::Telegram => {

@@ -24,6 +24,7 @@ mod logs;
 mod media_servers;
 mod mock_attack;
 mod more_sources;
+mod mqtt;
 mod receiver;
 mod replay_cli;
 mod router;

@@ -20,21 +20,60 @@ const SWITCH_HOLDS_AT_MOST_DAYS: i64 = 7;
 const SWITCH_PREFIX: &str = "switch-";
 
 impl Engine {
-    /// Connects to the broker of `mqtt:` (once; `None` without it). Its link runs until `stop`.
-    pub fn start_mqtt(&self, stop: CancellationToken) -> Option<Arc<MqttHub>> {
+    /// Connects to the broker of `mqtt:` (once; `None` without it). Its link runs until `stop`; each time it
+    /// connects again, what waits for the broker is made due (paced by each destination's rate limit).
+    pub fn start_mqtt(self: &Arc<Self>, stop: CancellationToken) -> Option<Arc<MqttHub>> {
         let settings = self.mqtt_settings.clone()?;
-        Some(
-            self.mqtt
-                .get_or_init(|| {
-                    Arc::new(MqttHub::start(
-                        settings,
-                        self.store.clone(),
-                        self.timeout,
-                        stop,
-                    ))
-                })
-                .clone(),
-        )
+        let mut started = false;
+        let hub = self
+            .mqtt
+            .get_or_init(|| {
+                started = true;
+                Arc::new(MqttHub::start(
+                    settings,
+                    self.store.clone(),
+                    self.timeout,
+                    stop.clone(),
+                ))
+            })
+            .clone();
+        if started {
+            tokio::spawn(self.clone().resume_on_reconnect(hub.link.watch(), stop));
+        }
+        Some(hub)
+    }
+
+    /// Makes the pending deliveries of every mqtt destination due whenever the link connects again.
+    async fn resume_on_reconnect(
+        self: Arc<Self>,
+        mut state: tokio::sync::watch::Receiver<crate::mqtt::LinkState>,
+        stop: CancellationToken,
+    ) {
+        let mut connects = 0;
+        loop {
+            tokio::select! {
+                _ = stop.cancelled() => return,
+                changed = state.changed() => if changed.is_err() { return },
+            }
+            let now = state.borrow_and_update().clone();
+            if !now.connected || now.connects == connects {
+                continue;
+            }
+            connects = now.connects;
+            let names: Vec<String> = self
+                .configured()
+                .runtimes
+                .iter()
+                .filter(|(_, r)| r.target.kind == DestinationType::Mqtt)
+                .map(|(name, _)| name.clone())
+                .collect();
+            for name in names {
+                if let Err(error) = self.store.make_due(&name, Utc::now()).await {
+                    error.log("Resuming the deliveries that waited for the broker failed.");
+                }
+            }
+            self.wake_claimer.notify_one();
+        }
     }
 
     /// Whether `mqtt:` is set (an mqtt destination has a broker).
@@ -65,22 +104,35 @@ impl Engine {
             return Sent::error(started, clock, why.into());
         };
         let answer = if dest.target.service.home_assistant {
-            hub.tell(event).await.map(|told| match told.skipped {
-                Some(why) => format!("nothing published: {why}"),
-                None => format!("{} messages acknowledged by {}", told.messages, hub.link.state().broker),
-            })
-            .map_err(|e| e.to_string())
+            hub.tell(event)
+                .await
+                .map(|told| match told.skipped {
+                    Some(why) => format!("nothing published: {why}"),
+                    None => format!(
+                        "{} messages acknowledged by {}",
+                        told.messages,
+                        hub.link.state().broker
+                    ),
+                })
+                .map_err(|e| e.to_string())
         } else {
             let pattern = dest.target.service.topic.clone().unwrap_or_else(|| {
-                crate::outbound::targets::mqtt::DEFAULT_PATTERN
-                    .replacen("hookarr", &hub.settings().base_topic, 1)
+                crate::outbound::targets::mqtt::DEFAULT_PATTERN.replacen(
+                    "hookarr",
+                    &hub.settings().base_topic,
+                    1,
+                )
             });
             let topic = crate::outbound::targets::mqtt::topic_for(&pattern, event);
             let body = serde_json::to_vec(payload).expect("a JSON value serializes");
-            hub.publish(Message::new(topic.clone(), body, dest.target.service.retain))
-                .await
-                .map(|()| format!("acknowledged by {} on {topic}", hub.link.state().broker))
-                .map_err(|e| e.to_string())
+            hub.publish(Message::new(
+                topic.clone(),
+                body,
+                dest.target.service.retain,
+            ))
+            .await
+            .map(|()| format!("acknowledged by {} on {topic}", hub.link.state().broker))
+            .map_err(|e| e.to_string())
         };
         match answer {
             Ok(body) => Sent {

@@ -159,7 +159,9 @@ impl OwnKey {
             OwnKey::To => "Recipients, comma-separated",
             OwnKey::Tls => "How the connection is secured: starttls, tls or none",
             OwnKey::EditMessages => "Edit the grab's message when the download is imported",
-            OwnKey::Retain => "Retain: the broker keeps the last message for whoever subscribes later",
+            OwnKey::Retain => {
+                "Retain: the broker keeps the last message for whoever subscribes later"
+            }
         }
     }
 

@@ -140,7 +140,7 @@ mod tests {
         let mut event = crate::delivery::test_event();
         event.source.name = "evil/#/+".into();
         let topic = topic_for(DEFAULT_PATTERN, &event);
-        assert_eq!(topic, "hookarr/events/evil___/test");
+        assert_eq!(topic, "hookarr/events/evil____/test");
         assert_eq!(level(""), "_");
     }
 }

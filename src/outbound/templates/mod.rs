@@ -55,6 +55,10 @@ const EMBEDDED: &[(&str, &str)] = &[
         include_str!("../../../templates/webhook/default.hbs"),
     ),
     (
+        "mqtt/default",
+        include_str!("../../../templates/mqtt/default.hbs"),
+    ),
+    (
         "discord/story",
         include_str!("../../../templates/discord/story.hbs"),
     ),
