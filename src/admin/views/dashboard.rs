@@ -1,5 +1,6 @@
 //! The dashboard: events per minute over the last hour, the delivery success rate, the queue, destinations
-//! that fail or wait, and each source's last event (an admin sees all of it; a user their own webhooks).
+//! that fail or wait, each source's last event and the MQTT broker (an admin sees all of it; a user their own
+//! webhooks).
 
 use super::{Layout, LoggedIn, iso, render};
 use crate::api::{ApiError, AppState};
@@ -59,6 +60,8 @@ struct DashboardPage {
     since: String,
     /// Admins: the last reading of hookarr.yaml, when it was refused.
     config_refused: Option<ConfigRefused>,
+    /// Admins, with `mqtt:` set: the broker and what Home Assistant was told.
+    broker: Option<super::broker::BrokerCard>,
 }
 
 /// hookarr.yaml as last read, not applied.
@@ -156,7 +159,12 @@ pub async fn page(State(state): State<AppState>, who: LoggedIn) -> Result<Respon
         }
         _ => None,
     };
+    let broker = match is_admin {
+        true => super::broker::card(&state).await?,
+        false => None,
+    };
     let page = DashboardPage {
+        broker,
         config_refused,
         layout: Layout::new("Dashboard", "/admin", &who),
         events_last_hour: per_minute.iter().map(|(_, n)| n).sum(),

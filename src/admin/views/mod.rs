@@ -2,6 +2,7 @@
 //! askama template of `src/admin/pages/`; [`LoggedIn`] sends anyone not logged in to the log-in form.
 
 pub mod accounts;
+pub mod broker;
 pub mod dashboard;
 pub mod deliveries;
 pub mod destination_form;

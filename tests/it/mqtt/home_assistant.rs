@@ -141,6 +141,22 @@ async fn sources_and_players_appear_with_well_formed_discovery(backend: Backend)
     assert!(player["expire_after"].as_u64().unwrap() > 0);
     assert_eq!(player["device"]["via_device"], "hookarr_source_jellyfin");
 
+    // The dashboard shows the link and what Home Assistant was told.
+    let login = crate::admin::log_in(&app, crate::helpers::ADMIN_KEY).await;
+    let page = crate::admin::page(&app, "/admin", &login)
+        .await
+        .text()
+        .await
+        .unwrap();
+    let card = &page[page.find("data-broker").expect("the MQTT card")..];
+    assert!(
+        card.contains("connected</span> to <code>127.0.0.1:"),
+        "{card}"
+    );
+    for device in ["hookarr", "Sonarr", "Firefox (Jellyfin)"] {
+        assert!(card.contains(&format!("<li>{device} ")), "{device}: {card}");
+    }
+
     // Home Assistant restarts: its birth message makes hookarr announce everything again.
     watcher.clear();
     watcher.publish("homeassistant/status", "online").await;
