@@ -15,7 +15,7 @@ pub type Configs = BTreeMap<String, Value>;
 /// Every config hookarr announces for `inventory`.
 pub fn configs(t: &Topics, inventory: &Inventory) -> Configs {
     let mut out = Configs::new();
-    hub(t, &inventory.version, &mut out);
+    hub(t, &mut out);
     for s in &inventory.sources {
         source(t, s, &mut out);
     }
@@ -67,7 +67,8 @@ fn hub_device(t: &Topics, version: &str) -> Value {
 
 /// hookarr itself: its queue, dead deliveries and events of the last hour; the quiet-hours switch; the
 /// retry-dead and flush-digests buttons; a notify entity that sends through hookarr's destinations.
-fn hub(t: &Topics, version: &str, out: &mut Configs) {
+fn hub(t: &Topics, out: &mut Configs) {
+    let version = t.version();
     let node = t.node();
     let state = t.hub_state();
     let device = hub_device(t, version);
@@ -414,5 +415,96 @@ fn app_maker(app: &str) -> &'static str {
         "tautulli" => "Tautulli",
         "overseerr" | "jellyseerr" => "Seerr",
         _ => "hookarr",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mqtt::SourceDoc;
+
+    fn topics() -> Topics {
+        let m: crate::config::Mqtt = serde_norway::from_str("url: mqtt://h").unwrap();
+        Topics::new(&m)
+    }
+
+    fn sonarr() -> SourceDoc {
+        SourceDoc {
+            name: "sonarr".into(),
+            app: "sonarr".into(),
+            instance: Some("Sonarr".into()),
+            version: Some("4.0".into()),
+            last_event_at: chrono::Utc::now(),
+            last_event: "library.new".into(),
+            summary: String::new(),
+            health: Vec::new(),
+            connected: true,
+        }
+    }
+
+    #[test]
+    fn a_source_has_its_sensors_an_event_entity_and_a_trigger_per_type() {
+        let t = topics();
+        let inventory = Inventory {
+            sources: vec![sonarr()],
+            players: Vec::new(),
+        };
+        let configs = configs(&t, &inventory);
+        let triggers = configs
+            .keys()
+            .filter(|k| k.contains("/device_automation/hookarr_sonarr_"))
+            .count();
+        assert_eq!(triggers, event_types("sonarr").len());
+        let events = &configs["homeassistant/event/hookarr_sonarr_events/config"];
+        assert_eq!(
+            events["event_types"],
+            serde_json::json!(event_types("sonarr"))
+        );
+        let ids: Vec<&str> = configs
+            .values()
+            .filter_map(|c| c["unique_id"].as_str())
+            .collect();
+        let distinct: std::collections::HashSet<_> = ids.iter().collect();
+        assert_eq!(ids.len(), distinct.len(), "unique ids are unique");
+    }
+
+    #[test]
+    fn changes_publish_what_is_new_or_changed_and_empty_what_went() {
+        let t = topics();
+        let with = configs(
+            &t,
+            &Inventory {
+                sources: vec![sonarr()],
+                players: Vec::new(),
+            },
+        );
+        let announced: BTreeMap<String, String> = with
+            .iter()
+            .map(|(k, v)| (k.clone(), v.to_string()))
+            .collect();
+        assert!(changes(&announced, &with).is_empty(), "nothing changed");
+        let without = configs(&t, &Inventory::default());
+        let gone = changes(&announced, &without);
+        assert!(!gone.is_empty());
+        assert!(
+            gone.iter()
+                .all(|(topic, text)| topic.contains("sonarr") && text.is_empty())
+        );
+    }
+
+    #[test]
+    fn every_event_type_fired_is_one_the_entity_declares() {
+        for app in ["radarr", "prowlarr", "jellyfin", "overseerr", "apprise"] {
+            for kind in EventKind::ALL {
+                let ty = event_type(app, *kind);
+                assert!(event_types(app).contains(&ty), "{app} {kind:?} → {ty}");
+            }
+        }
+        assert_eq!(event_type("sonarr", EventKind::LibraryNew), "imported");
+        assert_eq!(event_type("jellyfin", EventKind::LibraryNew), "added");
+        assert_eq!(
+            event_type("overseerr", EventKind::RequestApproved),
+            "request_approved"
+        );
     }
 }

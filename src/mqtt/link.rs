@@ -214,6 +214,11 @@ impl Runner {
         let status = format!("{}/status", self.settings.base_topic);
         let (client, mut events) =
             AsyncClient::new(options(&self.settings, &status, self.role), 256);
+        // Small packets each waited on (a PUBACK): Nagle's algorithm with delayed ACKs would hold them ~40 ms.
+        let mut network = events.network_options();
+        network.set_tcp_nodelay(true);
+        network.set_connection_timeout(10);
+        events.set_network_options(network);
         let mut backoff = Duration::from_secs(1);
         loop {
             let room = self.sent.len() + self.acked.len() < OUTSTANDING;

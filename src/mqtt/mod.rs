@@ -34,7 +34,6 @@ const FORGET_PLAYERS_AFTER_DAYS: i64 = 30;
 /// What Home Assistant is told about: the sources hookarr heard from and the players it may publish.
 #[derive(Debug, Clone, Default)]
 pub struct Inventory {
-    pub version: String,
     pub sources: Vec<SourceDoc>,
     pub players: Vec<PlayerDoc>,
 }
@@ -137,8 +136,9 @@ impl MqttHub {
         let before = self.doc::<SourceDoc>("source", &event.source.name).await?;
         let new_source = before.is_none();
         let source = SourceDoc::after(before, event);
-        let mut messages = source.state_messages(&self.topics);
-        messages.extend(sources::firing(&self.topics, event));
+        // What automations wait on first (a player's state, the event's firing), the source's state after:
+        // a broker that holds small packets (Nagle's algorithm, Mosquitto's default) sends the first at once.
+        let mut messages = Vec::new();
         let mut player = None;
         if let Some(id) = players::player_id(event) {
             let before = self.doc::<PlayerDoc>("player", &id).await?;
@@ -151,6 +151,8 @@ impl MqttHub {
                 player = Some((doc, new_player));
             }
         }
+        messages.extend(sources::firing(&self.topics, event));
+        messages.extend(source.state_messages(&self.topics));
         let mut announce = Vec::new();
         if new_source {
             announce.push(source.clone());
@@ -194,7 +196,6 @@ impl MqttHub {
         player: Option<&PlayerDoc>,
     ) -> Result<(), TellError> {
         let inventory = Inventory {
-            version: self.topics.version().to_owned(),
             sources: new_sources.to_vec(),
             players: player.cloned().into_iter().collect(),
         };
@@ -340,11 +341,7 @@ impl MqttHub {
                     .is_some_and(|u| self.settings().publishes_player_of(u))
             })
             .collect();
-        Ok(Inventory {
-            version: self.topics.version().to_owned(),
-            sources,
-            players,
-        })
+        Ok(Inventory { sources, players })
     }
 
     /// The discovery configs published so far (read from the database the first time).
