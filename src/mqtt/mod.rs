@@ -153,6 +153,13 @@ impl MqttHub {
         }
         messages.extend(sources::firing(&self.topics, event));
         messages.extend(source.state_messages(&self.topics));
+        // Saved before anything is announced: the announcer, reading them under the same lock as
+        // `announce_for`, then never takes a new player or source for one that went away.
+        let mut docs = vec![("source", source.name.as_str(), to_json(&source))];
+        if let Some((doc, _)) = &player {
+            docs.push(("player", doc.id.as_str(), to_json(doc)));
+        }
+        self.store.put_mqtt_docs(&docs).await?;
         let mut announce = Vec::new();
         if new_source {
             announce.push(source.clone());
@@ -162,10 +169,6 @@ impl MqttHub {
                 .await?;
         }
         let n = self.publish_all(messages).await?;
-        self.put("source", &source.name, &source).await?;
-        if let Some((doc, _)) = player {
-            self.put("player", &doc.id, &doc).await?;
-        }
         Ok(Told {
             messages: n,
             skipped: None,
@@ -219,9 +222,10 @@ impl MqttHub {
         configured: &HashSet<String>,
         everything: bool,
     ) -> Result<usize, TellError> {
+        // Under the lock, so that a delivery's new source or player is either read here or announced after.
+        let mut announced = self.announced().await?;
         let inventory = self.inventory(configured).await?;
         let wanted = discovery::configs(&self.topics, &inventory);
-        let mut announced = self.announced().await?;
         let changes = match everything {
             true => {
                 let mut all: Vec<(String, String)> = wanted
@@ -384,8 +388,7 @@ impl MqttHub {
         id: &str,
         doc: &T,
     ) -> Result<(), StoreError> {
-        let text = serde_json::to_string(doc).expect("a doc serializes");
-        self.store.put_mqtt_doc(kind, id, &text).await
+        self.store.put_mqtt_docs(&[(kind, id, to_json(doc))]).await
     }
 }
 
@@ -403,6 +406,10 @@ fn is_viewing(kind: EventKind) -> bool {
             | EventKind::LibraryUnwatched
             | EventKind::LibraryRated
     )
+}
+
+fn to_json<T: serde::Serialize>(doc: &T) -> String {
+    serde_json::to_string(doc).expect("a doc serializes")
 }
 
 fn skipped(why: &'static str) -> Told {

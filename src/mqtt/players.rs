@@ -295,6 +295,22 @@ mod tests {
     }
 
     #[test]
+    fn a_hostile_device_name_is_one_topic_level_without_wildcards() {
+        let mut e = play(EventKind::PlaybackStart, 0, 0);
+        e.data.playback.as_mut().unwrap().device = Some("../#/+ evil\u{0}".into());
+        let (d, _) = PlayerDoc::after(None, &e).unwrap();
+        assert!(
+            d.id.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-'),
+            "{}",
+            d.id
+        );
+        let m: crate::config::Mqtt = serde_norway::from_str("url: mqtt://h").unwrap();
+        let topic = d.message(&Topics::new(&m)).topic;
+        assert_eq!(topic.split('/').count(), 4, "{topic}");
+    }
+
+    #[test]
     fn a_playback_without_a_device_client_or_session_is_no_player() {
         let mut e = play(EventKind::PlaybackStart, 0, 0);
         e.data.playback = Some(Playback::default());

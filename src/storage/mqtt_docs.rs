@@ -14,8 +14,8 @@ pub trait MqttDocs: Send + Sync + 'static {
     async fn mqtt_doc(&self, kind: &str, id: &str) -> Result<Option<String>, StoreError>;
     /// Every doc of `kind`, by id.
     async fn mqtt_docs(&self, kind: &str) -> Result<Vec<(String, String)>, StoreError>;
-    /// Saves a doc (new, or over the one there).
-    async fn put_mqtt_doc(&self, kind: &str, id: &str, doc: &str) -> Result<(), StoreError>;
+    /// Saves docs `(kind, id, doc)` (new, or over those there), in one transaction.
+    async fn put_mqtt_docs(&self, docs: &[(&str, &str, String)]) -> Result<(), StoreError>;
     /// Removes a doc.
     async fn delete_mqtt_doc(&self, kind: &str, id: &str) -> Result<(), StoreError>;
     /// The discovery configs last announced, by topic.
@@ -53,17 +53,19 @@ where
             .collect()
     }
 
-    async fn put_mqtt_doc(&self, kind: &str, id: &str, doc: &str) -> Result<(), StoreError> {
+    async fn put_mqtt_docs(&self, docs: &[(&str, &str, String)]) -> Result<(), StoreError> {
         let mut tx = D::begin_write(&self.pool).await?;
-        sqlx::query(
-            "INSERT INTO mqtt_docs (kind, id, doc) VALUES ($1, $2, $3) \
-             ON CONFLICT (kind, id) DO UPDATE SET doc = excluded.doc",
-        )
-        .bind(kind)
-        .bind(id)
-        .bind(doc)
-        .execute(&mut *tx)
-        .await?;
+        for (kind, id, doc) in docs {
+            sqlx::query(
+                "INSERT INTO mqtt_docs (kind, id, doc) VALUES ($1, $2, $3) \
+                 ON CONFLICT (kind, id) DO UPDATE SET doc = excluded.doc",
+            )
+            .bind(*kind)
+            .bind(*id)
+            .bind(doc.as_str())
+            .execute(&mut *tx)
+            .await?;
+        }
         tx.commit().await?;
         Ok(())
     }

@@ -157,7 +157,7 @@ impl Engine {
     pub async fn set_quiet_switch(&self, on: bool) -> Result<u64, StoreError> {
         let now = Utc::now();
         let doc = serde_json::json!({"since": on.then_some(now)}).to_string();
-        self.store.put_mqtt_doc("hub", "quiet", &doc).await?;
+        self.store.put_mqtt_docs(&[("hub", "quiet", doc)]).await?;
         let was = std::mem::replace(
             &mut *self.quiet_switch.write().expect("quiet switch lock"),
             on.then_some(now),

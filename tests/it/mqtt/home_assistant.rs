@@ -333,3 +333,50 @@ async fn the_quiet_switch_holds_and_releases_and_notify_sends_through_hookarr() 
     );
     app.stop().await;
 }
+
+/// Across a restart the unique ids stay the same; a user taken off `mqtt.players` has their player removed
+/// from Home Assistant (an empty retained config) while the sources stay.
+#[tokio::test]
+async fn a_restart_keeps_the_ids_and_removes_the_players_no_longer_named() {
+    let Some(broker) = Broker::start("mqtt::a_restart_keeps_the_ids") else {
+        return;
+    };
+    let watcher = Watcher::start(&broker).await;
+    let (url, dir) = crate::helpers::fresh_storage(Backend::Sqlite).await;
+    let app = TestApp::spawn_at(url.clone(), dir, |cfg| broker.configure(cfg, &["mina"])).await;
+    let (status, _) = app
+        .post_hook("jellyfin", &fixture("jellyfin", "PlaybackStart"))
+        .await;
+    assert_eq!(status, 202);
+    watcher
+        .wait_for("hookarr/player/jellyfin_firefox/state", |_| true)
+        .await;
+    let before = retained_configs(&broker).await;
+    let player = "homeassistant/sensor/hookarr_player_jellyfin_firefox/config";
+    config_of(&before, player);
+    let dir = app.stop_keeping_dir().await;
+
+    watcher.clear();
+    let app = TestApp::spawn_at(url, dir, |cfg| broker.configure(cfg, &[])).await;
+    watcher.wait_for(player, |s| s.payload.is_empty()).await;
+    let after = retained_configs(&broker).await;
+    assert!(after.iter().all(|(t, _)| t != player), "the player is gone");
+    let ids = |configs: &[(String, String)]| -> std::collections::BTreeSet<String> {
+        configs
+            .iter()
+            .filter(|(t, _)| t != player)
+            .map(|(t, p)| {
+                format!(
+                    "{t} {}",
+                    serde_json::from_str::<Value>(p).unwrap()["unique_id"]
+                )
+            })
+            .collect()
+    };
+    assert_eq!(
+        ids(&before),
+        ids(&after),
+        "the same entities, the same unique ids"
+    );
+    app.stop().await;
+}
