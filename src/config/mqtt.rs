@@ -45,10 +45,13 @@ impl Mqtt {
             .any(|p| p == "*" || p.eq_ignore_ascii_case(user))
     }
 
-    /// The client id hookarr connects with.
+    /// The client id hookarr connects with: `client_id`, else `hookarr-<host name>`.
     pub fn client_id(&self) -> String {
         self.client_id.clone().unwrap_or_else(|| {
-            let host = std::env::var("HOSTNAME").unwrap_or_default();
+            // The kernel's name for the machine (HOSTNAME is a shell variable, often not exported).
+            let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+                .or_else(|_| std::env::var("HOSTNAME"))
+                .unwrap_or_default();
             let host: String = host
                 .chars()
                 .filter(|c| c.is_ascii_alphanumeric() || *c == '-')

@@ -164,6 +164,15 @@ async fn broker_problems_are_told_and_hookarr_stays_ready() {
     let ready = readyz_mqtt(&app, |p| p.contains("refused the user name or password")).await;
     assert_eq!(ready["status"], "ready");
     assert_eq!(ready["mqtt"]["connected"], false);
+    let login_cookie = crate::admin::log_in(&app, crate::helpers::ADMIN_KEY).await;
+    let page = crate::admin::page(&app, "/admin", &login_cookie)
+        .await
+        .text()
+        .await
+        .unwrap();
+    let card = &page[page.find("data-broker").expect("the MQTT card")..];
+    assert!(card.contains("not connected"), "{card}");
+    assert!(card.contains("refused the user name or password"), "{card}");
     let (status, _) = app
         .post_hook("radarr", &fixture_copy("radarr", "grab", 1))
         .await;
