@@ -22,6 +22,7 @@ mod mocks;
 mod mqtt_docs;
 mod postgres;
 mod queue;
+mod rate_budgets;
 mod results;
 mod serve_lock;
 mod sessions;
@@ -51,6 +52,7 @@ pub use logins::{Login, Logins, NewLogin, config_key_marker, is_config_key_marke
 pub use mocks::{MOCK_REQUESTS_KEPT, MockRequest, MockRow, Mocks};
 pub use mqtt_docs::MqttDocs;
 pub use queue::Queue;
+pub use rate_budgets::{Lease, RateBudgets};
 pub use serve_lock::{ServeLock, ServeLockError, sqlite_file};
 pub use stored_config::{Saved, StoredConfig, StoredRow};
 pub use stored_people::StoredPeople;
@@ -202,6 +204,7 @@ pub trait Store:
     + Stories
     + StoryPasses
     + MqttDocs
+    + RateBudgets
     + Send
     + Sync
     + 'static

@@ -100,6 +100,15 @@ impl Engine {
             Ok(admitted) => admitted,
             Err(hold) => return Outcome::Held(hold),
         };
+        if let Err(hold) = self.shared_send(dest, &c.destination, now).await {
+            if probe {
+                dest.pace.needs_probe();
+            }
+            if from_bucket {
+                self.buckets.give_back(&c.destination);
+            }
+            return Outcome::Held(hold);
+        }
         // A season pack or a batch: the other pending deliveries of the group go out in this one message (a
         // batch up to its size).
         if let Some(key) = c.group_key.as_deref() {

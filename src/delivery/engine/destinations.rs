@@ -22,6 +22,8 @@ pub(super) struct DestinationRuntime {
     pub(super) guarded: bool,
     /// An e-mail destination's SMTP client (every other type speaks HTTP).
     pub(super) mailer: Option<crate::outbound::targets::email::Mailer>,
+    /// Sends leased from the rate budget shared by the processes of one database (`shared_budget.rs`).
+    pub(super) leased: Mutex<super::shared_budget::Leased>,
     /// What the service told about where the destination really is, since this process started.
     learned: Mutex<Learned>,
     state: Mutex<LiveState>,
@@ -67,6 +69,7 @@ impl DestinationRuntime {
             pace: Pace::new(d, probe_timeout),
             guarded: false,
             mailer: None,
+            leased: Mutex::default(),
             learned: Mutex::default(),
             state: Mutex::default(),
         }

@@ -37,6 +37,7 @@ mod openers;
 mod pacing;
 mod record;
 mod registered;
+mod shared_budget;
 mod stories;
 mod workers;
 

@@ -47,6 +47,8 @@ pub(super) struct Pace {
     limiter: Limiter,
     /// The limit's emission interval: one booking per period.
     period: Duration,
+    /// The limit's burst.
+    burst: u32,
     /// How long a probe may stay unanswered before another delivery may probe (its attempt can have died).
     probe_timeout: Duration,
     state: Mutex<PaceState>,
@@ -89,9 +91,20 @@ impl Pace {
         Pace {
             limiter: RateLimiter::direct(quota),
             period,
+            burst,
             probe_timeout,
             state: Mutex::default(),
         }
+    }
+
+    /// One send per this long…
+    pub(super) fn period(&self) -> Duration {
+        self.period
+    }
+
+    /// …with bursts of this many.
+    pub(super) fn burst(&self) -> u32 {
+        self.burst
     }
 
     fn state(&self) -> std::sync::MutexGuard<'_, PaceState> {

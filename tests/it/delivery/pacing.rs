@@ -67,6 +67,63 @@ async fn a_rate_limit_holds_across_all_workers_burst_then_pace() {
     app.stop().await;
 }
 
+/// Three processes on one PostgreSQL share a destination's limit: between them, never more than its burst
+/// and one per period (within one), however the queue is split among them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rate_limit_holds_across_three_processes_on_one_postgres() {
+    if crate::helpers::skip_without_postgres(
+        "it::delivery::pacing::a_rate_limit_holds_across_three_processes_on_one_postgres",
+    ) {
+        return;
+    }
+    let rx = Receiver::start().await;
+    let spec = format!(
+        "name: paced\ntype: webhook\nurl: {}\nsigning: none\nrate_limit: {{per_second: 10, burst: 1}}\n",
+        rx.url("/paced")
+    );
+    let (url, dir) = crate::helpers::fresh_storage(Backend::Postgres).await;
+    let mut apps =
+        vec![TestApp::spawn_at(url.clone(), dir, |cfg| cfg.destinations = vec![dest(&spec)]).await];
+    for _ in 0..2 {
+        let d = dest(&spec);
+        apps.push(
+            TestApp::spawn_at(url.clone(), tempfile::tempdir().unwrap(), |cfg| {
+                cfg.destinations = vec![d]
+            })
+            .await,
+        );
+    }
+    let mut ids = Vec::new();
+    for i in 0..36u64 {
+        let app = &apps[i as usize % 3];
+        let body = crate::helpers::fixture_copy("radarr", "grab", i);
+        let (status, r) = app.post_hook("radarr", &body).await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{r}");
+        ids.push(r["events"][0].as_str().unwrap().to_owned());
+    }
+    let got = rx.wait_for(ids.len()).await;
+    let times: Vec<Instant> = got.iter().map(|g| g.at).collect();
+    // Burst 1, then one per 100 ms: within any window of t, at most 1 + 10·t, and one more for the way from
+    // the budget to the receiver.
+    for tenths in 0..=30u32 {
+        let span = Duration::from_millis(100 * u64::from(tenths));
+        let allowed = 1 + tenths as usize + 1;
+        let most = most_within(&times, span);
+        assert!(
+            most <= allowed,
+            "{most} requests within {span:?} (allowed {allowed})"
+        );
+    }
+    let senders: std::collections::HashSet<String> = got
+        .iter()
+        .map(|g| g.json()["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(senders.len(), ids.len(), "each delivered once");
+    for app in apps {
+        app.stop().await;
+    }
+}
+
 #[tokio::test]
 async fn a_429_storm_draws_one_probe_per_pause_and_everything_is_delivered_after() {
     const STORM: Duration = Duration::from_secs(20);

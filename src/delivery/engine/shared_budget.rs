@@ -1,0 +1,103 @@
+//! A destination's rate limit across processes: on PostgreSQL, where several processes share the queue, each
+//! send the local pace admitted also needs one from the destination's budget in the database
+//! ([`crate::storage::RateBudgets`]), so N processes never send more than the limit between them. A process
+//! leases one send at a time for a slow limit (≤ 50/s: the limit holds within one) and up to 20 ms' worth
+//! for a fast one, and drops what it did not use in that time (sending less, never more).
+
+use super::Engine;
+use super::attempt::Hold;
+use super::destinations::DestinationRuntime;
+use crate::storage::{Lease, StoreError};
+use chrono::{DateTime, Utc};
+use std::time::{Duration, Instant};
+
+/// How much of a fast limit one lease covers.
+const LEASE_SPAN: Duration = Duration::from_millis(20);
+/// The most sends one lease takes.
+const LEASE_MAX: u32 = 50;
+
+/// Sends leased and not yet used, and until when they may be.
+#[derive(Debug, Default)]
+pub(super) struct Leased {
+    sends: u32,
+    until: Option<Instant>,
+}
+
+impl Engine {
+    /// One send from the shared budget of `name` (nothing to do on SQLite, which one process serves), or the
+    /// hold until the budget has one.
+    pub(super) async fn shared_send(
+        &self,
+        dest: &DestinationRuntime,
+        name: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), Hold> {
+        if self.store.backend() != "postgres" {
+            return Ok(());
+        }
+        let clock = Instant::now();
+        {
+            let mut leased = dest.leased.lock().expect("leased lock");
+            if leased.sends > 0 && leased.until.is_some_and(|u| u > clock) {
+                leased.sends -= 1;
+                return Ok(());
+            }
+        }
+        let period = dest.pace.period();
+        let want = lease_size(period);
+        let period_us = i64::try_from(period.as_micros()).unwrap_or(i64::MAX).max(1);
+        let now_us = now.timestamp_micros();
+        let lease = self
+            .store
+            .lease_sends(name, want, period_us, dest.pace.burst(), now_us)
+            .await;
+        match lease {
+            Ok(Lease::Granted(n)) => {
+                if n > 1 {
+                    let mut leased = dest.leased.lock().expect("leased lock");
+                    leased.sends = n - 1;
+                    leased.until = Some(clock + period * n);
+                }
+                Ok(())
+            }
+            Ok(Lease::WaitMicros(us)) => {
+                let wait = Duration::from_micros(u64::try_from(us).unwrap_or(0));
+                self.wake_claimer_at(clock + wait);
+                Err(Hold {
+                    until: now + chrono::Duration::from_std(wait).unwrap_or_default(),
+                    note: None,
+                })
+            }
+            Err(error) => Err(self.budget_unread(error, now)),
+        }
+    }
+
+    /// The budget could not be read: the send waits a second rather than risk the limit.
+    fn budget_unread(&self, error: StoreError, now: DateTime<Utc>) -> Hold {
+        error.log("Reading a destination's shared rate budget failed; the send waits.");
+        self.wake_claimer_at(Instant::now() + Duration::from_secs(1));
+        Hold {
+            until: now + chrono::Duration::seconds(1),
+            note: None,
+        }
+    }
+}
+
+/// How many sends one lease asks for: one for a limit of 50/s or slower, else 20 ms' worth (at most 50).
+fn lease_size(period: Duration) -> u32 {
+    let n = LEASE_SPAN.as_nanos() / period.as_nanos().max(1);
+    u32::try_from(n).unwrap_or(LEASE_MAX).clamp(1, LEASE_MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slow_limits_lease_one_send_and_fast_ones_a_few() {
+        assert_eq!(lease_size(Duration::from_millis(400)), 1, "Discord's 2.5/s");
+        assert_eq!(lease_size(Duration::from_millis(20)), 1, "50/s");
+        assert_eq!(lease_size(Duration::from_millis(5)), 4, "200/s");
+        assert_eq!(lease_size(Duration::from_micros(10)), LEASE_MAX);
+    }
+}
