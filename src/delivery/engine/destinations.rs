@@ -23,7 +23,7 @@ pub(super) struct DestinationRuntime {
     /// An e-mail destination's SMTP client (every other type speaks HTTP).
     pub(super) mailer: Option<crate::outbound::targets::email::Mailer>,
     /// Sends leased from the rate budget shared by the processes of one database (`shared_budget.rs`).
-    pub(super) leased: Mutex<super::shared_budget::Leased>,
+    pub(super) leased: tokio::sync::Mutex<super::shared_budget::Leased>,
     /// What the service told about where the destination really is, since this process started.
     learned: Mutex<Learned>,
     state: Mutex<LiveState>,
@@ -69,7 +69,7 @@ impl DestinationRuntime {
             pace: Pace::new(d, probe_timeout),
             guarded: false,
             mailer: None,
-            leased: Mutex::default(),
+            leased: tokio::sync::Mutex::default(),
             learned: Mutex::default(),
             state: Mutex::default(),
         }

@@ -2,7 +2,8 @@
 //! send the local pace admitted also needs one from the destination's budget in the database
 //! ([`crate::storage::RateBudgets`]), so N processes never send more than the limit between them. A process
 //! leases one send at a time for a slow limit (≤ 50/s: the limit holds within one) and up to 20 ms' worth
-//! for a fast one, and drops what it did not use in that time (sending less, never more).
+//! for a fast one (at most 1,000), one lease at a time, used within 20 ms or dropped (sending less, never more: a fast limit holds
+//! within one lease).
 
 use super::Engine;
 use super::attempt::Hold;
@@ -14,7 +15,7 @@ use std::time::{Duration, Instant};
 /// How much of a fast limit one lease covers.
 const LEASE_SPAN: Duration = Duration::from_millis(20);
 /// The most sends one lease takes.
-const LEASE_MAX: u32 = 50;
+const LEASE_MAX: u32 = 1000;
 
 /// Sends leased and not yet used, and until when they may be.
 #[derive(Debug, Default)]
@@ -35,13 +36,13 @@ impl Engine {
         if self.store.backend() != "postgres" {
             return Ok(());
         }
+        // One lease at a time per destination in a process: the workers that find no send left wait for it
+        // (a herd of them would queue on the budget's row lock, and with other processes).
+        let mut leased = dest.leased.lock().await;
         let clock = Instant::now();
-        {
-            let mut leased = dest.leased.lock().expect("leased lock");
-            if leased.sends > 0 && leased.until.is_some_and(|u| u > clock) {
-                leased.sends -= 1;
-                return Ok(());
-            }
+        if leased.sends > 0 && leased.until.is_some_and(|u| u > clock) {
+            leased.sends -= 1;
+            return Ok(());
         }
         let period = dest.pace.period();
         let want = lease_size(period);
@@ -53,11 +54,8 @@ impl Engine {
             .await;
         match lease {
             Ok(Lease::Granted(n)) => {
-                if n > 1 {
-                    let mut leased = dest.leased.lock().expect("leased lock");
-                    leased.sends = n - 1;
-                    leased.until = Some(clock + period * n);
-                }
+                leased.sends = n - 1;
+                leased.until = Some(clock + LEASE_SPAN.max(period * n));
                 Ok(())
             }
             Ok(Lease::WaitMicros(us)) => {
@@ -83,7 +81,7 @@ impl Engine {
     }
 }
 
-/// How many sends one lease asks for: one for a limit of 50/s or slower, else 20 ms' worth (at most 50).
+/// How many sends one lease asks for: one for a limit of 50/s or slower, else 20 ms' worth (at most 1,000).
 fn lease_size(period: Duration) -> u32 {
     let n = LEASE_SPAN.as_nanos() / period.as_nanos().max(1);
     u32::try_from(n).unwrap_or(LEASE_MAX).clamp(1, LEASE_MAX)
