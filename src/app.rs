@@ -343,8 +343,22 @@ async fn housekeeping(state: AppState, shutdown: CancellationToken) {
             _ = shutdown.cancelled() => return,
             _ = tick.tick() => {}
         }
+        // Several processes on one database: one of them purges each hour.
+        let now = chrono::Utc::now();
+        match state
+            .store
+            .claim_chore("purge", HOUSEKEEPING_EVERY - Duration::from_secs(60), now)
+            .await
+        {
+            Ok(true) => {}
+            Ok(false) => continue,
+            Err(error) => {
+                error.log("Claiming the hourly purge failed; will retry next hour.");
+                continue;
+            }
+        }
         let before = PurgeBefore::at(
-            chrono::Utc::now(),
+            now,
             state.cfg.storage.retention_days,
             state.cfg.server.dedupe_window_secs,
         );

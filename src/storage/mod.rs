@@ -11,6 +11,7 @@
 
 mod accounts;
 mod audit;
+mod chores;
 mod deliveries;
 mod delivery_log;
 mod destinations;
@@ -43,6 +44,7 @@ pub use deliveries::{
 
 pub use accounts::{Accounts, KeyOwner, KeyRow, Role, SourceRow, UserRow};
 pub use audit::{Audit, AuditEntry};
+pub use chores::Chores;
 pub use delivery_log::{AttemptSample, DeliveryLog, QueueSnapshot};
 pub use destinations::Destinations;
 pub use dialect::{Announcements, Dialect, SqlStore};
@@ -205,6 +207,7 @@ pub trait Store:
     + StoryPasses
     + MqttDocs
     + RateBudgets
+    + Chores
     + Send
     + Sync
     + 'static

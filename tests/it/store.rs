@@ -826,7 +826,61 @@ async fn playback_sessions_tell_each_play_once(backend: Backend) {
     assert_eq!(kind_of(outcome), "playback.progress");
 }
 
+/// A chore (the hourly purge) is done by one process per turn: of claims racing for a turn exactly one wins,
+/// and the next turn comes only after its interval.
+async fn a_chore_is_claimed_once_per_turn(backend: Backend) {
+    let (store, _dir) = open(backend).await;
+    let every = std::time::Duration::from_secs(3600);
+    let now = Utc::now();
+    assert!(store.claim_chore("a-chore", every, now).await.unwrap());
+    assert!(
+        !store
+            .claim_chore("a-chore", every, now + Duration::minutes(30))
+            .await
+            .unwrap()
+    );
+    assert!(
+        store.claim_chore("other", every, now).await.unwrap(),
+        "chores are apart"
+    );
+    let later = now + Duration::minutes(61);
+    let racing = (0..8).map(|_| {
+        let store = store.clone();
+        tokio::spawn(async move { store.claim_chore("a-chore", every, later).await.unwrap() })
+    });
+    let mut won = 0;
+    for r in racing {
+        won += usize::from(r.await.unwrap());
+    }
+    assert_eq!(won, 1, "one claim of the racing eight");
+}
+
+/// The rate budget several processes share: the burst, then one per period, and the wait said.
+async fn a_rate_budget_grants_its_burst_then_one_per_period(backend: Backend) {
+    use hookarr::storage::Lease;
+    let (store, _dir) = open(backend).await;
+    let now = 1_000_000_000_000i64;
+    let lease = |want, at| {
+        let store = store.clone();
+        async move {
+            store
+                .lease_sends("paced", want, 100_000, 2, at)
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(lease(5, now).await, Lease::Granted(2), "the burst");
+    assert_eq!(lease(1, now).await, Lease::WaitMicros(100_000));
+    assert_eq!(
+        lease(3, now + 100_000).await,
+        Lease::Granted(1),
+        "one period later, one"
+    );
+}
+
 both_backends!(
+    a_chore_is_claimed_once_per_turn,
+    a_rate_budget_grants_its_burst_then_one_per_period,
     claims_lease_due_deliveries_oldest_first_and_leases_expire,
     destination_state_and_secrets_persist,
     ingest_commits_event_raw_and_outbox_together,
