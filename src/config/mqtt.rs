@@ -16,7 +16,7 @@ pub struct Mqtt {
     pub username: Option<String>,
     #[serde(default)]
     pub password: Option<Secret>,
-    /// Default `hookarr-<host name>`; two processes on one broker need different ones.
+    /// Default `hookarr-<host name>-<process id>`; two processes on one broker need different ones.
     #[serde(default)]
     pub client_id: Option<String>,
     #[serde(default = "discovery_prefix")]
@@ -45,7 +45,8 @@ impl Mqtt {
             .any(|p| p == "*" || p.eq_ignore_ascii_case(user))
     }
 
-    /// The client id hookarr connects with: `client_id`, else `hookarr-<host name>`.
+    /// The client id hookarr connects with: `client_id`, else `hookarr-<host name>-<process id>` (a broker
+    /// disconnects a client when another connects with its id: processes on one host need their own).
     pub fn client_id(&self) -> String {
         self.client_id.clone().unwrap_or_else(|| {
             // The kernel's name for the machine (HOSTNAME is a shell variable, often not exported).
@@ -57,9 +58,10 @@ impl Mqtt {
                 .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
                 .take(40)
                 .collect();
+            let pid = std::process::id();
             match host.is_empty() {
-                true => "hookarr".into(),
-                false => format!("hookarr-{host}"),
+                true => format!("hookarr-{pid}"),
+                false => format!("hookarr-{host}-{pid}"),
             }
         })
     }

@@ -1,7 +1,7 @@
 //! The announcer: keeps Home Assistant's view of hookarr current. On every connect and whenever Home
 //! Assistant says it is `online` it announces everything again (discovery, then every retained state); every
-//! [`TICK`] it announces what changed (a source removed from the config goes), publishes the hub's state and
-//! refreshes players; and it carries out the commands of the hub's switch, buttons and notify entity.
+//! [`TICK`] it says `online` again, announces what changed (a source removed from the config goes), publishes
+//! the hub's state and refreshes players; and it carries out the commands of the hub's switch, buttons and notify entity.
 
 use super::MqttHub;
 use async_trait::async_trait;
@@ -93,8 +93,13 @@ async fn everything(hub: &MqttHub, commands: &dyn Commands) {
     publish_hub_state(hub, commands).await;
 }
 
-/// Every tick: what changed in discovery, the hub's state, players due a refresh.
+/// Every tick: `online` again (another process sharing the database and the base topic may have died, and
+/// its will said `offline` for all), what changed in discovery, the hub's state, players due a refresh.
 async fn routine(hub: &MqttHub, commands: &dyn Commands) {
+    let online = super::Message::new(hub.topics.status(), "online", true);
+    if let Err(error) = hub.publish(online).await {
+        tracing::debug!(message = "Saying online failed.", %error);
+    }
     let configured = commands.configured_sources();
     if let Err(error) = hub.announce(&configured, false).await {
         tracing::warn!(message = "Updating Home Assistant's discovery failed.", %error);

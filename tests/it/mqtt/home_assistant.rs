@@ -380,3 +380,58 @@ async fn a_restart_keeps_the_ids_and_removes_the_players_no_longer_named() {
     );
     app.stop().await;
 }
+
+/// Two processes on one PostgreSQL, one broker: each event fires Home Assistant's event entity once (its
+/// delivery is claimed by one process), whichever process took the webhook.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_processes_on_one_postgres_fire_each_event_once() {
+    if crate::helpers::skip_without_postgres(
+        "mqtt::two_processes_on_one_postgres_fire_each_event_once",
+    ) {
+        return;
+    }
+    let Some(broker) = Broker::start("mqtt::two_processes_on_one_postgres_fire_each_event_once")
+    else {
+        return;
+    };
+    let watcher = Watcher::start(&broker).await;
+    let (url, dir) = crate::helpers::fresh_storage(Backend::Postgres).await;
+    let own_id = |cfg: &mut hookarr::config::Config, n: u32| {
+        broker.configure(cfg, &[]);
+        cfg.mqtt.as_mut().unwrap().client_id = Some(format!("hookarr-process-{n}"));
+    };
+    let a = TestApp::spawn_at(url.clone(), dir, |cfg| own_id(cfg, 1)).await;
+    let b = TestApp::spawn_at(url, tempfile::tempdir().unwrap(), |cfg| own_id(cfg, 2)).await;
+    let mut accepted = std::collections::HashSet::new();
+    for copy in 0..10 {
+        let app = if copy % 2 == 0 { &a } else { &b };
+        let body = crate::helpers::fixture_copy("radarr", "grab", copy);
+        let (status, r) = app.post_hook("radarr", &body).await;
+        assert_eq!(status, 202, "{r}");
+        accepted.insert(r["events"][0].as_str().unwrap().to_owned());
+    }
+    let firings = watcher
+        .wait_until("a firing of every event", |seen| {
+            let fired: Vec<String> = seen
+                .iter()
+                .filter(|s| s.topic == "hookarr/source/radarr/event")
+                .map(|s| s.json()["event_id"].as_str().unwrap().to_owned())
+                .collect();
+            let distinct: std::collections::HashSet<&String> = fired.iter().collect();
+            (distinct.len() >= accepted.len()).then_some(fired)
+        })
+        .await;
+    // Let a second firing of any show up before counting.
+    a.wait_api("/api/deliveries?status=pending", |page| {
+        page["items"].as_array().is_some_and(Vec::is_empty)
+    })
+    .await;
+    let fired = watcher
+        .seen()
+        .iter()
+        .filter(|s| s.topic == "hookarr/source/radarr/event")
+        .count();
+    assert_eq!(fired, accepted.len(), "each event once: {firings:?}");
+    a.stop().await;
+    b.stop().await;
+}
