@@ -15,6 +15,8 @@ const ANNOUNCEMENT_BYTES: usize = 7000;
 
 /// What an announcement of changed stories says after its origin.
 const STORIES: &str = "stories ";
+/// What an announcement that a destination was disabled, enabled or paused says after its origin.
+const DESTINATIONS: &str = "destinations";
 
 /// The live feed of routed events.
 pub struct Feed {
@@ -88,7 +90,7 @@ impl Feed {
     /// The ids another process announced; `None` for this process's own announcement or a foreign one.
     pub fn announced_ids(&self, payload: &str) -> Option<Vec<EventId>> {
         let (origin, ids) = payload.split_once(' ')?;
-        if origin == self.origin || ids.starts_with(STORIES) {
+        if origin == self.origin || ids.starts_with(STORIES) || ids == DESTINATIONS {
             return None;
         }
         Some(ids.split(',').filter_map(EventId::parse).collect())
@@ -99,6 +101,18 @@ impl Feed {
         ids.chunks(ANNOUNCEMENT_BYTES / 32)
             .map(|chunk| format!("{} {STORIES}{}", self.origin, chunk.join(",")))
             .collect()
+    }
+
+    /// The announcement that this process disabled, enabled or paused a destination: `<origin> destinations`.
+    pub fn destinations_announcement(&self) -> String {
+        format!("{} {DESTINATIONS}", self.origin)
+    }
+
+    /// Whether another process announced that a destination's state changed.
+    pub fn announced_destinations(&self, payload: &str) -> bool {
+        payload
+            .split_once(' ')
+            .is_some_and(|(origin, rest)| origin != self.origin && rest == DESTINATIONS)
     }
 
     /// The stories another process's pass changed; `None` for anything else.
@@ -128,6 +142,10 @@ mod tests {
             .collect();
         assert_eq!(heard, ids);
         assert!(here.announcements(&[]).is_empty());
+        let changed = here.destinations_announcement();
+        assert!(there.announced_destinations(&changed));
+        assert!(!here.announced_destinations(&changed), "not its own");
+        assert!(there.announced_ids(&changed).is_none());
         let stories: Vec<String> = (0..500).map(|i| format!("sty_{i:020}")).collect();
         let said = here.story_announcements(&stories);
         assert!(said.iter().all(|p| p.len() <= 8000));

@@ -193,7 +193,20 @@ impl Engine {
             self.store.make_due(name, now).await?;
             self.wake_claimer.notify_one();
         }
+        self.tell_state_changed().await;
         Ok(())
+    }
+
+    /// Tells the other processes sharing the database that a destination's state changed, so that they read
+    /// it at once rather than at their next poll (nothing on SQLite).
+    async fn tell_state_changed(&self) {
+        if self.store.backend() != "postgres" {
+            return;
+        }
+        let said = self.feed.destinations_announcement();
+        if let Err(error) = self.store.announce_routed(&said).await {
+            error.log("Telling the other processes of a destination's state failed.");
+        }
     }
 
     /// Until when a destination is paused, by its own pause or one of its whole type.
@@ -228,8 +241,11 @@ impl Engine {
         dest.state().paused_until = Some(until);
         dest.pace.needs_probe();
         crate::metrics::rate_limited(name);
-        if persist && let Err(error) = self.store.set_destination_paused(name, Some(until)).await {
-            error.log("Saving a pause failed.");
+        if persist {
+            match self.store.set_destination_paused(name, Some(until)).await {
+                Ok(()) => self.tell_state_changed().await,
+                Err(error) => error.log("Saving a pause failed."),
+            }
         }
         tracing::warn!(message = "Destination paused by its rate limit.", destination = name, until = %until, global);
     }

@@ -168,6 +168,13 @@ impl Engine {
                     }
                     None => break,
                 };
+                if self.feed.announced_destinations(&payload) {
+                    if let Err(error) = self.refresh_state().await {
+                        error
+                            .log("Reading the destinations' state another process changed failed.");
+                    }
+                    continue;
+                }
                 if let Some(stories) = self.feed.announced_stories(&payload) {
                     self.feed.publish_stories(&stories);
                     continue;

@@ -280,3 +280,57 @@ async fn shutdown_finishes_the_send_in_flight_and_records_it() {
     );
     assert_eq!(store.attempts(&page.items[0].id).await.unwrap().len(), 1);
 }
+
+/// A destination disabled through one process is disabled in the other at once (told over the database,
+/// not found at its next 5 s poll): an event posted to the other right after is routed to it no more.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_disable_in_one_process_is_seen_by_the_other_at_once() {
+    if crate::helpers::skip_without_postgres(
+        "it::delivery::operations::a_disable_in_one_process_is_seen_by_the_other_at_once",
+    ) {
+        return;
+    }
+    let rx = Receiver::start().await;
+    rx.set_default(Reply::status(204));
+    let (url, dir) = crate::helpers::fresh_storage(Backend::Postgres).await;
+    let spec = format!(
+        "name: sink\ntype: webhook\nurl: {}\nsigning: none\n",
+        rx.url("/sink")
+    );
+    let (d1, d2) = (dest(&spec), dest(&spec));
+    let a = TestApp::spawn_at(url.clone(), dir, |cfg| cfg.destinations = vec![d1]).await;
+    let b = TestApp::spawn_at(url, tempfile::tempdir().unwrap(), |cfg| {
+        cfg.destinations = vec![d2]
+    })
+    .await;
+    // Routed to while enabled.
+    let (status, _) = b
+        .post_hook("radarr", &crate::helpers::fixture_copy("radarr", "grab", 0))
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    rx.wait_for(1).await;
+    let (status, _) = a
+        .api_post("/api/destinations/sink/disable", serde_json::json!({}))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let body = crate::helpers::fixture_copy("radarr", "grab", 1);
+    let (status, r) = b.post_hook("radarr", &body).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{r}");
+    let id = r["events"][0].as_str().unwrap().to_owned();
+    // Routed (its outbox row gone) without a delivery.
+    for _ in 0..200 {
+        if b.store.outbox(10).await.unwrap().is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    assert!(b.store.outbox(10).await.unwrap().is_empty(), "routed");
+    let (_, deliveries) = b.api_get(&format!("/api/deliveries?event={id}")).await;
+    assert!(
+        deliveries["items"].as_array().unwrap().is_empty(),
+        "routed to a destination disabled 300 ms before: {deliveries}"
+    );
+    a.stop().await;
+    b.stop().await;
+}
