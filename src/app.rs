@@ -261,6 +261,7 @@ impl App {
             stop.cancelled().await;
             stopping.cancel();
         });
+        let store = self.state.store.clone();
         let router = api::router(self.state);
         crate::server::serve(self.listener, router, limits, shutdown.clone()).await;
         shutdown.cancel();
@@ -271,6 +272,10 @@ impl App {
         }
         if let Some(announcer) = announcer {
             let _ = announcer.await;
+        }
+        // Nothing writes any more: SQLite's log goes back into the file (no megabytes left beside it).
+        if let Err(error) = store.checkpoint().await {
+            error.log("Checkpointing the database at stop failed; the log is folded in at the next start.");
         }
         drop(self.serve_lock);
         Ok(())

@@ -220,6 +220,9 @@ pub trait Store:
     async fn ready(&self) -> Result<bool, StoreError>;
     /// Writes one tiny row, to learn whether writes work now (a full disk, a read-only file).
     async fn write_probe(&self) -> Result<(), StoreError>;
+    /// At a clean stop: SQLite folds its write-ahead log back into the file and empties it (nothing to do on
+    /// PostgreSQL).
+    async fn checkpoint(&self) -> Result<(), StoreError>;
     /// Tells the other processes sharing the database that events were routed (`payload` names them).
     async fn announce_routed(&self, payload: &str) -> Result<(), StoreError>;
     /// What other processes announce with [`Store::announce_routed`]; `None` where no other process can
@@ -288,6 +291,15 @@ where
             .bind(Utc::now().timestamp_millis())
             .execute(&self.pool)
             .await?;
+        Ok(())
+    }
+
+    async fn checkpoint(&self) -> Result<(), StoreError> {
+        if D::BACKEND == "sqlite" {
+            sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+                .execute(&self.pool)
+                .await?;
+        }
         Ok(())
     }
 

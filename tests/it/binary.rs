@@ -483,6 +483,31 @@ async fn a_group_window_open_at_sigkill_is_sent_once_complete_after_restart(back
 
 both_backends!(multi_thread: a_group_window_open_at_sigkill_is_sent_once_complete_after_restart);
 
+/// A clean stop leaves no write-ahead log beside the SQLite file: what 60 events wrote is folded into it.
+#[tokio::test]
+async fn a_clean_stop_leaves_no_write_ahead_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), "sqlite://data/hookarr.db", Some(ADMIN_KEY));
+    let mut running = start(&config, dir.path());
+    let token = token_of(&running.banner, "radarr");
+    let client = reqwest::Client::new();
+    for copy in 0..60 {
+        assert_eq!(running.post_grab(&client, &token, copy).await.status(), 202);
+    }
+    let wal = dir.path().join("data/hookarr.db-wal");
+    let size = |p: &std::path::Path| std::fs::metadata(p).map_or(0, |m| m.len());
+    assert!(size(&wal) > 0, "the events are in the log while it runs");
+    let status = Command::new("kill")
+        .args(["-TERM", &running.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    assert_eq!(running.child.wait().unwrap().code(), Some(0));
+    assert_eq!(size(&wal), 0, "the log is folded into the file and emptied");
+    let db = std::fs::read(dir.path().join("data/hookarr.db")).unwrap();
+    assert!(db.len() > 4096, "the events are in the file");
+}
+
 #[test]
 fn sigterm_stops_gracefully_with_exit_0() {
     let dir = tempfile::tempdir().unwrap();
