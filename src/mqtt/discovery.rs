@@ -25,13 +25,18 @@ pub fn configs(t: &Topics, inventory: &Inventory) -> Configs {
     out
 }
 
-/// What to publish to go from `announced` to `wanted`: each new or changed config, and an empty retained
-/// message for each topic no longer wanted (Home Assistant then removes the entity).
-pub fn changes(announced: &BTreeMap<String, String>, wanted: &Configs) -> Vec<(String, String)> {
+/// What to publish to go from `announced` to `wanted`: each new or changed config (every one with
+/// `everything`), and an empty retained message for each topic no longer wanted (Home Assistant then removes
+/// the entity).
+pub fn changes(
+    announced: &BTreeMap<String, String>,
+    wanted: &Configs,
+    everything: bool,
+) -> Vec<(String, String)> {
     let mut out = Vec::new();
     for (topic, config) in wanted {
         let text = config.to_string();
-        if announced.get(topic) != Some(&text) {
+        if everything || announced.get(topic) != Some(&text) {
             out.push((topic.clone(), text));
         }
     }
@@ -43,128 +48,100 @@ pub fn changes(announced: &BTreeMap<String, String>, wanted: &Configs) -> Vec<(S
     out
 }
 
-/// What every config carries: the origin and availability on hookarr's status topic.
-fn common(t: &Topics, version: &str, device: Value, mut config: Value) -> Value {
-    config["device"] = device;
-    config["origin"] = json!({
+/// hookarr as the origin of every config.
+fn origin(t: &Topics) -> Value {
+    json!({
         "name": "hookarr",
-        "sw_version": version,
+        "sw_version": t.version(),
         "support_url": "https://github.com/hookarr/hookarr",
-    });
-    config["availability_topic"] = json!(t.status());
-    config
+    })
 }
 
-fn hub_device(t: &Topics, version: &str) -> Value {
-    json!({
-        "identifiers": [t.node()],
-        "name": "hookarr",
-        "manufacturer": "hookarr",
-        "model": "Media notification hub",
-        "sw_version": version,
-    })
+/// Adds one entity of `device`: its config with the `unique_id`, the device, the origin and availability on
+/// hookarr's status topic put in, at its discovery topic.
+fn entity(
+    out: &mut Configs,
+    t: &Topics,
+    device: &Value,
+    component: &str,
+    unique_id: String,
+    mut config: Value,
+) {
+    config["unique_id"] = json!(unique_id);
+    config["device"] = device.clone();
+    config["origin"] = origin(t);
+    config["availability_topic"] = json!(t.status());
+    out.insert(t.config(component, &unique_id), config);
 }
 
 /// hookarr itself: its queue, dead deliveries and events of the last hour; the quiet-hours switch; the
 /// retry-dead and flush-digests buttons; a notify entity that sends through hookarr's destinations.
 fn hub(t: &Topics, out: &mut Configs) {
-    let version = t.version();
     let node = t.node();
     let state = t.hub_state();
-    let device = hub_device(t, version);
+    let device = json!({
+        "identifiers": [node],
+        "name": "hookarr",
+        "manufacturer": "hookarr",
+        "model": "Media notification hub",
+        "sw_version": t.version(),
+    });
     let sensors = [
-        (
-            "queue_depth",
-            "Queue depth",
-            "mdi:tray-full",
-            "{{ value_json.queue_depth }}",
-        ),
+        ("queue_depth", "Queue depth", "mdi:tray-full", "queue_depth"),
         (
             "dead_deliveries",
             "Dead deliveries",
             "mdi:email-alert",
-            "{{ value_json.dead }}",
+            "dead",
         ),
         (
             "events_last_hour",
             "Events in the last hour",
             "mdi:bell-ring",
-            "{{ value_json.events_last_hour }}",
+            "events_last_hour",
         ),
     ];
-    for (id, name, icon, template) in sensors {
-        let uid = format!("{node}_{id}");
-        out.insert(
-            t.config("sensor", &uid),
-            common(
-                t,
-                version,
-                device.clone(),
-                json!({
-                    "name": name,
-                    "unique_id": uid,
-                    "state_topic": state,
-                    "value_template": template,
-                    "state_class": "measurement",
-                    "icon": icon,
-                }),
-            ),
-        );
+    for (id, name, icon, field) in sensors {
+        let config = json!({
+            "name": name,
+            "state_topic": state,
+            "value_template": format!("{{{{ value_json.{field} }}}}"),
+            "state_class": "measurement",
+            "icon": icon,
+        });
+        entity(out, t, &device, "sensor", format!("{node}_{id}"), config);
     }
-    let uid = format!("{node}_quiet_hours");
-    out.insert(
-        t.config("switch", &uid),
-        common(
-            t,
-            version,
-            device.clone(),
-            json!({
-                "name": "Quiet hours",
-                "unique_id": uid,
-                "state_topic": state,
-                "value_template": "{{ value_json.quiet_hours }}",
-                "command_topic": t.hub_command("quiet_hours"),
-                "payload_on": "ON",
-                "payload_off": "OFF",
-                "icon": "mdi:bell-sleep",
-            }),
-        ),
+    let switch = json!({
+        "name": "Quiet hours",
+        "state_topic": state,
+        "value_template": "{{ value_json.quiet_hours }}",
+        "command_topic": t.hub_command("quiet_hours"),
+        "payload_on": "ON",
+        "payload_off": "OFF",
+        "icon": "mdi:bell-sleep",
+    });
+    entity(
+        out,
+        t,
+        &device,
+        "switch",
+        format!("{node}_quiet_hours"),
+        switch,
     );
     for (id, name, icon) in [
         ("retry_dead", "Retry dead deliveries", "mdi:restart"),
         ("flush_digests", "Send held digests now", "mdi:email-fast"),
     ] {
-        let uid = format!("{node}_{id}");
-        out.insert(
-            t.config("button", &uid),
-            common(
-                t,
-                version,
-                device.clone(),
-                json!({
-                    "name": name,
-                    "unique_id": uid,
-                    "command_topic": t.hub_command(id),
-                    "payload_press": "PRESS",
-                    "icon": icon,
-                }),
-            ),
-        );
+        let button = json!({
+            "name": name,
+            "command_topic": t.hub_command(id),
+            "payload_press": "PRESS",
+            "icon": icon,
+        });
+        entity(out, t, &device, "button", format!("{node}_{id}"), button);
     }
-    let uid = format!("{node}_notify");
-    out.insert(
-        t.config("notify", &uid),
-        common(
-            t,
-            version,
-            device,
-            json!({
-                "name": "Send through hookarr",
-                "unique_id": uid,
-                "command_topic": t.hub_command("notify"),
-            }),
-        ),
-    );
+    let notify = json!({"name": "Send through hookarr", "command_topic": t.hub_command("notify")});
+    entity(out, t, &device, "notify", format!("{node}_notify"), notify);
 }
 
 /// A source's device: its last event, open health issues, connectivity, and an event entity with a device
@@ -172,98 +149,85 @@ fn hub(t: &Topics, out: &mut Configs) {
 fn source(t: &Topics, s: &SourceDoc, out: &mut Configs) {
     let node = t.node();
     let id = super::topics::object_id(&s.name);
-    let version = s.version.as_deref().unwrap_or("");
     let device = json!({
         "identifiers": [format!("{node}_source_{id}")],
         "name": s.display_name(),
         "manufacturer": app_maker(&s.app),
         "model": app_label(&s.app),
-        "sw_version": version,
+        "sw_version": s.version.as_deref().unwrap_or(""),
         "via_device": node,
     });
-    let hub_version = t.version();
-    let uid = format!("{node}_{id}_last_event");
-    out.insert(
-        t.config("sensor", &uid),
-        common(
-            t,
-            hub_version,
-            device.clone(),
-            json!({
-                "name": "Last event",
-                "unique_id": uid,
-                "state_topic": t.source(&s.name, "state"),
-                "value_template": "{{ value_json.at }}",
-                "json_attributes_topic": t.source(&s.name, "state"),
-                "device_class": "timestamp",
-                "icon": "mdi:history",
-            }),
-        ),
+    let last = json!({
+        "name": "Last event",
+        "state_topic": t.source(&s.name, "state"),
+        "value_template": "{{ value_json.at }}",
+        "json_attributes_topic": t.source(&s.name, "state"),
+        "device_class": "timestamp",
+        "icon": "mdi:history",
+    });
+    entity(
+        out,
+        t,
+        &device,
+        "sensor",
+        format!("{node}_{id}_last_event"),
+        last,
     );
-    let uid = format!("{node}_{id}_health");
-    out.insert(
-        t.config("sensor", &uid),
-        common(
-            t,
-            hub_version,
-            device.clone(),
-            json!({
-                "name": "Open health issues",
-                "unique_id": uid,
-                "state_topic": t.source(&s.name, "health"),
-                "value_template": "{{ value_json.count }}",
-                "json_attributes_topic": t.source(&s.name, "health"),
-                "state_class": "measurement",
-                "icon": "mdi:heart-pulse",
-            }),
-        ),
+    let health = json!({
+        "name": "Open health issues",
+        "state_topic": t.source(&s.name, "health"),
+        "value_template": "{{ value_json.count }}",
+        "json_attributes_topic": t.source(&s.name, "health"),
+        "state_class": "measurement",
+        "icon": "mdi:heart-pulse",
+    });
+    entity(
+        out,
+        t,
+        &device,
+        "sensor",
+        format!("{node}_{id}_health"),
+        health,
     );
+    let connectivity = json!({
+        "name": "Connectivity",
+        "state_topic": t.source(&s.name, "connectivity"),
+        "payload_on": "ON",
+        "payload_off": "OFF",
+        "device_class": "connectivity",
+        "entity_category": "diagnostic",
+    });
     let uid = format!("{node}_{id}_connectivity");
-    out.insert(
-        t.config("binary_sensor", &uid),
-        common(
-            t,
-            hub_version,
-            device.clone(),
-            json!({
-                "name": "Connectivity",
-                "unique_id": uid,
-                "state_topic": t.source(&s.name, "connectivity"),
-                "payload_on": "ON",
-                "payload_off": "OFF",
-                "device_class": "connectivity",
-                "entity_category": "diagnostic",
-            }),
-        ),
-    );
+    entity(out, t, &device, "binary_sensor", uid, connectivity);
     let types = event_types(&s.app);
-    let uid = format!("{node}_{id}_events");
-    out.insert(
-        t.config("event", &uid),
-        common(
-            t,
-            hub_version,
-            device.clone(),
-            json!({
-                "name": "Events",
-                "unique_id": uid,
-                "state_topic": t.source(&s.name, "event"),
-                "event_types": types,
-                "icon": "mdi:bell-badge",
-            }),
-        ),
+    let events = json!({
+        "name": "Events",
+        "state_topic": t.source(&s.name, "event"),
+        "event_types": types,
+        "icon": "mdi:bell-badge",
+    });
+    entity(
+        out,
+        t,
+        &device,
+        "event",
+        format!("{node}_{id}_events"),
+        events,
     );
+    // A device trigger is no entity: no unique id, no availability.
     for ty in types {
-        let uid = format!("{node}_{id}_{ty}");
-        let mut trigger = json!({
+        let trigger = json!({
             "automation_type": "trigger",
             "type": ty,
             "subtype": s.display_name(),
             "topic": t.source(&s.name, &format!("trigger/{ty}")),
             "device": device,
+            "origin": origin(t),
         });
-        trigger["origin"] = json!({"name": "hookarr", "sw_version": hub_version});
-        out.insert(t.config("device_automation", &uid), trigger);
+        out.insert(
+            t.config("device_automation", &format!("{node}_{id}_{ty}")),
+            trigger,
+        );
     }
 }
 
@@ -278,25 +242,23 @@ fn player(t: &Topics, p: &PlayerDoc, out: &mut Configs) {
         "model": p.client.clone().unwrap_or_else(|| "Player".into()),
         "via_device": format!("{node}_source_{}", super::topics::object_id(&p.source)),
     });
-    let uid = format!("{node}_player_{}", p.id);
-    out.insert(
-        t.config("sensor", &uid),
-        common(
-            t,
-            t.version(),
-            device,
-            json!({
-                "name": "Now playing",
-                "unique_id": uid,
-                "state_topic": t.player(&p.id),
-                "value_template": "{{ value_json.state }}",
-                "json_attributes_topic": t.player(&p.id),
-                "device_class": "enum",
-                "options": ["off", "idle", "playing", "paused"],
-                "expire_after": super::players::EXPIRE_AFTER_SECS,
-                "icon": "mdi:play-network",
-            }),
-        ),
+    let sensor = json!({
+        "name": "Now playing",
+        "state_topic": t.player(&p.id),
+        "value_template": "{{ value_json.state }}",
+        "json_attributes_topic": t.player(&p.id),
+        "device_class": "enum",
+        "options": ["off", "idle", "playing", "paused"],
+        "expire_after": super::players::EXPIRE_AFTER_SECS,
+        "icon": "mdi:play-network",
+    });
+    entity(
+        out,
+        t,
+        &device,
+        "sensor",
+        format!("{node}_player_{}", p.id),
+        sensor,
     );
 }
 
@@ -482,9 +444,17 @@ mod tests {
             .iter()
             .map(|(k, v)| (k.clone(), v.to_string()))
             .collect();
-        assert!(changes(&announced, &with).is_empty(), "nothing changed");
+        assert!(
+            changes(&announced, &with, false).is_empty(),
+            "nothing changed"
+        );
+        assert_eq!(
+            changes(&announced, &with, true).len(),
+            with.len(),
+            "everything again"
+        );
         let without = configs(&t, &Inventory::default());
-        let gone = changes(&announced, &without);
+        let gone = changes(&announced, &without, false);
         assert!(!gone.is_empty());
         assert!(
             gone.iter()

@@ -226,22 +226,7 @@ impl MqttHub {
         let mut announced = self.announced().await?;
         let inventory = self.inventory(configured).await?;
         let wanted = discovery::configs(&self.topics, &inventory);
-        let changes = match everything {
-            true => {
-                let mut all: Vec<(String, String)> = wanted
-                    .iter()
-                    .map(|(t, c)| (t.clone(), c.to_string()))
-                    .collect();
-                all.extend(
-                    announced
-                        .keys()
-                        .filter(|t| !wanted.contains_key(*t))
-                        .map(|t| (t.clone(), String::new())),
-                );
-                all
-            }
-            false => discovery::changes(&announced, &wanted),
-        };
+        let changes = discovery::changes(&announced, &wanted, everything);
         self.publish_configs(&changes, &mut announced).await?;
         Ok(changes.len())
     }
@@ -299,11 +284,12 @@ impl MqttHub {
                 self.store.delete_mqtt_doc("player", &id).await?;
                 continue;
             }
-            if !doc
+            let named = doc
                 .user
                 .as_deref()
-                .is_some_and(|u| self.settings().publishes_player_of(u))
-            {
+                .is_some_and(|u| self.settings().publishes_player_of(u));
+            // Idle, off, or refreshed a moment ago: nothing to lock for.
+            if !named || doc.refresh(now).is_none() {
                 continue;
             }
             let lock = self.source_lock(&doc.source);

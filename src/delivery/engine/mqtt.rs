@@ -117,11 +117,7 @@ impl Engine {
                 .map_err(|e| e.to_string())
         } else {
             let pattern = dest.target.service.topic.clone().unwrap_or_else(|| {
-                crate::outbound::targets::mqtt::DEFAULT_PATTERN.replacen(
-                    "hookarr",
-                    &hub.settings().base_topic,
-                    1,
-                )
+                crate::outbound::targets::mqtt::default_pattern(&hub.settings().base_topic)
             });
             let topic = crate::outbound::targets::mqtt::topic_for(&pattern, event);
             let body = serde_json::to_vec(payload).expect("a JSON value serializes");

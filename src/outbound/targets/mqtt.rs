@@ -77,8 +77,13 @@ impl TargetKind for Mqtt {
     }
 }
 
-/// The pattern of a destination that names none, below the `mqtt.base_topic`.
+/// The pattern of a destination that names none, with the default `mqtt.base_topic`.
 pub const DEFAULT_PATTERN: &str = "hookarr/events/{source}/{event}";
+
+/// The pattern of a destination that names none, below `base_topic`.
+pub fn default_pattern(base_topic: &str) -> String {
+    format!("{base_topic}/events/{{source}}/{{event}}")
+}
 
 /// Checks a topic pattern: a topic once its placeholders are filled, and no placeholder it does not know.
 pub fn check_pattern(pattern: &str) -> Result<(), String> {
@@ -139,6 +144,7 @@ mod tests {
     fn values_put_in_a_topic_cannot_add_a_level_or_a_wildcard() {
         let mut event = crate::delivery::test_event();
         event.source.name = "evil/#/+".into();
+        assert_eq!(default_pattern("hookarr"), DEFAULT_PATTERN);
         let topic = topic_for(DEFAULT_PATTERN, &event);
         assert_eq!(topic, "hookarr/events/evil____/test");
         assert_eq!(level(""), "_");
