@@ -435,3 +435,44 @@ async fn two_processes_on_one_postgres_fire_each_event_once() {
     a.stop().await;
     b.stop().await;
 }
+
+/// A device name a media server sends is the player's name in Home Assistant and on the dashboard's card:
+/// shown there as text, never as markup; its topic stays one level.
+#[tokio::test]
+async fn a_hostile_device_name_stays_text_on_the_dashboard() {
+    let Some(broker) = Broker::start("mqtt::a_hostile_device_name_stays_text") else {
+        return;
+    };
+    let watcher = Watcher::start(&broker).await;
+    let app = TestApp::spawn_with(Backend::Sqlite, |cfg| broker.configure(cfg, &["*"])).await;
+    let mut body: Value = serde_json::from_slice(&fixture("jellyfin", "PlaybackStart")).unwrap();
+    body["DeviceName"] = "<img src=x onerror=alert(1)>/#".into();
+    let (status, _) = app.post_hook("jellyfin", body.to_string().as_bytes()).await;
+    assert_eq!(status, 202);
+    let state = watcher
+        .wait_until("the player's state", |seen| {
+            seen.iter()
+                .find(|s| s.topic.starts_with("hookarr/player/") && s.topic.ends_with("/state"))
+                .cloned()
+        })
+        .await;
+    assert_eq!(state.topic.split('/').count(), 4, "{}", state.topic);
+    assert_eq!(
+        state.json()["device"],
+        "<img src=x onerror=alert(1)>/#",
+        "kept as sent, in JSON"
+    );
+    let login = crate::admin::log_in(&app, crate::helpers::ADMIN_KEY).await;
+    let page = crate::admin::page(&app, "/admin", &login)
+        .await
+        .text()
+        .await
+        .unwrap();
+    let card = &page[page.find("data-broker").expect("the MQTT card")..];
+    assert!(!card.contains("<img src=x"), "{card}");
+    assert!(
+        card.contains("&#60;img src=x onerror=alert(1)&#62;"),
+        "{card}"
+    );
+    app.stop().await;
+}
