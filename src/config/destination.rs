@@ -83,6 +83,10 @@ pub struct Destination {
     pub template: Option<String>,
     #[serde(default)]
     pub rate_limit: Option<RateLimit>,
+    /// The most sends in flight at once; default one for the chat targets (Discord, Slack, Telegram,
+    /// Matrix), no cap but the workers' for the others.
+    #[serde(default)]
+    pub max_in_flight: Option<u32>,
     #[serde(default)]
     pub retry: Option<Retry>,
     /// Undelivered events older than this are dropped (default 10m for `playback.*`).

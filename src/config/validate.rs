@@ -334,6 +334,9 @@ impl Validator {
                 self.problem(format!("{path}.rate_limit.burst"), "must be at least 1");
             }
         }
+        if d.max_in_flight == Some(0) {
+            self.problem(format!("{path}.max_in_flight"), "must be at least 1");
+        }
         if let Some(r) = &d.retry {
             if !(1..=100).contains(&r.max_attempts) {
                 self.problem(

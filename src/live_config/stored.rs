@@ -319,13 +319,14 @@ impl LiveConfig {
 
 /// The keys of a destination that say what it takes and how it is paced, not where it is: kept when a new
 /// short-form URL replaces its target.
-const ROUTING_KEYS: [&str; 11] = [
+const ROUTING_KEYS: [&str; 12] = [
     "name",
     "events",
     "sources",
     "filter",
     "template",
     "rate_limit",
+    "max_in_flight",
     "retry",
     "expire_after",
     "group_window",

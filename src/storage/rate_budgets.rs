@@ -28,6 +28,21 @@ pub trait RateBudgets: Send + Sync + 'static {
         burst: u32,
         now_us: i64,
     ) -> Result<Lease, StoreError>;
+
+    /// No send of `destination` before `until_us` (a 429's pause, Discord's spent bucket), then one per
+    /// `period_us` again: every process leasing from the budget waits, at once.
+    async fn hold_sends(
+        &self,
+        destination: &str,
+        until_us: i64,
+        period_us: i64,
+        burst: u32,
+    ) -> Result<(), StoreError>;
+}
+
+/// The `tat` that lets the first send go at `until` and no sooner (see [`gcra`]).
+pub fn tat_holding_until(until: i64, period: i64, burst: u32) -> i64 {
+    until + (i64::from(burst) - 1) * period
 }
 
 /// The GCRA step: from the stored theoretical arrival time `tat`, how many of `want` sends are allowed at
@@ -88,6 +103,27 @@ where
         tx.commit().await?;
         Ok(lease)
     }
+
+    async fn hold_sends(
+        &self,
+        destination: &str,
+        until_us: i64,
+        period_us: i64,
+        burst: u32,
+    ) -> Result<(), StoreError> {
+        let tat = tat_holding_until(until_us, period_us, burst);
+        let mut tx = D::begin_write(&self.pool).await?;
+        sqlx::query(
+            "INSERT INTO rate_budgets (destination, tat) VALUES ($1, $2) \
+             ON CONFLICT (destination) DO UPDATE SET tat = CASE WHEN rate_budgets.tat < $2 THEN $2 ELSE rate_budgets.tat END",
+        )
+        .bind(destination)
+        .bind(tat)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -105,6 +141,19 @@ mod tests {
         assert_eq!(tat2, tat, "a refusal changes nothing");
         let (lease, _) = gcra(tat, 1, period, burst, 1_100_000);
         assert_eq!(lease, Lease::Granted(1), "one period later, one more");
+    }
+
+    #[test]
+    fn a_held_budget_lets_nothing_go_before_the_hold_ends_then_one_per_period() {
+        let (period, burst) = (400_000, 5);
+        let until = 10_000_000;
+        let tat = tat_holding_until(until, period, burst);
+        let (lease, _) = gcra(tat, 1, period, burst, until - 1);
+        assert_eq!(lease, Lease::WaitMicros(1), "not a microsecond early");
+        let (lease, tat) = gcra(tat, 5, period, burst, until);
+        assert_eq!(lease, Lease::Granted(1), "one at the end of the hold");
+        let (lease, _) = gcra(tat, 1, period, burst, until + period);
+        assert_eq!(lease, Lease::Granted(1), "then one per period");
     }
 
     #[test]

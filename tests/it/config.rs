@@ -173,6 +173,7 @@ destinations:
     filter:
       data.media.year: {"~": 1}
     retry: {schedule: [10 minutes-ish]}
+    max_in_flight: 0
   - name: d1
     type: home_assistant
     url: http://8.8.8.8/api/events/hookarr
@@ -191,6 +192,7 @@ delivery:
         "sources[1].app: unknown variant `tivo`",
         "destinations[0].url: a Discord webhook URL looks like https://discord.com/api/webhooks/<id>/<token>",
         "destinations[0].retry.schedule",
+        "destinations[0].max_in_flight: must be at least 1",
         "destinations[1].name: `d1` is used by another destination",
         "destinations[1].url: plain http:// is only allowed",
         "destinations[1].token: /api/events/ needs a long-lived access token",

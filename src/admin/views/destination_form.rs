@@ -83,6 +83,7 @@ struct FormPage {
     quiet_tz: String,
     rate_per_second: String,
     rate_burst: String,
+    max_in_flight: String,
     filter: String,
 }
 
@@ -230,6 +231,7 @@ fn form(
         quiet_tz: text(&["quiet_hours", "tz"]),
         rate_per_second: text(&["rate_limit", "per_second"]),
         rate_burst: text(&["rate_limit", "burst"]),
+        max_in_flight: text(&["max_in_flight"]),
         filter: keys
             .get("filter")
             .filter(|f| f.as_object().is_some_and(|m| !m.is_empty()))

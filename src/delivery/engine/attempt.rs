@@ -3,7 +3,7 @@
 //! merged event or digest, rendered), and the exchanges with the target (an edit of a deleted Discord message, or a rich message a
 //! chat target refused, is followed by a second). The [`Outcome`] is written back in one place, `record.rs`.
 
-use super::pacing::Admit;
+use super::pacing::{Admit, Sending};
 use super::{DestinationRuntime, Engine};
 use crate::delivery::send::{Sent, send};
 use crate::event::Event;
@@ -47,6 +47,8 @@ pub(super) struct Exchanges {
     pub(super) probe: bool,
     /// This attempt took a send from its rate-limit bucket (`buckets.rs`).
     pub(super) from_bucket: bool,
+    /// Its place among the destination's sends in flight, given back once its answer is written back.
+    pub(super) sending: Option<Sending>,
     /// The destination it went to.
     pub(super) dest: Arc<DestinationRuntime>,
 }
@@ -57,6 +59,8 @@ struct Admitted {
     probe: bool,
     /// It took a send from its rate-limit bucket.
     from_bucket: bool,
+    /// Its place among the sends in flight.
+    sending: Sending,
 }
 
 /// The message one attempt sends: the event as shown (a group's merged event or digest) and its payload.
@@ -96,7 +100,11 @@ impl Engine {
                 reason: "expired before it could be delivered (expire_after)".to_owned(),
             };
         }
-        let Admitted { probe, from_bucket } = match self.held_back(dest, c, now) {
+        let Admitted {
+            probe,
+            from_bucket,
+            sending,
+        } = match self.held_back(dest, c, now) {
             Ok(admitted) => admitted,
             Err(hold) => return Outcome::Held(hold),
         };
@@ -126,6 +134,7 @@ impl Engine {
                 let mut exchanges = self.exchange(&runtime, c, &message).await;
                 exchanges.probe = probe;
                 exchanges.from_bucket = from_bucket;
+                exchanges.sending = Some(sending);
                 Outcome::Sent(exchanges)
             }
             Err(e) => {
@@ -183,7 +192,11 @@ impl Engine {
             },
         };
         match dest.pace.admit(&c.id, clock, paused) {
-            Admit::Send { probe } => Ok(Admitted { probe, from_bucket }),
+            Admit::Send { probe, sending } => Ok(Admitted {
+                probe,
+                from_bucket,
+                sending,
+            }),
             Admit::Wait(at) => {
                 if from_bucket {
                     self.buckets.give_back(&c.destination);
@@ -314,6 +327,7 @@ impl Engine {
             remember_for,
             probe: false,
             from_bucket: false,
+            sending: None,
             dest: dest.clone(),
         }
     }

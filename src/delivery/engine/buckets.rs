@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 /// Answers whose windows end this close together speak of the same window.
 const SAME_WINDOW: Duration = Duration::from_millis(250);
 /// A little past the announced reset: the target's clock ran a little ahead of ours.
-const MARGIN: Duration = Duration::from_millis(30);
+pub(super) const MARGIN: Duration = Duration::from_millis(30);
 
 /// Every bucket seen, and which destination is in which.
 #[derive(Default)]

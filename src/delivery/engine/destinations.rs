@@ -240,6 +240,7 @@ impl Engine {
         }
         dest.state().paused_until = Some(until);
         dest.pace.needs_probe();
+        self.hold_shared(dest, name, until).await;
         crate::metrics::rate_limited(name);
         if persist {
             match self.store.set_destination_paused(name, Some(until)).await {

@@ -11,13 +11,18 @@
 //! After a pause (a 429, its `Retry-After`, Discord's spent bucket) one delivery — the probe — goes first; the
 //! others wait for its answer. A probe that is rate limited again starts another pause; any other answer
 //! lets the rest follow at the limit's pace.
+//!
+//! A destination may also cap its sends in flight (`max_in_flight`; one at a time for the chat targets): a
+//! delivery that finds the cap reached waits for a slot like one without a token, so the first `429` of a
+//! storm is answered before the next request goes, and pauses the rest.
 
 use crate::config::Destination;
 use governor::clock::{Clock as _, DefaultClock};
 use governor::{Quota, RateLimiter};
 use std::collections::HashMap;
 use std::num::NonZeroU32;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// A direct (unkeyed) governor limiter on the default clock.
@@ -34,12 +39,24 @@ const BOOKINGS_KEPT: usize = 4096;
 const STALE_BOOKING: Duration = Duration::from_secs(300);
 
 /// Whether a delivery may be sent now.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug)]
 pub(super) enum Admit {
-    /// Send now: a token was taken. `probe`: this send is the one that tests the target after a pause.
-    Send { probe: bool },
+    /// Send now: a token was taken, and a place among the sends in flight, kept until `sending` is dropped.
+    /// `probe`: this send is the one that tests the target after a pause.
+    Send { probe: bool, sending: Sending },
     /// Not before this instant (the slot booked for it).
     Wait(Instant),
+}
+
+/// A send in flight: its place is given back when this is dropped (after its answer was written back, or
+/// when it did not go after all).
+#[derive(Debug)]
+pub(super) struct Sending(Arc<AtomicU32>);
+
+impl Drop for Sending {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
 /// One destination's pace.
@@ -51,6 +68,10 @@ pub(super) struct Pace {
     burst: u32,
     /// How long a probe may stay unanswered before another delivery may probe (its attempt can have died).
     probe_timeout: Duration,
+    /// The most sends in flight at once (`u32::MAX`: no cap but the workers').
+    max_in_flight: u32,
+    /// Sends in flight now (each held by a [`Sending`]).
+    in_flight: Arc<AtomicU32>,
     state: Mutex<PaceState>,
 }
 
@@ -75,7 +96,8 @@ enum Probe {
 }
 
 impl Pace {
-    /// The pace of a configured destination: its `rate_limit`, or its target type's default.
+    /// The pace of a configured destination: its `rate_limit` and `max_in_flight`, or its target type's
+    /// defaults.
     pub(super) fn new(d: &Destination, probe_timeout: Duration) -> Pace {
         let (period, burst) = match &d.rate_limit {
             Some(r) => (
@@ -93,7 +115,30 @@ impl Pace {
             period,
             burst,
             probe_timeout,
+            max_in_flight: d
+                .max_in_flight
+                .or_else(|| d.kind.target().default_in_flight())
+                .unwrap_or(u32::MAX)
+                .max(1),
+            in_flight: Arc::default(),
             state: Mutex::default(),
+        }
+    }
+
+    /// Takes a place among the sends in flight, when there is one.
+    fn start_sending(&self) -> Option<Sending> {
+        let mut n = self.in_flight.load(Ordering::Acquire);
+        loop {
+            if n >= self.max_in_flight {
+                return None;
+            }
+            match self
+                .in_flight
+                .compare_exchange(n, n + 1, Ordering::AcqRel, Ordering::Acquire)
+            {
+                Ok(_) => return Some(Sending(self.in_flight.clone())),
+                Err(now) => n = now,
+            }
         }
     }
 
@@ -128,11 +173,17 @@ impl Pace {
                 return Admit::Wait(s.book(delivery, now, self.period));
             }
             Probe::Out { .. } | Probe::Needed => {
+                let Some(sending) = self.start_sending() else {
+                    return Admit::Wait(s.book(delivery, now, self.period));
+                };
                 return match self.take_token(now) {
                     Ok(()) => {
                         s.booked.remove(delivery);
                         s.probe = Probe::Out { since: now };
-                        Admit::Send { probe: true }
+                        Admit::Send {
+                            probe: true,
+                            sending,
+                        }
                     }
                     Err(at) => Admit::Wait(s.book(delivery, at, self.period)),
                 };
@@ -144,8 +195,21 @@ impl Pace {
         if !booked && s.cursor.is_some_and(|c| c > now) {
             return Admit::Wait(s.book(delivery, now, self.period));
         }
+        let Some(sending) = self.start_sending() else {
+            // As many as it may are in flight: a booked delivery keeps its place, one period on; a newcomer
+            // queues behind the booked.
+            if booked {
+                let at = now + self.period;
+                s.booked.insert(delivery.to_owned(), at);
+                return Admit::Wait(at);
+            }
+            return Admit::Wait(s.book(delivery, now, self.period));
+        };
         match self.take_token(now) {
-            Ok(()) => Admit::Send { probe: false },
+            Ok(()) => Admit::Send {
+                probe: false,
+                sending,
+            },
             // Its slot came a little early: it keeps its place, just after the token it needs.
             Err(at) if booked => {
                 s.booked.insert(delivery.to_owned(), at);
@@ -235,7 +299,10 @@ mod tests {
     fn a_newcomer_queues_behind_the_booked_and_a_booked_delivery_still_takes_a_token() {
         let p = pace(10.0, 1);
         let now = Instant::now();
-        assert_eq!(p.admit(&id(0), now, None), Admit::Send { probe: false });
+        assert!(matches!(
+            p.admit(&id(0), now, None),
+            Admit::Send { probe: false, .. }
+        ));
         let Admit::Wait(first) = p.admit(&id(1), now, None) else {
             panic!("no second token at once")
         };
@@ -252,15 +319,21 @@ mod tests {
         let p = pace(1000.0, 100);
         let now = Instant::now();
         let until = now + Duration::from_secs(2);
-        assert_eq!(p.admit(&id(0), now, Some(until)), Admit::Wait(until));
+        assert!(matches!(p.admit(&id(0), now, Some(until)), Admit::Wait(at) if at == until));
         let after = until + Duration::from_millis(1);
-        assert_eq!(p.admit(&id(0), after, None), Admit::Send { probe: true });
+        assert!(matches!(
+            p.admit(&id(0), after, None),
+            Admit::Send { probe: true, .. }
+        ));
         for n in 1..10 {
             assert!(matches!(p.admit(&id(n), after, None), Admit::Wait(_)));
         }
         p.probe_answered();
         let later = after + Duration::from_secs(1);
-        assert_eq!(p.admit(&id(1), later, None), Admit::Send { probe: false });
+        assert!(matches!(
+            p.admit(&id(1), later, None),
+            Admit::Send { probe: false, .. }
+        ));
     }
 
     #[test]
@@ -268,9 +341,64 @@ mod tests {
         let p = pace(1000.0, 100);
         let now = Instant::now();
         p.needs_probe();
-        assert_eq!(p.admit(&id(0), now, None), Admit::Send { probe: true });
+        assert!(matches!(
+            p.admit(&id(0), now, None),
+            Admit::Send { probe: true, .. }
+        ));
         assert!(matches!(p.admit(&id(1), now, None), Admit::Wait(_)));
         let late = now + Duration::from_secs(31);
-        assert_eq!(p.admit(&id(1), late, None), Admit::Send { probe: true });
+        assert!(matches!(
+            p.admit(&id(1), late, None),
+            Admit::Send { probe: true, .. }
+        ));
+    }
+
+    #[test]
+    fn a_destination_capped_at_one_in_flight_sends_the_next_once_the_first_is_answered() {
+        let d: Destination = serde_norway::from_str(
+            "name: t\ntype: webhook\nurl: http://127.0.0.1:9/\nmax_in_flight: 1\nrate_limit: {per_second: 1000, burst: 100}\n",
+        )
+        .unwrap();
+        let p = Pace::new(&d, Duration::from_secs(30));
+        let now = Instant::now();
+        let Admit::Send { sending, .. } = p.admit(&id(0), now, None) else {
+            panic!("the first goes")
+        };
+        let Admit::Wait(slot) = p.admit(&id(1), now, None) else {
+            panic!("a token is there, but one send is in flight")
+        };
+        assert!(
+            matches!(p.admit(&id(1), slot, None), Admit::Wait(_)),
+            "still in flight at its slot: it waits another period"
+        );
+        drop(sending);
+        let later = slot + Duration::from_millis(5);
+        assert!(matches!(
+            p.admit(&id(1), later, None),
+            Admit::Send { probe: false, .. }
+        ));
+    }
+
+    #[test]
+    fn chat_targets_send_one_at_a_time_unless_told_otherwise() {
+        let discord: Destination = serde_norway::from_str(
+            "name: d\ntype: discord\nurl: http://127.0.0.1:9/api/webhooks/1/t\n",
+        )
+        .unwrap();
+        assert_eq!(
+            Pace::new(&discord, Duration::from_secs(30)).max_in_flight,
+            1
+        );
+        let wider: Destination = serde_norway::from_str(
+            "name: d\ntype: discord\nurl: http://127.0.0.1:9/api/webhooks/1/t\nmax_in_flight: 3\n",
+        )
+        .unwrap();
+        assert_eq!(Pace::new(&wider, Duration::from_secs(30)).max_in_flight, 3);
+        let webhook: Destination =
+            serde_norway::from_str("name: w\ntype: webhook\nurl: http://127.0.0.1:9/\n").unwrap();
+        assert_eq!(
+            Pace::new(&webhook, Duration::from_secs(30)).max_in_flight,
+            u32::MAX
+        );
     }
 }

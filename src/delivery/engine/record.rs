@@ -49,8 +49,17 @@ impl Engine {
             self.buckets.answered(&c.destination, said, false, clock);
         }
         let said = kind.target().bucket(&exchanges.last.headers);
+        let spent_until = said
+            .as_ref()
+            .filter(|b| b.remaining == 0)
+            .and_then(|b| chrono::Duration::from_std(b.reset_after + super::buckets::MARGIN).ok())
+            .map(|wait| Utc::now() + wait);
         self.buckets
             .answered(&c.destination, said, exchanges.from_bucket, clock);
+        if let Some(until) = spent_until {
+            // The other processes do not hear this answer: the shared budget holds them to the reset.
+            self.hold_shared(dest, &c.destination, until).await;
+        }
         for (sent, outcome) in exchanges.earlier {
             finish.attempts += 1;
             finish.logged.push(sent.record(finish.attempts, outcome));

@@ -4,6 +4,10 @@
 //! leases one send at a time for a slow limit (≤ 50/s: the limit holds within one) and up to 20 ms' worth
 //! for a fast one (at most 1,000), one lease at a time, used within 20 ms or dropped (sending less, never more: a fast limit holds
 //! within one lease).
+//!
+//! What one process learns of the target's own limits holds the budget for all: a `429`'s pause and a Discord
+//! bucket found spent push the budget past their end, so no process sends before it (a process that has not
+//! heard of the pause yet finds no send to lease).
 
 use super::Engine;
 use super::attempt::Hold;
@@ -68,6 +72,31 @@ impl Engine {
             }
             Err(error) => Err(self.budget_unread(error, now)),
         }
+    }
+
+    /// No process sends to `name` before `until` (nothing to do on SQLite: the pause and buckets in memory
+    /// serve its one process).
+    pub(super) async fn hold_shared(
+        &self,
+        dest: &DestinationRuntime,
+        name: &str,
+        until: DateTime<Utc>,
+    ) {
+        if self.store.backend() != "postgres" {
+            return;
+        }
+        let period_us = i64::try_from(dest.pace.period().as_micros())
+            .unwrap_or(i64::MAX)
+            .max(1);
+        let held = self
+            .store
+            .hold_sends(name, until.timestamp_micros(), period_us, dest.pace.burst())
+            .await;
+        if let Err(error) = held {
+            error.log("Holding a destination's shared rate budget failed.");
+        }
+        // Sends leased before the hold are not used.
+        *dest.leased.lock().await = Leased::default();
     }
 
     /// The budget could not be read: the send waits a second rather than risk the limit.

@@ -65,6 +65,10 @@ impl TargetKind for Discord {
     }
 
     /// 5 requests per 2 s per webhook.
+    fn default_in_flight(&self) -> Option<u32> {
+        Some(1)
+    }
+
     fn default_rate(&self, _d: &Destination) -> (Duration, u32) {
         (Duration::from_millis(400), 5)
     }

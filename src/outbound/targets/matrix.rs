@@ -51,6 +51,10 @@ impl TargetKind for Matrix {
     }
 
     /// Homeservers limit senders to a few messages a second.
+    fn default_in_flight(&self) -> Option<u32> {
+        Some(1)
+    }
+
     fn default_rate(&self, _d: &Destination) -> (Duration, u32) {
         (Duration::from_millis(500), 5)
     }

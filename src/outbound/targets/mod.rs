@@ -90,6 +90,12 @@ pub trait TargetKind: Send + Sync {
     /// The default rate limit (CONTRACT §5) of a destination: `(period per token, burst)`.
     fn default_rate(&self, d: &Destination) -> (Duration, u32);
 
+    /// The default `max_in_flight` (`None`: no cap but the workers'). A chat target takes one at a time, so
+    /// that its first `429` is heard before the next request goes.
+    fn default_in_flight(&self) -> Option<u32> {
+        None
+    }
+
     /// Whether it is reached at a URL or through a service.
     fn reached(&self) -> Reached {
         Reached::AtUrl

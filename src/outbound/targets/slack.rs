@@ -37,6 +37,10 @@ impl TargetKind for Slack {
     }
 
     /// About one message per second per webhook, short bursts allowed.
+    fn default_in_flight(&self) -> Option<u32> {
+        Some(1)
+    }
+
     fn default_rate(&self, _d: &Destination) -> (Duration, u32) {
         (Duration::from_secs(1), 3)
     }

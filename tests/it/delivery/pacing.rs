@@ -5,7 +5,7 @@ use super::*;
 use std::time::{Duration, Instant};
 
 /// Posts `n` distinct Radarr grabs (distinct bodies, so dedupe keeps them apart); returns their event ids.
-async fn post_grabs(app: &TestApp, n: usize) -> Vec<String> {
+pub(super) async fn post_grabs(app: &TestApp, n: usize) -> Vec<String> {
     let mut ids = Vec::new();
     for i in 0..n as u64 {
         let body = crate::helpers::fixture_copy("radarr", "grab", i);

@@ -64,6 +64,10 @@ impl TargetKind for Telegram {
     }
 
     /// About one message a second to a chat, and at most 20 a minute to a group (a negative chat id).
+    fn default_in_flight(&self) -> Option<u32> {
+        Some(1)
+    }
+
     fn default_rate(&self, d: &Destination) -> (Duration, u32) {
         if d.chat_id.as_deref().is_some_and(|c| c.starts_with('-')) {
             (Duration::from_secs(3), 1)
