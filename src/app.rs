@@ -249,10 +249,18 @@ impl App {
             self.state.store.clone(),
             shutdown.clone(),
         ));
-        let delivery = self
-            .delivery_workers
-            .then(|| self.state.engine.start(shutdown.clone()));
-        let announcer = self.start_mqtt(shutdown.clone()).await;
+        let role = self.state.cfg.server.role;
+        let delivery = match (self.delivery_workers, role.delivers()) {
+            (true, true) => Some(self.state.engine.start(shutdown.clone())),
+            // The workers of other processes route and send; this one tells them what it stored.
+            (true, false) => Some(self.state.engine.start_api_only(shutdown.clone())),
+            (false, _) => None,
+        };
+        let announcer = if role.delivers() {
+            self.start_mqtt(shutdown.clone()).await
+        } else {
+            None
+        };
         let limits = crate::server::ConnectionLimits::from_config(&self.state.cfg.server);
         // Event streams never end by themselves: a stop ends them, so that the drain does not wait on them.
         let stopping = self.state.stopping.clone();
@@ -262,7 +270,11 @@ impl App {
             stopping.cancel();
         });
         let store = self.state.store.clone();
-        let router = api::router(self.state);
+        let router = if role.serves_api() {
+            api::router(self.state)
+        } else {
+            api::health_router(self.state)
+        };
         crate::server::serve(self.listener, router, limits, shutdown.clone()).await;
         shutdown.cancel();
         let _ = housekeeping.await;

@@ -17,6 +17,7 @@ const ANNOUNCEMENT_BYTES: usize = 7000;
 const STORIES: &str = "stories ";
 /// What an announcement that a destination was disabled, enabled or paused says after its origin.
 const DESTINATIONS: &str = "destinations";
+const STORED: &str = "stored";
 
 /// The live feed of routed events.
 pub struct Feed {
@@ -90,7 +91,8 @@ impl Feed {
     /// The ids another process announced; `None` for this process's own announcement or a foreign one.
     pub fn announced_ids(&self, payload: &str) -> Option<Vec<EventId>> {
         let (origin, ids) = payload.split_once(' ')?;
-        if origin == self.origin || ids.starts_with(STORIES) || ids == DESTINATIONS {
+        if origin == self.origin || ids.starts_with(STORIES) || ids == DESTINATIONS || ids == STORED
+        {
             return None;
         }
         Some(ids.split(',').filter_map(EventId::parse).collect())
@@ -106,6 +108,18 @@ impl Feed {
     /// The announcement that this process disabled, enabled or paused a destination: `<origin> destinations`.
     pub fn destinations_announcement(&self) -> String {
         format!("{} {DESTINATIONS}", self.origin)
+    }
+
+    /// The announcement that this process stored events for the others to route: `<origin> stored`.
+    pub fn stored_announcement(&self) -> String {
+        format!("{} {STORED}", self.origin)
+    }
+
+    /// Whether another process (an `api` one) announced that it stored events.
+    pub fn announced_stored(&self, payload: &str) -> bool {
+        payload
+            .split_once(' ')
+            .is_some_and(|(origin, rest)| origin != self.origin && rest == STORED)
     }
 
     /// Whether another process announced that a destination's state changed.

@@ -91,7 +91,8 @@ impl Readiness {
 pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Readiness>) {
     let backend = state.store.backend();
     let unready = |r: Readiness| (StatusCode::SERVICE_UNAVAILABLE, Json(r));
-    if !state.engine.is_running() {
+    let delivers = state.cfg.server.role.delivers();
+    if delivers && !state.engine.is_running() {
         return unready(Readiness {
             workers: Some("stopped"),
             ..Readiness::not_ready(backend)
@@ -130,7 +131,11 @@ pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Readines
         database: backend.to_owned(),
         migrations: Some("current"),
         writes: Some(writes),
-        workers: Some("running"),
+        workers: Some(if delivers {
+            "running"
+        } else {
+            "in other processes (role api)"
+        }),
         mqtt: state.engine.mqtt().map(|hub| hub.link.state()),
     };
     match status {

@@ -12,7 +12,7 @@ mod destination_trial;
 mod destinations;
 mod error;
 mod events;
-mod forms;
+pub(crate) mod forms;
 mod health;
 mod hook_refusals;
 mod hooks;
@@ -83,10 +83,29 @@ pub struct AppState {
 
 /// The whole HTTP surface.
 pub fn router(state: AppState) -> Router {
+    surface(state, |_| true, true)
+}
+
+/// What a `worker` process serves: `/healthz`, `/readyz` and `/metrics` (no hooks, API or page).
+pub fn health_router(state: AppState) -> Router {
+    surface(state, |path| HEALTH_PATHS.contains(&path), false)
+}
+
+/// The routes a `worker` process serves.
+const HEALTH_PATHS: [&str; 3] = ["/healthz", "/readyz", "/metrics"];
+
+/// The routes whose path `keep` takes (and the admin page, when `admin`), with every layer.
+fn surface(state: AppState, keep: fn(&str) -> bool, admin: bool) -> Router {
     let body_timeout = std::time::Duration::from_secs(state.cfg.server.body_timeout_secs.max(1));
     let mut api = Router::new();
     let mut root = Router::new();
+    if admin {
+        root = root.merge(crate::admin::router());
+    }
     for routes::Entry { route, handler } in routes::entries() {
+        if !keep(route.path) {
+            continue;
+        }
         let handler = handler.route_layer(axum::middleware::from_fn_with_state(
             (state.clone(), route.access),
             auth::require,
@@ -96,8 +115,7 @@ pub fn router(state: AppState) -> Router {
             None => root = root.route(route.path, handler),
         }
     }
-    root.merge(crate::admin::router())
-        .nest("/api/v1", api.clone())
+    root.nest("/api/v1", api.clone())
         .nest("/api", api)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

@@ -13,6 +13,7 @@ macro_rules! say {
 }
 
 mod accounts;
+mod backup;
 mod config_transfer;
 mod deliveries;
 mod mqtt;
@@ -58,7 +59,12 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run hookarr: receive webhooks and serve the API.
-    Serve,
+    Serve {
+        /// What this process does: `all` (the default), or with several processes on one PostgreSQL `api`
+        /// (receive, API, page) or `worker` (route and deliver). Overrides `server.role`.
+        #[arg(long, value_enum)]
+        role: Option<config::ServeRole>,
+    },
     /// Apply database migrations and exit.
     Migrate,
     /// Validate the configuration: exit 0, or print every problem with its path and exit 2.
@@ -123,6 +129,11 @@ pub enum Command {
     /// The MQTT broker of `mqtt:`.
     #[command(subcommand)]
     Mqtt(MqttCommand),
+    /// Copy the SQLite database (while `serve` runs) and its secret key into a new folder, checked.
+    Backup {
+        /// The folder to make (it must not exist, or be empty).
+        into: PathBuf,
+    },
     /// List the sources and their Connect URLs (tokens masked unless asked for).
     Sources {
         /// Print the tokens in full (paste-ready URLs).
@@ -206,7 +217,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     };
     // Said where the config is being looked at (checking it, starting the server), not by every one-shot
     // command again.
-    if matches!(cli.command, Command::CheckConfig { .. } | Command::Serve) {
+    if matches!(
+        cli.command,
+        Command::CheckConfig { .. } | Command::Serve { .. }
+    ) {
         for warning in &loaded.warnings {
             tracing::warn!(message = "Configuration warning.", warning = %warning);
         }
@@ -234,7 +248,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("migrations applied");
             Ok(ExitCode::SUCCESS)
         }
-        Command::Serve => serve::serve(loaded).await,
+        Command::Serve { role } => serve::serve(loaded, role).await,
         Command::Render {
             destination,
             source,
@@ -251,6 +265,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Stories(StoriesCommand::Rebuild) => rebuild_stories(loaded).await,
         Command::Mqtt(MqttCommand::Test) => mqtt::test(loaded).await,
+        Command::Backup { into } => backup::backup(loaded, &into).await,
         Command::Sources { show_tokens } => accounts::list_sources(loaded, show_tokens).await,
         Command::Replay {
             since,

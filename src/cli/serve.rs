@@ -8,7 +8,18 @@ use anyhow::Context as _;
 use std::process::ExitCode;
 use tokio_util::sync::CancellationToken;
 
-pub(super) async fn serve(loaded: Loaded) -> anyhow::Result<ExitCode> {
+pub(super) async fn serve(
+    mut loaded: Loaded,
+    role: Option<crate::config::ServeRole>,
+) -> anyhow::Result<ExitCode> {
+    if let Some(role) = role {
+        loaded.config.server.role = role;
+    }
+    let role = loaded.config.server.role;
+    if let Some(why) = role.refusal(loaded.config.storage.url.expose()) {
+        eprintln!("hookarr: --role {why}");
+        return Ok(ExitCode::from(2));
+    }
     // Handlers first: a SIGTERM that arrives while hookarr starts (or right after its banner) still stops it
     // cleanly instead of killing it.
     let shutdown = CancellationToken::new();
@@ -23,6 +34,17 @@ pub(super) async fn serve(loaded: Loaded) -> anyhow::Result<ExitCode> {
         loaded.data_dir.rule
     );
     say!("database: {database}");
+    if role != crate::config::ServeRole::All {
+        say!(
+            "role: {} ({})",
+            role.as_str(),
+            if role.delivers() {
+                "routes and delivers; HTTP only for /healthz, /readyz and /metrics"
+            } else {
+                "receives webhooks, serves the API and the page; workers deliver"
+            }
+        );
+    }
     match &loaded.path {
         Some(path) => say!("config: {}", path.display()),
         None => say!(

@@ -1,7 +1,7 @@
 //! Configuration (CONTRACT §2): typed structs with their defaults, loaded from YAML with `${VAR}`
 //! interpolation and `HOOKARR_<SECTION>__<KEY>` overrides, then validated with every problem reported at once.
 
-mod apprise;
+pub(crate) mod apprise;
 mod destination;
 mod durations;
 mod filter;

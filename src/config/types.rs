@@ -76,6 +76,54 @@ pub struct Server {
     pub max_connections: u32,
     /// Requests handled at once; past it, `503` with `Retry-After` (`/healthz` and `/readyz` are exempt).
     pub max_requests_in_flight: u32,
+    /// What this process does (`hookarr serve --role`): everything, or — with several processes on one
+    /// PostgreSQL — only the HTTP side or only delivery.
+    pub role: ServeRole,
+}
+
+/// `server.role` / `hookarr serve --role`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum ServeRole {
+    /// Receive, serve the API and the page, route and deliver.
+    #[default]
+    All,
+    /// Receive webhooks, serve the API and the admin page; routing and delivery are left to `worker`s.
+    Api,
+    /// Route and deliver (and Home Assistant over MQTT); HTTP only for `/healthz`, `/readyz` and `/metrics`.
+    Worker,
+}
+
+impl ServeRole {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ServeRole::All => "all",
+            ServeRole::Api => "api",
+            ServeRole::Worker => "worker",
+        }
+    }
+
+    /// Whether this process routes and sends.
+    pub fn delivers(self) -> bool {
+        self != ServeRole::Api
+    }
+
+    /// Whether this process receives webhooks and serves the API and the page.
+    pub fn serves_api(self) -> bool {
+        self != ServeRole::Worker
+    }
+
+    /// Why this role cannot run on `storage_url`: a role of its own needs a database other processes
+    /// share.
+    pub fn refusal(self, storage_url: &str) -> Option<String> {
+        (self != ServeRole::All && storage_url.starts_with("sqlite:")).then(|| {
+            format!(
+                "`{}` needs PostgreSQL (storage.url postgres://…): a SQLite file is served by one process, which \
+                 receives and delivers (role `all`)",
+                self.as_str()
+            )
+        })
+    }
 }
 
 impl Default for Server {
@@ -89,6 +137,7 @@ impl Default for Server {
             body_timeout_secs: 30,
             max_connections: 512,
             max_requests_in_flight: 256,
+            role: ServeRole::All,
         }
     }
 }

@@ -172,6 +172,9 @@ impl Validator {
         if cfg.storage.retention_days == 0 {
             self.problem("storage.retention_days", "must be at least 1");
         }
+        if let Some(why) = cfg.server.role.refusal(url) {
+            self.problem("server.role", why);
+        }
     }
 
     fn source(&mut self, path: &str, s: &SourceConfig, seen: &mut HashSet<String>) {

@@ -77,7 +77,11 @@ pub(crate) fn start_command(
     }
 }
 
-fn write_config(dir: &Path, storage_url: &str, admin_key: Option<&str>) -> std::path::PathBuf {
+pub(crate) fn write_config(
+    dir: &Path,
+    storage_url: &str,
+    admin_key: Option<&str>,
+) -> std::path::PathBuf {
     write_config_with(dir, storage_url, admin_key, "")
 }
 

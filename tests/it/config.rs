@@ -473,3 +473,15 @@ fn a_persons_own_url_is_a_destination_that_takes_only_what_they_are_told() {
         "{problems:?}"
     );
 }
+
+#[test]
+fn a_role_of_its_own_needs_postgresql() {
+    let text = "server:\n  role: worker\nstorage:\n  url: sqlite://data/hookarr.db\n";
+    let all = load_from_str(text, env, &[]).unwrap_err().to_string();
+    assert!(
+        all.contains("server.role: `worker` needs PostgreSQL"),
+        "{all}"
+    );
+    let shared = "server:\n  role: worker\nstorage:\n  url: postgres://hookarr@127.0.0.1/hookarr\n";
+    assert!(load_from_str(shared, env, &[]).is_ok());
+}

@@ -6,6 +6,7 @@ mod helpers;
 mod admin;
 mod admin_set_up;
 mod api;
+mod backup_cli;
 mod binary;
 mod config;
 mod config_reload;

@@ -22,6 +22,34 @@ impl Engine {
         tokio::spawn(self.clone().run(shutdown))
     }
 
+    /// Starts what an `api` process runs of the engine: it hands the events other processes route to its
+    /// own followers (SSE), and tells the workers when it stored events, so they route them at once.
+    pub fn start_api_only(
+        self: &Arc<Self>,
+        shutdown: CancellationToken,
+    ) -> tokio::task::JoinHandle<()> {
+        let engine = self.clone();
+        tokio::spawn(async move {
+            let listener = tokio::spawn(engine.clone().hear_other_routers(shutdown.clone()));
+            engine.tell_workers_loop(shutdown).await;
+            let _ = listener.await;
+        })
+    }
+
+    /// In an `api` process: after each ingest (many at once make one), `<origin> stored` to the workers.
+    async fn tell_workers_loop(self: Arc<Self>, shutdown: CancellationToken) {
+        let said = self.feed.stored_announcement();
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                _ = self.wake_router.notified() => {}
+            }
+            if let Err(error) = self.store.announce_routed(&said).await {
+                error.log("Telling the workers of stored events failed; they find them at their next poll.");
+            }
+        }
+    }
+
     /// Whether the delivery workers run (for `/readyz`).
     pub fn is_running(&self) -> bool {
         self.running.load(std::sync::atomic::Ordering::SeqCst)
@@ -168,6 +196,10 @@ impl Engine {
                     }
                     None => break,
                 };
+                if self.feed.announced_stored(&payload) {
+                    self.wake_router.notify_one();
+                    continue;
+                }
                 if self.feed.announced_destinations(&payload) {
                     if let Err(error) = self.refresh_state().await {
                         error

@@ -13,6 +13,7 @@ mod messages;
 mod operations;
 mod pacing;
 mod retries;
+mod roles;
 pub(crate) mod signing;
 mod targets;
 
