@@ -53,6 +53,13 @@ pub trait Dialect: Database {
         payload: &str,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
+    /// Writes delivery results through the store's own writer, when it has one (SQLite's single writer);
+    /// `None`: the caller writes them in a transaction of its own.
+    fn finish_through(
+        writer: &Self::Writer,
+        batch: &[super::DeliveryResult],
+    ) -> impl Future<Output = Option<Result<(), StoreError>>> + Send;
+
     /// What other processes announce on `channel`, as it comes (PostgreSQL `LISTEN`); `None` on SQLite.
     fn announcements(
         pool: &Pool<Self>,

@@ -71,6 +71,10 @@ impl super::Dialect for sqlx::Postgres {
         Ok(())
     }
 
+    async fn finish_through(_: &(), _: &[super::DeliveryResult]) -> Option<Result<(), StoreError>> {
+        None
+    }
+
     async fn announcements(
         pool: &PgPool,
         channel: &'static str,

@@ -1,9 +1,9 @@
-//! Writing back what workers did, in the caller's transaction: each delivery's new state, the attempts it
+//! Writing back what workers did, in the caller's transaction (on the caller's connection): each delivery's new state, the attempts it
 //! logged, and its destination's newest success and error. Multi-row statements of at most 128 rows.
 
 use super::dialect::{Dialect, SqlStore, shaped_chunks, values_list};
 use super::{AttemptRow, DeliveryResult, DeliveryStatus, StoreError, millis};
-use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Transaction, Type};
+use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Type};
 use std::collections::BTreeMap;
 
 /// A destination's newest success and error in one batch.
@@ -29,7 +29,7 @@ where
 {
     /// One batch of results: states, attempts, health.
     pub(super) async fn write_results(
-        tx: &mut Transaction<'static, D>,
+        conn: &mut D::Connection,
         batch: &[DeliveryResult],
     ) -> Result<(), StoreError> {
         for chunk in shaped_chunks(batch, 128) {
@@ -55,15 +55,15 @@ where
                     .bind(f.last_status.map(i64::from))
                     .bind(f.last_error.as_deref());
             }
-            q.execute(&mut **tx).await?;
+            q.execute(&mut *conn).await?;
         }
-        Self::log_attempts(tx, batch).await?;
-        Self::record_health(tx, batch).await
+        Self::log_attempts(conn, batch).await?;
+        Self::record_health(conn, batch).await
     }
 
     /// Appends the attempts a batch of results logged, in multi-row statements.
     async fn log_attempts(
-        tx: &mut Transaction<'static, D>,
+        conn: &mut D::Connection,
         batch: &[DeliveryResult],
     ) -> Result<(), StoreError> {
         let logged: Vec<(&str, &AttemptRow)> = batch
@@ -104,14 +104,14 @@ where
                     .bind(a.error.as_deref())
                     .bind(a.request_body.as_deref());
             }
-            q.execute(&mut **tx).await?;
+            q.execute(&mut *conn).await?;
         }
         Ok(())
     }
 
     /// Destination health: the newest success and error per destination in a batch of results.
     async fn record_health(
-        tx: &mut Transaction<'static, D>,
+        conn: &mut D::Connection,
         batch: &[DeliveryResult],
     ) -> Result<(), StoreError> {
         let mut health: BTreeMap<&str, Health<'_>> = BTreeMap::new();
@@ -148,7 +148,7 @@ where
             .bind(ok)
             .bind(err.map(|e| e.0))
             .bind(err.map(|e| e.1))
-            .execute(&mut **tx)
+            .execute(&mut *conn)
             .await?;
         }
         Ok(())

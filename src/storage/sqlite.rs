@@ -1,7 +1,8 @@
 //! The embedded default: one SQLite file in WAL mode. Reads and the queue use a small pool; ingest (and the
-//! playback-session step that may precede it) goes through the single writer of `sqlite_writer.rs`.
+//! playback-session step that may precede it) and delivery results go through the single writer of
+//! `sqlite_writer.rs`.
 
-use super::sqlite_writer::{IngestJob, MAX_BATCH, Step, Write, Writer, write_loop};
+use super::sqlite_writer::{FinishJob, IngestJob, MAX_BATCH, Step, Write, Writer, write_loop};
 use super::{Ingest, IngestOutcome, Intake, SqlStore, SqliteStore, StoreError};
 use crate::event::EventId;
 use sqlx::migrate::Migrator;
@@ -49,6 +50,21 @@ impl super::Dialect for sqlx::Sqlite {
 
     async fn announce(_: &SqlitePool, _: &'static str, _: &str) -> Result<(), StoreError> {
         Ok(())
+    }
+
+    async fn finish_through(
+        writer: &Writer,
+        batch: &[super::DeliveryResult],
+    ) -> Option<Result<(), StoreError>> {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let job = Write::Finish(FinishJob {
+            results: batch.to_vec(),
+            reply,
+        });
+        if writer.0.send(job).await.is_err() {
+            return Some(Err(StoreError::WriterStopped));
+        }
+        Some(answer.await.unwrap_or(Err(StoreError::WriterStopped)))
     }
 
     async fn announcements(

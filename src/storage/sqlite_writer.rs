@@ -1,7 +1,8 @@
 //! SQLite's single writer: one task owns the one connection that writes events, and commits whatever
 //! ingests (and playback-session steps) are waiting as one transaction — group commit, so durable ingest
 //! costs one fsync per batch instead of one per request, and never waits on SQLite's lock behind other
-//! connections.
+//! connections. Delivery results come through it too, first in each round: an answered send is recorded
+//! one commit after its answer, however many ingests wait (fewer sends repeated after a crash).
 
 use super::{IngestOutcome, StoreError, headers_json};
 use sqlx::{Row as _, SqliteConnection};
@@ -32,10 +33,17 @@ pub(super) struct Step {
 /// The way to the single writer task, which owns the one connection that writes events.
 pub struct Writer(pub(super) mpsc::Sender<Write>);
 
+/// Delivery results to write back (see [`super::Queue::finish`]).
+pub(super) struct FinishJob {
+    pub(super) results: Vec<super::DeliveryResult>,
+    pub(super) reply: Reply<()>,
+}
+
 /// What the writer is asked to do.
 pub(super) enum Write {
     Ingest(Box<IngestJob>),
     Playback(Step),
+    Finish(FinishJob),
 }
 
 /// Commits waiting writes in batches until every sender is gone: the playback steps of a batch in one
@@ -45,12 +53,17 @@ pub(super) async fn write_loop(mut conn: SqliteConnection, mut rx: mpsc::Receive
     let mut writes = Vec::with_capacity(MAX_BATCH);
     let mut batch = Vec::with_capacity(MAX_BATCH);
     let mut steps = Vec::new();
+    let mut finishes = Vec::new();
     while rx.recv_many(&mut writes, MAX_BATCH).await > 0 {
         for write in writes.drain(..) {
             match write {
                 Write::Ingest(job) => batch.push(*job),
                 Write::Playback(step) => steps.push(step),
+                Write::Finish(job) => finishes.push(job),
             }
+        }
+        if !finishes.is_empty() {
+            commit_results(&mut conn, &mut finishes).await;
         }
         if !steps.is_empty() {
             commit_steps(&mut conn, &mut steps).await;
@@ -76,6 +89,30 @@ pub(super) async fn write_loop(mut conn: SqliteConnection, mut rx: mpsc::Receive
             };
             let _ = job.reply.send(outcome);
         }
+    }
+}
+
+/// Writes the waiting delivery results in one transaction and answers each; if it fails, all are told why
+/// (the finisher tries again).
+async fn commit_results(conn: &mut SqliteConnection, finishes: &mut Vec<FinishJob>) {
+    let result: Result<(), StoreError> = async {
+        sqlx::query("BEGIN IMMEDIATE").execute(&mut *conn).await?;
+        for job in finishes.iter() {
+            super::SqlStore::<sqlx::Sqlite>::write_results(conn, &job.results).await?;
+        }
+        sqlx::query("COMMIT").execute(&mut *conn).await?;
+        Ok(())
+    }
+    .await;
+    if let Err(error) = &result {
+        let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
+        for job in finishes.drain(..) {
+            let _ = job.reply.send(Err(StoreError::batch_failed(error)));
+        }
+        return;
+    }
+    for job in finishes.drain(..) {
+        let _ = job.reply.send(Ok(()));
     }
 }
 
