@@ -124,18 +124,18 @@ where
         let rows = query.fetch_all(&self.pool).await?;
         let items = rows
             .iter()
-            .map(|row| parse_envelope(row.try_get("envelope")?))
+            .map(|row| parse_envelope(row.try_get("envelope")?, row.try_get("envelope_z")?))
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Page::from_overfetch(items, q.limit, |e| e.id.to_string()))
     }
 
     async fn get_event(&self, id: &EventId) -> Result<Option<Event>, StoreError> {
-        let envelope: Option<String> =
-            sqlx::query_scalar("SELECT envelope FROM events WHERE id = $1")
-                .bind(id.as_str())
-                .fetch_optional(&self.pool)
-                .await?;
-        envelope.as_deref().map(parse_envelope).transpose()
+        let row = sqlx::query("SELECT envelope, envelope_z FROM events WHERE id = $1")
+            .bind(id.as_str())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|row| parse_envelope(row.try_get("envelope")?, row.try_get("envelope_z")?))
+            .transpose()
     }
 
     async fn events_per_minute(
@@ -163,13 +163,16 @@ where
         after: Option<&EventId>,
         limit: u32,
     ) -> Result<Vec<Event>, StoreError> {
-        let envelopes: Vec<String> =
-            sqlx::query_scalar("SELECT envelope FROM events WHERE id > $1 ORDER BY id LIMIT $2")
-                .bind(after.map(EventId::as_str).unwrap_or(""))
-                .bind(i64::from(limit))
-                .fetch_all(&self.pool)
-                .await?;
-        envelopes.iter().map(|e| parse_envelope(e)).collect()
+        let rows = sqlx::query(
+            "SELECT envelope, envelope_z FROM events WHERE id > $1 ORDER BY id LIMIT $2",
+        )
+        .bind(after.map(EventId::as_str).unwrap_or(""))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| parse_envelope(row.try_get("envelope")?, row.try_get("envelope_z")?))
+            .collect()
     }
 
     async fn events_by_ids(&self, ids: &[EventId]) -> Result<Vec<Event>, StoreError> {
@@ -178,30 +181,33 @@ where
         }
         let marks: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
         let sql = format!(
-            "SELECT envelope FROM events WHERE id IN ({}) ORDER BY id",
+            "SELECT envelope, envelope_z FROM events WHERE id IN ({}) ORDER BY id",
             marks.join(", ")
         );
-        let mut q = sqlx::query_scalar(sqlx::AssertSqlSafe(sql));
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
         for id in ids {
             q = q.bind(id.as_str());
         }
-        let envelopes: Vec<String> = q.fetch_all(&self.pool).await?;
-        envelopes.iter().map(|e| parse_envelope(e)).collect()
+        let rows = q.fetch_all(&self.pool).await?;
+        rows.iter()
+            .map(|row| parse_envelope(row.try_get("envelope")?, row.try_get("envelope_z")?))
+            .collect()
     }
 
     async fn get_raw(&self, id: &EventId) -> Result<Option<StoredRaw>, StoreError> {
-        let row =
-            sqlx::query("SELECT content_type, headers, body FROM event_raw WHERE event_id = $1")
-                .bind(id.as_str())
-                .fetch_optional(&self.pool)
-                .await?;
+        let row = sqlx::query(
+            "SELECT content_type, headers, body, body_z FROM event_raw WHERE event_id = $1",
+        )
+        .bind(id.as_str())
+        .fetch_optional(&self.pool)
+        .await?;
         let Some(row) = row else { return Ok(None) };
         let headers: &str = row.try_get("headers")?;
         Ok(Some(StoredRaw {
             content_type: row.try_get("content_type")?,
             headers: serde_json::from_str(headers)
                 .map_err(|e| StoreError::Corrupt(e.to_string()))?,
-            body: row.try_get("body")?,
+            body: super::unpack(row.try_get("body")?, row.try_get("body_z")?)?.into_owned(),
         }))
     }
 
@@ -264,7 +270,7 @@ where
 
 /// The `WHERE … ORDER BY … LIMIT` of an event listing, with its binds.
 fn event_list_sql(q: &EventQuery) -> (String, Vec<Bind>) {
-    let mut sql = String::from("SELECT envelope FROM events WHERE 1 = 1");
+    let mut sql = String::from("SELECT envelope, envelope_z FROM events WHERE 1 = 1");
     let mut binds = Vec::new();
     let next = |binds: &mut Vec<Bind>, b: Bind| {
         binds.push(b);

@@ -12,6 +12,7 @@
 mod accounts;
 mod audit;
 mod chores;
+mod compress;
 mod deliveries;
 mod delivery_log;
 mod destinations;
@@ -45,6 +46,7 @@ pub use deliveries::{
 pub use accounts::{Accounts, KeyOwner, KeyRow, Role, SourceRow, UserRow};
 pub use audit::{Audit, AuditEntry};
 pub use chores::Chores;
+pub(crate) use compress::{Packed, unpack};
 pub use delivery_log::{AttemptSample, DeliveryLog, QueueSnapshot};
 pub use destinations::Destinations;
 pub use dialect::{Announcements, Dialect, SqlStore};
@@ -359,9 +361,11 @@ pub(crate) fn envelope_json(event: &Event) -> String {
     serde_json::to_string(event).expect("an Event serializes: plain structs with string keys")
 }
 
-/// An event read back from its stored envelope.
-pub(crate) fn parse_envelope(json: &str) -> Result<Event, StoreError> {
-    serde_json::from_str(json).map_err(|e| StoreError::Corrupt(format!("event envelope: {e}")))
+/// An event read back from its stored envelope: the `envelope` column, or the frame of `envelope_z` when
+/// there is one (`compress.rs`).
+pub(crate) fn parse_envelope(plain: &str, frame: Option<&[u8]>) -> Result<Event, StoreError> {
+    let json = unpack(plain.as_bytes(), frame)?;
+    serde_json::from_slice(&json).map_err(|e| StoreError::Corrupt(format!("event envelope: {e}")))
 }
 
 /// The stored form of the kept request headers: a JSON object.

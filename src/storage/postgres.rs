@@ -20,11 +20,11 @@ WITH claim AS (
         WHERE dedupe_keys.created_at < $8
     RETURNING 1
 ), ev AS (
-    INSERT INTO events (id, event, source, received_at, summary, envelope)
-    SELECT $1, $2, $3, $4, $5, $6 WHERE $7::text IS NULL OR EXISTS (SELECT 1 FROM claim)
+    INSERT INTO events (id, event, source, received_at, summary, envelope, envelope_z)
+    SELECT $1, $2, $3, $4, $5, $6, $12 WHERE $7::text IS NULL OR EXISTS (SELECT 1 FROM claim)
     RETURNING id
 ), raw AS (
-    INSERT INTO event_raw (event_id, content_type, headers, body) SELECT id, $9, $10, $11 FROM ev
+    INSERT INTO event_raw (event_id, content_type, headers, body, body_z) SELECT id, $9, $10, $11, $13 FROM ev
 ), outbox_row AS (
     INSERT INTO outbox (event_id, created_at) SELECT id, $4 FROM ev
 )
@@ -123,7 +123,8 @@ impl Intake for PgStore {
 
     async fn ingest(&self, ingest: Ingest) -> Result<IngestOutcome, StoreError> {
         let event = &ingest.event;
-        let envelope = super::envelope_json(event);
+        let envelope = super::Packed::pack(super::envelope_json(event));
+        let body = super::Packed::pack(ingest.raw.body);
         let now = millis(event.timestamp);
         let key = ingest.dedupe.as_ref().map(|d| d.key.as_str());
         let cutoff = ingest.dedupe.as_ref().map_or(now, |d| now - d.window_ms);
@@ -133,12 +134,14 @@ impl Intake for PgStore {
             .bind(&event.source.name)
             .bind(now)
             .bind(&event.summary)
-            .bind(&envelope)
+            .bind(envelope.plain().as_str())
             .bind(key)
             .bind(cutoff)
             .bind(ingest.raw.content_type.as_deref())
             .bind(headers_json(&ingest.raw.headers))
-            .bind(ingest.raw.body.as_slice())
+            .bind(body.plain().as_slice())
+            .bind(envelope.frame())
+            .bind(body.frame())
             .fetch_one(&self.pool)
             .await?;
         if stored == 1 {

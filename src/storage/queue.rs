@@ -92,7 +92,7 @@ where
         }
         let mut tx = D::begin_write(&self.pool).await?;
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT o.event_id, e.envelope FROM outbox o JOIN events e ON e.id = o.event_id \
+            "SELECT o.event_id, e.envelope, e.envelope_z FROM outbox o JOIN events e ON e.id = o.event_id \
              ORDER BY o.event_id LIMIT $1{}",
             D::OUTBOX_LOCK
         )))
@@ -111,7 +111,7 @@ where
         let mut for_stories = Vec::new();
         for row in &rows {
             let id: String = row.try_get("event_id")?;
-            match parse_envelope(row.try_get("envelope")?) {
+            match parse_envelope(row.try_get("envelope")?, row.try_get("envelope_z")?) {
                 Ok(event) => {
                     deliveries.extend(route(&event));
                     if crate::stories::queued(&event) {
@@ -295,7 +295,7 @@ where
         unique.sort();
         unique.dedup();
         let mut q = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT id, envelope FROM events WHERE id IN ({})",
+            "SELECT id, envelope, envelope_z FROM events WHERE id IN ({})",
             in_list(unique.len())
         )));
         for id in &unique {
@@ -304,7 +304,10 @@ where
         let mut envelopes = HashMap::new();
         for row in q.fetch_all(&self.pool).await? {
             let id: String = row.try_get("id")?;
-            envelopes.insert(id, parse_envelope(row.try_get("envelope")?)?);
+            envelopes.insert(
+                id,
+                parse_envelope(row.try_get("envelope")?, row.try_get("envelope_z")?)?,
+            );
         }
         let mut remaining: HashMap<&str, usize> = HashMap::new();
         for id in &event_ids {

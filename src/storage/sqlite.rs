@@ -109,15 +109,17 @@ impl SqliteStore {
 
 #[async_trait::async_trait]
 impl Intake for SqliteStore {
-    async fn ingest(&self, ingest: Ingest) -> Result<IngestOutcome, StoreError> {
-        // Serialized here, on the caller's task, so the single writer only writes.
-        let envelope = super::envelope_json(&ingest.event);
+    async fn ingest(&self, mut ingest: Ingest) -> Result<IngestOutcome, StoreError> {
+        // Serialized and compressed here, on the caller's task, so the single writer only writes.
+        let envelope = super::Packed::pack(super::envelope_json(&ingest.event));
+        let body = super::Packed::pack(std::mem::take(&mut ingest.raw.body));
         let (reply, answer) = tokio::sync::oneshot::channel();
         self.writer
             .0
             .send(Write::Ingest(Box::new(IngestJob {
                 ingest,
                 envelope,
+                body,
                 reply,
             })))
             .await

@@ -13,10 +13,12 @@ pub(super) const MAX_BATCH: usize = 256;
 
 type Reply<T> = oneshot::Sender<Result<T, StoreError>>;
 
-/// One queued ingest: the request, its envelope already serialized by the caller's task, and where to answer.
+/// One queued ingest: the request, its envelope and raw body already serialized and compressed by the
+/// caller's task (the request's `raw.body` is left empty), and where to answer.
 pub(super) struct IngestJob {
     pub(super) ingest: super::Ingest,
-    pub(super) envelope: String,
+    pub(super) envelope: super::Packed<String>,
+    pub(super) body: super::Packed<Vec<u8>>,
     pub(super) reply: Reply<IngestOutcome>,
 }
 
@@ -279,7 +281,7 @@ fn batch_script<'a>(jobs: &[&'a IngestJob]) -> Script<'a> {
     for chunk in jobs.chunks(ROWS_PER_STATEMENT) {
         // An event is stored when it has no key, or when its claim holds the key now.
         script.sql.push_str(
-            "WITH v (id, event, source, received_at, summary, envelope, dkey) AS (VALUES ",
+            "WITH v (id, event, source, received_at, summary, envelope, envelope_z, dkey) AS (VALUES ",
         );
         script.values(chunk.iter().map(|j| {
             let e = &j.ingest.event;
@@ -289,26 +291,31 @@ fn batch_script<'a>(jobs: &[&'a IngestJob]) -> Script<'a> {
                 Arg::Text(&e.source.name),
                 Arg::Int(super::millis(e.timestamp)),
                 Arg::Text(&e.summary),
-                Arg::Text(&j.envelope),
+                Arg::Owned(j.envelope.plain().into_owned()),
+                Arg::MaybeBlob(j.envelope.frame()),
                 Arg::MaybeText(key_of(j)),
             ]
         }));
         script.sql.push_str(
-            ") INSERT INTO events (id, event, source, received_at, summary, envelope) \
-             SELECT id, event, source, received_at, summary, envelope FROM v WHERE v.dkey IS NULL OR EXISTS \
+            ") INSERT INTO events (id, event, source, received_at, summary, envelope, envelope_z) \
+             SELECT id, event, source, received_at, summary, envelope, envelope_z FROM v WHERE v.dkey IS NULL OR EXISTS \
              (SELECT 1 FROM dedupe_keys d WHERE d.source = v.source AND d.key = v.dkey AND d.event_ids = v.id); \
-             WITH r (event_id, content_type, headers, body) AS (VALUES ",
+             WITH r (event_id, content_type, headers, body, body_z) AS (VALUES ",
         );
         script.values(chunk.iter().map(|j| {
             vec![
                 Arg::Text(j.ingest.event.id.as_str()),
                 Arg::MaybeText(j.ingest.raw.content_type.as_deref()),
                 Arg::Owned(headers_json(&j.ingest.raw.headers)),
-                Arg::Blob(&j.ingest.raw.body),
+                Arg::Blob(match &j.body {
+                    super::Packed::Plain(body) => body,
+                    super::Packed::Compressed(_) => &[],
+                }),
+                Arg::MaybeBlob(j.body.frame()),
             ]
         }));
         script.sql.push_str(
-            ") INSERT INTO event_raw (event_id, content_type, headers, body) \
+            ") INSERT INTO event_raw (event_id, content_type, headers, body, body_z) \
              SELECT * FROM r WHERE EXISTS (SELECT 1 FROM events WHERE events.id = r.event_id); \
              WITH o (event_id, created_at) AS (VALUES ",
         );
@@ -327,7 +334,7 @@ fn batch_script<'a>(jobs: &[&'a IngestJob]) -> Script<'a> {
     script
 }
 
-/// Rows per multi-row statement (at most 7 binds each: far below SQLite's 32766-variable limit).
+/// Rows per multi-row statement (at most 8 binds each: far below SQLite's 32766-variable limit).
 const ROWS_PER_STATEMENT: usize = 128;
 
 /// A multi-statement query under construction, its `$N` numbered across all statements.
@@ -343,6 +350,7 @@ enum Arg<'a> {
     Owned(String),
     Int(i64),
     Blob(&'a [u8]),
+    MaybeBlob(Option<&'a [u8]>),
 }
 
 impl<'a> Script<'a> {
@@ -373,6 +381,7 @@ impl<'a> Script<'a> {
                 Arg::Owned(t) => q.bind(t),
                 Arg::Int(i) => q.bind(i),
                 Arg::Blob(b) => q.bind(b),
+                Arg::MaybeBlob(b) => q.bind(b),
             };
         }
         q

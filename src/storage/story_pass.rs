@@ -90,7 +90,7 @@ where
                 .await?;
         let mut conn = self.pool.acquire().await?;
         let rows = sqlx::query(
-            "SELECT q.event_id, e.envelope FROM story_queue q LEFT JOIN events e ON e.id = q.event_id \
+            "SELECT q.event_id, e.envelope, e.envelope_z FROM story_queue q LEFT JOIN events e ON e.id = q.event_id \
              ORDER BY q.event_id LIMIT $1",
         )
         .bind(i64::from(limit))
@@ -102,7 +102,7 @@ where
             taken.push(row.try_get::<String, _>("event_id")?);
             // A purged event (or a corrupt envelope) leaves the queue with nothing to join.
             if let Some(envelope) = row.try_get::<Option<String>, _>("envelope")?
-                && let Ok(event) = parse_envelope(&envelope)
+                && let Ok(event) = parse_envelope(&envelope, row.try_get("envelope_z")?)
             {
                 events.push(event);
             }
@@ -211,7 +211,7 @@ where
         let mut total = Joined::default();
         loop {
             let rows = sqlx::query(
-                "SELECT id, envelope FROM events WHERE id > $1 \
+                "SELECT id, envelope, envelope_z FROM events WHERE id > $1 \
                  AND id NOT IN (SELECT event_id FROM story_queue) ORDER BY id LIMIT $2",
             )
             .bind(&after)
@@ -222,8 +222,10 @@ where
             after = last.try_get("id")?;
             let events: Vec<Event> = rows
                 .iter()
-                .filter_map(|r| r.try_get::<String, _>("envelope").ok())
-                .filter_map(|e| parse_envelope(&e).ok())
+                .filter_map(|r| {
+                    let plain = r.try_get::<String, _>("envelope").ok()?;
+                    parse_envelope(&plain, r.try_get("envelope_z").ok()?).ok()
+                })
                 .filter(crate::stories::queued)
                 .collect();
             total.events += rows.len();
