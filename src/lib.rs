@@ -20,6 +20,9 @@ pub mod delivery;
 pub mod event;
 /// The live feed of routed events, for the SSE stream.
 pub mod feed;
+/// The fuzz targets' bodies, shared by `fuzz/` and the replay of its corpora.
+#[doc(hidden)]
+pub mod fuzzing;
 /// App payloads → normalized events. Pure functions.
 pub mod inbound;
 /// The configuration in force: the file's and the stored, re-read and applied without a restart.

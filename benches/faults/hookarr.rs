@@ -58,18 +58,7 @@ impl Hookarr {
 
     /// Posts a distinct Radarr grab; the status and, on 2xx, the event id.
     pub async fn post(&self, copy: u64) -> Result<(u16, Option<String>), reqwest::Error> {
-        let mut body: Value = serde_json::from_slice(GRAB).unwrap();
-        body["hookarrCopy"] = copy.into();
-        let resp = self
-            .client
-            .post(format!("{}/hooks/radarr?token={}", self.base, self.token))
-            .json(&body)
-            .timeout(Duration::from_secs(30))
-            .send()
-            .await?;
-        let status = resp.status().as_u16();
-        let body: Value = resp.json().await.unwrap_or_default();
-        Ok((status, body["events"][0].as_str().map(str::to_owned)))
+        post_grab(&self.client, &self.base, &self.token, copy).await
     }
 
     /// Status of `GET path` (no credentials).
@@ -159,6 +148,27 @@ fn radarr_token(config: &Path) -> String {
 }
 
 const GRAB: &[u8] = include_bytes!("../../tests/fixtures/inbound/radarr/grab.json");
+
+/// Posts copy `copy` of the Radarr grab (a distinct body) to the hookarr at `base`; the status and, on 2xx,
+/// the event id.
+pub async fn post_grab(
+    client: &reqwest::Client,
+    base: &str,
+    token: &str,
+    copy: u64,
+) -> Result<(u16, Option<String>), reqwest::Error> {
+    let mut body: Value = serde_json::from_slice(GRAB).unwrap();
+    body["hookarrCopy"] = copy.into();
+    let resp = client
+        .post(format!("{base}/hooks/radarr?token={token}"))
+        .json(&body)
+        .timeout(Duration::from_secs(30))
+        .send()
+        .await?;
+    let status = resp.status().as_u16();
+    let body: Value = resp.json().await.unwrap_or_default();
+    Ok((status, body["events"][0].as_str().map(str::to_owned)))
+}
 
 /// Keeps posting distinct grabs from `workers` tasks until `stop` says so; returns the ids answered 202.
 pub async fn post_until(

@@ -5,12 +5,15 @@
 //! - target down, then up on the same port;
 //! - a 429 storm (`Retry-After: 2`): one probe per pause, everything delivered after;
 //! - disk full: on a small tmpfs when the machine allows mounting one (root), else a file-size limit;
-//! - slow clients: half-sent heads and stalled bodies, beyond `server.max_connections`.
+//! - slow clients: half-sent heads and stalled bodies, beyond `server.max_connections`;
+//! - three processes on one PostgreSQL under all of it at once: one killed -9 and restarted, the target
+//!   failing then rate limiting, PostgreSQL restarted.
 //!
 //! `cargo bench --bench faults` (long form, a few minutes) · `cargo bench --profile dev --bench faults --
-//! --short` (CI's form, under two minutes, reuses the test build) · `-- --only kill9,down,storm,disk,slow`.
+//! --short` (CI's form, under two minutes, reuses the test build) · `-- --only kill9,down,storm,disk,slow,cluster`.
 //! Exits 1 if any accepted event is lost or a check fails.
 
+mod cluster;
 #[path = "../common/mod.rs"]
 mod common;
 mod disk_full;
@@ -40,6 +43,9 @@ pub struct Scale {
     pub storm_events: u64,
     /// Half-sent requests held open by the slow clients.
     pub slow_clients: usize,
+    /// Events posted to the three processes, and how long each target fault lasts there.
+    pub cluster_events: usize,
+    pub cluster_fault_for: std::time::Duration,
 }
 
 impl Scale {
@@ -53,6 +59,8 @@ impl Scale {
                 storm_for: Duration::from_secs(8),
                 storm_events: 50,
                 slow_clients: 300,
+                cluster_events: 1_500,
+                cluster_fault_for: Duration::from_secs(3),
             }
         } else {
             Scale {
@@ -62,6 +70,8 @@ impl Scale {
                 storm_for: Duration::from_secs(20),
                 storm_events: 300,
                 slow_clients: 700,
+                cluster_events: 10_000,
+                cluster_fault_for: Duration::from_secs(15),
             }
         }
     }
@@ -117,7 +127,7 @@ fn main() -> std::process::ExitCode {
         .enable_all()
         .build()
         .unwrap();
-    // `--only kill9,storm`: some scenarios (kill9, down, storm, disk, slow).
+    // `--only kill9,storm`: some scenarios (kill9, down, storm, disk, slow, cluster).
     let only: Option<String> = std::env::args().skip_while(|a| a != "--only").nth(1);
     let runs = |key: &str| {
         only.as_deref()
@@ -144,6 +154,13 @@ fn main() -> std::process::ExitCode {
         }
         if runs("slow") {
             outcomes.push(slow_clients::run(scale).await);
+        }
+        if runs("cluster") {
+            outcomes.push(match pg_reachable().await {
+                true => cluster::run(scale).await,
+                false => Outcome::new("3 processes on PostgreSQL, all faults", None)
+                    .note("skipped: no PostgreSQL on HOOKARR_TEST_PG or 127.0.0.1:5432"),
+            });
         }
         outcomes
     });

@@ -21,6 +21,7 @@ mod discord_like;
 mod docs_examples;
 mod edge_cases;
 mod fixtures;
+mod fuzz_replay;
 mod footprint;
 mod logs;
 mod media_servers;
