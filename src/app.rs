@@ -374,11 +374,7 @@ async fn housekeeping(state: AppState, shutdown: CancellationToken) {
                 continue;
             }
         }
-        let before = PurgeBefore::at(
-            now,
-            state.cfg.storage.retention_days,
-            state.cfg.server.dedupe_window_secs,
-        );
+        let before = PurgeBefore::at(now, &state.cfg.storage, state.cfg.server.dedupe_window_secs);
         match state.store.purge(&before).await {
             Ok(0) => {}
             Ok(purged) => tracing::info!(message = "Purged old events.", purged),

@@ -150,6 +150,8 @@ pub struct Storage {
     pub url: Secret,
     /// Events, deliveries, attempts and dead letters older than this are purged.
     pub retention_days: u32,
+    /// `playback.progress` events (a media server's report every few seconds of play) are purged sooner.
+    pub progress_retention_days: u32,
     /// Whether the config (or `HOOKARR_STORAGE__URL`) named `url`; if not, `load` puts the database in the
     /// data directory. Not a config key.
     #[serde(skip)]
@@ -161,6 +163,7 @@ impl Default for Storage {
         Self {
             url: Secret("sqlite://data/hookarr.db".into()),
             retention_days: 30,
+            progress_retention_days: 2,
             url_given: false,
         }
     }

@@ -172,6 +172,9 @@ impl Validator {
         if cfg.storage.retention_days == 0 {
             self.problem("storage.retention_days", "must be at least 1");
         }
+        if cfg.storage.progress_retention_days == 0 {
+            self.problem("storage.progress_retention_days", "must be at least 1");
+        }
         if let Some(why) = cfg.server.role.refusal(url) {
             self.problem("server.role", why);
         }

@@ -222,18 +222,30 @@ where
 
     async fn purge(&self, before: &PurgeBefore) -> Result<u64, StoreError> {
         let mut total = 0;
-        loop {
-            // Small batches keep each write short, so ingest never waits long behind a purge.
-            let done = sqlx::query(
+        let batches = [
+            (
                 "DELETE FROM events WHERE id IN (SELECT id FROM events WHERE received_at < $1 LIMIT 500)",
-            )
-            .bind(millis(before.events))
-            .execute(&self.pool)
-            .await?;
-            let n = D::rows_affected(&done);
-            total += n;
-            if n == 0 {
-                break;
+                before.events,
+            ),
+            // Progress reports go sooner; the (event, id) index finds them.
+            (
+                "DELETE FROM events WHERE id IN (SELECT id FROM events WHERE event = 'playback.progress' \
+                 AND received_at < $1 LIMIT 500)",
+                before.progress,
+            ),
+        ];
+        for (sql, cut_off) in batches {
+            loop {
+                // Small batches keep each write short, so ingest never waits long behind a purge.
+                let done = sqlx::query(sql)
+                    .bind(millis(cut_off))
+                    .execute(&self.pool)
+                    .await?;
+                let n = D::rows_affected(&done);
+                total += n;
+                if n == 0 {
+                    break;
+                }
             }
         }
         let cut_offs = [

@@ -319,6 +319,8 @@ where
 pub struct PurgeBefore {
     /// Events, deliveries, attempts, the ids of posted messages and rejected bodies received before this.
     pub events: DateTime<Utc>,
+    /// `playback.progress` events received before this (with their deliveries and attempts).
+    pub progress: DateTime<Utc>,
     /// Dedupe keys claimed before this (the window has passed).
     pub dedupe_keys: DateTime<Utc>,
     /// Playback sessions last heard of before this.
@@ -326,11 +328,17 @@ pub struct PurgeBefore {
 }
 
 impl PurgeBefore {
-    /// The cut-offs at `now` for a retention and a dedupe window; sessions last a day
+    /// The cut-offs at `now` for the retentions (`storage`) and a dedupe window; sessions last a day
     /// ([`crate::playback::SESSION_TTL_MS`]).
-    pub fn at(now: DateTime<Utc>, retention_days: u32, dedupe_window_secs: u64) -> PurgeBefore {
+    pub fn at(
+        now: DateTime<Utc>,
+        storage: &crate::config::Storage,
+        dedupe_window_secs: u64,
+    ) -> PurgeBefore {
+        let days = |d: u32| now - chrono::Duration::days(i64::from(d));
         PurgeBefore {
-            events: now - chrono::Duration::days(i64::from(retention_days)),
+            events: days(storage.retention_days),
+            progress: days(storage.progress_retention_days.min(storage.retention_days)),
             dedupe_keys: now
                 - chrono::Duration::seconds(
                     i64::try_from(dedupe_window_secs).unwrap_or(i64::MAX / 1000),

@@ -494,6 +494,7 @@ async fn rejected_bodies_are_kept_and_old_data_purged(backend: Backend) {
     let purged = store
         .purge(&PurgeBefore {
             events: t0() - Duration::days(30),
+            progress: t0() - Duration::days(30),
             dedupe_keys: t0() - Duration::minutes(1),
             sessions: t0() - Duration::days(1),
         })
@@ -703,6 +704,7 @@ async fn claims_lease_due_deliveries_oldest_first_and_leases_expire(backend: Bac
     store
         .purge(&PurgeBefore {
             events: Utc::now() + Duration::days(1),
+            progress: Utc::now() + Duration::days(1),
             dedupe_keys: Utc::now(),
             sessions: Utc::now() - Duration::days(1),
         })
@@ -814,6 +816,7 @@ async fn playback_sessions_tell_each_play_once(backend: Backend) {
     store
         .purge(&PurgeBefore {
             events: t0() - Duration::days(30),
+            progress: t0() - Duration::days(30),
             dedupe_keys: t0(),
             sessions: at(12),
         })
@@ -878,8 +881,42 @@ async fn a_rate_budget_grants_its_burst_then_one_per_period(backend: Backend) {
     );
 }
 
+/// `playback.progress` reports go at their own, shorter retention; every other event keeps the long one.
+async fn progress_reports_are_purged_sooner(backend: Backend) {
+    let (store, _dir) = open(backend).await;
+    let three_days = t0() - Duration::days(3);
+    let old_progress = event(EventKind::PlaybackProgress, "jellyfin", three_days);
+    let old_start = event(EventKind::PlaybackStart, "jellyfin", three_days);
+    let new_progress = event(
+        EventKind::PlaybackProgress,
+        "jellyfin",
+        t0() - Duration::hours(1),
+    );
+    for (e, body) in [
+        (&old_progress, b"a".as_slice()),
+        (&old_start, b"b"),
+        (&new_progress, b"c"),
+    ] {
+        store.ingest(ingest(e.clone(), body, None)).await.unwrap();
+    }
+    let purged = store
+        .purge(&PurgeBefore {
+            events: t0() - Duration::days(30),
+            progress: t0() - Duration::days(2),
+            dedupe_keys: t0(),
+            sessions: t0() - Duration::days(1),
+        })
+        .await
+        .unwrap();
+    assert_eq!(purged, 1);
+    assert_eq!(store.get_event(&old_progress.id).await.unwrap(), None);
+    assert!(store.get_event(&old_start.id).await.unwrap().is_some());
+    assert!(store.get_event(&new_progress.id).await.unwrap().is_some());
+}
+
 both_backends!(
     a_chore_is_claimed_once_per_turn,
+    progress_reports_are_purged_sooner,
     a_rate_budget_grants_its_burst_then_one_per_period,
     claims_lease_due_deliveries_oldest_first_and_leases_expire,
     destination_state_and_secrets_persist,
