@@ -13,7 +13,7 @@ use zstd::dict::{DecoderDictionary, EncoderDictionary};
 
 /// The dictionary of every frame written now; its id is in each frame.
 static DICTIONARY: &[u8] = include_bytes!("zstd-1.dict");
-/// zstd's default: ~10 µs for a 1.5 KB body here, within a few percent of the best ratio.
+/// zstd's default: ~5 µs for a 2 KB body here, within ~10 % of the best ratio (level 19).
 const LEVEL: i32 = 3;
 
 static ENCODER: LazyLock<EncoderDictionary<'static>> =
