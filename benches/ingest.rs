@@ -258,6 +258,7 @@ async fn store_only(store: Arc<dyn hookarr::storage::Store>, secs: u64) -> Run {
                             key: format!("idem:store-{n}"),
                             window_ms: 60_000,
                         }),
+                        routed: None,
                     };
                     let t = Instant::now();
                     store.ingest(ingest).await.unwrap();

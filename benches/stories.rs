@@ -134,6 +134,7 @@ async fn main() {
                                 event,
                                 raw,
                                 dedupe: None,
+                                routed: None,
                             })
                             .await
                             .unwrap();

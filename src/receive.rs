@@ -2,6 +2,7 @@
 //! its outbox marker in one transaction, or keep the body in the rejected log when it cannot be parsed.
 //! Called by the HTTP handler after authentication; knows nothing of HTTP itself.
 
+use crate::delivery::engine::Engine;
 use crate::event::{EventId, EventKind, new_prefixed_id};
 use crate::inbound::{self, InboundError, ParseContext};
 use crate::playback::Outcome;
@@ -9,6 +10,7 @@ use crate::sources::Source;
 use crate::storage::{DedupeKey, Ingest, IngestOutcome, RawRequest, Rejected, Store, StoreError};
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
+use std::sync::Arc;
 
 /// An authenticated request's parts.
 #[derive(Debug, Clone)]
@@ -28,6 +30,8 @@ pub struct Received {
     pub events: Vec<EventId>,
     /// A repeat within the dedupe window: nothing new was stored.
     pub duplicate: bool,
+    /// Routed as it was stored (its deliveries are on their way): the router has nothing to do for it.
+    pub routed: bool,
 }
 
 /// Why a request was not stored as an event.
@@ -41,10 +45,13 @@ pub enum ReceiveError {
     Store(#[from] StoreError),
 }
 
-/// Parses and stores one request. Returns only once the event is committed.
+/// Parses and stores one request. Returns only once the event is committed. With the engine of a process
+/// that delivers, the event may be routed as it is stored and its deliveries handed straight to the
+/// workers (`delivery::engine::at_ingest`).
 #[tracing::instrument(name = "receive", skip_all, fields(source = %source.name, app = %source.app))]
 pub async fn receive(
     store: &dyn Store,
+    engine: Option<&Arc<Engine>>,
     source: &Source,
     dedupe_window_secs: u64,
     mut request: InboundRequest,
@@ -95,6 +102,7 @@ pub async fn receive(
                 return Ok(Received {
                     events: vec![first],
                     duplicate: true,
+                    routed: false,
                 });
             }
         }
@@ -115,13 +123,26 @@ pub async fn receive(
             window_ms,
         });
     let (event_id, kind) = (event.id.clone(), event.event);
+    let (routed_rows, routed) = match engine {
+        Some(engine) => engine.route_at_ingest(&event).await.unzip(),
+        None => (None, None),
+    };
     let outcome = store
         .ingest(Ingest {
             event,
             raw: request.raw,
             dedupe,
+            routed: routed_rows,
         })
         .await?;
+    // Its leased deliveries go to the workers once stored; a duplicate's (never stored) are let go.
+    let routed = match (&outcome, engine, routed) {
+        (IngestOutcome::Stored(_), Some(engine), Some(routed)) => {
+            engine.routed_event_stored(routed);
+            true
+        }
+        _ => false,
+    };
     match &outcome {
         IngestOutcome::Stored(_) => {
             crate::metrics::event_received(&source.name, kind.as_str());
@@ -135,10 +156,12 @@ pub async fn receive(
         IngestOutcome::Stored(events) => Received {
             events,
             duplicate: false,
+            routed,
         },
         IngestOutcome::Duplicate(events) => Received {
             events,
             duplicate: true,
+            routed: false,
         },
     })
 }

@@ -121,13 +121,19 @@ async fn receive_one(
     // From here on the request is the app's: it is read and stored by a task of its own, which a client
     // going away (a reverse proxy that timed out) does not cancel; what arrived of a body that was cut off is
     // kept in the rejected log. The app's own retry is then a duplicate within the dedupe window.
-    let store = state.store.clone();
+    let (store, engine) = (state.store.clone(), state.engine.clone());
     let dedupe_window_secs = state.cfg.server.dedupe_window_secs;
     let stored = tokio::spawn(async move {
         let request = read_request(body, kind, content_type, &headers, limit, received_at).await?;
-        receive(store.as_ref(), &source, dedupe_window_secs, request)
-            .await
-            .map_err(refusal)
+        receive(
+            store.as_ref(),
+            Some(&engine),
+            &source,
+            dedupe_window_secs,
+            request,
+        )
+        .await
+        .map_err(refusal)
     })
     .await
     .map_err(|e| ApiError::Internal(anyhow::anyhow!("the ingest task failed: {e}")))?;
@@ -143,7 +149,7 @@ async fn receive_one(
             return Err(error);
         }
     };
-    if !r.duplicate {
+    if !r.duplicate && !r.routed {
         state.engine.notify_ingest();
     }
     let status = if r.duplicate {

@@ -129,6 +129,7 @@ impl crate::mqtt::Commands for HubControls {
                 event,
                 raw,
                 dedupe: None,
+                routed: None,
             })
             .await?;
         self.engine.notify_ingest();

@@ -65,6 +65,20 @@ pub struct NewDelivery {
     pub group_key: Option<String>,
 }
 
+/// An event's deliveries routed as it is stored, written in its transaction instead of its outbox row.
+#[derive(Debug, Clone)]
+pub struct RoutedAtIngest {
+    /// Inserted due when they say.
+    pub deliveries: Vec<NewDelivery>,
+    /// Inserted leased to `owner` until `lease_until`: a worker of that process sends them once the event
+    /// has committed.
+    pub leased: Vec<NewDelivery>,
+    pub owner: String,
+    pub lease_until: DateTime<Utc>,
+    /// Whether the event joins its title's story (a `story_queue` row).
+    pub story: bool,
+}
+
 /// A delivery a worker has claimed (leased), with its event.
 #[derive(Debug, Clone)]
 pub struct Claimed {

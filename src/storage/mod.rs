@@ -40,7 +40,7 @@ mod webhooks;
 
 pub use deliveries::{
     AttemptOutcome, AttemptRow, Claimed, DeliveryQuery, DeliveryResult, DeliveryRow,
-    DeliveryStatus, DestinationState, NewDelivery, RetryFilter, StatusCount,
+    DeliveryStatus, DestinationState, NewDelivery, RetryFilter, RoutedAtIngest, StatusCount,
 };
 
 pub use accounts::{Accounts, KeyOwner, KeyRow, Role, SourceRow, UserRow};
@@ -119,12 +119,16 @@ pub struct DedupeKey {
     pub window_ms: i64,
 }
 
-/// One parsed inbound request to store: the event, its raw body and its outbox marker, atomically.
+/// One parsed inbound request to store: the event, its raw body and its outbox marker (or its deliveries,
+/// routed already), atomically.
 #[derive(Debug, Clone)]
 pub struct Ingest {
     pub event: Event,
     pub raw: RawRequest,
     pub dedupe: Option<DedupeKey>,
+    /// Deliveries routed as the event is stored (see `delivery::engine::at_ingest`); without them, the
+    /// event waits in the outbox for the router.
+    pub routed: Option<RoutedAtIngest>,
 }
 
 /// What [`Store::ingest`] did.

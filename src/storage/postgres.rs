@@ -26,7 +26,16 @@ WITH claim AS (
 ), raw AS (
     INSERT INTO event_raw (event_id, content_type, headers, body, body_z) SELECT id, $9, $10, $11, $13 FROM ev
 ), outbox_row AS (
-    INSERT INTO outbox (event_id, created_at) SELECT id, $4 FROM ev
+    INSERT INTO outbox (event_id, created_at) SELECT id, $4 FROM ev WHERE NOT $14
+), delivery_rows AS (
+    INSERT INTO deliveries (id, event_id, event, destination, status, next_attempt_at, expires_at, created_at,
+        updated_at, group_key, lease_owner)
+    SELECT d.id, ev.id, d.event, d.destination, 'pending', d.due, d.expires, d.created, d.created, d.group_key,
+        d.owner
+    FROM ev, unnest($15::text[], $16::text[], $17::text[], $18::int8[], $19::int8[], $20::int8[], $21::text[],
+        $22::text[]) AS d (id, event, destination, due, expires, created, group_key, owner)
+), story_row AS (
+    INSERT INTO story_queue (event_id) SELECT id FROM ev WHERE $23
 )
 SELECT COUNT(*) FROM ev";
 
@@ -128,20 +137,24 @@ impl Intake for PgStore {
         let now = millis(event.timestamp);
         let key = ingest.dedupe.as_ref().map(|d| d.key.as_str());
         let cutoff = ingest.dedupe.as_ref().map_or(now, |d| now - d.window_ms);
-        let stored: i64 = sqlx::query_scalar(INGEST)
+        let (plain_envelope, plain_body) = (envelope.plain(), body.plain());
+        let stored = sqlx::query_scalar(INGEST)
             .bind(event.id.as_str())
             .bind(event.event.as_str())
             .bind(&event.source.name)
             .bind(now)
             .bind(&event.summary)
-            .bind(envelope.plain().as_str())
+            .bind(plain_envelope.as_str())
             .bind(key)
             .bind(cutoff)
             .bind(ingest.raw.content_type.as_deref())
             .bind(headers_json(&ingest.raw.headers))
-            .bind(body.plain().as_slice())
+            .bind(plain_body.as_slice())
             .bind(envelope.frame())
             .bind(body.frame())
+            .bind(ingest.routed.is_some());
+        let stored: i64 = routed_columns(ingest.routed.as_ref())
+            .bind_to(stored)
             .fetch_one(&self.pool)
             .await?;
         if stored == 1 {
@@ -156,5 +169,55 @@ impl Intake for PgStore {
                 .fetch_one(&self.pool)
                 .await?;
         Ok(IngestOutcome::Duplicate(super::parse_event_ids(&ids)))
+    }
+}
+
+/// The deliveries of an event routed as it is stored, column by column (`unnest` makes them rows again).
+#[derive(Default)]
+struct RoutedColumns {
+    ids: Vec<String>,
+    events: Vec<String>,
+    destinations: Vec<String>,
+    due: Vec<i64>,
+    expires: Vec<Option<i64>>,
+    created: Vec<i64>,
+    group_keys: Vec<Option<String>>,
+    owners: Vec<Option<String>>,
+    story: bool,
+}
+
+fn routed_columns(routed: Option<&super::RoutedAtIngest>) -> RoutedColumns {
+    let mut c = RoutedColumns::default();
+    let Some(r) = routed else { return c };
+    c.story = r.story;
+    let due = r.deliveries.iter().map(|d| (d, None, d.due_at));
+    let leased = r.leased.iter().map(|d| (d, Some(&r.owner), r.lease_until));
+    for (d, owner, next) in due.chain(leased) {
+        c.ids.push(d.id.clone());
+        c.events.push(d.event.clone());
+        c.destinations.push(d.destination.clone());
+        c.due.push(millis(next));
+        c.expires.push(d.expires_at.map(millis));
+        c.created.push(millis(d.created_at));
+        c.group_keys.push(d.group_key.clone());
+        c.owners.push(owner.cloned());
+    }
+    c
+}
+
+impl RoutedColumns {
+    fn bind_to<'q, O>(
+        self,
+        q: sqlx::query::QueryScalar<'q, sqlx::Postgres, O, sqlx::postgres::PgArguments>,
+    ) -> sqlx::query::QueryScalar<'q, sqlx::Postgres, O, sqlx::postgres::PgArguments> {
+        q.bind(self.ids)
+            .bind(self.events)
+            .bind(self.destinations)
+            .bind(self.due)
+            .bind(self.expires)
+            .bind(self.created)
+            .bind(self.group_keys)
+            .bind(self.owners)
+            .bind(self.story)
     }
 }

@@ -316,22 +316,94 @@ fn batch_script<'a>(jobs: &[&'a IngestJob]) -> Script<'a> {
         }));
         script.sql.push_str(
             ") INSERT INTO event_raw (event_id, content_type, headers, body, body_z) \
-             SELECT * FROM r WHERE EXISTS (SELECT 1 FROM events WHERE events.id = r.event_id); \
-             WITH o (event_id, created_at) AS (VALUES ",
+             SELECT * FROM r WHERE EXISTS (SELECT 1 FROM events WHERE events.id = r.event_id); ",
         );
-        script.values(chunk.iter().map(|j| {
-            vec![
-                Arg::Text(j.ingest.event.id.as_str()),
-                Arg::Int(super::millis(j.ingest.event.timestamp)),
-            ]
-        }));
-        script.sql.push_str(
-            ") INSERT INTO outbox (event_id, created_at) \
-             SELECT * FROM o WHERE EXISTS (SELECT 1 FROM events WHERE events.id = o.event_id); ",
-        );
+        // The router's: an outbox row each. Routed already: their deliveries, and their story queue rows.
+        let (routed, unrouted): (Vec<&IngestJob>, Vec<&IngestJob>) =
+            chunk.iter().partition(|j| j.ingest.routed.is_some());
+        if !unrouted.is_empty() {
+            script
+                .sql
+                .push_str("WITH o (event_id, created_at) AS (VALUES ");
+            script.values(unrouted.iter().map(|j| {
+                vec![
+                    Arg::Text(j.ingest.event.id.as_str()),
+                    Arg::Int(super::millis(j.ingest.event.timestamp)),
+                ]
+            }));
+            script.sql.push_str(
+                ") INSERT INTO outbox (event_id, created_at) \
+                 SELECT * FROM o WHERE EXISTS (SELECT 1 FROM events WHERE events.id = o.event_id); ",
+            );
+        }
+        routed_rows(&mut script, &routed);
     }
     script.sql.push_str("COMMIT;");
     script
+}
+
+/// The deliveries of events routed as they are stored (some leased to a worker already), and their story
+/// queue rows; each only if its event was stored (not a duplicate).
+fn routed_rows<'a>(script: &mut Script<'a>, jobs: &[&'a IngestJob]) {
+    let routings = jobs.iter().filter_map(|j| j.ingest.routed.as_ref());
+    let rows: Vec<(&super::NewDelivery, Option<&str>, i64)> = routings
+        .clone()
+        .flat_map(|r| {
+            let until = super::millis(r.lease_until);
+            let due = r
+                .deliveries
+                .iter()
+                .map(|d| (d, None, super::millis(d.due_at)));
+            let leased = r
+                .leased
+                .iter()
+                .map(move |d| (d, Some(r.owner.as_str()), until));
+            due.chain(leased)
+        })
+        .collect();
+    for chunk in rows.chunks(ROWS_PER_STATEMENT / 2) {
+        script.sql.push_str(
+            "WITH d (id, event_id, event, destination, next_attempt_at, expires_at, created_at, group_key, \
+             lease_owner) AS (VALUES ",
+        );
+        script.values(chunk.iter().map(|(d, owner, next)| {
+            vec![
+                Arg::Text(&d.id),
+                Arg::Text(d.event_id.as_str()),
+                Arg::Text(&d.event),
+                Arg::Text(&d.destination),
+                Arg::Int(*next),
+                Arg::MaybeInt(d.expires_at.map(super::millis)),
+                Arg::Int(super::millis(d.created_at)),
+                Arg::MaybeText(d.group_key.as_deref()),
+                Arg::MaybeText(*owner),
+            ]
+        }));
+        script.sql.push_str(
+            ") INSERT INTO deliveries (id, event_id, event, destination, status, next_attempt_at, expires_at, \
+             created_at, updated_at, group_key, lease_owner) \
+             SELECT id, event_id, event, destination, 'pending', next_attempt_at, expires_at, created_at, \
+             created_at, group_key, lease_owner FROM d \
+             WHERE EXISTS (SELECT 1 FROM events WHERE events.id = d.event_id); ",
+        );
+    }
+    let stories: Vec<&IngestJob> = jobs
+        .iter()
+        .copied()
+        .filter(|j| j.ingest.routed.as_ref().is_some_and(|r| r.story))
+        .collect();
+    if !stories.is_empty() {
+        script.sql.push_str("WITH s (event_id) AS (VALUES ");
+        script.values(
+            stories
+                .iter()
+                .map(|j| vec![Arg::Text(j.ingest.event.id.as_str())]),
+        );
+        script.sql.push_str(
+            ") INSERT INTO story_queue (event_id) \
+             SELECT event_id FROM s WHERE EXISTS (SELECT 1 FROM events WHERE events.id = s.event_id); ",
+        );
+    }
 }
 
 /// Rows per multi-row statement (at most 8 binds each: far below SQLite's 32766-variable limit).
@@ -349,6 +421,7 @@ enum Arg<'a> {
     MaybeText(Option<&'a str>),
     Owned(String),
     Int(i64),
+    MaybeInt(Option<i64>),
     Blob(&'a [u8]),
     MaybeBlob(Option<&'a [u8]>),
 }
@@ -380,6 +453,7 @@ impl<'a> Script<'a> {
                 Arg::MaybeText(t) => q.bind(t),
                 Arg::Owned(t) => q.bind(t),
                 Arg::Int(i) => q.bind(i),
+                Arg::MaybeInt(i) => q.bind(i),
                 Arg::Blob(b) => q.bind(b),
                 Arg::MaybeBlob(b) => q.bind(b),
             };

@@ -329,6 +329,11 @@ impl TestApp {
         }
     }
 
+    /// The delivery engine (to call into the library as the HTTP handlers do).
+    pub fn engine(&self) -> &Arc<hookarr::delivery::Engine> {
+        &self.engine
+    }
+
     pub fn token(&self, source: &str) -> &str {
         self.tokens
             .get(source)

@@ -48,6 +48,7 @@ fn ingest(e: Event, body: &[u8], dedupe: Option<(&str, i64)>) -> Ingest {
             key: key.into(),
             window_ms,
         }),
+        routed: None,
     }
 }
 

@@ -60,6 +60,7 @@ impl Engine {
                 event,
                 raw,
                 dedupe: None,
+                routed: None,
             })
             .await
         {

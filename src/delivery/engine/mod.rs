@@ -3,7 +3,8 @@
 //! Its rooms: `workers` (those loops), `attempt` (one delivery up to its `Outcome`), `record` (that outcome
 //! written back, with its consequences), `destinations` (each destination's pause and enabled state),
 //! `pacing` (its rate limit, and the probe after a pause), `groups` (season packs and digests), `messages`
-//! (message edits), `stories` (the storyteller: routed events joined into their titles' stories, and
+//! (message edits), `at_ingest` (an event routed as it is stored, its deliveries handed straight to
+//! the workers), `stories` (the storyteller: routed events joined into their titles' stories, and
 //! a story's message), `alerts` (hookarr's own events) and `manual` (the queue run by hand, for tests). This file holds the engine's state and its start-up.
 //!
 //! The queue is hookarr's own `deliveries` table, fed to apalis through
@@ -25,6 +26,7 @@ use tokio::sync::{Notify, OwnedSemaphorePermit, mpsc};
 use tokio_util::sync::CancellationToken;
 
 mod alerts;
+mod at_ingest;
 mod attempt;
 mod buckets;
 mod configured;
@@ -41,6 +43,7 @@ mod shared_budget;
 mod stories;
 mod workers;
 
+pub use at_ingest::RoutedEvent;
 pub use configured::{ConfigSource, ConfiguredDestination, Origin, targets};
 pub use destinations::DestinationHealth;
 use destinations::DestinationRuntime;
@@ -73,6 +76,8 @@ pub struct Engine {
     /// Threads whose opening message is on its way (a grab's): their edits wait for it.
     openers: openers::Openers,
     workers: usize,
+    /// The worker slots, and what routing at ingest needs to hand deliveries straight to the workers.
+    handoff: at_ingest::Handoff,
     /// How long a send may take (`delivery.timeout_secs`).
     timeout: Duration,
     max_response_bytes: usize,
@@ -162,6 +167,7 @@ impl Engine {
             own_mocks: std::sync::OnceLock::new(),
             openers: Default::default(),
             workers,
+            handoff: at_ingest::Handoff::new(workers),
             timeout,
             max_response_bytes: cfg.delivery.max_response_bytes,
             lease,

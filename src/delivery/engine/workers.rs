@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
+use tokio::sync::{OwnedSemaphorePermit, mpsc};
 use tokio_util::sync::CancellationToken;
 
 impl Engine {
@@ -69,6 +69,16 @@ impl Engine {
         let listener = tokio::spawn(self.clone().hear_other_routers(shutdown.clone()));
         let storyteller = tokio::spawn(self.clone().story_loop(shutdown.clone()));
         let (job_tx, job_rx) = mpsc::channel(self.workers);
+        // Routing at ingest hands deliveries to the workers too, until the engine stops (the workers end
+        // once every sender is gone).
+        self.handoff.set_jobs(Some(job_tx.clone()));
+        let closer = {
+            let (engine, shutdown) = (self.clone(), shutdown.clone());
+            tokio::spawn(async move {
+                shutdown.cancelled().await;
+                engine.handoff.set_jobs(None);
+            })
+        };
         let claimer = tokio::spawn(self.clone().claim_loop(job_tx, shutdown.clone()));
         let worker = WorkerBuilder::new(format!("hookarr-delivery-{}", self.owner))
             .backend(ClaimBackend { rx: job_rx })
@@ -79,6 +89,7 @@ impl Engine {
             tracing::error!(message = "Delivery worker stopped.", %error);
         }
         let _ = claimer.await;
+        let _ = closer.await;
         let _ = router.await;
         let _ = listener.await;
         let _ = storyteller.await;
@@ -121,8 +132,9 @@ impl Engine {
                 }
                 destinations
             };
+            let outbox_writes = self.handoff.outbox_writes();
             match self.store.route_outbox(500, &route).await {
-                Ok(0) => {}
+                Ok(0) => self.handoff.outbox_caught_up(outbox_writes),
                 Ok(_) => {
                     self.wake_claimer.notify_one();
                     self.wake_storyteller();
@@ -151,7 +163,7 @@ impl Engine {
     }
 
     /// Hands routed events to this process's followers and names them to the other processes.
-    async fn tell_followers(
+    pub(super) async fn tell_followers(
         &self,
         ids: &[crate::event::EventId],
         routed: Vec<Event>,
@@ -230,7 +242,7 @@ impl Engine {
         jobs: mpsc::Sender<DeliveryJob>,
         shutdown: CancellationToken,
     ) {
-        let slots = Arc::new(Semaphore::new(self.workers));
+        let slots = self.handoff.slots.clone();
         // With a backlog, claim only once half the workers are free: one claim (one write) then serves many
         // deliveries. Without one, claim as soon as any worker is free, for latency.
         let mut backlog = false;
@@ -322,7 +334,7 @@ impl Engine {
 
 /// The story line of an event as it is routed: "radarr download.grabbed ‘Dune: Part Two (2024)’ → 2
 /// destinations (discord-movies, slack)".
-fn tell_received(e: &Event, deliveries: &[crate::storage::NewDelivery]) {
+pub(super) fn tell_received(e: &Event, deliveries: &[crate::storage::NewDelivery]) {
     crate::telemetry::story("events", || {
         let destinations: Vec<String> = deliveries
             .iter()

@@ -8,6 +8,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use sha2::Sha256;
 
+mod at_ingest;
 mod in_flight;
 mod messages;
 mod operations;

@@ -17,11 +17,16 @@
 //! posted at once for one Discord destination whose receiver takes 5 requests per 2 s with Discord's headers
 //! and answers 429 past it: time to deliver all, 429s drawn, messages taken. `HOOKARR_BENCH_BINARY` runs
 //! another build of hookarr (an older one, for a before/after).
+//! `cargo bench --bench delivery -- --one-at-a-time`: end to end one event at a time
+//! (`HOOKARR_BENCH_ONE_AT_A_TIME=1000` events), beside svix-server when `HOOKARR_BENCH_SVIX` names one
+//! (`one_at_a_time.rs`).
 
+#[path = "../common/mod.rs"]
 mod common;
-#[path = "../tests/support/discord_like.rs"]
+#[path = "../../tests/support/discord_like.rs"]
 mod discord_like;
-#[path = "../tests/support/serve.rs"]
+mod one_at_a_time;
+#[path = "../../tests/support/serve.rs"]
 #[allow(dead_code)]
 mod serve;
 
@@ -42,6 +47,8 @@ struct Sink {
     count: AtomicU64,
     timing: std::sync::atomic::AtomicBool,
     arrivals: Mutex<HashMap<String, Instant>>,
+    /// Told of every arrival recorded in timing mode.
+    arrived: tokio::sync::Notify,
 }
 
 async fn start_sink(sink: Arc<Sink>) -> String {
@@ -56,6 +63,7 @@ async fn start_sink(sink: Arc<Sink>) -> String {
             && let Some(id) = v["id"].as_str()
         {
             sink.arrivals.lock().unwrap().insert(id.to_owned(), now);
+            sink.arrived.notify_waiters();
         }
         axum::http::StatusCode::NO_CONTENT
     }
@@ -130,6 +138,15 @@ fn fixtures() -> Vec<(SourceApp, Vec<u8>)> {
         }
     }
     out
+}
+
+/// The body every timed POST sends: the first Radarr fixture.
+fn radarr_body() -> Vec<u8> {
+    fixtures()
+        .into_iter()
+        .find(|(a, _)| *a == SourceApp::Radarr)
+        .unwrap()
+        .1
 }
 
 async fn sink_ceiling(url: &str, secs: u64) -> f64 {
@@ -248,6 +265,7 @@ async fn fill_backlog(db_url: &str, n: usize, dest_yaml: &str, sink: &str) {
                             event,
                             raw,
                             dedupe: None,
+                            routed: None,
                         })
                         .await
                         .unwrap();
@@ -320,11 +338,7 @@ async fn end_to_end(sink: &Arc<Sink>, sink_url: &str, secs: u64) {
     tokio::time::sleep(Duration::from_secs(2)).await;
     let idle = rss_mb(running.child.id());
     sink.timing.store(true, Ordering::Relaxed);
-    let body = fixtures()
-        .into_iter()
-        .find(|(a, _)| *a == SourceApp::Radarr)
-        .unwrap()
-        .1;
+    let body = radarr_body();
     let url = format!(
         "{}/hooks/radarr?token={}",
         running.base, running.radarr_token
@@ -387,6 +401,54 @@ async fn end_to_end(sink: &Arc<Sink>, sink_url: &str, secs: u64) {
     println!("hookarr RSS                     idle {idle:.1} MB   under 200 events/s {peak:.1} MB");
     running.child.kill().unwrap();
     running.child.wait().unwrap();
+}
+
+/// One event at a time, POST to sink, on a fresh SQLite file; svix-server beside it when named (see
+/// `one_at_a_time.rs`), in alternating rounds.
+async fn one_at_a_time(sink: &Arc<Sink>, sink_url: &str) {
+    let n: usize = std::env::var("HOOKARR_BENCH_ONE_AT_A_TIME")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1000);
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("one.db");
+    let cfg = config(dir.path(), &db.display().to_string(), sink_url);
+    let running = start(&cfg);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    sink.timing.store(true, Ordering::Relaxed);
+    let body = radarr_body();
+    let client = reqwest::Client::new();
+    let hookarr = one_at_a_time::Poster::Hookarr {
+        url: format!(
+            "{}/hooks/radarr?token={}",
+            running.base, running.radarr_token
+        ),
+        body: body.clone(),
+    };
+    let svix = match std::env::var("HOOKARR_BENCH_SVIX") {
+        Ok(spec) => Some(one_at_a_time::Poster::svix(&client, &spec, sink_url, &body).await),
+        Err(_) => None,
+    };
+    let (mut ours, mut theirs) = (
+        one_at_a_time::Timings::default(),
+        one_at_a_time::Timings::default(),
+    );
+    // Warm both (connections, caches), then rounds of each in turn.
+    one_at_a_time::run(sink, &client, &hookarr, 20, &mut Default::default()).await;
+    if let Some(svix) = &svix {
+        one_at_a_time::run(sink, &client, svix, 20, &mut Default::default()).await;
+    }
+    let rounds = 5;
+    for _ in 0..rounds {
+        one_at_a_time::run(sink, &client, &hookarr, n / rounds, &mut ours).await;
+        if let Some(svix) = &svix {
+            one_at_a_time::run(sink, &client, svix, n / rounds, &mut theirs).await;
+        }
+    }
+    ours.print("hookarr");
+    if svix.is_some() {
+        theirs.print("svix");
+    }
 }
 
 /// The burst to one paced Discord-like receiver (5 requests per 2 s).
@@ -489,6 +551,10 @@ fn main() {
         }
         let sink = Arc::new(Sink::default());
         let sink_url = start_sink(sink.clone()).await;
+        if std::env::args().any(|a| a == "--one-at-a-time") {
+            one_at_a_time(&sink, &sink_url).await;
+            return;
+        }
         println!(
             "sink ceiling (this process → sink, 32 concurrent)  {:.0} req/s",
             sink_ceiling(&sink_url, 5).await
@@ -512,5 +578,6 @@ fn main() {
             );
         }
         end_to_end(&sink, &sink_url, secs).await;
+        one_at_a_time(&sink, &sink_url).await;
     });
 }
