@@ -8,6 +8,7 @@
 //!    (p50/p99), and hookarr's RSS idle and under that load.
 //!
 //! `cargo bench --bench delivery` · `HOOKARR_BENCH_BACKLOGS=20000` (comma list) · `HOOKARR_BENCH_SECS=10`.
+//! `HOOKARR_BENCH_WORKERS=32`: `delivery.workers` of the hookarr under test.
 //! `HOOKARR_BENCH_WEBHOOKS=100`: that many webhooks registered (as through the API) beside the config's
 //! sink, each taking one hundredth of the backlog's events (by `source.instance`), so every event makes two
 //! deliveries, one through a registered webhook; the end-to-end run routes through all of their rules.
@@ -79,10 +80,11 @@ fn config(dir: &std::path::Path, db: &str, sink: &str) -> std::path::PathBuf {
 }
 
 fn config_url(dir: &std::path::Path, storage: &str, sink: &str) -> std::path::PathBuf {
+    let workers = std::env::var("HOOKARR_BENCH_WORKERS").unwrap_or_else(|_| "32".into());
     let text = format!(
         "server:\n  listen: 127.0.0.1:0\n  dedupe_window_secs: 0\nstorage:\n  url: {storage}\nadmin:\n  api_key: hk_bench_admin_key_0123456789\n\
          api:\n  allow_private_targets: true\n\
-         delivery:\n  workers: 32\ndestinations:\n  - name: sink\n    type: webhook\n    url: {sink}\n    secret: whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\n    rate_limit: {{per_second: 1000000, burst: 100000}}\n"
+         delivery:\n  workers: {workers}\ndestinations:\n  - name: sink\n    type: webhook\n    url: {sink}\n    secret: whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\n    rate_limit: {{per_second: 1000000, burst: 100000}}\n"
     );
     let path = dir.join("hookarr.yaml");
     std::fs::write(&path, text).unwrap();

@@ -102,6 +102,17 @@ pub(super) fn values_list(rows: usize, cols: &[&str]) -> String {
     out
 }
 
+/// The most values one multi-row statement binds. sqlx binds each of a statement's parameters by name on
+/// SQLite, and SQLite finds a name by scanning the statement's list of them: binding a statement costs the
+/// square of its parameter count (128-row statements of 7–10 columns were ~4 % of a drain's CPU, perf).
+const MAX_BINDS: usize = 256;
+
+/// How many rows of `columns` values each one multi-row statement takes: `max`, or fewer to stay within
+/// [`MAX_BINDS`].
+pub(super) fn rows_per_statement(columns: usize, max: usize) -> usize {
+    (MAX_BINDS / columns.max(1)).clamp(1, max)
+}
+
 /// `items` in chunks of at most `max` whose sizes are powers of two (100 → 64, 32, 4): a multi-row statement
 /// then comes in a handful of shapes, so each database connection prepares and caches a few statements
 /// instead of one per batch size (measured draining 200,000 deliveries: 16 MB less at the peak, and faster).

@@ -3,7 +3,7 @@
 //! `FOR UPDATE SKIP LOCKED` ([`Dialect::CLAIM_LOCK`]) lets several processes claim from one table without
 //! waiting on each other.
 
-use super::dialect::{Dialect, SqlStore, in_list, shaped_chunks, values_list};
+use super::dialect::{Dialect, SqlStore, in_list, rows_per_statement, shaped_chunks, values_list};
 use super::{
     Claimed, DeliveryResult, NewDelivery, StoreError, from_millis, millis, parse_envelope,
 };
@@ -137,7 +137,7 @@ where
             }
             q.execute(&mut *tx).await?;
         }
-        for chunk in shaped_chunks(&ids, 512) {
+        for chunk in shaped_chunks(&ids, rows_per_statement(1, 512)) {
             let mut q = sqlx::query(sqlx::AssertSqlSafe(format!(
                 "DELETE FROM outbox WHERE event_id IN ({})",
                 in_list(chunk.len())
@@ -351,7 +351,7 @@ where
         tx: &mut Transaction<'static, D>,
         rows: &[NewDelivery],
     ) -> Result<(), StoreError> {
-        for chunk in shaped_chunks(rows, 128) {
+        for chunk in shaped_chunks(rows, rows_per_statement(10, 128)) {
             let values = values_list(chunk.len(), &[""; 10]);
             let mut q = sqlx::query(sqlx::AssertSqlSafe(format!(
                 "INSERT INTO deliveries (id, event_id, event, destination, status, next_attempt_at, \

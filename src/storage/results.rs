@@ -1,7 +1,7 @@
 //! Writing back what workers did, in the caller's transaction (on the caller's connection): each delivery's new state, the attempts it
 //! logged, and its destination's newest success and error. Multi-row statements of at most 128 rows.
 
-use super::dialect::{Dialect, SqlStore, shaped_chunks, values_list};
+use super::dialect::{Dialect, SqlStore, rows_per_statement, shaped_chunks, values_list};
 use super::{AttemptRow, DeliveryResult, DeliveryStatus, StoreError, millis};
 use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Type};
 use std::collections::BTreeMap;
@@ -32,7 +32,7 @@ where
         conn: &mut D::Connection,
         batch: &[DeliveryResult],
     ) -> Result<(), StoreError> {
-        for chunk in shaped_chunks(batch, 128) {
+        for chunk in shaped_chunks(batch, rows_per_statement(7, 128)) {
             let values = values_list(
                 chunk.len(),
                 &[
@@ -70,7 +70,7 @@ where
             .iter()
             .flat_map(|f| f.logged.iter().map(move |a| (f.id.as_str(), a)))
             .collect();
-        for chunk in shaped_chunks(&logged, 128) {
+        for chunk in shaped_chunks(&logged, rows_per_statement(10, 128)) {
             let values = values_list(
                 chunk.len(),
                 &[

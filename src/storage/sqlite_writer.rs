@@ -361,7 +361,7 @@ fn routed_rows<'a>(script: &mut Script<'a>, jobs: &[&'a IngestJob]) {
             due.chain(leased)
         })
         .collect();
-    for chunk in rows.chunks(ROWS_PER_STATEMENT / 2) {
+    for chunk in rows.chunks(super::dialect::rows_per_statement(9, ROWS_PER_STATEMENT)) {
         script.sql.push_str(
             "WITH d (id, event_id, event, destination, next_attempt_at, expires_at, created_at, group_key, \
              lease_owner) AS (VALUES ",
@@ -406,8 +406,8 @@ fn routed_rows<'a>(script: &mut Script<'a>, jobs: &[&'a IngestJob]) {
     }
 }
 
-/// Rows per multi-row statement (at most 8 binds each: far below SQLite's 32766-variable limit).
-const ROWS_PER_STATEMENT: usize = 128;
+/// Rows per multi-row statement (at most 8 binds each; see [`super::dialect::rows_per_statement`]).
+const ROWS_PER_STATEMENT: usize = 32;
 
 /// A multi-statement query under construction, its `$N` numbered across all statements.
 #[derive(Default)]

@@ -2,7 +2,7 @@
 //! multi-row statements (each row once per statement, the last write of a key winning), the sources'
 //! rhythms, the derived events with their outbox rows, and the story messages.
 
-use super::dialect::{Dialect, SqlStore, shaped_chunks, values_list};
+use super::dialect::{Dialect, SqlStore, rows_per_statement, shaped_chunks, values_list};
 use super::story_pass::Joined;
 use super::{StoreError, millis};
 use crate::event::Event;
@@ -33,7 +33,7 @@ where
         // Multi-row statements: a pass writes hundreds of rows. Each row once per statement (PostgreSQL
         // refuses an upsert that touches a row twice), the last write of a key winning.
         let stories: Vec<&(Story, Option<DateTime<Utc>>)> = w.stories.values().collect();
-        for chunk in shaped_chunks(&stories, 64) {
+        for chunk in shaped_chunks(&stories, rows_per_statement(9, 64)) {
             let mut q = sqlx::query(sqlx::AssertSqlSafe(format!(
                 "INSERT INTO stories (id, kind, stage, title, parent_id, sources, updated_at, stuck_due_at, doc) \
                  VALUES {} ON CONFLICT (id) DO UPDATE SET \
@@ -61,7 +61,7 @@ where
             q.execute(&mut **tx).await?;
         }
         let keys = last_of(w.keys.iter().map(|(k, id)| (k.as_str(), id.as_str())));
-        for chunk in shaped_chunks(&keys, 128) {
+        for chunk in shaped_chunks(&keys, rows_per_statement(2, 128)) {
             let mut q = sqlx::query(sqlx::AssertSqlSafe(format!(
                 "INSERT INTO story_keys (key, story_id) VALUES {} \
                  ON CONFLICT (key) DO UPDATE SET story_id = excluded.story_id",
@@ -77,7 +77,7 @@ where
                 .iter()
                 .map(|r| ((r.story_id.as_str(), r.event_id.as_str()), r)),
         );
-        for chunk in shaped_chunks(&rows, 128) {
+        for chunk in shaped_chunks(&rows, rows_per_statement(5, 128)) {
             let mut q = sqlx::query(sqlx::AssertSqlSafe(format!(
                 "INSERT INTO story_timeline (story_id, event_id, at, event, stage) VALUES {} \
                  ON CONFLICT (story_id, event_id) DO UPDATE SET stage = excluded.stage",

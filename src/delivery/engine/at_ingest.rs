@@ -23,8 +23,12 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 /// What routing at ingest shares with the claimer: the worker slots, the way to the workers, and whether
 /// the outbox has caught up.
 pub(super) struct Handoff {
-    /// One permit per worker: the claimer and routing at ingest take them alike.
+    /// The deliveries this process may hold claimed — running, or queued for a worker: twice the workers,
+    /// so the next batch is claimed while the workers send this one. The claimer and routing at ingest
+    /// take them alike.
     pub(super) slots: Arc<Semaphore>,
+    /// One permit per worker: the sends running at once (`delivery.workers`).
+    pub(super) running: Arc<Semaphore>,
     /// The apalis workers' channel while the engine runs.
     jobs: Mutex<Option<mpsc::Sender<DeliveryJob>>>,
     /// Events this process sent to the outbox, counted.
@@ -36,7 +40,8 @@ pub(super) struct Handoff {
 impl Handoff {
     pub(super) fn new(workers: usize) -> Handoff {
         Handoff {
-            slots: Arc::new(Semaphore::new(workers)),
+            slots: Arc::new(Semaphore::new(4 * workers)),
+            running: Arc::new(Semaphore::new(workers)),
             jobs: Mutex::new(None),
             outbox_writes: AtomicU64::new(0),
             routed_through: AtomicU64::new(u64::MAX),

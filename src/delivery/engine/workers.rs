@@ -68,7 +68,7 @@ impl Engine {
         let router = tokio::spawn(self.clone().route_loop(shutdown.clone()));
         let listener = tokio::spawn(self.clone().hear_other_routers(shutdown.clone()));
         let storyteller = tokio::spawn(self.clone().story_loop(shutdown.clone()));
-        let (job_tx, job_rx) = mpsc::channel(self.workers);
+        let (job_tx, job_rx) = mpsc::channel(4 * self.workers);
         // Routing at ingest hands deliveries to the workers too, until the engine stops (the workers end
         // once every sender is gone).
         self.handoff.set_jobs(Some(job_tx.clone()));
@@ -243,15 +243,12 @@ impl Engine {
         shutdown: CancellationToken,
     ) {
         let slots = self.handoff.slots.clone();
-        // With a backlog, claim only once half the workers are free: one claim (one write) then serves many
-        // deliveries. Without one, claim as soon as any worker is free, for latency.
+        // With a backlog, claim only once half the slots are free (a worker's worth: the other half is still
+        // running or queued, so the workers never wait for this claim): one claim (one write) then serves
+        // many deliveries. Without one, claim as soon as any slot is free, for latency.
         let mut backlog = false;
         loop {
-            let want = if backlog {
-                (self.workers / 2).max(1)
-            } else {
-                1
-            };
+            let want = if backlog { 2 * self.workers } else { 1 };
             let mut batch = tokio::select! {
                 _ = shutdown.cancelled() => return,
                 p = slots.clone().acquire_many_owned(want as u32) => p.expect("never closed"),
@@ -400,6 +397,14 @@ pub(super) async fn deliver(
         job.claimed.attempts,
         Utc::now(),
     );
+    // Claimed jobs queue here for one of the `delivery.workers` places.
+    let _running = engine
+        .handoff
+        .running
+        .clone()
+        .acquire_owned()
+        .await
+        .expect("never closed");
     let run = std::panic::AssertUnwindSafe(engine.attempt(job.claimed, job.members)).catch_unwind();
     if run.await.is_err() {
         tracing::error!(message = "A delivery attempt panicked; it will be retried.", delivery = %put_back.id);
