@@ -20,7 +20,9 @@
 //! another build of hookarr (an older one, for a before/after).
 //! `cargo bench --bench delivery -- --one-at-a-time`: end to end one event at a time
 //! (`HOOKARR_BENCH_ONE_AT_A_TIME=1000` events), beside svix-server when `HOOKARR_BENCH_SVIX` names one
-//! (`one_at_a_time.rs`).
+//! (`one_at_a_time.rs`). With `HOOKARR_BENCH_SVIX_WORKER` too (a shell command that starts svix-server's
+//! worker alone; the one named runs with its worker off), each drain is followed by svix-server's of the
+//! same backlog.
 
 #[path = "../common/mod.rs"]
 mod common;
@@ -572,12 +574,19 @@ fn main() {
             }
             return;
         }
+        let svix = std::env::var("HOOKARR_BENCH_SVIX").ok();
+        let svix_worker = std::env::var("HOOKARR_BENCH_SVIX_WORKER").ok();
         for n in backlogs {
             let (rate, peak) = drain(n, &sink, &sink_url, false, 1).await;
             println!(
                 "drain a backlog of {n:>7} events  {rate:>8.0} deliveries/s   peak RSS {peak:.1} MB   ({} registered webhooks)",
                 webhook_count()
             );
+            if let (Some(svix), Some(worker)) = (&svix, &svix_worker) {
+                let rate =
+                    one_at_a_time::svix_drain(&sink, svix, &sink_url, &radarr_body(), n, worker).await;
+                println!("svix-server: drain {n:>7} events  {rate:>8.0} deliveries/s");
+            }
         }
         end_to_end(&sink, &sink_url, secs).await;
         one_at_a_time(&sink, &sink_url).await;

@@ -172,3 +172,60 @@ async fn arrival(sink: &Sink, id: &str) -> Option<Instant> {
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
+
+/// svix-server's drain of a backlog of `n`, beside hookarr's: `n` messages posted (32 at a time) to an
+/// svix-server whose worker is off, then `worker` (a shell command starting svix-server's worker alone)
+/// started; the rate from the first arrival at the sink to the last.
+pub async fn svix_drain(
+    sink: &Arc<Sink>,
+    spec: &str,
+    sink_url: &str,
+    body: &[u8],
+    n: usize,
+    worker: &str,
+) -> f64 {
+    let client = reqwest::Client::new();
+    let poster = Arc::new(Poster::svix(&client, spec, sink_url, body).await);
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let posts: Vec<_> = (0..32)
+        .map(|_| {
+            let (client, poster, next) = (client.clone(), poster.clone(), next.clone());
+            tokio::spawn(async move {
+                while next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) < n {
+                    assert!(
+                        poster.post(&client).await.is_some(),
+                        "svix-server took a message"
+                    );
+                }
+            })
+        })
+        .collect();
+    for p in posts {
+        p.await.unwrap();
+    }
+    let before = sink.count.load(std::sync::atomic::Ordering::Relaxed);
+    let mut child = std::process::Command::new("sh")
+        .args(["-c", &format!("exec {worker}")])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("the svix worker command starts");
+    let arrived = || sink.count.load(std::sync::atomic::Ordering::Relaxed) - before;
+    let deadline = Instant::now() + Duration::from_secs(600);
+    while arrived() == 0 {
+        assert!(
+            Instant::now() < deadline,
+            "svix-server's worker sent nothing"
+        );
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    let first = Instant::now();
+    while (arrived() as usize) < n {
+        assert!(Instant::now() < deadline, "svix-server's worker stalled");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let rate = (n - 1) as f64 / first.elapsed().as_secs_f64();
+    let _ = child.kill();
+    let _ = child.wait();
+    rate
+}
