@@ -24,8 +24,10 @@
 //! worker alone; the one named runs with its worker off), each drain is followed by svix-server's of the
 //! same backlog.
 
+mod backlog;
 #[path = "../common/mod.rs"]
 mod common;
+mod discord_burst;
 #[path = "../../tests/support/discord_like.rs"]
 mod discord_like;
 mod one_at_a_time;
@@ -34,10 +36,7 @@ mod one_at_a_time;
 mod serve;
 
 use axum::body::Bytes;
-use hookarr::delivery::route::{RoutingTable, Rule};
-use hookarr::event::EventId;
-use hookarr::inbound::{ParseContext, SourceApp, parse};
-use hookarr::storage::{Ingest, RawRequest};
+use hookarr::inbound::SourceApp;
 use std::collections::HashMap;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -184,149 +183,6 @@ fn webhook_count() -> usize {
         .unwrap_or(0)
 }
 
-/// Registers `count` webhooks to the sink, as the API would; webhook `k` takes the events whose
-/// `source.instance` is `bench-k`. Returns their routing rules.
-async fn register_webhooks(
-    store: &dyn hookarr::storage::Store,
-    count: usize,
-    sink: &str,
-) -> Vec<Rule> {
-    if count == 0 {
-        return Vec::new();
-    }
-    let user = store
-        .create_user("bench", hookarr::storage::Role::User)
-        .await
-        .unwrap();
-    let now = chrono::Utc::now();
-    let mut rules = Vec::new();
-    for k in 0..count {
-        let mut filter = serde_json::Map::new();
-        filter.insert("source.instance".into(), format!("bench-{k}").into());
-        let row = hookarr::storage::WebhookRow {
-            id: format!("wh_bench{k:03}"),
-            user_id: user.id.clone(),
-            url: sink.to_owned(),
-            events: vec!["*".into()],
-            sources: None,
-            filter,
-            headers: Default::default(),
-            description: String::new(),
-            secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".into(),
-            previous_secret: None,
-            previous_secret_until: None,
-            batch: None,
-            created_at: now,
-            updated_at: now,
-        };
-        assert!(store.create_webhook(&row, u32::MAX).await.unwrap());
-        rules.push(Rule::new(&hookarr::delivery::destination_of(&row).unwrap()));
-    }
-    rules
-}
-
-/// Stores and routes `n` events into a fresh database, as if hookarr had received them and then stopped;
-/// with registered webhooks, event `i` is also theirs number `i % webhooks`.
-async fn fill_backlog(db_url: &str, n: usize, dest_yaml: &str, sink: &str) {
-    let store = hookarr::storage::connect(db_url).await.unwrap();
-    let fixtures = Arc::new(fixtures());
-    let webhooks = webhook_count();
-    let mut rules = vec![Rule::new(&serde_norway::from_str(dest_yaml).unwrap())];
-    rules.extend(register_webhooks(store.as_ref(), webhooks, sink).await);
-    let router = RoutingTable {
-        rules,
-        people: Default::default(),
-    };
-    let next = Arc::new(AtomicU64::new(0));
-    let tasks: Vec<_> = (0..64)
-        .map(|_| {
-            let (store, fixtures, next) = (store.clone(), fixtures.clone(), next.clone());
-            tokio::spawn(async move {
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed) as usize;
-                    if i >= n {
-                        return;
-                    }
-                    let (app, body) = &fixtures[i % fixtures.len()];
-                    let ctx = ParseContext {
-                        source: app.as_str(),
-                        app: *app,
-                        user_agent: None,
-                        received_at: chrono::Utc::now(),
-                    };
-                    let mut event = parse(&ctx, body).unwrap().event;
-                    event.id = EventId::new();
-                    if webhooks > 0 {
-                        event.source.instance = Some(format!("bench-{}", i % webhooks));
-                    }
-                    let raw = RawRequest {
-                        content_type: Some("application/json".into()),
-                        headers: Vec::new(),
-                        body: body.clone(),
-                    };
-                    store
-                        .ingest(Ingest {
-                            event,
-                            raw,
-                            dedupe: None,
-                            routed: None,
-                        })
-                        .await
-                        .unwrap();
-                }
-            })
-        })
-        .collect();
-    for t in tasks {
-        t.await.unwrap();
-    }
-    while store
-        .route_outbox(1000, &|e| router.route(e, &|_| true))
-        .await
-        .unwrap()
-        > 0
-    {}
-}
-
-/// Drains a backlog of `n` with `processes` hookarr processes on one database (SQLite file, or PostgreSQL);
-/// returns deliveries/s and the peak RSS of one process.
-async fn drain(
-    n: usize,
-    sink: &Arc<Sink>,
-    sink_url: &str,
-    postgres: bool,
-    processes: usize,
-) -> (f64, f64) {
-    let dir = tempfile::tempdir().unwrap();
-    let db_url = if postgres {
-        common::fresh_pg().await.0
-    } else {
-        format!("sqlite://{}", dir.path().join("bench.db").display())
-    };
-    let cfg = config_url(dir.path(), &db_url, sink_url);
-    let dest_yaml = format!("name: sink\ntype: webhook\nurl: {sink_url}\n");
-    fill_backlog(&db_url, n, &dest_yaml, sink_url).await;
-    // Every event goes to the sink, and to one registered webhook when there are some.
-    let deliveries = if webhook_count() > 0 { 2 * n } else { n };
-    let before = sink.count.load(Ordering::Relaxed);
-    let mut running: Vec<Running> = (0..processes).map(|_| start(&cfg)).collect();
-    let start = Instant::now();
-    let mut peak = 0.0f64;
-    while sink.count.load(Ordering::Relaxed) - before < deliveries as u64 {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-        for r in &running {
-            peak = peak.max(rss_mb(r.child.id()));
-        }
-        assert!(start.elapsed() < Duration::from_secs(1800), "drain stalled");
-    }
-    let rate = deliveries as f64 / start.elapsed().as_secs_f64();
-    for r in &mut running {
-        r.child.kill().unwrap();
-        r.child.wait().unwrap();
-    }
-    (rate, peak)
-}
-
 async fn end_to_end(sink: &Arc<Sink>, sink_url: &str, secs: u64) {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("e2e.db");
@@ -336,7 +192,7 @@ async fn end_to_end(sink: &Arc<Sink>, sink_url: &str, secs: u64) {
         let store = hookarr::storage::connect(&format!("sqlite://{}", db.display()))
             .await
             .unwrap();
-        register_webhooks(store.as_ref(), webhook_count(), sink_url).await;
+        backlog::register_webhooks(store.as_ref(), webhook_count(), sink_url).await;
     }
     let mut running = start(&cfg);
     tokio::time::sleep(Duration::from_secs(2)).await;
@@ -455,81 +311,6 @@ async fn one_at_a_time(sink: &Arc<Sink>, sink_url: &str) {
     }
 }
 
-/// The burst to one paced Discord-like receiver (5 requests per 2 s).
-async fn discord_burst(n: usize) {
-    let rx = discord_like::DiscordLike::start(5, Duration::from_secs(2)).await;
-    let dir = tempfile::tempdir().unwrap();
-    let text = format!(
-        "server:\n  listen: 127.0.0.1:0\nstorage:\n  url: sqlite://{}\nadmin:\n  api_key: hk_bench_admin_key_0123456789\n\
-         delivery:\n  workers: 32\ndestinations:\n  - name: channel\n    type: discord\n    url: {}/api/webhooks/1/tok\n",
-        dir.path().join("burst.db").display(),
-        rx.base
-    );
-    let cfg = dir.path().join("hookarr.yaml");
-    std::fs::write(&cfg, text).unwrap();
-    let running = start(&cfg);
-    let grab: serde_json::Value = serde_json::from_slice(
-        &std::fs::read(
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("tests/fixtures/inbound/radarr/grab.json"),
-        )
-        .unwrap(),
-    )
-    .unwrap();
-    let url = format!(
-        "{}/hooks/radarr?token={}",
-        running.base, running.radarr_token
-    );
-    let client = reqwest::Client::new();
-    let started = Instant::now();
-    // Posted 32 at a time, as fast as hookarr takes them (more at once would meet its in-flight limit).
-    let next = Arc::new(AtomicU64::new(0));
-    let posters: Vec<_> = (0..32)
-        .map(|_| {
-            let (client, url, grab, next) =
-                (client.clone(), url.clone(), grab.clone(), next.clone());
-            tokio::spawn(async move {
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    if i >= n as u64 {
-                        return;
-                    }
-                    let mut body = grab.clone();
-                    body["movie"]["title"] = format!("Movie {i}").into();
-                    body["hookarrCopy"] = i.into();
-                    let r = client.post(&url).json(&body).send().await.unwrap();
-                    assert_eq!(r.status(), 202);
-                }
-            })
-        })
-        .collect();
-    for p in posters {
-        p.await.unwrap();
-    }
-    let deadline = started + Duration::from_secs(n as u64 + 120);
-    while rx.messages().len() < n && Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let took = started.elapsed();
-    let arrivals = rx.arrivals();
-    let first_answer = arrivals.first().map(|a| a.at);
-    let limited = arrivals.iter().filter(|a| a.limited).count();
-    // The first answer told hookarr the limits; requests that arrived a moment after it were sent knowing them.
-    let limited_after = arrivals
-        .iter()
-        .filter(|a| {
-            a.limited && first_answer.is_some_and(|f| a.at > f + Duration::from_millis(100))
-        })
-        .count();
-    let messages = rx.messages().len();
-    println!(
-        "Discord burst of {n} events (5 per 2 s)  all delivered in {:.1} s (the limit allows {:.1} s)   messages {messages}   requests {}   429s {limited} ({limited_after} after the first answer)",
-        took.as_secs_f64(),
-        (n.saturating_sub(5) as f64 / 5.0).ceil() * 2.0,
-        arrivals.len(),
-    );
-}
-
 fn main() {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -550,7 +331,7 @@ fn main() {
                 .ok()
                 .and_then(|s| s.parse().ok())
                 .unwrap_or(1000);
-            discord_burst(n).await;
+            discord_burst::run(n).await;
             return;
         }
         let sink = Arc::new(Sink::default());
@@ -566,7 +347,7 @@ fn main() {
         if std::env::args().any(|a| a == "--postgres") {
             for n in backlogs {
                 for processes in [1, 2] {
-                    let (rate, peak) = drain(n, &sink, &sink_url, true, processes).await;
+                    let (rate, peak) = backlog::drain(n, &sink, &sink_url, true, processes).await;
                     println!(
                         "PostgreSQL: drain {n:>7} events with {processes} process(es)  {rate:>8.0} deliveries/s   peak RSS {peak:.1} MB"
                     );
@@ -577,7 +358,7 @@ fn main() {
         let svix = std::env::var("HOOKARR_BENCH_SVIX").ok();
         let svix_worker = std::env::var("HOOKARR_BENCH_SVIX_WORKER").ok();
         for n in backlogs {
-            let (rate, peak) = drain(n, &sink, &sink_url, false, 1).await;
+            let (rate, peak) = backlog::drain(n, &sink, &sink_url, false, 1).await;
             println!(
                 "drain a backlog of {n:>7} events  {rate:>8.0} deliveries/s   peak RSS {peak:.1} MB   ({} registered webhooks)",
                 webhook_count()
