@@ -79,6 +79,19 @@ pub struct RoutedAtIngest {
     pub story: bool,
 }
 
+impl RoutedAtIngest {
+    /// Every row to insert: the delivery, who holds its lease (if anyone), and when it is next due (its
+    /// lease's end for a leased one).
+    pub(crate) fn rows(&self) -> impl Iterator<Item = (&NewDelivery, Option<&str>, DateTime<Utc>)> {
+        let due = self.deliveries.iter().map(|d| (d, None, d.due_at));
+        let leased = self
+            .leased
+            .iter()
+            .map(|d| (d, Some(self.owner.as_str()), self.lease_until));
+        due.chain(leased)
+    }
+}
+
 /// A delivery a worker has claimed (leased), with its event.
 #[derive(Debug, Clone)]
 pub struct Claimed {

@@ -29,6 +29,7 @@ mod results;
 mod serve_lock;
 mod sessions;
 mod sqlite;
+mod sqlite_script;
 mod sqlite_writer;
 mod stored_config;
 mod stored_people;

@@ -190,9 +190,7 @@ fn routed_columns(routed: Option<&super::RoutedAtIngest>) -> RoutedColumns {
     let mut c = RoutedColumns::default();
     let Some(r) = routed else { return c };
     c.story = r.story;
-    let due = r.deliveries.iter().map(|d| (d, None, d.due_at));
-    let leased = r.leased.iter().map(|d| (d, Some(&r.owner), r.lease_until));
-    for (d, owner, next) in due.chain(leased) {
+    for (d, owner, next) in r.rows() {
         c.ids.push(d.id.clone());
         c.events.push(d.event.clone());
         c.destinations.push(d.destination.clone());
@@ -200,7 +198,7 @@ fn routed_columns(routed: Option<&super::RoutedAtIngest>) -> RoutedColumns {
         c.expires.push(d.expires_at.map(millis));
         c.created.push(millis(d.created_at));
         c.group_keys.push(d.group_key.clone());
-        c.owners.push(owner.cloned());
+        c.owners.push(owner.map(str::to_owned));
     }
     c
 }

@@ -4,6 +4,7 @@
 //! connections. Delivery results come through it too, first in each round: an answered send is recorded
 //! one commit after its answer, however many ingests wait (fewer sends repeated after a crash).
 
+use super::sqlite_script::{Arg, Script};
 use super::{IngestOutcome, StoreError, headers_json};
 use sqlx::{Row as _, SqliteConnection};
 use tokio::sync::{mpsc, oneshot};
@@ -345,21 +346,11 @@ fn batch_script<'a>(jobs: &[&'a IngestJob]) -> Script<'a> {
 /// The deliveries of events routed as they are stored (some leased to a worker already), and their story
 /// queue rows; each only if its event was stored (not a duplicate).
 fn routed_rows<'a>(script: &mut Script<'a>, jobs: &[&'a IngestJob]) {
-    let routings = jobs.iter().filter_map(|j| j.ingest.routed.as_ref());
-    let rows: Vec<(&super::NewDelivery, Option<&str>, i64)> = routings
-        .clone()
-        .flat_map(|r| {
-            let until = super::millis(r.lease_until);
-            let due = r
-                .deliveries
-                .iter()
-                .map(|d| (d, None, super::millis(d.due_at)));
-            let leased = r
-                .leased
-                .iter()
-                .map(move |d| (d, Some(r.owner.as_str()), until));
-            due.chain(leased)
-        })
+    let rows: Vec<(&super::NewDelivery, Option<&str>, i64)> = jobs
+        .iter()
+        .filter_map(|j| j.ingest.routed.as_ref())
+        .flat_map(|r| r.rows())
+        .map(|(d, owner, next)| (d, owner, super::millis(next)))
         .collect();
     for chunk in rows.chunks(super::dialect::rows_per_statement(9, ROWS_PER_STATEMENT)) {
         script.sql.push_str(
@@ -408,56 +399,3 @@ fn routed_rows<'a>(script: &mut Script<'a>, jobs: &[&'a IngestJob]) {
 
 /// Rows per multi-row statement (at most 8 binds each; see [`super::dialect::rows_per_statement`]).
 const ROWS_PER_STATEMENT: usize = 32;
-
-/// A multi-statement query under construction, its `$N` numbered across all statements.
-#[derive(Default)]
-struct Script<'a> {
-    sql: String,
-    args: Vec<Arg<'a>>,
-}
-
-enum Arg<'a> {
-    Text(&'a str),
-    MaybeText(Option<&'a str>),
-    Owned(String),
-    Int(i64),
-    MaybeInt(Option<i64>),
-    Blob(&'a [u8]),
-    MaybeBlob(Option<&'a [u8]>),
-}
-
-impl<'a> Script<'a> {
-    /// Appends `VALUES (…), (…)`-style tuples, one per row, each of the row's args.
-    fn values(&mut self, rows: impl Iterator<Item = Vec<Arg<'a>>>) {
-        for (n, row) in rows.enumerate() {
-            if n > 0 {
-                self.sql.push_str(", ");
-            }
-            self.sql.push('(');
-            for (c, arg) in row.into_iter().enumerate() {
-                if c > 0 {
-                    self.sql.push_str(", ");
-                }
-                self.args.push(arg);
-                self.sql.push_str(&format!("${}", self.args.len()));
-            }
-            self.sql.push(')');
-        }
-    }
-
-    fn query(self) -> sqlx::query::Query<'a, sqlx::Sqlite, sqlx::sqlite::SqliteArguments> {
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(self.sql));
-        for arg in self.args {
-            q = match arg {
-                Arg::Text(t) => q.bind(t),
-                Arg::MaybeText(t) => q.bind(t),
-                Arg::Owned(t) => q.bind(t),
-                Arg::Int(i) => q.bind(i),
-                Arg::MaybeInt(i) => q.bind(i),
-                Arg::Blob(b) => q.bind(b),
-                Arg::MaybeBlob(b) => q.bind(b),
-            };
-        }
-        q
-    }
-}

@@ -20,12 +20,16 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 
+/// Deliveries held claimed per worker (see [`Handoff::slots`]): four drained 20,000 at ~7,100/s, two at
+/// ~6,100/s, one (no claiming ahead) at ~4,700/s (`docs/benchmarks.md`).
+pub(super) const CLAIMED_PER_WORKER: usize = 4;
+
 /// What routing at ingest shares with the claimer: the worker slots, the way to the workers, and whether
 /// the outbox has caught up.
 pub(super) struct Handoff {
-    /// The deliveries this process may hold claimed — running, or queued for a worker: twice the workers,
-    /// so the next batch is claimed while the workers send this one. The claimer and routing at ingest
-    /// take them alike.
+    /// The deliveries this process may hold claimed — running, or queued for a worker:
+    /// [`CLAIMED_PER_WORKER`] per worker, so the next batch is claimed while the workers send this one.
+    /// The claimer and routing at ingest take them alike.
     pub(super) slots: Arc<Semaphore>,
     /// One permit per worker: the sends running at once (`delivery.workers`).
     pub(super) running: Arc<Semaphore>,
@@ -40,7 +44,7 @@ pub(super) struct Handoff {
 impl Handoff {
     pub(super) fn new(workers: usize) -> Handoff {
         Handoff {
-            slots: Arc::new(Semaphore::new(4 * workers)),
+            slots: Arc::new(Semaphore::new(CLAIMED_PER_WORKER * workers)),
             running: Arc::new(Semaphore::new(workers)),
             jobs: Mutex::new(None),
             outbox_writes: AtomicU64::new(0),

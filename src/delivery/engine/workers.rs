@@ -68,7 +68,8 @@ impl Engine {
         let router = tokio::spawn(self.clone().route_loop(shutdown.clone()));
         let listener = tokio::spawn(self.clone().hear_other_routers(shutdown.clone()));
         let storyteller = tokio::spawn(self.clone().story_loop(shutdown.clone()));
-        let (job_tx, job_rx) = mpsc::channel(4 * self.workers);
+        let claimable = super::at_ingest::CLAIMED_PER_WORKER * self.workers;
+        let (job_tx, job_rx) = mpsc::channel(claimable);
         // Routing at ingest hands deliveries to the workers too, until the engine stops (the workers end
         // once every sender is gone).
         self.handoff.set_jobs(Some(job_tx.clone()));
@@ -243,12 +244,13 @@ impl Engine {
         shutdown: CancellationToken,
     ) {
         let slots = self.handoff.slots.clone();
-        // With a backlog, claim only once half the slots are free (a worker's worth: the other half is still
-        // running or queued, so the workers never wait for this claim): one claim (one write) then serves
-        // many deliveries. Without one, claim as soon as any slot is free, for latency.
+        // With a backlog, claim only once half the slots are free (the other half is still running or
+        // queued, so the workers never wait for this claim): one claim (one write) then serves many
+        // deliveries. Without one, claim as soon as any slot is free, for latency.
+        let half = (super::at_ingest::CLAIMED_PER_WORKER * self.workers / 2).max(1);
         let mut backlog = false;
         loop {
-            let want = if backlog { 2 * self.workers } else { 1 };
+            let want = if backlog { half } else { 1 };
             let mut batch = tokio::select! {
                 _ = shutdown.cancelled() => return,
                 p = slots.clone().acquire_many_owned(want as u32) => p.expect("never closed"),
