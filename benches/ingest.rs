@@ -7,7 +7,8 @@
 //! Every request carries a unique `Idempotency-Key`, so each one is a new stored event (dedupe claim included).
 //! `-- --plex` posts the Plex fixtures instead, as Plex does: `multipart/form-data` with a 48 KB `thumb` part
 //! on the events that carry one, each request from a player of its own (so every playback event is a new
-//! session and goes through the session transaction).
+//! session and goes through the session transaction). `-- --to-webhook` routes every event to one webhook
+//! destination (a local sink answering 204), so its deliveries are written and sent while the load runs.
 
 mod common;
 
@@ -282,7 +283,9 @@ async fn bare_handler(shutdown: CancellationToken) -> String {
     }
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    let router = Router::new().route("/hooks/{source}", post(accept));
+    let router = Router::new()
+        .route("/hooks/{source}", post(accept))
+        .route("/sink", post(|| async { StatusCode::NO_CONTENT }));
     tokio::spawn(async move {
         axum::serve(listener, router)
             .with_graceful_shutdown(shutdown.cancelled_owned())
@@ -309,7 +312,20 @@ async fn bench() {
             None,
         )
     };
-    let mut cfg = Config::default();
+    let to_webhook = std::env::args().any(|a| a == "--to-webhook");
+    let shutdown = CancellationToken::new();
+    let bare_base = bare_handler(shutdown.clone()).await;
+    let mut cfg = if to_webhook {
+        let yaml = format!(
+            "api:\n  allow_private_targets: true\ndestinations:\n  - name: sink\n    type: webhook\n    \
+             url: {bare_base}/sink\n    rate_limit: {{per_second: 1000000, burst: 100000}}\n"
+        );
+        hookarr::config::load_from_str(&yaml, |_| None, &[])
+            .unwrap()
+            .0
+    } else {
+        Config::default()
+    };
     cfg.storage.url = Secret(storage);
     cfg.admin.api_key = Some(Secret("hk_bench_admin_key_0123456789".into()));
     let app = App::build(cfg, Some(TcpListener::bind("127.0.0.1:0").await.unwrap()))
@@ -327,16 +343,19 @@ async fn bench() {
     };
     let hookarr_payloads = Arc::new(payloads(&base, token_of, plex));
     let store = app.store();
-    let shutdown = CancellationToken::new();
     let stop = shutdown.clone();
     let server = tokio::spawn(async move { app.run_until_stopped(stop).await.unwrap() });
-    let bare_base = bare_handler(shutdown.clone()).await;
     let bare_payloads = Arc::new(payloads(&bare_base, |_| "x".into(), plex));
 
     println!(
-        "hookarr ingest benchmark: {} payloads, concurrency {CONCURRENCY}, {secs} s each, backend {}",
+        "hookarr ingest benchmark: {} payloads, concurrency {CONCURRENCY}, {secs} s each, backend {}{}",
         hookarr_payloads.len(),
-        store.backend()
+        store.backend(),
+        if to_webhook {
+            ", each event routed to one webhook"
+        } else {
+            ""
+        }
     );
     // A short warm-up of both, then the measured runs.
     load(bare_payloads.clone(), 1).await;

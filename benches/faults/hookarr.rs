@@ -63,16 +63,27 @@ impl Hookarr {
 
     /// Status of `GET path` (no credentials).
     pub async fn status_of(&self, path: &str) -> u16 {
-        match self
-            .client
+        self.get(path)
+            .await
+            .map_or(0, |resp| resp.status().as_u16())
+    }
+
+    /// The `/metrics` text (open on loopback).
+    pub async fn metrics(&self) -> String {
+        match self.get("/metrics").await {
+            Some(resp) => resp.text().await.unwrap_or_default(),
+            None => String::new(),
+        }
+    }
+
+    /// `GET path` without credentials; `None` when no answer came.
+    async fn get(&self, path: &str) -> Option<reqwest::Response> {
+        self.client
             .get(format!("{}{path}", self.base))
             .timeout(Duration::from_secs(10))
             .send()
             .await
-        {
-            Ok(resp) => resp.status().as_u16(),
-            Err(_) => 0,
-        }
+            .ok()
     }
 
     async fn api(&self, path: &str) -> Value {

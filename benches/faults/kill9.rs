@@ -5,8 +5,13 @@
 use crate::hookarr::{Figures, Hookarr, config, post_until};
 use crate::receiver::{Receiver, Reply};
 use crate::{Outcome, Scale};
+use std::collections::HashMap;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+/// How long the target takes to answer each send.
+const TARGET_TAKES: Duration = Duration::from_millis(2);
 
 pub async fn run(postgres: bool, scale: Scale) -> Outcome {
     let name = if postgres {
@@ -21,7 +26,7 @@ pub async fn run(postgres: bool, scale: Scale) -> Outcome {
         format!("sqlite://{}/hookarr.db", dir.path().display())
     };
     let rx = Receiver::start().await;
-    rx.set_default(Reply::status(204).delay(Duration::from_millis(2)));
+    rx.set_default(Reply::status(204).delay(TARGET_TAKES));
     let cfg = config(
         dir.path(),
         &storage,
@@ -32,6 +37,8 @@ pub async fn run(postgres: bool, scale: Scale) -> Outcome {
     let next = AtomicU64::new(0);
     let pid = first.child.id();
     let killed = AtomicBool::new(false);
+    let killed_at = Mutex::new(None);
+    let lag = Mutex::new(None);
     // The kill lands while the clients are still posting: some requests die with the process, unanswered.
     let accepted = tokio::join!(
         post_until(&first, 32, &next, |_| killed.load(Ordering::Relaxed)),
@@ -39,9 +46,13 @@ pub async fn run(postgres: bool, scale: Scale) -> Outcome {
             loop {
                 tokio::time::sleep(Duration::from_millis(5)).await;
                 if next.load(Ordering::Relaxed) as usize >= scale.kill_after {
+                    let said = result_lag(&first.metrics().await);
+                    *lag.lock().unwrap() = said;
                     let _ = std::process::Command::new("kill")
                         .args(["-9", &pid.to_string()])
                         .status();
+                    // The process is gone once `kill` has returned: nothing arrives after this.
+                    *killed_at.lock().unwrap() = Some(Instant::now());
                     killed.store(true, Ordering::Relaxed);
                     return;
                 }
@@ -57,12 +68,68 @@ pub async fn run(postgres: bool, scale: Scale) -> Outcome {
     tokio::time::sleep(Duration::from_millis(500)).await;
     let stored = second.stored().await;
     let figures = Figures::count(&accepted, &stored, &rx);
+    let killed_at = killed_at.lock().unwrap().expect("the kill was sent");
+    let (unanswered, unrecorded) = sent_twice(&rx, killed_at);
     let note = format!(
-        "killed after {} posts ({} sends had arrived); restarted and drained",
+        "killed after {} posts ({} sends had arrived); restarted and drained; of the sends made again, \
+         {unanswered} were still unanswered at the kill, {unrecorded} answered but not yet recorded{}",
         next.load(Ordering::Relaxed),
-        in_flight_at_kill
+        in_flight_at_kill,
+        lag.lock()
+            .unwrap()
+            .map(|(p50, p99)| format!(
+                " (results stored p50 ≤ {p50} ms, p99 ≤ {p99} ms after their answer)"
+            ))
+            .unwrap_or_default()
     );
     Outcome::new(name, Some(figures))
         .note(note)
         .check(settled, "deliveries still pending 120 s after the restart")
+}
+
+/// The sends that arrived twice, split by where the first was at the kill: still waiting for the target's
+/// answer (arrived less than its answer time before `kill` returned, with a millisecond's slack — any
+/// at-least-once sender sends these again), or answered before it and not yet recorded by hookarr (what a
+/// faster write-back saves).
+fn sent_twice(rx: &Receiver, killed_at: Instant) -> (usize, usize) {
+    let mut first: HashMap<String, (Instant, usize)> = HashMap::new();
+    for g in rx.got().iter().filter(|g| (200..300).contains(&g.status)) {
+        let seen = first
+            .entry(g.header("x-hookarr-delivery").to_owned())
+            .or_insert((g.at, 0));
+        seen.0 = seen.0.min(g.at);
+        seen.1 += 1;
+    }
+    let answer_by = TARGET_TAKES + Duration::from_millis(1);
+    first
+        .values()
+        .fold((0, 0), |(unanswered, unrecorded), (at, copies)| {
+            let again = copies - 1;
+            if killed_at.saturating_duration_since(*at) < answer_by {
+                (unanswered + again, unrecorded)
+            } else {
+                (unanswered, unrecorded + again)
+            }
+        })
+}
+
+/// The p50 and p99 of `hookarr_delivery_result_lag_seconds` in a `/metrics` text, as the upper bounds (ms) of
+/// the buckets they fall in; `None` without the histogram.
+fn result_lag(metrics: &str) -> Option<(f64, f64)> {
+    let buckets: Vec<(f64, f64)> = metrics
+        .lines()
+        .filter_map(|l| l.strip_prefix("hookarr_delivery_result_lag_seconds_bucket{le=\""))
+        .filter_map(|l| {
+            let (le, count) = l.split_once("\"} ")?;
+            Some((le.parse().ok()?, count.trim().parse().ok()?))
+        })
+        .collect();
+    let total = buckets.last()?.1;
+    let at = |q: f64| {
+        buckets
+            .iter()
+            .find(|(_, n)| *n >= q * total)
+            .map_or(f64::INFINITY, |(le, _)| le * 1000.0)
+    };
+    (total > 0.0).then(|| (at(0.5), at(0.99)))
 }
