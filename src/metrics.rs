@@ -13,6 +13,7 @@ pub const EVENTS_REJECTED: &str = "hookarr_events_rejected_total";
 pub const DELIVERIES: &str = "hookarr_deliveries_total";
 pub const RETRIES: &str = "hookarr_delivery_retries_total";
 pub const ATTEMPT_DURATION: &str = "hookarr_delivery_attempt_duration_seconds";
+pub const RESULT_LAG: &str = "hookarr_delivery_result_lag_seconds";
 pub const RATE_LIMITED: &str = "hookarr_rate_limited_total";
 pub const AUTH_FAILURES: &str = "hookarr_auth_failures_total";
 pub const QUEUE_DEPTH: &str = "hookarr_queue_depth";
@@ -30,6 +31,13 @@ fn handle() -> &'static PrometheusHandle {
                 Matcher::Full(ATTEMPT_DURATION.into()),
                 &[
                     0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+                ],
+            )
+            .expect("the bucket list is not empty")
+            .set_buckets_for_metric(
+                Matcher::Full(RESULT_LAG.into()),
+                &[
+                    0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0, 5.0,
                 ],
             )
             .expect("the bucket list is not empty")
@@ -68,6 +76,12 @@ pub fn delivery_outcome(destination: &str, kind: &'static str, outcome: &'static
 /// How long one exchange with a target took.
 pub fn attempt_duration(destination: &str, seconds: f64) {
     histogram!(ATTEMPT_DURATION, "destination" => destination.to_owned()).record(seconds);
+}
+
+/// How long after an attempt's answer its result was stored: the window in which a crash would have the
+/// delivery sent again.
+pub fn result_lag(seconds: f64) {
+    histogram!(RESULT_LAG).record(seconds);
 }
 
 /// A target said "slow down" (a 429, `Retry-After`, a spent bucket).

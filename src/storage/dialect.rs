@@ -53,12 +53,13 @@ pub trait Dialect: Database {
         payload: &str,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
-    /// Writes delivery results through the store's own writer, when it has one (SQLite's single writer);
-    /// `None`: the caller writes them in a transaction of its own.
+    /// Writes delivery results through the store's writer — SQLite's single writer, ahead of the ingests
+    /// waiting there; PostgreSQL's connections kept for results — so an answered send is recorded soon after
+    /// its answer (one not yet recorded is sent again after a crash).
     fn finish_through(
         writer: &Self::Writer,
         batch: &[super::DeliveryResult],
-    ) -> impl Future<Output = Option<Result<(), StoreError>>> + Send;
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// What other processes announce on `channel`, as it comes (PostgreSQL `LISTEN`); `None` on SQLite.
     fn announcements(

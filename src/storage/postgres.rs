@@ -46,7 +46,8 @@ impl super::Dialect for sqlx::Postgres {
     const CLAIM_LOCK: &'static str = " FOR UPDATE SKIP LOCKED";
     const ROW_LOCK: &'static str = " FOR UPDATE";
 
-    type Writer = ();
+    /// The delivery results' own connections (see [`PgStore::connect`]).
+    type Writer = PgPool;
 
     fn migrator() -> &'static Migrator {
         &MIGRATOR
@@ -80,8 +81,19 @@ impl super::Dialect for sqlx::Postgres {
         Ok(())
     }
 
-    async fn finish_through(_: &(), _: &[super::DeliveryResult]) -> Option<Result<(), StoreError>> {
-        None
+    async fn finish_through(
+        results: &PgPool,
+        batch: &[super::DeliveryResult],
+    ) -> Result<(), StoreError> {
+        let mut tx = results.begin().await?;
+        // Not waiting for the WAL flush: a result lost with PostgreSQL itself (a crash of the server,
+        // not of hookarr) only has its delivery sent again, as if hookarr had crashed before writing it.
+        sqlx::query("SET LOCAL synchronous_commit = off")
+            .execute(&mut *tx)
+            .await?;
+        super::SqlStore::<sqlx::Postgres>::write_results(&mut tx, batch).await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     async fn announcements(
@@ -107,7 +119,20 @@ impl PgStore {
             .after_release(|conn, _| Box::pin(super::dialect::out_of_transaction(conn)))
             .connect(url)
             .await?;
-        Ok(SqlStore { pool, writer: () })
+        // Results get connections of their own, so that an answered send is recorded at once, not after the
+        // requests waiting for the shared pool (every answered send not yet recorded is sent again after a
+        // crash). Two: one batch committing, the next on its way (the finisher's `WRITES_AT_ONCE`).
+        let results = PgPoolOptions::new()
+            .max_connections(2)
+            .min_connections(1)
+            .acquire_timeout(Duration::from_secs(10))
+            .after_release(|conn, _| Box::pin(super::dialect::out_of_transaction(conn)))
+            .connect(url)
+            .await?;
+        Ok(SqlStore {
+            pool,
+            writer: results,
+        })
     }
 }
 

@@ -256,15 +256,8 @@ where
         if batch.is_empty() {
             return Ok(());
         }
-        // SQLite: through its single writer, ahead of the ingests waiting there (an answered send is recorded
-        // within one commit, not after SQLite's write lock is free).
-        if let Some(written) = D::finish_through(&self.writer, batch).await {
-            return written;
-        }
-        let mut tx = D::begin_write(&self.pool).await?;
-        Self::write_results(&mut tx, batch).await?;
-        tx.commit().await?;
-        Ok(())
+        // Each database's own way: not behind the ingests waiting for a connection or the write lock.
+        D::finish_through(&self.writer, batch).await
     }
 }
 

@@ -55,16 +55,18 @@ impl super::Dialect for sqlx::Sqlite {
     async fn finish_through(
         writer: &Writer,
         batch: &[super::DeliveryResult],
-    ) -> Option<Result<(), StoreError>> {
+    ) -> Result<(), StoreError> {
         let (reply, answer) = tokio::sync::oneshot::channel();
         let job = Write::Finish(FinishJob {
             results: batch.to_vec(),
             reply,
         });
-        if writer.0.send(job).await.is_err() {
-            return Some(Err(StoreError::WriterStopped));
-        }
-        Some(answer.await.unwrap_or(Err(StoreError::WriterStopped)))
+        writer
+            .0
+            .send(job)
+            .await
+            .map_err(|_| StoreError::WriterStopped)?;
+        answer.await.unwrap_or(Err(StoreError::WriterStopped))
     }
 
     async fn announcements(

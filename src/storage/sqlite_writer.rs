@@ -1,15 +1,15 @@
 //! SQLite's single writer: one task owns the one connection that writes events, and commits whatever
-//! ingests (and playback-session steps) are waiting as one transaction — group commit, so durable ingest
-//! costs one fsync per batch instead of one per request, and never waits on SQLite's lock behind other
-//! connections. Delivery results come through it too, first in each round: an answered send is recorded
-//! one commit after its answer, however many ingests wait (fewer sends repeated after a crash).
+//! ingests (and playback-session steps) are waiting together — group commit, so durable ingest costs one
+//! fsync per batch instead of one per request, and never waits on SQLite's lock behind other connections.
+//! Delivery results come through it too, ahead of the ingests: an answered send is recorded within a
+//! commit of at most [`INGESTS_PER_COMMIT`] ingests after its answer (fewer sends repeated after a crash).
 
 use super::sqlite_script::{Arg, Script};
 use super::{IngestOutcome, StoreError, headers_json};
 use sqlx::{Row as _, SqliteConnection};
 use tokio::sync::{mpsc, oneshot};
 
-/// The most requests committed in one transaction.
+/// The most writes taken from the channel in one round.
 pub(super) const MAX_BATCH: usize = 256;
 
 type Reply<T> = oneshot::Sender<Result<T, StoreError>>;
@@ -49,68 +49,93 @@ pub(super) enum Write {
     Finish(FinishJob),
 }
 
-/// Commits waiting writes in batches until every sender is gone: the playback steps of a batch in one
-/// transaction, then its ingests in another. (A request's step is answered before its ingest is sent, so
-/// the two never meet in one batch out of order.)
+/// The most ingests committed in one transaction while more wait: between two such commits, the results
+/// and playback steps that came meanwhile are written, so an answered send waits for at most this many
+/// ingests, not for a whole round of them (under load a round is every client's request at once).
+const INGESTS_PER_COMMIT: usize = 16;
+
+/// Commits waiting writes in batches until every sender is gone: delivery results first, then playback
+/// steps, then ingests [`INGESTS_PER_COMMIT`] at a time, looking for new results and steps between. (A
+/// request's step is answered before its ingest is sent, so the two never meet in one batch out of order.)
 pub(super) async fn write_loop(mut conn: SqliteConnection, mut rx: mpsc::Receiver<Write>) {
     let mut writes = Vec::with_capacity(MAX_BATCH);
-    let mut batch = Vec::with_capacity(MAX_BATCH);
-    let mut steps = Vec::new();
-    let mut finishes = Vec::new();
+    let mut waiting = Waiting::default();
     while rx.recv_many(&mut writes, MAX_BATCH).await > 0 {
-        for write in writes.drain(..) {
-            match write {
-                Write::Ingest(job) => batch.push(*job),
-                Write::Playback(step) => steps.push(step),
-                Write::Finish(job) => finishes.push(job),
+        waiting.sort(writes.drain(..));
+        loop {
+            if !waiting.finishes.is_empty() {
+                commit_results(&mut conn, &mut waiting.finishes).await;
             }
-        }
-        if !finishes.is_empty() {
-            commit_results(&mut conn, &mut finishes).await;
-        }
-        if !steps.is_empty() {
-            commit_steps(&mut conn, &mut steps).await;
-        }
-        if batch.is_empty() {
-            continue;
-        }
-        let result = commit_batch(&mut conn, &batch).await.map_err(|error| {
-            let failure = StoreError::BatchFailed {
-                message: error.to_string(),
-                fault: super::StorageFault::of_sqlx(&error),
-            };
-            failure.log("SQLite batch commit failed; nothing of the batch was stored.");
-            failure
-        });
-        if result.is_err() {
-            let _ = sqlx::query("ROLLBACK").execute(&mut conn).await;
-        }
-        for (i, job) in batch.drain(..).enumerate() {
-            let outcome = match &result {
-                Ok(outcomes) => Ok(outcomes[i].clone()),
-                Err(failure) => Err(StoreError::batch_failed(failure)),
-            };
-            let _ = job.reply.send(outcome);
+            if !waiting.steps.is_empty() {
+                commit_steps(&mut conn, &mut waiting.steps).await;
+            }
+            if waiting.ingests.is_empty() {
+                break;
+            }
+            let take = waiting.ingests.len().min(INGESTS_PER_COMMIT);
+            let ingests: Vec<IngestJob> = waiting.ingests.drain(..take).collect();
+            commit_ingests(&mut conn, ingests).await;
+            // What came while that committed joins the round, up to a batch's worth of ingests.
+            while waiting.ingests.len() < MAX_BATCH
+                && let Ok(write) = rx.try_recv()
+            {
+                waiting.sort(std::iter::once(write));
+            }
         }
     }
 }
 
-/// Writes the waiting delivery results in one transaction and answers each; if it fails, all are told why
-/// (the finisher tries again).
-async fn commit_results(conn: &mut SqliteConnection, finishes: &mut Vec<FinishJob>) {
-    let result: Result<(), StoreError> = async {
-        sqlx::query("BEGIN IMMEDIATE").execute(&mut *conn).await?;
-        for job in finishes.iter() {
-            super::SqlStore::<sqlx::Sqlite>::write_results(conn, &job.results).await?;
+/// The writes taken from the channel and not yet done, by kind.
+#[derive(Default)]
+struct Waiting {
+    ingests: Vec<IngestJob>,
+    steps: Vec<Step>,
+    finishes: Vec<FinishJob>,
+}
+
+impl Waiting {
+    fn sort(&mut self, writes: impl Iterator<Item = Write>) {
+        for write in writes {
+            match write {
+                Write::Ingest(job) => self.ingests.push(*job),
+                Write::Playback(step) => self.steps.push(step),
+                Write::Finish(job) => self.finishes.push(job),
+            }
         }
-        sqlx::query("COMMIT").execute(&mut *conn).await?;
-        Ok(())
     }
-    .await;
-    if let Err(error) = &result {
+}
+
+/// Stores a batch of ingests in one transaction and answers each; if it fails, all are told why.
+async fn commit_ingests(conn: &mut SqliteConnection, batch: Vec<IngestJob>) {
+    let result = commit_batch(conn, &batch).await.map_err(|error| {
+        let failure = StoreError::BatchFailed {
+            message: error.to_string(),
+            fault: super::StorageFault::of_sqlx(&error),
+        };
+        failure.log("SQLite batch commit failed; nothing of the batch was stored.");
+        failure
+    });
+    if result.is_err() {
+        let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
+    }
+    for (i, job) in batch.into_iter().enumerate() {
+        let outcome = match &result {
+            Ok(outcomes) => Ok(outcomes[i].clone()),
+            Err(failure) => Err(StoreError::batch_failed(failure)),
+        };
+        let _ = job.reply.send(outcome);
+    }
+}
+
+/// Writes the waiting delivery results in one transaction, one round trip, and answers each; if it fails,
+/// all are told why (the finisher tries again).
+async fn commit_results(conn: &mut SqliteConnection, finishes: &mut Vec<FinishJob>) {
+    let script = super::results::results_script(finishes.iter().map(|job| job.results.as_slice()));
+    let result = script.query().execute(&mut *conn).await;
+    if let Err(error) = result.map_err(StoreError::from) {
         let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
         for job in finishes.drain(..) {
-            let _ = job.reply.send(Err(StoreError::batch_failed(error)));
+            let _ = job.reply.send(Err(StoreError::batch_failed(&error)));
         }
         return;
     }

@@ -8,6 +8,44 @@ use serde_json::Value;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// Starts hookarr (`command`) at `info` on a fresh SQLite file in `dir` with `extra` config; its log goes to
+/// `hookarr.log` there, whose path is returned.
+fn start_logging_to_file(
+    command: Command,
+    dir: &std::path::Path,
+    extra: &str,
+) -> (crate::binary::Running, std::path::PathBuf) {
+    let db = format!("sqlite://{}/hookarr.db", dir.display());
+    let config = write_config_with(dir, &db, Some(ADMIN_KEY), extra);
+    let log_path = dir.join("hookarr.log");
+    let log = std::fs::File::create(&log_path).unwrap();
+    let running = start_command(command, &config, dir, "info", Stdio::from(log));
+    (running, log_path)
+}
+
+/// The log at `path` once `told` holds for it, or as it is after 20 s.
+async fn log_once(path: &std::path::Path, told: impl Fn(&str) -> bool) -> String {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let text = std::fs::read_to_string(path).unwrap();
+        if told(&text) || Instant::now() > deadline {
+            return text;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Posts the Radarr grab fixture to hookarr at `base`.
+async fn post_grab(client: &reqwest::Client, base: &str, token: &str) -> reqwest::Response {
+    client
+        .post(format!("{base}/hooks/radarr?token={token}"))
+        .header("content-type", "application/json")
+        .body(fixture("radarr", "grab"))
+        .send()
+        .await
+        .unwrap()
+}
+
 /// Runs hookarr at `info` with two destinations (one answering 204, one 400), posts a Radarr grab, and
 /// returns its log once both outcomes are in it, with the Radarr token.
 async fn log_of_one_grab(format: &str) -> (String, String) {
@@ -20,33 +58,18 @@ async fn log_of_one_grab(format: &str) -> (String, String) {
         good.url("/hook"),
         bad.url("/hook")
     );
-    let db = format!("sqlite://{}/hookarr.db", dir.path().display());
-    let config = write_config_with(dir.path(), &db, Some(ADMIN_KEY), &extra);
-    let log_path = dir.path().join("hookarr.log");
-    let log = std::fs::File::create(&log_path).unwrap();
     let mut command = Command::new(BIN);
     command.args(["--log-format", format]);
-    let running = start_command(command, &config, dir.path(), "info", Stdio::from(log));
+    let (running, log_path) = start_logging_to_file(command, dir.path(), &extra);
     let token = token_of(&running.banner, "radarr");
-    let resp = reqwest::Client::new()
-        .post(format!("{}/hooks/radarr?token={token}", running.base))
-        .header("content-type", "application/json")
-        .body(fixture("radarr", "grab"))
-        .send()
-        .await
-        .unwrap();
+    let resp = post_grab(&reqwest::Client::new(), &running.base, &token).await;
     assert_eq!(resp.status(), 202);
     good.wait_for(1).await;
     bad.wait_for(1).await;
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let text = loop {
-        let text = std::fs::read_to_string(&log_path).unwrap();
-        let told = text.contains("refusing failed") && text.contains("sink delivered in ");
-        if told || Instant::now() > deadline {
-            break text;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let text = log_once(&log_path, |text| {
+        text.contains("refusing failed") && text.contains("sink delivered in ")
+    })
+    .await;
     drop(running);
     (text, token)
 }
@@ -94,6 +117,38 @@ async fn the_json_log_carries_the_same_story_as_fields() {
         "{delivered}"
     );
     assert!(!text.contains(&token), "no source token in the log");
+}
+
+/// A repeat the dedupe window turns away (Radarr posting the same grab twice) is not told as routed: one
+/// event, one story line.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_repeat_is_told_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let rx = Receiver::start().await;
+    let extra = format!(
+        "destinations:\n  - {{name: sink, type: webhook, url: \"{}\", signing: none}}\n",
+        rx.url("/hook")
+    );
+    let (running, log_path) = start_logging_to_file(Command::new(BIN), dir.path(), &extra);
+    let token = token_of(&running.banner, "radarr");
+    let client = reqwest::Client::new();
+    let mut answers = Vec::new();
+    for _ in 0..2 {
+        let resp = post_grab(&client, &running.base, &token).await;
+        answers.push((resp.status().as_u16(), resp.json::<Value>().await.unwrap()));
+    }
+    assert_eq!(answers[0].0, 202, "{answers:?}");
+    assert_eq!(answers[1].0, 200, "a repeat is answered 200: {answers:?}");
+    assert_eq!(answers[1].1["duplicate"], true, "{answers:?}");
+    rx.wait_for(1).await;
+    let text = log_once(&log_path, |text| text.contains("sink delivered in ")).await;
+    drop(running);
+    let told = text
+        .lines()
+        .filter(|l| l.contains("radarr download.grabbed ‘Dune: Part Two (2024)"))
+        .count();
+    assert_eq!(told, 1, "one story line for one event:\n{text}");
+    assert_eq!(rx.got().len(), 1, "the repeat is not sent");
 }
 
 /// Keys and webhook secrets, created, used, rotated and mistyped through the API, never reach the log, even
@@ -201,17 +256,7 @@ async fn api_keys_and_webhook_secrets_never_reach_the_log() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn refused_requests_are_logged_and_shown_on_their_source() {
     let dir = tempfile::tempdir().unwrap();
-    let db = format!("sqlite://{}/hookarr.db", dir.path().display());
-    let config = write_config_with(dir.path(), &db, Some(ADMIN_KEY), "");
-    let log_path = dir.path().join("hookarr.log");
-    let log = std::fs::File::create(&log_path).unwrap();
-    let running = start_command(
-        Command::new(BIN),
-        &config,
-        dir.path(),
-        "info",
-        Stdio::from(log),
-    );
+    let (running, log_path) = start_logging_to_file(Command::new(BIN), dir.path(), "");
     let token = token_of(&running.banner, "sonarr");
     let client = reqwest::Client::new();
     let post = |path: String, content_type: &'static str, body: &'static [u8]| {

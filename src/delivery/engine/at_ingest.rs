@@ -79,6 +79,8 @@ pub struct RoutedEvent {
     /// Some deliveries were inserted due, not leased: the claimer should look.
     wake_claimer: bool,
     story: bool,
+    /// Its destinations as its story line names them.
+    told: Vec<String>,
 }
 
 impl Engine {
@@ -109,7 +111,11 @@ impl Engine {
         }
         let mut deliveries = self.routes().route(event, &|name| self.is_enabled(name));
         self.hold_for_switch(&mut deliveries);
-        super::workers::tell_received(event, &deliveries);
+        // Told once stored: a repeat the store turns away was never routed.
+        let told = deliveries
+            .iter()
+            .map(crate::delivery::group::told_destination)
+            .collect();
         let now = Utc::now();
         let mut leased = Vec::new();
         let mut jobs = Vec::new();
@@ -139,6 +145,7 @@ impl Engine {
             event: event.clone(),
             wake_claimer: !rows.deliveries.is_empty(),
             story,
+            told,
         };
         Some((rows, routed))
     }
@@ -146,6 +153,7 @@ impl Engine {
     /// The event routed at ingest has committed: its leased deliveries go to the workers, the event to
     /// followers (and, on PostgreSQL, is named to the other processes).
     pub fn routed_event_stored(self: &Arc<Self>, routed: RoutedEvent) {
+        super::workers::tell_routed(&routed.event, || routed.told);
         let sender = self.handoff.jobs.lock().expect("handoff lock").clone();
         for job in routed.jobs {
             // A held permit is a free place in the channel, so only a closed channel refuses.

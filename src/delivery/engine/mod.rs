@@ -31,6 +31,7 @@ mod attempt;
 mod buckets;
 mod configured;
 mod destinations;
+mod finisher;
 mod groups;
 mod manual;
 mod messages;

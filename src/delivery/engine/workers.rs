@@ -1,5 +1,5 @@
 //! The engine's loops: the router (outbox → deliveries), the claimer (due deliveries → apalis jobs, in
-//! batches), the apalis worker that runs each job, and the finisher (results → the database, in batches).
+//! batches), and the apalis worker that runs each job (the finisher is in `finisher.rs`).
 
 use super::{DeliveryJob, Engine, POLL};
 use crate::delivery::backend::ClaimBackend;
@@ -302,43 +302,23 @@ impl Engine {
             }
         }
     }
-
-    pub(super) async fn finish_loop(
-        self: Arc<Self>,
-        mut rx: mpsc::UnboundedReceiver<DeliveryResult>,
-    ) {
-        let mut batch = Vec::with_capacity(256);
-        loop {
-            let received = tokio::select! {
-                n = rx.recv_many(&mut batch, 256) => n,
-                // No more results can come: close the channel, then drain what is buffered.
-                _ = self.workers_done.cancelled(), if !rx.is_closed() => {
-                    rx.close();
-                    continue;
-                }
-            };
-            if received == 0 {
-                return;
-            }
-            // A failed write is retried: the results are not lost while the process lives (and if it dies,
-            // the leases expire and the deliveries are sent again).
-            while let Err(error) = self.store.finish(&batch).await {
-                error.log("Writing delivery results failed; retrying.");
-                tokio::time::sleep(Duration::from_millis(500)).await;
-            }
-            batch.clear();
-        }
-    }
 }
 
 /// The story line of an event as it is routed: "radarr download.grabbed ‘Dune: Part Two (2024)’ → 2
 /// destinations (discord-movies, slack)".
 pub(super) fn tell_received(e: &Event, deliveries: &[crate::storage::NewDelivery]) {
-    crate::telemetry::story("events", || {
-        let destinations: Vec<String> = deliveries
+    tell_routed(e, || {
+        deliveries
             .iter()
             .map(crate::delivery::group::told_destination)
-            .collect();
+            .collect()
+    });
+}
+
+/// [`tell_received`] with the destinations as told, made only if the line is logged.
+pub(super) fn tell_routed(e: &Event, destinations: impl FnOnce() -> Vec<String>) {
+    crate::telemetry::story("events", || {
+        let destinations = destinations();
         let to = match destinations.len() {
             0 => "→ no destination (none matches it)".to_owned(),
             1 => format!("→ {}", destinations[0]),

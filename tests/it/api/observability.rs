@@ -61,13 +61,13 @@ async fn metrics_count_what_came_in_and_went_out() {
                 .starts_with("text/plain")
         );
         text = resp.text().await.unwrap();
-        if sample(
+        let delivered = sample(
             &text,
             "hookarr_deliveries_total",
             &[dest, r#"outcome="succeeded""#],
-        )
-        .is_some()
-        {
+        );
+        let recorded = sample(&text, "hookarr_delivery_result_lag_seconds_count", &[]);
+        if delivered.is_some() && recorded.is_some() {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
@@ -109,6 +109,11 @@ async fn metrics_count_what_came_in_and_went_out() {
             &[dest, r#"le="+Inf""#]
         )
         .is_some()
+    );
+    // How long the result waited to be stored after its answer (the window a crash would repeat).
+    assert!(
+        sample(&text, "hookarr_delivery_result_lag_seconds_count", &[]).is_some_and(|n| n >= 1.0),
+        "{text}"
     );
     assert_eq!(sample(&text, "hookarr_destination_up", &[dest]), Some(1.0));
     assert_eq!(
