@@ -60,7 +60,7 @@ try {
   await check(page, "dashboard");
 
   // Sources: copy radarr's Connect URL, post the app's test payload to it, and see the card turn green.
-  await page.getByRole("link", { name: "Sources" }).click();
+  await open(page, "Sources");
   const radarr = page.locator('[data-source="radarr"]');
   await radarr.getByText("Waiting for the Test button").waitFor();
   await check(page, "sources");
@@ -91,7 +91,7 @@ try {
   assert.equal(template.show_name, "{show_name}");
 
   // Events: a new event appears live without a reload; open it.
-  await page.getByRole("link", { name: "Events" }).click();
+  await open(page, "Events");
   await page.getByText("Live: new events appear here").waitFor();
   await postTo(copied, "radarr", "download");
   const row = page.locator("tbody tr").filter({ hasText: "library.new" }).first();
@@ -110,7 +110,7 @@ try {
   await page.getByText("1 new delivery queued.").waitFor();
 
   // The dashboard now counts the events and shows radarr's last one.
-  await page.getByRole("link", { name: "Dashboard" }).click();
+  await open(page, "Dashboard");
   await page.getByRole("cell", { name: /Dune: Part Two/ }).waitFor();
   assert.equal(await page.locator(".chart rect").count() > 0, true, "the chart has a bar");
   // Live: another event raises the hour's count and becomes radarr's last, without a reload.
@@ -128,7 +128,7 @@ try {
 
   // A destination that fails: sonarr's health event goes dead at the "ops" receiver (500, 500); retried
   // once the receiver answers again (it does from its third request on), a new attempt succeeds.
-  await page.getByRole("link", { name: "Sources" }).click();
+  await open(page, "Sources");
   const sonarrUrl = await page.locator("#url-sonarr").inputValue();
   assert.ok(sonarrUrl.startsWith(base + "/"), sonarrUrl);
   await postTo(sonarrUrl, "sonarr", "health");
@@ -151,7 +151,7 @@ try {
   await shoot(page, "delivery-retried");
 
   // Destinations: ops with its health; a test send answers.
-  await page.getByRole("link", { name: "Destinations" }).click();
+  await open(page, "Destinations");
   const ops = page.locator('[data-destination="ops"]');
   await ops.getByRole("button", { name: "Send a test" }).click();
   await ops.getByText("Test sent: answered 204").waitFor();
@@ -182,7 +182,7 @@ try {
 
   // Webhooks and mocks: a mock, a webhook registered to it (its secret shown once), a test send that the
   // mock records.
-  await page.getByRole("link", { name: "Webhooks" }).click();
+  await open(page, "Webhooks");
   await page.getByRole("button", { name: "Create a mock" }).click();
   const mockUrlInput = page.locator('input[id^="mock-url-"]').first();
   await mockUrlInput.waitFor();
@@ -204,13 +204,13 @@ try {
   await check(page, "mock");
 
   // Keys: a key for alice, shown once; the audit log has what was done.
-  await page.getByRole("link", { name: "Keys" }).click();
+  await open(page, "Keys");
   await page.getByLabel("For").selectOption({ label: "alice" });
   await page.getByLabel("Label").fill("made in the browser");
   await page.getByRole("button", { name: "Create a key" }).click();
   assert.match(await page.locator("#key-result input").inputValue(), /^hk_/, "the new key, shown once");
   await check(page, "keys");
-  await page.getByRole("link", { name: "Audit" }).click();
+  await open(page, "Audit");
   await page.getByText("webhook.created").first().waitFor();
   await page.getByText("key.created").first().waitFor();
   await check(page, "audit");
@@ -231,7 +231,7 @@ try {
   assert.equal(refused.status(), 403, "a user may not open the sources view");
   await check(page, "dashboard-user");
   // Her own webhooks, and no one else's.
-  await page.getByRole("link", { name: "Webhooks" }).click();
+  await open(page, "Webhooks");
   await page.getByText(ownHook).waitFor();
   assert.equal(await page.getByText(otherHook).count(), 0, "a user sees only her own webhooks");
   assert.equal(await page.getByText("from the browser").count(), 0, "the admin's webhook is not hers");
@@ -246,6 +246,13 @@ try {
 finish(problems, leftLoopback, "admin page: every browser check held");
 
 /** Posts an app fixture to a Connect URL, as the app would; asserts a 202. */
+// Follows a link of the page and waits until the new page has loaded — its deferred script wired its
+// buttons (a click before that does nothing, which a loaded machine makes likely).
+async function open(page, name) {
+  await page.getByRole("link", { name }).click();
+  await page.waitForLoadState("load");
+}
+
 async function postTo(url, app, name) {
   const body = readFileSync(join(fixtures, app, `${name}.json`));
   const response = await fetch(url, { method: "POST", headers: { "Content-Type": "application/json" }, body });
