@@ -25,10 +25,12 @@ mod mqtt_docs;
 mod postgres;
 mod queue;
 mod rate_budgets;
+mod records;
 mod results;
 mod serve_lock;
 mod sessions;
 mod sqlite;
+mod sqlite_ingests;
 mod sqlite_script;
 mod sqlite_writer;
 mod stored_config;
@@ -58,6 +60,10 @@ pub use mocks::{MOCK_REQUESTS_KEPT, MockRequest, MockRow, Mocks};
 pub use mqtt_docs::MqttDocs;
 pub use queue::Queue;
 pub use rate_budgets::{Lease, RateBudgets};
+pub use records::{
+    DedupeKey, EventQuery, Ingest, IngestOutcome, Page, RawRequest, Rejected, RejectedRow,
+    StoredRaw,
+};
 pub use serve_lock::{ServeLock, ServeLockError, sqlite_file};
 pub use stored_config::{Saved, StoredConfig, StoredRow};
 pub use stored_people::StoredPeople;
@@ -103,97 +109,6 @@ pub enum StoreError {
     },
 }
 
-/// The request as the app sent it.
-#[derive(Debug, Clone, Default)]
-pub struct RawRequest {
-    pub content_type: Option<String>,
-    /// The headers that matter (`User-Agent`, `Content-Type`, `Idempotency-Key`…), never auth headers.
-    pub headers: Vec<(String, String)>,
-    pub body: Vec<u8>,
-}
-
-/// A de-duplication key: the same key from the same source within the window is the same delivery.
-#[derive(Debug, Clone)]
-pub struct DedupeKey {
-    /// `idem:<Idempotency-Key>` or `body:<sha256>`.
-    pub key: String,
-    pub window_ms: i64,
-}
-
-/// One parsed inbound request to store: the event, its raw body and its outbox marker (or its deliveries,
-/// routed already), atomically.
-#[derive(Debug, Clone)]
-pub struct Ingest {
-    pub event: Event,
-    pub raw: RawRequest,
-    pub dedupe: Option<DedupeKey>,
-    /// Deliveries routed as the event is stored (see `delivery::engine::at_ingest`); without them, the
-    /// event waits in the outbox for the router.
-    pub routed: Option<RoutedAtIngest>,
-}
-
-/// What [`Store::ingest`] did.
-#[derive(Debug, Clone, PartialEq)]
-pub enum IngestOutcome {
-    /// Newly stored (committed) with these ids.
-    Stored(Vec<EventId>),
-    /// A repeat within the dedupe window: nothing stored; these are the first request's ids.
-    Duplicate(Vec<EventId>),
-}
-
-/// A body that authenticated but could not be parsed.
-#[derive(Debug, Clone)]
-pub struct Rejected {
-    pub id: String,
-    pub source: String,
-    pub received_at: DateTime<Utc>,
-    pub reason: String,
-    pub raw: RawRequest,
-}
-
-/// A stored rejected body.
-#[derive(Debug, Clone)]
-pub struct RejectedRow {
-    pub id: String,
-    pub source: String,
-    pub received_at: DateTime<Utc>,
-    pub reason: String,
-    pub content_type: Option<String>,
-    /// The body as text (lossy for non-UTF-8 bytes).
-    pub body: String,
-}
-
-/// Filters of `GET /api/events`.
-#[derive(Debug, Clone, Default)]
-pub struct EventQuery {
-    /// Event-name globs; any may match.
-    pub events: Vec<String>,
-    pub source: Option<String>,
-    pub since: Option<DateTime<Utc>>,
-    pub until: Option<DateTime<Utc>>,
-    /// Text that the summary contains.
-    pub q: Option<String>,
-    /// Return events older than this id (the previous page's last).
-    pub before: Option<EventId>,
-    pub limit: u32,
-}
-
-/// One page of a newest-first list.
-#[derive(Debug, Clone)]
-pub struct Page<T> {
-    pub items: Vec<T>,
-    /// The last item's key when more remain.
-    pub next: Option<String>,
-}
-
-/// The raw request stored beside an event.
-#[derive(Debug, Clone)]
-pub struct StoredRaw {
-    pub content_type: Option<String>,
-    pub headers: serde_json::Map<String, serde_json::Value>,
-    pub body: Vec<u8>,
-}
-
 /// Everything hookarr keeps: every aggregate's trait, implemented by [`SqlStore`] for both databases.
 #[async_trait]
 pub trait Store:
@@ -236,6 +151,11 @@ pub trait Store:
     /// share the database (SQLite).
     async fn routed_announcements(&self) -> Result<Option<Announcements>, StoreError>;
 }
+
+/// How many batches of delivery results the store writes at once. Two keeps it busy (one committing, the
+/// next queued behind it — on SQLite in its single writer's queue, on PostgreSQL on the second of its two
+/// result connections).
+pub const RESULT_WRITES_AT_ONCE: usize = 2;
 
 /// The channel processes sharing a PostgreSQL database announce routed events on.
 const ROUTED_CHANNEL: &str = "hookarr_routed";
@@ -393,25 +313,6 @@ pub(crate) fn headers_json(headers: &[(String, String)]) -> String {
 /// `dedupe_keys.event_ids` (comma-separated) as ids.
 pub(crate) fn parse_event_ids(ids: &str) -> Vec<EventId> {
     ids.split(',').filter_map(EventId::parse).collect()
-}
-
-impl<T> Page<T> {
-    /// A page from a query that fetched `limit + 1` rows: the extra row only says that more remain, and the
-    /// page's last item's `key` is where the next page starts.
-    pub(crate) fn from_overfetch(
-        mut items: Vec<T>,
-        limit: u32,
-        key: impl Fn(&T) -> String,
-    ) -> Self {
-        let limit = limit as usize;
-        let next = if items.len() > limit {
-            items.truncate(limit);
-            items.last().map(key)
-        } else {
-            None
-        };
-        Page { items, next }
-    }
 }
 
 /// Unix milliseconds of a time.

@@ -113,20 +113,12 @@ impl super::Dialect for sqlx::Postgres {
 impl PgStore {
     /// Connects to a `postgres://` URL.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
-        let pool = PgPoolOptions::new()
-            .max_connections(16)
-            .acquire_timeout(Duration::from_secs(10))
-            .after_release(|conn, _| Box::pin(super::dialect::out_of_transaction(conn)))
-            .connect(url)
-            .await?;
+        let pool = pool_options(16).connect(url).await?;
         // Results get connections of their own, so that an answered send is recorded at once, not after the
         // requests waiting for the shared pool (every answered send not yet recorded is sent again after a
-        // crash). Two: one batch committing, the next on its way (the finisher's `WRITES_AT_ONCE`).
-        let results = PgPoolOptions::new()
-            .max_connections(2)
+        // crash): one per batch the finisher writes at once.
+        let results = pool_options(super::RESULT_WRITES_AT_ONCE as u32)
             .min_connections(1)
-            .acquire_timeout(Duration::from_secs(10))
-            .after_release(|conn, _| Box::pin(super::dialect::out_of_transaction(conn)))
             .connect(url)
             .await?;
         Ok(SqlStore {
@@ -134,6 +126,14 @@ impl PgStore {
             writer: results,
         })
     }
+}
+
+/// A pool of at most `max` connections, each handed back out of any transaction.
+fn pool_options(max: u32) -> PgPoolOptions {
+    PgPoolOptions::new()
+        .max_connections(max)
+        .acquire_timeout(Duration::from_secs(10))
+        .after_release(|conn, _| Box::pin(super::dialect::out_of_transaction(conn)))
 }
 
 #[async_trait::async_trait]
