@@ -147,6 +147,12 @@ impl App {
             .rebuild_stories_if_stale()
             .await
             .context("Failed to build the stories from the stored events")?;
+        if let Some(database) = serve_lock.database() {
+            engine
+                .recover_answered(database)
+                .await
+                .context("Failed to record the answers a stopped run had heard")?;
+        }
         if serve_lock.is_sole_process() {
             engine
                 .requeue_abandoned()

@@ -10,7 +10,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 pub const ADMIN_KEY: &str = "hk_faults_admin_key_0123456789";
-const BIN: &str = env!("CARGO_BIN_EXE_hookarr");
+
+/// The binary under test: this build's, or `HOOKARR_BENCH_BINARY` (another build, for a before/after).
+fn binary() -> String {
+    std::env::var("HOOKARR_BENCH_BINARY")
+        .unwrap_or_else(|_| env!("CARGO_BIN_EXE_hookarr").to_owned())
+}
 
 /// A config on `storage` with one webhook destination `sink` (its YAML lines given after `url`).
 pub fn config(dir: &Path, storage: &str, url: &str, dest_extra: &str) -> PathBuf {
@@ -42,9 +47,10 @@ impl Hookarr {
     /// Starts `serve`; `launcher` (a command that ends by exec-ing its arguments) goes first when given.
     /// The Radarr token comes from `hookarr sources --show-tokens` (a restart masks it in the banner).
     pub fn start(config: &Path, launcher: Option<Command>) -> Hookarr {
-        let mut command = launcher.unwrap_or_else(|| Command::new(BIN));
-        if command.get_program() != BIN {
-            command.arg(BIN);
+        let bin = binary();
+        let mut command = launcher.unwrap_or_else(|| Command::new(&bin));
+        if command.get_program() != bin.as_str() {
+            command.arg(&bin);
         }
         let (child, _, base) =
             crate::serve::spawn_serve(command, config, "error", Stdio::inherit());
@@ -145,7 +151,7 @@ impl Hookarr {
 }
 
 fn radarr_token(config: &Path) -> String {
-    let out = Command::new(BIN)
+    let out = Command::new(binary())
         .args(["sources", "--show-tokens", "--config"])
         .arg(config)
         .output()

@@ -64,7 +64,7 @@ pub(super) async fn backup(loaded: Loaded, into: &Path) -> anyhow::Result<ExitCo
     );
     println!(
         "to restore: stop hookarr, copy both files into the data directory ({}) replacing hookarr.db, delete \
-         any hookarr.db-wal and hookarr.db-shm beside it, and start it again",
+         any hookarr.db-wal, hookarr.db-shm and hookarr.db-answered-* beside it, and start it again",
         file.parent().unwrap_or(Path::new(".")).display()
     );
     Ok(ExitCode::SUCCESS)

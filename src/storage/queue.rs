@@ -61,6 +61,12 @@ pub trait Queue: Send + Sync + 'static {
     async fn release_leases(&self, now: DateTime<Utc>) -> Result<u64, StoreError>;
     /// Writes back what workers did, in one transaction.
     async fn finish(&self, batch: &[DeliveryResult]) -> Result<(), StoreError>;
+    /// Of results a stopped run heard of but may not have written (the answered-sends journal), those whose
+    /// deliveries do not show them yet: still pending, and last changed no later than the result.
+    async fn unrecorded(
+        &self,
+        results: Vec<DeliveryResult>,
+    ) -> Result<Vec<DeliveryResult>, StoreError>;
 }
 
 #[async_trait]
@@ -258,6 +264,31 @@ where
         }
         // Each database's own way: not behind the ingests waiting for a connection or the write lock.
         D::finish_through(&self.writer, batch).await
+    }
+
+    async fn unrecorded(
+        &self,
+        results: Vec<DeliveryResult>,
+    ) -> Result<Vec<DeliveryResult>, StoreError> {
+        let mut changed_at: HashMap<String, i64> = HashMap::new();
+        for chunk in results.chunks(rows_per_statement(1, 512)) {
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "SELECT id, updated_at FROM deliveries WHERE status = 'pending' AND id IN ({})",
+                in_list(chunk.len())
+            )));
+            for result in chunk {
+                q = q.bind(result.id.as_str());
+            }
+            for row in q.fetch_all(&self.pool).await? {
+                changed_at.insert(row.try_get("id")?, row.try_get("updated_at")?);
+            }
+        }
+        // A result is never older than the change that made its delivery due (its claim does not change
+        // `updated_at`); a committed one set `updated_at` to its own time, so writing it again changes nothing.
+        Ok(results
+            .into_iter()
+            .filter(|f| changed_at.get(&f.id).is_some_and(|&at| at <= millis(f.at)))
+            .collect())
     }
 }
 

@@ -33,6 +33,8 @@ pub enum ServeLockError {
 #[derive(Debug)]
 pub struct ServeLock {
     file: Option<File>,
+    /// The database file it locks.
+    database: Option<PathBuf>,
 }
 
 /// The file of a SQLite database URL, as SQLite reads it; `None` for PostgreSQL and an in-memory database.
@@ -54,7 +56,10 @@ impl ServeLock {
     /// itself, whose own locks SQLite manages), nothing for PostgreSQL or an in-memory database.
     pub fn acquire(url: &str) -> Result<ServeLock, ServeLockError> {
         let Some(database) = sqlite_file(url)? else {
-            return Ok(ServeLock { file: None });
+            return Ok(ServeLock {
+                file: None,
+                database: None,
+            });
         };
         let mut lock = database.clone().into_os_string();
         lock.push(".lock");
@@ -76,7 +81,10 @@ impl ServeLock {
             .open(&lock)
             .map_err(io)?;
         match file.try_lock() {
-            Ok(()) => Ok(ServeLock { file: Some(file) }),
+            Ok(()) => Ok(ServeLock {
+                file: Some(file),
+                database: Some(database),
+            }),
             Err(TryLockError::WouldBlock) => Err(ServeLockError::Held { database, lock }),
             Err(TryLockError::Error(source)) => Err(io(source)),
         }
@@ -86,6 +94,11 @@ impl ServeLock {
     /// run that has stopped.
     pub fn is_sole_process(&self) -> bool {
         self.file.is_some()
+    }
+
+    /// The SQLite file this process has to itself, if it has one.
+    pub fn database(&self) -> Option<&std::path::Path> {
+        self.database.as_deref()
     }
 }
 

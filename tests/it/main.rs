@@ -5,6 +5,7 @@ mod helpers;
 
 mod admin;
 mod admin_set_up;
+mod answered_journal;
 mod api;
 mod backup_cli;
 mod binary;

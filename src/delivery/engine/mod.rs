@@ -26,6 +26,7 @@ use tokio::sync::{Notify, OwnedSemaphorePermit, mpsc};
 use tokio_util::sync::CancellationToken;
 
 mod alerts;
+mod answered;
 mod at_ingest;
 mod attempt;
 mod buckets;
@@ -102,6 +103,8 @@ pub struct Engine {
     claim_wake: Mutex<Option<Instant>>,
     finish_tx: mpsc::UnboundedSender<DeliveryResult>,
     finish_rx: Mutex<Option<mpsc::UnboundedReceiver<DeliveryResult>>>,
+    /// Where results are noted before they commit (a sole process on SQLite), until the finisher takes it.
+    answered: Mutex<Option<answered::AnsweredJournal>>,
     /// Cancelled once every worker has stopped: the finisher then writes what is queued and ends.
     workers_done: CancellationToken,
     running: std::sync::atomic::AtomicBool,
@@ -186,6 +189,7 @@ impl Engine {
             claim_wake: Mutex::default(),
             finish_tx,
             finish_rx: Mutex::new(Some(finish_rx)),
+            answered: Mutex::default(),
             workers_done: CancellationToken::new(),
             running: Default::default(),
             mqtt_settings: cfg.mqtt.clone(),
