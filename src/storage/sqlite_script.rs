@@ -50,9 +50,7 @@ impl<'a> Script<'a> {
     pub(super) fn query(
         self,
     ) -> sqlx::query::Query<'a, sqlx::Sqlite, sqlx::sqlite::SqliteArguments> {
-        // Not kept prepared: a script's text changes with the rows of each batch, and sqlx would keep up
-        // to 100 of them, each prepared with its hundreds of values (measured: +14–20 MB peak RSS draining).
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(self.sql)).persistent(false);
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(self.sql));
         for arg in self.args {
             q = match arg {
                 Arg::Text(t) => q.bind(t),

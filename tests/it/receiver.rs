@@ -21,6 +21,8 @@ pub struct Got {
     pub at: std::time::Instant,
     /// The status it was answered with.
     pub status: u16,
+    /// When its answer was handed to the connection (after the reply's delay); `None` until then.
+    pub answered: Option<std::time::Instant>,
 }
 
 impl Got {
@@ -104,18 +106,24 @@ async fn handle(State(inner): State<Arc<Inner>>, req: Request) -> Response {
         .pop_front()
         .or_else(|| inner.default.lock().unwrap().clone())
         .unwrap_or_else(|| Reply::status(204));
-    inner.got.lock().unwrap().push(Got {
-        path: parts.uri.path().to_owned(),
-        query: parts.uri.query().unwrap_or("").to_owned(),
-        headers: parts.headers,
-        body,
-        at: std::time::Instant::now(),
-        status: reply.status,
-    });
+    let index = {
+        let mut got = inner.got.lock().unwrap();
+        got.push(Got {
+            path: parts.uri.path().to_owned(),
+            query: parts.uri.query().unwrap_or("").to_owned(),
+            headers: parts.headers,
+            body,
+            at: std::time::Instant::now(),
+            status: reply.status,
+            answered: None,
+        });
+        got.len() - 1
+    };
     inner.notify.notify_waiters();
     if !reply.delay.is_zero() {
         tokio::time::sleep(reply.delay).await;
     }
+    inner.got.lock().unwrap()[index].answered = Some(std::time::Instant::now());
     let mut resp = (StatusCode::from_u16(reply.status).unwrap(), reply.body).into_response();
     for (k, v) in reply.headers {
         resp.headers_mut().insert(
