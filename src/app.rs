@@ -147,13 +147,13 @@ impl App {
             .rebuild_stories_if_stale()
             .await
             .context("Failed to build the stories from the stored events")?;
+        // The database is this process's alone: a stopped run's answered sends are recorded, then its leases
+        // released.
         if let Some(database) = serve_lock.database() {
             engine
                 .recover_answered(database)
                 .await
                 .context("Failed to record the answers a stopped run had heard")?;
-        }
-        if serve_lock.is_sole_process() {
             engine
                 .requeue_abandoned()
                 .await

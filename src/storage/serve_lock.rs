@@ -32,9 +32,8 @@ pub enum ServeLockError {
 /// however it dies: the operating system drops the lock with the file).
 #[derive(Debug)]
 pub struct ServeLock {
-    file: Option<File>,
-    /// The database file it locks.
-    database: Option<PathBuf>,
+    /// The locked file (held open for the lock) and the database it locks; `None` where there is no lock.
+    held: Option<(File, PathBuf)>,
 }
 
 /// The file of a SQLite database URL, as SQLite reads it; `None` for PostgreSQL and an in-memory database.
@@ -56,10 +55,7 @@ impl ServeLock {
     /// itself, whose own locks SQLite manages), nothing for PostgreSQL or an in-memory database.
     pub fn acquire(url: &str) -> Result<ServeLock, ServeLockError> {
         let Some(database) = sqlite_file(url)? else {
-            return Ok(ServeLock {
-                file: None,
-                database: None,
-            });
+            return Ok(ServeLock { held: None });
         };
         let mut lock = database.clone().into_os_string();
         lock.push(".lock");
@@ -82,23 +78,17 @@ impl ServeLock {
             .map_err(io)?;
         match file.try_lock() {
             Ok(()) => Ok(ServeLock {
-                file: Some(file),
-                database: Some(database),
+                held: Some((file, database)),
             }),
             Err(TryLockError::WouldBlock) => Err(ServeLockError::Held { database, lock }),
             Err(TryLockError::Error(source)) => Err(io(source)),
         }
     }
 
-    /// Whether this process has the database to itself, so that any delivery still leased in it belongs to a
-    /// run that has stopped.
-    pub fn is_sole_process(&self) -> bool {
-        self.file.is_some()
-    }
-
-    /// The SQLite file this process has to itself, if it has one.
+    /// The SQLite file this process has to itself, if it has one: any delivery still leased in it belongs to
+    /// a run that has stopped.
     pub fn database(&self) -> Option<&std::path::Path> {
-        self.database.as_deref()
+        self.held.as_ref().map(|(_, database)| database.as_path())
     }
 }
 

@@ -62,8 +62,7 @@ pub(crate) fn read_left(database: &Path) -> std::io::Result<Vec<DeliveryResult>>
         };
         notes.extend(
             text.split(|b| *b == b'\n')
-                .filter_map(|line| serde_json::from_slice::<Note<'_>>(line).ok())
-                .map(Note::into_owned),
+                .filter_map(|line| serde_json::from_slice::<Note<'static>>(line).ok()),
         );
     }
     notes.sort_by_key(|n| n.seq);
@@ -151,23 +150,18 @@ impl AnsweredJournal {
     }
 }
 
-/// One result as noted: one JSON line.
+/// One result as noted: one JSON line (written from borrowed text, read back owned).
 #[derive(Serialize, Deserialize)]
 struct Note<'a> {
     seq: u64,
-    #[serde(borrow)]
     id: Cow<'a, str>,
-    #[serde(borrow)]
     destination: Cow<'a, str>,
-    #[serde(borrow)]
     status: Cow<'a, str>,
     attempts: u32,
     next_at: Option<i64>,
     code: Option<u16>,
-    #[serde(borrow)]
     error: Option<Cow<'a, str>>,
     at: i64,
-    #[serde(borrow)]
     logged: Vec<LoggedNote<'a>>,
 }
 
@@ -177,21 +171,12 @@ struct LoggedNote<'a> {
     attempt: u32,
     started_at: i64,
     duration_ms: u64,
-    #[serde(borrow)]
     outcome: Cow<'a, str>,
     code: Option<u16>,
-    #[serde(borrow)]
     headers: Cow<'a, serde_json::Map<String, serde_json::Value>>,
-    #[serde(borrow)]
     response: Option<Cow<'a, str>>,
-    #[serde(borrow)]
     error: Option<Cow<'a, str>>,
-    #[serde(borrow)]
     request: Option<Cow<'a, str>>,
-}
-
-fn owned(text: Cow<'_, str>) -> Cow<'static, str> {
-    Cow::Owned(text.into_owned())
 }
 
 impl<'a> Note<'a> {
@@ -219,35 +204,6 @@ impl<'a> Note<'a> {
                     response: a.response_body.as_deref().map(Cow::Borrowed),
                     error: a.error.as_deref().map(Cow::Borrowed),
                     request: a.request_body.as_deref().map(Cow::Borrowed),
-                })
-                .collect(),
-        }
-    }
-
-    fn into_owned(self) -> Note<'static> {
-        Note {
-            seq: self.seq,
-            id: owned(self.id),
-            destination: owned(self.destination),
-            status: owned(self.status),
-            attempts: self.attempts,
-            next_at: self.next_at,
-            code: self.code,
-            error: self.error.map(owned),
-            at: self.at,
-            logged: self
-                .logged
-                .into_iter()
-                .map(|a| LoggedNote {
-                    attempt: a.attempt,
-                    started_at: a.started_at,
-                    duration_ms: a.duration_ms,
-                    outcome: owned(a.outcome),
-                    code: a.code,
-                    headers: Cow::Owned(a.headers.into_owned()),
-                    response: a.response.map(owned),
-                    error: a.error.map(owned),
-                    request: a.request.map(owned),
                 })
                 .collect(),
         }
